@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian or Ubuntu machine lacks to build, run and test shufflecast.
+# Idempotent: does nothing when everything is already there.
+#   scripts/install-deps.sh          ffmpeg/ffprobe (needed to run)
+#   scripts/install-deps.sh --test   also the real players used by the tests (mpv, VLC, GStreamer)
+set -euo pipefail
+want=(ffmpeg)
+if [[ "${1:-}" == "--test" ]]; then
+  want+=(curl mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3)
+fi
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  # Debian's own cargo is too old for this crate (rust-version in Cargo.toml): use rustup.
+  echo "installing Rust with rustup (https://rustup.rs)" >&2
+  command -v curl >/dev/null 2>&1 || { $sudo apt-get update -qq; $sudo apt-get install -y -qq curl ca-certificates >/dev/null; }
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt >&2
+  echo "Rust installed: open a new shell or run: source \$HOME/.cargo/env" >&2
+fi

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): installs what is missing, checks formatting
+# and lints, runs every test (unit and end to end, real ffmpeg and players), then
+# records the live stream as a player would and judges every seam with ffprobe.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+[[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked --all-targets
+scripts/seams.sh

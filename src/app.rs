@@ -1,0 +1,264 @@
+//! Wires the pieces into one server: library, generator, music, live engine, HTTP.
+//! [`serve`] takes an already-bound listener and a shutdown future, so tests can
+//! run the whole server on a free port and stop it when they are done.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::channel::{
+    self, ChannelTiming, ClipInfo, Clock, Engine, Live, LoadedClip, LoadedTrack, SystemClock,
+};
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::library::Library;
+use crate::media::Ticks;
+use crate::media::hls;
+use crate::schedule::generator::{Generator, GeneratorSettings};
+use crate::schedule::music::Music;
+use crate::schedule::{self, Playout};
+use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Ffmpeg(#[from] TranscodeError),
+    #[error("data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the slate clip is unusable: {0}")]
+    Slate(String),
+    #[error("HTTP server: {0}")]
+    Http(std::io::Error),
+}
+
+/// Knobs tests turn; the binary uses the defaults.
+pub struct Options {
+    pub clock: Arc<dyn Clock>,
+    /// Channel time of the first frame (tests start near the 33-bit wrap).
+    pub start: Ticks,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        // Starting a few seconds in keeps the first DTS (before the first PTS when
+        // B-frames reorder) positive.
+        Options {
+            clock: Arc::new(SystemClock::new()),
+            start: Ticks(10 * 90_000),
+        }
+    }
+}
+
+/// Runs the server until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: Options,
+) -> Result<(), StartError> {
+    let started = Instant::now();
+    let data = config.data.clone();
+    let dirs = DataDirs::create(&data)?;
+    let ff = Ffmpeg::locate().await?;
+    let cancel = CancellationToken::new();
+
+    let (video_folders, audio_folder) = if config.videos.is_empty() {
+        tracing::info!(dir = %dirs.demo.display(), "no video folder configured: using the demo library");
+        let demo = transcode::demo::make_first_demo_video(&ff, &dirs.demo).await?;
+        let (ff2, dir) = (ff.clone(), dirs.demo.clone());
+        tokio::spawn(async move {
+            if let Err(e) = transcode::demo::make_demo_library(&ff2, &dir).await {
+                tracing::error!(error = %e, "demo library incomplete");
+            }
+        });
+        (vec![demo.videos], config.audio.clone().or(Some(demo.music)))
+    } else {
+        (config.videos.clone(), config.audio.clone())
+    };
+
+    let encoder = ff.select_encoder(config.hw_accel, &config.profile).await;
+    let profile = config.profile.clone();
+    let library = Arc::new(Library::new(video_folders));
+    let playout = Playout::new();
+    for chunk in schedule::load_chunks(&dirs.chunks) {
+        playout.add_existing(chunk);
+    }
+
+    let generator = Generator {
+        ff: ff.clone(),
+        library: library.clone(),
+        playout: playout.clone(),
+        settings: GeneratorSettings {
+            chunks_dir: dirs.chunks.clone(),
+            profile: profile.clone(),
+            encoder: encoder.clone(),
+            clip_min: config.clip_min,
+            clip_max: config.clip_max,
+            chunk_duration: config.chunk_duration,
+            max_chunks: config.max_chunks,
+            ready_target: 2,
+        },
+    };
+    tokio::spawn(generator.run(cancel.child_token()));
+    let music = Music::new(ff.clone(), audio_folder, dirs.tracks.clone());
+    tokio::spawn(music.clone().run(cancel.child_token()));
+
+    let slate = load_slate(&ff, &dirs.cache, &profile, &encoder).await?;
+    let silence = load_silence(&ff, &dirs.cache).await?;
+
+    let frame_ticks = channel::frame_ticks(profile.fps);
+    let timing = ChannelTiming {
+        frame_ticks,
+        segment_frames: profile.gop_frames as usize,
+        start: options.start,
+        first_seq: 0,
+        first_clip_wait: Duration::from_secs(3),
+    };
+    let run_id = run_id();
+    let target = hls::target_duration(timing.segment_duration().as_secs_f64());
+    let live = Live::new(
+        run_id,
+        config.playlist_segments,
+        target,
+        Some(dirs.hls.clone()),
+    );
+    let (engine, _control) = Engine::new(
+        timing,
+        options.clock.clone(),
+        live.clone(),
+        slate,
+        silence,
+        playout,
+        music,
+    );
+    let engine_task = tokio::spawn(engine.run(cancel.child_token()));
+
+    let mut first = live.subscribe();
+    tokio::spawn(async move {
+        if first.changed().await.is_ok() {
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "first segment on air"
+            );
+        }
+    });
+
+    let addr = listener.local_addr().map_err(StartError::Http)?;
+    tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
+    let app = http::router(AppState { live });
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    cancel.cancel();
+    let _ = engine_task.await;
+    result.map_err(StartError::Http)
+}
+
+struct DataDirs {
+    demo: PathBuf,
+    chunks: PathBuf,
+    tracks: PathBuf,
+    hls: PathBuf,
+    cache: PathBuf,
+}
+
+impl DataDirs {
+    fn create(data: &Path) -> Result<DataDirs, StartError> {
+        let d = DataDirs {
+            demo: data.join("demo"),
+            chunks: data.join("chunks"),
+            tracks: data.join("tracks"),
+            hls: data.join("hls"),
+            cache: data.join("cache"),
+        };
+        for dir in [&d.chunks, &d.tracks, &d.hls, &d.cache] {
+            std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        // Segments of an earlier run are never served again (names carry the run id).
+        if let Ok(entries) = std::fs::read_dir(&d.hls) {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        Ok(d)
+    }
+}
+
+/// The slate, encoded once per output profile and encoder, then cached.
+async fn load_slate(
+    ff: &Ffmpeg,
+    cache: &Path,
+    p: &transcode::OutputProfile,
+    enc: &Encoder,
+) -> Result<Arc<LoadedClip>, StartError> {
+    // Keyed by everything that shapes the codec parameters, ffmpeg's version included,
+    // so the slate always matches the clips it is spliced between.
+    let path = cache.join(format!("slate-{}.ts", ff.clip_fingerprint(p, enc)));
+    if !path.is_file() {
+        ff.encode_slate(p, enc, p.gop_frames, &path).await?;
+    }
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| StartError::Slate(e.to_string()))?;
+    let info = Arc::new(ClipInfo {
+        id: "slate".into(),
+        source: None,
+        title: "shufflecast".into(),
+        source_start: 0.0,
+        chunk: None,
+    });
+    let clip = LoadedClip::parse(
+        info,
+        &bytes,
+        channel::frame_ticks(p.fps),
+        p.gop_frames as usize,
+    )
+    .map_err(|e| {
+        let _ = std::fs::remove_file(&path);
+        StartError::Slate(e.to_string())
+    })?;
+    Ok(Arc::new(clip))
+}
+
+/// Digital silence in the music bed's format, looped when no track is ready.
+async fn load_silence(ff: &Ffmpeg, cache: &Path) -> Result<Arc<LoadedTrack>, StartError> {
+    let path = cache.join("silence-48k-stereo.aac");
+    if !path.is_file() {
+        ff.encode_silence(&path, 2.0).await?;
+    }
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| StartError::Slate(e.to_string()))?;
+    LoadedTrack::parse("silence", None, Bytes::from(bytes))
+        .map(Arc::new)
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&path);
+            StartError::Slate(e.to_string())
+        })
+}
+
+/// A short id unique to this run, for segment names: base 36 of the start time in ms.
+fn run_id() -> String {
+    let mut n = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let mut s = Vec::new();
+    while n > 0 {
+        s.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}

@@ -1,0 +1,186 @@
+//! Clips and music tracks as the splicer holds them: parsed once, off the hot path,
+//! while the previous clip is still airing.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::media::h264::{self, ParameterSets};
+use crate::media::{adts, ts};
+
+/// What a clip is, for logs and "now playing".
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClipInfo {
+    /// Stable id: `<chunk>/<index>`, or `slate`.
+    pub id: String,
+    /// Source video it was cut from (none for the slate).
+    pub source: Option<PathBuf>,
+    /// Human title (the source's file stem for now).
+    pub title: String,
+    /// Where in the source the clip starts, seconds.
+    pub source_start: f64,
+    /// The chunk it belongs to.
+    pub chunk: Option<String>,
+}
+
+/// A clip that failed to load: it is skipped, never aired.
+#[derive(Debug, thiserror::Error)]
+pub enum ClipError {
+    #[error("clip {id}: cannot read: {source}")]
+    Io { id: String, source: std::io::Error },
+    #[error("clip {id}: not a readable MPEG-TS clip: {source}")]
+    Demux { id: String, source: ts::TsError },
+    #[error("clip {id}: {reason}")]
+    Invalid { id: String, reason: String },
+}
+
+/// One video frame of a clip, stamped relative to the clip's first frame.
+#[derive(Clone, Debug)]
+pub(crate) struct Frame {
+    /// Presentation offset from the clip's first frame, in whole frames.
+    pub pts_frames: i64,
+    /// Decode offset from the clip's first frame, in ticks (negative with B-frames).
+    pub dts: i64,
+    pub keyframe: bool,
+    pub data: Bytes,
+}
+
+/// A clip ready to splice: frames in decode order, validated against the profile.
+#[derive(Debug)]
+pub struct LoadedClip {
+    pub info: Arc<ClipInfo>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) params: Option<ParameterSets>,
+}
+
+impl LoadedClip {
+    /// Parses a clip file written by `transcode`, checking what the splicer relies on:
+    /// it opens on an IDR frame, a keyframe starts every `gop_frames` frames (so every
+    /// segment can start on one), and timestamps sit on the `frame_ticks` grid.
+    pub fn parse(
+        info: Arc<ClipInfo>,
+        file: &[u8],
+        frame_ticks: u64,
+        gop_frames: usize,
+    ) -> Result<LoadedClip, ClipError> {
+        let id = info.id.clone();
+        let aus = ts::read_video_access_units(file).map_err(|source| ClipError::Demux {
+            id: id.clone(),
+            source,
+        })?;
+        let invalid = |reason: String| ClipError::Invalid {
+            id: id.clone(),
+            reason,
+        };
+        let first = aus
+            .first()
+            .ok_or_else(|| invalid("no video frames".into()))?;
+        if !first.keyframe {
+            return Err(invalid("does not open on an IDR frame".into()));
+        }
+        let origin = first.pts as i64;
+        let ft = frame_ticks as i64;
+        let mut frames = Vec::with_capacity(aus.len());
+        for (i, au) in aus.iter().enumerate() {
+            if i % gop_frames == 0 && !au.keyframe {
+                return Err(invalid(format!(
+                    "frame {i} should be a keyframe (GOP of {gop_frames} frames)"
+                )));
+            }
+            let rel = au.pts as i64 - origin;
+            // Snap to the frame grid: the encoder wrote a constant frame rate, and
+            // snapping guarantees the splice is exact even if a muxer rounded.
+            let pts_frames = (rel as f64 / ft as f64).round() as i64;
+            let dts = ((au.dts as i64 - origin) as f64 / ft as f64).round() as i64 * ft;
+            frames.push(Frame {
+                pts_frames,
+                dts,
+                keyframe: au.keyframe,
+                data: au.data.clone(),
+            });
+        }
+        let mut seen: Vec<i64> = frames.iter().map(|f| f.pts_frames).collect();
+        seen.sort_unstable();
+        if seen.iter().enumerate().any(|(i, p)| *p != i as i64) {
+            return Err(invalid(
+                "frames are not one per frame interval (dropped or duplicated frames)".into(),
+            ));
+        }
+        let params = h264::parameter_sets(&first.data);
+        Ok(LoadedClip {
+            info,
+            frames,
+            params,
+        })
+    }
+
+    /// Frames in the clip.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+/// What a music track is, for logs and "now playing".
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackInfo {
+    pub title: String,
+    pub source: Option<PathBuf>,
+    /// Duration in seconds.
+    pub duration: f64,
+}
+
+/// A track's AAC frames, ready to be muxed: the whole encoded file in memory
+/// (a few MB) and the byte range of each ADTS frame.
+#[derive(Debug)]
+pub struct LoadedTrack {
+    pub info: Arc<TrackInfo>,
+    pub(crate) data: Bytes,
+    pub(crate) frames: Vec<Range<usize>>,
+}
+
+/// A music track that failed to load.
+#[derive(Debug, thiserror::Error)]
+#[error("music track {title}: {reason}")]
+pub struct TrackError {
+    pub title: String,
+    pub reason: String,
+}
+
+impl LoadedTrack {
+    /// Parses an ADTS file, requiring the channel's audio format (AAC, 48 kHz, stereo)
+    /// so tracks splice into one continuous audio stream.
+    pub fn parse(
+        title: &str,
+        source: Option<PathBuf>,
+        data: Bytes,
+    ) -> Result<LoadedTrack, TrackError> {
+        let err = |reason: String| TrackError {
+            title: title.to_string(),
+            reason,
+        };
+        let frames = adts::split_frames(&data).map_err(|e| err(e.to_string()))?;
+        let first = frames.first().ok_or_else(|| err("no AAC frames".into()))?;
+        let h = adts::parse_header(&data[first.clone()]).map_err(|e| err(e.to_string()))?;
+        if h.sample_rate != super::AUDIO_RATE || h.channels != 2 {
+            return Err(err(format!(
+                "expected 48 kHz stereo AAC, found {} Hz, {} channels",
+                h.sample_rate, h.channels
+            )));
+        }
+        let duration =
+            frames.len() as f64 * adts::SAMPLES_PER_FRAME as f64 / super::AUDIO_RATE as f64;
+        let info = Arc::new(TrackInfo {
+            title: title.to_string(),
+            source,
+            duration,
+        });
+        Ok(LoadedTrack { info, data, frames })
+    }
+
+    /// AAC frames in the track.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+}

@@ -1,0 +1,254 @@
+//! The live window: the segments viewers can fetch and the playlist that lists them.
+//!
+//! Held in memory (segments are `Bytes`, so serving one is a reference-count bump),
+//! mirrored to disk for anyone who wants to serve the folder with another server.
+//! Segments leave the playlist after `window` entries but stay fetchable as long
+//! again, so a player that read the playlist just before it moved on never gets a 404.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::clip::{ClipInfo, TrackInfo};
+use crate::media::hls::{self, LivePlaylist, PlaylistEntry};
+
+/// A segment viewers can fetch.
+#[derive(Clone, Debug)]
+pub struct PublishedSegment {
+    pub seq: u64,
+    pub name: String,
+    pub data: Bytes,
+    pub entry: PlaylistEntry,
+}
+
+/// What is on air, from the newest published segment.
+#[derive(Clone, Debug, Default)]
+pub struct NowPlaying {
+    pub seq: u64,
+    pub clip: Option<Arc<ClipInfo>>,
+    pub clip_position: f64,
+    pub clip_duration: f64,
+    pub track: Option<Arc<TrackInfo>>,
+    pub track_position: f64,
+}
+
+/// Counters for logs, tests and (later) metrics.
+#[derive(Clone, Debug, Default)]
+pub struct LiveStats {
+    pub segments_published: u64,
+    /// Segments filled with the slate because no clip was ready.
+    pub underruns: u64,
+    pub discontinuities: u64,
+    pub bytes_published: u64,
+}
+
+struct Window {
+    segments: VecDeque<PublishedSegment>,
+    discontinuity_sequence: u64,
+    /// Sequence number of the first segment in the playlist.
+    first_listed: u64,
+    playlist: Option<Bytes>,
+    now: NowPlaying,
+    /// What each retained segment started with, oldest first.
+    history: VecDeque<NowPlaying>,
+    stats: LiveStats,
+}
+
+/// The shared live state: written by the engine, read by HTTP handlers.
+pub struct Live {
+    run_id: String,
+    window: usize,
+    target_duration: u32,
+    inner: RwLock<Window>,
+    published: watch::Sender<u64>,
+    mirror: Option<PathBuf>,
+}
+
+/// The playlist's file name, on disk and in URLs.
+pub const PLAYLIST_NAME: &str = "stream.m3u8";
+
+impl Live {
+    /// `run_id` makes segment names unique across restarts, so a cached segment from
+    /// an earlier run is never served for a new one.
+    pub fn new(
+        run_id: String,
+        window: usize,
+        target_duration: u32,
+        mirror: Option<PathBuf>,
+    ) -> Arc<Live> {
+        let (published, _) = watch::channel(0);
+        Arc::new(Live {
+            run_id,
+            window,
+            target_duration,
+            inner: RwLock::new(Window {
+                segments: VecDeque::new(),
+                discontinuity_sequence: 0,
+                first_listed: 0,
+                playlist: None,
+                now: NowPlaying::default(),
+                history: VecDeque::new(),
+                stats: LiveStats::default(),
+            }),
+            published,
+            mirror,
+        })
+    }
+
+    /// File name of segment `seq`.
+    pub fn segment_name(&self, seq: u64) -> String {
+        format!("{}-{seq}.ts", self.run_id)
+    }
+
+    /// The current playlist; None until the first segment is out.
+    pub fn playlist(&self) -> Option<Bytes> {
+        self.inner.read().unwrap().playlist.clone()
+    }
+
+    /// A segment by file name, while it is retained.
+    pub fn segment(&self, name: &str) -> Option<Bytes> {
+        let seq: u64 = name
+            .strip_prefix(&self.run_id)?
+            .strip_prefix('-')?
+            .strip_suffix(".ts")?
+            .parse()
+            .ok()?;
+        let w = self.inner.read().unwrap();
+        let first = w.segments.front()?.seq;
+        let idx = seq.checked_sub(first)? as usize;
+        w.segments.get(idx).map(|s| s.data.clone())
+    }
+
+    pub fn now_playing(&self) -> NowPlaying {
+        self.inner.read().unwrap().now.clone()
+    }
+
+    /// What each retained segment started with, oldest first.
+    pub fn history(&self) -> Vec<NowPlaying> {
+        self.inner.read().unwrap().history.iter().cloned().collect()
+    }
+
+    pub fn stats(&self) -> LiveStats {
+        self.inner.read().unwrap().stats.clone()
+    }
+
+    /// Sequence numbers of published segments, for waiting on new ones.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
+    }
+
+    /// Adds a segment at the live edge and drops what has aged out. Returns the
+    /// disk work to do (off the engine's task).
+    pub(crate) fn publish(
+        &self,
+        seg: PublishedSegment,
+        now: NowPlaying,
+        underrun: bool,
+    ) -> MirrorJob {
+        let seq = seg.seq;
+        let mut job = MirrorJob {
+            dir: self.mirror.clone(),
+            write: None,
+            playlist: Bytes::new(),
+            remove: Vec::new(),
+        };
+        {
+            let mut w = self.inner.write().unwrap();
+            w.stats.segments_published += 1;
+            w.stats.bytes_published += seg.data.len() as u64;
+            w.stats.underruns += underrun as u64;
+            w.stats.discontinuities += seg.entry.discontinuity as u64;
+            job.write = Some((seg.name.clone(), seg.data.clone()));
+            w.segments.push_back(seg);
+            while w.segments.len() > self.window * 2 {
+                let old = w.segments.pop_front().expect("non-empty");
+                job.remove.push(old.name);
+            }
+            let listed_from = w.segments.len().saturating_sub(self.window);
+            // A discontinuity leaving the playlist bumps the discontinuity sequence
+            // (RFC 8216 6.2.1), so players can still match segments across reloads.
+            let new_first = w.segments[listed_from].seq;
+            let old_first = w.first_listed;
+            let left = w
+                .segments
+                .iter()
+                .filter(|s| s.seq >= old_first && s.seq < new_first && s.entry.discontinuity)
+                .count();
+            w.discontinuity_sequence += left as u64;
+            w.first_listed = new_first;
+            let entries: Vec<PlaylistEntry> = w
+                .segments
+                .iter()
+                .skip(listed_from)
+                .map(|s| s.entry.clone())
+                .collect();
+            let text = hls::render(&LivePlaylist {
+                target_duration: self.target_duration,
+                media_sequence: w.segments[listed_from].seq,
+                discontinuity_sequence: w.discontinuity_sequence,
+                entries: &entries,
+            });
+            let playlist = Bytes::from(text);
+            w.playlist = Some(playlist.clone());
+            job.playlist = playlist;
+            w.history.push_back(now.clone());
+            while w.history.len() > self.window * 2 {
+                w.history.pop_front();
+            }
+            w.now = now;
+        }
+        self.published.send_replace(seq);
+        job
+    }
+}
+
+/// Disk writes for one publish: the new segment, the playlist, and deletions.
+pub(crate) struct MirrorJob {
+    dir: Option<PathBuf>,
+    write: Option<(String, Bytes)>,
+    playlist: Bytes,
+    remove: Vec<String>,
+}
+
+impl MirrorJob {
+    /// Does the writes; segments first, then the playlist that names them, each
+    /// through a temporary file so a reader never sees half a file.
+    pub(crate) fn run(self) {
+        let Some(dir) = self.dir else { return };
+        let write = |name: &str, data: &[u8]| -> std::io::Result<()> {
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, data)?;
+            std::fs::rename(&tmp, dir.join(name))
+        };
+        if let Some((name, data)) = &self.write {
+            if let Err(e) = write(name, data) {
+                tracing::warn!(error = %e, dir = %dir.display(), "cannot write segment to disk");
+            }
+        }
+        if let Err(e) = write(PLAYLIST_NAME, &self.playlist) {
+            tracing::warn!(error = %e, dir = %dir.display(), "cannot write playlist to disk");
+        }
+        for name in self.remove {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+}
+
+/// Wall-clock time for an entry.
+pub(crate) fn entry(
+    name: String,
+    duration: f64,
+    at: SystemTime,
+    discontinuity: bool,
+) -> PlaylistEntry {
+    PlaylistEntry {
+        uri: name,
+        duration,
+        program_date_time: at,
+        discontinuity,
+    }
+}

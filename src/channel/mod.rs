@@ -1,0 +1,338 @@
+//! The live engine: one channel, one clock, one continuous stream.
+//!
+//! Every segment duration the engine cuts the next segment from the airing clip
+//! (the [`splicer`]), publishes it to the [`live`] window, and waits for the clock.
+//! Clips and tracks are read and parsed ahead, on other tasks, so a switch never
+//! waits on the disk or on ffmpeg; when nothing is ready the slate airs instead,
+//! and the stream goes on.
+
+pub mod clip;
+pub mod clock;
+pub mod live;
+pub mod splicer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use clip::{ClipInfo, LoadedClip, LoadedTrack, TrackInfo};
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use live::{Live, LiveStats, NowPlaying};
+pub use splicer::{SplicedSegment, Splicer};
+
+use crate::media::Ticks;
+use crate::media::time::TICKS_PER_SECOND;
+
+/// The music bed's sample rate: every track is encoded to it.
+pub const AUDIO_RATE: u32 = 48_000;
+
+/// A clip the schedule wants aired next.
+#[derive(Clone, Debug)]
+pub struct ClipRef {
+    pub path: PathBuf,
+    pub info: Arc<ClipInfo>,
+}
+
+/// A music track (already encoded to the channel's AAC format) to play next.
+#[derive(Clone, Debug)]
+pub struct TrackRef {
+    pub path: PathBuf,
+    pub title: String,
+    pub source: Option<PathBuf>,
+}
+
+/// Where the engine gets clips. Must not block: `None` means "nothing ready now".
+pub trait ClipSource: Send + Sync + 'static {
+    fn next_clip(&self) -> Option<ClipRef>;
+}
+
+/// Where the engine gets music. Must not block: `None` means "nothing ready now".
+pub trait TrackSource: Send + Sync + 'static {
+    fn next_track(&self) -> Option<TrackRef>;
+}
+
+/// Timing of the channel.
+#[derive(Clone, Debug)]
+pub struct ChannelTiming {
+    /// Ticks per video frame (90000 / fps).
+    pub frame_ticks: u64,
+    /// Frames per segment; also the GOP length of every clip.
+    pub segment_frames: usize,
+    /// Channel time of the first frame: a restart continues where the last run stopped.
+    pub start: Ticks,
+    /// Media sequence number of the first segment.
+    pub first_seq: u64,
+    /// At start, how long to wait for a real clip before airing the slate.
+    pub first_clip_wait: Duration,
+}
+
+impl ChannelTiming {
+    pub fn segment_duration(&self) -> Ticks {
+        Ticks(self.frame_ticks * self.segment_frames as u64)
+    }
+}
+
+/// Operator commands, applied at the next segment boundary.
+#[derive(Debug)]
+pub enum Command {
+    SkipClip,
+    SkipTrack,
+}
+
+/// A handle to steer a running engine.
+#[derive(Clone)]
+pub struct Control {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl Control {
+    /// Sends a command; false if the engine has stopped.
+    pub fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+}
+
+/// Everything the engine runs with.
+pub struct Engine {
+    pub timing: ChannelTiming,
+    pub clock: Arc<dyn Clock>,
+    pub live: Arc<Live>,
+    /// Aired when no clip is ready: one segment long, same codec parameters as clips.
+    pub slate: Arc<LoadedClip>,
+    /// Looped when no music is ready.
+    pub silence: Arc<LoadedTrack>,
+    pub clips: Arc<dyn ClipSource>,
+    pub tracks: Arc<dyn TrackSource>,
+    commands: mpsc::UnboundedReceiver<Command>,
+}
+
+impl Engine {
+    /// A new engine and the handle to steer it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        timing: ChannelTiming,
+        clock: Arc<dyn Clock>,
+        live: Arc<Live>,
+        slate: Arc<LoadedClip>,
+        silence: Arc<LoadedTrack>,
+        clips: Arc<dyn ClipSource>,
+        tracks: Arc<dyn TrackSource>,
+    ) -> (Engine, Control) {
+        let (tx, commands) = mpsc::unbounded_channel();
+        (
+            Engine {
+                timing,
+                clock,
+                live,
+                slate,
+                silence,
+                clips,
+                tracks,
+                commands,
+            },
+            Control { tx },
+        )
+    }
+
+    /// Airs until cancelled. Never returns early: a bad clip is skipped, a missing
+    /// one replaced by the slate.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let t = self.timing.clone();
+        let (clip_tx, mut clip_rx) = mpsc::channel::<Arc<LoadedClip>>(2);
+        let (track_tx, mut track_rx) = mpsc::channel::<Arc<LoadedTrack>>(1);
+        let loaders = CancellationToken::new();
+        tokio::spawn(load_clips(
+            self.clips.clone(),
+            clip_tx,
+            t.frame_ticks,
+            t.segment_frames,
+            loaders.clone(),
+        ));
+        tokio::spawn(load_tracks(self.tracks.clone(), track_tx, loaders.clone()));
+        let _stop_loaders = loaders.drop_guard();
+
+        // Fast start: a real clip if one comes quickly, the slate otherwise.
+        let first = tokio::select! {
+            _ = cancel.cancelled() => return,
+            c = tokio::time::timeout(t.first_clip_wait, clip_rx.recv()) => c.ok().flatten(),
+        };
+        let mut splicer = Splicer::new(
+            t.frame_ticks,
+            t.segment_frames,
+            t.start,
+            t.first_seq,
+            self.silence.clone(),
+        );
+        let mut pending_first = first;
+        let mut at = self.clock.now();
+        let seg_secs = t.segment_duration().as_secs_f64();
+        tracing::info!(
+            start_pts = t.start.0,
+            first_seq = t.first_seq,
+            segment_secs = seg_secs,
+            "channel on air"
+        );
+
+        loop {
+            let mut skip_clip = false;
+            while let Ok(cmd) = self.commands.try_recv() {
+                match cmd {
+                    Command::SkipClip => skip_clip = true,
+                    Command::SkipTrack => splicer.music().skip(),
+                }
+            }
+            if splicer.music().queued() == 0 {
+                if let Ok(track) = track_rx.try_recv() {
+                    tracing::info!(track = %track.info.title, secs = track.info.duration, "music track queued");
+                    splicer.music().push(track);
+                }
+            }
+            let mut underrun = false;
+            if splicer.needs_clip() || skip_clip {
+                let ready = pending_first.take().or_else(|| clip_rx.try_recv().ok());
+                // A clip still being read gets until the segment is due; only then the slate.
+                let clip = match ready {
+                    Some(c) => Some(c),
+                    None => tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        c = clip_rx.recv() => c,
+                        _ = self.clock.input_deadline(at) => None,
+                    },
+                };
+                match clip {
+                    Some(clip) => {
+                        tracing::info!(clip = %clip.info.id, title = %clip.info.title, frames = clip.frame_count(), "airing clip");
+                        splicer.start_clip(clip);
+                    }
+                    None => {
+                        if splicer.airing().is_none_or(|c| c.id != self.slate.info.id) {
+                            tracing::warn!("no clip ready: airing the slate");
+                        }
+                        splicer.start_clip(self.slate.clone());
+                        underrun = true;
+                    }
+                }
+            }
+            let seg = splicer.next_segment();
+
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = self.clock.sleep_until(at) => {}
+            }
+            let name = self.live.segment_name(seg.seq);
+            let published = live::PublishedSegment {
+                seq: seg.seq,
+                name: name.clone(),
+                data: seg.data.clone(),
+                entry: live::entry(
+                    name,
+                    seg.duration.as_secs_f64(),
+                    self.clock.wall(at),
+                    seg.discontinuity,
+                ),
+            };
+            if seg.discontinuity {
+                tracing::info!(seq = seg.seq, "codec parameters changed: discontinuity");
+            }
+            let now = NowPlaying {
+                seq: seg.seq,
+                clip: Some(seg.clip.clone()),
+                clip_position: seg.clip_position,
+                clip_duration: seg.clip_duration,
+                track: seg.track.clone(),
+                track_position: seg.track_position,
+            };
+            let job = self.live.publish(published, now, underrun);
+            tokio::task::spawn_blocking(move || job.run());
+            at += seg.duration.as_duration();
+        }
+        tracing::info!("channel stopped");
+    }
+}
+
+async fn load_clips(
+    source: Arc<dyn ClipSource>,
+    tx: mpsc::Sender<Arc<LoadedClip>>,
+    frame_ticks: u64,
+    gop: usize,
+    cancel: CancellationToken,
+) {
+    loop {
+        // Wait for room first, so we only take a clip from the schedule when it
+        // can be queued: the schedule's notion of "next" stays accurate.
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let Some(r) = source.next_clip() else {
+            drop(permit);
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+            }
+        };
+        let loaded = match tokio::fs::read(&r.path).await {
+            Ok(bytes) => {
+                let info = r.info.clone();
+                tokio::task::spawn_blocking(move || {
+                    LoadedClip::parse(info, &bytes, frame_ticks, gop)
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(clip::ClipError::Invalid {
+                        id: r.info.id.clone(),
+                        reason: e.to_string(),
+                    })
+                })
+            }
+            Err(source) => Err(clip::ClipError::Io {
+                id: r.info.id.clone(),
+                source,
+            }),
+        };
+        match loaded {
+            Ok(c) => permit.send(Arc::new(c)),
+            Err(e) => tracing::warn!(error = %e, "skipping clip"),
+        }
+    }
+}
+
+async fn load_tracks(
+    source: Arc<dyn TrackSource>,
+    tx: mpsc::Sender<Arc<LoadedTrack>>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let Some(r) = source.next_track() else {
+            drop(permit);
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => continue,
+            }
+        };
+        let loaded = match tokio::fs::read(&r.path).await {
+            Ok(bytes) => LoadedTrack::parse(&r.title, r.source.clone(), Bytes::from(bytes)),
+            Err(e) => Err(clip::TrackError {
+                title: r.title.clone(),
+                reason: e.to_string(),
+            }),
+        };
+        match loaded {
+            Ok(t) => permit.send(Arc::new(t)),
+            Err(e) => tracing::warn!(error = %e, "skipping music track"),
+        }
+    }
+}
+
+/// Ticks per frame at `fps` (which divides 90000: the config checks it).
+pub fn frame_ticks(fps: u32) -> u64 {
+    TICKS_PER_SECOND / fps as u64
+}

@@ -1,0 +1,600 @@
+//! Settings: command-line flags, then environment variables, then a `.env` file in
+//! the working folder, then defaults — in that order of precedence.
+//!
+//! Two stages, like ripgrep's low/high args: [`Cli`] holds what clap parsed
+//! (flags only), [`Config::resolve`] layers the environment and `.env` under it,
+//! validates every value and names the setting when one is wrong.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::transcode::{HwAccel, OutputProfile};
+
+/// Command line of the `shufflecast` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shufflecast",
+    version,
+    about = "A never-ending TV channel from a folder of videos"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What the binary is asked to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the channel: library, generator, live engine and HTTP server in one process.
+    Serve(ServeArgs),
+}
+
+/// Flags of `shufflecast serve`. Every flag can also be set by the environment
+/// variable named in its help, or in `.env`.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Folder of source videos, repeatable [env: VIDEO_FOLDER, several joined with ':']. None: a demo library is generated.
+    #[arg(long = "videos", value_name = "DIR")]
+    pub videos: Vec<PathBuf>,
+    /// Folder of music tracks for the background music [env: AUDIO_FOLDER]. None: silence.
+    #[arg(long, value_name = "DIR")]
+    pub audio: Option<PathBuf>,
+    /// Data folder: clips, music cache, segments, state [env: DATA_DIR or CHUNK_FOLDER; default ./data].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on [env: LISTEN, or PORT for 0.0.0.0:PORT; default 0.0.0.0:8081].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Hardware encoder: none, nvidia, vaapi, qsv or auto [env: HW_ACCEL; default none].
+    #[arg(long, value_name = "KIND")]
+    pub hw_accel: Option<String>,
+    /// Shortest clip, in seconds [env: CLIP_MIN; default 6].
+    #[arg(long, value_name = "SECS")]
+    pub clip_min: Option<String>,
+    /// Longest clip, in seconds [env: CLIP_MAX; default 6].
+    #[arg(long, value_name = "SECS")]
+    pub clip_max: Option<String>,
+    /// Length of a chunk (a montage of clips), in seconds [env: CHUNK_DURATION; default 300].
+    #[arg(long, value_name = "SECS")]
+    pub chunk_duration: Option<String>,
+    /// Most chunks kept on disk [env: MAX_CHUNKS; default 56].
+    #[arg(long, value_name = "N")]
+    pub max_chunks: Option<String>,
+    /// Output width in pixels [env: WIDTH; default 1280].
+    #[arg(long, value_name = "PX")]
+    pub width: Option<String>,
+    /// Output height in pixels [env: HEIGHT; default 720].
+    #[arg(long, value_name = "PX")]
+    pub height: Option<String>,
+    /// Output frame rate [env: FPS; default 30].
+    #[arg(long, value_name = "FPS")]
+    pub fps: Option<String>,
+    /// HLS segment duration in seconds, also the GOP length [env: SEGMENT_DURATION; default 2].
+    #[arg(long, value_name = "SECS")]
+    pub segment_duration: Option<String>,
+    /// Video bitrate cap in kb/s [env: VIDEO_BITRATE; default 3000].
+    #[arg(long, value_name = "KBPS")]
+    pub video_bitrate: Option<String>,
+    /// Segments listed in the live playlist [env: PLAYLIST_SEGMENTS; default 10].
+    #[arg(long, value_name = "N")]
+    pub playlist_segments: Option<String>,
+}
+
+/// A setting was missing, malformed or out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value {value:?} for {setting}: {reason}")]
+    Invalid {
+        setting: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{setting}: folder {path} does not exist or is not a folder")]
+    MissingFolder { setting: String, path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    DotEnv {
+        path: PathBuf,
+        source: dotenvy::Error,
+    },
+}
+
+/// The validated settings the server runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Source folders; empty means "generate and use the demo library".
+    pub videos: Vec<PathBuf>,
+    pub audio: Option<PathBuf>,
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub hw_accel: HwAccel,
+    pub clip_min: f64,
+    pub clip_max: f64,
+    pub chunk_duration: f64,
+    pub max_chunks: usize,
+    pub profile: OutputProfile,
+    pub segment_duration: f64,
+    pub playlist_segments: usize,
+}
+
+/// Names from the original tool's `.env` that we accept but do not use (yet), so
+/// an existing `.env` keeps working without a warning for each.
+const KNOWN_UNUSED: &[&str] = &[
+    "STATS_DIR",
+    "HLS_PORT",
+    "CHUNKS_PER_RUN",
+    "TUBEARCHIVIST_URL",
+    "TUBEARCHIVIST_TOKEN",
+    "TZ",
+    "WATERMARK_FALLBACK",
+    "VIDEO_WALL",
+    "RUST_LOG",
+];
+
+const KNOWN: &[&str] = &[
+    "VIDEO_FOLDER",
+    "AUDIO_FOLDER",
+    "DATA_DIR",
+    "CHUNK_FOLDER",
+    "LISTEN",
+    "PORT",
+    "HW_ACCEL",
+    "CLIP_MIN",
+    "CLIP_MAX",
+    "CHUNK_DURATION",
+    "MAX_CHUNKS",
+    "WIDTH",
+    "HEIGHT",
+    "FPS",
+    "SEGMENT_DURATION",
+    "VIDEO_BITRATE",
+    "PLAYLIST_SEGMENTS",
+];
+
+/// Where a value came from, so an error names the setting the user actually wrote.
+struct Layers<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    dotenv: HashMap<String, String>,
+}
+
+impl Layers<'_> {
+    /// The flag's value, else the first of `names` set in the environment, else in `.env`.
+    fn get(
+        &self,
+        flag: &Option<String>,
+        flag_name: &str,
+        names: &[&str],
+    ) -> Option<(String, String)> {
+        if let Some(v) = flag {
+            return Some((flag_name.to_string(), v.clone()));
+        }
+        for n in names {
+            if let Some(v) = (self.env)(n).filter(|v| !v.is_empty()) {
+                return Some((n.to_string(), v));
+            }
+        }
+        for n in names {
+            if let Some(v) = self.dotenv.get(*n).filter(|v| !v.is_empty()) {
+                return Some(((*n).to_string(), v.clone()));
+            }
+        }
+        None
+    }
+
+    fn parse<T: std::str::FromStr>(
+        &self,
+        flag: &Option<String>,
+        flag_name: &str,
+        names: &[&str],
+        default: T,
+    ) -> Result<(T, String), ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(flag, flag_name, names) {
+            None => Ok((
+                default,
+                names.first().copied().unwrap_or(flag_name).to_string(),
+            )),
+            Some((setting, value)) => value
+                .trim()
+                .parse::<T>()
+                .map(|v| (v, setting.clone()))
+                .map_err(|e| invalid(&setting, &value, e)),
+        }
+    }
+}
+
+fn invalid(setting: &str, value: &str, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Config {
+    /// Resolves the settings from flags, the process environment and `dir/.env`.
+    pub fn from_env(args: &ServeArgs, dir: &Path) -> Result<Config, ConfigError> {
+        let env = |k: &str| std::env::var(k).ok();
+        Config::resolve(args, &env, &dir.join(".env"))
+    }
+
+    /// Resolves settings with an explicit environment lookup (tests pass their own).
+    pub fn resolve(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        dotenv_path: &Path,
+    ) -> Result<Config, ConfigError> {
+        let dotenv = read_dotenv(dotenv_path)?;
+        let layers = Layers { env, dotenv };
+
+        let videos = if !args.videos.is_empty() {
+            args.videos.clone()
+        } else {
+            match layers.get(&None, "--videos", &["VIDEO_FOLDER"]) {
+                Some((_, v)) => std::env::split_paths(&v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        let video_setting = if args.videos.is_empty() {
+            "VIDEO_FOLDER"
+        } else {
+            "--videos"
+        };
+        for v in &videos {
+            if !v.is_dir() {
+                return Err(ConfigError::MissingFolder {
+                    setting: video_setting.into(),
+                    path: v.clone(),
+                });
+            }
+        }
+        let audio = layers
+            .get(
+                &args.audio.as_ref().map(|p| p.display().to_string()),
+                "--audio",
+                &["AUDIO_FOLDER"],
+            )
+            .map(|(setting, v)| {
+                let p = PathBuf::from(v);
+                if p.is_dir() {
+                    Ok(p)
+                } else {
+                    Err(ConfigError::MissingFolder { setting, path: p })
+                }
+            })
+            .transpose()?;
+        let data = layers
+            .get(
+                &args.data.as_ref().map(|p| p.display().to_string()),
+                "--data",
+                &["DATA_DIR", "CHUNK_FOLDER"],
+            )
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(|| PathBuf::from("data"));
+
+        let listen = match layers.get(&args.listen, "--listen", &["LISTEN"]) {
+            Some((setting, v)) => v
+                .trim()
+                .parse::<SocketAddr>()
+                .map_err(|e| invalid(&setting, &v, e))?,
+            None => {
+                let (port, _) = layers.parse::<u16>(&None, "PORT", &["PORT"], 8081)?;
+                SocketAddr::from(([0, 0, 0, 0], port))
+            }
+        };
+        let (hw_accel, _) =
+            layers.parse::<HwAccel>(&args.hw_accel, "--hw-accel", &["HW_ACCEL"], HwAccel::None)?;
+
+        let (clip_min, clip_min_name) =
+            layers.parse::<f64>(&args.clip_min, "--clip-min", &["CLIP_MIN"], 6.0)?;
+        let (clip_max, clip_max_name) =
+            layers.parse::<f64>(&args.clip_max, "--clip-max", &["CLIP_MAX"], 6.0)?;
+        let (chunk_duration, chunk_name) = layers.parse::<f64>(
+            &args.chunk_duration,
+            "--chunk-duration",
+            &["CHUNK_DURATION"],
+            300.0,
+        )?;
+        let (max_chunks, max_chunks_name) =
+            layers.parse::<usize>(&args.max_chunks, "--max-chunks", &["MAX_CHUNKS"], 56)?;
+        let (width, width_name) = layers.parse::<u32>(&args.width, "--width", &["WIDTH"], 1280)?;
+        let (height, height_name) =
+            layers.parse::<u32>(&args.height, "--height", &["HEIGHT"], 720)?;
+        let (fps, fps_name) = layers.parse::<u32>(&args.fps, "--fps", &["FPS"], 30)?;
+        let (segment_duration, seg_name) = layers.parse::<f64>(
+            &args.segment_duration,
+            "--segment-duration",
+            &["SEGMENT_DURATION"],
+            2.0,
+        )?;
+        let (video_kbps, kbps_name) = layers.parse::<u32>(
+            &args.video_bitrate,
+            "--video-bitrate",
+            &["VIDEO_BITRATE"],
+            3000,
+        )?;
+        let (playlist_segments, pl_name) = layers.parse::<usize>(
+            &args.playlist_segments,
+            "--playlist-segments",
+            &["PLAYLIST_SEGMENTS"],
+            10,
+        )?;
+
+        let check = |ok: bool, name: &str, value: String, reason: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid(name, &value, reason))
+            }
+        };
+        check(
+            clip_min.is_finite() && clip_min >= 0.5,
+            &clip_min_name,
+            clip_min.to_string(),
+            "must be at least 0.5 seconds",
+        )?;
+        check(
+            clip_max.is_finite() && clip_max <= 3600.0,
+            &clip_max_name,
+            clip_max.to_string(),
+            "must be at most 3600 seconds",
+        )?;
+        check(
+            clip_max >= clip_min,
+            &clip_max_name,
+            clip_max.to_string(),
+            &format!("must not be below CLIP_MIN ({clip_min})"),
+        )?;
+        check(
+            chunk_duration.is_finite() && (1.0..=86_400.0).contains(&chunk_duration),
+            &chunk_name,
+            chunk_duration.to_string(),
+            "must be between 1 and 86400 seconds",
+        )?;
+        check(
+            max_chunks >= 1,
+            &max_chunks_name,
+            max_chunks.to_string(),
+            "must be at least 1",
+        )?;
+        check(
+            (16..=7680).contains(&width) && width % 2 == 0,
+            &width_name,
+            width.to_string(),
+            "must be an even number of pixels between 16 and 7680",
+        )?;
+        check(
+            (16..=4320).contains(&height) && height % 2 == 0,
+            &height_name,
+            height.to_string(),
+            "must be an even number of pixels between 16 and 4320",
+        )?;
+        check(
+            (1..=120).contains(&fps) && 90_000 % fps == 0,
+            &fps_name,
+            fps.to_string(),
+            "must be a whole frame rate between 1 and 120 that divides 90000 (e.g. 24, 25, 30, 50, 60)",
+        )?;
+        let gop = segment_duration * fps as f64;
+        check(
+            segment_duration.is_finite()
+                && (0.5..=20.0).contains(&segment_duration)
+                && (gop - gop.round()).abs() < 1e-9,
+            &seg_name,
+            segment_duration.to_string(),
+            &format!(
+                "must be between 0.5 and 20 seconds and a whole number of frames at {fps} fps"
+            ),
+        )?;
+        check(
+            (100..=100_000).contains(&video_kbps),
+            &kbps_name,
+            video_kbps.to_string(),
+            "must be between 100 and 100000 kb/s",
+        )?;
+        check(
+            (3..=1000).contains(&playlist_segments),
+            &pl_name,
+            playlist_segments.to_string(),
+            "must be between 3 and 1000",
+        )?;
+
+        for key in layers.dotenv.keys() {
+            if !KNOWN.contains(&key.as_str()) && !KNOWN_UNUSED.contains(&key.as_str()) {
+                tracing::warn!(setting = %key, file = %dotenv_path.display(), "unknown setting in .env, ignored");
+            }
+        }
+
+        Ok(Config {
+            videos,
+            audio,
+            data,
+            listen,
+            hw_accel,
+            clip_min,
+            clip_max,
+            chunk_duration,
+            max_chunks,
+            profile: OutputProfile {
+                width,
+                height,
+                fps,
+                gop_frames: gop.round() as u32,
+                video_kbps,
+            },
+            segment_duration,
+            playlist_segments,
+        })
+    }
+}
+
+fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    if !path.exists() {
+        return Ok(HashMap::new());
+    }
+    let iter = dotenvy::from_path_iter(path).map_err(|source| ConfigError::DotEnv {
+        path: path.into(),
+        source,
+    })?;
+    iter.map(|item| {
+        item.map_err(|source| ConfigError::DotEnv {
+            path: path.into(),
+            source,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(
+        args: &ServeArgs,
+        env: &[(&str, &str)],
+        dotenv: &str,
+    ) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, dotenv).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::resolve(args, &move |k| env.get(k).cloned(), &path)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = resolve(&ServeArgs::default(), &[], "").unwrap();
+        assert_eq!(c.listen.port(), 8081);
+        assert_eq!(
+            (c.profile.width, c.profile.height, c.profile.fps),
+            (1280, 720, 30)
+        );
+        assert_eq!(c.profile.gop_frames, 60);
+        assert_eq!(c.data, PathBuf::from("data"));
+        assert!(c.videos.is_empty());
+        assert_eq!(c.hw_accel, HwAccel::None);
+    }
+
+    #[test]
+    fn flag_beats_env_beats_dotenv() {
+        let args = ServeArgs {
+            clip_max: Some("9".into()),
+            ..Default::default()
+        };
+        let c = resolve(
+            &args,
+            &[("CLIP_MAX", "8"), ("CLIP_MIN", "3")],
+            "CLIP_MAX=7\nCLIP_MIN=2\nCHUNK_DURATION=60\n",
+        )
+        .unwrap();
+        assert_eq!(c.clip_max, 9.0);
+        assert_eq!(c.clip_min, 3.0);
+        assert_eq!(c.chunk_duration, 60.0);
+    }
+
+    #[test]
+    fn original_names_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let dotenv = format!(
+            "VIDEO_FOLDER={d}\nAUDIO_FOLDER={d}\nCHUNK_FOLDER={d}/chunks\nPORT=9000\nHW_ACCEL=nvidia\nMAX_CHUNKS=12\nTZ=UTC\n"
+        );
+        let c = resolve(&ServeArgs::default(), &[], &dotenv).unwrap();
+        assert_eq!(c.videos, vec![dir.path().to_path_buf()]);
+        assert_eq!(c.audio.as_deref(), Some(dir.path()));
+        assert_eq!(c.data, dir.path().join("chunks"));
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.hw_accel, HwAccel::Nvidia);
+        assert_eq!(c.max_chunks, 12);
+    }
+
+    #[test]
+    fn data_dir_beats_chunk_folder() {
+        let c = resolve(
+            &ServeArgs::default(),
+            &[("DATA_DIR", "/a")],
+            "CHUNK_FOLDER=/b\n",
+        )
+        .unwrap();
+        assert_eq!(c.data, PathBuf::from("/a"));
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let err = |args: ServeArgs, env: &[(&str, &str)]| {
+            resolve(&args, env, "").unwrap_err().to_string()
+        };
+        assert!(err(ServeArgs::default(), &[("CLIP_MIN", "abc")]).contains("CLIP_MIN"));
+        assert!(
+            err(
+                ServeArgs {
+                    fps: Some("7".into()),
+                    ..Default::default()
+                },
+                &[]
+            )
+            .contains("--fps")
+        );
+        assert!(err(ServeArgs::default(), &[("HW_ACCEL", "cuda")]).contains("HW_ACCEL"));
+        assert!(err(ServeArgs::default(), &[("PORT", "99999")]).contains("PORT"));
+        assert!(
+            err(
+                ServeArgs::default(),
+                &[("CLIP_MIN", "8"), ("CLIP_MAX", "4")]
+            )
+            .contains("CLIP_MAX")
+        );
+        assert!(
+            err(
+                ServeArgs {
+                    width: Some("641".into()),
+                    ..Default::default()
+                },
+                &[]
+            )
+            .contains("--width")
+        );
+        assert!(
+            err(
+                ServeArgs {
+                    segment_duration: Some("0.01".into()),
+                    ..Default::default()
+                },
+                &[]
+            )
+            .contains("--segment-duration")
+        );
+        let e = err(
+            ServeArgs {
+                videos: vec!["/no/such/folder".into()],
+                ..Default::default()
+            },
+            &[],
+        );
+        assert!(
+            e.contains("--videos") && e.contains("/no/such/folder"),
+            "{e}"
+        );
+        assert!(
+            err(ServeArgs::default(), &[("AUDIO_FOLDER", "/no/such")]).contains("AUDIO_FOLDER")
+        );
+    }
+
+    #[test]
+    fn several_video_folders_from_env() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let v = format!("{}:{}", a.path().display(), b.path().display());
+        let c = resolve(&ServeArgs::default(), &[("VIDEO_FOLDER", &v)], "").unwrap();
+        assert_eq!(c.videos.len(), 2);
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure media code: no IO, no tokio, no processes. Everything here works on byte
+//! slices and 90 kHz timestamps, so it is unit-testable and fast.
+
+pub mod adts;
+pub mod h264;
+pub mod hls;
+pub mod time;
+pub mod ts;
+
+pub use time::Ticks;

@@ -1,0 +1,882 @@
+//! Clip and slate encodes: the argument lists that make every clip spliceable.
+//!
+//! The splicer joins clips without re-encoding, so every clip from any source, and
+//! every slate, must come out with byte-identical SPS/PPS and start on an IDR frame.
+//! Everything that could leak from the source into the SPS is therefore pinned here:
+//! frame size and rate, sample aspect ratio, pixel format, colour description,
+//! profile/level, GOP structure and B-frames.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+use super::run::{self, TempOut, file_arg, os_args};
+use super::{Encoder, Ffmpeg, OutputProfile, ProbeInfo, TranscodeError};
+
+/// One clip to cut and encode.
+#[derive(Clone, Copy, Debug)]
+pub struct ClipRequest<'a> {
+    /// The source video.
+    pub src: &'a Path,
+    /// What ffprobe said about `src`.
+    pub info: &'a ProbeInfo,
+    /// Where in the source the clip starts, in seconds.
+    pub start: f64,
+    /// Exact number of frames to output.
+    pub frames: u32,
+    /// The channel's output profile.
+    pub profile: &'a OutputProfile,
+    /// The encoder to use.
+    pub encoder: &'a Encoder,
+    /// The MPEG-TS file to write.
+    pub out: &'a Path,
+}
+
+/// The H.264 level for a profile: the smallest of 4.1, 4.2, 5.1, 5.2, 6.2 that fits its frame size and rate.
+pub fn h264_level(p: &OutputProfile) -> &'static str {
+    let mbs = u64::from(p.width.div_ceil(16)) * u64::from(p.height.div_ceil(16));
+    let mb_rate = mbs * u64::from(p.fps);
+    // (level, MaxFS, MaxMBPS) from table A-1 of the H.264 spec.
+    const LEVELS: [(&str, u64, u64); 5] = [
+        ("4.1", 8192, 245_760),
+        ("4.2", 8704, 522_240),
+        ("5.1", 36_864, 983_040),
+        ("5.2", 36_864, 2_073_600),
+        ("6.2", 139_264, 16_711_680),
+    ];
+    LEVELS
+        .iter()
+        .find(|(_, fs, mbps)| mbs <= *fs && mb_rate <= *mbps)
+        .map_or("6.2", |(l, _, _)| l)
+}
+
+/// The full ffmpeg argument list for a clip (writes to `req.out`).
+pub fn clip_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
+    let mut a = common_args();
+    a.extend(hw_input_args(req.encoder));
+    if let Some(t) = threads {
+        a.extend(os_args(["-threads".to_string(), t.to_string()]));
+    }
+    // Rotation is honoured by ffmpeg's autorotation, which runs before our filters,
+    // so the fit below already sees displayed dimensions.
+    a.extend(os_args(["-autorotate", "1"]));
+    if req.start > 0.0 {
+        // Before -i: a fast keyframe seek, then exact trimming to `start` by decoding.
+        a.extend(os_args(["-ss".to_string(), format!("{:.3}", req.start)]));
+    }
+    a.push("-i".into());
+    a.push(file_arg(req.src));
+    a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
+    a.extend(os_args(["-vf".to_string(), clip_filter(req)]));
+    a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
+    a.extend(output_args(req.profile, req.encoder, threads, req.out));
+    a
+}
+
+/// The filter chain of a clip: deinterlace, fit, pad, fixed rate and format, padded end.
+fn clip_filter(req: &ClipRequest<'_>) -> String {
+    let (w, h) = (req.profile.width, req.profile.height);
+    let mut f = Vec::new();
+    if req.info.interlaced {
+        // send_frame keeps the frame rate; deint=interlaced leaves progressive frames alone.
+        f.push("yadif=mode=send_frame:parity=auto:deint=interlaced".to_string());
+    }
+    // Before scaling, so a 60 fps source only has half its frames scaled.
+    f.push(format!("fps={}", req.profile.fps));
+    // Fit the *display* aspect (dar includes the sample aspect ratio, so anamorphic
+    // sources are not squeezed), rounded to even sizes for 4:2:0.
+    f.push(format!(
+        "scale=w='if(gt(dar*{h},{w}),{w},max(2,trunc({h}*dar/2+0.5)*2))'\
+         :h='if(gt(dar*{h},{w}),max(2,trunc({w}/dar/2+0.5)*2),{h})'\
+         :flags=bicubic:out_color_matrix=bt709:out_range=tv"
+    ));
+    // Right after scale, so scale converts once and no second converter is auto-inserted.
+    f.push(format!("format={}", pix_fmt(req.encoder)));
+    f.push(format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"));
+    f.push("setsar=1".to_string());
+    // A source that ends early repeats its last frame, so -frames:v is always reached.
+    f.push(format!("tpad=stop_mode=clone:stop={}", req.frames));
+    f.extend(upload_filter(req.encoder));
+    f.join(",")
+}
+
+/// Global options of every encode; progress goes to stdout so the frame count can be checked.
+fn common_args() -> Vec<OsString> {
+    os_args([
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostats",
+        "-progress",
+        "pipe:1",
+    ])
+}
+
+/// Options the encoder needs before the input (the VA-API device).
+pub(crate) fn hw_input_args(encoder: &Encoder) -> Vec<OsString> {
+    match encoder {
+        Encoder::Vaapi { device } => vec!["-vaapi_device".into(), device.clone().into_os_string()],
+        _ => Vec::new(),
+    }
+}
+
+/// The pixel format the encoder is fed.
+pub(crate) fn pix_fmt(encoder: &Encoder) -> &'static str {
+    match encoder {
+        Encoder::X264 | Encoder::Nvenc => "yuv420p",
+        Encoder::Vaapi { .. } | Encoder::Qsv => "nv12",
+    }
+}
+
+/// The filter that moves frames to the GPU, for encoders that need it.
+pub(crate) fn upload_filter(encoder: &Encoder) -> Option<String> {
+    matches!(encoder, Encoder::Vaapi { .. }).then(|| "hwupload".to_string())
+}
+
+/// Encoder options, identical for clips, slates and test encodes.
+pub(crate) fn encoder_args(p: &OutputProfile, encoder: &Encoder) -> Vec<OsString> {
+    let level = h264_level(p);
+    let (gop, kbps) = (p.gop_frames.max(1).to_string(), p.video_kbps.max(1));
+    let (rate, buf) = (format!("{kbps}k"), format!("{}k", kbps * 2));
+    let rate_args = ["-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf];
+    // The IDR at every GOP boundary is also forced, in case an encoder drifts.
+    let force = format!("expr:eq(mod(n,{gop}),0)");
+    let gop_args = ["-g", &gop, "-bf", "2", "-force_key_frames", &force];
+    let mut a: Vec<&str> = Vec::new();
+    let qsv_level = level.replace('.', "");
+    match encoder {
+        Encoder::X264 => {
+            a.extend(["-c:v", "libx264", "-preset", "veryfast"]);
+            a.extend(["-profile:v", "high", "-level:v", level]);
+            a.extend(rate_args);
+            a.extend(gop_args);
+            a.extend([
+                "-keyint_min",
+                &gop,
+                "-sc_threshold",
+                "0",
+                "-forced-idr",
+                "1",
+            ]);
+            // Closed GOPs and SPS/PPS before every IDR, whatever x264's defaults.
+            a.extend(["-x264-params", "open-gop=0:scenecut=0:repeat-headers=1"]);
+        }
+        Encoder::Nvenc => {
+            a.extend(["-c:v", "h264_nvenc", "-preset", "p4", "-tune", "hq"]);
+            a.extend(["-profile:v", "high", "-level:v", level, "-rc", "vbr"]);
+            a.extend(rate_args);
+            a.extend(gop_args);
+            a.extend(["-b_ref_mode", "disabled", "-forced-idr", "1"]);
+            a.extend(["-no-scenecut", "1", "-strict_gop", "1"]);
+        }
+        Encoder::Vaapi { .. } => {
+            a.extend([
+                "-c:v",
+                "h264_vaapi",
+                "-profile:v",
+                "high",
+                "-level:v",
+                level,
+            ]);
+            a.extend(["-rc_mode", "VBR"]);
+            a.extend(rate_args);
+            a.extend(gop_args);
+            // 0: every I frame is an IDR frame.
+            a.extend(["-idr_interval", "0"]);
+        }
+        Encoder::Qsv => {
+            // h264_qsv takes the level as a plain number (41, not 4.1).
+            a.extend([
+                "-c:v",
+                "h264_qsv",
+                "-preset",
+                "medium",
+                "-profile:v",
+                "high",
+            ]);
+            a.extend(["-level:v", &qsv_level]);
+            a.extend(rate_args);
+            a.extend(gop_args);
+            a.extend(["-idr_interval", "0", "-look_ahead", "0", "-forced_idr", "1"]);
+        }
+    }
+    // Pinned so that a source's colour tags can never reach the SPS's VUI.
+    a.extend(["-colorspace", "bt709", "-color_primaries", "bt709"]);
+    a.extend(["-color_trc", "bt709", "-color_range", "tv"]);
+    os_args(a)
+}
+
+/// Encoder, thread and MPEG-TS output options, ending with the output file.
+fn output_args(
+    p: &OutputProfile,
+    encoder: &Encoder,
+    threads: Option<u32>,
+    out: &Path,
+) -> Vec<OsString> {
+    let mut a = Vec::new();
+    if let Some(t) = threads {
+        a.extend(os_args([
+            "-filter_threads".to_string(),
+            t.to_string(),
+            "-threads".to_string(),
+            t.to_string(),
+        ]));
+    }
+    a.extend(encoder_args(p, encoder));
+    a.extend(os_args(["-f", "mpegts", "-y"]));
+    a.push(file_arg(out));
+    a
+}
+
+/// The ffmpeg arguments of a slate: background, optional text, same encoder options as clips.
+pub(crate) fn slate_args(
+    p: &OutputProfile,
+    encoder: &Encoder,
+    frames: u32,
+    threads: Option<u32>,
+    with_text: bool,
+    out: &Path,
+) -> Vec<OsString> {
+    let (w, h) = (p.width, p.height);
+    let mut a = common_args();
+    a.extend(hw_input_args(encoder));
+    a.extend(os_args([
+        "-f".to_string(),
+        "lavfi".to_string(),
+        "-i".to_string(),
+        format!("color=c=0x0b1320:s={w}x{h}:r={}", p.fps),
+    ]));
+    let mut f = Vec::new();
+    if with_text {
+        let (big, small) = ((h / 8).max(8), (h / 22).max(6));
+        f.push(format!(
+            "drawtext=text='shufflecast':fontcolor=white:fontsize={big}\
+             :x=(w-text_w)/2:y=(h-text_h)/2-{}",
+            h / 14
+        ));
+        f.push(format!(
+            "drawtext=text='next clip coming up':fontcolor=0xa8b4c8:fontsize={small}\
+             :x=(w-text_w)/2:y=h/2+{}",
+            h / 12
+        ));
+    } else {
+        // Without fonts: a plain bar, so the slate is still recognisably not a clip.
+        f.push(format!(
+            "drawbox=x={}:y={}:w={}:h={}:color=0x3a4a66:t=fill",
+            w / 4,
+            h / 2 - (h / 60).max(1),
+            w / 2,
+            (h / 30).max(2)
+        ));
+    }
+    f.push("setsar=1".to_string());
+    f.push(format!("format={}", pix_fmt(encoder)));
+    f.extend(upload_filter(encoder));
+    a.extend(os_args(["-vf".to_string(), f.join(",")]));
+    a.extend(os_args(["-frames:v".to_string(), frames.to_string()]));
+    a.extend(output_args(p, encoder, threads, out));
+    a
+}
+
+/// The number of frames ffmpeg's `-progress` output says it wrote.
+fn progress_frames(stdout: &[u8]) -> Option<u32> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .rev()
+        .filter_map(|l| l.trim().strip_prefix("frame="))
+        .find_map(|n| n.trim().parse().ok())
+}
+
+/// An encode may legitimately take long on a slow CPU, but must not hang the channel forever.
+fn encode_timeout(frames: u32, fps: u32) -> Duration {
+    let secs = f64::from(frames) / f64::from(fps.max(1));
+    Duration::from_secs(120) + Duration::from_secs_f64(secs * 30.0)
+}
+
+impl Ffmpeg {
+    /// Cuts `req.frames` frames from `req.start` in `req.src` and encodes them to `req.out` (MPEG-TS, video only).
+    pub async fn encode_clip(&self, req: &ClipRequest<'_>) -> Result<(), TranscodeError> {
+        let tmp = TempOut::beside(req.out).await?;
+        let args = clip_args(
+            &ClipRequest {
+                out: tmp.path(),
+                ..*req
+            },
+            self.threads,
+        );
+        self.encode(&args, req.frames, req.profile.fps).await?;
+        tmp.commit().await
+    }
+
+    /// Encodes a `frames`-long slate ("shufflecast / next clip coming up") to `out`, spliceable between clips.
+    pub async fn encode_slate(
+        &self,
+        profile: &OutputProfile,
+        encoder: &Encoder,
+        frames: u32,
+        out: &Path,
+    ) -> Result<(), TranscodeError> {
+        let tmp = TempOut::beside(out).await?;
+        let args = |text| slate_args(profile, encoder, frames, self.threads, text, tmp.path());
+        match self.encode(&args(true), frames, profile.fps).await {
+            Ok(()) => {}
+            // Most likely drawtext without any font installed: a slate without text will do.
+            Err(e @ TranscodeError::Failed { .. }) => {
+                tracing::warn!(
+                    "slate with text failed ({}); making a plain slate instead",
+                    run::cause(&e)
+                );
+                self.encode(&args(false), frames, profile.fps).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        tmp.commit().await
+    }
+
+    /// Runs one encode and checks that it wrote exactly `frames` frames.
+    async fn encode(&self, args: &[OsString], frames: u32, fps: u32) -> Result<(), TranscodeError> {
+        if frames == 0 {
+            return Err(TranscodeError::Failed {
+                program: "ffmpeg".into(),
+                status: "not run".into(),
+                last_lines: "asked for 0 frames".into(),
+            });
+        }
+        let stdout = run::run(&self.ffmpeg, args, encode_timeout(frames, fps)).await?;
+        match progress_frames(&stdout) {
+            Some(n) if n == frames => Ok(()),
+            got => Err(TranscodeError::Failed {
+                program: run::program_name(&self.ffmpeg),
+                status: "exit status: 0".into(),
+                last_lines: format!(
+                    "wrote {} frames instead of {frames} (clip start beyond the end of the source?)",
+                    got.map_or("an unknown number of".to_string(), |n| n.to_string())
+                ),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcode::testutil::{self, args, ff, ffmpeg};
+    use std::path::PathBuf;
+
+    fn strings(a: &[OsString]) -> Vec<String> {
+        a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    /// The value following `flag` (the last occurrence).
+    fn value<'a>(a: &'a [String], flag: &str) -> &'a str {
+        let i = a
+            .iter()
+            .rposition(|x| x == flag)
+            .unwrap_or_else(|| panic!("no {flag} in {a:?}"));
+        &a[i + 1]
+    }
+
+    fn info(interlaced: bool) -> ProbeInfo {
+        ProbeInfo {
+            duration: 30.0,
+            width: 1920,
+            height: 1080,
+            fps: 25.0,
+            rotation: 0,
+            interlaced,
+        }
+    }
+
+    fn profile() -> OutputProfile {
+        OutputProfile {
+            width: 1280,
+            height: 720,
+            fps: 30,
+            gop_frames: 180,
+            video_kbps: 3000,
+        }
+    }
+
+    fn build(encoder: &Encoder, interlaced: bool, threads: Option<u32>) -> Vec<String> {
+        let info = info(interlaced);
+        let profile = profile();
+        let req = ClipRequest {
+            src: Path::new("-weird name.mp4"),
+            info: &info,
+            start: 12.5,
+            frames: 360,
+            profile: &profile,
+            encoder,
+            out: Path::new("/tmp/out dir/clip.ts"),
+        };
+        strings(&clip_args(&req, threads))
+    }
+
+    #[test]
+    fn levels() {
+        let l = |w, h, fps| h264_level(&OutputProfile::new(w, h, fps, 2));
+        assert_eq!(l(640, 360, 30), "4.1");
+        assert_eq!(l(1280, 720, 60), "4.1");
+        assert_eq!(l(1920, 1080, 30), "4.1");
+        assert_eq!(l(1920, 1080, 60), "4.2");
+        assert_eq!(l(2560, 1440, 30), "5.1");
+        assert_eq!(l(3840, 2160, 30), "5.1");
+        assert_eq!(l(3840, 2160, 60), "5.2");
+    }
+
+    #[test]
+    fn x264_args() {
+        let a = build(&Encoder::X264, false, None);
+        // Seek before the input, input given as file: so "-weird" is no option.
+        let ss = a.iter().position(|x| x == "-ss").unwrap();
+        let i = a.iter().position(|x| x == "-i").unwrap();
+        assert!(ss < i);
+        assert_eq!(a[ss + 1], "12.500");
+        assert_eq!(a[i + 1], "file:-weird name.mp4");
+        assert_eq!(a.last().unwrap(), "file:/tmp/out dir/clip.ts");
+        for flag in ["-nostdin", "-an", "-sn", "-dn", "-y"] {
+            assert!(a.iter().any(|x| x == flag), "{flag}");
+        }
+        assert_eq!(value(&a, "-map"), "0:v:0");
+        assert_eq!(value(&a, "-autorotate"), "1");
+        assert_eq!(value(&a, "-loglevel"), "error");
+        assert_eq!(value(&a, "-frames:v"), "360");
+        assert_eq!(value(&a, "-f"), "mpegts");
+        assert_eq!(value(&a, "-c:v"), "libx264");
+        assert_eq!(value(&a, "-preset"), "veryfast");
+        assert_eq!(value(&a, "-profile:v"), "high");
+        assert_eq!(value(&a, "-level:v"), "4.1");
+        assert_eq!(value(&a, "-b:v"), "3000k");
+        assert_eq!(value(&a, "-maxrate"), "3000k");
+        assert_eq!(value(&a, "-bufsize"), "6000k");
+        assert_eq!(value(&a, "-g"), "180");
+        assert_eq!(value(&a, "-keyint_min"), "180");
+        assert_eq!(value(&a, "-sc_threshold"), "0");
+        assert_eq!(value(&a, "-bf"), "2");
+        assert_eq!(value(&a, "-force_key_frames"), "expr:eq(mod(n,180),0)");
+        assert!(value(&a, "-x264-params").contains("open-gop=0"));
+        assert_eq!(value(&a, "-colorspace"), "bt709");
+        assert_eq!(value(&a, "-color_range"), "tv");
+        assert!(!a.iter().any(|x| x == "-tune" || x == "-threads"));
+        let vf = value(&a, "-vf");
+        assert!(!vf.contains("yadif"), "{vf}");
+        assert!(vf.starts_with("fps=30,scale="), "{vf}");
+        assert!(
+            vf.contains("pad=1280:720:(ow-iw)/2:(oh-ih)/2:color=black"),
+            "{vf}"
+        );
+        assert!(vf.contains(",format=yuv420p,"), "{vf}");
+        assert!(
+            vf.ends_with("setsar=1,tpad=stop_mode=clone:stop=360"),
+            "{vf}"
+        );
+    }
+
+    #[test]
+    fn interlaced_threads_and_no_seek() {
+        let a = build(&Encoder::X264, true, Some(2));
+        assert!(value(&a, "-vf").starts_with("yadif=mode=send_frame"));
+        // Once for the decoder (before -i), once for the encoder.
+        let i = a.iter().position(|x| x == "-i").unwrap();
+        let threads: Vec<_> = a
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| *x == "-threads")
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(threads.len(), 2);
+        assert!(threads[0] < i && threads[1] > i);
+        assert_eq!(value(&a, "-filter_threads"), "2");
+
+        let info = info(false);
+        let profile = profile();
+        let req = ClipRequest {
+            src: Path::new("a.mp4"),
+            info: &info,
+            start: 0.0,
+            frames: 10,
+            profile: &profile,
+            encoder: &Encoder::X264,
+            out: Path::new("o.ts"),
+        };
+        assert!(!strings(&clip_args(&req, None)).iter().any(|x| x == "-ss"));
+    }
+
+    #[test]
+    fn nvenc_args() {
+        let a = build(&Encoder::Nvenc, false, None);
+        assert_eq!(value(&a, "-c:v"), "h264_nvenc");
+        assert_eq!(value(&a, "-preset"), "p4");
+        assert_eq!(value(&a, "-rc"), "vbr");
+        assert_eq!(value(&a, "-level:v"), "4.1");
+        assert_eq!(value(&a, "-maxrate"), "3000k");
+        assert_eq!(value(&a, "-g"), "180");
+        assert_eq!(value(&a, "-bf"), "2");
+        assert_eq!(value(&a, "-forced-idr"), "1");
+        assert_eq!(value(&a, "-no-scenecut"), "1");
+        assert!(value(&a, "-vf").contains(",format=yuv420p,"));
+        assert!(
+            !a.iter()
+                .any(|x| x == "-x264-params" || x == "-vaapi_device")
+        );
+    }
+
+    #[test]
+    fn vaapi_args() {
+        let enc = Encoder::Vaapi {
+            device: PathBuf::from("/dev/dri/renderD129"),
+        };
+        let a = build(&enc, true, None);
+        let dev = a.iter().position(|x| x == "-vaapi_device").unwrap();
+        assert!(dev < a.iter().position(|x| x == "-i").unwrap());
+        assert_eq!(a[dev + 1], "/dev/dri/renderD129");
+        assert_eq!(value(&a, "-c:v"), "h264_vaapi");
+        assert_eq!(value(&a, "-rc_mode"), "VBR");
+        assert_eq!(value(&a, "-idr_interval"), "0");
+        assert_eq!(value(&a, "-g"), "180");
+        assert_eq!(value(&a, "-bf"), "2");
+        let vf = value(&a, "-vf");
+        assert!(vf.starts_with("yadif"), "{vf}");
+        assert!(vf.contains(",format=nv12,"), "{vf}");
+        assert!(vf.ends_with(",hwupload"), "{vf}");
+    }
+
+    #[test]
+    fn qsv_args() {
+        let a = build(&Encoder::Qsv, false, None);
+        assert_eq!(value(&a, "-c:v"), "h264_qsv");
+        assert_eq!(value(&a, "-level:v"), "41");
+        assert_eq!(value(&a, "-look_ahead"), "0");
+        assert_eq!(value(&a, "-idr_interval"), "0");
+        assert_eq!(value(&a, "-forced_idr"), "1");
+        assert_eq!(value(&a, "-g"), "180");
+        let vf = value(&a, "-vf");
+        assert!(
+            vf.contains(",format=nv12,") && !vf.contains("hwupload"),
+            "{vf}"
+        );
+    }
+
+    #[test]
+    fn slate_args_share_the_encoder_options() {
+        let p = profile();
+        for enc in [Encoder::X264, Encoder::Nvenc, Encoder::Qsv] {
+            let slate = strings(&slate_args(&p, &enc, 30, None, true, Path::new("s.ts")));
+            let enc_args = strings(&encoder_args(&p, &enc));
+            let at = slate.iter().position(|x| *x == enc_args[0]).unwrap();
+            assert_eq!(&slate[at..at + enc_args.len()], &enc_args[..]);
+            assert!(value(&slate, "-vf").contains("drawtext"));
+        }
+        let plain = strings(&slate_args(
+            &p,
+            &Encoder::X264,
+            30,
+            None,
+            false,
+            Path::new("s.ts"),
+        ));
+        assert!(!value(&plain, "-vf").contains("drawtext"));
+    }
+
+    #[test]
+    fn parses_progress() {
+        let out = b"frame=10\nfps=0.0\nprogress=continue\nframe=60\nprogress=end\n";
+        assert_eq!(progress_frames(out), Some(60));
+        assert_eq!(progress_frames(b""), None);
+    }
+
+    // ---- real encodes ----
+
+    const TEST_PROFILE: OutputProfile = OutputProfile {
+        width: 320,
+        height: 180,
+        fps: 30,
+        gop_frames: 30,
+        video_kbps: 800,
+    };
+
+    async fn make_source(dir: &Path, name: &str, lavfi: &str, extra: &[&str]) -> PathBuf {
+        let path = dir.join(name);
+        let mut a = args(["-f", "lavfi", "-i", lavfi]);
+        a.extend(args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-threads",
+            "1",
+        ]));
+        a.extend(extra.iter().map(OsString::from));
+        a.push(path.clone().into());
+        ffmpeg(a).await;
+        path
+    }
+
+    /// Encodes a clip and checks everything the splicer relies on; returns its parameter sets.
+    async fn encode_and_check(
+        ff: &Ffmpeg,
+        src: &Path,
+        start: f64,
+        frames: u32,
+        out: &Path,
+    ) -> testutil::H264Summary {
+        let info = ff.probe(src).await.unwrap();
+        let req = ClipRequest {
+            src,
+            info: &info,
+            start,
+            frames,
+            profile: &TEST_PROFILE,
+            encoder: &Encoder::X264,
+            out,
+        };
+        ff.encode_clip(&req).await.unwrap();
+        check_clip(out, frames).await
+    }
+
+    async fn check_clip(out: &Path, frames: u32) -> testutil::H264Summary {
+        let streams = testutil::streams(out).await;
+        assert_eq!(streams.len(), 1, "video only: {streams:?}");
+        let v = &streams[0];
+        assert_eq!(v["codec_type"], "video");
+        assert_eq!(v["width"], 320);
+        assert_eq!(v["height"], 180);
+        assert_eq!(v["pix_fmt"], "yuv420p");
+        assert_eq!(v["profile"], "High");
+        assert_eq!(v["nb_read_frames"], frames.to_string());
+        let h264 = testutil::h264_summary(out).await;
+        assert_eq!(h264.access_units, frames as usize);
+        let gop = TEST_PROFILE.gop_frames as usize;
+        let want: Vec<usize> = (0..frames as usize).step_by(gop).collect();
+        assert_eq!(
+            h264.idr_positions, want,
+            "IDR exactly every GOP, first frame IDR"
+        );
+        assert_eq!(h264.sps.len(), 1);
+        assert_eq!(h264.pps.len(), 1);
+        // No stray temporary files beside the output.
+        let dir = out.parent().unwrap();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.ends_with(".part"), "{name}");
+        }
+        h264
+    }
+
+    #[tokio::test]
+    async fn clips_from_different_sources_are_spliceable() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ff = ff().await;
+        // 16:9 at 25 fps, tagged BT.601, with an audio track that must not come through.
+        let wide = d.join("wide.mp4");
+        let mut a = args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=25:duration=3",
+        ]);
+        a.extend(args(["-f", "lavfi", "-i", "sine=d=3"]));
+        a.extend(args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-threads",
+            "1",
+        ]));
+        a.extend(args(["-c:a", "aac", "-color_primaries", "bt470bg"]));
+        a.extend(args(["-colorspace", "bt470bg", "-color_trc", "gamma28"]));
+        a.push(wide.clone().into());
+        ffmpeg(a).await;
+        // Portrait by rotation: stored 640x360, displayed 360x640, at 30 fps, full range.
+        let stored = make_source(
+            d,
+            "stored.mp4",
+            "testsrc2=size=640x360:rate=30:duration=3",
+            &["-pix_fmt", "yuvj420p"],
+        )
+        .await;
+        let rotated = d.join("rotated.mp4");
+        let mut a = args(["-i"]);
+        a.push(stored.into());
+        a.extend(args(["-c", "copy", "-metadata:s:v:0", "rotate=90"]));
+        a.push(rotated.clone().into());
+        ffmpeg(a).await;
+        // Interlaced PAL.
+        let pal = make_source(
+            d,
+            "pal.mp4",
+            "testsrc2=size=720x576:rate=25:duration=3",
+            &["-flags", "+ilme+ildct", "-top", "1", "-aspect", "16:9"],
+        )
+        .await;
+
+        // 10-bit 4:2:2, full range, 60 fps, in Matroska.
+        let deep = make_source(
+            d,
+            "deep.mkv",
+            "testsrc2=size=320x240:rate=60:duration=2",
+            &["-pix_fmt", "yuv422p10le", "-color_range", "pc"],
+        )
+        .await;
+
+        let out = d.join("clips");
+        let a = encode_and_check(&ff, &wide, 0.0, 60, &out.join("a.ts")).await;
+        let b = encode_and_check(&ff, &rotated, 1.0, 60, &out.join("b.ts")).await;
+        let c = encode_and_check(&ff, &pal, 0.5, 60, &out.join("c.ts")).await;
+        // Another thread count must not change the parameter sets either.
+        let ff2 = ff.clone().with_threads(2);
+        let e = encode_and_check(&ff2, &wide, 1.2, 30, &out.join("e.ts")).await;
+        let f = encode_and_check(&ff, &deep, 0.0, 30, &out.join("f.ts")).await;
+        let slate = out.join("slate.ts");
+        ff.encode_slate(&TEST_PROFILE, &Encoder::X264, 45, &slate)
+            .await
+            .unwrap();
+        let s = check_clip(&slate, 45).await;
+        // The font-less fallback slate too.
+        let plain = out.join("plain.ts");
+        let args = slate_args(&TEST_PROFILE, &Encoder::X264, 30, Some(1), false, &plain);
+        ff.encode(&args, 30, TEST_PROFILE.fps).await.unwrap();
+        let p = check_clip(&plain, 30).await;
+        for other in [&b, &c, &e, &f, &s, &p] {
+            assert_eq!(a.sps, other.sps, "SPS differs");
+            assert_eq!(a.pps, other.pps, "PPS differs");
+        }
+
+        // Geometry: the portrait (rotated) source is pillarboxed to 102x180; the anamorphic
+        // 16:9 PAL source fills the frame instead of being squeezed to 4:3 by its storage size.
+        // (pad aligns x to the chroma grid: 108, not 109)
+        assert_eq!(picture_columns(&out.join("b.ts")).await, (108, 209));
+        assert_eq!(picture_columns(&out.join("c.ts")).await, (0, 319));
+    }
+
+    /// The first and last column of the first frame holding anything brighter than black.
+    async fn picture_columns(clip: &Path) -> (usize, usize) {
+        let luma = testutil::first_frame_gray(clip).await;
+        let (w, h) = (TEST_PROFILE.width as usize, TEST_PROFILE.height as usize);
+        assert_eq!(luma.len(), w * h);
+        let lit: Vec<usize> = (0..w)
+            .filter(|&x| (0..h).any(|y| luma[y * w + x] > 40))
+            .collect();
+        (lit[0], *lit.last().unwrap())
+    }
+
+    #[tokio::test]
+    async fn short_source_is_padded_to_the_frame_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let ff = ff().await;
+        let src = make_source(
+            dir.path(),
+            "short.mp4",
+            "testsrc=size=160x120:rate=10:duration=1",
+            &[],
+        )
+        .await;
+        // 1 s of source, 2.5 s asked, starting half-way through.
+        encode_and_check(&ff, &src, 0.5, 75, &dir.path().join("out.ts")).await;
+    }
+
+    #[tokio::test]
+    async fn start_beyond_the_end_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let ff = ff().await;
+        let src = make_source(
+            dir.path(),
+            "short.mp4",
+            "testsrc=size=160x120:rate=10:duration=1",
+            &[],
+        )
+        .await;
+        let info = ff.probe(&src).await.unwrap();
+        let out = dir.path().join("out.ts");
+        let req = ClipRequest {
+            src: &src,
+            info: &info,
+            start: 50.0,
+            frames: 30,
+            profile: &TEST_PROFILE,
+            encoder: &Encoder::X264,
+            out: &out,
+        };
+        let err = ff.encode_clip(&req).await.unwrap_err();
+        assert!(matches!(err, TranscodeError::Failed { .. }), "{err:?}");
+        assert!(!out.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[tokio::test]
+    async fn corrupt_source_fails_with_ffmpeg_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let ff = ff().await;
+        let src = dir.path().join("corrupt.mp4");
+        std::fs::write(&src, "definitely not a video\n".repeat(100)).unwrap();
+        let out = dir.path().join("out.ts");
+        let info = info(false);
+        let req = ClipRequest {
+            src: &src,
+            info: &info,
+            start: 1.0,
+            frames: 30,
+            profile: &TEST_PROFILE,
+            encoder: &Encoder::X264,
+            out: &out,
+        };
+        match ff.encode_clip(&req).await {
+            Err(TranscodeError::Failed {
+                program,
+                status,
+                last_lines,
+            }) => {
+                assert_eq!(program, "ffmpeg");
+                assert!(status.contains("exit status"), "{status}");
+                assert!(last_lines.contains("corrupt.mp4"), "{last_lines}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!out.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_an_encode_kills_ffmpeg_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ff = ff().await;
+        let src = make_source(
+            dir.path(),
+            "src.mp4",
+            "testsrc=size=160x120:rate=10:duration=1",
+            &[],
+        )
+        .await;
+        let info = ff.probe(&src).await.unwrap();
+        let out = dir.path().join("out.ts");
+        let profile = OutputProfile::new(640, 360, 30, 2);
+        let req = ClipRequest {
+            src: &src,
+            info: &info,
+            start: 0.0,
+            frames: 100_000,
+            profile: &profile,
+            encoder: &Encoder::X264,
+            out: &out,
+        };
+        let r = tokio::time::timeout(Duration::from_millis(800), ff.encode_clip(&req)).await;
+        assert!(r.is_err(), "still encoding");
+        assert!(!out.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file removed"
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! The only module of the crate that spawns processes: ffmpeg and ffprobe.
+//!
+//! Everything the channel airs is encoded here, once, ahead of time, to one
+//! [`OutputProfile`] with one [`Encoder`], so that the splicer can join clips
+//! without re-encoding. That only works if every clip carries byte-identical
+//! SPS/PPS and starts on an IDR frame: [`clip_args`] is where that is decided.
+//!
+//! Processes never go through a shell, never read stdin, are killed when their
+//! future is dropped, and have both pipes drained while they run (see `run.rs`).
+//! Outputs are written under a hidden temporary name beside the target and renamed
+//! on success, so a half-written file never exists under its real name.
+
+mod clip;
+pub mod demo;
+mod encoder;
+mod music;
+mod probe;
+mod run;
+#[cfg(test)]
+mod testutil;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use clip::{ClipRequest, clip_args, h264_level};
+pub use demo::{DemoLibrary, make_demo_library, make_first_demo_video};
+pub use music::MUSIC_SAMPLE_RATE;
+pub use probe::ProbeInfo;
+
+/// What can go wrong when running ffmpeg or ffprobe.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscodeError {
+    /// ffmpeg or ffprobe is missing or does not start.
+    #[error(
+        "{program} is not installed or does not run: install it with: sudo apt-get install ffmpeg (Debian/Ubuntu), brew install ffmpeg (macOS)"
+    )]
+    NotInstalled {
+        /// The program that was looked for ("ffmpeg" or "ffprobe").
+        program: String,
+    },
+    /// The process ran and failed.
+    #[error("{program} failed ({status}): {last_lines}")]
+    Failed {
+        /// The program that failed ("ffmpeg" or "ffprobe").
+        program: String,
+        /// Its exit status, or why it was stopped.
+        status: String,
+        /// The last lines it wrote to stderr (or what was wrong with its result).
+        last_lines: String,
+    },
+    /// The file is not a usable video (or audio, for music).
+    #[error("{}: not usable: {reason}", path.display())]
+    Unusable {
+        /// The file that was probed.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A filesystem or pipe operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl TranscodeError {
+    fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        TranscodeError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The hardware acceleration asked for (`HW_ACCEL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HwAccel {
+    /// CPU only: libx264.
+    #[default]
+    None,
+    /// NVIDIA NVENC (h264_nvenc).
+    Nvidia,
+    /// VA-API (h264_vaapi), e.g. Intel or AMD on Linux.
+    Vaapi,
+    /// Intel Quick Sync (h264_qsv).
+    Qsv,
+    /// Try nvidia, vaapi and qsv in turn, else the CPU.
+    Auto,
+}
+
+/// An unknown `HW_ACCEL` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hardware acceleration {0:?}: valid values are none, nvidia, vaapi, qsv, auto")]
+pub struct ParseHwAccelError(
+    /// The rejected value.
+    pub String,
+);
+
+impl FromStr for HwAccel {
+    type Err = ParseHwAccelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // An empty value is what `HW_ACCEL=` in a .env file gives: treat it as unset.
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" => Ok(HwAccel::None),
+            "nvidia" => Ok(HwAccel::Nvidia),
+            "vaapi" => Ok(HwAccel::Vaapi),
+            "qsv" => Ok(HwAccel::Qsv),
+            "auto" => Ok(HwAccel::Auto),
+            _ => Err(ParseHwAccelError(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for HwAccel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HwAccel::None => "none",
+            HwAccel::Nvidia => "nvidia",
+            HwAccel::Vaapi => "vaapi",
+            HwAccel::Qsv => "qsv",
+            HwAccel::Auto => "auto",
+        })
+    }
+}
+
+/// The H.264 encoder actually used.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Encoder {
+    /// libx264 on the CPU.
+    #[default]
+    X264,
+    /// h264_nvenc on an NVIDIA GPU.
+    Nvenc,
+    /// h264_vaapi on the given DRM render node.
+    Vaapi {
+        /// The render node, e.g. /dev/dri/renderD128.
+        device: PathBuf,
+    },
+    /// h264_qsv on Intel Quick Sync.
+    Qsv,
+}
+
+impl Encoder {
+    /// ffmpeg's name of the encoder ("libx264", "h264_nvenc", ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Encoder::X264 => "libx264",
+            Encoder::Nvenc => "h264_nvenc",
+            Encoder::Vaapi { .. } => "h264_vaapi",
+            Encoder::Qsv => "h264_qsv",
+        }
+    }
+}
+
+impl fmt::Display for Encoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Encoder::X264 => f.write_str("libx264 (CPU)"),
+            Encoder::Nvenc => f.write_str("h264_nvenc (NVIDIA)"),
+            Encoder::Vaapi { device } => write!(f, "h264_vaapi ({})", device.display()),
+            Encoder::Qsv => f.write_str("h264_qsv (Intel Quick Sync)"),
+        }
+    }
+}
+
+/// The channel's output profile: every clip is encoded to exactly this.
+///
+/// Width and height must be even (4:2:0 chroma).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputProfile {
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Frames per second (constant).
+    pub fps: u32,
+    /// Frames between IDR frames: segment duration × fps.
+    pub gop_frames: u32,
+    /// Video bitrate cap in kb/s.
+    pub video_kbps: u32,
+}
+
+impl OutputProfile {
+    /// Default video bitrate cap in kb/s.
+    pub const DEFAULT_VIDEO_KBPS: u32 = 3000;
+
+    /// A profile with one IDR frame per `segment_secs` and the default bitrate cap.
+    pub fn new(width: u32, height: u32, fps: u32, segment_secs: u32) -> Self {
+        OutputProfile {
+            width,
+            height,
+            fps,
+            gop_frames: segment_secs * fps,
+            video_kbps: Self::DEFAULT_VIDEO_KBPS,
+        }
+    }
+}
+
+/// The located ffmpeg and ffprobe programs, and how many threads they may use.
+#[derive(Clone, Debug)]
+pub struct Ffmpeg {
+    ffmpeg: PathBuf,
+    ffprobe: PathBuf,
+    threads: Option<u32>,
+    version: String,
+}
+
+/// How long `-version` may take before the program is deemed not to run.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Ffmpeg {
+    /// Finds ffmpeg and ffprobe on PATH and checks that they run (`-version`).
+    pub async fn locate() -> Result<Ffmpeg, TranscodeError> {
+        Self::locate_with(None, None).await
+    }
+
+    /// Like [`Ffmpeg::locate`], but uses the given paths where given.
+    pub async fn locate_with(
+        ffmpeg: Option<&Path>,
+        ffprobe: Option<&Path>,
+    ) -> Result<Ffmpeg, TranscodeError> {
+        let ffmpeg = resolve(ffmpeg, "ffmpeg")?;
+        let ffprobe = resolve(ffprobe, "ffprobe")?;
+        let (a, b) = tokio::join!(check_runs(&ffmpeg), check_runs(&ffprobe));
+        let version = a?;
+        b?;
+        tracing::debug!(ffmpeg = %ffmpeg.display(), ffprobe = %ffprobe.display(), %version, "found ffmpeg");
+        Ok(Ffmpeg {
+            ffmpeg,
+            ffprobe,
+            threads: None,
+            version,
+        })
+    }
+
+    /// Limits every ffmpeg run to `threads` threads (decoder, filters and encoder), to leave room for the rest.
+    pub fn with_threads(mut self, threads: u32) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// The thread limit set by [`Ffmpeg::with_threads`], if any.
+    pub fn threads(&self) -> Option<u32> {
+        self.threads
+    }
+
+    /// The path of ffmpeg.
+    pub fn ffmpeg_path(&self) -> &Path {
+        &self.ffmpeg
+    }
+
+    /// The path of ffprobe.
+    pub fn ffprobe_path(&self) -> &Path {
+        &self.ffprobe
+    }
+
+    /// The first line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.9-0+deb12u1 ...".
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// A short stable tag of everything that decides the clips' codec parameters
+    /// (ffmpeg version, encoder, profile): clips cached under another tag must not be spliced with these.
+    pub fn clip_fingerprint(&self, profile: &OutputProfile, encoder: &Encoder) -> String {
+        let args = clip::encoder_args(profile, encoder);
+        // FNV-1a: std's hasher is not stable across Rust releases and this tag is persisted.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(self.version.as_bytes());
+        eat(format!("{profile:?}").as_bytes());
+        for a in &args {
+            eat(a.as_encoded_bytes());
+            eat(&[0]);
+        }
+        format!("{h:016x}")
+    }
+}
+
+fn resolve(given: Option<&Path>, program: &str) -> Result<PathBuf, TranscodeError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let not_installed = || TranscodeError::NotInstalled {
+        program: program.to_string(),
+    };
+    let path = std::env::var_os("PATH").ok_or_else(not_installed)?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+        .ok_or_else(not_installed)
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs `program -version`; a program that starts but fails is as good as not installed.
+async fn check_runs(program: &Path) -> Result<String, TranscodeError> {
+    let name = run::program_name(program);
+    match run::run(program, &["-version".into()], VERSION_TIMEOUT).await {
+        Ok(out) => Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()),
+        Err(TranscodeError::Failed {
+            status, last_lines, ..
+        }) => {
+            tracing::warn!(program = %program.display(), %status, "`{name} -version` failed: {last_lines}");
+            Err(TranscodeError::NotInstalled { program: name })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn locates_ffmpeg() {
+        let ff = Ffmpeg::locate().await.unwrap();
+        assert!(ff.ffmpeg_path().is_absolute());
+        assert!(ff.ffprobe_path().ends_with("ffprobe"));
+        assert!(
+            ff.version().starts_with("ffmpeg version"),
+            "{}",
+            ff.version()
+        );
+        assert_eq!(ff.threads(), None);
+        assert_eq!(ff.with_threads(0).threads(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn missing_or_broken_programs_are_not_installed() {
+        let missing = Ffmpeg::locate_with(Some(Path::new("/nonexistent/ffmpeg")), None).await;
+        assert!(
+            matches!(&missing, Err(TranscodeError::NotInstalled { program }) if program == "ffmpeg"),
+            "{missing:?}"
+        );
+        // Runs, but `-version` fails.
+        let broken = Ffmpeg::locate_with(None, Some(Path::new("/bin/false"))).await;
+        assert!(
+            matches!(&broken, Err(TranscodeError::NotInstalled { program }) if program == "false"),
+            "{broken:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn fingerprint_follows_the_codec_parameters() {
+        let ff = Ffmpeg::locate().await.unwrap();
+        let p = OutputProfile::new(1280, 720, 30, 6);
+        let a = ff.clip_fingerprint(&p, &Encoder::X264);
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, ff.clip_fingerprint(&p, &Encoder::X264));
+        assert_ne!(a, ff.clip_fingerprint(&p, &Encoder::Nvenc));
+        let q = OutputProfile {
+            video_kbps: 2000,
+            ..p
+        };
+        assert_ne!(a, ff.clip_fingerprint(&q, &Encoder::X264));
+    }
+
+    /// Timings for the report: `cargo test timings -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore]
+    async fn timings() {
+        let ff = Ffmpeg::locate().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        let lib = make_first_demo_video(&ff, dir.path()).await.unwrap();
+        eprintln!("first demo video: {:?}", t.elapsed());
+        let t2 = Instant::now();
+        make_demo_library(&ff, dir.path()).await.unwrap();
+        eprintln!(
+            "rest of the demo library: {:?} (all: {:?})",
+            t2.elapsed(),
+            t.elapsed()
+        );
+
+        let src = lib.videos.join("01-test-card.mp4");
+        let info = ff.probe(&src).await.unwrap();
+        for (threads, label) in [(None, "default threads"), (Some(1), "1 thread")] {
+            let ff = match threads {
+                Some(n) => ff.clone().with_threads(n),
+                None => ff.clone(),
+            };
+            for (secs, w, h) in [(6, 1280, 720), (2, 1280, 720), (6, 640, 360)] {
+                let profile = OutputProfile::new(w, h, 30, 2);
+                let out = dir.path().join(format!("clip-{secs}-{w}.ts"));
+                let req = ClipRequest {
+                    src: &src,
+                    info: &info,
+                    start: 7.3,
+                    frames: secs * 30,
+                    profile: &profile,
+                    encoder: &Encoder::X264,
+                    out: &out,
+                };
+                let t = Instant::now();
+                ff.encode_clip(&req).await.unwrap();
+                eprintln!("{secs} s clip at {w}x{h}@30 ({label}): {:?}", t.elapsed());
+            }
+        }
+        let profile = OutputProfile::new(1280, 720, 30, 2);
+        let t = Instant::now();
+        ff.encode_slate(&profile, &Encoder::X264, 60, &dir.path().join("slate.ts"))
+            .await
+            .unwrap();
+        eprintln!("2 s slate at 1280x720@30: {:?}", t.elapsed());
+        let t = Instant::now();
+        ff.encode_track(&lib.music.join("01-drift.mp3"), &dir.path().join("t.aac"))
+            .await
+            .unwrap();
+        eprintln!("encode_track of the 48 s demo track: {:?}", t.elapsed());
+        let t = Instant::now();
+        let _ = ff.select_encoder(HwAccel::Auto, &profile).await;
+        eprintln!("select_encoder(auto) here: {:?}", t.elapsed());
+    }
+
+    /// The fresh-install path of the app, for the report:
+    /// `cargo test fast_start -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn fast_start() {
+        let t = Instant::now();
+        let ff = Ffmpeg::locate().await.unwrap();
+        eprintln!("locate: {:?}", t.elapsed());
+        let dir = tempfile::tempdir().unwrap();
+        let lib = make_first_demo_video(&ff, dir.path()).await.unwrap();
+        eprintln!("first demo video: {:?}", t.elapsed());
+        let (ff2, d2) = (ff.clone(), dir.path().to_path_buf());
+        let rest = tokio::spawn(async move {
+            make_demo_library(&ff2, &d2).await.unwrap();
+        });
+        let profile = OutputProfile::new(1280, 720, 30, 2);
+        let src = lib.videos.join("01-test-card.mp4");
+        let info = ff.probe(&src).await.unwrap();
+        let out = dir.path().join("first.ts");
+        let req = ClipRequest {
+            src: &src,
+            info: &info,
+            start: 3.0,
+            frames: 60,
+            profile: &profile,
+            encoder: &Encoder::X264,
+            out: &out,
+        };
+        let slate = dir.path().join("slate.ts");
+        let (a, b) = tokio::join!(
+            ff.encode_clip(&req),
+            ff.encode_slate(&profile, &Encoder::X264, 60, &slate)
+        );
+        a.unwrap();
+        b.unwrap();
+        eprintln!("first 2 s clip and slate ready: {:?}", t.elapsed());
+        rest.await.unwrap();
+        eprintln!("whole demo library: {:?}", t.elapsed());
+    }
+}

@@ -1,0 +1,258 @@
+//! The music bed: tracks and silence as AAC-LC ADTS, ready for the splicer.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+use super::run::{self, TempOut, file_arg, os_args};
+use super::{Ffmpeg, TranscodeError};
+
+/// Sample rate of the music bed.
+pub const MUSIC_SAMPLE_RATE: u32 = 48_000;
+/// Fade-in at the start of every track, seconds.
+const FADE_IN: f64 = 1.0;
+/// Fade-out at the end of every track, seconds.
+const FADE_OUT: f64 = 1.5;
+
+/// The AAC-LC 48 kHz stereo ADTS output options shared by tracks and silence.
+fn aac_output(threads: Option<u32>, out: &Path) -> Vec<OsString> {
+    let mut a = Vec::new();
+    if let Some(t) = threads {
+        a.extend(os_args(["-threads".to_string(), t.to_string()]));
+    }
+    a.extend(os_args([
+        "-c:a".to_string(),
+        "aac".to_string(),
+        // Over twice as fast as the default (twoloop) and as good at this bitrate.
+        "-aac_coder".to_string(),
+        "fast".to_string(),
+        "-profile:a".to_string(),
+        "aac_low".to_string(),
+        "-b:a".to_string(),
+        "160k".to_string(),
+        "-ar".to_string(),
+        MUSIC_SAMPLE_RATE.to_string(),
+        "-ac".to_string(),
+        "2".to_string(),
+        "-f".to_string(),
+        "adts".to_string(),
+        "-y".to_string(),
+    ]));
+    a.push(file_arg(out));
+    a
+}
+
+fn quiet() -> Vec<OsString> {
+    os_args(["-nostdin", "-hide_banner", "-loglevel", "error", "-nostats"])
+}
+
+/// The ffmpeg arguments that encode a track of `duration` seconds with its fades.
+pub(crate) fn track_args(
+    src: &Path,
+    duration: f64,
+    threads: Option<u32>,
+    out: &Path,
+) -> Vec<OsString> {
+    // Short tracks get shorter fades, so the two never overlap.
+    let fade_in = FADE_IN.min(duration / 4.0);
+    let fade_out = FADE_OUT.min(duration / 4.0);
+    let out_start = (duration - fade_out).max(0.0);
+    let mut a = quiet();
+    a.push("-i".into());
+    a.push(file_arg(src));
+    a.extend(os_args([
+        "-map".to_string(),
+        "0:a:0".to_string(),
+        // Cover art, subtitles and data never reach the bed.
+        "-vn".to_string(),
+        "-sn".to_string(),
+        "-dn".to_string(),
+        "-af".to_string(),
+        format!(
+            "aresample={MUSIC_SAMPLE_RATE},afade=t=in:st=0:d={fade_in:.3},afade=t=out:st={out_start:.3}:d={fade_out:.3}"
+        ),
+        // Anything past the probed end (an estimated duration) is cut, not aired loud after the fade.
+        "-t".to_string(),
+        format!("{duration:.3}"),
+    ]));
+    a.extend(aac_output(threads, out));
+    a
+}
+
+/// The ffmpeg arguments that encode `secs` of silence.
+pub(crate) fn silence_args(secs: f64, threads: Option<u32>, out: &Path) -> Vec<OsString> {
+    let mut a = quiet();
+    a.extend(os_args([
+        "-f".to_string(),
+        "lavfi".to_string(),
+        "-i".to_string(),
+        format!("anullsrc=r={MUSIC_SAMPLE_RATE}:cl=stereo"),
+        "-t".to_string(),
+        format!("{:.3}", secs.max(0.001)),
+    ]));
+    a.extend(aac_output(threads, out));
+    a
+}
+
+/// Audio encodes run far faster than real time; this only catches a hung process.
+fn audio_timeout(secs: f64) -> Duration {
+    Duration::from_secs(120) + Duration::from_secs_f64(secs.clamp(0.0, 86_400.0) / 2.0)
+}
+
+impl Ffmpeg {
+    /// Encodes a music track to AAC-LC 48 kHz stereo ADTS at `out`, with a 1 s fade-in and a 1.5 s fade-out.
+    pub async fn encode_track(&self, src: &Path, out: &Path) -> Result<(), TranscodeError> {
+        let duration = self.probe_audio(src).await?;
+        let tmp = TempOut::beside(out).await?;
+        let args = track_args(src, duration, self.threads, tmp.path());
+        run::run(&self.ffmpeg, &args, audio_timeout(duration)).await?;
+        tmp.commit().await
+    }
+
+    /// Writes `secs` of digital silence as AAC-LC 48 kHz stereo ADTS at `out`.
+    pub async fn encode_silence(&self, out: &Path, secs: f64) -> Result<(), TranscodeError> {
+        let tmp = TempOut::beside(out).await?;
+        let args = silence_args(secs, self.threads, tmp.path());
+        run::run(&self.ffmpeg, &args, audio_timeout(secs)).await?;
+        tmp.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcode::testutil::{self, args, ff, ffmpeg};
+
+    fn strings(a: &[OsString]) -> Vec<String> {
+        a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn track_args_fade_and_format() {
+        let a = strings(&track_args(
+            Path::new("a.mp3"),
+            200.0,
+            None,
+            Path::new("o.aac"),
+        ));
+        let af = &a[a.iter().position(|x| x == "-af").unwrap() + 1];
+        assert_eq!(
+            af,
+            "aresample=48000,afade=t=in:st=0:d=1.000,afade=t=out:st=198.500:d=1.500"
+        );
+        let s = a.join(" ");
+        assert!(s.contains("-map 0:a:0 -vn -sn -dn"), "{s}");
+        assert!(
+            s.contains(
+                "-c:a aac -aac_coder fast -profile:a aac_low -b:a 160k -ar 48000 -ac 2 -f adts -y file:o.aac"
+            ),
+            "{s}"
+        );
+        // A 2 s jingle: fades shrink to a quarter of it each.
+        let a = strings(&track_args(
+            Path::new("a.mp3"),
+            2.0,
+            Some(1),
+            Path::new("o.aac"),
+        ));
+        let af = &a[a.iter().position(|x| x == "-af").unwrap() + 1];
+        assert!(af.ends_with("d=0.500,afade=t=out:st=1.500:d=0.500"), "{af}");
+    }
+
+    async fn check_adts(path: &Path, secs: f64) {
+        assert_eq!(testutil::format_name(path).await, "aac");
+        let streams = testutil::streams(path).await;
+        assert_eq!(streams.len(), 1);
+        let s = &streams[0];
+        assert_eq!(s["codec_name"], "aac");
+        assert_eq!(s["profile"], "LC");
+        assert_eq!(s["sample_rate"], "48000");
+        assert_eq!(s["channels"], 2);
+        // ADTS has no duration field: count frames of 1024 samples instead.
+        let frames: f64 = s["nb_read_frames"].as_str().unwrap().parse().unwrap();
+        let got = frames * 1024.0 / 48_000.0;
+        assert!((got - secs).abs() < 0.2, "{got} vs {secs}");
+    }
+
+    #[tokio::test]
+    async fn encodes_a_track_with_cover_art_to_adts() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("song.mp3");
+        // Mono 44.1 kHz mp3 with a cover picture: must come out stereo 48 kHz, audio only.
+        let mut a = args(["-f", "lavfi", "-i", "sine=f=330:r=44100:d=3"]);
+        a.extend(args(["-f", "lavfi", "-i", "color=c=red:s=64x64:d=1"]));
+        a.extend(args([
+            "-map",
+            "0:a",
+            "-map",
+            "1:v",
+            "-frames:v",
+            "1",
+            "-c:a",
+            "libmp3lame",
+        ]));
+        a.extend(args([
+            "-c:v",
+            "mjpeg",
+            "-disposition:v",
+            "attached_pic",
+            "-id3v2_version",
+            "3",
+        ]));
+        a.push(src.clone().into());
+        ffmpeg(a).await;
+        let out = dir.path().join("bed/song.aac");
+        let ff = ff().await;
+        ff.encode_track(&src, &out).await.unwrap();
+        check_adts(&out, 3.0).await;
+
+        // The fades really are there: the very start and the very end are near silent.
+        let mut a = args(["-i"]);
+        a.push(file_arg(&out));
+        a.extend(args(["-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1"]));
+        let pcm = ffmpeg(a).await;
+        let samples: Vec<i16> = pcm
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let peak = |s: &[i16]| s.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+        let loud = peak(&samples[samples.len() / 2 - 4800..samples.len() / 2 + 4800]);
+        // Skip the encoder's priming delay at the start.
+        assert!(peak(&samples[1024..1024 + 480]) < loud / 5, "fade-in");
+        assert!(
+            peak(&samples[samples.len() - 960..]) < loud / 10,
+            "fade-out"
+        );
+    }
+
+    #[tokio::test]
+    async fn encodes_silence_to_adts() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("silence.aac");
+        ff().await.encode_silence(&out, 2.0).await.unwrap();
+        check_adts(&out, 2.0).await;
+    }
+
+    #[tokio::test]
+    async fn a_video_without_audio_is_not_a_track() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("v.mp4");
+        let mut a = args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64:duration=1",
+            "-c:v",
+            "libx264",
+        ]);
+        a.push(src.clone().into());
+        ffmpeg(a).await;
+        let out = dir.path().join("o.aac");
+        let err = ff().await.encode_track(&src, &out).await.unwrap_err();
+        assert!(
+            matches!(&err, TranscodeError::Unusable { reason, .. } if reason.contains("no audio")),
+            "{err:?}"
+        );
+        assert!(!out.exists());
+    }
+}

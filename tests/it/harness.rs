@@ -1,0 +1,331 @@
+//! Test harness: media made with ffmpeg's synthetic sources, ffprobe as the
+//! independent judge, and the whole server on a free port.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Runs ffmpeg with `args` (quiet, overwrite), panicking with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-threads",
+            "2",
+        ])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs (scripts/install-deps.sh installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// ffprobe's JSON for `args` + `path`.
+pub fn ffprobe_json(path: &Path, args: &[&str]) -> Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json"])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("ffprobe JSON")
+}
+
+/// A packet as ffprobe sees it.
+#[derive(Debug, Clone)]
+pub struct Packet {
+    pub kind: String,
+    pub pts: i64,
+    pub dts: i64,
+    pub key: bool,
+}
+
+/// Every packet of `path`, in file order.
+pub fn packets(path: &Path) -> Vec<Packet> {
+    let j = ffprobe_json(path, &["-show_entries", "packet=codec_type,pts,dts,flags"]);
+    j["packets"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| Packet {
+                    kind: p["codec_type"].as_str().unwrap_or("").to_string(),
+                    pts: p["pts"].as_i64().unwrap_or(-1),
+                    dts: p["dts"]
+                        .as_i64()
+                        .or_else(|| p["pts"].as_i64())
+                        .unwrap_or(-1),
+                    key: p["flags"].as_str().unwrap_or("").contains('K'),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Steps between consecutive values, modulo the 33-bit wrap.
+pub fn steps(values: &[i64]) -> Vec<i64> {
+    let wrap = 1i64 << 33;
+    values
+        .windows(2)
+        .map(|w| (w[1] - w[0]).rem_euclid(wrap))
+        .collect()
+}
+
+/// Decodes `path` fully; returns (decoded video frames, ffmpeg's error lines).
+pub fn decode(path: &Path) -> (u64, String) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    // ffprobe prints the stream once per program it belongs to: take the first.
+    let frames = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let dec = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    (frames, String::from_utf8_lossy(&dec.stderr).into_owned())
+}
+
+/// Source videos of different sizes, frame rates and aspect ratios, one rotated and
+/// one interlaced; short and small so tests stay quick on 2 cores.
+pub fn make_sources(dir: &Path) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = |n: &str| dir.join(n);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        p("wide-25fps.mp4").to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "smptehdbars=size=240x320:rate=30:duration=4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-metadata:s:v:0",
+        "rotate=90",
+        p("rotated.mp4").to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=352x288:rate=25",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-flags",
+        "+ilme+ildct",
+        "-x264-params",
+        "interlaced=1:tff=1",
+        p("interlaced.mkv").to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "rgbtestsrc=size=200x200:rate=24:duration=4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        p("square-24fps.mov").to_str().unwrap(),
+    ]);
+    vec![
+        p("wide-25fps.mp4"),
+        p("rotated.mp4"),
+        p("interlaced.mkv"),
+        p("square-24fps.mov"),
+    ]
+}
+
+/// Two short, distinct music tracks.
+pub fn make_music(dir: &Path, secs: u32) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    let a = dir.join("a-440.mp3");
+    let b = dir.join("b-660.flac");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=f=440:d={secs}"),
+        "-ac",
+        "2",
+        a.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=f=660:d={secs}"),
+        "-ac",
+        "2",
+        b.to_str().unwrap(),
+    ]);
+    vec![a, b]
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The `shufflecast` binary, run as a user would, stopped on drop.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+    pub data: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `shufflecast serve` with `args` on a free port; `dir` is the working folder.
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let port = free_port();
+        let data = dir.join("data");
+        let log = dir.join("server.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_shufflecast"))
+            .current_dir(dir)
+            .arg("serve")
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data",
+                data.to_str().unwrap(),
+            ])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.join("server.err")).unwrap())
+            .spawn()
+            .expect("shufflecast starts");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data,
+            log,
+        }
+    }
+
+    /// Waits until the playlist answers 200; returns the time it took.
+    pub async fn wait_ready(&mut self, limit: Duration) -> Duration {
+        let t0 = Instant::now();
+        let client = reqwest::Client::new();
+        while t0.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("server exited with {status}: {}", self.logs());
+            }
+            if let Ok(r) = client
+                .get(format!("{}/hls/stream.m3u8", self.base))
+                .send()
+                .await
+            {
+                if r.status() == 200 {
+                    return t0.elapsed();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("not ready after {limit:?}: {}", self.logs());
+    }
+
+    pub fn logs(&self) -> String {
+        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let err =
+            std::fs::read_to_string(self.log.with_file_name("server.err")).unwrap_or_default();
+        format!("{out}\n{err}")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parsed media playlist: (media sequence, target duration, [(uri, extinf, discontinuity)]).
+pub fn parse_playlist(text: &str) -> (u64, u64, Vec<(String, f64, bool)>) {
+    let mut seq = 0;
+    let mut target = 0;
+    let mut items = Vec::new();
+    let mut extinf = 0.0;
+    let mut disc = false;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
+            seq = v.parse().unwrap();
+        } else if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
+            target = v.parse().unwrap();
+        } else if let Some(v) = line.strip_prefix("#EXTINF:") {
+            extinf = v
+                .trim_end_matches(',')
+                .split(',')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        } else if line == "#EXT-X-DISCONTINUITY" {
+            disc = true;
+        } else if !line.starts_with('#') && !line.is_empty() {
+            items.push((line.to_string(), extinf, disc));
+            disc = false;
+        }
+    }
+    (seq, target, items)
+}

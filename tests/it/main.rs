@@ -1,0 +1,8 @@
+//! End-to-end tests: one test binary, sharing the harness in `harness.rs`.
+//! Everything is real: ffmpeg makes the media, ffprobe judges it, the server
+//! listens on a free loopback port.
+
+mod cli;
+mod engine;
+mod harness;
+mod server;

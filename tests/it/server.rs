@@ -1,0 +1,273 @@
+//! The whole server over HTTP, as players use it.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use crate::harness::{self, Server, parse_playlist};
+
+/// Polls the playlist like a player for `secs`, downloading each new segment once.
+/// Returns (segments downloaded in order, sequence numbers seen).
+async fn watch(base: &str, secs: u64) -> (Vec<bytes::Bytes>, Vec<u64>) {
+    let client = reqwest::Client::new();
+    let mut got = Vec::new();
+    let mut seqs = Vec::new();
+    let mut seen = HashSet::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        let r = client
+            .get(format!("{base}/hls/stream.m3u8"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap();
+        let (seq, _, items) = parse_playlist(&text);
+        for (i, (uri, _, _)) in items.iter().enumerate() {
+            let n = seq + i as u64;
+            if seen.insert(n) && (seqs.is_empty() || n > *seqs.last().unwrap()) {
+                let seg = client
+                    .get(format!("{base}/hls/{uri}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(seg.status(), 200, "segment {uri}");
+                got.push(seg.bytes().await.unwrap());
+                seqs.push(n);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    (got, seqs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--width", "640", "--height", "360"]);
+    let ready = server.wait_ready(Duration::from_secs(60)).await;
+    eprintln!("fast start: first segment in the playlist after {ready:?}");
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+
+    // Playlist headers.
+    let r = client
+        .get(format!("{base}/hls/stream.m3u8"))
+        .header("Origin", "http://elsewhere.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/vnd.apple.mpegurl");
+    assert_eq!(r.headers()["cache-control"], "public, max-age=1");
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("#EXTM3U\n"));
+    assert!(text.contains("#EXT-X-TARGETDURATION:2\n"));
+    assert!(!text.contains("#EXT-X-ENDLIST"));
+
+    // Watch like a player: sequence numbers continuous, nothing missed.
+    let (segs, seqs) = watch(&base, 10).await;
+    assert!(seqs.len() >= 4, "segments flow: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "continuous sequence: {seqs:?}"
+    );
+    let capture = dir.path().join("capture.ts");
+    std::fs::write(
+        &capture,
+        segs.iter()
+            .flat_map(|b| b.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let pk = harness::packets(&capture);
+    let dts: Vec<i64> = pk
+        .iter()
+        .filter(|p| p.kind == "video")
+        .map(|p| p.dts)
+        .collect();
+    assert!(
+        harness::steps(&dts).iter().all(|s| *s == 3000),
+        "video DTS continuous over HTTP"
+    );
+    let audio: Vec<i64> = pk
+        .iter()
+        .filter(|p| p.kind == "audio")
+        .map(|p| p.pts)
+        .collect();
+    assert!(!audio.is_empty(), "the stream always carries audio");
+    assert!(
+        harness::steps(&audio).iter().all(|s| *s == 1920),
+        "audio continuous over HTTP"
+    );
+
+    // Segment headers, Range and HEAD.
+    let text = client
+        .get(format!("{base}/hls/stream.m3u8"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, _, items) = parse_playlist(&text);
+    let uri = &items.last().unwrap().0;
+    let r = client
+        .get(format!("{base}/hls/{uri}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "video/mp2t");
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let full = r.bytes().await.unwrap();
+    let r = client
+        .get(format!("{base}/hls/{uri}"))
+        .header("Range", "bytes=188-375")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 188-375/{}", full.len())
+    );
+    assert_eq!(r.bytes().await.unwrap(), full.slice(188..376));
+    let r = client
+        .get(format!("{base}/hls/{uri}"))
+        .header("Range", format!("bytes={}-", full.len()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    let r = client
+        .head(format!("{base}/hls/{uri}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-length"], full.len().to_string());
+
+    // Unknown names and traversal attempts: 404, never a file from disk.
+    for bad in [
+        "nope.ts",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2e%2e%2fCargo.toml",
+        "..%252f..%252fetc%252fpasswd",
+        "0-0.ts",
+    ] {
+        let r = client
+            .get(format!("{base}/hls/{bad}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{bad}");
+    }
+    let r = client
+        .get(format!("{base}/hls/../../etc/passwd"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 404, "{}", r.status());
+
+    // A client that drops a download halfway does not disturb the stream.
+    {
+        let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        use tokio::io::AsyncWriteExt;
+        stream
+            .write_all(format!("GET /hls/{uri} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        use tokio::io::AsyncReadExt;
+        let _ = stream.read(&mut buf).await;
+    } // dropped mid-body
+    let before = parse_playlist(
+        &client
+            .get(format!("{base}/hls/stream.m3u8"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .0;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = parse_playlist(
+        &client
+            .get(format!("{base}/hls/stream.m3u8"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .0;
+    assert!(after > before, "the stream keeps flowing");
+
+    // Segments are mirrored to disk, and old ones deleted.
+    let on_disk = std::fs::read_dir(server.data.join("hls")).unwrap().count();
+    assert!(
+        on_disk >= 2 && on_disk <= 2 * 10 + 2,
+        "{on_disk} files in data/hls"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_folders_with_bad_files_among_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("videos");
+    harness::make_sources(&videos);
+    std::fs::write(videos.join("empty.mp4"), b"").unwrap();
+    std::fs::write(videos.join("notes.MKV"), b"this is not a video").unwrap();
+    let good = std::fs::read(videos.join("wide-25fps.mp4")).unwrap();
+    std::fs::write(videos.join("truncated.mp4"), &good[..good.len() / 3]).unwrap();
+    let music = dir.path().join("music");
+    harness::make_music(&music, 4);
+    std::fs::write(music.join("broken.mp3"), b"not audio").unwrap();
+
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            "--videos",
+            videos.to_str().unwrap(),
+            "--audio",
+            music.to_str().unwrap(),
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--clip-min",
+            "2",
+            "--clip-max",
+            "2",
+            "--chunk-duration",
+            "6",
+        ],
+    );
+    server.wait_ready(Duration::from_secs(60)).await;
+    let (segs, seqs) = watch(&server.base, 12).await;
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    let capture = dir.path().join("capture.ts");
+    std::fs::write(
+        &capture,
+        segs.iter()
+            .flat_map(|b| b.iter().copied())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let (_, errors) = harness::decode(&capture);
+    assert!(errors.trim().is_empty(), "{errors}");
+    let logs = server.logs();
+    for bad in ["empty.mp4", "notes.MKV", "broken.mp3"] {
+        assert!(
+            logs.contains(bad),
+            "{bad} skipped with a logged reason:\n{logs}"
+        );
+    }
+}
