@@ -41,11 +41,13 @@ pub fn title_of(path: &Path) -> String {
 }
 
 type Stamp = (u64, Option<SystemTime>);
+/// A probe result (or the reason a file is unusable), valid while the stamp matches.
+type Probed = (Stamp, Result<ProbeInfo, String>);
 
 /// Source videos under one or more folders.
 pub struct Library {
     folders: Vec<PathBuf>,
-    probed: Mutex<HashMap<PathBuf, (Stamp, Result<ProbeInfo, String>)>>,
+    probed: Mutex<HashMap<PathBuf, Probed>>,
 }
 
 impl Library {

@@ -224,10 +224,10 @@ impl MirrorJob {
             std::fs::write(&tmp, data)?;
             std::fs::rename(&tmp, dir.join(name))
         };
-        if let Some((name, data)) = &self.write {
-            if let Err(e) = write(name, data) {
-                tracing::warn!(error = %e, dir = %dir.display(), "cannot write segment to disk");
-            }
+        if let Some((name, data)) = &self.write
+            && let Err(e) = write(name, data)
+        {
+            tracing::warn!(error = %e, dir = %dir.display(), "cannot write segment to disk");
         }
         if let Err(e) = write(PLAYLIST_NAME, &self.playlist) {
             tracing::warn!(error = %e, dir = %dir.display(), "cannot write playlist to disk");

@@ -185,11 +185,11 @@ impl Engine {
                     Command::SkipTrack => splicer.music().skip(),
                 }
             }
-            if splicer.music().queued() == 0 {
-                if let Ok(track) = track_rx.try_recv() {
-                    tracing::info!(track = %track.info.title, secs = track.info.duration, "music track queued");
-                    splicer.music().push(track);
-                }
+            if splicer.music().queued() == 0
+                && let Ok(track) = track_rx.try_recv()
+            {
+                tracing::info!(track = %track.info.title, secs = track.info.duration, "music track queued");
+                splicer.music().push(track);
             }
             let mut underrun = false;
             if splicer.needs_clip() || skip_clip {

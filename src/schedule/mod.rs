@@ -161,14 +161,13 @@ impl State {
             .iter()
             .any(|c| c.complete && Some(c.id.as_str()) != current);
         // 2. At a fresh start nothing is complete: air the growing chunk as it is made.
-        if !others_complete {
-            if let Some(i) = self
+        if !others_complete
+            && let Some(i) = self
                 .chunks
                 .iter()
                 .position(|c| !c.complete && c.times_aired == 0 && ready(c))
-            {
-                return Some(i);
-            }
+        {
+            return Some(i);
         }
         // 3. The least recently aired complete chunk, not the same one twice in a row.
         let rerun = self
@@ -187,16 +186,16 @@ impl ClipSource for Playout {
         let mut s = self.state.lock().unwrap();
         // At most two passes: finish the current chunk, or move to the next one.
         for _ in 0..2 {
-            if let Some((id, next)) = s.cursor.clone() {
-                if let Some(c) = s.chunks.iter().find(|c| c.id == id) {
-                    if let Some(clip) = c.clips.get(next) {
-                        let clip = clip.clone();
-                        s.cursor = Some((id, next + 1));
-                        return Some(clip);
-                    }
-                    if !c.complete {
-                        return None; // the generator is still making its next clip
-                    }
+            if let Some((id, next)) = s.cursor.clone()
+                && let Some(c) = s.chunks.iter().find(|c| c.id == id)
+            {
+                if let Some(clip) = c.clips.get(next) {
+                    let clip = clip.clone();
+                    s.cursor = Some((id, next + 1));
+                    return Some(clip);
+                }
+                if !c.complete {
+                    return None; // the generator is still making its next clip
                 }
             }
             let i = s.pick_next()?;

@@ -271,14 +271,14 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("server exited with {status}: {}", self.logs());
             }
-            if let Ok(r) = client
-                .get(format!("{}/hls/stream.m3u8", self.base))
+            let url = format!("{}/hls/stream.m3u8", self.base);
+            if client
+                .get(url)
                 .send()
                 .await
+                .is_ok_and(|r| r.status() == 200)
             {
-                if r.status() == 200 {
-                    return t0.elapsed();
-                }
+                return t0.elapsed();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -216,7 +216,7 @@ async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
     // Segments are mirrored to disk, and old ones deleted.
     let on_disk = std::fs::read_dir(server.data.join("hls")).unwrap().count();
     assert!(
-        on_disk >= 2 && on_disk <= 2 * 10 + 2,
+        (2..=2 * 10 + 2).contains(&on_disk),
         "{on_disk} files in data/hls"
     );
 }
