@@ -5,4 +5,5 @@
 mod cli;
 mod engine;
 mod harness;
+mod players;
 mod server;
