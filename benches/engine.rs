@@ -202,7 +202,7 @@ fn main() {
             timing,
             clock,
             live.clone(),
-            slate,
+            tokio::sync::watch::channel(Some(slate)).1,
             silence,
             clip_src,
             track_src,

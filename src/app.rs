@@ -74,12 +74,6 @@ pub async fn serve(
     let (video_folders, audio_folder) = if config.videos.is_empty() {
         tracing::info!(dir = %dirs.demo.display(), "no video folder configured: using the demo library");
         let demo = transcode::demo::make_first_demo_video(&ff, &dirs.demo).await?;
-        let (ff2, dir) = (ff.clone(), dirs.demo.clone());
-        tokio::spawn(async move {
-            if let Err(e) = transcode::demo::make_demo_library(&ff2, &dir).await {
-                tracing::error!(error = %e, "demo library incomplete");
-            }
-        });
         (vec![demo.videos], config.audio.clone().or(Some(demo.music)))
     } else {
         (config.videos.clone(), config.audio.clone())
@@ -109,10 +103,31 @@ pub async fn serve(
         },
     };
     tokio::spawn(generator.run(cancel.child_token()));
-    let music = Music::new(ff.clone(), audio_folder, dirs.tracks.clone());
-    tokio::spawn(music.clone().run(cancel.child_token()));
-
-    let slate = load_slate(&ff, &dirs.cache, &profile, &encoder).await?;
+    // Fast start: the first clip gets the CPU to itself (2 cores are not much), so
+    // the slate is made in the background, and music and demo files after going on air.
+    let (slate_tx, slate) = tokio::sync::watch::channel(None);
+    {
+        let (ff, cache, profile, encoder) = (
+            ff.clone(),
+            dirs.cache.clone(),
+            profile.clone(),
+            encoder.clone(),
+        );
+        let playout = playout.clone();
+        tokio::spawn(async move {
+            let wait_first = Instant::now();
+            while !playout.has_clip() && wait_first.elapsed() < Duration::from_secs(4) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            match load_slate(&ff, &cache, &profile, &encoder).await {
+                Ok(s) => {
+                    let _ = slate_tx.send(Some(s));
+                }
+                // Without a slate an underrun re-airs the last clip: worse, not fatal.
+                Err(e) => tracing::error!(error = %e, "no slate"),
+            }
+        });
+    }
     let silence = load_silence(&ff, &dirs.cache).await?;
 
     let frame_ticks = channel::frame_ticks(profile.fps);
@@ -131,6 +146,7 @@ pub async fn serve(
         target,
         Some(dirs.hls.clone()),
     );
+    let music = Music::new(ff.clone(), audio_folder, dirs.tracks.clone());
     let (engine, _control) = Engine::new(
         timing,
         options.clock.clone(),
@@ -138,17 +154,28 @@ pub async fn serve(
         slate,
         silence,
         playout,
-        music,
+        music.clone(),
     );
     let engine_task = tokio::spawn(engine.run(cancel.child_token()));
 
     let mut first = live.subscribe();
+    let background = cancel.child_token();
+    let demo_dir = config.videos.is_empty().then(|| dirs.demo.clone());
+    let ff2 = ff.clone();
     tokio::spawn(async move {
-        if first.changed().await.is_ok() {
-            tracing::info!(
-                ms = started.elapsed().as_millis() as u64,
-                "first segment on air"
-            );
+        if first.changed().await.is_err() {
+            return;
+        }
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "first segment on air"
+        );
+        // On air: now the music and the rest of the demo library may use the CPU.
+        tokio::spawn(music.run(background));
+        if let Some(dir) = demo_dir
+            && let Err(e) = transcode::demo::make_demo_library(&ff2, &dir).await
+        {
+            tracing::error!(error = %e, "demo library incomplete");
         }
     });
 

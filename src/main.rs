@@ -35,12 +35,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {}", config.listen))?;
                 let shutdown = async {
-                    let _ = tokio::signal::ctrl_c().await;
+                    shutdown_signal().await;
                     tracing::info!("stopping");
                 };
                 shufflecast::app::serve(config, listener, shutdown, Default::default()).await?;
                 Ok(())
             })
         }
+    }
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` and systemd send): a graceful stop, so
+/// ffmpeg children are killed and temporary files removed.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

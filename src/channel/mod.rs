@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 pub use clip::{ClipInfo, LoadedClip, LoadedTrack, TrackInfo};
@@ -102,7 +102,9 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     pub live: Arc<Live>,
     /// Aired when no clip is ready: one segment long, same codec parameters as clips.
-    pub slate: Arc<LoadedClip>,
+    /// It may arrive after the engine starts (fast start does not wait for it); until
+    /// then an underrun re-airs the last clip.
+    pub slate: watch::Receiver<Option<Arc<LoadedClip>>>,
     /// Looped when no music is ready.
     pub silence: Arc<LoadedTrack>,
     pub clips: Arc<dyn ClipSource>,
@@ -117,7 +119,7 @@ impl Engine {
         timing: ChannelTiming,
         clock: Arc<dyn Clock>,
         live: Arc<Live>,
-        slate: Arc<LoadedClip>,
+        slate: watch::Receiver<Option<Arc<LoadedClip>>>,
         silence: Arc<LoadedTrack>,
         clips: Arc<dyn ClipSource>,
         tracks: Arc<dyn TrackSource>,
@@ -168,6 +170,7 @@ impl Engine {
             self.silence.clone(),
         );
         let mut pending_first = first;
+        let mut last_clip: Option<Arc<LoadedClip>> = None;
         let mut at = self.clock.now();
         let seg_secs = t.segment_duration().as_secs_f64();
         tracing::info!(
@@ -206,13 +209,20 @@ impl Engine {
                 match clip {
                     Some(clip) => {
                         tracing::info!(clip = %clip.info.id, title = %clip.info.title, frames = clip.frame_count(), "airing clip");
+                        last_clip = Some(clip.clone());
                         splicer.start_clip(clip);
                     }
                     None => {
-                        if splicer.airing().is_none_or(|c| c.id != self.slate.info.id) {
-                            tracing::warn!("no clip ready: airing the slate");
+                        let Some(fallback) = self
+                            .fallback(&mut clip_rx, last_clip.clone(), &cancel)
+                            .await
+                        else {
+                            break;
+                        };
+                        if splicer.airing().is_none_or(|c| c.id != fallback.info.id) {
+                            tracing::warn!(fallback = %fallback.info.id, "no clip ready: airing a fallback");
                         }
-                        splicer.start_clip(self.slate.clone());
+                        splicer.start_clip(fallback);
                         underrun = true;
                     }
                 }
@@ -251,6 +261,43 @@ impl Engine {
             at += seg.duration.as_duration();
         }
         tracing::info!("channel stopped");
+    }
+}
+
+impl Engine {
+    /// What to air when no clip is ready: the slate, else the last clip again, else
+    /// (at the very start) whichever of a clip or the slate comes first. None when
+    /// cancelled.
+    async fn fallback(
+        &mut self,
+        clips: &mut mpsc::Receiver<Arc<LoadedClip>>,
+        last: Option<Arc<LoadedClip>>,
+        cancel: &CancellationToken,
+    ) -> Option<Arc<LoadedClip>> {
+        if let Some(slate) = self.slate.borrow().clone() {
+            return Some(slate);
+        }
+        if last.is_some() {
+            return last;
+        }
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return None,
+                c = clips.recv() => return c,
+                changed = self.slate.changed() => {
+                    if let Some(slate) = self.slate.borrow().clone() {
+                        return Some(slate);
+                    }
+                    if changed.is_err() {
+                        // No slate will ever come: wait for a clip alone.
+                        return tokio::select! {
+                            _ = cancel.cancelled() => None,
+                            c = clips.recv() => c,
+                        };
+                    }
+                }
+            }
+        }
     }
 }
 

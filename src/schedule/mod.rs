@@ -104,6 +104,16 @@ impl Playout {
         s.chunks.retain(|c| !(c.complete && c.clips.is_empty()));
     }
 
+    /// True once any chunk holds a clip that can air.
+    pub fn has_clip(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .chunks
+            .iter()
+            .any(|c| !c.clips.is_empty())
+    }
+
     /// Chunks made but not aired yet, the growing one included.
     pub fn unaired(&self) -> usize {
         self.state
