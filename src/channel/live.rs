@@ -252,3 +252,106 @@ pub(crate) fn entry(
         discontinuity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn publish(live: &Live, seq: u64, disc: bool) -> MirrorJob {
+        let name = live.segment_name(seq);
+        let seg = PublishedSegment {
+            seq,
+            name: name.clone(),
+            data: Bytes::from(vec![seq as u8; 188]),
+            entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), disc),
+        };
+        live.publish(
+            seg,
+            NowPlaying {
+                seq,
+                ..Default::default()
+            },
+            false,
+        )
+    }
+
+    fn text(live: &Live) -> String {
+        String::from_utf8(live.playlist().unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn window_slides_and_segments_outlive_it_by_a_window() {
+        let live = Live::new("run".into(), 3, 2, None);
+        assert!(live.playlist().is_none());
+        for seq in 100..108 {
+            publish(&live, seq, false);
+        }
+        let t = text(&live);
+        assert!(t.contains("#EXT-X-MEDIA-SEQUENCE:105\n"), "{t}");
+        assert_eq!(t.matches("#EXTINF:2.000,").count(), 3);
+        assert!(
+            t.contains("run-105.ts\n") && t.contains("run-107.ts\n") && !t.contains("run-104.ts")
+        );
+        // Off the playlist but still fetchable (a player that just read the old one).
+        assert_eq!(live.segment("run-102.ts").unwrap()[0], 102);
+        assert!(
+            live.segment("run-101.ts").is_none(),
+            "dropped after twice the window"
+        );
+        assert!(live.segment("run-108.ts").is_none());
+        for bad in [
+            "other-105.ts",
+            "run-105.ts.bak",
+            "run--1.ts",
+            "run-1x.ts",
+            "../run-105.ts",
+            "",
+        ] {
+            assert!(live.segment(bad).is_none(), "{bad}");
+        }
+        assert_eq!(live.history().len(), 6);
+        assert_eq!(live.now_playing().seq, 107);
+        assert_eq!(live.stats().segments_published, 8);
+    }
+
+    #[test]
+    fn discontinuity_sequence_counts_tags_that_left_the_playlist() {
+        let live = Live::new("r".into(), 3, 2, None);
+        publish(&live, 0, false);
+        publish(&live, 1, true);
+        publish(&live, 2, false);
+        assert!(text(&live).contains("#EXT-X-DISCONTINUITY\n"));
+        assert!(!text(&live).contains("DISCONTINUITY-SEQUENCE"));
+        publish(&live, 3, false);
+        publish(&live, 4, false); // segment 1 (with the tag) leaves the playlist
+        let t = text(&live);
+        assert!(t.contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n"), "{t}");
+        assert!(!t.contains("#EXT-X-DISCONTINUITY\n"));
+        publish(&live, 5, false);
+        assert!(
+            text(&live).contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n"),
+            "counted once"
+        );
+    }
+
+    #[test]
+    fn mirror_writes_segments_and_playlist_and_deletes_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Live::new("m".into(), 2, 2, Some(dir.path().to_path_buf()));
+        for seq in 0..6 {
+            publish(&live, seq, false).run();
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["m-2.ts", "m-3.ts", "m-4.ts", "m-5.ts", "stream.m3u8"]
+        );
+        let on_disk = std::fs::read(dir.path().join("stream.m3u8")).unwrap();
+        assert_eq!(on_disk, live.playlist().unwrap().to_vec());
+    }
+}

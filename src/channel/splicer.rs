@@ -151,6 +151,8 @@ impl Splicer {
         let end = start + Ticks(n as u64 * self.frame_ticks);
         self.next_pts = end;
 
+        // Settle the bed first, so "now playing" names what the segment's audio opens with.
+        self.music.advance();
         let track = self.music.current_info();
         let track_position = self.music.position_secs();
         let audio = self.music.take_until(end);
@@ -310,5 +312,241 @@ impl MusicBed {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::channel::clip::Frame;
+    use crate::media::ts;
+
+    const FT: u64 = 3000;
+    const GOP: usize = 3;
+
+    /// Annex B access unit: optional SPS/PPS (distinct per `params`), then a slice.
+    fn au(idr: bool, params: u8, tag: u8) -> Bytes {
+        let mut v = vec![0, 0, 0, 1, 0x09, 0xf0];
+        if idr {
+            v.extend_from_slice(&[0, 0, 0, 1, 0x67, 0x64, 0x00, 0x1f, params]);
+            v.extend_from_slice(&[0, 0, 0, 1, 0x68, 0xee, 0x3c, 0x80]);
+            v.extend_from_slice(&[0, 0, 1, 0x65, 0x88, tag]);
+        } else {
+            v.extend_from_slice(&[0, 0, 1, 0x41, 0x9a, tag]);
+        }
+        v.extend(std::iter::repeat_n(tag, 300)); // spans several TS packets
+        Bytes::from(v)
+    }
+
+    /// A clip of `gops` closed GOPs with B-frame-like reordering (I P B per GOP).
+    pub(crate) fn clip(id: &str, gops: usize, params: u8) -> Arc<LoadedClip> {
+        let mut frames = Vec::new();
+        for g in 0..gops {
+            let base = (g * GOP) as i64;
+            // Decode order I(0) P(2) B(1): DTS one frame apart, one frame of delay.
+            for (k, pts) in [0i64, 2, 1].into_iter().enumerate() {
+                frames.push(Frame {
+                    pts_frames: base + pts,
+                    dts: (base + k as i64 - 1) * FT as i64,
+                    keyframe: k == 0,
+                    data: au(k == 0, params, (g * 3 + k) as u8),
+                });
+            }
+        }
+        let params = crate::media::h264::parameter_sets(&frames[0].data);
+        let info = Arc::new(ClipInfo {
+            id: id.into(),
+            source: None,
+            title: id.into(),
+            source_start: 0.0,
+            chunk: None,
+        });
+        Arc::new(LoadedClip {
+            info,
+            frames,
+            params,
+        })
+    }
+
+    /// An ADTS file of `n` frames (AAC-LC, 48 kHz, stereo) whose payload bytes are `tag`.
+    pub(crate) fn track(title: &str, n: usize, tag: u8) -> Arc<LoadedTrack> {
+        let mut data = Vec::new();
+        for _ in 0..n {
+            let len = 7 + 20;
+            data.extend_from_slice(&[
+                0xff,
+                0xf1,
+                (1 << 6) | (3 << 2),
+                0x80 | ((len >> 11) & 3) as u8,
+                ((len >> 3) & 0xff) as u8,
+                (((len & 7) << 5) as u8) | 0x1f,
+                0xfc,
+            ]);
+            data.extend(std::iter::repeat_n(tag, 20));
+        }
+        Arc::new(LoadedTrack::parse(title, None, Bytes::from(data)).unwrap())
+    }
+
+    fn splicer(start: u64) -> Splicer {
+        Splicer::new(FT, GOP, Ticks(start), 7, track("silence", 10, 0))
+    }
+
+    fn concat(segs: &[SplicedSegment]) -> Vec<u8> {
+        segs.iter().flat_map(|s| s.data.iter().copied()).collect()
+    }
+
+    #[test]
+    fn switches_keep_timestamps_continuous_and_segments_open_on_idr() {
+        let mut s = splicer(900_000);
+        let mut segs = Vec::new();
+        for c in [clip("a", 2, 1), clip("b", 1, 1), clip("c", 2, 1)] {
+            s.start_clip(c);
+            while !s.needs_clip() {
+                segs.push(s.next_segment());
+            }
+        }
+        assert_eq!(segs.len(), 5);
+        assert_eq!(
+            segs.iter().map(|s| s.seq).collect::<Vec<_>>(),
+            [7, 8, 9, 10, 11]
+        );
+        assert!(
+            segs.iter().all(|s| !s.discontinuity),
+            "same parameters: no discontinuity"
+        );
+        assert!(segs.iter().all(|s| s.duration == Ticks(3 * FT)));
+        for seg in &segs {
+            let aus = ts::read_video_access_units(&seg.data).unwrap();
+            assert!(aus[0].keyframe, "segment opens on an IDR frame");
+            assert_eq!(seg.start, Ticks(aus[0].pts));
+        }
+        let aus = ts::read_video_access_units(&concat(&segs)).unwrap();
+        assert_eq!(aus.len(), 15);
+        assert!(
+            aus.windows(2).all(|w| w[1].dts == w[0].dts + FT),
+            "DTS one frame apart across switches"
+        );
+        let mut pts: Vec<u64> = aus.iter().map(|a| a.pts).collect();
+        pts.sort_unstable();
+        assert!(
+            pts.iter()
+                .enumerate()
+                .all(|(i, p)| *p == 900_000 + i as u64 * FT)
+        );
+        assert!(aus.iter().all(|a| a.dts < a.pts || a.dts == a.pts));
+    }
+
+    #[test]
+    fn discontinuity_exactly_where_codec_parameters_change() {
+        let mut s = splicer(900_000);
+        let mut flags = Vec::new();
+        for c in [
+            clip("a", 2, 1),
+            clip("b", 2, 1),
+            clip("c", 2, 2),
+            clip("d", 1, 2),
+            clip("e", 1, 1),
+        ] {
+            s.start_clip(c);
+            while !s.needs_clip() {
+                flags.push(s.next_segment().discontinuity);
+            }
+        }
+        assert_eq!(
+            flags,
+            [false, false, false, false, true, false, false, true]
+        );
+    }
+
+    #[test]
+    fn a_skip_cuts_the_clip_at_the_next_segment_and_stays_continuous() {
+        let mut s = splicer(0);
+        s.start_clip(clip("long", 4, 1));
+        let first = s.next_segment();
+        s.start_clip(clip("next", 1, 1));
+        let second = s.next_segment();
+        assert_eq!(second.clip.id, "next");
+        assert_eq!(second.start, first.start + first.duration);
+        assert!(s.needs_clip());
+    }
+
+    #[test]
+    fn music_runs_on_across_switches_and_changes_track_at_its_end() {
+        let mut s = splicer(900_000);
+        let mut segs = Vec::new();
+        s.music().push(track("one", 5, 1)); // 5 frames = 106.7 ms
+        s.music().push(track("two", 1000, 2));
+        for c in [clip("a", 1, 1), clip("b", 1, 1)] {
+            s.start_clip(c);
+            segs.push(s.next_segment());
+        }
+        let audio = ts::read_audio_pes(&concat(&segs)).unwrap();
+        let mut frames = Vec::new();
+        for (pts, data) in &audio {
+            let ranges = crate::media::adts::split_frames(data).unwrap();
+            for (i, r) in ranges.iter().enumerate() {
+                frames.push((pts + i as u64 * AUDIO_FRAME_TICKS, data[r.start + 7]));
+            }
+        }
+        assert!(
+            frames
+                .windows(2)
+                .all(|w| w[1].0 == w[0].0 + AUDIO_FRAME_TICKS),
+            "one AAC frame apart"
+        );
+        assert_eq!(frames[0].0, 900_000, "audio starts with the video");
+        let end = 900_000 + 6 * FT;
+        assert!(
+            frames.last().unwrap().0 < end && frames.last().unwrap().0 + AUDIO_FRAME_TICKS >= end
+        );
+        let tags: Vec<u8> = frames.iter().map(|f| f.1).collect();
+        assert_eq!(&tags[..5], &[1; 5], "track one plays whole");
+        assert!(tags[5..].iter().all(|t| *t == 2), "then track two, no gap");
+        assert_eq!(segs[1].track.as_ref().unwrap().title, "two");
+    }
+
+    #[test]
+    fn silence_fills_in_until_a_track_arrives_and_after_a_skip() {
+        let mut s = splicer(0);
+        s.start_clip(clip("a", 3, 1));
+        let seg = s.next_segment();
+        assert!(seg.track.is_none(), "silence is not a track");
+        assert_eq!(
+            seg.audio_frames,
+            (3 * FT).div_ceil(AUDIO_FRAME_TICKS) as usize
+        );
+        s.music().push(track("song", 1000, 5));
+        let seg = s.next_segment();
+        assert_eq!(
+            seg.track.as_ref().unwrap().title,
+            "song",
+            "a track replaces silence at once"
+        );
+        assert!(seg.track_position == 0.0);
+        s.music().skip();
+        let seg = s.next_segment();
+        assert!(seg.track.is_none(), "skipped, nothing queued: silence");
+        let seg = s.next_segment();
+        assert!(seg.track.is_none());
+    }
+
+    #[test]
+    fn timestamps_cross_the_33_bit_wrap() {
+        let start = crate::media::time::PTS_WRAP - 4 * FT;
+        let mut s = splicer(start);
+        let mut segs = Vec::new();
+        for c in [clip("a", 2, 1), clip("b", 2, 1)] {
+            s.start_clip(c);
+            while !s.needs_clip() {
+                segs.push(s.next_segment());
+            }
+        }
+        // Our demuxer unwraps, so the stream reads as one monotonic timeline.
+        let aus = ts::read_video_access_units(&concat(&segs)).unwrap();
+        assert!(aus.windows(2).all(|w| w[1].dts == w[0].dts + FT));
+        assert!(aus.last().unwrap().pts > crate::media::time::PTS_WRAP);
+        // And on the wire every value is 33 bits.
+        let raw = concat(&segs);
+        assert!(raw.chunks(188).all(|p| p[0] == 0x47));
     }
 }
