@@ -122,3 +122,69 @@ async fn gstreamer_plays_the_stream_without_errors() {
     );
     assert!(!log.contains("ERROR"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vlc_plays_through_clip_switches_without_late_pictures() {
+    if !have("cvlc") {
+        eprintln!("cvlc not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path()).await;
+    let url = format!("{}/hls/stream.m3u8", server.base);
+    let secs = 14;
+    let t0 = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        let vlc_args = [
+            "-v",
+            "-I",
+            "dummy",
+            "--vout=dummy",
+            "--aout=dummy",
+            "--play-and-exit",
+            &format!("--run-time={secs}"),
+            &url,
+        ]
+        .map(String::from);
+        // VLC refuses to run as root; CI runs as root, so play as nobody there.
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut cmd = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--", "cvlc"]);
+            c
+        } else {
+            Command::new("cvlc")
+        };
+        cmd.args(vlc_args).env("HOME", "/tmp").output().unwrap()
+    })
+    .await
+    .unwrap();
+    let took = t0.elapsed();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "vlc failed: {log}");
+    assert!(
+        took < Duration::from_secs(secs + 8),
+        "vlc took {took:?}: stalled?\n{log}"
+    );
+    assert!(
+        log.contains("Changing stream format Unknown -> TS"),
+        "VLC played the HLS stream:\n{log}"
+    );
+    // What VLC says when timestamps jump or data comes late: none of it may appear.
+    for bad in [
+        "too late",
+        "discontinuity",
+        "PCR",
+        "buffer deadlock",
+        "picture might be displayed late",
+    ] {
+        assert!(!log.contains(bad), "VLC reported {bad:?}:\n{log}");
+    }
+}
