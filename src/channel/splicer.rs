@@ -370,20 +370,9 @@ pub(crate) mod tests {
 
     /// An ADTS file of `n` frames (AAC-LC, 48 kHz, stereo) whose payload bytes are `tag`.
     pub(crate) fn track(title: &str, n: usize, tag: u8) -> Arc<LoadedTrack> {
-        let mut data = Vec::new();
-        for _ in 0..n {
-            let len = 7 + 20;
-            data.extend_from_slice(&[
-                0xff,
-                0xf1,
-                (1 << 6) | (3 << 2),
-                0x80 | ((len >> 11) & 3) as u8,
-                ((len >> 3) & 0xff) as u8,
-                (((len & 7) << 5) as u8) | 0x1f,
-                0xfc,
-            ]);
-            data.extend(std::iter::repeat_n(tag, 20));
-        }
+        let data: Vec<u8> = (0..n)
+            .flat_map(|_| crate::media::adts::test_frame(27, tag))
+            .collect();
         Arc::new(LoadedTrack::parse(title, None, Bytes::from(data)).unwrap())
     }
 

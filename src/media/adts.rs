@@ -156,24 +156,28 @@ fn looks_like_header_start(rest: &[u8]) -> bool {
     }
 }
 
+/// An AAC LC, 48 kHz, stereo ADTS frame of `len` bytes (header included) filled
+/// with `fill`: test media for this module and its users.
+#[cfg(test)]
+pub(crate) fn test_frame(len: usize, fill: u8) -> Vec<u8> {
+    let mut f = vec![
+        0xFF,
+        0xF1,
+        (1 << 6) | (3 << 2),
+        (2 << 6) | ((len >> 11) as u8 & 0b11),
+        (len >> 3) as u8,
+        ((len as u8 & 0b111) << 5) | 0x1F,
+        0xFC,
+    ];
+    f.resize(len, fill);
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// An AAC LC, 48 kHz, stereo ADTS frame of `len` bytes (header included).
-    fn frame(len: usize, fill: u8) -> Vec<u8> {
-        let mut f = vec![
-            0xFF,
-            0xF1,
-            (1 << 6) | (3 << 2),
-            (2 << 6) | ((len >> 11) as u8 & 0b11),
-            (len >> 3) as u8,
-            ((len as u8 & 0b111) << 5) | 0x1F,
-            0xFC,
-        ];
-        f.resize(len, fill);
-        f
-    }
+    use super::test_frame as frame;
 
     #[test]
     fn parses_header_fields() {

@@ -1,4 +1,4 @@
-//! Real players (mpv, GStreamer) play the live stream through clip switches
+//! Real players (mpv, GStreamer, VLC) play the live stream through clip switches
 //! without a stall or an error. Skipped, with a note, where a player is missing
 //! (scripts/install-deps.sh --test installs them).
 
@@ -16,9 +16,19 @@ fn have(program: &str) -> bool {
         .is_ok()
 }
 
-async fn demo_server(dir: &std::path::Path) -> Server {
-    let mut s = Server::start(
-        dir,
+/// What a player run left: exit code, everything it printed, how long it took.
+struct Played {
+    code: Option<i32>,
+    log: String,
+    took: Duration,
+}
+
+/// Starts the demo channel with 2 s clips (a switch every segment), then runs the
+/// player built by `player` against its playlist URL.
+async fn play(player: impl FnOnce(String) -> Command + Send + 'static) -> Played {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(
+        dir.path(),
         &[
             "--width",
             "640",
@@ -30,10 +40,24 @@ async fn demo_server(dir: &std::path::Path) -> Server {
             "2",
         ],
     );
-    s.wait_ready(Duration::from_secs(60)).await;
+    server.wait_ready(Duration::from_secs(60)).await;
     // Let a few segments build up, as they would for any viewer joining later.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    s
+    let url = format!("{}/hls/stream.m3u8", server.base);
+    let t0 = Instant::now();
+    let out = tokio::task::spawn_blocking(move || player(url).output().unwrap())
+        .await
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Played {
+        code: out.status.code(),
+        log,
+        took: t0.elapsed(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,43 +66,35 @@ async fn mpv_plays_through_clip_switches_without_stalling() {
         eprintln!("mpv not installed: skipped");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server = demo_server(dir.path()).await;
-    let url = format!("{}/hls/stream.m3u8", server.base);
     let length = 16;
-    let t0 = Instant::now();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("mpv")
-            .args([
-                "--no-config",
-                "--vo=null",
-                "--ao=null",
-                "--msg-level=all=warn",
-                &format!("--length={length}"),
-                &url,
-            ])
-            .output()
-            .unwrap()
+    let p = play(move |url| {
+        let mut c = Command::new("mpv");
+        c.args([
+            "--no-config",
+            "--vo=null",
+            "--ao=null",
+            "--msg-level=all=warn",
+            &format!("--length={length}"),
+            &url,
+        ]);
+        c
     })
-    .await
-    .unwrap();
-    let took = t0.elapsed();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "mpv failed: {log}");
+    .await;
+    assert_eq!(p.code, Some(0), "mpv failed: {}", p.log);
     // Playing 16 s of a live stream takes 16 s plus start-up; a stall would add to it.
     assert!(
-        took < Duration::from_secs(length + 8),
-        "mpv took {took:?}: stalled?\n{log}"
+        p.took < Duration::from_secs(length + 8),
+        "mpv took {:?}: stalled?\n{}",
+        p.took,
+        p.log
     );
     assert!(
-        took >= Duration::from_secs(length - 1),
-        "mpv stopped early after {took:?}\n{log}"
+        p.took >= Duration::from_secs(length - 1),
+        "mpv stopped early after {:?}\n{}",
+        p.took,
+        p.log
     );
-    assert!(!log.to_lowercase().contains("error"), "{log}");
+    assert!(!p.log.to_lowercase().contains("error"), "{}", p.log);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,40 +103,28 @@ async fn gstreamer_plays_the_stream_without_errors() {
         eprintln!("gst-launch-1.0 not installed: skipped");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server = demo_server(dir.path()).await;
-    let uri = format!("{}/hls/stream.m3u8", server.base);
-    let out = tokio::task::spawn_blocking(move || {
+    let p = play(|url| {
         // A live stream never ends: let it play 12 s, then interrupt it.
-        Command::new("timeout")
-            .args([
-                "-s",
-                "INT",
-                "12",
-                "gst-launch-1.0",
-                "-q",
-                "playbin",
-                &format!("uri={uri}"),
-                "video-sink=fakesink sync=true",
-                "audio-sink=fakesink sync=true",
-            ])
-            .output()
-            .unwrap()
+        let mut c = Command::new("timeout");
+        c.args([
+            "-s",
+            "INT",
+            "12",
+            "gst-launch-1.0",
+            "-q",
+            "playbin",
+            &format!("uri={url}"),
+        ])
+        .args([
+            "video-sink=fakesink sync=true",
+            "audio-sink=fakesink sync=true",
+        ]);
+        c
     })
-    .await
-    .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    .await;
     // 124: timeout interrupted it (still playing); anything else means it stopped by itself.
-    assert_eq!(
-        out.status.code(),
-        Some(124),
-        "GStreamer stopped early: {log}"
-    );
-    assert!(!log.contains("ERROR"), "{log}");
+    assert_eq!(p.code, Some(124), "GStreamer stopped early: {}", p.log);
+    assert!(!p.log.contains("ERROR"), "{}", p.log);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,53 +133,45 @@ async fn vlc_plays_through_clip_switches_without_late_pictures() {
         eprintln!("cvlc not installed: skipped");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server = demo_server(dir.path()).await;
-    let url = format!("{}/hls/stream.m3u8", server.base);
     let secs = 14;
-    let t0 = Instant::now();
-    let out = tokio::task::spawn_blocking(move || {
-        let vlc_args = [
-            "-v",
-            "-I",
-            "dummy",
-            "--vout=dummy",
-            "--aout=dummy",
-            "--play-and-exit",
-            &format!("--run-time={secs}"),
-            &url,
-        ]
-        .map(String::from);
+    let p = play(move |url| {
         // VLC refuses to run as root; CI runs as root, so play as nobody there.
         let root = Command::new("id")
             .arg("-u")
             .output()
             .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        let mut cmd = if root {
+        let mut c = if root {
             let mut c = Command::new("runuser");
             c.args(["-u", "nobody", "--", "cvlc"]);
             c
         } else {
             Command::new("cvlc")
         };
-        cmd.args(vlc_args).env("HOME", "/tmp").output().unwrap()
+        c.args([
+            "-v",
+            "-I",
+            "dummy",
+            "--vout=dummy",
+            "--aout=dummy",
+            "--play-and-exit",
+        ])
+        .arg(format!("--run-time={secs}"))
+        .arg(url)
+        .env("HOME", "/tmp");
+        c
     })
-    .await
-    .unwrap();
-    let took = t0.elapsed();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "vlc failed: {log}");
+    .await;
+    assert_eq!(p.code, Some(0), "vlc failed: {}", p.log);
     assert!(
-        took < Duration::from_secs(secs + 8),
-        "vlc took {took:?}: stalled?\n{log}"
+        p.took < Duration::from_secs(secs + 8),
+        "vlc took {:?}: stalled?\n{}",
+        p.took,
+        p.log
     );
     assert!(
-        log.contains("Changing stream format Unknown -> TS"),
-        "VLC played the HLS stream:\n{log}"
+        p.log.contains("Changing stream format Unknown -> TS"),
+        "VLC played the HLS stream:\n{}",
+        p.log
     );
     // What VLC says when timestamps jump or data comes late: none of it may appear.
     for bad in [
@@ -185,6 +181,6 @@ async fn vlc_plays_through_clip_switches_without_late_pictures() {
         "buffer deadlock",
         "picture might be displayed late",
     ] {
-        assert!(!log.contains(bad), "VLC reported {bad:?}:\n{log}");
+        assert!(!p.log.contains(bad), "VLC reported {bad:?}:\n{}", p.log);
     }
 }

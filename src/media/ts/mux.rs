@@ -346,20 +346,7 @@ mod tests {
     use crate::media::time::PTS_WRAP;
     use crate::media::ts::demux::{read_audio_pes, read_video_access_units};
 
-    /// An ADTS frame (AAC LC, 48 kHz, stereo) of `len` bytes filled with `fill`.
-    fn adts_frame(len: usize, fill: u8) -> Vec<u8> {
-        let mut f = vec![
-            0xFF,
-            0xF1,
-            (1 << 6) | (3 << 2),
-            (2 << 6) | ((len >> 11) as u8 & 0b11),
-            (len >> 3) as u8,
-            ((len as u8 & 0b111) << 5) | 0x1F,
-            0xFC,
-        ];
-        f.resize(len, fill);
-        f
-    }
+    use crate::media::adts::test_frame as adts_frame;
 
     /// A synthetic access unit: AUD (+ SPS + PPS + IDR slice, or a non-IDR slice)
     /// padded with slice data to `len` bytes.
