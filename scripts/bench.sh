@@ -14,7 +14,7 @@ for i in $(seq 1 "$runs"); do
   work=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   start=$(date +%s%N)
-  target/release/shufflecast serve --listen 127.0.0.1:$port --data "$work/data" >"$work/log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" >"$work/log" 2>&1 &
   pid=$!
   until curl -sf "http://127.0.0.1:$port/hls/stream.m3u8" >/dev/null 2>&1; do sleep 0.02; done
   ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 [[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
 cargo build --release --locked
-exec target/release/shufflecast serve "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/shufflecast" serve "$@"

@@ -12,13 +12,19 @@ fi
 cargo build --release --locked
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-target/release/shufflecast serve --listen 127.0.0.1:$port --data "$work/data" --clip-min 4 --clip-max 4 --chunk-duration 20 >"$work/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" --clip-min 4 --clip-max 4 --chunk-duration 20 >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+up=""
 for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$port/hls/stream.m3u8" >/dev/null 2>&1 && break
+  curl -sf "http://127.0.0.1:$port/hls/stream.m3u8" >/dev/null 2>&1 && { up=1; break; }
   sleep 0.1
 done
+if [[ -z "$up" ]]; then
+  echo "seams: the server did not come up; its log:" >&2
+  cat "$work/server.log" >&2
+  exit 1
+fi
 # Long enough for several clip switches and a music track change.
 "$seams" "http://127.0.0.1:$port/hls/stream.m3u8" "${SEAMS_SECONDS:-45}" "$work/capture"
 echo "seams: ok"

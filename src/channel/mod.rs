@@ -171,7 +171,11 @@ impl Engine {
         );
         let mut pending_first = first;
         let mut last_clip: Option<Arc<LoadedClip>> = None;
-        let mut at = self.clock.now();
+        // Publish times come from the total aired (exact ticks), not a running sum of
+        // rounded durations, so the schedule never drifts from the timestamps.
+        let mut epoch = self.clock.now();
+        let mut aired = Ticks(0);
+        let mut at = epoch;
         let seg_secs = t.segment_duration().as_secs_f64();
         tracing::info!(
             start_pts = t.start.0,
@@ -258,7 +262,21 @@ impl Engine {
             };
             let job = self.live.publish(published, now, underrun);
             tokio::task::spawn_blocking(move || job.run());
-            at += seg.duration.as_duration();
+            aired += seg.duration;
+            at = epoch + aired.as_duration();
+            // Far behind the clock (the machine was suspended or starved): start the
+            // schedule again from now instead of publishing a burst of stale segments.
+            // Timestamps stay continuous; only the wall-clock mapping moves on.
+            let now = self.clock.now();
+            if now > at + 3 * seg.duration.as_duration() {
+                tracing::warn!(
+                    behind_ms = (now - at).as_millis() as u64,
+                    "engine fell behind the clock; resyncing"
+                );
+                epoch = now;
+                aired = Ticks(0);
+                at = now;
+            }
         }
         tracing::info!("channel stopped");
     }
