@@ -26,5 +26,5 @@ if [[ -z "$up" ]]; then
   exit 1
 fi
 # Long enough for several clip switches and a music track change.
-"$seams" "http://127.0.0.1:$port/hls/stream.m3u8" "${SEAMS_SECONDS:-45}" "$work/capture"
+"$seams" "http://127.0.0.1:$port/hls/stream.m3u8" "${SEAMS_SECONDS:-70}" "$work/capture"
 echo "seams: ok"
