@@ -40,6 +40,11 @@ pub enum StartError {
     Http(std::io::Error),
 }
 
+/// Scheduling niceness of ffmpeg runs, by how much the stream needs them now.
+const NICE_CLIPS: i32 = 5;
+const NICE_MUSIC: i32 = 10;
+const NICE_DEMO: i32 = 15;
+
 /// Knobs tests turn; the binary uses the defaults.
 pub struct Options {
     pub clock: Arc<dyn Clock>,
@@ -88,7 +93,9 @@ pub async fn serve(
     }
 
     let generator = Generator {
-        ff: ff.clone(),
+        // Niceness: the engine (this process) first, then clips that keep it fed,
+        // then the slate, music and demo files.
+        ff: ff.clone().with_nice(NICE_CLIPS),
         library: library.clone(),
         playout: playout.clone(),
         settings: GeneratorSettings {
@@ -108,7 +115,7 @@ pub async fn serve(
     let (slate_tx, slate) = tokio::sync::watch::channel(None);
     {
         let (ff, cache, profile, encoder) = (
-            ff.clone(),
+            ff.clone().with_nice(NICE_CLIPS),
             dirs.cache.clone(),
             profile.clone(),
             encoder.clone(),
@@ -146,7 +153,11 @@ pub async fn serve(
         target,
         Some(dirs.hls.clone()),
     );
-    let music = Music::new(ff.clone(), audio_folder, dirs.tracks.clone());
+    let music = Music::new(
+        ff.clone().with_nice(NICE_MUSIC),
+        audio_folder,
+        dirs.tracks.clone(),
+    );
     let (engine, _control) = Engine::new(
         timing,
         options.clock.clone(),
@@ -161,7 +172,7 @@ pub async fn serve(
     let mut first = live.subscribe();
     let background = cancel.child_token();
     let demo_dir = config.videos.is_empty().then(|| dirs.demo.clone());
-    let ff2 = ff.clone();
+    let ff2 = ff.clone().with_nice(NICE_DEMO);
     tokio::spawn(async move {
         if first.changed().await.is_err() {
             return;

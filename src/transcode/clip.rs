@@ -343,7 +343,8 @@ impl Ffmpeg {
                 last_lines: "asked for 0 frames".into(),
             });
         }
-        let stdout = run::run(&self.ffmpeg, args, encode_timeout(frames, fps)).await?;
+        let stdout =
+            run::run_nice(&self.ffmpeg, args, encode_timeout(frames, fps), self.nice).await?;
         match progress_frames(&stdout) {
             Some(n) if n == frames => Ok(()),
             got => Err(TranscodeError::Failed {

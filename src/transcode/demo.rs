@@ -240,7 +240,7 @@ async fn make(ff: &Ffmpeg, dir: &Path, file: &DemoFile) -> Result<(), TranscodeE
     let started = std::time::Instant::now();
     let tmp = TempOut::beside(&target).await?;
     let args = make_args(&file.input, &file.output, ff.threads, tmp.path());
-    let made = run::run(&ff.ffmpeg, &args, MAKE_TIMEOUT).await;
+    let made = run::run_nice(&ff.ffmpeg, &args, MAKE_TIMEOUT, ff.nice).await;
     match (made, &file.fallback_input) {
         (Ok(_), _) => {}
         (Err(e @ TranscodeError::Failed { .. }), Some(fallback)) => {
@@ -251,7 +251,7 @@ async fn make(ff: &Ffmpeg, dir: &Path, file: &DemoFile) -> Result<(), TranscodeE
                 run::cause(&e)
             );
             let args = make_args(fallback, &file.output, ff.threads, tmp.path());
-            run::run(&ff.ffmpeg, &args, MAKE_TIMEOUT).await?;
+            run::run_nice(&ff.ffmpeg, &args, MAKE_TIMEOUT, ff.nice).await?;
         }
         (Err(e), _) => return Err(e),
     }

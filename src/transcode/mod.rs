@@ -209,6 +209,7 @@ pub struct Ffmpeg {
     ffmpeg: PathBuf,
     ffprobe: PathBuf,
     threads: Option<u32>,
+    nice: i32,
     version: String,
 }
 
@@ -236,6 +237,7 @@ impl Ffmpeg {
             ffmpeg,
             ffprobe,
             threads: None,
+            nice: 0,
             version,
         })
     }
@@ -243,6 +245,13 @@ impl Ffmpeg {
     /// Limits every ffmpeg run to `threads` threads (decoder, filters and encoder), to leave room for the rest.
     pub fn with_threads(mut self, threads: u32) -> Self {
         self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Runs every encode of this handle at scheduling niceness `nice` (0 to 19), so
+    /// background work yields the CPU to the live engine and to urgent encodes.
+    pub fn with_nice(mut self, nice: i32) -> Self {
+        self.nice = nice.clamp(0, 19);
         self
     }
 

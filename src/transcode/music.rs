@@ -105,7 +105,7 @@ impl Ffmpeg {
         let duration = self.probe_audio(src).await?;
         let tmp = TempOut::beside(out).await?;
         let args = track_args(src, duration, self.threads, tmp.path());
-        run::run(&self.ffmpeg, &args, audio_timeout(duration)).await?;
+        run::run_nice(&self.ffmpeg, &args, audio_timeout(duration), self.nice).await?;
         tmp.commit().await
     }
 
