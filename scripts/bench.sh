@@ -26,3 +26,20 @@ for i in $(seq 1 "$runs"); do
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
 echo "fast start (fresh data folder, demo library): median ${median} ms over ${runs} runs"
+
+# 3. The whole server process while airing (generator idle, no viewers): CPU over 60 s,
+#    read from /proc (children, i.e. ffmpeg, are not counted: only airing is).
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" --chunk-duration 12 >"$work/log" 2>&1 &
+pid=$!
+sleep 40
+while pgrep -P $pid ffmpeg >/dev/null; do sleep 1; done
+t0=$(awk '{print $14+$15}' /proc/$pid/stat)
+sleep 60
+t1=$(awk '{print $14+$15}' /proc/$pid/stat)
+rss=$(ps -o rss= -p $pid)
+kill $pid; wait $pid 2>/dev/null || true
+rm -rf "$work"
+hz=$(getconf CLK_TCK)
+awk -v t=$((t1 - t0)) -v hz="$hz" -v rss="$rss" 'BEGIN { printf "server process while airing: %.2f s CPU in 60 s = %.2f%% of one core, RSS %.0f MB\n", t/hz, t/hz/60*100, rss/1024 }'
