@@ -279,10 +279,7 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("data"));
 
         let listen = match layers.get(&args.listen, "--listen", &["LISTEN"]) {
-            Some((setting, v)) => v
-                .trim()
-                .parse::<SocketAddr>()
-                .map_err(|e| invalid(&setting, &v, e))?,
+            Some((setting, v)) => parse_listen(&v).map_err(|e| invalid(&setting, &v, e))?,
             None => {
                 let (port, _) = layers.parse::<u16>(&None, "PORT", &["PORT"], 8081)?;
                 SocketAddr::from(([0, 0, 0, 0], port))
@@ -434,6 +431,21 @@ impl Config {
     }
 }
 
+/// `ADDR:PORT`, where ADDR may also be a host name (`localhost:8081`).
+fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    let v = v.trim();
+    if let Ok(addr) = v.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !v.contains(':') {
+        return Err("expected ADDR:PORT, e.g. 0.0.0.0:8081 or localhost:8081".into());
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(v)
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or_else(|| "the host name has no address".into())
+}
+
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     if !path.exists() {
         return Ok(HashMap::new());
@@ -515,6 +527,35 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(c.hw_accel, HwAccel::Nvidia);
         assert_eq!(c.max_chunks, 12);
+    }
+
+    #[test]
+    fn listen_takes_addresses_and_host_names() {
+        let c = resolve(
+            &ServeArgs {
+                listen: Some("127.0.0.1:9".into()),
+                ..Default::default()
+            },
+            &[],
+            "",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9".parse().unwrap());
+        let c = resolve(&ServeArgs::default(), &[("LISTEN", "localhost:8090")], "").unwrap();
+        assert!(c.listen.ip().is_loopback() && c.listen.port() == 8090);
+        let e = resolve(
+            &ServeArgs {
+                listen: Some("8081".into()),
+                ..Default::default()
+            },
+            &[],
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("--listen") && e.to_string().contains("ADDR:PORT"),
+            "{e}"
+        );
     }
 
     #[test]
