@@ -27,15 +27,23 @@ use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// ffmpeg or ffprobe could not be found, or an encode needed before going on air
+    /// (the first demo video, the silence track) failed.
     #[error(transparent)]
     Ffmpeg(#[from] TranscodeError),
+    /// A folder under the data folder could not be created.
     #[error("data folder {path}: {source}")]
     DataDir {
+        /// The folder that could not be created.
         path: PathBuf,
+        /// The error from creating it.
         source: std::io::Error,
     },
+    /// The slate or the silence track could not be read or parsed. The cached file is
+    /// deleted, so the next start encodes it again.
     #[error("the slate clip is unusable: {0}")]
     Slate(String),
+    /// The listener's address could not be read, or the HTTP server failed.
     #[error("HTTP server: {0}")]
     Http(std::io::Error),
 }
@@ -47,6 +55,7 @@ const NICE_DEMO: i32 = 15;
 
 /// Knobs tests turn; the binary uses the defaults.
 pub struct Options {
+    /// The engine's clock: a [`SystemClock`] by default; tests pass a virtual one.
     pub clock: Arc<dyn Clock>,
     /// Channel time of the first frame (tests start near the 33-bit wrap).
     pub start: Ticks,

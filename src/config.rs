@@ -21,6 +21,7 @@ use crate::transcode::{HwAccel, OutputProfile};
     about = "A never-ending TV channel from a folder of videos"
 )]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,17 +87,30 @@ pub struct ServeArgs {
 /// A setting was missing, malformed or out of range.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A value could not be parsed or is out of range.
     #[error("invalid value {value:?} for {setting}: {reason}")]
     Invalid {
+        /// The flag or variable the value came from, as the user wrote it.
         setting: String,
+        /// The value as given.
         value: String,
+        /// Why it was rejected.
         reason: String,
     },
+    /// A folder setting names something that is not a folder.
     #[error("{setting}: folder {path} does not exist or is not a folder")]
-    MissingFolder { setting: String, path: PathBuf },
+    MissingFolder {
+        /// The flag or variable that named it.
+        setting: String,
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The `.env` file exists but could not be read or parsed.
     #[error("cannot read {path}: {source}")]
     DotEnv {
+        /// The `.env` file.
         path: PathBuf,
+        /// The error dotenvy reported.
         source: dotenvy::Error,
     },
 }
@@ -106,16 +120,27 @@ pub enum ConfigError {
 pub struct Config {
     /// Source folders; empty means "generate and use the demo library".
     pub videos: Vec<PathBuf>,
+    /// Music folder; `None` means silence (or the demo music, with the demo library).
     pub audio: Option<PathBuf>,
+    /// Data folder: clips, the music cache, segments and state.
     pub data: PathBuf,
+    /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Hardware encoder to use, or none.
     pub hw_accel: HwAccel,
+    /// Shortest clip, seconds.
     pub clip_min: f64,
+    /// Longest clip, seconds.
     pub clip_max: f64,
+    /// Length of a chunk (a montage of clips), seconds.
     pub chunk_duration: f64,
+    /// Most chunks kept on disk; the least recently aired are deleted first.
     pub max_chunks: usize,
+    /// What every clip is encoded to: size, frame rate, GOP length (one segment), bitrate.
     pub profile: OutputProfile,
+    /// HLS segment duration, seconds: a whole number of frames, and the GOP length.
     pub segment_duration: f64,
+    /// Segments listed in the live playlist.
     pub playlist_segments: usize,
 }
 

@@ -16,6 +16,8 @@
 //!
 //! See `docs/architecture.md` for the invariants.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod channel;
 pub mod config;

@@ -22,7 +22,9 @@ pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "m4a", "aac", "flac", "ogg", "opu
 /// A usable source video.
 #[derive(Clone, Debug)]
 pub struct Video {
+    /// Where the file is.
     pub path: PathBuf,
+    /// What ffprobe found: duration, size, frame rate, rotation.
     pub info: ProbeInfo,
 }
 
@@ -51,6 +53,8 @@ pub struct Library {
 }
 
 impl Library {
+    /// A library of the videos under `folders`; nothing is walked or probed until
+    /// [`Library::videos`] is called.
     pub fn new(folders: Vec<PathBuf>) -> Library {
         Library {
             folders,

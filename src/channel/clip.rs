@@ -28,12 +28,31 @@ pub struct ClipInfo {
 /// A clip that failed to load: it is skipped, never aired.
 #[derive(Debug, thiserror::Error)]
 pub enum ClipError {
+    /// The clip file could not be read.
     #[error("clip {id}: cannot read: {source}")]
-    Io { id: String, source: std::io::Error },
+    Io {
+        /// The clip's id ([`ClipInfo::id`]).
+        id: String,
+        /// The read error.
+        source: std::io::Error,
+    },
+    /// The file is not MPEG-TS the demuxer can read.
     #[error("clip {id}: not a readable MPEG-TS clip: {source}")]
-    Demux { id: String, source: ts::TsError },
+    Demux {
+        /// The clip's id ([`ClipInfo::id`]).
+        id: String,
+        /// What the demuxer found wrong.
+        source: ts::TsError,
+    },
+    /// The file demuxes but breaks what the splicer relies on (IDR start, keyframe
+    /// every GOP, one frame per frame interval).
     #[error("clip {id}: {reason}")]
-    Invalid { id: String, reason: String },
+    Invalid {
+        /// The clip's id ([`ClipInfo::id`]).
+        id: String,
+        /// Which check failed, for the log.
+        reason: String,
+    },
 }
 
 /// One video frame of a clip, stamped relative to the clip's first frame.
@@ -50,6 +69,7 @@ pub(crate) struct Frame {
 /// A clip ready to splice: frames in decode order, validated against the profile.
 #[derive(Debug)]
 pub struct LoadedClip {
+    /// What the clip is, for logs and "now playing".
     pub info: Arc<ClipInfo>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) params: Option<ParameterSets>,
@@ -125,7 +145,9 @@ impl LoadedClip {
 /// What a music track is, for logs and "now playing".
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackInfo {
+    /// Title for logs and "now playing".
     pub title: String,
+    /// The music file it was encoded from (none for silence).
     pub source: Option<PathBuf>,
     /// Duration in seconds.
     pub duration: f64,
@@ -135,6 +157,7 @@ pub struct TrackInfo {
 /// (a few MB) and the byte range of each ADTS frame.
 #[derive(Debug)]
 pub struct LoadedTrack {
+    /// Title, source and duration.
     pub info: Arc<TrackInfo>,
     pub(crate) data: Bytes,
     pub(crate) frames: Vec<Range<usize>>,
@@ -144,7 +167,9 @@ pub struct LoadedTrack {
 #[derive(Debug, thiserror::Error)]
 #[error("music track {title}: {reason}")]
 pub struct TrackError {
+    /// Title of the track that failed.
     pub title: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -29,6 +29,7 @@ pub struct SystemClock {
 }
 
 impl SystemClock {
+    /// A clock whose time zero is now.
     pub fn new() -> SystemClock {
         SystemClock {
             start: tokio::time::Instant::now(),
@@ -65,6 +66,8 @@ pub struct VirtualClock {
 }
 
 impl VirtualClock {
+    /// A clock at time zero, which is `wall_start` on the wall clock, with 5 s of
+    /// patience for late clips.
     pub fn new(wall_start: SystemTime) -> VirtualClock {
         VirtualClock {
             now: Mutex::new(Duration::ZERO),

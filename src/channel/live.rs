@@ -19,30 +19,43 @@ use crate::media::hls::{self, LivePlaylist, PlaylistEntry};
 /// A segment viewers can fetch.
 #[derive(Clone, Debug)]
 pub struct PublishedSegment {
+    /// Media sequence number.
     pub seq: u64,
+    /// File name, in the playlist and in URLs: `<run id>-<seq>.ts`.
     pub name: String,
+    /// The segment's MPEG-TS bytes.
     pub data: Bytes,
+    /// How the playlist lists it.
     pub entry: PlaylistEntry,
 }
 
 /// What is on air, from the newest published segment.
 #[derive(Clone, Debug, Default)]
 pub struct NowPlaying {
+    /// Sequence number of the segment this describes.
     pub seq: u64,
+    /// The clip on air; `None` before the first segment.
     pub clip: Option<Arc<ClipInfo>>,
+    /// Where in the clip the segment starts, seconds.
     pub clip_position: f64,
+    /// The clip's whole length, seconds.
     pub clip_duration: f64,
+    /// The music track on air; `None` while silence fills in.
     pub track: Option<Arc<TrackInfo>>,
+    /// Where in the track (or the silence loop) the segment starts, seconds.
     pub track_position: f64,
 }
 
 /// Counters for logs, tests and (later) metrics.
 #[derive(Clone, Debug, Default)]
 pub struct LiveStats {
+    /// Segments published since start.
     pub segments_published: u64,
     /// Segments filled with the slate because no clip was ready.
     pub underruns: u64,
+    /// Segments preceded by EXT-X-DISCONTINUITY (codec parameters changed).
     pub discontinuities: u64,
+    /// Total size of the published segments, bytes.
     pub bytes_published: u64,
 }
 
@@ -123,6 +136,7 @@ impl Live {
         w.segments.get(idx).map(|s| s.data.clone())
     }
 
+    /// What is on air, from the newest published segment.
     pub fn now_playing(&self) -> NowPlaying {
         self.inner.read().unwrap().now.clone()
     }
@@ -132,6 +146,7 @@ impl Live {
         self.inner.read().unwrap().history.iter().cloned().collect()
     }
 
+    /// A snapshot of the counters.
     pub fn stats(&self) -> LiveStats {
         self.inner.read().unwrap().stats.clone()
     }

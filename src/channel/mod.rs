@@ -33,25 +33,32 @@ pub const AUDIO_RATE: u32 = 48_000;
 /// A clip the schedule wants aired next.
 #[derive(Clone, Debug)]
 pub struct ClipRef {
+    /// The encoded clip file (MPEG-TS, in its chunk's folder).
     pub path: PathBuf,
+    /// What the clip is, for logs and "now playing".
     pub info: Arc<ClipInfo>,
 }
 
 /// A music track (already encoded to the channel's AAC format) to play next.
 #[derive(Clone, Debug)]
 pub struct TrackRef {
+    /// The encoded ADTS file in the track cache.
     pub path: PathBuf,
+    /// Title for logs and "now playing".
     pub title: String,
+    /// The music file it was encoded from.
     pub source: Option<PathBuf>,
 }
 
 /// Where the engine gets clips. Must not block: `None` means "nothing ready now".
 pub trait ClipSource: Send + Sync + 'static {
+    /// The next clip in playout order; `None` when none is ready yet (the engine asks again).
     fn next_clip(&self) -> Option<ClipRef>;
 }
 
 /// Where the engine gets music. Must not block: `None` means "nothing ready now".
 pub trait TrackSource: Send + Sync + 'static {
+    /// The next track to play; `None` when none is ready yet (the engine asks again).
     fn next_track(&self) -> Option<TrackRef>;
 }
 
@@ -71,6 +78,7 @@ pub struct ChannelTiming {
 }
 
 impl ChannelTiming {
+    /// Length of a full segment (`segment_frames` frames), in 90 kHz ticks.
     pub fn segment_duration(&self) -> Ticks {
         Ticks(self.frame_ticks * self.segment_frames as u64)
     }
@@ -79,7 +87,9 @@ impl ChannelTiming {
 /// Operator commands, applied at the next segment boundary.
 #[derive(Debug)]
 pub enum Command {
+    /// Cut the airing clip short and start the next one.
     SkipClip,
+    /// End the current music track; the next queued one (or silence) follows.
     SkipTrack,
 }
 
@@ -98,8 +108,11 @@ impl Control {
 
 /// Everything the engine runs with.
 pub struct Engine {
+    /// Frame and segment timing, and where the timeline starts.
     pub timing: ChannelTiming,
+    /// Decides when each segment is due and its wall-clock time.
     pub clock: Arc<dyn Clock>,
+    /// The live window segments are published to.
     pub live: Arc<Live>,
     /// Aired when no clip is ready: one segment long, same codec parameters as clips.
     /// It may arrive after the engine starts (fast start does not wait for it); until
@@ -107,7 +120,9 @@ pub struct Engine {
     pub slate: watch::Receiver<Option<Arc<LoadedClip>>>,
     /// Looped when no music is ready.
     pub silence: Arc<LoadedTrack>,
+    /// Where clips come from (the playout); polled, never awaited.
     pub clips: Arc<dyn ClipSource>,
+    /// Where music tracks come from; polled, never awaited.
     pub tracks: Arc<dyn TrackSource>,
     commands: mpsc::UnboundedReceiver<Command>,
 }

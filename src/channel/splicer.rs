@@ -27,21 +27,29 @@ pub const AUDIO_FRAME_TICKS: u64 = 1920;
 /// One finished segment, as the splicer cut it.
 #[derive(Clone, Debug)]
 pub struct SplicedSegment {
+    /// Media sequence number.
     pub seq: u64,
     /// Channel time of its first frame.
     pub start: Ticks,
+    /// Its length on the channel timeline, in 90 kHz ticks.
     pub duration: Ticks,
+    /// The segment's MPEG-TS bytes: video and the music bed, muxed.
     pub data: Bytes,
     /// Codec parameters changed at its start: the playlist needs EXT-X-DISCONTINUITY.
     pub discontinuity: bool,
     /// The clip its first frame comes from, and where in that clip (seconds).
     pub clip: Arc<ClipInfo>,
+    /// Where in the clip its first frame is, seconds.
     pub clip_position: f64,
+    /// The clip's whole length, seconds.
     pub clip_duration: f64,
     /// The track playing at its start, and where in that track (seconds).
     pub track: Option<Arc<TrackInfo>>,
+    /// Where in the track (or the silence loop) its audio starts, seconds.
     pub track_position: f64,
+    /// Video frames in the segment.
     pub video_frames: usize,
+    /// AAC frames in the segment.
     pub audio_frames: usize,
 }
 

@@ -22,6 +22,7 @@ use crate::channel::live::PLAYLIST_NAME;
 /// Everything handlers need.
 #[derive(Clone)]
 pub struct AppState {
+    /// The live window: playlist, segments and "now playing".
     pub live: Arc<Live>,
 }
 

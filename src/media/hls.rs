@@ -28,6 +28,7 @@ pub struct LivePlaylist<'a> {
     pub media_sequence: u64,
     /// Discontinuities that have slid out of the window (EXT-X-DISCONTINUITY-SEQUENCE).
     pub discontinuity_sequence: u64,
+    /// The segments listed, oldest first.
     pub entries: &'a [PlaylistEntry],
 }
 

@@ -26,10 +26,12 @@ impl Ticks {
         Ticks((secs * TICKS_PER_SECOND as f64).round() as u64)
     }
 
+    /// The value in seconds.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / TICKS_PER_SECOND as f64
     }
 
+    /// The value as a [`Duration`], truncated to whole nanoseconds.
     pub fn as_duration(self) -> Duration {
         Duration::from_nanos(self.0 * 1_000_000_000 / TICKS_PER_SECOND)
     }
@@ -64,6 +66,8 @@ pub struct Unwrapper {
 }
 
 impl Unwrapper {
+    /// Places the 33-bit timestamp `raw33` on the 64-bit timeline, in whichever
+    /// wrap period puts it nearest the previous value; the first value is taken as is.
     pub fn unwrap(&mut self, raw33: u64) -> u64 {
         let raw = raw33 % PTS_WRAP;
         let value = match self.last {

@@ -18,12 +18,19 @@ use crate::transcode::{ClipRequest, Encoder, Ffmpeg, OutputProfile};
 
 /// What the generator needs to know.
 pub struct GeneratorSettings {
+    /// Folder under which each chunk gets its own folder.
     pub chunks_dir: PathBuf,
+    /// What clips are encoded to.
     pub profile: OutputProfile,
+    /// The video encoder ffmpeg uses.
     pub encoder: Encoder,
+    /// Shortest clip, seconds (clips are rounded to whole GOPs).
     pub clip_min: f64,
+    /// Longest clip, seconds (clips are rounded to whole GOPs).
     pub clip_max: f64,
+    /// A chunk is closed once its clips add up to this many seconds.
     pub chunk_duration: f64,
+    /// Most chunks kept on disk; beyond it the least recently aired are deleted.
     pub max_chunks: usize,
     /// Never-aired chunks to keep ready.
     pub ready_target: usize,
@@ -35,13 +42,19 @@ const MAX_CONSECUTIVE_FAILURES: usize = 8;
 
 /// Makes chunks until cancelled.
 pub struct Generator {
+    /// Runs the clip encodes.
     pub ff: Ffmpeg,
+    /// Where source videos come from.
     pub library: Arc<Library>,
+    /// Where each clip goes as soon as it is encoded.
     pub playout: Arc<Playout>,
+    /// Sizes, durations and the output profile.
     pub settings: GeneratorSettings,
 }
 
 impl Generator {
+    /// Makes chunks until cancelled: keeps `ready_target` unaired chunks ready,
+    /// waits 10 s after a failure, and evicts chunks beyond `max_chunks` after each one.
     pub async fn run(self, cancel: CancellationToken) {
         let mut first_clip = true;
         let mut last_source: Option<PathBuf> = None;

@@ -18,11 +18,15 @@ use crate::channel::{ClipInfo, ClipRef, ClipSource};
 /// A chunk in the playout.
 #[derive(Clone, Debug)]
 pub struct Chunk {
+    /// Unique, sortable id; also the name of its folder.
     pub id: String,
+    /// Folder holding its clip files and manifest.
     pub dir: PathBuf,
+    /// Clips in airing order, as far as they are encoded.
     pub clips: Vec<ClipRef>,
     /// All clips are encoded; a chunk still growing can air only at a fresh start.
     pub complete: bool,
+    /// Times it has started airing (a chunk found on disk at start counts once).
     pub times_aired: u32,
     /// Order of the last airing (0: never aired).
     pub last_aired: u64,
@@ -31,16 +35,22 @@ pub struct Chunk {
 /// The chunk manifest, `chunk.json` in the chunk's folder, written when it is complete.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The chunk's id.
     pub id: String,
+    /// Its clips, in airing order.
     pub clips: Vec<ManifestClip>,
 }
 
 /// One clip of a manifest.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ManifestClip {
+    /// Clip file name, relative to the chunk's folder.
     pub file: String,
+    /// Source video it was cut from.
     pub source: Option<PathBuf>,
+    /// Title shown to viewers.
     pub title: String,
+    /// Where in the source the clip starts, seconds.
     pub source_start: f64,
 }
 
@@ -59,6 +69,7 @@ pub struct Playout {
 }
 
 impl Playout {
+    /// An empty playout, shared by the engine (which pulls) and the generator (which pushes).
     pub fn new() -> Arc<Playout> {
         Arc::new(Playout::default())
     }

@@ -25,6 +25,8 @@ pub struct Music {
 }
 
 impl Music {
+    /// Music from `folder` (`None`: silence), each track encoded once into `cache`.
+    /// Nothing is encoded until [`Music::run`] is called.
     pub fn new(ff: Ffmpeg, folder: Option<PathBuf>, cache: PathBuf) -> Arc<Music> {
         Arc::new(Music {
             ff,
