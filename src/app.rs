@@ -97,7 +97,7 @@ pub async fn serve(
     let profile = config.profile.clone();
     let library = Arc::new(Library::new(video_folders));
     let playout = Playout::new();
-    for chunk in schedule::load_chunks(&dirs.chunks) {
+    for chunk in schedule::load_chunks(&dirs.chunks, &config.profile.key(&encoder)) {
         playout.add_existing(chunk);
     }
 

@@ -1,6 +1,7 @@
 //! The `shufflecast` binary: parses the command line, sets up logging, and hands
 //! over to [`shufflecast::app::serve`].
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -14,6 +15,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
+        // Colours for a terminal only: a log file or journald gets plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -123,6 +123,7 @@ impl Generator {
         let p = &s.profile;
         let mut manifest = Manifest {
             id: id.to_string(),
+            profile: p.key(&s.encoder),
             clips: Vec::new(),
         };
         let mut total = 0.0;

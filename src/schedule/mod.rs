@@ -37,6 +37,10 @@ pub struct Chunk {
 pub struct Manifest {
     /// The chunk's id.
     pub id: String,
+    /// The output profile and encoder its clips were made with
+    /// (`OutputProfile::key`): clips made for another profile are never aired.
+    #[serde(default)]
+    pub profile: String,
     /// Its clips, in airing order.
     pub clips: Vec<ManifestClip>,
 }
@@ -232,9 +236,11 @@ impl ClipSource for Playout {
     }
 }
 
-/// Loads the chunks a previous run left in `dir`; folders without a manifest
-/// (a chunk cut short by a stop) are deleted.
-pub fn load_chunks(dir: &std::path::Path) -> Vec<Chunk> {
+/// Loads the chunks a previous run left in `dir`. Folders without a manifest (a
+/// chunk cut short by a stop) and chunks made for another output profile than
+/// `profile` (the user changed the size, frame rate, bitrate or encoder) are deleted:
+/// their clips could not be spliced into this channel.
+pub fn load_chunks(dir: &std::path::Path, profile: &str) -> Vec<Chunk> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -254,6 +260,11 @@ pub fn load_chunks(dir: &std::path::Path) -> Vec<Chunk> {
             let _ = std::fs::remove_dir_all(&d);
             continue;
         };
+        if m.profile != profile {
+            tracing::info!(dir = %d.display(), made_for = %m.profile, now = %profile, "removing chunk made for another output profile");
+            let _ = std::fs::remove_dir_all(&d);
+            continue;
+        }
         let clips: Vec<ClipRef> = m
             .clips
             .iter()
@@ -366,5 +377,42 @@ mod tests {
         p.complete_chunk("a");
         assert!(p.chunks().is_empty());
         assert!(p.next_clip().is_none());
+    }
+
+    #[test]
+    fn load_chunks_keeps_complete_chunks_of_this_profile_only() {
+        let d = tempfile::tempdir().unwrap();
+        let write = |id: &str, profile: &str, manifest: bool| {
+            let dir = d.path().join(id);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("clip-0000.ts"), b"x").unwrap();
+            if manifest {
+                let m = Manifest {
+                    id: id.into(),
+                    profile: profile.into(),
+                    clips: vec![ManifestClip {
+                        file: "clip-0000.ts".into(),
+                        source: Some("/v/a.mp4".into()),
+                        title: "a".into(),
+                        source_start: 1.5,
+                    }],
+                };
+                std::fs::write(dir.join("chunk.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+            }
+        };
+        write("a-good", "720p", true);
+        write("b-other-profile", "1080p", true);
+        write("c-unfinished", "720p", false);
+        let chunks = load_chunks(d.path(), "720p");
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].id, "a-good");
+        assert_eq!(chunks[0].clips[0].info.title, "a");
+        assert!(chunks[0].complete && chunks[0].times_aired == 1);
+        assert!(d.path().join("a-good").is_dir());
+        assert!(
+            !d.path().join("b-other-profile").exists(),
+            "another profile's clips cannot splice"
+        );
+        assert!(!d.path().join("c-unfinished").exists());
     }
 }

@@ -191,6 +191,21 @@ impl OutputProfile {
     /// Default video bitrate cap in kb/s.
     pub const DEFAULT_VIDEO_KBPS: u32 = 3000;
 
+    /// A short, stable description of what clips made with this profile and
+    /// `encoder` look like, e.g. `1280x720@30 gop60 3000k libx264`: clips with
+    /// different keys cannot be spliced into one stream without a discontinuity.
+    pub fn key(&self, encoder: &Encoder) -> String {
+        format!(
+            "{}x{}@{} gop{} {}k {}",
+            self.width,
+            self.height,
+            self.fps,
+            self.gop_frames,
+            self.video_kbps,
+            encoder.name()
+        )
+    }
+
     /// A profile with one IDR frame per `segment_secs` and the default bitrate cap.
     pub fn new(width: u32, height: u32, fps: u32, segment_secs: u32) -> Self {
         OutputProfile {

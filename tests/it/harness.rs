@@ -285,6 +285,34 @@ impl Server {
         panic!("not ready after {limit:?}: {}", self.logs());
     }
 
+    /// Stops the server as `docker stop` or systemd would (SIGTERM) and waits for
+    /// it; returns its exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not stop on SIGTERM: {}", self.logs());
+    }
+
+    /// Waits until the log contains `needle`.
+    pub async fn wait_log(&self, needle: &str, limit: Duration) {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            if self.logs().contains(needle) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{needle:?} not in the log after {limit:?}: {}", self.logs());
+    }
+
     pub fn logs(&self) -> String {
         let out = std::fs::read_to_string(&self.log).unwrap_or_default();
         let err =

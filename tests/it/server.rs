@@ -274,3 +274,95 @@ async fn own_folders_with_bad_files_among_them() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("videos");
+    harness::make_sources(&videos);
+    let args = |w: &'static str| {
+        [
+            "--videos".to_string(),
+            videos.display().to_string(),
+            "--width".into(),
+            w.into(),
+            "--height".into(),
+            "180".into(),
+            "--clip-min".into(),
+            "2".into(),
+            "--clip-max".into(),
+            "2".into(),
+            "--chunk-duration".into(),
+            "4".into(),
+        ]
+    };
+    let a = args("320");
+    let mut server = Server::start(
+        dir.path(),
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    server.wait_ready(Duration::from_secs(60)).await;
+    server
+        .wait_log("chunk ready", Duration::from_secs(60))
+        .await;
+    let status = server.stop();
+    assert!(status.success(), "graceful stop on SIGTERM: {status}");
+    let first_log = server.logs();
+    drop(server);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("data/chunks"))
+        .unwrap()
+        .flat_map(|c| std::fs::read_dir(c.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no half-written clip left behind: {leftovers:?}"
+    );
+
+    // Same profile: the chunk on disk airs at once, before any new clip is encoded.
+    std::fs::rename(dir.path().join("server.log"), dir.path().join("first.log")).unwrap();
+    let mut server = Server::start(
+        dir.path(),
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    server.wait_ready(Duration::from_secs(30)).await;
+    server
+        .wait_log("airing clip", Duration::from_secs(30))
+        .await;
+    let logs = server.logs();
+    let ready_chunk = first_log
+        .lines()
+        .find(|l| l.contains("chunk ready"))
+        .and_then(|l| l.split("chunk=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .map(|s| {
+            s.trim_matches(|c: char| !c.is_alphanumeric() && c != '-')
+                .to_string()
+        })
+        .expect("chunk id in the first run's log");
+    let first_airing = logs.lines().find(|l| l.contains("airing clip")).unwrap();
+    assert!(
+        first_airing.contains(&ready_chunk),
+        "restart airs {ready_chunk} first: {first_airing}"
+    );
+    server.stop();
+    drop(server);
+
+    // Another output size: the old chunks cannot splice into this channel and go.
+    std::fs::rename(dir.path().join("server.log"), dir.path().join("second.log")).unwrap();
+    let b = args("480");
+    let mut server = Server::start(
+        dir.path(),
+        &b.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    server.wait_ready(Duration::from_secs(60)).await;
+    assert!(
+        server
+            .logs()
+            .contains("removing chunk made for another output profile"),
+        "{}",
+        server.logs()
+    );
+    assert!(!dir.path().join("data/chunks").join(&ready_chunk).exists());
+}
