@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh          ffmpeg/ffprobe (needed to run)
 #   scripts/install-deps.sh --test   also the real players used by the tests (mpv, VLC, GStreamer)
 set -euo pipefail
-want=(ffmpeg)
+# ffmpeg runs the encodes; gcc and libc6-dev are the linker Rust needs to build.
+want=(ffmpeg gcc libc6-dev)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(curl mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3)
 fi
@@ -17,7 +18,7 @@ done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
   export PATH="$HOME/.cargo/bin:$PATH"
