@@ -199,7 +199,14 @@ impl Engine {
             "channel on air"
         );
 
+        // A segment is cut when it is due, not ahead: an operator's skip then shows in
+        // the very next segment. Cutting takes well under a millisecond.
+        let grace = t.segment_duration().as_duration() / 2;
         loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = self.clock.sleep_until(at) => {}
+            }
             let mut skip_clip = false;
             while let Ok(cmd) = self.commands.try_recv() {
                 match cmd {
@@ -216,13 +223,14 @@ impl Engine {
             let mut underrun = false;
             if splicer.needs_clip() || skip_clip {
                 let ready = pending_first.take().or_else(|| clip_rx.try_recv().ok());
-                // A clip still being read gets until the segment is due; only then the slate.
+                // A clip still being read gets half a segment of grace (players hold
+                // several segments, so a slightly late one goes unnoticed); then a fallback.
                 let clip = match ready {
                     Some(c) => Some(c),
                     None => tokio::select! {
                         _ = cancel.cancelled() => break,
                         c = clip_rx.recv() => c,
-                        _ = self.clock.input_deadline(at) => None,
+                        _ = self.clock.input_deadline(at + grace) => None,
                     },
                 };
                 match clip {
@@ -247,11 +255,6 @@ impl Engine {
                 }
             }
             let seg = splicer.next_segment();
-
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = self.clock.sleep_until(at) => {}
-            }
             let name = self.live.segment_name(seg.seq);
             let published = live::PublishedSegment {
                 seq: seg.seq,
@@ -415,4 +418,146 @@ async fn load_tracks(
 /// Ticks per frame at `fps` (which divides 90000: the config checks it).
 pub fn frame_ticks(fps: u32) -> u64 {
     TICKS_PER_SECOND / fps as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+
+    use tokio::sync::Semaphore;
+
+    use super::splicer::tests::{clip, track};
+    use super::*;
+    use crate::media::ts::TsMuxer;
+
+    /// A clock the test steps by hand: each wait for a later time takes one permit.
+    struct StepClock {
+        now: Mutex<Duration>,
+        permits: Semaphore,
+    }
+
+    impl Clock for StepClock {
+        fn now(&self) -> Duration {
+            *self.now.lock().unwrap()
+        }
+        fn wall(&self, at: Duration) -> SystemTime {
+            SystemTime::UNIX_EPOCH + at
+        }
+        fn sleep_until(&self, at: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+            Box::pin(async move {
+                if at > self.now() {
+                    self.permits.acquire().await.unwrap().forget();
+                    *self.now.lock().unwrap() = at;
+                }
+            })
+        }
+        fn input_deadline(&self, _at: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+            Box::pin(tokio::time::sleep(Duration::from_secs(5)))
+        }
+    }
+
+    struct Clips(Mutex<VecDeque<ClipRef>>);
+    impl ClipSource for Clips {
+        fn next_clip(&self) -> Option<ClipRef> {
+            self.0.lock().unwrap().pop_front()
+        }
+    }
+    struct NoMusic;
+    impl TrackSource for NoMusic {
+        fn next_track(&self) -> Option<TrackRef> {
+            None
+        }
+    }
+
+    /// Writes a synthetic clip (3-frame GOPs, see the splicer tests) as a TS file,
+    /// the way the engine finds clips on disk.
+    fn clip_file(dir: &std::path::Path, id: &str, gops: usize) -> ClipRef {
+        let c = clip(id, gops, 1);
+        let mut mux = TsMuxer::new();
+        let mut out = Vec::new();
+        mux.begin_segment(&mut out);
+        for f in &c.frames {
+            let pts = Ticks((900_000 + f.pts_frames * 3000) as u64);
+            let dts = Ticks((900_000 + f.dts) as u64);
+            mux.write_video(&mut out, pts, dts, f.keyframe, &f.data);
+        }
+        let path = dir.join(format!("{id}.ts"));
+        std::fs::write(&path, out).unwrap();
+        ClipRef {
+            path,
+            info: c.info.clone(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_skip_shows_in_the_next_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let clips = Clips(Mutex::new(
+            [
+                clip_file(dir.path(), "long", 20),
+                clip_file(dir.path(), "next", 2),
+            ]
+            .into(),
+        ));
+        let clock = Arc::new(StepClock {
+            now: Mutex::new(Duration::ZERO),
+            permits: Semaphore::new(0),
+        });
+        let live = Live::new("t".into(), 100, 1, None);
+        let timing = ChannelTiming {
+            frame_ticks: 3000,
+            segment_frames: 3,
+            start: Ticks(900_000),
+            first_seq: 0,
+            first_clip_wait: Duration::from_secs(10),
+        };
+        let slate = clip("slate", 1, 1);
+        let (engine, control) = Engine::new(
+            timing,
+            clock.clone(),
+            live.clone(),
+            watch::channel(Some(slate)).1,
+            track("silence", 10, 0),
+            Arc::new(clips),
+            Arc::new(NoMusic),
+        );
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(engine.run(cancel.clone()));
+        let wait_for = |count: u64| {
+            let live = live.clone();
+            async move {
+                let mut rx = live.subscribe();
+                while live.stats().segments_published < count {
+                    rx.changed().await.unwrap();
+                }
+            }
+        };
+        // Segment 0 is published at once (time 0); segments 1 and 2 need a permit each.
+        tokio::time::timeout(Duration::from_secs(10), wait_for(1))
+            .await
+            .unwrap();
+        clock.permits.add_permits(2);
+        tokio::time::timeout(Duration::from_secs(10), wait_for(3))
+            .await
+            .unwrap();
+        // The engine now waits for segment 3's time: a skip sent now shows in segment 3.
+        assert!(control.send(Command::SkipClip));
+        clock.permits.add_permits(1);
+        tokio::time::timeout(Duration::from_secs(10), wait_for(4))
+            .await
+            .unwrap();
+        let aired: Vec<String> = live
+            .history()
+            .iter()
+            .map(|h| h.clip.as_ref().unwrap().id.clone())
+            .collect();
+        assert_eq!(aired, ["long", "long", "long", "next"]);
+        assert_eq!(live.stats().underruns, 0);
+        cancel.cancel();
+        task.await.unwrap();
+    }
 }
