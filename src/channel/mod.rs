@@ -28,7 +28,7 @@ use crate::media::Ticks;
 use crate::media::time::TICKS_PER_SECOND;
 
 /// The music bed's sample rate: every track is encoded to it.
-pub const AUDIO_RATE: u32 = 48_000;
+pub const AUDIO_RATE: u32 = crate::transcode::MUSIC_SAMPLE_RATE;
 
 /// A clip the schedule wants aired next.
 #[derive(Clone, Debug)]

@@ -22,7 +22,16 @@ use crate::media::ts::TsMuxer;
 const AUDIO_FRAMES_PER_PES: usize = 4;
 
 /// Ticks per AAC frame at 48 kHz: 1024 samples * 90000 / 48000, exactly.
-pub const AUDIO_FRAME_TICKS: u64 = 1920;
+pub const AUDIO_FRAME_TICKS: u64 = crate::media::adts::SAMPLES_PER_FRAME
+    * crate::media::time::TICKS_PER_SECOND
+    / super::AUDIO_RATE as u64;
+
+// The audio timeline is exact only if a frame is a whole number of ticks.
+const _: () = assert!(
+    crate::media::adts::SAMPLES_PER_FRAME * crate::media::time::TICKS_PER_SECOND
+        % super::AUDIO_RATE as u64
+        == 0
+);
 
 /// One finished segment, as the splicer cut it.
 #[derive(Clone, Debug)]
