@@ -28,9 +28,8 @@ pub const AUDIO_FRAME_TICKS: u64 = crate::media::adts::SAMPLES_PER_FRAME
 
 // The audio timeline is exact only if a frame is a whole number of ticks.
 const _: () = assert!(
-    crate::media::adts::SAMPLES_PER_FRAME * crate::media::time::TICKS_PER_SECOND
-        % super::AUDIO_RATE as u64
-        == 0
+    (crate::media::adts::SAMPLES_PER_FRAME * crate::media::time::TICKS_PER_SECOND)
+        .is_multiple_of(super::AUDIO_RATE as u64)
 );
 
 /// One finished segment, as the splicer cut it.
