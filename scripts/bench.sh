@@ -5,7 +5,7 @@
 #     data folder with the demo library (median of RUNS runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --test   # curl and python3 too, for the fast-start runs
 cargo bench --locked --bench engine
 cargo build --release --locked
 runs=${RUNS:-5}

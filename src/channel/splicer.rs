@@ -144,11 +144,6 @@ impl Splicer {
         self.next_pts
     }
 
-    /// Sequence number of the next segment.
-    pub fn next_seq(&self) -> u64 {
-        self.seq
-    }
-
     /// Cuts the next segment from the airing clip: one GOP, or the rest of the clip
     /// when less is left. Panics if no clip is airing: call `start_clip` first.
     pub fn next_segment(&mut self) -> SplicedSegment {

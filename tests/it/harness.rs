@@ -236,7 +236,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `shufflecast serve` with `args` on a free port; `dir` is the working folder.
-    pub fn start(dir: &Path, args: &[&str]) -> Server {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Server {
         let port = free_port();
         let data = dir.join("data");
         let log = dir.join("server.log");

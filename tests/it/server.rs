@@ -297,10 +297,7 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
         ]
     };
     let a = args("320");
-    let mut server = Server::start(
-        dir.path(),
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let mut server = Server::start(dir.path(), &a);
     server.wait_ready(Duration::from_secs(60)).await;
     server
         .wait_log("chunk ready", Duration::from_secs(60))
@@ -322,10 +319,7 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
 
     // Same profile: the chunk on disk airs at once, before any new clip is encoded.
     std::fs::rename(dir.path().join("server.log"), dir.path().join("first.log")).unwrap();
-    let mut server = Server::start(
-        dir.path(),
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let mut server = Server::start(dir.path(), &a);
     server.wait_ready(Duration::from_secs(30)).await;
     server
         .wait_log("airing clip", Duration::from_secs(30))
@@ -352,10 +346,7 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
     // Another output size: the old chunks cannot splice into this channel and go.
     std::fs::rename(dir.path().join("server.log"), dir.path().join("second.log")).unwrap();
     let b = args("480");
-    let mut server = Server::start(
-        dir.path(),
-        &b.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let mut server = Server::start(dir.path(), &b);
     server.wait_ready(Duration::from_secs(60)).await;
     assert!(
         server
