@@ -111,6 +111,7 @@ async fn prepare(
             id: format!("bench/{i}"),
             source: None,
             title: "bench".into(),
+            creator: None,
             source_start: 0.0,
             chunk: None,
         });
@@ -148,6 +149,7 @@ async fn prepare(
         id: "slate".into(),
         source: None,
         title: "slate".into(),
+        creator: None,
         source_start: 0.0,
         chunk: None,
     });

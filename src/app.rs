@@ -15,13 +15,16 @@ use crate::channel::{
     self, ChannelTiming, ClipInfo, Clock, Engine, Live, LoadedClip, LoadedTrack, SystemClock,
 };
 use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::library::metadata::TubeArchivist;
 use crate::http::{self, AppState};
 use crate::library::Library;
 use crate::media::Ticks;
 use crate::media::hls;
 use crate::schedule::generator::{Generator, GeneratorSettings};
 use crate::schedule::music::Music;
-use crate::schedule::{self, Playout};
+use crate::schedule::Playout;
+use crate::stats;
 use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
 
 /// Why the server could not start.
@@ -43,6 +46,9 @@ pub enum StartError {
     /// deleted, so the next start encodes it again.
     #[error("the slate clip is unusable: {0}")]
     Slate(String),
+    /// The database could not be opened or read.
+    #[error(transparent)]
+    Db(#[from] DbError),
     /// The listener's address could not be read, or the HTTP server failed.
     #[error("HTTP server: {0}")]
     Http(std::io::Error),
@@ -95,19 +101,30 @@ pub async fn serve(
 
     let encoder = ff.select_encoder(config.hw_accel, &config.profile).await;
     let profile = config.profile.clone();
-    let library = Arc::new(Library::new(video_folders));
-    let playout = Playout::new();
-    for chunk in schedule::load_chunks(&dirs.chunks, &config.profile.key(&encoder)) {
-        playout.add_existing(chunk);
-    }
+    let db_path = data.join("shufflecast.db");
+    let db = Db::open(&db_path)?;
+    let tube_archivist = match &config.tubearchivist {
+        Some((url, token)) => match TubeArchivist::new(url, token) {
+            Ok(ta) => Some(ta),
+            Err(e) => {
+                tracing::warn!(error = %e, "TubeArchivist disabled");
+                None
+            }
+        },
+        None => None,
+    };
+    let library = Library::new(db.clone(), video_folders, tube_archivist);
+    tokio::spawn(library.clone().run(ff.clone(), cancel.child_token()));
+    let playout = Playout::load(db.clone(), &dirs.chunks, &profile)?;
 
-    let generator = Generator {
+    let (generator, _generator_handle) = Generator::new(
         // Niceness: the engine (this process) first, then clips that keep it fed,
         // then the slate, music and demo files.
-        ff: ff.clone().with_nice(NICE_CLIPS),
-        library: library.clone(),
-        playout: playout.clone(),
-        settings: GeneratorSettings {
+        ff.clone().with_nice(NICE_CLIPS),
+        db.clone(),
+        library.clone(),
+        playout.clone(),
+        GeneratorSettings {
             chunks_dir: dirs.chunks.clone(),
             profile: profile.clone(),
             encoder: encoder.clone(),
@@ -115,10 +132,18 @@ pub async fn serve(
             clip_max: config.clip_max,
             chunk_duration: config.chunk_duration,
             max_chunks: config.max_chunks,
-            ready_target: 2,
+            disk_budget: config.disk_budget,
+            ready_target: config.ready_chunks,
+            chunks_per_run: config.chunks_per_run,
+            parallel: config.generator_jobs,
+            look: config.look.clone(),
+            watermark: config.watermark,
+            watermark_fallback: config.watermark_fallback.clone(),
+            schedule: config.schedule.clone(),
+            seed: config.seed,
         },
-    };
-    tokio::spawn(generator.run(cancel.child_token()));
+    );
+    let generator_task = tokio::spawn(generator.run(cancel.child_token()));
     // Fast start: the first clip gets the CPU to itself (2 cores are not much), so
     // the slate is made in the background, and music and demo files after going on air.
     let (slate_tx, slate) = tokio::sync::watch::channel(None);
@@ -147,11 +172,17 @@ pub async fn serve(
     let silence = load_silence(&ff, &dirs.cache).await?;
 
     let frame_ticks = channel::frame_ticks(profile.fps);
+    // A restart goes on where the last run stopped: players that keep polling see the
+    // sequence and the timestamps move on, past one discontinuity.
+    let resume = stats::continuity(&db).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read where the last run stopped; starting afresh");
+        None
+    });
     let timing = ChannelTiming {
         frame_ticks,
         segment_frames: profile.gop_frames as usize,
-        start: options.start,
-        first_seq: 0,
+        start: resume.map_or(options.start, |r| r.next_pts),
+        first_seq: resume.map_or(0, |r| r.next_seq),
         first_clip_wait: Duration::from_secs(3),
     };
     let run_id = run_id();
@@ -162,10 +193,16 @@ pub async fn serve(
         target,
         Some(dirs.hls.clone()),
     );
+    if let Some(r) = resume {
+        tracing::info!(seq = r.next_seq, pts = r.next_pts.0, "continuing the stream of the last run");
+        live.resume(r.discontinuity_number);
+    }
     let music = Music::new(
         ff.clone().with_nice(NICE_MUSIC),
+        db.clone(),
         audio_folder,
         dirs.tracks.clone(),
+        config.music_lufs,
     );
     let (engine, _control) = Engine::new(
         timing,
@@ -177,6 +214,9 @@ pub async fn serve(
         music.clone(),
     );
     let engine_task = tokio::spawn(engine.run(cancel.child_token()));
+    // Its own token: it stops after the engine, so the last segment is recorded.
+    let recorder_stop = CancellationToken::new();
+    let recorder = tokio::spawn(stats::record(db.clone(), live.clone(), recorder_stop.clone()));
 
     let mut first = live.subscribe();
     let background = cancel.child_token();
@@ -207,6 +247,11 @@ pub async fn serve(
         .await;
     cancel.cancel();
     let _ = engine_task.await;
+    recorder_stop.cancel();
+    let _ = recorder.await;
+    // Jobs are stopped by now (their ffmpeg killed); chunks being built stay
+    // recorded as building and are finished by the next run.
+    let _ = generator_task.await;
     result.map_err(StartError::Http)
 }
 
@@ -263,6 +308,7 @@ async fn load_slate(
         id: "slate".into(),
         source: None,
         title: "shufflecast".into(),
+        creator: None,
         source_start: 0.0,
         chunk: None,
     });

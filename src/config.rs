@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::transcode::{HwAccel, OutputProfile};
+use crate::schedule::cron::CronSchedule;
+use crate::schedule::generator::WatermarkMode;
+use crate::transcode::{ColorGrade, HwAccel, Look, OutputProfile};
 
 /// Command line of the `shufflecast` binary.
 #[derive(Debug, Parser)]
@@ -82,6 +84,45 @@ pub struct ServeArgs {
     /// Segments listed in the live playlist [env: PLAYLIST_SEGMENTS; default 10].
     #[arg(long, value_name = "N")]
     pub playlist_segments: Option<String>,
+    /// Never-aired chunks kept ready at all times [env: READY_CHUNKS; default 2].
+    #[arg(long, value_name = "N")]
+    pub ready_chunks: Option<String>,
+    /// Chunks made per generation run, scheduled or asked for [env: CHUNKS_PER_RUN; default 4].
+    #[arg(long, value_name = "N")]
+    pub chunks_per_run: Option<String>,
+    /// Chunks built at the same time [env: GENERATOR_JOBS; default 1].
+    #[arg(long, value_name = "N")]
+    pub generator_jobs: Option<String>,
+    /// Most disk space for chunks, e.g. 20G or 500M [env: DISK_BUDGET; default: no limit but MAX_CHUNKS].
+    #[arg(long, value_name = "SIZE")]
+    pub disk_budget: Option<String>,
+    /// When to run generation, a cron expression, e.g. "0 2 * * *" [env: GENERATE_SCHEDULE]. The ready target applies at all times.
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+    /// Colour grade: none, moody, warm, cool or mono [env: COLOR_GRADE; default none].
+    #[arg(long, value_name = "PRESET")]
+    pub color_grade: Option<String>,
+    /// Three-panel video wall: true or false [env: VIDEO_WALL; default false].
+    #[arg(long, value_name = "BOOL")]
+    pub video_wall: Option<String>,
+    /// Burned-in text: none, creator or title [env: WATERMARK; default none].
+    #[arg(long, value_name = "WHAT")]
+    pub watermark: Option<String>,
+    /// Watermark text for sources whose creator is unknown [env: WATERMARK_FALLBACK].
+    #[arg(long, value_name = "TEXT")]
+    pub watermark_fallback: Option<String>,
+    /// Music loudness target, LUFS (EBU R128) [env: MUSIC_LOUDNESS; default -16].
+    #[arg(long, value_name = "LUFS", allow_hyphen_values = true)]
+    pub music_loudness: Option<String>,
+    /// Seed for the clip choices, for reproducible runs [env: SEED; default random].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<String>,
+    /// TubeArchivist base URL for titles and creators [env: TUBEARCHIVIST_URL].
+    #[arg(long, value_name = "URL")]
+    pub tubearchivist_url: Option<String>,
+    /// TubeArchivist API token [env: TUBEARCHIVIST_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub tubearchivist_token: Option<String>,
 }
 
 /// A setting was missing, malformed or out of range.
@@ -142,21 +183,33 @@ pub struct Config {
     pub segment_duration: f64,
     /// Segments listed in the live playlist.
     pub playlist_segments: usize,
+    /// Never-aired chunks kept ready.
+    pub ready_chunks: usize,
+    /// Chunks per generation run.
+    pub chunks_per_run: usize,
+    /// Chunks built at the same time.
+    pub generator_jobs: usize,
+    /// Most bytes of chunks kept, if limited.
+    pub disk_budget: Option<u64>,
+    /// Scheduled generation runs.
+    pub schedule: Option<CronSchedule>,
+    /// Colour grade and video wall.
+    pub look: Look,
+    /// Burned-in text.
+    pub watermark: WatermarkMode,
+    /// Watermark text when the creator is unknown.
+    pub watermark_fallback: Option<String>,
+    /// Music loudness target, LUFS.
+    pub music_lufs: f64,
+    /// Seed of the clip choices.
+    pub seed: Option<u64>,
+    /// TubeArchivist base URL and token, for metadata.
+    pub tubearchivist: Option<(String, String)>,
 }
 
 /// Names from the original tool's `.env` that we accept but do not use (yet), so
 /// an existing `.env` keeps working without a warning for each.
-const KNOWN_UNUSED: &[&str] = &[
-    "STATS_DIR",
-    "HLS_PORT",
-    "CHUNKS_PER_RUN",
-    "TUBEARCHIVIST_URL",
-    "TUBEARCHIVIST_TOKEN",
-    "TZ",
-    "WATERMARK_FALLBACK",
-    "VIDEO_WALL",
-    "RUST_LOG",
-];
+const KNOWN_UNUSED: &[&str] = &["STATS_DIR", "HLS_PORT", "TZ", "RUST_LOG"];
 
 const KNOWN: &[&str] = &[
     "VIDEO_FOLDER",
@@ -176,6 +229,19 @@ const KNOWN: &[&str] = &[
     "SEGMENT_DURATION",
     "VIDEO_BITRATE",
     "PLAYLIST_SEGMENTS",
+    "READY_CHUNKS",
+    "CHUNKS_PER_RUN",
+    "GENERATOR_JOBS",
+    "DISK_BUDGET",
+    "GENERATE_SCHEDULE",
+    "COLOR_GRADE",
+    "VIDEO_WALL",
+    "WATERMARK",
+    "WATERMARK_FALLBACK",
+    "MUSIC_LOUDNESS",
+    "SEED",
+    "TUBEARCHIVIST_URL",
+    "TUBEARCHIVIST_TOKEN",
 ];
 
 /// Where a value came from, so an error names the setting the user actually wrote.
@@ -427,6 +493,83 @@ impl Config {
             "must be between 3 and 1000",
         )?;
 
+        let (ready_chunks, ready_name) =
+            layers.parse::<usize>(&args.ready_chunks, "--ready-chunks", &["READY_CHUNKS"], 2)?;
+        check(
+            ready_chunks >= 1 && ready_chunks < max_chunks.max(2),
+            &ready_name,
+            ready_chunks.to_string(),
+            &format!("must be at least 1 and below MAX_CHUNKS ({max_chunks})"),
+        )?;
+        let (chunks_per_run, cpr_name) =
+            layers.parse::<usize>(&args.chunks_per_run, "--chunks-per-run", &["CHUNKS_PER_RUN"], 4)?;
+        check(
+            (1..=1000).contains(&chunks_per_run),
+            &cpr_name,
+            chunks_per_run.to_string(),
+            "must be between 1 and 1000",
+        )?;
+        let (generator_jobs, jobs_name) =
+            layers.parse::<usize>(&args.generator_jobs, "--generator-jobs", &["GENERATOR_JOBS"], 1)?;
+        check(
+            (1..=16).contains(&generator_jobs),
+            &jobs_name,
+            generator_jobs.to_string(),
+            "must be between 1 and 16",
+        )?;
+        let disk_budget = match layers.get(&args.disk_budget, "--disk-budget", &["DISK_BUDGET"]) {
+            Some((setting, v)) => parse_size(&v).map_err(|e| invalid(&setting, &v, e))?,
+            None => None,
+        };
+        let schedule = layers
+            .get(&args.schedule, "--schedule", &["GENERATE_SCHEDULE"])
+            .map(|(setting, v)| v.parse::<CronSchedule>().map_err(|e| invalid(&setting, &v, e)))
+            .transpose()?;
+        let (grade, _) =
+            layers.parse::<ColorGrade>(&args.color_grade, "--color-grade", &["COLOR_GRADE"], ColorGrade::None)?;
+        let (Flag(video_wall), _) =
+            layers.parse::<Flag>(&args.video_wall, "--video-wall", &["VIDEO_WALL"], Flag(false))?;
+        let (watermark, _) =
+            layers.parse::<WatermarkMode>(&args.watermark, "--watermark", &["WATERMARK"], WatermarkMode::None)?;
+        let watermark_fallback = layers
+            .get(&args.watermark_fallback, "--watermark-fallback", &["WATERMARK_FALLBACK"])
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        let (music_lufs, lufs_name) = layers.parse::<f64>(
+            &args.music_loudness,
+            "--music-loudness",
+            &["MUSIC_LOUDNESS"],
+            crate::transcode::DEFAULT_MUSIC_LUFS,
+        )?;
+        check(
+            (-40.0..=-5.0).contains(&music_lufs),
+            &lufs_name,
+            music_lufs.to_string(),
+            "must be between -40 and -5 LUFS",
+        )?;
+        let seed = layers
+            .get(&args.seed, "--seed", &["SEED"])
+            .map(|(setting, v)| v.trim().parse::<u64>().map_err(|e| invalid(&setting, &v, e)))
+            .transpose()?;
+        let ta_url = layers.get(&args.tubearchivist_url, "--tubearchivist-url", &["TUBEARCHIVIST_URL"]);
+        let ta_token = layers.get(&args.tubearchivist_token, "--tubearchivist-token", &["TUBEARCHIVIST_TOKEN"]);
+        let tubearchivist = match (ta_url, ta_token) {
+            (None, _) => None,
+            (Some((setting, url)), token) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(invalid(&setting, &url, "must be an http:// or https:// URL"));
+                }
+                let Some((_, token)) = token else {
+                    return Err(invalid(
+                        "TUBEARCHIVIST_TOKEN",
+                        "",
+                        "is required when TUBEARCHIVIST_URL is set (TubeArchivist: Settings > API token)",
+                    ));
+                };
+                Some((url.trim_end_matches('/').to_string(), token))
+            }
+        };
+
         for key in layers.dotenv.keys() {
             if !KNOWN.contains(&key.as_str()) && !KNOWN_UNUSED.contains(&key.as_str()) {
                 tracing::warn!(setting = %key, file = %dotenv_path.display(), "unknown setting in .env, ignored");
@@ -452,8 +595,66 @@ impl Config {
             },
             segment_duration,
             playlist_segments,
+            ready_chunks,
+            chunks_per_run,
+            generator_jobs,
+            disk_budget,
+            schedule,
+            look: Look { grade, video_wall },
+            watermark,
+            watermark_fallback,
+            music_lufs,
+            seed,
+            tubearchivist,
         })
     }
+}
+
+/// A yes/no setting: true/false, yes/no, on/off, 1/0, in any case.
+struct Flag(bool);
+
+impl std::str::FromStr for Flag {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Flag(true)),
+            "" | "0" | "false" | "no" | "off" => Ok(Flag(false)),
+            _ => Err("expected true or false"),
+        }
+    }
+}
+
+/// A size in bytes with an optional unit: `500M`, `20G`, `1.5T`, `123456`
+/// (decimal units, as disks are sold; `GiB`-style binary units accepted too).
+/// `0` or `none` means no limit.
+fn parse_size(v: &str) -> Result<Option<u64>, String> {
+    let t = v.trim().to_ascii_lowercase();
+    if t.is_empty() || t == "0" || t == "none" {
+        return Ok(None);
+    }
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| "expected a size like 500M, 20G or 1T".to_string())?;
+    let mult: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0f64.powi(4),
+        other => return Err(format!("unknown unit {other:?}: use K, M, G or T")),
+    };
+    let bytes = n * mult;
+    if !bytes.is_finite() || bytes < 1e6 {
+        return Err("must be at least 1M".into());
+    }
+    Ok(Some(bytes as u64))
 }
 
 /// `ADDR:PORT`, where ADDR may also be a host name (`localhost:8081`).
@@ -662,5 +863,63 @@ mod tests {
         let v = format!("{}:{}", a.path().display(), b.path().display());
         let c = resolve(&ServeArgs::default(), &[("VIDEO_FOLDER", &v)], "").unwrap();
         assert_eq!(c.videos.len(), 2);
+    }
+
+    #[test]
+    fn generation_and_look_settings() {
+        let c = resolve(
+            &ServeArgs::default(),
+            &[],
+            "READY_CHUNKS=3\nCHUNKS_PER_RUN=5\nGENERATOR_JOBS=2\nDISK_BUDGET=1.5G\nGENERATE_SCHEDULE=0 2 * * *\n\
+             COLOR_GRADE=Moody\nVIDEO_WALL=yes\nWATERMARK=creator\nWATERMARK_FALLBACK= My channel \n\
+             MUSIC_LOUDNESS=-23\nSEED=42\nTUBEARCHIVIST_URL=http://ta:8000/\nTUBEARCHIVIST_TOKEN=abc\n",
+        )
+        .unwrap();
+        assert_eq!((c.ready_chunks, c.chunks_per_run, c.generator_jobs), (3, 5, 2));
+        assert_eq!(c.disk_budget, Some(1_500_000_000));
+        assert_eq!(c.schedule.unwrap().to_string(), "0 2 * * *");
+        assert_eq!(c.look.grade, ColorGrade::Moody);
+        assert!(c.look.video_wall);
+        assert_eq!(c.watermark, WatermarkMode::Creator);
+        assert_eq!(c.watermark_fallback.as_deref(), Some("My channel"));
+        assert_eq!(c.music_lufs, -23.0);
+        assert_eq!(c.seed, Some(42));
+        assert_eq!(c.tubearchivist, Some(("http://ta:8000".into(), "abc".into())));
+
+        let d = resolve(&ServeArgs::default(), &[], "").unwrap();
+        assert_eq!((d.ready_chunks, d.chunks_per_run, d.generator_jobs), (2, 4, 1));
+        assert_eq!(d.disk_budget, None);
+        assert!(d.schedule.is_none() && !d.look.video_wall && d.seed.is_none());
+    }
+
+    #[test]
+    fn bad_generation_settings_name_the_setting() {
+        for (dotenv, setting) in [
+            ("DISK_BUDGET=lots\n", "DISK_BUDGET"),
+            ("DISK_BUDGET=20Q\n", "DISK_BUDGET"),
+            ("GENERATE_SCHEDULE=every night\n", "GENERATE_SCHEDULE"),
+            ("COLOR_GRADE=sepia\n", "COLOR_GRADE"),
+            ("VIDEO_WALL=maybe\n", "VIDEO_WALL"),
+            ("WATERMARK=logo\n", "WATERMARK"),
+            ("MUSIC_LOUDNESS=0\n", "MUSIC_LOUDNESS"),
+            ("READY_CHUNKS=0\n", "READY_CHUNKS"),
+            ("MAX_CHUNKS=3\nREADY_CHUNKS=3\n", "READY_CHUNKS"),
+            ("GENERATOR_JOBS=99\n", "GENERATOR_JOBS"),
+            ("SEED=-1\n", "SEED"),
+            ("TUBEARCHIVIST_URL=ftp://x\nTUBEARCHIVIST_TOKEN=a\n", "TUBEARCHIVIST_URL"),
+            ("TUBEARCHIVIST_URL=http://x\n", "TUBEARCHIVIST_TOKEN"),
+        ] {
+            let e = resolve(&ServeArgs::default(), &[], dotenv).unwrap_err();
+            assert!(e.to_string().contains(setting), "{dotenv}: {e}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("500M").unwrap(), Some(500_000_000));
+        assert_eq!(parse_size("2gib").unwrap(), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_size("none").unwrap(), None);
+        assert_eq!(parse_size("0").unwrap(), None);
+        assert!(parse_size("12").is_err(), "too small to be meant");
     }
 }

@@ -21,8 +21,10 @@
 pub mod app;
 pub mod channel;
 pub mod config;
+pub mod db;
 pub mod http;
 pub mod library;
 pub mod media;
 pub mod schedule;
+pub mod stats;
 pub mod transcode;

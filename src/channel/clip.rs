@@ -11,14 +11,16 @@ use crate::media::h264::{self, ParameterSets};
 use crate::media::{adts, ts};
 
 /// What a clip is, for logs and "now playing".
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClipInfo {
     /// Stable id: `<chunk>/<index>`, or `slate`.
     pub id: String,
     /// Source video it was cut from (none for the slate).
     pub source: Option<PathBuf>,
-    /// Human title (the source's file stem for now).
+    /// Title shown to viewers.
     pub title: String,
+    /// Creator shown to viewers (uploader, artist), when known.
+    pub creator: Option<String>,
     /// Where in the source the clip starts, seconds.
     pub source_start: f64,
     /// The chunk it belongs to.

@@ -44,6 +44,14 @@ pub struct NowPlaying {
     pub track: Option<Arc<TrackInfo>>,
     /// Where in the track (or the silence loop) the segment starts, seconds.
     pub track_position: f64,
+    /// The segment's length, seconds.
+    pub duration: f64,
+    /// Channel time just after the segment: where the next one starts (and where a
+    /// restart goes on).
+    pub end_pts: crate::media::Ticks,
+    /// Discontinuity sequence number of the segment (RFC 8216 6.2.2): players match
+    /// segments across playlist reloads with it, so a restart continues it.
+    pub discontinuity_number: u64,
 }
 
 /// Counters for logs, tests and (later) metrics.
@@ -62,6 +70,9 @@ pub struct LiveStats {
 struct Window {
     segments: VecDeque<PublishedSegment>,
     discontinuity_sequence: u64,
+    /// The next segment gets a discontinuity tag whatever its content: the first
+    /// segment after a restart, whose timestamps and counters follow no segment of ours.
+    force_discontinuity: bool,
     /// Sequence number of the first segment in the playlist.
     first_listed: u64,
     playlist: Option<Bytes>,
@@ -101,6 +112,7 @@ impl Live {
             inner: RwLock::new(Window {
                 segments: VecDeque::new(),
                 discontinuity_sequence: 0,
+                force_discontinuity: false,
                 first_listed: 0,
                 playlist: None,
                 now: NowPlaying::default(),
@@ -110,6 +122,15 @@ impl Live {
             published,
             mirror,
         })
+    }
+
+    /// Continues the stream of an earlier run: the first segment is preceded by a
+    /// discontinuity and numbered after `last_discontinuity_number`, the discontinuity
+    /// number of the last segment that run published. Call before the first publish.
+    pub fn resume(&self, last_discontinuity_number: u64) {
+        let mut w = self.inner.write().unwrap();
+        w.discontinuity_sequence = last_discontinuity_number;
+        w.force_discontinuity = true;
     }
 
     /// File name of segment `seq`.
@@ -160,8 +181,8 @@ impl Live {
     /// disk work to do (off the engine's task).
     pub(crate) fn publish(
         &self,
-        seg: PublishedSegment,
-        now: NowPlaying,
+        mut seg: PublishedSegment,
+        mut now: NowPlaying,
         underrun: bool,
     ) -> MirrorJob {
         let seq = seg.seq;
@@ -173,6 +194,9 @@ impl Live {
         };
         {
             let mut w = self.inner.write().unwrap();
+            if std::mem::take(&mut w.force_discontinuity) {
+                seg.entry.discontinuity = true;
+            }
             w.stats.segments_published += 1;
             w.stats.bytes_published += seg.data.len() as u64;
             w.stats.underruns += underrun as u64;
@@ -210,6 +234,8 @@ impl Live {
             let playlist = Bytes::from(text);
             w.playlist = Some(playlist.clone());
             job.playlist = playlist;
+            now.discontinuity_number = w.discontinuity_sequence
+                + entries.iter().filter(|e| e.discontinuity).count() as u64;
             w.history.push_back(now.clone());
             while w.history.len() > self.window * 2 {
                 w.history.pop_front();
@@ -368,5 +394,25 @@ mod tests {
         );
         let on_disk = std::fs::read(dir.path().join("stream.m3u8")).unwrap();
         assert_eq!(on_disk, live.playlist().unwrap().to_vec());
+    }
+
+    #[test]
+    fn resume_tags_the_first_segment_and_continues_discontinuity_numbers() {
+        let live = Live::new("run".into(), 3, 2, None);
+        live.resume(5);
+        publish(&live, 100, false);
+        let t = text(&live);
+        assert!(t.contains("#EXT-X-MEDIA-SEQUENCE:100"), "{t}");
+        assert!(t.contains("#EXT-X-DISCONTINUITY-SEQUENCE:5"), "{t}");
+        assert_eq!(t.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{t}");
+        assert_eq!(live.now_playing().discontinuity_number, 6);
+        for seq in 101..104 {
+            publish(&live, seq, false);
+        }
+        // The tagged segment left the playlist: the sequence counts it.
+        let t = text(&live);
+        assert!(t.contains("#EXT-X-DISCONTINUITY-SEQUENCE:6"), "{t}");
+        assert!(!t.contains("#EXT-X-DISCONTINUITY\n"), "{t}");
+        assert_eq!(live.now_playing().discontinuity_number, 6);
     }
 }

@@ -277,6 +277,9 @@ impl Engine {
                 clip_duration: seg.clip_duration,
                 track: seg.track.clone(),
                 track_position: seg.track_position,
+                duration: seg.duration.as_secs_f64(),
+                end_pts: splicer.next_pts(),
+                discontinuity_number: 0, // numbered by the live window
             };
             let job = self.live.publish(published, now, underrun);
             tokio::task::spawn_blocking(move || job.run());

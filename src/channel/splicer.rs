@@ -369,6 +369,7 @@ pub(crate) mod tests {
             id: id.into(),
             source: None,
             title: id.into(),
+            creator: None,
             source_start: 0.0,
             chunk: None,
         });

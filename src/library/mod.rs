@@ -1,15 +1,29 @@
-//! The library: which source videos and music tracks exist, and which are usable.
+//! The library: which source videos exist, what they are, which are usable, and
+//! which comes next (strict LRU with segment tracking). Kept in the database, so a
+//! restart loses neither the LRU order nor the used ranges.
 //!
-//! Folders are walked on demand (cheap for the sizes this issue targets); each file's
-//! ffprobe facts are cached by (size, modification time), so an unchanged file is
-//! probed once, and a file that failed is not retried until it changes.
+//! A scan walks the folders and reconciles them with the database in one
+//! transaction: unchanged files (same size and modification time) cost a `stat`,
+//! never a probe; a file that moved keeps its history (matched by size and time);
+//! a removed one drops out of the LRU but keeps its stats. New and changed files are
+//! then probed in the background; a file that fails is recorded with the reason and
+//! not probed again until it changes. A watcher rescans on changes while running.
 
-use std::collections::HashMap;
+pub mod metadata;
+pub mod ranges;
+pub mod scan;
+mod watch;
+
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::sync::Arc;
 
+use rusqlite::params;
+
+use crate::db::{self, Db, DbError};
 use crate::transcode::{Ffmpeg, ProbeInfo};
+use metadata::{SourceMeta, TubeArchivist};
+pub use ranges::{Cut, Range};
+pub use scan::ScanReport;
 
 /// Video file extensions we take, compared case-insensitively.
 pub const VIDEO_EXTENSIONS: &[&str] = &[
@@ -19,19 +33,27 @@ pub const VIDEO_EXTENSIONS: &[&str] = &[
 /// Music file extensions we take, compared case-insensitively.
 pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "m4a", "aac", "flac", "ogg", "opus", "wav"];
 
-/// A usable source video.
+/// Sources shorter than this are recorded as unusable: a fraction of a second
+/// padded to a whole segment would be a frozen frame, not a clip.
+pub const MIN_SOURCE_SECS: f64 = 0.5;
+
+/// A usable source video, as the generator needs it.
 #[derive(Clone, Debug)]
 pub struct Video {
+    /// Database id.
+    pub id: i64,
     /// Where the file is.
     pub path: PathBuf,
     /// What ffprobe found: duration, size, frame rate, rotation.
     pub info: ProbeInfo,
+    /// Title, creator and link shown to viewers.
+    pub meta: SourceMeta,
 }
 
 impl Video {
-    /// Title shown to viewers: the file name without its extension.
+    /// Title shown to viewers.
     pub fn title(&self) -> String {
-        title_of(&self.path)
+        self.meta.title.clone()
     }
 }
 
@@ -42,149 +64,396 @@ pub fn title_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-type Stamp = (u64, Option<SystemTime>);
-/// A probe result (or the reason a file is unusable), valid while the stamp matches.
-type Probed = (Stamp, Result<ProbeInfo, String>);
+/// How many videos the library holds, by state.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct LibraryCounts {
+    /// Files present in the folders.
+    pub present: u64,
+    /// Present and usable.
+    pub usable: u64,
+    /// Present and recorded as unusable (with a reason).
+    pub unusable: u64,
+    /// Present and not probed yet.
+    pub pending: u64,
+}
 
-/// Source videos under one or more folders.
+/// Source videos under one or more folders, with their LRU state.
 pub struct Library {
+    db: Db,
     folders: Vec<PathBuf>,
-    probed: Mutex<HashMap<PathBuf, Probed>>,
+    tube_archivist: Option<TubeArchivist>,
+    /// Bumped whenever the set of usable videos may have changed.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Library {
-    /// A library of the videos under `folders`; nothing is walked or probed until
-    /// [`Library::videos`] is called.
-    pub fn new(folders: Vec<PathBuf>) -> Library {
-        Library {
+    /// A library of the videos under `folders`, kept in `db`. Nothing is walked until
+    /// [`Library::scan`] or [`Library::run`].
+    pub fn new(db: Db, folders: Vec<PathBuf>, tube_archivist: Option<TubeArchivist>) -> Arc<Library> {
+        Arc::new(Library {
+            db,
             folders,
-            probed: Mutex::new(HashMap::new()),
-        }
+            tube_archivist,
+            changed: tokio::sync::watch::channel(0).0,
+        })
     }
 
-    /// Walks the folders and returns every usable video, probing new or changed files.
-    /// Unusable ones (corrupt, empty, not video) are logged once with the reason.
-    pub async fn videos(&self, ff: &Ffmpeg) -> Vec<Video> {
-        let folders = self.folders.clone();
-        let files = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            for f in &folders {
-                walk(f, VIDEO_EXTENSIONS, 0, &mut out);
+    /// The folders scanned.
+    pub fn folders(&self) -> &[PathBuf] {
+        &self.folders
+    }
+
+    /// Ticks whenever usable videos may have been added or removed; the generator
+    /// waits on it when it has nothing to cut.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn notify(&self) {
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Walks the folders and reconciles the database with them (blocking).
+    pub fn scan(&self) -> Result<ScanReport, DbError> {
+        let files = scan::walk_all(&self.folders, VIDEO_EXTENSIONS);
+        let report = scan::reconcile(&mut self.db.conn(), scan::Table::Videos, &files)?;
+        if report.added + report.removed + report.changed + report.renamed > 0 {
+            tracing::info!(
+                added = report.added,
+                removed = report.removed,
+                renamed = report.renamed,
+                changed = report.changed,
+                unchanged = report.unchanged,
+                ms = report.elapsed.as_millis() as u64,
+                "library scanned"
+            );
+            self.notify();
+        }
+        Ok(report)
+    }
+
+    /// [`Library::scan`] on a blocking thread.
+    pub async fn rescan(self: &Arc<Self>) -> Result<ScanReport, DbError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.scan())
+            .await
+            .expect("scan does not panic")
+    }
+
+    /// Probes every present video not probed yet, two at a time, recording facts and
+    /// metadata, or the reason it is unusable. Returns how many were probed.
+    pub async fn probe_pending(&self, ff: &Ffmpeg) -> Result<usize, DbError> {
+        let pending: Vec<(i64, PathBuf)> = {
+            let c = self.db.conn();
+            let mut st = c.prepare(
+                "SELECT id, path FROM videos
+                 WHERE present = 1 AND probe IS NULL AND error IS NULL ORDER BY id",
+            )?;
+            st.query_map([], |r| Ok((r.get(0)?, PathBuf::from(r.get::<_, String>(1)?))))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut done = 0;
+        for batch in pending.chunks(2) {
+            let probes = batch.iter().map(|(id, path)| async move {
+                let r = ff.probe(path).await;
+                (*id, path.clone(), r)
+            });
+            let results = futures::future::join_all(probes).await;
+            for (id, path, r) in results {
+                let outcome = match r {
+                    Ok(info) if info.duration < MIN_SOURCE_SECS => Err(format!(
+                        "too short to cut a clip from ({:.2} s)",
+                        info.duration
+                    )),
+                    Ok(info) => Ok(info),
+                    Err(e) => Err(e.to_string()),
+                };
+                match outcome {
+                    Ok(info) => {
+                        let meta = self.metadata(&path, &info).await;
+                        self.record_probe(id, &info, &meta)?;
+                    }
+                    Err(reason) => {
+                        tracing::warn!(file = %path.display(), %reason, "unusable video: skipped until it changes");
+                        self.mark_unusable(id, &reason)?;
+                    }
+                }
+                done += 1;
             }
-            out
+            // Each batch can make a video usable: let a waiting generator start early.
+            self.notify();
+        }
+        Ok(done)
+    }
+
+    async fn metadata(&self, path: &Path, info: &ProbeInfo) -> SourceMeta {
+        let (p, title, artist) = (path.to_path_buf(), info.title.clone(), info.artist.clone());
+        let local = tokio::task::spawn_blocking(move || {
+            metadata::local(&p, title.as_deref(), artist.as_deref())
         })
         .await
-        .unwrap_or_default();
-
-        let mut usable = Vec::with_capacity(files.len());
-        for (path, stamp) in files {
-            let cached = self
-                .probed
-                .lock()
-                .unwrap()
-                .get(&path)
-                .filter(|(s, _)| *s == stamp)
-                .map(|(_, r)| r.clone());
-            let result = match cached {
-                Some(r) => r,
-                None => {
-                    let r = ff.probe(&path).await.map_err(|e| e.to_string());
-                    if let Err(reason) = &r {
-                        tracing::warn!(file = %path.display(), %reason, "skipping unusable video");
-                    }
-                    self.probed
-                        .lock()
-                        .unwrap()
-                        .insert(path.clone(), (stamp, r.clone()));
-                    r
-                }
-            };
-            if let Ok(info) = result {
-                usable.push(Video { path, info });
+        .unwrap_or_else(|_| SourceMeta::from_file_name(path));
+        // A sidecar is the downloader's own record: it wins. Otherwise ask TubeArchivist.
+        if local.origin == metadata::MetaOrigin::InfoJson {
+            return local;
+        }
+        if let (Some(ta), Some(id)) = (&self.tube_archivist, metadata::youtube_id(path)) {
+            match ta.lookup(&id).await {
+                Ok(Some(meta)) => return meta,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(file = %path.display(), error = %e, "TubeArchivist lookup failed"),
             }
         }
-        usable
+        local
+    }
+
+    fn record_probe(&self, id: i64, info: &ProbeInfo, meta: &SourceMeta) -> Result<(), DbError> {
+        let probe = serde_json::to_string(info).expect("probe info serializes");
+        self.db.conn().execute(
+            "UPDATE videos SET probe = ?2, duration = ?3, error = NULL, title = ?4,
+                 creator = ?5, url = ?6, meta_origin = ?7
+             WHERE id = ?1",
+            params![
+                id,
+                probe,
+                info.duration,
+                meta.title,
+                meta.creator,
+                meta.url,
+                meta.origin.as_str()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records why a video cannot be used; it is left alone until the file changes.
+    pub fn mark_unusable(&self, id: i64, reason: &str) -> Result<(), DbError> {
+        self.db.conn().execute(
+            "UPDATE videos SET probe = NULL, duration = NULL, error = ?2 WHERE id = ?1",
+            params![id, reason],
+        )?;
+        Ok(())
+    }
+
+    /// The least recently used usable video not in `exclude` (never-used videos first,
+    /// then oldest use; ties in the order files were found).
+    pub fn pick(&self, exclude: &[i64]) -> Result<Option<Video>, DbError> {
+        let c = self.db.conn();
+        // The partial index gives rows in LRU order: read just past the exclusions.
+        let mut st = c.prepare_cached(
+            "SELECT id, path, probe, title, creator, url, meta_origin FROM videos
+             WHERE present = 1 AND duration IS NOT NULL
+             ORDER BY coalesce(last_used, -1), id LIMIT ?1",
+        )?;
+        let mut rows = st.query([exclude.len() as i64 + 1])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if exclude.contains(&id) {
+                continue;
+            }
+            let path = PathBuf::from(r.get::<_, String>(1)?);
+            let Some(info) = r
+                .get::<_, Option<String>>(2)?
+                .and_then(|p| serde_json::from_str::<ProbeInfo>(&p).ok())
+            else {
+                continue;
+            };
+            let meta = SourceMeta {
+                title: r.get(3)?,
+                creator: r.get(4)?,
+                url: r.get(5)?,
+                origin: metadata::MetaOrigin::parse(r.get::<_, Option<String>>(6)?.as_deref()),
+            };
+            return Ok(Some(Video {
+                id,
+                path,
+                info,
+                meta,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Reserves the next clip of `video`: chooses a range never used (see
+    /// [`ranges::choose`]), records it, and moves the video to the back of the LRU.
+    /// One transaction, so a crash never leaves a range half recorded.
+    pub fn take_clip(
+        &self,
+        video: &Video,
+        gop_secs: f64,
+        want_gops: u32,
+        min_gops: u32,
+        rng: &mut impl rand::Rng,
+    ) -> Result<Cut, DbError> {
+        let mut c = self.db.conn();
+        let tx = c.transaction()?;
+        let used = used_ranges(&tx, video.id)?;
+        let duration = video.info.duration;
+        let cut = ranges::choose(&used, duration, gop_secs, want_gops, min_gops, rng);
+        let mut now_used = if cut.reset { Vec::new() } else { used };
+        now_used.push(cut.range(gop_secs, duration));
+        let now_used = ranges::merge(now_used);
+        tx.execute("DELETE FROM video_ranges WHERE video_id = ?1", [video.id])?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO video_ranges (video_id, start, end) VALUES (?1, ?2, ?3)",
+            )?;
+            for r in &now_used {
+                ins.execute(params![video.id, r.start, r.end])?;
+            }
+        }
+        let clock = db::bump(&tx, "lru_clock", 1)?;
+        tx.execute(
+            "UPDATE videos SET last_used = ?2, clips_cut = clips_cut + 1, resets = resets + ?3
+             WHERE id = ?1",
+            params![video.id, clock, cut.reset as i64],
+        )?;
+        tx.commit()?;
+        if cut.reset {
+            tracing::info!(file = %video.path.display(), "every part of this video was used: its ranges start over");
+        }
+        Ok(cut)
+    }
+
+    /// The ranges of a video already cut into clips.
+    pub fn used_ranges(&self, id: i64) -> Result<Vec<Range>, DbError> {
+        used_ranges(&self.db.conn(), id)
+    }
+
+    /// Counts of videos by state.
+    pub fn counts(&self) -> Result<LibraryCounts, DbError> {
+        Ok(self.db.conn().query_row(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE duration IS NOT NULL),
+                    count(*) FILTER (WHERE error IS NOT NULL),
+                    count(*) FILTER (WHERE probe IS NULL AND error IS NULL)
+             FROM videos WHERE present = 1",
+            [],
+            |r| {
+                Ok(LibraryCounts {
+                    present: r.get::<_, i64>(0)? as u64,
+                    usable: r.get::<_, i64>(1)? as u64,
+                    unusable: r.get::<_, i64>(2)? as u64,
+                    pending: r.get::<_, i64>(3)? as u64,
+                })
+            },
+        )?)
+    }
+
+    /// Present videos in LRU order (next to be cut first), with their state: for the
+    /// API and tests. `offset`/`limit` page through them.
+    pub fn list(&self, offset: u64, limit: u64) -> Result<Vec<VideoStatus>, DbError> {
+        let c = self.db.conn();
+        let mut st = c.prepare(
+            "SELECT id, path, title, creator, duration, error, last_used, clips_cut, resets, airtime
+             FROM videos WHERE present = 1
+             ORDER BY duration IS NULL, coalesce(last_used, -1), id LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = st
+            .query_map(params![limit as i64, offset as i64], |r| {
+                Ok(VideoStatus {
+                    id: r.get(0)?,
+                    path: PathBuf::from(r.get::<_, String>(1)?),
+                    title: r.get(2)?,
+                    creator: r.get(3)?,
+                    duration: r.get(4)?,
+                    error: r.get(5)?,
+                    last_used: r.get(6)?,
+                    clips_cut: r.get(7)?,
+                    resets: r.get(8)?,
+                    airtime: r.get(9)?,
+                    used: Vec::new(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(st);
+        rows.into_iter()
+            .map(|mut v| {
+                v.used = used_ranges(&c, v.id)?;
+                Ok(v)
+            })
+            .collect()
     }
 }
 
-/// Every music file under `folder`, sorted.
+/// A video's state, for the API.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct VideoStatus {
+    /// Database id.
+    pub id: i64,
+    /// The file.
+    pub path: PathBuf,
+    /// Title shown to viewers.
+    pub title: String,
+    /// Creator, when known.
+    pub creator: Option<String>,
+    /// Seconds, once probed and usable.
+    pub duration: Option<f64>,
+    /// Why it is unusable.
+    pub error: Option<String>,
+    /// LRU clock of its last clip; `None`: never used.
+    pub last_used: Option<i64>,
+    /// Clips cut from it.
+    pub clips_cut: i64,
+    /// Times all of it was used and its ranges started over.
+    pub resets: i64,
+    /// Seconds of it aired.
+    pub airtime: f64,
+    /// Ranges already cut.
+    pub used: Vec<Range>,
+}
+
+fn used_ranges(c: &rusqlite::Connection, id: i64) -> Result<Vec<Range>, DbError> {
+    let mut st =
+        c.prepare_cached("SELECT start, end FROM video_ranges WHERE video_id = ?1 ORDER BY start")?;
+    let v = st
+        .query_map([id], |r| {
+            Ok(Range {
+                start: r.get(0)?,
+                end: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(v)
+}
+
+/// Music files under `folder`, sorted.
 pub fn audio_files(folder: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    walk(folder, AUDIO_EXTENSIONS, 0, &mut out);
-    let mut files: Vec<PathBuf> = out.into_iter().map(|(p, _)| p).collect();
-    files.sort();
-    files
+    scan::walk_all(&[folder.to_path_buf()], AUDIO_EXTENSIONS)
+        .into_iter()
+        .map(|f| f.path)
+        .collect()
 }
 
-fn has_extension(path: &Path, exts: &[&str]) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
-}
-
-/// Depth-limited so a symlink loop cannot recurse forever.
-fn walk(dir: &Path, exts: &[&str], depth: usize, out: &mut Vec<(PathBuf, Stamp)>) {
-    if depth > 32 {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        tracing::warn!(folder = %dir.display(), "cannot read folder");
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        let name = e.file_name();
-        // Hidden files include our own temp files (".name.tmp") and OS litter.
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            walk(&path, exts, depth + 1, out);
-        } else if meta.is_file() && has_extension(&path, exts) {
-            out.push((path, (meta.len(), meta.modified().ok())));
+impl Library {
+    /// Keeps the library current until cancelled: a first scan and probe, then a
+    /// rescan on every change the watcher reports (debounced) and every
+    /// `RESCAN_EVERY` in case the watcher misses some (network shares).
+    pub async fn run(self: Arc<Self>, ff: Ffmpeg, cancel: tokio_util::sync::CancellationToken) {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        let _watcher = watch::start(&self.folders, tx);
+        loop {
+            match self.rescan().await {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "library scan failed"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = self.probe_pending(&ff) => if let Err(e) = r {
+                    tracing::error!(error = %e, "recording probe results failed");
+                },
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = rx.recv() => {}
+                _ = tokio::time::sleep(RESCAN_EVERY) => {}
+            }
         }
     }
 }
+
+/// A full rescan this often, whatever the watcher says.
+const RESCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn extensions_match_in_any_case() {
-        assert!(has_extension(Path::new("a/B.MP4"), VIDEO_EXTENSIONS));
-        assert!(has_extension(Path::new("x.Mkv"), VIDEO_EXTENSIONS));
-        assert!(has_extension(Path::new("x.m2ts"), VIDEO_EXTENSIONS));
-        assert!(!has_extension(Path::new("x.txt"), VIDEO_EXTENSIONS));
-        assert!(!has_extension(Path::new("mp4"), VIDEO_EXTENSIONS));
-        assert!(has_extension(Path::new("song.FLAC"), AUDIO_EXTENSIONS));
-    }
-
-    #[test]
-    fn walk_is_recursive_and_skips_hidden_files() {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(d.path().join("sub/deeper")).unwrap();
-        for f in [
-            "a.mp4",
-            "sub/b.MOV",
-            "sub/deeper/c.webm",
-            "sub/notes.txt",
-            ".hidden.mp4",
-            "sub/.x.mp4.tmp",
-        ] {
-            std::fs::write(d.path().join(f), b"x").unwrap();
-        }
-        let mut out = Vec::new();
-        walk(d.path(), VIDEO_EXTENSIONS, 0, &mut out);
-        let names: Vec<String> = out
-            .iter()
-            .map(|(p, _)| p.strip_prefix(d.path()).unwrap().display().to_string())
-            .collect();
-        assert_eq!(names, ["a.mp4", "sub/b.MOV", "sub/deeper/c.webm"]);
-    }
-}
+mod tests;

@@ -1,22 +1,67 @@
 //! The chunk generator: keeps never-aired chunks ready ahead of the stream, each a
-//! montage of clips cut from random source videos and encoded once by ffmpeg.
+//! montage of clips cut from the library in strict LRU order (each from a different
+//! video, each from a part of its video never used before), encoded once by ffmpeg.
 //!
+//! A chunk being built is a job recorded in the database: a restart finishes it.
 //! Clips are handed to the playout one by one as they finish, so a fresh start goes
-//! on air after one clip, not one chunk.
+//! on air after one clip, not one chunk. A generation that cannot progress (no usable
+//! video, every encode failing) stops in a `Stalled` state with the reason and waits
+//! for the library to change or an operator to ask again; it never spins.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use rand::RngExt;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{Manifest, ManifestClip, Playout};
+use super::cron::CronSchedule;
+use super::{ClipRecord, Playout};
 use crate::channel::{ClipInfo, ClipRef};
+use crate::db::Db;
 use crate::library::{Library, Video};
-use crate::transcode::{ClipRequest, Encoder, Ffmpeg, OutputProfile};
+use crate::transcode::{ClipRequest, EncodeProgress, Encoder, Ffmpeg, Look, OutputProfile};
+
+/// Which text is burned into clips (`WATERMARK`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatermarkMode {
+    /// No watermark.
+    #[default]
+    None,
+    /// The source's creator (uploader, artist), else the fallback text, else the title.
+    Creator,
+    /// The source's title.
+    Title,
+}
+
+/// An unknown `WATERMARK` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid watermark {0:?}: valid values are none, creator, title")]
+pub struct ParseWatermarkError(
+    /// The rejected value.
+    pub String,
+);
+
+impl std::str::FromStr for WatermarkMode {
+    type Err = ParseWatermarkError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" | "off" | "false" | "0" => Ok(WatermarkMode::None),
+            "creator" | "true" | "on" | "1" => Ok(WatermarkMode::Creator),
+            "title" => Ok(WatermarkMode::Title),
+            _ => Err(ParseWatermarkError(s.to_string())),
+        }
+    }
+}
 
 /// What the generator needs to know.
+#[derive(Clone, Debug)]
 pub struct GeneratorSettings {
     /// Folder under which each chunk gets its own folder.
     pub chunks_dir: PathBuf,
@@ -30,202 +75,597 @@ pub struct GeneratorSettings {
     pub clip_max: f64,
     /// A chunk is closed once its clips add up to this many seconds.
     pub chunk_duration: f64,
-    /// Most chunks kept on disk; beyond it the least recently aired are deleted.
+    /// Most chunks kept; beyond it the least recently aired are deleted.
     pub max_chunks: usize,
-    /// Never-aired chunks to keep ready.
+    /// Most bytes of chunks kept, if set.
+    pub disk_budget: Option<u64>,
+    /// Never-aired chunks to keep ready at all times.
     pub ready_target: usize,
+    /// Chunks made per run (a scheduled run or an operator's request).
+    pub chunks_per_run: usize,
+    /// Chunks built at the same time.
+    pub parallel: usize,
+    /// Colour grade and video wall.
+    pub look: Look,
+    /// What to burn in.
+    pub watermark: WatermarkMode,
+    /// Watermark text for sources without a known creator.
+    pub watermark_fallback: Option<String>,
+    /// When scheduled runs happen (cron); the ready target applies at all times.
+    pub schedule: Option<CronSchedule>,
+    /// Seed of the clip choices, for reproducible runs; random when `None`.
+    pub seed: Option<u64>,
 }
 
-/// Consecutive failed encodes after which a chunk is closed with what it has,
-/// so a library of broken files cannot spin forever.
+/// Consecutive failed encodes after which a generation stops as stalled, so a
+/// library of broken files cannot spin forever.
 const MAX_CONSECUTIVE_FAILURES: usize = 8;
+
+/// What the generator is doing, for the API, the UI and tests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum GeneratorState {
+    /// Enough chunks are ready.
+    #[default]
+    Idle,
+    /// Jobs are running.
+    Generating,
+    /// Waiting for the library to find a usable video.
+    WaitingForLibrary,
+    /// Cannot make progress; waits for the library to change or a new request.
+    Stalled {
+        /// Why, in words.
+        reason: String,
+    },
+    /// Stopped by an operator until asked again or the next scheduled run; the
+    /// stream goes on re-airing the chunks it has.
+    Stopped,
+}
+
+/// Progress of one job (one chunk being built).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JobStatus {
+    /// The chunk being built.
+    pub chunk: String,
+    /// Clips encoded so far.
+    pub clips_done: usize,
+    /// Seconds of video made so far.
+    pub secs_done: f64,
+    /// Seconds the chunk will hold.
+    pub target_secs: f64,
+    /// Percent done, 0–100.
+    pub percent: f64,
+    /// Encode speed of the current clip (1.0 = real time).
+    pub speed: Option<f64>,
+    /// Estimated seconds left.
+    pub eta_secs: Option<f64>,
+    /// Title of the source of the clip being encoded.
+    pub current_source: Option<String>,
+}
+
+/// The generator's whole status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GeneratorStatus {
+    /// What it is doing.
+    #[serde(flatten)]
+    pub state: GeneratorState,
+    /// Running jobs.
+    pub jobs: Vec<JobStatus>,
+    /// Chunks asked for (by the schedule or an operator) not started yet.
+    pub requested: usize,
+    /// Next scheduled run, RFC 3339.
+    pub next_run: Option<String>,
+}
+
+/// Requests to a running generator.
+#[derive(Debug)]
+pub enum GeneratorCommand {
+    /// Make this many chunks beyond the ready target.
+    Generate(usize),
+    /// Drop pending requests and stop running jobs (their clips so far are kept
+    /// and the chunk resumes later).
+    Stop,
+}
+
+/// A handle to a running generator.
+#[derive(Clone)]
+pub struct GeneratorHandle {
+    status: watch::Receiver<GeneratorStatus>,
+    commands: mpsc::UnboundedSender<GeneratorCommand>,
+}
+
+impl GeneratorHandle {
+    /// The current status.
+    pub fn status(&self) -> GeneratorStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Status changes, for server-sent events.
+    pub fn subscribe(&self) -> watch::Receiver<GeneratorStatus> {
+        self.status.clone()
+    }
+
+    /// Sends a command; false when the generator has stopped.
+    pub fn send(&self, cmd: GeneratorCommand) -> bool {
+        self.commands.send(cmd).is_ok()
+    }
+}
 
 /// Makes chunks until cancelled.
 pub struct Generator {
-    /// Runs the clip encodes.
-    pub ff: Ffmpeg,
-    /// Where source videos come from.
-    pub library: Arc<Library>,
-    /// Where each clip goes as soon as it is encoded.
-    pub playout: Arc<Playout>,
-    /// Sizes, durations and the output profile.
-    pub settings: GeneratorSettings,
+    inner: Arc<Inner>,
+    commands: mpsc::UnboundedReceiver<GeneratorCommand>,
+}
+
+struct Inner {
+    ff: Ffmpeg,
+    db: Db,
+    library: Arc<Library>,
+    playout: Arc<Playout>,
+    settings: GeneratorSettings,
+    rng: Mutex<StdRng>,
+    status: watch::Sender<GeneratorStatus>,
+}
+
+/// How a job ended.
+enum Outcome {
+    Done,
+    Stalled(String),
+    WaitingForLibrary,
+    Cancelled,
 }
 
 impl Generator {
-    /// Makes chunks until cancelled: keeps `ready_target` unaired chunks ready,
-    /// waits 10 s after a failure, and evicts chunks beyond `max_chunks` after each one.
-    pub async fn run(self, cancel: CancellationToken) {
-        let mut first_clip = true;
-        let mut last_source: Option<PathBuf> = None;
+    /// A generator and the handle to steer it.
+    pub fn new(
+        ff: Ffmpeg,
+        db: Db,
+        library: Arc<Library>,
+        playout: Arc<Playout>,
+        settings: GeneratorSettings,
+    ) -> (Generator, GeneratorHandle) {
+        let rng = match settings.seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => rand::make_rng(),
+        };
+        let (status, status_rx) = watch::channel(GeneratorStatus::default());
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Generator {
+                inner: Arc::new(Inner {
+                    ff,
+                    db,
+                    library,
+                    playout,
+                    settings,
+                    rng: Mutex::new(rng),
+                    status,
+                }),
+                commands: rx,
+            },
+            GeneratorHandle {
+                status: status_rx,
+                commands: tx,
+            },
+        )
+    }
+
+    /// Makes chunks until cancelled: finishes chunks a previous run left half built,
+    /// keeps `ready_target` unaired chunks ready, makes what was requested, and
+    /// evicts beyond `max_chunks` and the disk budget.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let me = self.inner.clone();
+        let s = &me.settings;
+        let mut requested: usize = me
+            .db
+            .meta("requested_chunks")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut resume: Vec<String> = me.playout.building().into_iter().map(|c| c.id).collect();
+        if !resume.is_empty() {
+            tracing::info!(chunks = resume.len(), "resuming chunks a previous run left unfinished");
+        }
+        let mut jobs: JoinSet<(String, Outcome)> = JoinSet::new();
+        let jobs_cancel = cancel.child_token();
+        let mut running: Vec<String> = Vec::new();
+        let mut library = me.library.subscribe();
+        let mut state = GeneratorState::Idle;
+        let mut next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now()));
+        me.evict().await;
         loop {
-            if cancel.is_cancelled() {
-                return;
-            }
-            if self.playout.unaired() >= self.settings.ready_target {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-            let id = chunk_id();
-            let dir = self.settings.chunks_dir.join(&id);
-            if let Err(e) = tokio::fs::create_dir_all(&dir).await {
-                tracing::error!(error = %e, dir = %dir.display(), "cannot create chunk folder; retrying in 10 s");
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(10)) => continue,
-                }
-            }
-            self.playout.begin_chunk(&id, dir.clone());
-            tracing::info!(chunk = %id, "generating chunk");
-            let made = tokio::select! {
-                _ = cancel.cancelled() => return,
-                m = self.make_chunk(&id, &dir, &mut first_clip, &mut last_source) => m,
-            };
-            self.playout.complete_chunk(&id);
-            match made {
-                Ok(manifest) if !manifest.clips.is_empty() => {
-                    let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-                    if let Err(e) = tokio::fs::write(dir.join("chunk.json"), json).await {
-                        tracing::warn!(error = %e, "cannot write chunk manifest");
+            // Start jobs while there is demand and room.
+            let blocked = matches!(
+                state,
+                GeneratorState::Stalled { .. } | GeneratorState::WaitingForLibrary | GeneratorState::Stopped
+            );
+            while running.len() < s.parallel.max(1) && !blocked {
+                let id = if let Some(id) = resume.pop() {
+                    id
+                } else {
+                    let unaired = me.playout.unaired();
+                    let room = me.playout.chunks().len() < s.max_chunks.max(1);
+                    // Building chunks count as unaired: they will air before re-runs do.
+                    let below_target = unaired < s.ready_target;
+                    if !room || (!below_target && requested == 0) {
+                        break;
                     }
-                    tracing::info!(chunk = %id, clips = manifest.clips.len(), "chunk ready");
-                }
-                Ok(_) | Err(_) => {
-                    let _ = tokio::fs::remove_dir_all(&dir).await;
-                    let reason = match made {
-                        Err(r) => r,
-                        Ok(_) => "no clip could be encoded".to_string(),
-                    };
-                    tracing::warn!(chunk = %id, %reason, "chunk abandoned; retrying in 10 s");
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                    if !below_target {
+                        requested -= 1;
+                        me.save_requested(requested);
+                    }
+                    let id = chunk_id();
+                    let dir = s.chunks_dir.join(&id);
+                    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+                        tracing::error!(error = %e, dir = %dir.display(), "cannot create chunk folder");
+                        state = GeneratorState::Stalled {
+                            reason: format!("cannot create {}: {e}", dir.display()),
+                        };
+                        break;
+                    }
+                    if let Err(e) = me.playout.begin_chunk(&id, dir, &s.profile, s.encoder.name(), s.chunk_duration) {
+                        tracing::error!(error = %e, "cannot record a new chunk");
+                        state = GeneratorState::Stalled { reason: e.to_string() };
+                        break;
+                    }
+                    id
+                };
+                tracing::info!(chunk = %id, "generating chunk");
+                running.push(id.clone());
+                let (job, cancel) = (me.clone(), jobs_cancel.clone());
+                jobs.spawn(async move {
+                    let outcome = job.make_chunk(&id, &cancel).await;
+                    (id, outcome)
+                });
+                state = GeneratorState::Generating;
+            }
+            if running.is_empty() && state == GeneratorState::Generating {
+                state = GeneratorState::Idle;
+            }
+            me.publish(|st| {
+                st.state = state.clone();
+                st.requested = requested;
+                st.next_run = next_run.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+                st.jobs.retain(|j| running.contains(&j.chunk));
+            });
+            let until_run = next_run.map(|t| {
+                let secs = (t - local_now()).as_seconds_f64().max(0.0);
+                Duration::from_secs_f64(secs)
+            });
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                Some(done) = jobs.join_next(), if !jobs.is_empty() => {
+                    let Ok((id, outcome)) = done else { continue };
+                    running.retain(|r| *r != id);
+                    match outcome {
+                        Outcome::Done => me.evict().await,
+                        Outcome::Cancelled => {}
+                        Outcome::WaitingForLibrary => {
+                            tracing::info!("waiting for the library to find a usable video");
+                            state = GeneratorState::WaitingForLibrary;
+                        }
+                        Outcome::Stalled(reason) => {
+                            tracing::error!(%reason, "generation stalled: it waits for the library to change or a new request");
+                            state = GeneratorState::Stalled { reason };
+                        }
                     }
                 }
+                _ = library.changed() => {
+                    if matches!(state, GeneratorState::Stalled { .. } | GeneratorState::WaitingForLibrary) {
+                        state = GeneratorState::Idle;
+                    }
+                }
+                cmd = self.commands.recv() => match cmd {
+                    Some(GeneratorCommand::Generate(n)) => {
+                        requested += n;
+                        me.save_requested(requested);
+                        state = GeneratorState::Idle;
+                    }
+                    Some(GeneratorCommand::Stop) => {
+                        requested = 0;
+                        me.save_requested(0);
+                        jobs_cancel_restart(&mut jobs).await;
+                        resume = me.playout.building().into_iter().map(|c| c.id).collect();
+                        running.clear();
+                        state = GeneratorState::Stopped;
+                    }
+                    None => {}
+                },
+                _ = tokio::time::sleep(until_run.unwrap_or(Duration::from_secs(3600))), if until_run.is_some() => {
+                    requested += s.chunks_per_run;
+                    me.save_requested(requested);
+                    tracing::info!(chunks = s.chunks_per_run, "scheduled generation run");
+                    next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now() + time::Duration::seconds(1)));
+                    if state == GeneratorState::Stopped {
+                        state = GeneratorState::Idle;
+                    }
+                }
+                // Chunks start airing (lowering the unaired count) without telling us.
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            for old in self.playout.evict(self.settings.max_chunks) {
-                tracing::info!(dir = %old.display(), "evicting chunk");
-                let _ = tokio::fs::remove_dir_all(&old).await;
-            }
+        }
+        jobs_cancel.cancel();
+        while jobs.join_next().await.is_some() {}
+    }
+}
+
+/// Stops every running job and waits for it: their chunks stay 'building' and resume.
+async fn jobs_cancel_restart(jobs: &mut JoinSet<(String, Outcome)>) {
+    jobs.abort_all();
+    while jobs.join_next().await.is_some() {}
+}
+
+impl Inner {
+    fn publish(&self, f: impl FnOnce(&mut GeneratorStatus)) {
+        self.status.send_if_modified(|st| {
+            let before = st.clone();
+            f(st);
+            *st != before
+        });
+    }
+
+    fn save_requested(&self, n: usize) {
+        if let Err(e) = self.db.set_meta("requested_chunks", &n.to_string()) {
+            tracing::warn!(error = %e, "cannot save the generation requests");
         }
     }
 
-    async fn make_chunk(
-        &self,
-        id: &str,
-        dir: &Path,
-        first_clip: &mut bool,
-        last_source: &mut Option<PathBuf>,
-    ) -> Result<Manifest, String> {
+    async fn evict(&self) {
+        let s = &self.settings;
+        match self.playout.evict(s.max_chunks, s.disk_budget) {
+            Ok(dirs) => {
+                for d in dirs {
+                    let _ = tokio::fs::remove_dir_all(&d).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "eviction failed"),
+        }
+    }
+
+    /// Builds (or finishes) one chunk.
+    async fn make_chunk(&self, id: &str, cancel: &CancellationToken) -> Outcome {
         let s = &self.settings;
         let p = &s.profile;
-        let mut manifest = Manifest {
-            id: id.to_string(),
-            profile: p.key(&s.encoder),
-            clips: Vec::new(),
+        let Some(chunk) = self.playout.chunks().into_iter().find(|c| c.id == id) else {
+            return Outcome::Cancelled; // deleted meanwhile
         };
-        let mut total = 0.0;
+        let dir = chunk.dir.clone();
+        let mut used: Vec<i64> = self.playout.clip_videos(id).unwrap_or_default();
+        let mut index = chunk.clips.len();
+        let mut total = chunk.duration;
         let mut failures = 0;
-        while total < s.chunk_duration {
-            let videos = self.library.videos(&self.ff).await;
-            if videos.is_empty() {
-                return Err("no usable video in the library".into());
+        let mut last_error = String::new();
+        let gop_secs = p.gop_frames as f64 / p.fps as f64;
+        self.update_job(id, |j| {
+            j.target_secs = s.chunk_duration;
+            j.secs_done = total;
+            j.clips_done = index;
+        });
+        let outcome = loop {
+            if total + 1e-6 >= s.chunk_duration {
+                break Outcome::Done;
             }
-            let (video, start, frames) = {
-                let mut rng = rand::rng();
-                let video = pick_video(&videos, last_source.as_deref(), &mut rng);
-                // Fast start: the very first clip is one segment long, so it is on air quickly.
-                let secs = if *first_clip {
-                    0.0
-                } else {
-                    rng.random_range(s.clip_min..=s.clip_max)
-                };
-                let frames = clip_frames(secs, p.fps, p.gop_frames);
-                let len = frames as f64 / p.fps as f64;
-                let start = if video.info.duration > len {
-                    rng.random_range(0.0..(video.info.duration - len))
-                } else {
-                    0.0
-                };
-                (video.clone(), start, frames)
+            // Each clip of a chunk from another video, in LRU order; a library with
+            // fewer videos than the chunk has clips repeats, but never back to back.
+            let picked = self
+                .library
+                .pick(&used)
+                .and_then(|v| match v {
+                    Some(v) => Ok(Some(v)),
+                    None => self.library.pick(&used[used.len().saturating_sub(1)..]),
+                })
+                .and_then(|v| match v {
+                    Some(v) => Ok(Some(v)),
+                    None => self.library.pick(&[]),
+                });
+            let video = match picked {
+                Ok(Some(v)) => v,
+                Ok(None) => {
+                    let counts = self.library.counts().unwrap_or_default();
+                    break if counts.pending > 0 || counts.present == 0 && !self.library.folders().is_empty() && counts.unusable == 0 {
+                        Outcome::WaitingForLibrary
+                    } else if counts.present == 0 {
+                        Outcome::Stalled("no video in the library folders".into())
+                    } else {
+                        Outcome::Stalled(format!(
+                            "none of the {} videos is usable (corrupt, unreadable or shorter than {} s); last error: {}",
+                            counts.present,
+                            crate::library::MIN_SOURCE_SECS,
+                            if last_error.is_empty() { "see the library's errors" } else { &last_error }
+                        ))
+                    };
+                }
+                Err(e) => break Outcome::Stalled(format!("database: {e}")),
             };
-            let index = manifest.clips.len();
+            // Fast start: while nothing at all can air, the first clip is one segment.
+            let fast = !self.playout.has_clip();
+            let (cut, want_secs) = {
+                let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+                let secs = rng.random_range(s.clip_min..=s.clip_max.max(s.clip_min));
+                let want = if fast { 1 } else { gops(secs, gop_secs) };
+                let min = if fast { 1 } else { gops(s.clip_min, gop_secs).min(want) };
+                (self.library.take_clip(&video, gop_secs, want, min, &mut *rng), secs)
+            };
+            let cut = match cut {
+                Ok(c) => c,
+                Err(e) => break Outcome::Stalled(format!("database: {e}")),
+            };
+            let frames = cut.gops * p.gop_frames;
             let file = format!("clip-{index:04}.ts");
             let out = dir.join(&file);
+            let watermark = match s.watermark {
+                WatermarkMode::None => None,
+                WatermarkMode::Title => Some(video.meta.title.clone()),
+                WatermarkMode::Creator => video
+                    .meta
+                    .creator
+                    .clone()
+                    .or_else(|| s.watermark_fallback.clone())
+                    .or_else(|| Some(video.meta.title.clone())),
+            };
             let req = ClipRequest {
                 src: &video.path,
                 info: &video.info,
-                start,
+                start: cut.start,
                 frames,
                 profile: p,
                 encoder: &s.encoder,
                 out: &out,
+                look: &s.look,
+                watermark: watermark.as_deref(),
             };
-            let t0 = std::time::Instant::now();
-            match self.ff.encode_clip(&req).await {
+            let t0 = Instant::now();
+            let secs = frames as f64 / p.fps as f64;
+            let result = tokio::select! {
+                _ = cancel.cancelled() => break Outcome::Cancelled,
+                r = self.encode(id, &req, &video, total, secs) => r,
+            };
+            match result {
                 Ok(()) => {
                     failures = 0;
-                    *first_clip = false;
-                    *last_source = Some(video.path.clone());
-                    let secs = frames as f64 / p.fps as f64;
-                    total += secs;
+                    let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+                    let elapsed = t0.elapsed().as_secs_f64();
                     tracing::info!(
-                        chunk = %id, clip = index, source = %video.path.display(), start = format!("{start:.1}"),
-                        secs, encode_ms = t0.elapsed().as_millis() as u64, "clip encoded"
+                        chunk = %id, clip = index, source = %video.path.display(), start = format!("{:.1}", cut.start),
+                        secs, want = format!("{want_secs:.1}"), speed = format!("{:.2}x", secs / elapsed.max(1e-3)),
+                        "clip encoded"
                     );
                     let info = Arc::new(ClipInfo {
                         id: format!("{id}/{index}"),
                         source: Some(video.path.clone()),
                         title: video.title(),
-                        source_start: start,
+                        creator: video.meta.creator.clone(),
+                        source_start: cut.start,
                         chunk: Some(id.to_string()),
                     });
-                    self.playout.add_clip(id, ClipRef { path: out, info });
-                    manifest.clips.push(ManifestClip {
+                    let rec = ClipRecord {
                         file,
+                        video_id: Some(video.id),
                         source: Some(video.path.clone()),
                         title: video.title(),
-                        source_start: start,
+                        creator: video.meta.creator.clone(),
+                        start: cut.start,
+                        duration: secs,
+                        size_bytes: size,
+                        encoder: s.encoder.name().into(),
+                    };
+                    if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }, &rec) {
+                        break Outcome::Stalled(format!("database: {e}"));
+                    }
+                    used.push(video.id);
+                    index += 1;
+                    total += secs;
+                    self.update_job(id, |j| {
+                        j.clips_done = index;
+                        j.secs_done = total;
                     });
                 }
                 Err(e) => {
                     failures += 1;
-                    tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed; skipping it");
+                    last_error = e.to_string();
+                    tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed: the video is set aside until it changes");
+                    let _ = self.library.mark_unusable(video.id, &format!("encode failed: {e}"));
                     if failures >= MAX_CONSECUTIVE_FAILURES {
-                        return if manifest.clips.is_empty() {
-                            Err(format!("{failures} encodes in a row failed; last: {e}"))
-                        } else {
-                            Ok(manifest)
-                        };
+                        break Outcome::Stalled(format!("{failures} encodes in a row failed; last: {e}"));
+                    }
+                }
+            }
+        };
+        match outcome {
+            Outcome::Cancelled => return outcome,
+            // A stalled chunk with clips in it is still worth airing.
+            Outcome::Done | Outcome::Stalled(_) | Outcome::WaitingForLibrary => {}
+        }
+        match self.playout.complete_chunk(id) {
+            Ok(Some(empty)) => {
+                let _ = tokio::fs::remove_dir_all(&empty).await;
+                tracing::warn!(chunk = %id, "chunk abandoned: no clip could be made");
+            }
+            Ok(None) => tracing::info!(chunk = %id, clips = index, secs = total, "chunk ready"),
+            Err(e) => return Outcome::Stalled(format!("database: {e}")),
+        }
+        outcome
+    }
+
+    /// Encodes one clip, reporting progress to the job's status.
+    async fn encode(
+        &self,
+        id: &str,
+        req: &ClipRequest<'_>,
+        video: &Video,
+        done_before: f64,
+        secs: f64,
+    ) -> Result<(), crate::transcode::TranscodeError> {
+        let (tx, mut rx) = watch::channel(EncodeProgress::default());
+        let target = self.settings.chunk_duration;
+        let title = video.title();
+        self.update_job(id, |j| j.current_source = Some(title));
+        let encode = self.ff.encode_clip_with_progress(req, &tx);
+        tokio::pin!(encode);
+        let mut last_log = Instant::now();
+        loop {
+            tokio::select! {
+                r = &mut encode => {
+                    self.update_job(id, |j| { j.speed = None; j.current_source = None; });
+                    return r;
+                }
+                Ok(()) = rx.changed() => {
+                    let p = rx.borrow_and_update().clone();
+                    let clip_done = p.out_time.as_secs_f64().min(secs);
+                    let done = done_before + clip_done;
+                    let eta = p.speed.filter(|s| *s > 0.01).map(|s| (target - done).max(0.0) / s);
+                    self.update_job(id, |j| {
+                        j.percent = (done / target * 100.0).clamp(0.0, 100.0);
+                        j.speed = p.speed;
+                        j.eta_secs = eta;
+                    });
+                    if last_log.elapsed() > Duration::from_secs(15) {
+                        last_log = Instant::now();
+                        tracing::info!(chunk = %id, percent = format!("{:.0}", done / target * 100.0),
+                            speed = p.speed.map(|s| format!("{s:.2}x")), eta_secs = eta.map(|e| e.round() as u64), "generating");
                     }
                 }
             }
         }
-        Ok(manifest)
+    }
+
+    fn update_job(&self, id: &str, f: impl FnOnce(&mut JobStatus)) {
+        self.publish(|st| {
+            let i = match st.jobs.iter().position(|j| j.chunk == id) {
+                Some(i) => i,
+                None => {
+                    st.jobs.push(JobStatus {
+                        chunk: id.to_string(),
+                        ..JobStatus::default()
+                    });
+                    st.jobs.len() - 1
+                }
+            };
+            let j = &mut st.jobs[i];
+            f(j);
+            if j.target_secs > 0.0 && j.speed.is_none() {
+                j.percent = (j.secs_done / j.target_secs * 100.0).clamp(0.0, 100.0);
+            }
+        });
     }
 }
 
-/// A random video, not the one just used when there is a choice.
-fn pick_video<'a>(videos: &'a [Video], last: Option<&Path>, rng: &mut impl rand::Rng) -> &'a Video {
-    let candidates: Vec<&Video> = videos
-        .iter()
-        .filter(|v| Some(v.path.as_path()) != last)
-        .collect();
-    let pool: Vec<&Video> = if candidates.is_empty() {
-        videos.iter().collect()
-    } else {
-        candidates
-    };
-    pool[rng.random_range(0..pool.len())]
+/// Whole GOPs closest to `secs`, at least one.
+fn gops(secs: f64, gop_secs: f64) -> u32 {
+    (secs / gop_secs).round().max(1.0) as u32
+}
+
+/// Local time when the zone is known (TZ or /etc/localtime), else UTC: a schedule
+/// like "0 2 * * *" means 2 am where the machine is.
+fn local_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc())
 }
 
 /// Frames of a clip of about `secs` seconds: a whole number of GOPs (so every
 /// segment is a full GOP and starts on a keyframe), at least one.
 pub fn clip_frames(secs: f64, fps: u32, gop_frames: u32) -> u32 {
-    let gops = (secs * fps as f64 / gop_frames as f64).round().max(1.0);
-    gops as u32 * gop_frames
+    gops(secs, gop_frames as f64 / fps as f64) * gop_frames
 }
 
 /// A unique, sortable chunk id.
@@ -253,5 +693,15 @@ mod tests {
         assert_eq!(clip_frames(7.0, 30, 60), 240); // 3.5 GOPs rounds up to 4
         assert_eq!(clip_frames(0.0, 30, 60), 60);
         assert_eq!(clip_frames(5.0, 25, 50), 150);
+    }
+
+    #[test]
+    fn watermark_modes_parse() {
+        assert_eq!("".parse::<WatermarkMode>().unwrap(), WatermarkMode::None);
+        assert_eq!("Creator".parse::<WatermarkMode>().unwrap(), WatermarkMode::Creator);
+        assert_eq!("true".parse::<WatermarkMode>().unwrap(), WatermarkMode::Creator);
+        assert_eq!("title".parse::<WatermarkMode>().unwrap(), WatermarkMode::Title);
+        let e = "logo".parse::<WatermarkMode>().unwrap_err();
+        assert!(e.to_string().contains("none, creator, title"));
     }
 }

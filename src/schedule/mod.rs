@@ -3,176 +3,378 @@
 //!
 //! A chunk is a montage of clips (each a separate normalized file) that airs as a
 //! unit. The playout prefers chunks never aired, then the least recently aired, and
-//! never runs dry: with nothing new it re-airs an old chunk.
+//! never runs dry: with nothing new it re-airs an old chunk. Chunks, their clips and
+//! their airings are kept in the database; the playout holds a copy in memory so the
+//! engine's pulls never wait on a query.
 
+pub mod cron;
 pub mod generator;
 pub mod music;
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
+use rusqlite::params;
 
 use crate::channel::{ClipInfo, ClipRef, ClipSource};
+use crate::db::{self, Db, DbError, unix_now};
+use crate::transcode::OutputProfile;
+
+/// What must match for clips to splice on one timeline: size, frame rate and GOP.
+/// The encoder and bitrate may differ; a change of codec parameters is marked with
+/// a discontinuity by the engine.
+pub fn splice_key(p: &OutputProfile) -> String {
+    format!("{}x{}@{} gop{}", p.width, p.height, p.fps, p.gop_frames)
+}
 
 /// A chunk in the playout.
 #[derive(Clone, Debug)]
 pub struct Chunk {
     /// Unique, sortable id; also the name of its folder.
     pub id: String,
-    /// Folder holding its clip files and manifest.
+    /// Folder holding its clip files.
     pub dir: PathBuf,
     /// Clips in airing order, as far as they are encoded.
     pub clips: Vec<ClipRef>,
     /// All clips are encoded; a chunk still growing can air only at a fresh start.
     pub complete: bool,
-    /// Times it has started airing (a chunk found on disk at start counts once).
+    /// Times it has started airing.
     pub times_aired: u32,
-    /// Order of the last airing (0: never aired).
-    pub last_aired: u64,
+    /// Airing clock of its last airing; `None`: never aired.
+    pub last_aired: Option<i64>,
+    /// Size of its clip files, bytes.
+    pub size_bytes: u64,
+    /// Seconds of video in it.
+    pub duration: f64,
+    /// When it was created, Unix seconds.
+    pub created_at: i64,
+    /// The encoder of its clips.
+    pub encoder: String,
 }
 
-/// The chunk manifest, `chunk.json` in the chunk's folder, written when it is complete.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    /// The chunk's id.
-    pub id: String,
-    /// The output profile and encoder its clips were made with
-    /// (`OutputProfile::key`): clips made for another profile are never aired.
-    #[serde(default)]
-    pub profile: String,
-    /// Its clips, in airing order.
-    pub clips: Vec<ManifestClip>,
-}
-
-/// One clip of a manifest.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ManifestClip {
-    /// Clip file name, relative to the chunk's folder.
+/// A clip as recorded in the database, with where it came from.
+#[derive(Clone, Debug)]
+pub struct ClipRecord {
+    /// File name in the chunk's folder.
     pub file: String,
-    /// Source video it was cut from.
+    /// The source video's id.
+    pub video_id: Option<i64>,
+    /// The source video.
     pub source: Option<PathBuf>,
     /// Title shown to viewers.
     pub title: String,
-    /// Where in the source the clip starts, seconds.
-    pub source_start: f64,
+    /// Creator shown to viewers.
+    pub creator: Option<String>,
+    /// Start in the source, seconds.
+    pub start: f64,
+    /// Length, seconds.
+    pub duration: f64,
+    /// File size, bytes.
+    pub size_bytes: u64,
+    /// Encoder that made it.
+    pub encoder: String,
 }
 
 #[derive(Default)]
 struct State {
     chunks: Vec<Chunk>,
-    /// Airing chunk id and the index of its next clip.
+    /// Chunk being fed to the engine and the index of its next clip.
     cursor: Option<(String, usize)>,
-    airings: u64,
+    /// The chunk before: its last clips may still be on air (the engine loads ahead).
+    previous: Option<String>,
+    /// A chunk an operator asked to air next.
+    queued: Option<String>,
 }
 
 /// The playout order. The engine pulls clips from it; the generator pushes them in.
-#[derive(Default)]
 pub struct Playout {
+    db: Db,
     state: Mutex<State>,
 }
 
 impl Playout {
-    /// An empty playout, shared by the engine (which pulls) and the generator (which pushes).
-    pub fn new() -> Arc<Playout> {
-        Arc::new(Playout::default())
+    /// The playout of the chunks in the database, after making it agree with the
+    /// folder: chunks made for another size or frame rate (`profile`) are deleted
+    /// (their clips cannot splice into this channel), chunks whose files are gone are
+    /// forgotten, clip files without a record are removed. Chunks still being built
+    /// are kept: the generator finishes them.
+    pub fn load(db: Db, chunks_dir: &Path, profile: &OutputProfile) -> Result<Arc<Playout>, DbError> {
+        let key = splice_key(profile);
+        let mut chunks = Vec::new();
+        {
+            let mut c = db.conn();
+            let tx = c.transaction()?;
+            let rows: Vec<(String, String, String, i64, Option<i64>, i64, String)> = {
+                let mut st = tx.prepare(
+                    "SELECT id, state, profile, times_aired, last_aired, created_at, encoder
+                     FROM chunks ORDER BY id",
+                )?;
+                st.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                })?
+                .collect::<Result<_, _>>()?
+            };
+            for (id, state, made_for, times_aired, last_aired, created_at, encoder) in rows {
+                let dir = chunks_dir.join(&id);
+                if made_for != key {
+                    tracing::info!(chunk = %id, %made_for, now = %key, "removing chunk made for another output size or frame rate");
+                    let _ = std::fs::remove_dir_all(&dir);
+                    tx.execute("DELETE FROM chunks WHERE id = ?1", [&id])?;
+                    continue;
+                }
+                let clips = load_clips(&tx, &id, &dir)?;
+                let complete = state == "ready";
+                if complete && clips.is_empty() {
+                    tracing::info!(chunk = %id, "forgetting chunk whose files are gone");
+                    let _ = std::fs::remove_dir_all(&dir);
+                    tx.execute("DELETE FROM chunks WHERE id = ?1", [&id])?;
+                    continue;
+                }
+                chunks.push(Chunk {
+                    size_bytes: 0,
+                    duration: 0.0,
+                    id,
+                    dir,
+                    complete,
+                    times_aired: times_aired as u32,
+                    last_aired,
+                    created_at,
+                    encoder,
+                    clips: Vec::new(),
+                });
+                let chunk = chunks.last_mut().expect("just pushed");
+                for (clip, size, secs) in clips {
+                    chunk.size_bytes += size;
+                    chunk.duration += secs;
+                    chunk.clips.push(clip);
+                }
+            }
+            tx.commit()?;
+        }
+        remove_strays(chunks_dir, &chunks);
+        Ok(Arc::new(Playout {
+            db,
+            state: Mutex::new(State {
+                chunks,
+                ..State::default()
+            }),
+        }))
     }
 
-    /// Adds a complete chunk found on disk at start: counted as aired once, in
-    /// the order found, so freshly made chunks come first.
-    pub fn add_existing(&self, mut chunk: Chunk) {
-        let mut s = self.state.lock().unwrap();
-        s.airings += 1;
-        chunk.complete = true;
-        chunk.times_aired = chunk.times_aired.max(1);
-        chunk.last_aired = s.airings;
-        s.chunks.push(chunk);
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts a new, empty chunk that clips will be added to.
-    pub fn begin_chunk(&self, id: &str, dir: PathBuf) {
-        let mut s = self.state.lock().unwrap();
-        s.chunks.push(Chunk {
+    pub fn begin_chunk(
+        &self,
+        id: &str,
+        dir: PathBuf,
+        profile: &OutputProfile,
+        encoder: &str,
+        target_secs: f64,
+    ) -> Result<(), DbError> {
+        let now = unix_now();
+        self.db.conn().execute(
+            "INSERT INTO chunks (id, state, profile, encoder, target_secs, created_at)
+             VALUES (?1, 'building', ?2, ?3, ?4, ?5)",
+            params![id, splice_key(profile), encoder, target_secs, now],
+        )?;
+        self.state().chunks.push(Chunk {
             id: id.into(),
             dir,
             clips: Vec::new(),
             complete: false,
             times_aired: 0,
-            last_aired: 0,
+            last_aired: None,
+            size_bytes: 0,
+            duration: 0.0,
+            created_at: now,
+            encoder: encoder.into(),
         });
+        Ok(())
     }
 
     /// Appends an encoded clip to a chunk: it can air right away.
-    pub fn add_clip(&self, chunk: &str, clip: ClipRef) {
-        let mut s = self.state.lock().unwrap();
-        if let Some(c) = s.chunks.iter_mut().find(|c| c.id == chunk) {
-            c.clips.push(clip);
-        }
+    pub fn add_clip(&self, chunk: &str, clip: ClipRef, rec: &ClipRecord) -> Result<(), DbError> {
+        let mut s = self.state();
+        let Some(c) = s.chunks.iter_mut().find(|c| c.id == chunk) else {
+            return Ok(()); // deleted while it was being made
+        };
+        self.db.conn().execute(
+            "INSERT INTO clips (chunk_id, idx, file, video_id, source, title, creator, start,
+                                duration, size_bytes, encoder)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                chunk,
+                c.clips.len() as i64,
+                rec.file,
+                rec.video_id,
+                rec.source.as_ref().and_then(|p| p.to_str()),
+                rec.title,
+                rec.creator,
+                rec.start,
+                rec.duration,
+                rec.size_bytes as i64,
+                rec.encoder
+            ],
+        )?;
+        c.size_bytes += rec.size_bytes;
+        c.duration += rec.duration;
+        c.clips.push(clip);
+        Ok(())
     }
 
-    /// Marks a chunk complete; an empty one (every encode failed) is dropped.
-    pub fn complete_chunk(&self, chunk: &str) {
-        let mut s = self.state.lock().unwrap();
-        if let Some(c) = s.chunks.iter_mut().find(|c| c.id == chunk) {
-            c.complete = true;
+    /// Marks a chunk complete; an empty one (every encode failed) is dropped and
+    /// its folder returned for deletion.
+    pub fn complete_chunk(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {
+        let mut s = self.state();
+        let Some(i) = s.chunks.iter().position(|c| c.id == chunk) else {
+            return Ok(None);
+        };
+        let mut conn = self.db.conn();
+        if s.chunks[i].clips.is_empty() {
+            conn.execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
+            return Ok(Some(s.chunks.remove(i).dir));
         }
-        s.chunks.retain(|c| !(c.complete && c.clips.is_empty()));
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE chunks SET state = 'ready', ready_at = ?2 WHERE id = ?1",
+            params![chunk, unix_now()],
+        )?;
+        db::bump(&tx, "chunks_created", 1)?;
+        tx.commit()?;
+        s.chunks[i].complete = true;
+        Ok(None)
     }
 
     /// True once any chunk holds a clip that can air.
     pub fn has_clip(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap()
-            .chunks
-            .iter()
-            .any(|c| !c.clips.is_empty())
+        self.state().chunks.iter().any(|c| !c.clips.is_empty())
     }
 
-    /// Chunks made but not aired yet, the growing one included.
+    /// Chunks made or being made that have not aired yet.
     pub fn unaired(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .chunks
-            .iter()
-            .filter(|c| c.times_aired == 0)
-            .count()
+        self.state().chunks.iter().filter(|c| c.times_aired == 0).count()
     }
 
     /// A snapshot of the chunks, for status and tests.
     pub fn chunks(&self) -> Vec<Chunk> {
-        self.state.lock().unwrap().chunks.clone()
+        self.state().chunks.clone()
     }
 
-    /// Removes chunks beyond `max`, least recently aired first, never the airing one
-    /// and never one not aired yet. Returns the folders to delete.
-    pub fn evict(&self, max: usize) -> Vec<PathBuf> {
-        let mut s = self.state.lock().unwrap();
-        let airing = s.cursor.as_ref().map(|c| c.0.clone());
+    /// Chunks still being built (generation jobs to resume), oldest first.
+    pub fn building(&self) -> Vec<Chunk> {
+        self.state().chunks.iter().filter(|c| !c.complete).cloned().collect()
+    }
+
+    /// Ids of the source videos of a chunk's clips, in order.
+    pub fn clip_videos(&self, chunk: &str) -> Result<Vec<i64>, DbError> {
+        let c = self.db.conn();
+        let mut st = c.prepare_cached(
+            "SELECT video_id FROM clips WHERE chunk_id = ?1 AND video_id IS NOT NULL ORDER BY idx",
+        )?;
+        let v = st.query_map([chunk], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        Ok(v)
+    }
+
+    /// The chunks that may be on air now: the one being fed to the engine and the
+    /// one before it.
+    pub fn airing(&self) -> Vec<String> {
+        let s = self.state();
+        s.cursor.iter().map(|c| c.0.clone()).chain(s.previous.clone()).collect()
+    }
+
+    /// Makes `chunk` air after the current one. False when there is no such ready chunk.
+    pub fn play_next(&self, chunk: &str) -> bool {
+        let mut s = self.state();
+        let ok = s.chunks.iter().any(|c| c.id == chunk && c.complete && !c.clips.is_empty());
+        if ok {
+            s.queued = Some(chunk.to_string());
+        }
+        ok
+    }
+
+    /// Removes chunks while there are more than `max` or they take more than
+    /// `budget` bytes: the least recently aired first (the most aired first among
+    /// equals), never one on air, being built, queued or not aired yet. Returns the
+    /// folders to delete.
+    pub fn evict(&self, max: usize, budget: Option<u64>) -> Result<Vec<PathBuf>, DbError> {
+        let mut s = self.state();
+        let spared: HashSet<String> = s
+            .cursor
+            .iter()
+            .map(|c| c.0.clone())
+            .chain(s.previous.clone())
+            .chain(s.queued.clone())
+            .collect();
         let mut out = Vec::new();
-        while s.chunks.len() > max {
+        loop {
+            let total: u64 = s.chunks.iter().map(|c| c.size_bytes).sum();
+            let over = s.chunks.len() > max || budget.is_some_and(|b| total > b);
+            if !over {
+                break;
+            }
             let victim = s
                 .chunks
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.complete && c.times_aired > 0 && Some(&c.id) != airing.as_ref())
-                .min_by_key(|(_, c)| c.last_aired)
+                .filter(|(_, c)| c.complete && c.times_aired > 0 && !spared.contains(&c.id))
+                .min_by_key(|(_, c)| (c.last_aired, std::cmp::Reverse(c.times_aired)))
                 .map(|(i, _)| i);
-            match victim {
-                Some(i) => out.push(s.chunks.remove(i).dir),
-                None => break,
-            }
+            let Some(i) = victim else { break };
+            let c = s.chunks.remove(i);
+            self.db.conn().execute("DELETE FROM chunks WHERE id = ?1", [&c.id])?;
+            tracing::info!(chunk = %c.id, times_aired = c.times_aired, mb = c.size_bytes / 1_000_000, "evicting chunk");
+            out.push(c.dir);
         }
-        out
+        Ok(out)
+    }
+
+    /// Deletes a chunk on request; refused (false) for one that may be on air or is
+    /// being built. Returns its folder on success.
+    pub fn delete(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {
+        let mut s = self.state();
+        let on_air = s.cursor.as_ref().is_some_and(|c| c.0 == chunk) || s.previous.as_deref() == Some(chunk);
+        let Some(i) = s.chunks.iter().position(|c| c.id == chunk && c.complete) else {
+            return Ok(None);
+        };
+        if on_air {
+            return Ok(None);
+        }
+        if s.queued.as_deref() == Some(chunk) {
+            s.queued = None;
+        }
+        self.db.conn().execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
+        Ok(Some(s.chunks.remove(i).dir))
+    }
+
+    fn record_airing(&self, chunk: &str) -> Result<i64, DbError> {
+        let mut c = self.db.conn();
+        let tx = c.transaction()?;
+        let clock = db::bump(&tx, "airing_clock", 1)?;
+        tx.execute(
+            "UPDATE chunks SET times_aired = times_aired + 1, last_aired = ?2, last_aired_at = ?3
+             WHERE id = ?1",
+            params![chunk, clock, unix_now()],
+        )?;
+        db::bump(&tx, "chunks_aired", 1)?;
+        tx.commit()?;
+        Ok(clock)
     }
 }
 
 impl State {
     /// The chunk to air after the current one.
-    fn pick_next(&self) -> Option<usize> {
-        let current = self.cursor.as_ref().map(|c| c.0.as_str());
+    fn pick_next(&mut self) -> Option<usize> {
+        let current = self.cursor.as_ref().map(|c| c.0.clone());
         let ready = |c: &Chunk| !c.clips.is_empty();
+        if let Some(q) = self.queued.take()
+            && let Some(i) = self.chunks.iter().position(|c| c.id == q && c.complete && ready(c))
+        {
+            return Some(i);
+        }
         // 1. A complete chunk never aired, oldest first.
         if let Some(i) = self
             .chunks
@@ -184,7 +386,7 @@ impl State {
         let others_complete = self
             .chunks
             .iter()
-            .any(|c| c.complete && Some(c.id.as_str()) != current);
+            .any(|c| c.complete && Some(&c.id) != current.as_ref());
         // 2. At a fresh start nothing is complete: air the growing chunk as it is made.
         if !others_complete
             && let Some(i) = self
@@ -199,7 +401,7 @@ impl State {
             .chunks
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.complete && ready(c) && Some(c.id.as_str()) != current)
+            .filter(|(_, c)| c.complete && ready(c) && Some(&c.id) != current.as_ref())
             .min_by_key(|(_, c)| c.last_aired)
             .map(|(i, _)| i);
         rerun.or_else(|| self.chunks.iter().position(|c| c.complete && ready(c)))
@@ -208,7 +410,7 @@ impl State {
 
 impl ClipSource for Playout {
     fn next_clip(&self) -> Option<ClipRef> {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state();
         // At most two passes: finish the current chunk, or move to the next one.
         for _ in 0..2 {
             if let Some((id, next)) = s.cursor.clone()
@@ -224,195 +426,102 @@ impl ClipSource for Playout {
                 }
             }
             let i = s.pick_next()?;
-            s.airings += 1;
-            let airings = s.airings;
+            let id = s.chunks[i].id.clone();
+            let clock = match self.record_airing(&id) {
+                Ok(clock) => Some(clock),
+                Err(e) => {
+                    // The stream matters more than the bookkeeping.
+                    tracing::error!(error = %e, "cannot record a chunk's airing");
+                    s.chunks.iter().filter_map(|c| c.last_aired).max().map(|m| m + 1)
+                }
+            };
             let c = &mut s.chunks[i];
             c.times_aired += 1;
-            c.last_aired = airings;
+            c.last_aired = clock;
             tracing::info!(chunk = %c.id, clips = c.clips.len(), times_aired = c.times_aired, "chunk up next");
-            s.cursor = Some((c.id.clone(), 0));
+            let previous = s.cursor.take().map(|c| c.0);
+            s.previous = previous.filter(|p| *p != id);
+            s.cursor = Some((id, 0));
         }
         None
     }
 }
 
-/// Loads the chunks a previous run left in `dir`. Folders without a manifest (a
-/// chunk cut short by a stop) and chunks made for another output profile than
-/// `profile` (the user changed the size, frame rate, bitrate or encoder) are deleted:
-/// their clips could not be spliced into this channel.
-pub fn load_chunks(dir: &std::path::Path, profile: &str) -> Vec<Chunk> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+/// The clips of a chunk whose files exist, with their sizes and lengths.
+fn load_clips(
+    c: &rusqlite::Connection,
+    chunk: &str,
+    dir: &Path,
+) -> Result<Vec<(ClipRef, u64, f64)>, DbError> {
+    let mut st = c.prepare_cached(
+        "SELECT idx, file, source, title, creator, start, duration, size_bytes
+         FROM clips WHERE chunk_id = ?1 ORDER BY idx",
+    )?;
+    let rows = st.query_map([chunk], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, f64>(5)?,
+            r.get::<_, f64>(6)?,
+            r.get::<_, i64>(7)?,
+        ))
+    })?;
     let mut out = Vec::new();
-    for d in dirs {
-        let manifest = std::fs::read(d.join("chunk.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok());
-        let Some(m) = manifest else {
-            tracing::info!(dir = %d.display(), "removing unfinished chunk");
-            let _ = std::fs::remove_dir_all(&d);
-            continue;
-        };
-        if m.profile != profile {
-            tracing::info!(dir = %d.display(), made_for = %m.profile, now = %profile, "removing chunk made for another output profile");
-            let _ = std::fs::remove_dir_all(&d);
+    for row in rows {
+        let (idx, file, source, title, creator, start, duration, size) = row?;
+        let path = dir.join(&file);
+        // A record naming anything but a plain file in its own folder is not ours.
+        if file.contains('/') || !path.is_file() {
             continue;
         }
-        let clips: Vec<ClipRef> = m
-            .clips
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !c.file.contains('/') && d.join(&c.file).is_file())
-            .map(|(i, c)| ClipRef {
-                path: d.join(&c.file),
-                info: Arc::new(ClipInfo {
-                    id: format!("{}/{i}", m.id),
-                    source: c.source.clone(),
-                    title: c.title.clone(),
-                    source_start: c.source_start,
-                    chunk: Some(m.id.clone()),
-                }),
-            })
-            .collect();
-        if !clips.is_empty() {
-            out.push(Chunk {
-                id: m.id,
-                dir: d,
-                clips,
-                complete: true,
-                times_aired: 1,
-                last_aired: 0,
-            });
+        let info = Arc::new(ClipInfo {
+            id: format!("{chunk}/{idx}"),
+            source: source.map(PathBuf::from),
+            title,
+            creator,
+            source_start: start,
+            chunk: Some(chunk.to_string()),
+        });
+        out.push((ClipRef { path, info }, size as u64, duration));
+    }
+    Ok(out)
+}
+
+/// Removes folders and files in the chunks folder that no chunk owns (a chunk
+/// deleted while its folder could not be, a crash between the two). A building
+/// chunk's stray files (a clip encoded but not recorded) go too.
+fn remove_strays(dir: &Path, chunks: &[Chunk]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        match chunks.iter().find(|c| c.id == name) {
+            None => {
+                tracing::info!(path = %path.display(), "removing files of no chunk");
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+            Some(c) => {
+                let owned: HashSet<PathBuf> = c.clips.iter().map(|k| k.path.clone()).collect();
+                if let Ok(files) = std::fs::read_dir(&path) {
+                    for f in files.flatten() {
+                        if !owned.contains(&f.path()) {
+                            let _ = std::fs::remove_file(f.path());
+                        }
+                    }
+                }
+            }
         }
     }
-    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn clip(chunk: &str, i: usize) -> ClipRef {
-        ClipRef {
-            path: PathBuf::from(format!("/x/{chunk}/{i}.ts")),
-            info: Arc::new(ClipInfo {
-                id: format!("{chunk}/{i}"),
-                source: None,
-                title: String::new(),
-                source_start: 0.0,
-                chunk: Some(chunk.into()),
-            }),
-        }
-    }
-
-    fn ids(p: &Playout, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|_| {
-                p.next_clip()
-                    .map(|c| c.info.id.clone())
-                    .unwrap_or_else(|| "-".into())
-            })
-            .collect()
-    }
-
-    #[test]
-    fn growing_chunk_airs_at_fresh_start_and_waits_for_clips() {
-        let p = Playout::new();
-        assert!(p.next_clip().is_none());
-        p.begin_chunk("a", "/x/a".into());
-        p.add_clip("a", clip("a", 0));
-        assert_eq!(ids(&p, 2), ["a/0", "-"]);
-        p.add_clip("a", clip("a", 1));
-        p.complete_chunk("a");
-        // Only one chunk exists: it airs again rather than the stream stopping.
-        assert_eq!(ids(&p, 3), ["a/1", "a/0", "a/1"]);
-    }
-
-    #[test]
-    fn never_aired_first_then_least_recently_aired_never_twice_in_a_row() {
-        let p = Playout::new();
-        for id in ["a", "b"] {
-            p.begin_chunk(id, format!("/x/{id}").into());
-            p.add_clip(id, clip(id, 0));
-            p.complete_chunk(id);
-        }
-        assert_eq!(ids(&p, 2), ["a/0", "b/0"]);
-        p.begin_chunk("c", "/x/c".into());
-        p.add_clip("c", clip("c", 0));
-        // c is still growing and others are complete: re-air a (least recent), not c.
-        assert_eq!(ids(&p, 1), ["a/0"]);
-        p.complete_chunk("c");
-        assert_eq!(ids(&p, 3), ["c/0", "b/0", "a/0"]);
-    }
-
-    #[test]
-    fn evict_spares_airing_and_unaired() {
-        let p = Playout::new();
-        for id in ["a", "b", "c", "d"] {
-            p.begin_chunk(id, format!("/x/{id}").into());
-            p.add_clip(id, clip(id, 0));
-            p.complete_chunk(id);
-        }
-        assert_eq!(ids(&p, 2), ["a/0", "b/0"]); // b airing; c, d unaired
-        let gone = p.evict(2);
-        assert_eq!(gone, vec![PathBuf::from("/x/a")]);
-        assert_eq!(
-            p.chunks().len(),
-            3,
-            "b airing, c and d unaired: nothing more to evict"
-        );
-    }
-
-    #[test]
-    fn empty_complete_chunk_is_dropped() {
-        let p = Playout::new();
-        p.begin_chunk("a", "/x/a".into());
-        p.complete_chunk("a");
-        assert!(p.chunks().is_empty());
-        assert!(p.next_clip().is_none());
-    }
-
-    #[test]
-    fn load_chunks_keeps_complete_chunks_of_this_profile_only() {
-        let d = tempfile::tempdir().unwrap();
-        let write = |id: &str, profile: &str, manifest: bool| {
-            let dir = d.path().join(id);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("clip-0000.ts"), b"x").unwrap();
-            if manifest {
-                let m = Manifest {
-                    id: id.into(),
-                    profile: profile.into(),
-                    clips: vec![ManifestClip {
-                        file: "clip-0000.ts".into(),
-                        source: Some("/v/a.mp4".into()),
-                        title: "a".into(),
-                        source_start: 1.5,
-                    }],
-                };
-                std::fs::write(dir.join("chunk.json"), serde_json::to_vec(&m).unwrap()).unwrap();
-            }
-        };
-        write("a-good", "720p", true);
-        write("b-other-profile", "1080p", true);
-        write("c-unfinished", "720p", false);
-        let chunks = load_chunks(d.path(), "720p");
-        assert_eq!(chunks.len(), 1);
-        assert_eq!(chunks[0].id, "a-good");
-        assert_eq!(chunks[0].clips[0].info.title, "a");
-        assert!(chunks[0].complete && chunks[0].times_aired == 1);
-        assert!(d.path().join("a-good").is_dir());
-        assert!(
-            !d.path().join("b-other-profile").exists(),
-            "another profile's clips cannot splice"
-        );
-        assert!(!d.path().join("c-unfinished").exists());
-    }
-}
+mod tests;

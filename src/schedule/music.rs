@@ -1,69 +1,111 @@
-//! The music order: tracks from the audio folder in shuffled order, each encoded
-//! once to the channel's AAC format and cached in the data folder.
+//! The music order: tracks from the audio folder, least played first, in a fresh
+//! shuffle each pass, each encoded once (loudness-normalized, EBU R128) to the
+//! channel's AAC format and cached in the data folder. Plays are counted on air by
+//! the stats recorder and kept in the database, so the order survives restarts.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::seq::SliceRandom;
+use rusqlite::params;
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{TrackRef, TrackSource};
-use crate::library::{audio_files, title_of};
+use crate::db::{Db, DbError};
+use crate::library::scan::{self, Table};
+use crate::library::{AUDIO_EXTENSIONS, title_of};
 use crate::transcode::Ffmpeg;
 
 /// Encoded tracks kept ready for the engine.
 const READY_AHEAD: usize = 2;
 
-/// Music tracks in shuffled order, encoded ahead of need.
+/// Music tracks in least-played order, encoded ahead of need.
 pub struct Music {
     ff: Ffmpeg,
+    db: Db,
     folder: Option<PathBuf>,
     cache: PathBuf,
+    lufs: f64,
     ready: Mutex<VecDeque<TrackRef>>,
 }
 
 impl Music {
-    /// Music from `folder` (`None`: silence), each track encoded once into `cache`.
-    /// Nothing is encoded until [`Music::run`] is called.
-    pub fn new(ff: Ffmpeg, folder: Option<PathBuf>, cache: PathBuf) -> Arc<Music> {
+    /// Music from `folder` (`None`: silence), each track encoded once into `cache`
+    /// at `lufs` integrated loudness. Nothing is encoded until [`Music::run`].
+    pub fn new(ff: Ffmpeg, db: Db, folder: Option<PathBuf>, cache: PathBuf, lufs: f64) -> Arc<Music> {
         Arc::new(Music {
             ff,
+            db,
             folder,
             cache,
+            lufs,
             ready: Mutex::new(VecDeque::new()),
         })
+    }
+
+    /// The order of the next pass: every usable track once, least played first,
+    /// shuffled among equals, not starting with `last`.
+    pub fn next_pass(&self, last: Option<&Path>) -> Result<Vec<PathBuf>, DbError> {
+        let Some(folder) = &self.folder else {
+            return Ok(Vec::new());
+        };
+        let files = scan::walk_all(std::slice::from_ref(folder), AUDIO_EXTENSIONS);
+        scan::reconcile(&mut self.db.conn(), Table::Tracks, &files)?;
+        let c = self.db.conn();
+        let mut st = c.prepare(
+            "SELECT path, plays FROM tracks WHERE present = 1 AND error IS NULL",
+        )?;
+        let mut tracks: Vec<(PathBuf, i64)> = st
+            .query_map([], |r| Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        tracks.shuffle(&mut rand::rng());
+        tracks.sort_by_key(|t| t.1); // stable: the shuffle decides among equals
+        let mut order: Vec<PathBuf> = tracks.into_iter().map(|t| t.0).collect();
+        if order.len() > 1 && last.is_some_and(|l| order[0] == l) {
+            order.swap(0, 1);
+        }
+        Ok(order)
+    }
+
+    fn set_aside(&self, src: &Path, reason: &str) {
+        if let Some(p) = src.to_str()
+            && let Err(e) = self.db.conn().execute(
+                "UPDATE tracks SET error = ?2 WHERE path = ?1",
+                params![p, reason],
+            )
+        {
+            tracing::warn!(error = %e, "cannot record a track's error");
+        }
     }
 
     /// Encodes tracks ahead until cancelled. Without a folder (or with an empty one)
     /// nothing is ever ready, and the engine's silence fills in.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let Some(folder) = self.folder.clone() else {
+        if self.folder.is_none() {
             return;
-        };
+        }
         let mut order: VecDeque<PathBuf> = VecDeque::new();
         let mut last: Option<PathBuf> = None;
-        let mut failed: HashSet<(PathBuf, u64, Option<std::time::SystemTime>)> = HashSet::new();
         loop {
             let wait = if self.ready.lock().unwrap().len() >= READY_AHEAD {
                 Some(Duration::from_millis(500))
             } else if order.is_empty() {
-                let f = folder.clone();
-                let mut files = tokio::task::spawn_blocking(move || audio_files(&f))
+                let (me, l) = (self.clone(), last.clone());
+                let pass = tokio::task::spawn_blocking(move || me.next_pass(l.as_deref()))
                     .await
-                    .unwrap_or_default();
-                files.retain(|p| !failed.contains(&stamp(p)));
-                if files.is_empty() {
-                    Some(Duration::from_secs(5))
-                } else {
-                    files.shuffle(&mut rand::rng());
-                    // A fresh shuffle never repeats the track that just played.
-                    if files.len() > 1 && last.as_ref() == files.first() {
-                        files.swap(0, 1);
+                    .expect("next_pass does not panic");
+                match pass {
+                    Ok(p) if !p.is_empty() => {
+                        order = p.into();
+                        None
                     }
-                    order = files.into();
-                    None
+                    Ok(_) => Some(Duration::from_secs(5)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the music order");
+                        Some(Duration::from_secs(5))
+                    }
                 }
             } else {
                 None
@@ -77,20 +119,20 @@ impl Music {
             let Some(src) = order.pop_front() else {
                 continue;
             };
-            let out = self.cache.join(cache_name(&src));
+            let out = self.cache.join(cache_name(&src, self.lufs));
             if !out.is_file() {
                 let t0 = std::time::Instant::now();
                 let r = tokio::select! {
                     _ = cancel.cancelled() => return,
-                    r = self.ff.encode_track(&src, &out) => r,
+                    r = self.ff.encode_track(&src, &out, self.lufs) => r,
                 };
                 match r {
                     Ok(()) => {
                         tracing::info!(track = %src.display(), ms = t0.elapsed().as_millis() as u64, "music track encoded")
                     }
                     Err(e) => {
-                        tracing::warn!(track = %src.display(), error = %e, "skipping music track");
-                        failed.insert(stamp(&src));
+                        tracing::warn!(track = %src.display(), error = %e, "skipping music track until it changes");
+                        self.set_aside(&src, &e.to_string());
                         continue;
                     }
                 }
@@ -122,12 +164,13 @@ fn stamp(p: &Path) -> (PathBuf, u64, Option<std::time::SystemTime>) {
 
 /// Cache file name for a source: a stable hash of its path, size and modification
 /// time, so an edited file is encoded again and an unchanged one never is.
-fn cache_name(src: &Path) -> String {
+fn cache_name(src: &Path, lufs: f64) -> String {
     let (path, len, modified) = stamp(src);
     let secs = modified
         .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
-    let key = format!("{}\u{0}{len}\u{0}{secs}", path.display());
+    // The loudness target shapes the output: a new target encodes again.
+    let key = format!("{}\u{0}{len}\u{0}{secs}\u{0}{lufs}", path.display());
     format!("{:016x}.aac", fnv1a(key.as_bytes()))
 }
 
@@ -153,9 +196,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("song.mp3");
         std::fs::write(&p, b"one").unwrap();
-        let a = cache_name(&p);
+        let a = cache_name(&p, -16.0);
         std::fs::write(&p, b"three").unwrap();
-        assert_ne!(a, cache_name(&p));
+        assert_ne!(a, cache_name(&p, -16.0));
+        assert_ne!(cache_name(&p, -16.0), cache_name(&p, -23.0));
         assert!(a.ends_with(".aac"));
     }
 }

@@ -80,6 +80,7 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
                 id: format!("test/{i}"),
                 source: Some(src.clone()),
                 title: src.file_stem().unwrap().to_string_lossy().into(),
+                creator: None,
                 source_start: 0.5,
                 chunk: Some("test".into()),
             }),
@@ -103,6 +104,7 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
         id: "slate".into(),
         source: None,
         title: "slate".into(),
+        creator: None,
         source_start: 0.0,
         chunk: None,
     });

@@ -1,0 +1,183 @@
+//! The embedded database: everything that must survive a restart (the library and
+//! its LRU, used ranges, chunks and their jobs, music plays, stats, stream continuity).
+//!
+//! One SQLite file in the data folder, opened in WAL mode; the schema is versioned by
+//! the migrations under `src/db/migrations/`, applied at open. Queries live beside the
+//! logic that needs them (library, schedule, stats); this module only opens the file
+//! and offers the shared `meta` key-value table.
+//!
+//! Calls are synchronous and short (one indexed query or one small transaction);
+//! the few big ones (a library scan) run on a blocking thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+
+/// What can go wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The file could not be opened or migrated.
+    #[error("database {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite or the migration said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A query failed.
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// The schema, one migration per file, applied in order and never edited once
+/// released: a new change is a new file.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/001_init.sql"))])
+}
+
+/// A handle to the database, cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let open_err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let mut conn = Connection::open(path).map_err(|e| open_err(e.into()))?;
+        Self::setup(&mut conn).map_err(open_err)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn in_memory() -> Result<Db, DbError> {
+        let mut conn = Connection::open_in_memory()?;
+        Self::setup(&mut conn).map_err(|source| DbError::Open {
+            path: ":memory:".into(),
+            source,
+        })?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn setup(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        // WAL: readers never block the writer; NORMAL sync is durable across a
+        // process crash (a power cut may lose the last commits, never corrupt).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations().to_latest(conn)?;
+        Ok(())
+    }
+
+    /// The connection, for one query or transaction. Hold it briefly: the engine's
+    /// playout waits on it.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll
+        // back on drop), so a poisoned lock is safe to take over.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A value from the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a value in the `meta` table.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
+        set_meta(&self.conn(), key, value)
+    }
+}
+
+/// Sets a `meta` value on a connection already held (inside a transaction).
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// Adds `by` to a numeric `meta` value and returns the new value. Used for the
+/// LRU and airing clocks, which must only move forward, and for counters.
+pub fn bump(conn: &Connection, key: &str, by: i64) -> Result<i64, DbError> {
+    Ok(conn.query_row(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?2
+         RETURNING CAST(value AS INTEGER)",
+        params![key, by],
+        |r| r.get(0),
+    )?)
+}
+
+/// Adds `by` to a real-valued `meta` value (seconds streamed).
+pub fn add_real(conn: &Connection, key: &str, by: f64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + ?2",
+        params![key, by],
+    )?;
+    Ok(())
+}
+
+/// Unix time now, seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn meta_and_counters_persist_across_reopen() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.db");
+        {
+            let db = Db::open(&path).unwrap();
+            assert_eq!(db.meta("x").unwrap(), None);
+            db.set_meta("x", "1").unwrap();
+            db.set_meta("x", "2").unwrap();
+            let c = db.conn();
+            assert_eq!(bump(&c, "clock", 1).unwrap(), 1);
+            assert_eq!(bump(&c, "clock", 5).unwrap(), 6);
+            add_real(&c, "secs", 1.5).unwrap();
+            add_real(&c, "secs", 2.0).unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.meta("x").unwrap().as_deref(), Some("2"));
+        assert_eq!(bump(&db.conn(), "clock", 1).unwrap(), 7);
+        assert_eq!(db.meta("secs").unwrap().as_deref(), Some("3.5"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_a_clear_error() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.db");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let e = Db::open(&path).err().expect("garbage is not a database");
+        let msg = e.to_string();
+        assert!(msg.contains("state.db"), "{msg}");
+    }
+}

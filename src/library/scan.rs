@@ -1,0 +1,260 @@
+//! Walking media folders and reconciling what is there with the database.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use rusqlite::{Connection, params};
+
+use crate::db::{DbError, unix_now};
+
+/// A media file found by a walk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch (0 when unknown).
+    pub mtime_ns: i64,
+}
+
+/// What a scan changed.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ScanReport {
+    /// Files new to the library (or back after being removed).
+    pub added: usize,
+    /// Files gone since the last scan.
+    pub removed: usize,
+    /// Files moved or renamed: same size and modification time under a new path.
+    pub renamed: usize,
+    /// Files whose content changed (size or modification time): probed again.
+    pub changed: usize,
+    /// Files as they were.
+    pub unchanged: usize,
+    /// How long the walk and the reconciliation took.
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// Every file under `folders` with one of `exts` (any case), sorted by path.
+/// Hidden files and folders are skipped (they include our own temporary files);
+/// symlinks are followed, with a depth limit against loops.
+pub fn walk_all(folders: &[PathBuf], exts: &[&str]) -> Vec<Found> {
+    let mut out = Vec::new();
+    for f in folders {
+        walk(f, exts, 0, &mut out);
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    out
+}
+
+fn has_extension(path: &Path, exts: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+fn walk(dir: &Path, exts: &[&str], depth: usize, out: &mut Vec<Found>) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        tracing::warn!(folder = %dir.display(), "cannot read folder");
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = e.path();
+        // Follows symlinks: a linked file or folder counts as if it were here.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, exts, depth + 1, out);
+        } else if meta.is_file() && has_extension(&path, exts) {
+            if path.to_str().is_none() {
+                tracing::warn!(file = %path.display(), "skipping a file whose name is not UTF-8");
+                continue;
+            }
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i64);
+            out.push(Found {
+                path,
+                size: meta.len(),
+                mtime_ns,
+            });
+        }
+    }
+}
+
+/// Which table a scan reconciles: they share the file columns and differ in what a
+/// changed file resets.
+#[derive(Clone, Copy, Debug)]
+pub enum Table {
+    /// Source videos: a changed file is probed again and its used ranges cleared.
+    Videos,
+    /// Music tracks: a changed file is encoded again (its cache name changes).
+    Tracks,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Videos => "videos",
+            Table::Tracks => "tracks",
+        }
+    }
+}
+
+struct Row {
+    id: i64,
+    size: u64,
+    mtime_ns: i64,
+    present: bool,
+}
+
+/// Reconciles `table` with the files found, in one transaction.
+pub fn reconcile(conn: &mut Connection, table: Table, files: &[Found]) -> Result<ScanReport, DbError> {
+    let t0 = Instant::now();
+    let name = table.name();
+    let tx = conn.transaction()?;
+    let mut rows: HashMap<String, Row> = {
+        let mut st = tx.prepare(&format!("SELECT id, path, size, mtime_ns, present FROM {name}"))?;
+        st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                Row {
+                    id: r.get(0)?,
+                    size: r.get::<_, i64>(2)? as u64,
+                    mtime_ns: r.get(3)?,
+                    present: r.get(4)?,
+                },
+            ))
+        })?
+        .collect::<Result<_, _>>()?
+    };
+    let mut report = ScanReport::default();
+    let mut new_files: Vec<&Found> = Vec::new();
+    {
+        let mut back = tx.prepare_cached(&format!("UPDATE {name} SET present = 1 WHERE id = ?1"))?;
+        let reset = match table {
+            Table::Videos => {
+                "UPDATE videos SET size = ?2, mtime_ns = ?3, present = 1, probe = NULL,
+                     duration = NULL, error = NULL WHERE id = ?1"
+            }
+            Table::Tracks => {
+                "UPDATE tracks SET size = ?2, mtime_ns = ?3, present = 1, error = NULL WHERE id = ?1"
+            }
+        };
+        let mut changed = tx.prepare_cached(reset)?;
+        let mut clear_ranges = tx.prepare_cached("DELETE FROM video_ranges WHERE video_id = ?1")?;
+        for f in files {
+            let key = f.path.to_str().expect("walk keeps UTF-8 paths only");
+            match rows.remove(key) {
+                Some(row) if row.size == f.size && row.mtime_ns == f.mtime_ns => {
+                    if row.present {
+                        report.unchanged += 1;
+                    } else {
+                        back.execute([row.id])?;
+                        report.added += 1;
+                    }
+                }
+                Some(row) => {
+                    changed.execute(params![row.id, f.size as i64, f.mtime_ns])?;
+                    if matches!(table, Table::Videos) {
+                        clear_ranges.execute([row.id])?;
+                    }
+                    report.changed += 1;
+                }
+                None => new_files.push(f),
+            }
+        }
+    }
+    // Rows left over are files no longer where they were: moved (same size and
+    // modification time turn up under a new path) or removed.
+    let mut gone: HashMap<(u64, i64), Vec<i64>> = HashMap::new();
+    for row in rows.values().filter(|r| r.present) {
+        gone.entry((row.size, row.mtime_ns)).or_default().push(row.id);
+    }
+    {
+        let mut moved = tx.prepare_cached(&format!("UPDATE {name} SET path = ?2 WHERE id = ?1"))?;
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO {name} (path, size, mtime_ns, added_at) VALUES (?1, ?2, ?3, ?4)"
+        ))?;
+        // A file that comes back under a path a removed row still holds.
+        let mut replace = tx.prepare_cached(&format!("DELETE FROM {name} WHERE path = ?1"))?;
+        let now = unix_now();
+        for f in new_files {
+            let path = f.path.to_str().expect("walk keeps UTF-8 paths only");
+            let twin = gone
+                .get_mut(&(f.size, f.mtime_ns))
+                .and_then(|ids| ids.pop())
+                .filter(|_| f.mtime_ns != 0);
+            if let Some(id) = twin {
+                moved.execute(params![id, path])?;
+                report.renamed += 1;
+            } else {
+                replace.execute([path])?;
+                insert.execute(params![path, f.size as i64, f.mtime_ns, now])?;
+                report.added += 1;
+            }
+        }
+        let mut remove = tx.prepare_cached(&format!("UPDATE {name} SET present = 0 WHERE id = ?1"))?;
+        for ids in gone.values() {
+            for id in ids {
+                remove.execute([id])?;
+                report.removed += 1;
+            }
+        }
+    }
+    tx.commit()?;
+    report.elapsed = t0.elapsed();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_match_in_any_case() {
+        let v = super::super::VIDEO_EXTENSIONS;
+        assert!(has_extension(Path::new("a/B.MP4"), v));
+        assert!(has_extension(Path::new("x.Mkv"), v));
+        assert!(has_extension(Path::new("x.m2ts"), v));
+        assert!(!has_extension(Path::new("x.txt"), v));
+        assert!(!has_extension(Path::new("mp4"), v));
+        assert!(has_extension(Path::new("song.FLAC"), super::super::AUDIO_EXTENSIONS));
+    }
+
+    #[test]
+    fn walk_is_recursive_sorted_and_skips_hidden_files() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("sub/deeper")).unwrap();
+        std::fs::create_dir_all(d.path().join(".trash")).unwrap();
+        for f in [
+            "a.mp4",
+            "sub/b.MOV",
+            "sub/deeper/c.webm",
+            "sub/notes.txt",
+            ".hidden.mp4",
+            "sub/.x.mp4.tmp",
+            ".trash/d.mp4",
+        ] {
+            std::fs::write(d.path().join(f), b"x").unwrap();
+        }
+        let names: Vec<String> = walk_all(&[d.path().to_path_buf()], super::super::VIDEO_EXTENSIONS)
+            .iter()
+            .map(|f| f.path.strip_prefix(d.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.mp4", "sub/b.MOV", "sub/deeper/c.webm"]);
+    }
+}
