@@ -302,7 +302,28 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
     server
         .wait_log("chunk ready", Duration::from_secs(60))
         .await;
+    // Where the stream is when it stops: the last segment's number and timestamps.
+    let client = reqwest::Client::new();
+    let before = client
+        .get(format!("{}/hls/stream.m3u8", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let status = server.stop();
+    let (seq0, disc0, items0) = harness::parse_playlist(&before);
+    let last_seq = seq0 + items0.len() as u64 - 1;
+    let last_uri = &items0.last().unwrap().0;
+    let last_seg = dir.path().join("data/hls").join(last_uri);
+    // The disk mirror keeps the segments of the run until the next start.
+    let last_pts = harness::packets(&last_seg)
+        .iter()
+        .filter(|p| p.kind == "video")
+        .map(|p| p.pts)
+        .max()
+        .expect("video in the last segment");
     assert!(status.success(), "graceful stop on SIGTERM: {status}");
     let first_log = server.logs();
     drop(server);
@@ -340,6 +361,38 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
         first_airing.contains(&ready_chunk),
         "restart airs {ready_chunk} first: {first_airing}"
     );
+    // The stream goes on: the sequence moves forward, timestamps too, past exactly
+    // one discontinuity, and the discontinuity numbers continue.
+    let after = client
+        .get(format!("{}/hls/stream.m3u8", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (seq1, disc1, items1) = harness::parse_playlist(&after);
+    assert!(seq1 > last_seq, "sequence {seq1} follows {last_seq}:\n{before}\n{after}");
+    assert!(items1[0].2, "the first segment after a restart is a discontinuity:\n{after}");
+    let disc_before_end = disc0 + items0.iter().filter(|i| i.2).count() as u64;
+    assert_eq!(disc1, disc_before_end, "discontinuity numbers continue:\n{before}\n{after}");
+    let first_new = client
+        .get(format!("{}/hls/{}", server.base, items1[0].0))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let first_path = dir.path().join("first-after-restart.ts");
+    std::fs::write(&first_path, &first_new).unwrap();
+    let first_pts = harness::packets(&first_path)
+        .iter()
+        .filter(|p| p.kind == "video")
+        .map(|p| p.pts)
+        .min()
+        .unwrap();
+    assert!(first_pts > last_pts, "timestamps go on: {first_pts} after {last_pts}");
     server.stop();
     drop(server);
 
@@ -351,7 +404,7 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
     assert!(
         server
             .logs()
-            .contains("removing chunk made for another output profile"),
+            .contains("removing chunk made for another output size or frame rate"),
         "{}",
         server.logs()
     );

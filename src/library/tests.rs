@@ -1,0 +1,193 @@
+use std::path::Path;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::*;
+
+fn probe(duration: f64) -> ProbeInfo {
+    ProbeInfo {
+        duration,
+        width: 640,
+        height: 360,
+        fps: 30.0,
+        rotation: 0,
+        interlaced: false,
+        title: None,
+        artist: None,
+    }
+}
+
+fn touch(dir: &Path, name: &str, bytes: &[u8]) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+/// Scans and marks every pending video usable with a fake probe of `duration`
+/// (what ffprobe finds is tested in transcode; here it is the bookkeeping).
+fn scan_and_fake_probe(lib: &Library, duration: f64) -> ScanReport {
+    let report = lib.scan().unwrap();
+    let pending: Vec<(i64, String)> = {
+        let c = lib.db.conn();
+        let mut st = c
+            .prepare("SELECT id, path FROM videos WHERE present = 1 AND probe IS NULL AND error IS NULL")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    for (id, path) in pending {
+        let meta = SourceMeta::from_file_name(Path::new(&path));
+        lib.record_probe(id, &probe(duration), &meta).unwrap();
+    }
+    report
+}
+
+fn names(lib: &Library) -> Vec<String> {
+    lib.list(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|v| v.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn cut_next(lib: &Library, rng: &mut StdRng) -> String {
+    let v = lib.pick(&[]).unwrap().expect("a usable video");
+    lib.take_clip(&v, 2.0, 3, 3, rng).unwrap();
+    v.path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn rescan_sees_added_removed_renamed_and_changed_files() {
+    let d = tempfile::tempdir().unwrap();
+    let lib = Library::new(Db::in_memory().unwrap(), vec![d.path().to_path_buf()], None);
+    touch(d.path(), "a.mp4", b"aaaa");
+    touch(d.path(), "sub/b.MKV", b"bbbbb");
+    touch(d.path(), "c.webm", b"cc");
+    touch(d.path(), "notes.txt", b"not a video");
+    let r = scan_and_fake_probe(&lib, 60.0);
+    assert_eq!((r.added, r.removed, r.renamed, r.changed, r.unchanged), (3, 0, 0, 0, 0));
+    // Give b some history, to see it survive the rename.
+    let mut rng = StdRng::seed_from_u64(1);
+    let others: Vec<i64> = lib
+        .list(0, 10)
+        .unwrap()
+        .iter()
+        .filter(|v| !v.path.ends_with("sub/b.MKV"))
+        .map(|v| v.id)
+        .collect();
+    let b = lib.pick(&others).unwrap().unwrap();
+    assert!(b.path.ends_with("sub/b.MKV"));
+    lib.take_clip(&b, 2.0, 3, 3, &mut rng).unwrap();
+    let before = lib.used_ranges(b.id).unwrap();
+
+    let r = lib.scan().unwrap();
+    assert_eq!((r.added, r.unchanged), (0, 3), "an unchanged folder changes nothing");
+
+    std::fs::rename(d.path().join("sub/b.MKV"), d.path().join("b renamed.mkv")).unwrap();
+    std::fs::remove_file(d.path().join("c.webm")).unwrap();
+    touch(d.path(), "d.m4v", b"dddddd");
+    std::fs::write(d.path().join("a.mp4"), b"a changed").unwrap();
+    let r = scan_and_fake_probe(&lib, 60.0);
+    assert_eq!(
+        (r.added, r.removed, r.renamed, r.changed, r.unchanged),
+        (1, 1, 1, 1, 0),
+        "{r:?}"
+    );
+    let all = lib.list(0, 100).unwrap();
+    let b2 = all.iter().find(|v| v.path.ends_with("b renamed.mkv")).unwrap();
+    assert_eq!(b2.id, b.id, "a renamed file keeps its row");
+    assert_eq!(lib.used_ranges(b2.id).unwrap(), before, "and its used ranges");
+    assert_eq!(b2.clips_cut, 1);
+    assert!(all.iter().all(|v| !v.path.ends_with("c.webm")), "removed files drop out");
+    assert_eq!(lib.counts().unwrap().present, 3);
+
+    // A removed file that comes back resumes its history.
+    touch(d.path(), "c.webm", b"cc");
+    let r = lib.scan().unwrap();
+    assert_eq!(r.added, 1);
+}
+
+#[test]
+fn strict_lru_new_videos_first_and_it_persists_across_a_restart() {
+    let d = tempfile::tempdir().unwrap();
+    let media = d.path().join("media");
+    let db_path = d.path().join("state.db");
+    for n in ["1.mp4", "2.mp4", "3.mp4"] {
+        touch(&media, n, n.as_bytes());
+    }
+    let mut rng = StdRng::seed_from_u64(3);
+    {
+        let lib = Library::new(Db::open(&db_path).unwrap(), vec![media.clone()], None);
+        scan_and_fake_probe(&lib, 100.0);
+        let order: Vec<String> = (0..4).map(|_| cut_next(&lib, &mut rng)).collect();
+        assert_eq!(order, ["1.mp4", "2.mp4", "3.mp4", "1.mp4"]);
+    }
+    // A restart: the LRU goes on where it stopped, and a new video jumps the queue.
+    touch(&media, "4.mp4", b"four");
+    let lib = Library::new(Db::open(&db_path).unwrap(), vec![media.clone()], None);
+    scan_and_fake_probe(&lib, 100.0);
+    assert_eq!(names(&lib), ["4.mp4", "2.mp4", "3.mp4", "1.mp4"]);
+    let order: Vec<String> = (0..4).map(|_| cut_next(&lib, &mut rng)).collect();
+    assert_eq!(order, ["4.mp4", "2.mp4", "3.mp4", "1.mp4"]);
+    // Exclusions skip to the next in LRU order.
+    let v = lib.pick(&[]).unwrap().unwrap();
+    let w = lib.pick(&[v.id]).unwrap().unwrap();
+    assert_ne!(v.id, w.id);
+    assert_eq!(names(&lib)[1], w.path.file_name().unwrap().to_string_lossy());
+}
+
+#[test]
+fn ranges_are_recorded_and_start_over_once_the_video_is_used_up() {
+    let d = tempfile::tempdir().unwrap();
+    let lib = Library::new(Db::in_memory().unwrap(), vec![d.path().to_path_buf()], None);
+    touch(d.path(), "v.mp4", b"v");
+    scan_and_fake_probe(&lib, 12.0);
+    let v = lib.pick(&[]).unwrap().unwrap();
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut resets = 0;
+    let mut covered = Vec::new();
+    for _ in 0..4 {
+        let cut = lib.take_clip(&v, 2.0, 2, 2, &mut rng).unwrap();
+        resets += cut.reset as u32;
+        covered.push(cut);
+    }
+    // 12 s holds three 4 s clips at most: the fourth had to start over.
+    assert!(resets >= 1, "{covered:?}");
+    let status = &lib.list(0, 10).unwrap()[0];
+    assert_eq!(status.clips_cut, 4);
+    assert_eq!(status.resets, resets as i64);
+    assert!(!status.used.is_empty());
+}
+
+#[test]
+fn corrupt_files_are_recorded_and_not_probed_again_until_they_change() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ff = Ffmpeg::locate().await.unwrap();
+        let d = tempfile::tempdir().unwrap();
+        touch(d.path(), "broken.mp4", b"this is not a video at all");
+        touch(d.path(), "empty.mkv", b"");
+        let lib = Library::new(Db::in_memory().unwrap(), vec![d.path().to_path_buf()], None);
+        lib.scan().unwrap();
+        assert_eq!(lib.probe_pending(&ff).await.unwrap(), 2);
+        let c = lib.counts().unwrap();
+        assert_eq!((c.present, c.usable, c.unusable, c.pending), (2, 0, 2, 0));
+        assert!(lib.pick(&[]).unwrap().is_none());
+        let errors: Vec<String> = lib.list(0, 10).unwrap().into_iter().filter_map(|v| v.error).collect();
+        assert_eq!(errors.len(), 2);
+        assert!(errors.iter().all(|e| !e.is_empty()), "{errors:?}");
+        // Nothing changed: nothing is probed again.
+        lib.scan().unwrap();
+        assert_eq!(lib.probe_pending(&ff).await.unwrap(), 0);
+        // The file changes: it gets another chance.
+        std::fs::write(d.path().join("broken.mp4"), b"still not a video, but longer").unwrap();
+        lib.scan().unwrap();
+        assert_eq!(lib.probe_pending(&ff).await.unwrap(), 1);
+    });
+}

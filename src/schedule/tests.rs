@@ -1,0 +1,230 @@
+use super::*;
+
+fn profile() -> OutputProfile {
+    OutputProfile::new(1280, 720, 30, 2)
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    db: Db,
+    playout: Arc<Playout>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("state.db")).unwrap();
+        std::fs::create_dir_all(dir.path().join("chunks")).unwrap();
+        let playout = Playout::load(db.clone(), &dir.path().join("chunks"), &profile()).unwrap();
+        Fixture { dir, db, playout }
+    }
+
+    fn chunks_dir(&self) -> PathBuf {
+        self.dir.path().join("chunks")
+    }
+
+    fn reload(&self, p: &OutputProfile) -> Arc<Playout> {
+        Playout::load(self.db.clone(), &self.chunks_dir(), p).unwrap()
+    }
+
+    fn begin(&self, id: &str) {
+        let dir = self.chunks_dir().join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.playout.begin_chunk(id, dir, &profile(), "libx264", 12.0).unwrap();
+    }
+
+    fn add(&self, id: &str, i: usize, size: u64) {
+        let file = format!("clip-{i:04}.ts");
+        let path = self.chunks_dir().join(id).join(&file);
+        std::fs::write(&path, vec![0u8; size as usize]).unwrap();
+        let info = Arc::new(ClipInfo {
+            id: format!("{id}/{i}"),
+            title: format!("{id} {i}"),
+            chunk: Some(id.into()),
+            ..ClipInfo::default()
+        });
+        let rec = ClipRecord {
+            file,
+            video_id: None,
+            source: Some(format!("/v/{id}.mp4").into()),
+            title: format!("{id} {i}"),
+            creator: None,
+            start: i as f64 * 6.0,
+            duration: 6.0,
+            size_bytes: size,
+            encoder: "libx264".into(),
+        };
+        self.playout.add_clip(id, ClipRef { path, info }, &rec).unwrap();
+    }
+
+    fn chunk(&self, id: &str, clips: usize) {
+        self.begin(id);
+        for i in 0..clips {
+            self.add(id, i, 100);
+        }
+        assert!(self.playout.complete_chunk(id).unwrap().is_none());
+    }
+}
+
+fn ids(p: &Playout, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            p.next_clip()
+                .map(|c| c.info.id.clone())
+                .unwrap_or_else(|| "-".into())
+        })
+        .collect()
+}
+
+#[test]
+fn growing_chunk_airs_at_fresh_start_and_waits_for_clips() {
+    let f = Fixture::new();
+    assert!(f.playout.next_clip().is_none());
+    f.begin("a");
+    f.add("a", 0, 10);
+    assert_eq!(ids(&f.playout, 2), ["a/0", "-"]);
+    f.add("a", 1, 10);
+    f.playout.complete_chunk("a").unwrap();
+    // Only one chunk exists: it airs again rather than the stream stopping.
+    assert_eq!(ids(&f.playout, 3), ["a/1", "a/0", "a/1"]);
+}
+
+#[test]
+fn never_aired_first_then_least_recently_aired_never_twice_in_a_row() {
+    let f = Fixture::new();
+    f.chunk("a", 1);
+    f.chunk("b", 1);
+    assert_eq!(ids(&f.playout, 2), ["a/0", "b/0"]);
+    f.begin("c");
+    f.add("c", 0, 10);
+    // c is still growing and others are complete: re-air a (least recent), not c.
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    f.playout.complete_chunk("c").unwrap();
+    assert_eq!(ids(&f.playout, 3), ["c/0", "b/0", "a/0"]);
+}
+
+#[test]
+fn airings_persist_and_a_restart_goes_on_in_order() {
+    let f = Fixture::new();
+    f.chunk("a", 1);
+    f.chunk("b", 1);
+    f.chunk("c", 1);
+    assert_eq!(ids(&f.playout, 2), ["a/0", "b/0"]);
+    let p = f.reload(&profile());
+    let chunks = p.chunks();
+    let aired: Vec<(String, u32)> = chunks.iter().map(|c| (c.id.clone(), c.times_aired)).collect();
+    assert_eq!(aired, [("a".into(), 1), ("b".into(), 1), ("c".into(), 0)]);
+    assert_eq!(chunks[0].size_bytes, 100);
+    assert_eq!(chunks[0].duration, 6.0);
+    // Never-aired c first, then a (aired longest ago).
+    assert_eq!(ids(&p, 2), ["c/0", "a/0"]);
+    let n: i64 = f.db.conn().query_row("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'chunks_aired'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn play_next_airs_the_chosen_chunk_after_the_current_one() {
+    let f = Fixture::new();
+    for id in ["a", "b", "c"] {
+        f.chunk(id, 2);
+    }
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    assert!(f.playout.play_next("c"));
+    assert!(!f.playout.play_next("nope"));
+    assert_eq!(ids(&f.playout, 3), ["a/1", "c/0", "c/1"]);
+    assert_eq!(ids(&f.playout, 1), ["b/0"]);
+}
+
+#[test]
+fn evict_keeps_max_chunks_and_spares_airing_unaired_and_queued() {
+    let f = Fixture::new();
+    for id in ["a", "b", "c", "d", "e"] {
+        f.chunk(id, 1);
+    }
+    // a, b, c aired (c airing now, b maybe still on air); d queued; e unaired.
+    assert_eq!(ids(&f.playout, 3), ["a/0", "b/0", "c/0"]);
+    assert!(f.playout.play_next("d"));
+    let gone = f.playout.evict(2, None).unwrap();
+    assert_eq!(gone, vec![f.chunks_dir().join("a")]);
+    let left: Vec<String> = f.playout.chunks().into_iter().map(|c| c.id).collect();
+    assert_eq!(left, ["b", "c", "d", "e"], "nothing more may go");
+    // The records go with the chunk.
+    let n: i64 = f.db.conn().query_row("SELECT count(*) FROM clips WHERE chunk_id = 'a'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn evict_keeps_the_disk_budget_oldest_airing_first() {
+    let f = Fixture::new();
+    for id in ["a", "b", "c", "d"] {
+        f.begin(id);
+        f.add(id, 0, 1000);
+        f.playout.complete_chunk(id).unwrap();
+    }
+    assert_eq!(ids(&f.playout, 4), ["a/0", "b/0", "c/0", "d/0"]);
+    assert_eq!(ids(&f.playout, 1), ["a/0"]); // a re-aired: b is now the oldest airing
+    let gone = f.playout.evict(100, Some(3500)).unwrap();
+    assert_eq!(gone, vec![f.chunks_dir().join("b")]);
+    let gone = f.playout.evict(100, Some(1500)).unwrap();
+    // c next; then a and d are on air (current and previous): over budget, but kept.
+    assert_eq!(gone, vec![f.chunks_dir().join("c")]);
+}
+
+#[test]
+fn delete_refuses_the_airing_chunk() {
+    let f = Fixture::new();
+    f.chunk("a", 2);
+    f.chunk("b", 1);
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    assert!(f.playout.delete("a").unwrap().is_none(), "a is on air");
+    assert_eq!(f.playout.delete("b").unwrap(), Some(f.chunks_dir().join("b")));
+    assert!(f.playout.delete("b").unwrap().is_none(), "already gone");
+}
+
+#[test]
+fn load_resumes_building_chunks_and_drops_other_profiles_and_strays() {
+    let f = Fixture::new();
+    f.chunk("a", 2);
+    f.begin("b");
+    f.add("b", 0, 10);
+    // A clip file written but never recorded (the process died in between).
+    std::fs::write(f.chunks_dir().join("b/clip-0001.ts"), b"half").unwrap();
+    std::fs::create_dir_all(f.chunks_dir().join("stray")).unwrap();
+    let p = f.reload(&profile());
+    let chunks = p.chunks();
+    assert_eq!(chunks.len(), 2);
+    assert!(chunks[0].complete && !chunks[1].complete);
+    assert_eq!(p.building().len(), 1);
+    assert_eq!(p.clip_videos("b").unwrap(), Vec::<i64>::new());
+    assert!(!f.chunks_dir().join("stray").exists());
+    assert!(!f.chunks_dir().join("b/clip-0001.ts").exists());
+    assert!(f.chunks_dir().join("b/clip-0000.ts").exists());
+    // A clip whose file vanished is forgotten; a chunk with none left goes.
+    std::fs::remove_file(f.chunks_dir().join("a/clip-0000.ts")).unwrap();
+    std::fs::remove_file(f.chunks_dir().join("a/clip-0001.ts")).unwrap();
+    let p = f.reload(&profile());
+    assert_eq!(p.chunks().len(), 1);
+    // Another size: nothing splices, everything goes.
+    let p = f.reload(&OutputProfile::new(640, 360, 30, 2));
+    assert!(p.chunks().is_empty());
+    assert!(!f.chunks_dir().join("b").exists());
+}
+
+#[test]
+fn an_empty_chunk_is_dropped_when_completed() {
+    let f = Fixture::new();
+    f.begin("a");
+    assert_eq!(f.playout.complete_chunk("a").unwrap(), Some(f.chunks_dir().join("a")));
+    assert!(f.playout.chunks().is_empty());
+    assert!(f.playout.next_clip().is_none());
+}
+
+#[test]
+fn splice_key_ignores_bitrate_and_encoder() {
+    let mut p = profile();
+    let k = splice_key(&p);
+    p.video_kbps = 9000;
+    assert_eq!(splice_key(&p), k);
+    p.fps = 25;
+    assert_ne!(splice_key(&p), k);
+}
