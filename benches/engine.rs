@@ -17,7 +17,7 @@ use shufflecast::channel::{
     TrackSource, VirtualClock,
 };
 use shufflecast::media::Ticks;
-use shufflecast::transcode::{ClipRequest, Encoder, Ffmpeg, OutputProfile};
+use shufflecast::transcode::{ClipRequest, Encoder, Ffmpeg, Look, OutputProfile};
 
 /// Cycles through a fixed set of clips (or tracks) for ever.
 struct Cycle<T: Clone>(Mutex<(VecDeque<T>, usize)>);
@@ -104,6 +104,8 @@ async fn prepare(
             profile,
             encoder: &Encoder::X264,
             out: &out,
+            look: &Look::NONE,
+            watermark: None,
         })
         .await
         .unwrap();
@@ -135,7 +137,7 @@ async fn prepare(
         .unwrap();
     assert!(status.success());
     let track = dir.join("song.aac");
-    ff.encode_track(&song, &track).await.unwrap();
+    ff.encode_track(&song, &track, -16.0).await.unwrap();
     let tracks = vec![TrackRef {
         path: track,
         title: "song".into(),

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use super::look::{self, Look};
 use super::run::{self, TempOut, file_arg, os_args};
 use super::{Encoder, Ffmpeg, OutputProfile, ProbeInfo, TranscodeError};
 
@@ -30,6 +31,64 @@ pub struct ClipRequest<'a> {
     pub encoder: &'a Encoder,
     /// The MPEG-TS file to write.
     pub out: &'a Path,
+    /// Colour grade and video wall ([`Look::NONE`] for neither).
+    pub look: &'a Look,
+    /// Text to burn in (a creator or a title), if any.
+    pub watermark: Option<&'a str>,
+}
+
+/// Where an encode is, from ffmpeg's `-progress` output.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EncodeProgress {
+    /// Frames written so far.
+    pub frames: u64,
+    /// Output time written so far.
+    pub out_time: Duration,
+    /// Encode speed, 1.0 = real time; `None` until ffmpeg knows.
+    pub speed: Option<f64>,
+}
+
+/// Reads ffmpeg's `-progress` lines (`key=value`, a block ending in `progress=…`).
+#[derive(Default)]
+pub(crate) struct ProgressParser {
+    current: EncodeProgress,
+}
+
+impl ProgressParser {
+    /// Takes one line; returns the progress at the end of each block.
+    pub(crate) fn line(&mut self, line: &str) -> Option<EncodeProgress> {
+        let (key, value) = line.trim().split_once('=')?;
+        let value = value.trim();
+        match key {
+            "frame" => self.current.frames = value.parse().unwrap_or(self.current.frames),
+            // out_time_ms is in microseconds too (an old ffmpeg misnomer); prefer _us.
+            "out_time_us" | "out_time_ms" => {
+                if let Ok(us) = value.parse::<u64>() {
+                    self.current.out_time = Duration::from_micros(us);
+                }
+            }
+            "speed" => {
+                self.current.speed = value
+                    .trim_end_matches('x')
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+            }
+            "progress" => return Some(self.current.clone()),
+            _ => {}
+        }
+        None
+    }
+}
+
+/// The text file a watermark is read from, beside the output (hidden, removed after).
+fn watermark_path(out: &Path) -> std::path::PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.watermark.txt"))
 }
 
 /// The H.264 level for a profile: the smallest of 4.1, 4.2, 5.1, 5.2, 6.2 that fits its frame size and rate.
@@ -52,6 +111,9 @@ pub fn h264_level(p: &OutputProfile) -> &'static str {
 
 /// The full ffmpeg argument list for a clip (writes to `req.out`).
 pub fn clip_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
+    if req.look.video_wall {
+        return wall_args(req, threads);
+    }
     let mut a = common_args();
     a.extend(hw_input_args(req.encoder));
     if let Some(t) = threads {
@@ -91,13 +153,89 @@ fn clip_filter(req: &ClipRequest<'_>) -> String {
          :flags=bicubic:out_color_matrix=bt709:out_range=tv"
     ));
     // Right after scale, so scale converts once and no second converter is auto-inserted.
-    f.push(format!("format={}", pix_fmt(req.encoder)));
+    // The look's filters work on yuv420p; a GPU encoder's format follows them.
+    let graded = req.look.grade.filter().is_some() || req.watermark.is_some();
+    let fmt = if graded { "yuv420p" } else { pix_fmt(req.encoder) };
+    f.push(format!("format={fmt}"));
     f.push(format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"));
+    finish_chain(&mut f, req, graded);
+    f.join(",")
+}
+
+/// The end of every clip chain: the look, square pixels, the encoder's format, the
+/// padded end, the upload to the GPU.
+fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
+    f.extend(req.look.grade.filter().map(str::to_string));
+    if req.watermark.is_some() {
+        f.push(look::watermark_filter(req.profile, &watermark_path(req.out)));
+    }
     f.push("setsar=1".to_string());
+    if graded && pix_fmt(req.encoder) != "yuv420p" {
+        f.push(format!("format={}", pix_fmt(req.encoder)));
+    }
     // A source that ends early repeats its last frame, so -frames:v is always reached.
     f.push(format!("tpad=stop_mode=clone:stop={}", req.frames));
     f.extend(upload_filter(req.encoder));
-    f.join(",")
+}
+
+/// A three-panel video wall: the source three times, at three moments, side by side.
+fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
+    let (w, h) = (req.profile.width, req.profile.height);
+    // Even panel widths for 4:2:0; the pad centres the wall if 3 panels fall short.
+    let pw = ((w / 3) & !1).max(2);
+    let len = f64::from(req.frames) / f64::from(req.profile.fps.max(1));
+    let duration = req.info.duration;
+    let mut a = common_args();
+    a.extend(hw_input_args(req.encoder));
+    if let Some(t) = threads {
+        a.extend(os_args(["-threads".to_string(), t.to_string()]));
+    }
+    let mut graph = Vec::new();
+    for k in 0..3u32 {
+        // Each panel a clip's length later; wrapped into the source when it is short.
+        let mut at = req.start + f64::from(k) * len;
+        if at + len > duration {
+            at = (duration - len).max(0.0) * f64::from(k) / 3.0;
+        }
+        a.extend(os_args(["-autorotate", "1"]));
+        if at > 0.0 {
+            a.extend(os_args(["-ss".to_string(), format!("{at:.3}")]));
+        }
+        a.push("-i".into());
+        a.push(file_arg(req.src));
+        let mut p = Vec::new();
+        if req.info.interlaced {
+            p.push("yadif=mode=send_frame:parity=auto:deint=interlaced".to_string());
+        }
+        p.push(format!("fps={}", req.profile.fps));
+        // Fill the panel (crop the excess): a wall of letterboxed slivers looks broken.
+        p.push(format!(
+            "scale={pw}:{h}:force_original_aspect_ratio=increase:flags=bicubic\
+             :out_color_matrix=bt709:out_range=tv"
+        ));
+        p.push(format!("crop={pw}:{h}"));
+        p.push("setsar=1".to_string());
+        p.push("format=yuv420p".to_string());
+        graph.push(format!("[{k}:v:0]{}[p{k}]", p.join(",")));
+    }
+    let mut f = vec![
+        "[p0][p1][p2]hstack=inputs=3".to_string(),
+        format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"),
+    ];
+    finish_chain(&mut f, req, true);
+    graph.push(format!("{}[vout]", f.join(",")));
+    a.extend(os_args([
+        "-filter_complex".to_string(),
+        graph.join(";"),
+        "-map".to_string(),
+        "[vout]".to_string(),
+        "-an".to_string(),
+        "-sn".to_string(),
+        "-dn".to_string(),
+    ]));
+    a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
+    a.extend(output_args(req.profile, req.encoder, threads, req.out));
+    a
 }
 
 /// Global options of every encode; progress goes to stdout so the frame count can be checked.
@@ -297,15 +435,42 @@ fn encode_timeout(frames: u32, fps: u32) -> Duration {
 impl Ffmpeg {
     /// Cuts `req.frames` frames from `req.start` in `req.src` and encodes them to `req.out` (MPEG-TS, video only).
     pub async fn encode_clip(&self, req: &ClipRequest<'_>) -> Result<(), TranscodeError> {
+        let (tx, _) = tokio::sync::watch::channel(EncodeProgress::default());
+        self.encode_clip_with_progress(req, &tx).await
+    }
+
+    /// [`Ffmpeg::encode_clip`], publishing progress on `progress` as ffmpeg reports it
+    /// (about twice a second).
+    pub async fn encode_clip_with_progress(
+        &self,
+        req: &ClipRequest<'_>,
+        progress: &tokio::sync::watch::Sender<EncodeProgress>,
+    ) -> Result<(), TranscodeError> {
         let tmp = TempOut::beside(req.out).await?;
-        let args = clip_args(
-            &ClipRequest {
-                out: tmp.path(),
-                ..*req
-            },
-            self.threads,
-        );
-        self.encode(&args, req.frames, req.profile.fps).await?;
+        let req = ClipRequest {
+            out: tmp.path(),
+            ..*req
+        };
+        let text_file = watermark_path(req.out);
+        if let Some(text) = req.watermark {
+            tokio::fs::write(&text_file, look::watermark_text(text))
+                .await
+                .map_err(|e| TranscodeError::io(format!("writing {}", text_file.display()), e))?;
+        }
+        let args = clip_args(&req, self.threads);
+        let mut parser = ProgressParser::default();
+        let mut on_line = |line: &str| {
+            if let Some(p) = parser.line(line) {
+                progress.send_replace(p);
+            }
+        };
+        let result = self
+            .encode_with(&args, req.frames, req.profile.fps, &mut on_line)
+            .await;
+        if req.watermark.is_some() {
+            let _ = tokio::fs::remove_file(&text_file).await;
+        }
+        result?;
         tmp.commit().await
     }
 
@@ -336,6 +501,17 @@ impl Ffmpeg {
 
     /// Runs one encode and checks that it wrote exactly `frames` frames.
     async fn encode(&self, args: &[OsString], frames: u32, fps: u32) -> Result<(), TranscodeError> {
+        self.encode_with(args, frames, fps, &mut |_| {}).await
+    }
+
+    /// [`Self::encode`], with each line of ffmpeg's progress output handed to `on_line`.
+    async fn encode_with(
+        &self,
+        args: &[OsString],
+        frames: u32,
+        fps: u32,
+        on_line: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), TranscodeError> {
         if frames == 0 {
             return Err(TranscodeError::Failed {
                 program: "ffmpeg".into(),
@@ -343,8 +519,14 @@ impl Ffmpeg {
                 last_lines: "asked for 0 frames".into(),
             });
         }
-        let stdout =
-            run::run_nice(&self.ffmpeg, args, encode_timeout(frames, fps), self.nice).await?;
+        let stdout = run::run_lines(
+            &self.ffmpeg,
+            args,
+            encode_timeout(frames, fps),
+            self.nice,
+            on_line,
+        )
+        .await?;
         match progress_frames(&stdout) {
             Some(n) if n == frames => Ok(()),
             got => Err(TranscodeError::Failed {
@@ -386,6 +568,8 @@ mod tests {
             fps: 25.0,
             rotation: 0,
             interlaced,
+            title: None,
+            artist: None,
         }
     }
 
@@ -410,6 +594,8 @@ mod tests {
             profile: &profile,
             encoder,
             out: Path::new("/tmp/out dir/clip.ts"),
+            look: &Look::NONE,
+            watermark: None,
         };
         strings(&clip_args(&req, threads))
     }
@@ -500,6 +686,8 @@ mod tests {
             profile: &profile,
             encoder: &Encoder::X264,
             out: Path::new("o.ts"),
+            look: &Look::NONE,
+            watermark: None,
         };
         assert!(!strings(&clip_args(&req, None)).iter().any(|x| x == "-ss"));
     }
@@ -631,6 +819,8 @@ mod tests {
             profile: &TEST_PROFILE,
             encoder: &Encoder::X264,
             out,
+            look: &Look::NONE,
+            watermark: None,
         };
         ff.encode_clip(&req).await.unwrap();
         check_clip(out, frames).await
@@ -800,6 +990,8 @@ mod tests {
             profile: &TEST_PROFILE,
             encoder: &Encoder::X264,
             out: &out,
+            look: &Look::NONE,
+            watermark: None,
         };
         let err = ff.encode_clip(&req).await.unwrap_err();
         assert!(matches!(err, TranscodeError::Failed { .. }), "{err:?}");
@@ -827,6 +1019,8 @@ mod tests {
             profile: &TEST_PROFILE,
             encoder: &Encoder::X264,
             out: &out,
+            look: &Look::NONE,
+            watermark: None,
         };
         match ff.encode_clip(&req).await {
             Err(TranscodeError::Failed {
@@ -870,6 +1064,8 @@ mod tests {
             profile: &profile,
             encoder: &Encoder::X264,
             out: &out,
+            look: &Look::NONE,
+            watermark: None,
         };
         let r = tokio::time::timeout(Duration::from_millis(800), ff.encode_clip(&req)).await;
         assert!(r.is_err(), "still encoding");

@@ -13,6 +13,7 @@
 mod clip;
 pub mod demo;
 mod encoder;
+mod look;
 mod music;
 mod probe;
 mod run;
@@ -24,9 +25,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use clip::{ClipRequest, clip_args, h264_level};
+pub use clip::{ClipRequest, EncodeProgress, clip_args, h264_level};
+pub use look::{ColorGrade, Look, ParseColorGradeError};
 pub use demo::{DemoLibrary, make_demo_library, make_first_demo_video};
-pub use music::MUSIC_SAMPLE_RATE;
+pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_SAMPLE_RATE};
 pub use probe::ProbeInfo;
 
 /// What can go wrong when running ffmpeg or ffprobe.
@@ -434,6 +436,8 @@ mod tests {
                     profile: &profile,
                     encoder: &Encoder::X264,
                     out: &out,
+                    look: &Look::NONE,
+                    watermark: None,
                 };
                 let t = Instant::now();
                 ff.encode_clip(&req).await.unwrap();
@@ -447,7 +451,7 @@ mod tests {
             .unwrap();
         eprintln!("2 s slate at 1280x720@30: {:?}", t.elapsed());
         let t = Instant::now();
-        ff.encode_track(&lib.music.join("01-drift.mp3"), &dir.path().join("t.aac"))
+        ff.encode_track(&lib.music.join("01-drift.mp3"), &dir.path().join("t.aac"), DEFAULT_MUSIC_LUFS)
             .await
             .unwrap();
         eprintln!("encode_track of the 48 s demo track: {:?}", t.elapsed());
@@ -483,6 +487,8 @@ mod tests {
             profile: &profile,
             encoder: &Encoder::X264,
             out: &out,
+            look: &Look::NONE,
+            watermark: None,
         };
         let slate = dir.path().join("slate.ts");
         let (a, b) = tokio::join!(

@@ -9,6 +9,12 @@ use super::{Ffmpeg, TranscodeError};
 
 /// Sample rate of the music bed.
 pub const MUSIC_SAMPLE_RATE: u32 = 48_000;
+/// Default loudness of the music bed, LUFS integrated (EBU R128 measure): the usual
+/// target of streaming services, loud enough on a phone.
+pub const DEFAULT_MUSIC_LUFS: f64 = -16.0;
+/// True peak ceiling, dBTP, and loudness range target, LU, of the normalization.
+const TRUE_PEAK: f64 = -1.5;
+const LOUDNESS_RANGE: f64 = 11.0;
 /// Fade-in at the start of every track, seconds.
 const FADE_IN: f64 = 1.0;
 /// Fade-out at the end of every track, seconds.
@@ -50,6 +56,7 @@ fn quiet() -> Vec<OsString> {
 pub(crate) fn track_args(
     src: &Path,
     duration: f64,
+    loudnorm: Option<&str>,
     threads: Option<u32>,
     out: &Path,
 ) -> Vec<OsString> {
@@ -69,7 +76,8 @@ pub(crate) fn track_args(
         "-dn".to_string(),
         "-af".to_string(),
         format!(
-            "aresample={MUSIC_SAMPLE_RATE},afade=t=in:st=0:d={fade_in:.3},afade=t=out:st={out_start:.3}:d={fade_out:.3}"
+            "{}aresample={MUSIC_SAMPLE_RATE},afade=t=in:st=0:d={fade_in:.3},afade=t=out:st={out_start:.3}:d={fade_out:.3}",
+            loudnorm.map(|l| format!("{l},")).unwrap_or_default()
         ),
         // Anything past the probed end (an estimated duration) is cut, not aired loud after the fade.
         "-t".to_string(),
@@ -94,19 +102,102 @@ pub(crate) fn silence_args(secs: f64, threads: Option<u32>, out: &Path) -> Vec<O
     a
 }
 
+/// What loudnorm's first pass measured.
+#[derive(Debug, PartialEq)]
+struct Loudness {
+    input_i: f64,
+    input_tp: f64,
+    input_lra: f64,
+    input_thresh: f64,
+    target_offset: f64,
+}
+
+impl Loudness {
+    fn second_pass(&self, target_lufs: f64) -> Option<String> {
+        let all = [self.input_i, self.input_tp, self.input_lra, self.input_thresh, self.target_offset];
+        // Silence measures -inf: no gain can bring it anywhere.
+        if all.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        Some(format!(
+            "loudnorm=I={target_lufs}:TP={TRUE_PEAK}:LRA={LOUDNESS_RANGE}:measured_I={:.2}:measured_TP={:.2}\
+             :measured_LRA={:.2}:measured_thresh={:.2}:offset={:.2}:linear=true",
+            self.input_i, self.input_tp, self.input_lra, self.input_thresh, self.target_offset
+        ))
+    }
+}
+
+/// loudnorm's JSON block, from the last lines of ffmpeg's stderr.
+fn parse_loudnorm(tail: &[String]) -> Option<Loudness> {
+    let start = tail.iter().rposition(|l| l.trim() == "{")?;
+    let end = start + tail[start..].iter().position(|l| l.trim() == "}")?;
+    let json = tail[start..=end].join("\n");
+    let v: serde_json::Value = serde_json::from_str(&json).ok()?;
+    // Values are strings: "-23.54", "-inf", "inf".
+    let num = |k: &str| -> Option<f64> {
+        let s = v.get(k)?.as_str()?.trim();
+        match s {
+            "-inf" => Some(f64::NEG_INFINITY),
+            "inf" => Some(f64::INFINITY),
+            _ => s.parse().ok(),
+        }
+    };
+    Some(Loudness {
+        input_i: num("input_i")?,
+        input_tp: num("input_tp")?,
+        input_lra: num("input_lra")?,
+        input_thresh: num("input_thresh")?,
+        target_offset: num("target_offset")?,
+    })
+}
+
 /// Audio encodes run far faster than real time; this only catches a hung process.
 fn audio_timeout(secs: f64) -> Duration {
     Duration::from_secs(120) + Duration::from_secs_f64(secs.clamp(0.0, 86_400.0) / 2.0)
 }
 
 impl Ffmpeg {
-    /// Encodes a music track to AAC-LC 48 kHz stereo ADTS at `out`, with a 1 s fade-in and a 1.5 s fade-out.
-    pub async fn encode_track(&self, src: &Path, out: &Path) -> Result<(), TranscodeError> {
+    /// Encodes a music track to AAC-LC 48 kHz stereo ADTS at `out`, with a 1 s
+    /// fade-in and a 1.5 s fade-out, normalized to `target_lufs` integrated loudness
+    /// (EBU R128) in two passes: the first measures, the second applies one gain
+    /// (loudnorm's linear mode), so the music keeps its dynamics.
+    pub async fn encode_track(&self, src: &Path, out: &Path, target_lufs: f64) -> Result<(), TranscodeError> {
         let duration = self.probe_audio(src).await?;
+        let loudnorm = self.measure_loudness(src, duration, target_lufs).await?;
         let tmp = TempOut::beside(out).await?;
-        let args = track_args(src, duration, self.threads, tmp.path());
+        let args = track_args(src, duration, loudnorm.as_deref(), self.threads, tmp.path());
         run::run_nice(&self.ffmpeg, &args, audio_timeout(duration), self.nice).await?;
         tmp.commit().await
+    }
+
+    /// The second-pass loudnorm filter for `src`, from a first, measuring pass.
+    /// `None` when there is nothing to normalize (digital silence measures -inf).
+    async fn measure_loudness(
+        &self,
+        src: &Path,
+        duration: f64,
+        target_lufs: f64,
+    ) -> Result<Option<String>, TranscodeError> {
+        let mut a = os_args(["-nostdin", "-hide_banner", "-loglevel", "info", "-nostats", "-i"]);
+        a.push(file_arg(src));
+        a.extend(os_args([
+            "-map".to_string(),
+            "0:a:0".to_string(),
+            "-vn".to_string(),
+            "-sn".to_string(),
+            "-dn".to_string(),
+            "-af".to_string(),
+            format!("loudnorm=I={target_lufs}:TP={TRUE_PEAK}:LRA={LOUDNESS_RANGE}:print_format=json"),
+            "-f".to_string(),
+            "null".to_string(),
+            "-".to_string(),
+        ]));
+        let tail = run::run_stderr_tail(&self.ffmpeg, &a, audio_timeout(duration), self.nice).await?;
+        let Some(m) = parse_loudnorm(&tail) else {
+            tracing::warn!(track = %src.display(), "no loudness measurement; encoding without normalization");
+            return Ok(None);
+        };
+        Ok(m.second_pass(target_lufs))
     }
 
     /// Writes `secs` of digital silence as AAC-LC 48 kHz stereo ADTS at `out`.
@@ -133,6 +224,7 @@ mod tests {
             Path::new("a.mp3"),
             200.0,
             None,
+            None,
             Path::new("o.aac"),
         ));
         let af = &a[a.iter().position(|x| x == "-af").unwrap() + 1];
@@ -152,6 +244,7 @@ mod tests {
         let a = strings(&track_args(
             Path::new("a.mp3"),
             2.0,
+            Some("loudnorm=I=-16"),
             Some(1),
             Path::new("o.aac"),
         ));
@@ -203,7 +296,7 @@ mod tests {
         ffmpeg(a).await;
         let out = dir.path().join("bed/song.aac");
         let ff = ff().await;
-        ff.encode_track(&src, &out).await.unwrap();
+        ff.encode_track(&src, &out, DEFAULT_MUSIC_LUFS).await.unwrap();
         check_adts(&out, 3.0).await;
 
         // The fades really are there: the very start and the very end are near silent.
@@ -248,7 +341,7 @@ mod tests {
         a.push(src.clone().into());
         ffmpeg(a).await;
         let out = dir.path().join("o.aac");
-        let err = ff().await.encode_track(&src, &out).await.unwrap_err();
+        let err = ff().await.encode_track(&src, &out, DEFAULT_MUSIC_LUFS).await.unwrap_err();
         assert!(
             matches!(&err, TranscodeError::Unusable { reason, .. } if reason.contains("no audio")),
             "{err:?}"

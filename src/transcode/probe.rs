@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::run::{self, file_arg, os_args};
@@ -13,8 +13,9 @@ use super::{Ffmpeg, TranscodeError};
 /// How long ffprobe may take on one file (a slow network disk, a huge file).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What ffprobe says about a video file.
-#[derive(Clone, Debug, PartialEq)]
+/// What ffprobe says about a video file. Serializable: the library stores it, so an
+/// unchanged file is never probed twice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProbeInfo {
     /// Duration in seconds (> 0).
     pub duration: f64,
@@ -28,6 +29,12 @@ pub struct ProbeInfo {
     pub rotation: u32,
     /// The video is interlaced (field order other than progressive/unknown).
     pub interlaced: bool,
+    /// The container's title tag, if any.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The container's artist (or album artist) tag, if any.
+    #[serde(default)]
+    pub artist: Option<String>,
 }
 
 impl ProbeInfo {
@@ -53,6 +60,8 @@ struct Probe {
 struct Format {
     format_name: Option<String>,
     duration: Option<String>,
+    #[serde(default)]
+    tags: HashMap<String, Value>,
 }
 
 // Loose types (Value) where ffprobe versions differ, so one odd field cannot reject a file.
@@ -173,6 +182,8 @@ pub(crate) fn parse_video(json: &[u8], path: &Path) -> Result<ProbeInfo, Transco
         fps,
         rotation: rotation(video),
         interlaced,
+        title: tag(&format.tags, &["title"]),
+        artist: tag(&format.tags, &["artist", "album_artist"]),
     })
 }
 
@@ -192,6 +203,19 @@ pub(crate) fn parse_audio(json: &[u8], path: &Path) -> Result<f64, TranscodeErro
     seconds(format.duration.as_deref())
         .or_else(|| seconds(audio.duration.as_deref()))
         .ok_or_else(|| unusable("duration unknown or zero"))
+}
+
+/// The first of `keys` among container tags, compared case-insensitively (Matroska
+/// writes TITLE, MP4 title), trimmed; empty counts as absent.
+fn tag(tags: &HashMap<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| {
+        tags.iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(k))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    })
 }
 
 fn flag(map: &HashMap<String, Value>, key: &str) -> bool {

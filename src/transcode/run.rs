@@ -59,6 +59,43 @@ pub(crate) async fn run_nice(
     limit: Duration,
     nice: i32,
 ) -> Result<Vec<u8>, TranscodeError> {
+    run_lines(program, args, limit, nice, &mut |_| {}).await
+}
+
+/// [`run_nice`], also handing each stdout line to `on_line` as it arrives (ffmpeg's
+/// `-progress pipe:1` output, for live progress).
+pub(crate) async fn run_lines(
+    program: &Path,
+    args: &[OsString],
+    limit: Duration,
+    nice: i32,
+    on_line: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<u8>, TranscodeError> {
+    run_full(program, args, limit, nice, on_line)
+        .await
+        .map(|(out, _)| out)
+}
+
+/// [`run_nice`], returning the last lines of stderr too (what ffmpeg reports at the
+/// end of a run, e.g. loudnorm's measurement).
+pub(crate) async fn run_stderr_tail(
+    program: &Path,
+    args: &[OsString],
+    limit: Duration,
+    nice: i32,
+) -> Result<Vec<String>, TranscodeError> {
+    run_full(program, args, limit, nice, &mut |_| {})
+        .await
+        .map(|(_, tail)| tail.into())
+}
+
+async fn run_full(
+    program: &Path,
+    args: &[OsString],
+    limit: Duration,
+    nice: i32,
+    on_line: &mut (dyn FnMut(&str) + Send),
+) -> Result<(Vec<u8>, VecDeque<String>), TranscodeError> {
     let name = program_name(program);
     let mut command = Command::new(program);
     #[cfg(unix)]
@@ -94,7 +131,7 @@ pub(crate) async fn run_nice(
     let finished = tokio::time::timeout(limit, async {
         let (status, o, e) = tokio::join!(
             child.wait(),
-            read_capped(stdout, &mut out),
+            read_capped(stdout, &mut out, on_line),
             drain_stderr(stderr, &name, &mut tail)
         );
         o.and(e).and(status)
@@ -115,7 +152,7 @@ pub(crate) async fn run_nice(
         }
     };
     if status.success() {
-        Ok(out)
+        Ok((out, tail))
     } else {
         Err(TranscodeError::Failed {
             program: name,
@@ -125,8 +162,13 @@ pub(crate) async fn run_nice(
     }
 }
 
-async fn read_capped(mut r: impl AsyncRead + Unpin, out: &mut Vec<u8>) -> std::io::Result<()> {
+async fn read_capped(
+    mut r: impl AsyncRead + Unpin,
+    out: &mut Vec<u8>,
+    on_line: &mut (dyn FnMut(&str) + Send),
+) -> std::io::Result<()> {
     let mut buf = [0u8; 8192];
+    let mut line = Vec::new();
     loop {
         let n = r.read(&mut buf).await?;
         if n == 0 {
@@ -134,6 +176,14 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, out: &mut Vec<u8>) -> std::i
         }
         if out.len() + n <= MAX_STDOUT {
             out.extend_from_slice(&buf[..n]);
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                on_line(String::from_utf8_lossy(&line).trim_end());
+                line.clear();
+            } else if line.len() < MAX_LINE {
+                line.push(b);
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use shufflecast::channel::{
 };
 use shufflecast::media::Ticks;
 use shufflecast::media::time::PTS_WRAP;
-use shufflecast::transcode::{ClipRequest, Encoder, Ffmpeg, OutputProfile};
+use shufflecast::transcode::{ClipRequest, Encoder, Ffmpeg, Look, OutputProfile};
 
 use crate::harness::{self, decode, packets, steps};
 
@@ -71,6 +71,8 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
             profile: &p,
             encoder: &enc,
             out: &out,
+            look: &Look::NONE,
+            watermark: None,
         })
         .await
         .expect("encode clip");
@@ -89,7 +91,7 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
     let mut tracks = Vec::new();
     for (i, m) in music.iter().enumerate() {
         let out = dir.join(format!("track-{i}.aac"));
-        ff.encode_track(m, &out).await.expect("encode track");
+        ff.encode_track(m, &out, -16.0).await.expect("encode track");
         tracks.push(TrackRef {
             path: out,
             title: format!("track-{i}"),
