@@ -4,8 +4,9 @@
 #   scripts/install-deps.sh          ffmpeg/ffprobe (needed to run)
 #   scripts/install-deps.sh --test   also the real players used by the tests (mpv, VLC, GStreamer)
 set -euo pipefail
-# ffmpeg runs the encodes; gcc and libc6-dev are the linker Rust needs to build.
-want=(ffmpeg gcc libc6-dev)
+# ffmpeg runs the encodes (a font for the slate and watermarks); gcc and libc6-dev
+# are the linker Rust needs to build.
+want=(ffmpeg fonts-dejavu-core gcc libc6-dev)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(curl mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3)
 fi

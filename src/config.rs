@@ -870,8 +870,8 @@ mod tests {
         let c = resolve(
             &ServeArgs::default(),
             &[],
-            "READY_CHUNKS=3\nCHUNKS_PER_RUN=5\nGENERATOR_JOBS=2\nDISK_BUDGET=1.5G\nGENERATE_SCHEDULE=0 2 * * *\n\
-             COLOR_GRADE=Moody\nVIDEO_WALL=yes\nWATERMARK=creator\nWATERMARK_FALLBACK= My channel \n\
+            "READY_CHUNKS=3\nCHUNKS_PER_RUN=5\nGENERATOR_JOBS=2\nDISK_BUDGET=1.5G\nGENERATE_SCHEDULE=\"0 2 * * *\"\n\
+             COLOR_GRADE=Moody\nVIDEO_WALL=yes\nWATERMARK=creator\nWATERMARK_FALLBACK=\" My channel \"\n\
              MUSIC_LOUDNESS=-23\nSEED=42\nTUBEARCHIVIST_URL=http://ta:8000/\nTUBEARCHIVIST_TOKEN=abc\n",
         )
         .unwrap();
@@ -897,7 +897,7 @@ mod tests {
         for (dotenv, setting) in [
             ("DISK_BUDGET=lots\n", "DISK_BUDGET"),
             ("DISK_BUDGET=20Q\n", "DISK_BUDGET"),
-            ("GENERATE_SCHEDULE=every night\n", "GENERATE_SCHEDULE"),
+            ("GENERATE_SCHEDULE=\"every night\"\n", "GENERATE_SCHEDULE"),
             ("COLOR_GRADE=sepia\n", "COLOR_GRADE"),
             ("VIDEO_WALL=maybe\n", "VIDEO_WALL"),
             ("WATERMARK=logo\n", "WATERMARK"),

@@ -172,7 +172,12 @@ pub fn reconcile(conn: &mut Connection, table: Table, files: &[Found]) -> Result
                     if matches!(table, Table::Videos) {
                         clear_ranges.execute([row.id])?;
                     }
-                    report.changed += 1;
+                    // Back after being removed, and different: new to the channel.
+                    if row.present {
+                        report.changed += 1;
+                    } else {
+                        report.added += 1;
+                    }
                 }
                 None => new_files.push(f),
             }
