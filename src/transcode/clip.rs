@@ -170,7 +170,8 @@ fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
         f.push(look::watermark_filter(req.profile, &watermark_path(req.out)));
     }
     f.push("setsar=1".to_string());
-    if graded && pix_fmt(req.encoder) != "yuv420p" {
+    // Grading filters may hand on 4:4:4 or RGB: pin what the encoder gets.
+    if graded {
         f.push(format!("format={}", pix_fmt(req.encoder)));
     }
     // A source that ends early repeats its last frame, so -frames:v is always reached.
@@ -544,6 +545,7 @@ impl Ffmpeg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcode::ColorGrade;
     use crate::transcode::testutil::{self, args, ff, ffmpeg};
     use std::path::PathBuf;
 
@@ -941,6 +943,131 @@ mod tests {
         // (pad aligns x to the chroma grid: 108, not 109)
         assert_eq!(picture_columns(&out.join("b.ts")).await, (108, 209));
         assert_eq!(picture_columns(&out.join("c.ts")).await, (0, 319));
+    }
+
+    #[tokio::test]
+    async fn looks_keep_the_codec_parameters_and_change_the_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ff = ff().await;
+        let src = make_source(d, "src.mp4", "testsrc2=size=640x360:rate=30:duration=4", &[]).await;
+        let info = ff.probe(&src).await.unwrap();
+        let plain = encode_and_check(&ff, &src, 0.5, 30, &d.join("plain.ts")).await;
+        // Text that would break a filter string if it were ever put in one.
+        let hostile = "it's a \\ test: 100% [x],{y};'\"\n\u{1F3AC} %{pts} $(rm -rf /)";
+        let looks = [
+            (Look { grade: ColorGrade::Moody, video_wall: false }, None),
+            (Look { grade: ColorGrade::Mono, video_wall: false }, Some(hostile)),
+            (Look { grade: ColorGrade::Warm, video_wall: true }, Some("Creator")),
+            (Look { grade: ColorGrade::None, video_wall: true }, None),
+            (Look::NONE, Some(hostile)),
+        ];
+        for (i, (look, watermark)) in looks.iter().enumerate() {
+            let out = d.join(format!("look-{i}.ts"));
+            let req = ClipRequest {
+                src: &src,
+                info: &info,
+                start: 0.5,
+                frames: 30,
+                profile: &TEST_PROFILE,
+                encoder: &Encoder::X264,
+                out: &out,
+                look,
+                watermark: *watermark,
+            };
+            ff.encode_clip(&req).await.unwrap_or_else(|e| panic!("{look:?} {watermark:?}: {e}"));
+            let h = check_clip(&out, 30).await;
+            assert_eq!(plain.sps, h.sps, "SPS differs with {look:?}");
+            assert_eq!(plain.pps, h.pps, "PPS differs with {look:?}");
+            let leftovers: Vec<_> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect();
+            assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        }
+        // Mono has no colour: every chroma sample of the first frame is neutral.
+        let chroma = first_frame_chroma(&d.join("look-1.ts")).await;
+        assert!(chroma.iter().all(|&c| (126..=130).contains(&c)), "chroma not neutral");
+        let chroma = first_frame_chroma(&d.join("plain.ts")).await;
+        assert!(chroma.iter().any(|&c| !(120..=136).contains(&c)), "the source has colour");
+        // The wall: three panels side by side, not one picture.
+        let wall = testutil::first_frame_gray(&d.join("look-3.ts")).await;
+        let one = testutil::first_frame_gray(&d.join("plain.ts")).await;
+        assert_ne!(wall, one);
+        // The watermark changes the bottom-right corner only.
+        let marked = testutil::first_frame_gray(&d.join("look-4.ts")).await;
+        let (w, h) = (TEST_PROFILE.width as usize, TEST_PROFILE.height as usize);
+        let diff = |x0: usize, y0: usize, x1: usize, y1: usize| {
+            (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| {
+                (marked[y * w + x] as i32 - one[y * w + x] as i32).abs() > 24
+            }).count()
+        };
+        assert!(diff(w / 2, h * 3 / 4, w, h) > 50, "watermark drawn bottom right");
+        assert_eq!(diff(0, 0, w / 2, h / 2), 0, "nothing drawn top left");
+    }
+
+    /// The U and V planes of the first frame.
+    async fn first_frame_chroma(path: &Path) -> Vec<u8> {
+        let mut a = args(["-i"]);
+        a.push(run::file_arg(path));
+        a.extend(args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]));
+        let frame = ffmpeg(a).await;
+        let luma = (TEST_PROFILE.width * TEST_PROFILE.height) as usize;
+        frame[luma..].to_vec()
+    }
+
+    #[tokio::test]
+    async fn progress_is_reported_while_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let ff = ff().await;
+        let src = make_source(dir.path(), "src.mp4", "testsrc2=size=640x360:rate=30:duration=12", &[]).await;
+        let info = ff.probe(&src).await.unwrap();
+        let out = dir.path().join("clip.ts");
+        let req = ClipRequest {
+            src: &src,
+            info: &info,
+            start: 0.0,
+            frames: 300,
+            profile: &TEST_PROFILE,
+            encoder: &Encoder::X264,
+            out: &out,
+            look: &Look::NONE,
+            watermark: None,
+        };
+        let (tx, mut rx) = tokio::sync::watch::channel(EncodeProgress::default());
+        let seen = tokio::spawn(async move {
+            let mut updates = Vec::new();
+            while rx.changed().await.is_ok() {
+                updates.push(rx.borrow_and_update().clone());
+            }
+            updates
+        });
+        ff.encode_clip_with_progress(&req, &tx).await.unwrap();
+        drop(tx);
+        let updates = seen.await.unwrap();
+        let last = updates.last().expect("progress reported");
+        assert_eq!(last.frames, 300);
+        assert!((last.out_time.as_secs_f64() - 10.0).abs() < 0.2, "{last:?}");
+        assert!(last.speed.is_some_and(|s| s > 0.0), "{last:?}");
+        assert!(updates.windows(2).all(|w| w[0].frames <= w[1].frames));
+    }
+
+    #[test]
+    fn progress_parser_reads_blocks() {
+        let mut p = ProgressParser::default();
+        let block = "frame=42\nfps=30.1\nout_time_us=1400000\nout_time_ms=1400000\nspeed=1.52x\nprogress=continue\n";
+        let got: Vec<EncodeProgress> = block.lines().filter_map(|l| p.line(l)).collect();
+        assert_eq!(
+            got,
+            [EncodeProgress { frames: 42, out_time: Duration::from_millis(1400), speed: Some(1.52) }]
+        );
+        // Early blocks say N/A for speed; garbage lines are ignored.
+        let mut p = ProgressParser::default();
+        for l in ["frame=0", "speed=N/A", "nonsense", "out_time_us=N/A"] {
+            assert!(p.line(l).is_none());
+        }
+        assert_eq!(p.line("progress=end").unwrap().speed, None);
     }
 
     /// The first and last column of the first frame holding anything brighter than black.

@@ -348,4 +348,84 @@ mod tests {
         );
         assert!(!out.exists());
     }
+
+    /// Integrated loudness of a file, LUFS, measured by ffmpeg's ebur128 filter.
+    fn integrated_loudness(path: &Path) -> f64 {
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-hide_banner", "-nostats", "-i"])
+            .arg(path)
+            .args(["-af", "ebur128", "-f", "null", "-"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // The summary's "I:" line comes last.
+        err.lines()
+            .filter_map(|l| l.trim().strip_prefix("I:"))
+            .filter_map(|v| v.trim().trim_end_matches("LUFS").trim().parse().ok())
+            .last()
+            .unwrap_or_else(|| panic!("no loudness in: {err}"))
+    }
+
+    #[tokio::test]
+    async fn tracks_are_normalized_to_the_same_loudness() {
+        let dir = tempfile::tempdir().unwrap();
+        let ff = ff().await;
+        let mut measured = Vec::new();
+        for (name, volume, target) in [("quiet", 0.03, -16.0), ("loud", 0.9, -16.0), ("broadcast", 0.9, -23.0)] {
+            let src = dir.path().join(format!("{name}.wav"));
+            // A chord of two tones with a slow tremolo: music-like, not a constant test tone.
+            let mut a = args(["-f", "lavfi", "-i"]);
+            a.push(format!("aevalsrc=0.5*sin(2*PI*220*t)+0.4*sin(2*PI*330*t)*(0.6+0.4*sin(2*PI*0.5*t)):s=44100:d=12").into());
+            a.extend(args(["-af"]));
+            a.push(format!("volume={volume}").into());
+            a.push(src.clone().into());
+            ffmpeg(a).await;
+            let before = integrated_loudness(&src);
+            let out = dir.path().join(format!("{name}.aac"));
+            ff.encode_track(&src, &out, target).await.unwrap();
+            check_adts(&out, 12.0).await;
+            let after = integrated_loudness(&out);
+            assert!((after - target).abs() < 1.5, "{name}: {before:.1} LUFS became {after:.1}, wanted {target}");
+            measured.push(before);
+        }
+        assert!(measured[1] - measured[0] > 20.0, "the sources really differ: {measured:?}");
+    }
+
+    #[tokio::test]
+    async fn silence_is_encoded_without_normalization() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("silence.wav");
+        ffmpeg(args(["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "3", src.to_str().unwrap()])).await;
+        let out = dir.path().join("silence.aac");
+        ff().await.encode_track(&src, &out, -16.0).await.unwrap();
+        check_adts(&out, 3.0).await;
+    }
+
+    #[test]
+    fn loudnorm_measurement_parses() {
+        let tail: Vec<String> = [
+            "[Parsed_loudnorm_0 @ 0x5581] ",
+            "{",
+            "\t\"input_i\" : \"-27.61\",",
+            "\t\"input_tp\" : \"-4.47\",",
+            "\t\"input_lra\" : \"18.06\",",
+            "\t\"input_thresh\" : \"-39.20\",",
+            "\t\"output_i\" : \"-16.58\",",
+            "\t\"output_tp\" : \"-1.50\",",
+            "\t\"output_lra\" : \"14.78\",",
+            "\t\"output_thresh\" : \"-27.71\",",
+            "\t\"normalization_type\" : \"dynamic\",",
+            "\t\"target_offset\" : \"0.58\"",
+            "}",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = parse_loudnorm(&tail).unwrap();
+        assert_eq!(m.input_i, -27.61);
+        let f = m.second_pass(-16.0).unwrap();
+        assert!(f.contains("measured_I=-27.61") && f.contains("linear=true") && f.contains("I=-16"), "{f}");
+        let silent: Vec<String> = tail.iter().map(|l| l.replace("-27.61", "-inf")).collect();
+        assert!(parse_loudnorm(&silent).unwrap().second_pass(-16.0).is_none());
+        assert!(parse_loudnorm(&["no json here".to_string()]).is_none());
+    }
 }
