@@ -274,10 +274,11 @@ impl Library {
         Ok(None)
     }
 
-    /// Reserves the next clip of `video`: chooses a range never used (see
-    /// [`ranges::choose`]), records it, and moves the video to the back of the LRU.
-    /// One transaction, so a crash never leaves a range half recorded.
-    pub fn take_clip(
+    /// Chooses the next clip of `video` from a range never used (see
+    /// [`ranges::choose`]) without recording anything: the generator records it with
+    /// [`Library::commit_clip`] once the clip is encoded, so a failed or cancelled
+    /// encode uses up nothing.
+    pub fn plan_clip(
         &self,
         video: &Video,
         gop_secs: f64,
@@ -285,13 +286,19 @@ impl Library {
         min_gops: u32,
         rng: &mut impl rand::Rng,
     ) -> Result<Cut, DbError> {
+        let used = used_ranges(&self.db.conn(), video.id)?;
+        Ok(ranges::choose(&used, video.info.duration, gop_secs, want_gops, min_gops, rng))
+    }
+
+    /// Records a clip cut from `video`: its range is used (all ranges start over
+    /// first if the cut says so) and the video moves to the back of the LRU. One
+    /// transaction, so a crash never leaves it half recorded.
+    pub fn commit_clip(&self, video: &Video, cut: &Cut, gop_secs: f64) -> Result<(), DbError> {
         let mut c = self.db.conn();
         let tx = c.transaction()?;
-        let used = used_ranges(&tx, video.id)?;
-        let duration = video.info.duration;
-        let cut = ranges::choose(&used, duration, gop_secs, want_gops, min_gops, rng);
-        let mut now_used = if cut.reset { Vec::new() } else { used };
-        now_used.push(cut.range(gop_secs, duration));
+        let used = if cut.reset { Vec::new() } else { used_ranges(&tx, video.id)? };
+        let mut now_used = used;
+        now_used.push(cut.range(gop_secs, video.info.duration));
         let now_used = ranges::merge(now_used);
         tx.execute("DELETE FROM video_ranges WHERE video_id = ?1", [video.id])?;
         {
@@ -312,6 +319,20 @@ impl Library {
         if cut.reset {
             tracing::info!(file = %video.path.display(), "every part of this video was used: its ranges start over");
         }
+        Ok(())
+    }
+
+    /// [`Library::plan_clip`] and [`Library::commit_clip`] at once.
+    pub fn take_clip(
+        &self,
+        video: &Video,
+        gop_secs: f64,
+        want_gops: u32,
+        min_gops: u32,
+        rng: &mut impl rand::Rng,
+    ) -> Result<Cut, DbError> {
+        let cut = self.plan_clip(video, gop_secs, want_gops, min_gops, rng)?;
+        self.commit_clip(video, &cut, gop_secs)?;
         Ok(cut)
     }
 

@@ -205,6 +205,9 @@ struct Inner {
     settings: GeneratorSettings,
     rng: Mutex<StdRng>,
     status: watch::Sender<GeneratorStatus>,
+    /// Videos a running job is cutting: other jobs leave them alone, since their
+    /// ranges and LRU place are recorded only once the clip is encoded.
+    in_flight: Mutex<Vec<i64>>,
 }
 
 /// How a job ended.
@@ -240,6 +243,7 @@ impl Generator {
                     settings,
                     rng: Mutex::new(rng),
                     status,
+                    in_flight: Mutex::new(Vec::new()),
                 }),
                 commands: rx,
             },
@@ -448,17 +452,7 @@ impl Inner {
             }
             // Each clip of a chunk from another video, in LRU order; a library with
             // fewer videos than the chunk has clips repeats, but never back to back.
-            let picked = self
-                .library
-                .pick(&used)
-                .and_then(|v| match v {
-                    Some(v) => Ok(Some(v)),
-                    None => self.library.pick(&used[used.len().saturating_sub(1)..]),
-                })
-                .and_then(|v| match v {
-                    Some(v) => Ok(Some(v)),
-                    None => self.library.pick(&[]),
-                });
+            let picked = self.pick(&used);
             let video = match picked {
                 Ok(Some(v)) => v,
                 Ok(None) => {
@@ -485,12 +479,13 @@ impl Inner {
                 let secs = rng.random_range(s.clip_min..=s.clip_max.max(s.clip_min));
                 let want = if fast { 1 } else { gops(secs, gop_secs) };
                 let min = if fast { 1 } else { gops(s.clip_min, gop_secs).min(want) };
-                (self.library.take_clip(&video, gop_secs, want, min, &mut *rng), secs)
+                (self.library.plan_clip(&video, gop_secs, want, min, &mut *rng), secs)
             };
             let cut = match cut {
                 Ok(c) => c,
                 Err(e) => break Outcome::Stalled(format!("database: {e}")),
             };
+            let _flight = InFlight::new(&self.in_flight, video.id);
             let frames = cut.gops * p.gop_frames;
             let file = format!("clip-{index:04}.ts");
             let out = dir.join(&file);
@@ -523,6 +518,9 @@ impl Inner {
             };
             match result {
                 Ok(()) => {
+                    if let Err(e) = self.library.commit_clip(&video, &cut, gop_secs) {
+                        break Outcome::Stalled(format!("database: {e}"));
+                    }
                     failures = 0;
                     let size = std::fs::metadata(&out).map_or(0, |m| m.len());
                     let elapsed = t0.elapsed().as_secs_f64();
@@ -588,6 +586,20 @@ impl Inner {
         outcome
     }
 
+    /// The next video for a chunk that already used `used`: the least recently used
+    /// one not in the chunk and not being cut by another job; failing that, any but
+    /// the last one used; failing that, any.
+    fn pick(&self, used: &[i64]) -> Result<Option<Video>, crate::db::DbError> {
+        let busy = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let last = &used[used.len().saturating_sub(1)..];
+        for exclude in [[used, &busy].concat(), [last, &busy].concat(), busy.clone(), Vec::new()] {
+            if let Some(v) = self.library.pick(&exclude)? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
     /// Encodes one clip, reporting progress to the job's status.
     async fn encode(
         &self,
@@ -651,6 +663,28 @@ impl Inner {
     }
 }
 
+/// Marks a video as being cut for as long as it lives.
+struct InFlight<'a> {
+    set: &'a Mutex<Vec<i64>>,
+    id: i64,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(set: &'a Mutex<Vec<i64>>, id: i64) -> Self {
+        set.lock().unwrap_or_else(|p| p.into_inner()).push(id);
+        InFlight { set, id }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut v = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = v.iter().position(|x| *x == self.id) {
+            v.swap_remove(i);
+        }
+    }
+}
+
 /// Whole GOPs closest to `secs`, at least one.
 fn gops(secs: f64, gop_secs: f64) -> u32 {
     (secs / gop_secs).round().max(1.0) as u32
@@ -703,5 +737,188 @@ mod tests {
         assert_eq!("title".parse::<WatermarkMode>().unwrap(), WatermarkMode::Title);
         let e = "logo".parse::<WatermarkMode>().unwrap_err();
         assert!(e.to_string().contains("none, creator, title"));
+    }
+
+    use std::path::Path;
+
+    use crate::library::Library;
+
+    fn settings(chunks_dir: PathBuf) -> GeneratorSettings {
+        GeneratorSettings {
+            chunks_dir,
+            profile: OutputProfile {
+                width: 320,
+                height: 180,
+                fps: 30,
+                gop_frames: 30,
+                video_kbps: 600,
+            },
+            encoder: Encoder::X264,
+            clip_min: 1.0,
+            clip_max: 1.0,
+            chunk_duration: 3.0,
+            max_chunks: 10,
+            disk_budget: None,
+            ready_target: 1,
+            chunks_per_run: 1,
+            parallel: 1,
+            look: Look::NONE,
+            watermark: WatermarkMode::Title,
+            watermark_fallback: None,
+            schedule: None,
+            seed: Some(7),
+        }
+    }
+
+    async fn source(dir: &Path, name: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = dir.join(name);
+        let status = tokio::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=6"])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-threads", "1", "-y"])
+            .arg(&out)
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+    }
+
+    struct Rig {
+        ff: Ffmpeg,
+        db: Db,
+        library: Arc<Library>,
+        chunks: PathBuf,
+    }
+
+    impl Rig {
+        async fn new(dir: &Path) -> Rig {
+            let ff = Ffmpeg::locate().await.unwrap().with_threads(1);
+            let db = Db::open(&dir.join("state.db")).unwrap();
+            let library = Library::new(db.clone(), vec![dir.join("videos")], None);
+            let chunks = dir.join("chunks");
+            std::fs::create_dir_all(&chunks).unwrap();
+            Rig { ff, db, library, chunks }
+        }
+
+        async fn refresh(&self) {
+            self.library.scan().unwrap();
+            self.library.probe_pending(&self.ff).await.unwrap();
+        }
+
+        fn start(&self) -> (Arc<Playout>, GeneratorHandle, CancellationToken, tokio::task::JoinHandle<()>) {
+            let p = settings(self.chunks.clone());
+            let playout = Playout::load(self.db.clone(), &self.chunks, &p.profile).unwrap();
+            let (g, handle) = Generator::new(self.ff.clone(), self.db.clone(), self.library.clone(), playout.clone(), p);
+            let cancel = CancellationToken::new();
+            let task = tokio::spawn(g.run(cancel.clone()));
+            (playout, handle, cancel, task)
+        }
+    }
+
+    async fn until(what: &str, mut f: impl FnMut() -> bool) {
+        let t0 = Instant::now();
+        while !f() {
+            assert!(t0.elapsed() < Duration::from_secs(120), "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunks_take_each_clip_from_another_video_in_lru_order_and_resume_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.mp4", "b.mp4", "c.mp4", "d.mp4"] {
+            source(&dir.path().join("videos"), n).await;
+        }
+        let rig = Rig::new(dir.path()).await;
+        rig.refresh().await;
+        let (playout, handle, cancel, task) = rig.start();
+        // Stop it as soon as the first clip exists: the chunk is a job left half done.
+        until("a first clip", || playout.chunks().first().is_some_and(|c| !c.clips.is_empty())).await;
+        let status = handle.status();
+        assert_eq!(status.state, GeneratorState::Generating);
+        cancel.cancel();
+        task.await.unwrap();
+        let first = playout.chunks()[0].clone();
+        assert!(!first.complete);
+
+        // The next run finishes the same chunk rather than starting another.
+        let (playout, _handle, cancel, task) = rig.start();
+        until("the chunk to complete", || playout.chunks().first().is_some_and(|c| c.complete)).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let chunk = playout.chunks()[0].clone();
+        assert_eq!(chunk.id, first.id);
+        assert_eq!(chunk.clips.len(), 3, "3 s of 1 s clips");
+        let videos = playout.clip_videos(&chunk.id).unwrap();
+        assert_eq!(videos, [1, 2, 3], "never-used videos first, in order, each once");
+        for v in &videos {
+            assert_eq!(rig.library.used_ranges(*v).unwrap().len(), 1);
+        }
+        // d was never used, so it is next; a is now the least recently used after it.
+        let next = rig.library.pick(&[]).unwrap().unwrap();
+        assert!(next.path.ends_with("d.mp4"));
+        let after = rig.library.pick(&[next.id]).unwrap().unwrap();
+        assert!(after.path.ends_with("a.mp4"));
+        // Clip files on disk are exactly those recorded.
+        let files = std::fs::read_dir(&chunk.dir).unwrap().count();
+        assert_eq!(files, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_generation_that_cannot_progress_stalls_with_a_reason_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let videos = dir.path().join("videos");
+        std::fs::create_dir_all(&videos).unwrap();
+        let rig = Rig::new(dir.path()).await;
+        let (playout, handle, cancel, task) = rig.start();
+        // An empty folder: waiting, not failing.
+        let mut rx = handle.subscribe();
+        until("waiting for the library", || rx.borrow_and_update().state == GeneratorState::WaitingForLibrary).await;
+        // Only broken files: stalled, with the reason, and no chunk churn.
+        std::fs::write(videos.join("broken.mp4"), b"not a video").unwrap();
+        std::fs::write(videos.join("empty.mkv"), b"").unwrap();
+        rig.refresh().await;
+        until("a stall", || matches!(handle.status().state, GeneratorState::Stalled { .. })).await;
+        let GeneratorState::Stalled { reason } = handle.status().state else { unreachable!() };
+        assert!(reason.contains("none of the 2 videos is usable"), "{reason}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(matches!(handle.status().state, GeneratorState::Stalled { .. }));
+        assert!(playout.chunks().is_empty(), "no empty chunk left behind");
+        let rows: i64 = rig.db.conn().query_row("SELECT count(*) FROM chunks", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0);
+        // A usable video arrives: the generator goes on by itself.
+        source(&videos, "good.mp4").await;
+        rig.refresh().await;
+        until("a ready chunk", || playout.chunks().iter().any(|c| c.complete)).await;
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_make_chunks_beyond_the_ready_target_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.mp4", "b.mp4"] {
+            source(&dir.path().join("videos"), n).await;
+        }
+        let rig = Rig::new(dir.path()).await;
+        rig.refresh().await;
+        let (playout, handle, cancel, task) = rig.start();
+        until("the ready target", || playout.chunks().iter().filter(|c| c.complete).count() == 1).await;
+        until("idle", || handle.status().state == GeneratorState::Idle).await;
+        assert!(handle.send(GeneratorCommand::Generate(2)));
+        until("two more chunks", || playout.chunks().iter().filter(|c| c.complete).count() == 3).await;
+        until("idle again", || handle.status().state == GeneratorState::Idle && handle.status().requested == 0).await;
+        // A request outlives a restart.
+        assert!(handle.send(GeneratorCommand::Stop));
+        until("stopped", || handle.status().state == GeneratorState::Stopped).await;
+        cancel.cancel();
+        task.await.unwrap();
+        rig.db.set_meta("requested_chunks", "1").unwrap();
+        let (playout, _handle, cancel, task) = rig.start();
+        until("the persisted request", || playout.chunks().iter().filter(|c| c.complete).count() == 4).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let made: i64 = rig.db.meta("chunks_created").unwrap().unwrap().parse().unwrap();
+        assert_eq!(made, 4);
     }
 }

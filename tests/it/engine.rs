@@ -366,3 +366,62 @@ async fn airs_the_slate_when_no_clip_is_ready_and_goes_on() {
     assert!(errors.trim().is_empty(), "{errors}");
     let _ = channel::AUDIO_RATE;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discontinuity_marks_exactly_the_codec_parameter_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut prepared = prepare(dir.path(), &[30, 30, 30], 2).await;
+    // Two clips made with other codec parameters (as a GPU encoder or another size
+    // would give): same frame rate and GOP, different SPS.
+    let ff = Ffmpeg::locate().await.unwrap();
+    let src = harness::make_sources(&dir.path().join("other"))[0].clone();
+    let info = ff.probe(&src).await.unwrap();
+    let other = OutputProfile {
+        height: 176,
+        ..profile()
+    };
+    let mut foreign = Vec::new();
+    for i in 0..2 {
+        let out = dir.path().join(format!("other-{i}.ts"));
+        ff.encode_clip(&ClipRequest {
+            src: &src,
+            info: &info,
+            start: i as f64,
+            frames: 30,
+            profile: &other,
+            encoder: &Encoder::X264,
+            out: &out,
+            look: &Look::NONE,
+            watermark: None,
+        })
+        .await
+        .unwrap();
+        foreign.push(ClipRef {
+            path: out,
+            info: Arc::new(ClipInfo {
+                id: format!("other/{i}"),
+                ..ClipInfo::default()
+            }),
+        });
+    }
+    // Air: test/0, other/0, other/1, test/1, test/2.
+    let a = prepared.clips.clone();
+    prepared.clips = vec![a[0].clone(), foreign[0].clone(), foreign[1].clone(), a[1].clone(), a[2].clone()];
+    prepared.clip_frames = vec![30; 5];
+    let live = run_engine(&prepared, Ticks(900_000), 5).await;
+    let (capture, _, playlist) = concat(&live, dir.path(), 5);
+    let (_, _, items) = harness::parse_playlist(&playlist);
+    let marks: Vec<bool> = items.iter().take(5).map(|i| i.2).collect();
+    assert_eq!(
+        marks,
+        [false, true, false, true, false],
+        "a discontinuity where the parameters change, nowhere else:\n{playlist}"
+    );
+    assert_eq!(live.stats().discontinuities, 2);
+    // Timestamps still run on across both changes, and everything decodes.
+    let pk = packets(&capture);
+    let dts: Vec<i64> = pk.iter().filter(|p| p.kind == "video").map(|p| p.dts).collect();
+    assert!(steps(&dts).iter().all(|s| *s == 3000), "{:?}", steps(&dts));
+    let (frames, _) = decode(&capture);
+    assert_eq!(frames, 150);
+}
