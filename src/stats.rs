@@ -45,27 +45,23 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
     let mut rx = live.subscribe();
     let mut last: Option<NowPlaying> = None;
     let mut stopping = false;
+    let mut first_pass = true;
     while !stopping {
+        // Anything already published is recorded at once; then on each new segment.
         // On cancel, one last pass records what was published since the last one.
-        tokio::select! {
-            _ = cancel.cancelled() => stopping = true,
-            r = rx.changed() => if r.is_err() { stopping = true },
+        if !std::mem::take(&mut first_pass) {
+            tokio::select! {
+                _ = cancel.cancelled() => stopping = true,
+                r = rx.changed() => if r.is_err() { stopping = true },
+            }
         }
         if live.stats().segments_published == 0 {
             continue;
         }
-        // Segments come every couple of seconds; reading the newest is enough as long
-        // as we keep up, and history covers a missed one.
-        let newest = live.now_playing();
-        let from = last.as_ref().map_or(newest.seq, |l| l.seq + 1);
-        if newest.seq < from {
-            continue;
-        }
-        let segments: Vec<NowPlaying> = if newest.seq == from {
-            vec![newest]
-        } else {
-            live.history().into_iter().filter(|n| n.seq >= from).collect()
-        };
+        // Segments come every couple of seconds; the retained history covers any we
+        // did not get to in time.
+        let from = last.as_ref().map_or(0, |l| l.seq + 1);
+        let segments: Vec<NowPlaying> = live.history().into_iter().filter(|n| n.seq >= from).collect();
         for now in segments {
             if let Err(e) = record_segment(&db, last.as_ref(), &now) {
                 tracing::warn!(error = %e, "cannot record stats");
@@ -175,4 +171,94 @@ pub fn read(db: &Db, top: usize) -> Result<Stats, DbError> {
              WHERE airtime > 0 AND creator IS NOT NULL GROUP BY creator ORDER BY a DESC LIMIT ?1",
         )?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::channel::live::{PublishedSegment, entry};
+    use crate::channel::{ClipInfo, TrackInfo};
+
+    fn publish(live: &Live, seq: u64, clip: &Arc<ClipInfo>, track: &Arc<TrackInfo>) {
+        let name = live.segment_name(seq);
+        let seg = PublishedSegment {
+            seq,
+            name: name.clone(),
+            data: Bytes::from_static(&[0x47; 188]),
+            entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), false),
+        };
+        let now = NowPlaying {
+            seq,
+            clip: Some(clip.clone()),
+            track: Some(track.clone()),
+            duration: 2.0,
+            end_pts: Ticks(900_000 + (seq + 1) * 180_000),
+            ..NowPlaying::default()
+        };
+        live.publish(seg, now, false).run();
+    }
+
+    #[tokio::test]
+    async fn records_airtime_plays_and_where_the_stream_is() {
+        let db = Db::in_memory().unwrap();
+        {
+            let c = db.conn();
+            c.execute(
+                "INSERT INTO videos (path, size, mtime_ns, added_at, title, creator) VALUES
+                 ('/v/a.mp4', 1, 1, 0, 'A', 'Ann'), ('/v/b.mp4', 1, 1, 0, 'B', 'Ann')",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO tracks (path, size, mtime_ns, added_at, title) VALUES ('/m/x.mp3', 1, 1, 0, 'X')",
+                [],
+            )
+            .unwrap();
+        }
+        assert_eq!(continuity(&db).unwrap(), None);
+        let live = Live::new("r".into(), 5, 2, None);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(record(db.clone(), live.clone(), cancel.clone()));
+        let clip = |p: &str| {
+            Arc::new(ClipInfo {
+                id: p.into(),
+                source: Some(PathBuf::from(p)),
+                ..ClipInfo::default()
+            })
+        };
+        let (a, b) = (clip("/v/a.mp4"), clip("/v/b.mp4"));
+        let x = Arc::new(TrackInfo {
+            title: "X".into(),
+            source: Some("/m/x.mp3".into()),
+            duration: 60.0,
+        });
+        // a for 3 segments, b for 2, a again (another airing) for 1; one track throughout.
+        for (seq, c) in [(7, &a), (8, &a), (9, &a), (10, &b), (11, &b), (12, &a)] {
+            publish(&live, seq, c, &x);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap();
+        let s = read(&db, 10).unwrap();
+        assert!((s.hours_streamed - 12.0 / 3600.0).abs() < 1e-9, "{s:?}");
+        let va = &s.top_videos[0];
+        assert_eq!((va.title.as_str(), va.plays, va.airtime), ("A", 2, 8.0));
+        assert_eq!((s.top_videos[1].plays, s.top_videos[1].airtime), (1, 4.0));
+        assert_eq!((s.top_tracks[0].plays, s.top_tracks[0].airtime), (1, 12.0));
+        assert_eq!(s.top_creators[0].title, "Ann");
+        assert_eq!((s.top_creators[0].plays, s.top_creators[0].airtime), (3, 12.0));
+        assert_eq!(
+            continuity(&db).unwrap(),
+            Some(Continuity {
+                next_seq: 13,
+                next_pts: Ticks(900_000 + 13 * 180_000),
+                discontinuity_number: 0
+            })
+        );
+    }
 }

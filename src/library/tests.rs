@@ -191,3 +191,54 @@ fn corrupt_files_are_recorded_and_not_probed_again_until_they_change() {
         assert_eq!(lib.probe_pending(&ff).await.unwrap(), 1);
     });
 }
+
+#[test]
+fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ff = Ffmpeg::locate().await.unwrap().with_threads(1);
+        let d = tempfile::tempdir().unwrap();
+        let media = d.path().join("media");
+        std::fs::create_dir_all(media.join("sub")).unwrap();
+        let lib = Library::new(Db::in_memory().unwrap(), vec![media.clone()], None);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(lib.clone().run(ff, cancel.clone()));
+        let wait = |what: &'static str, want: Box<dyn Fn(&Library) -> bool + Send>| {
+            let lib = lib.clone();
+            async move {
+                let t0 = std::time::Instant::now();
+                while !want(&lib) {
+                    assert!(t0.elapsed().as_secs() < 60, "timed out waiting for {what}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        };
+        // Made elsewhere and moved in, as a download manager would.
+        let made = d.path().join("made.mp4");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2"])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-threads", "1", "-y"])
+            .arg(&made)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::rename(&made, media.join("sub/new.mp4")).unwrap();
+        wait("the new file", Box::new(|l| l.counts().unwrap().usable == 1)).await;
+        let id = lib.list(0, 10).unwrap()[0].id;
+        std::fs::rename(media.join("sub/new.mp4"), media.join("renamed.mp4")).unwrap();
+        wait(
+            "the rename",
+            Box::new(|l| l.list(0, 10).unwrap().iter().any(|v| v.path.ends_with("renamed.mp4"))),
+        )
+        .await;
+        assert_eq!(lib.list(0, 10).unwrap()[0].id, id, "same video, same history");
+        std::fs::remove_file(media.join("renamed.mp4")).unwrap();
+        wait("the removal", Box::new(|l| l.counts().unwrap().present == 0)).await;
+        cancel.cancel();
+        task.await.unwrap();
+    });
+}

@@ -202,4 +202,44 @@ mod tests {
         assert_ne!(cache_name(&p, -16.0), cache_name(&p, -23.0));
         assert!(a.ends_with(".aac"));
     }
+
+    #[tokio::test]
+    async fn least_played_first_never_the_last_track_again_and_broken_tracks_left_out() {
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("music");
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        for n in ["a.mp3", "b.flac", "c.ogg", "sub/d.MP3", "notes.txt"] {
+            std::fs::write(folder.join(n), n).unwrap();
+        }
+        let db = Db::in_memory().unwrap();
+        let ff = Ffmpeg::locate().await.unwrap();
+        let music = Music::new(ff, db.clone(), Some(folder.clone()), d.path().join("cache"), -16.0);
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+        };
+        let mut all = names(music.next_pass(None).unwrap());
+        all.sort();
+        assert_eq!(all, ["a.mp3", "b.flac", "c.ogg", "d.MP3"]);
+        let set = |name: &str, plays: i64| {
+            db.conn()
+                .execute(
+                    "UPDATE tracks SET plays = ?2 WHERE path LIKE '%' || ?1",
+                    rusqlite::params![name, plays],
+                )
+                .unwrap();
+        };
+        set("a.mp3", 2);
+        set("c.ogg", 1);
+        let b = folder.join("b.flac");
+        for _ in 0..20 {
+            let order = names(music.next_pass(Some(&b)).unwrap());
+            assert_eq!(order[0], "d.MP3", "least played first, and never the track just played");
+            assert_eq!(&order[1..], ["b.flac", "c.ogg", "a.mp3"]);
+        }
+        // A track that failed to encode is left out until it changes.
+        music.set_aside(&folder.join("c.ogg"), "not audio");
+        assert!(!names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
+        std::fs::write(folder.join("c.ogg"), "changed content").unwrap();
+        assert!(names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
+    }
 }
