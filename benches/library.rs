@@ -34,7 +34,11 @@ fn rescan(files: usize) {
         if i % 100 == 0 {
             std::fs::create_dir_all(&sub).unwrap();
         }
-        std::fs::write(sub.join(format!("episode {i:05} [abcdefghijk].mp4")), i.to_string()).unwrap();
+        std::fs::write(
+            sub.join(format!("episode {i:05} [abcdefghijk].mp4")),
+            i.to_string(),
+        )
+        .unwrap();
     }
     let db = Db::open(&dir.path().join("state.db")).unwrap();
     let lib = Library::new(db, vec![media], None);
@@ -82,8 +86,14 @@ fn pick(videos: usize) {
             for i in 0..videos {
                 // Half never used, half used in a scattered order.
                 let last_used = (i % 2 == 0).then(|| ((i * 7919) % videos) as i64);
-                ins.execute(params![format!("/media/v{i}.mp4"), i as i64, probe, format!("v{i}"), last_used])
-                    .unwrap();
+                ins.execute(params![
+                    format!("/media/v{i}.mp4"),
+                    i as i64,
+                    probe,
+                    format!("v{i}"),
+                    last_used
+                ])
+                .unwrap();
             }
         }
         tx.commit().unwrap();
@@ -103,7 +113,9 @@ fn pick(videos: usize) {
         exclude.push(v.id);
     }
     let per = t0.elapsed().as_secs_f64() / n as f64 * 1e6;
-    println!("next clip in a library of {videos} videos (pick + range + record): {per:.0} µs per clip over {n} clips");
+    println!(
+        "next clip in a library of {videos} videos (pick + range + record): {per:.0} µs per clip over {n} clips"
+    );
 }
 
 fn main() {

@@ -16,14 +16,14 @@ use crate::channel::{
 };
 use crate::config::Config;
 use crate::db::{Db, DbError};
-use crate::library::metadata::TubeArchivist;
 use crate::http::{self, AppState};
 use crate::library::Library;
+use crate::library::metadata::TubeArchivist;
 use crate::media::Ticks;
 use crate::media::hls;
+use crate::schedule::Playout;
 use crate::schedule::generator::{Generator, GeneratorSettings};
 use crate::schedule::music::Music;
-use crate::schedule::Playout;
 use crate::stats;
 use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
 
@@ -119,8 +119,9 @@ pub async fn serve(
 
     let (generator, _generator_handle) = Generator::new(
         // Niceness: the engine (this process) first, then clips that keep it fed,
-        // then the slate, music and demo files.
-        ff.clone().with_nice(NICE_CLIPS),
+        // then the slate, music and demo files. Parallel jobs share the cores
+        // rather than each taking them all.
+        clip_ffmpeg(&ff, config.generator_jobs),
         db.clone(),
         library.clone(),
         playout.clone(),
@@ -194,7 +195,11 @@ pub async fn serve(
         Some(dirs.hls.clone()),
     );
     if let Some(r) = resume {
-        tracing::info!(seq = r.next_seq, pts = r.next_pts.0, "continuing the stream of the last run");
+        tracing::info!(
+            seq = r.next_seq,
+            pts = r.next_pts.0,
+            "continuing the stream of the last run"
+        );
         live.resume(r.discontinuity_number);
     }
     let music = Music::new(
@@ -216,7 +221,11 @@ pub async fn serve(
     let engine_task = tokio::spawn(engine.run(cancel.child_token()));
     // Its own token: it stops after the engine, so the last segment is recorded.
     let recorder_stop = CancellationToken::new();
-    let recorder = tokio::spawn(stats::record(db.clone(), live.clone(), recorder_stop.clone()));
+    let recorder = tokio::spawn(stats::record(
+        db.clone(),
+        live.clone(),
+        recorder_stop.clone(),
+    ));
 
     let mut first = live.subscribe();
     let background = cancel.child_token();
@@ -286,6 +295,17 @@ impl DataDirs {
         }
         Ok(d)
     }
+}
+
+/// The ffmpeg of clip encodes: niced, and with `jobs` running at once, limited to
+/// their share of the cores.
+fn clip_ffmpeg(ff: &Ffmpeg, jobs: usize) -> Ffmpeg {
+    let ff = ff.clone().with_nice(NICE_CLIPS);
+    if jobs <= 1 {
+        return ff;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    ff.with_threads((cores / jobs).max(1) as u32)
 }
 
 /// The slate, encoded once per output profile and encoder, then cached.

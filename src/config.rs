@@ -501,16 +501,24 @@ impl Config {
             ready_chunks.to_string(),
             &format!("must be at least 1 and below MAX_CHUNKS ({max_chunks})"),
         )?;
-        let (chunks_per_run, cpr_name) =
-            layers.parse::<usize>(&args.chunks_per_run, "--chunks-per-run", &["CHUNKS_PER_RUN"], 4)?;
+        let (chunks_per_run, cpr_name) = layers.parse::<usize>(
+            &args.chunks_per_run,
+            "--chunks-per-run",
+            &["CHUNKS_PER_RUN"],
+            4,
+        )?;
         check(
             (1..=1000).contains(&chunks_per_run),
             &cpr_name,
             chunks_per_run.to_string(),
             "must be between 1 and 1000",
         )?;
-        let (generator_jobs, jobs_name) =
-            layers.parse::<usize>(&args.generator_jobs, "--generator-jobs", &["GENERATOR_JOBS"], 1)?;
+        let (generator_jobs, jobs_name) = layers.parse::<usize>(
+            &args.generator_jobs,
+            "--generator-jobs",
+            &["GENERATOR_JOBS"],
+            1,
+        )?;
         check(
             (1..=16).contains(&generator_jobs),
             &jobs_name,
@@ -523,16 +531,35 @@ impl Config {
         };
         let schedule = layers
             .get(&args.schedule, "--schedule", &["GENERATE_SCHEDULE"])
-            .map(|(setting, v)| v.parse::<CronSchedule>().map_err(|e| invalid(&setting, &v, e)))
+            .map(|(setting, v)| {
+                v.parse::<CronSchedule>()
+                    .map_err(|e| invalid(&setting, &v, e))
+            })
             .transpose()?;
-        let (grade, _) =
-            layers.parse::<ColorGrade>(&args.color_grade, "--color-grade", &["COLOR_GRADE"], ColorGrade::None)?;
-        let (Flag(video_wall), _) =
-            layers.parse::<Flag>(&args.video_wall, "--video-wall", &["VIDEO_WALL"], Flag(false))?;
-        let (watermark, _) =
-            layers.parse::<WatermarkMode>(&args.watermark, "--watermark", &["WATERMARK"], WatermarkMode::None)?;
+        let (grade, _) = layers.parse::<ColorGrade>(
+            &args.color_grade,
+            "--color-grade",
+            &["COLOR_GRADE"],
+            ColorGrade::None,
+        )?;
+        let (Flag(video_wall), _) = layers.parse::<Flag>(
+            &args.video_wall,
+            "--video-wall",
+            &["VIDEO_WALL"],
+            Flag(false),
+        )?;
+        let (watermark, _) = layers.parse::<WatermarkMode>(
+            &args.watermark,
+            "--watermark",
+            &["WATERMARK"],
+            WatermarkMode::None,
+        )?;
         let watermark_fallback = layers
-            .get(&args.watermark_fallback, "--watermark-fallback", &["WATERMARK_FALLBACK"])
+            .get(
+                &args.watermark_fallback,
+                "--watermark-fallback",
+                &["WATERMARK_FALLBACK"],
+            )
             .map(|(_, v)| v.trim().to_string())
             .filter(|v| !v.is_empty());
         let (music_lufs, lufs_name) = layers.parse::<f64>(
@@ -549,15 +576,31 @@ impl Config {
         )?;
         let seed = layers
             .get(&args.seed, "--seed", &["SEED"])
-            .map(|(setting, v)| v.trim().parse::<u64>().map_err(|e| invalid(&setting, &v, e)))
+            .map(|(setting, v)| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|e| invalid(&setting, &v, e))
+            })
             .transpose()?;
-        let ta_url = layers.get(&args.tubearchivist_url, "--tubearchivist-url", &["TUBEARCHIVIST_URL"]);
-        let ta_token = layers.get(&args.tubearchivist_token, "--tubearchivist-token", &["TUBEARCHIVIST_TOKEN"]);
+        let ta_url = layers.get(
+            &args.tubearchivist_url,
+            "--tubearchivist-url",
+            &["TUBEARCHIVIST_URL"],
+        );
+        let ta_token = layers.get(
+            &args.tubearchivist_token,
+            "--tubearchivist-token",
+            &["TUBEARCHIVIST_TOKEN"],
+        );
         let tubearchivist = match (ta_url, ta_token) {
             (None, _) => None,
             (Some((setting, url)), token) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(invalid(&setting, &url, "must be an http:// or https:// URL"));
+                    return Err(invalid(
+                        &setting,
+                        &url,
+                        "must be an http:// or https:// URL",
+                    ));
                 }
                 let Some((_, token)) = token else {
                     return Err(invalid(
@@ -633,7 +676,9 @@ fn parse_size(v: &str) -> Result<Option<u64>, String> {
     if t.is_empty() || t == "0" || t == "none" {
         return Ok(None);
     }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num
         .parse()
@@ -875,7 +920,10 @@ mod tests {
              MUSIC_LOUDNESS=-23\nSEED=42\nTUBEARCHIVIST_URL=http://ta:8000/\nTUBEARCHIVIST_TOKEN=abc\n",
         )
         .unwrap();
-        assert_eq!((c.ready_chunks, c.chunks_per_run, c.generator_jobs), (3, 5, 2));
+        assert_eq!(
+            (c.ready_chunks, c.chunks_per_run, c.generator_jobs),
+            (3, 5, 2)
+        );
         assert_eq!(c.disk_budget, Some(1_500_000_000));
         assert_eq!(c.schedule.unwrap().to_string(), "0 2 * * *");
         assert_eq!(c.look.grade, ColorGrade::Moody);
@@ -884,10 +932,16 @@ mod tests {
         assert_eq!(c.watermark_fallback.as_deref(), Some("My channel"));
         assert_eq!(c.music_lufs, -23.0);
         assert_eq!(c.seed, Some(42));
-        assert_eq!(c.tubearchivist, Some(("http://ta:8000".into(), "abc".into())));
+        assert_eq!(
+            c.tubearchivist,
+            Some(("http://ta:8000".into(), "abc".into()))
+        );
 
         let d = resolve(&ServeArgs::default(), &[], "").unwrap();
-        assert_eq!((d.ready_chunks, d.chunks_per_run, d.generator_jobs), (2, 4, 1));
+        assert_eq!(
+            (d.ready_chunks, d.chunks_per_run, d.generator_jobs),
+            (2, 4, 1)
+        );
         assert_eq!(d.disk_budget, None);
         assert!(d.schedule.is_none() && !d.look.video_wall && d.seed.is_none());
     }
@@ -906,7 +960,10 @@ mod tests {
             ("MAX_CHUNKS=3\nREADY_CHUNKS=3\n", "READY_CHUNKS"),
             ("GENERATOR_JOBS=99\n", "GENERATOR_JOBS"),
             ("SEED=-1\n", "SEED"),
-            ("TUBEARCHIVIST_URL=ftp://x\nTUBEARCHIVIST_TOKEN=a\n", "TUBEARCHIVIST_URL"),
+            (
+                "TUBEARCHIVIST_URL=ftp://x\nTUBEARCHIVIST_TOKEN=a\n",
+                "TUBEARCHIVIST_URL",
+            ),
             ("TUBEARCHIVIST_URL=http://x\n", "TUBEARCHIVIST_TOKEN"),
         ] {
             let e = resolve(&ServeArgs::default(), &[], dotenv).unwrap_err();

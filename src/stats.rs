@@ -27,10 +27,13 @@ pub struct Continuity {
 
 /// The continuity point recorded by a previous run, if any.
 pub fn continuity(db: &Db) -> Result<Option<Continuity>, DbError> {
-    let get = |k: &str| -> Result<Option<u64>, DbError> {
-        Ok(db.meta(k)?.and_then(|v| v.parse().ok()))
-    };
-    match (get("next_seq")?, get("next_pts")?, get("discontinuity_number")?) {
+    let get =
+        |k: &str| -> Result<Option<u64>, DbError> { Ok(db.meta(k)?.and_then(|v| v.parse().ok())) };
+    match (
+        get("next_seq")?,
+        get("next_pts")?,
+        get("discontinuity_number")?,
+    ) {
         (Some(next_seq), Some(pts), Some(discontinuity_number)) => Ok(Some(Continuity {
             next_seq,
             next_pts: Ticks(pts),
@@ -61,7 +64,11 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
         // Segments come every couple of seconds; the retained history covers any we
         // did not get to in time.
         let from = last.as_ref().map_or(0, |l| l.seq + 1);
-        let segments: Vec<NowPlaying> = live.history().into_iter().filter(|n| n.seq >= from).collect();
+        let segments: Vec<NowPlaying> = live
+            .history()
+            .into_iter()
+            .filter(|n| n.seq >= from)
+            .collect();
         for now in segments {
             if let Err(e) = record_segment(&db, last.as_ref(), &now) {
                 tracing::warn!(error = %e, "cannot record stats");
@@ -75,7 +82,12 @@ fn record_segment(db: &Db, prev: Option<&NowPlaying>, now: &NowPlaying) -> Resul
     let mut c = db.conn();
     let tx = c.transaction()?;
     db::add_real(&tx, "seconds_streamed", now.duration)?;
-    if let Some(src) = now.clip.as_ref().and_then(|c| c.source.as_ref()).and_then(|p| p.to_str()) {
+    if let Some(src) = now
+        .clip
+        .as_ref()
+        .and_then(|c| c.source.as_ref())
+        .and_then(|p| p.to_str())
+    {
         let new_clip = prev
             .and_then(|p| p.clip.as_ref())
             .is_none_or(|p| !Arc::ptr_eq(p, now.clip.as_ref().expect("has a source")));
@@ -97,7 +109,11 @@ fn record_segment(db: &Db, prev: Option<&NowPlaying>, now: &NowPlaying) -> Resul
     }
     db::set_meta(&tx, "next_seq", &(now.seq + 1).to_string())?;
     db::set_meta(&tx, "next_pts", &now.end_pts.0.to_string())?;
-    db::set_meta(&tx, "discontinuity_number", &now.discontinuity_number.to_string())?;
+    db::set_meta(
+        &tx,
+        "discontinuity_number",
+        &now.discontinuity_number.to_string(),
+    )?;
     tx.commit()?;
     Ok(())
 }
@@ -136,10 +152,14 @@ pub struct Stats {
 pub fn read(db: &Db, top: usize) -> Result<Stats, DbError> {
     let c = db.conn();
     let meta = |k: &str| -> Result<Option<String>, DbError> {
-        Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
-            .optional()?)
+        Ok(
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?,
+        )
     };
-    let num = |k: &str| -> Result<f64, DbError> { Ok(meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0.0)) };
+    let num = |k: &str| -> Result<f64, DbError> {
+        Ok(meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0.0))
+    };
     let list = |sql: &str| -> Result<Vec<Played>, DbError> {
         let mut st = c.prepare(sql)?;
         let v = st
@@ -251,7 +271,10 @@ mod tests {
         assert_eq!((s.top_videos[1].plays, s.top_videos[1].airtime), (1, 4.0));
         assert_eq!((s.top_tracks[0].plays, s.top_tracks[0].airtime), (1, 12.0));
         assert_eq!(s.top_creators[0].title, "Ann");
-        assert_eq!((s.top_creators[0].plays, s.top_creators[0].airtime), (3, 12.0));
+        assert_eq!(
+            (s.top_creators[0].plays, s.top_creators[0].airtime),
+            (3, 12.0)
+        );
         assert_eq!(
             continuity(&db).unwrap(),
             Some(Continuity {

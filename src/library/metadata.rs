@@ -144,7 +144,8 @@ fn sidecar(path: &Path) -> Option<SourceMeta> {
             tracing::debug!(file = %p.display(), "sidecar unreadable or not yt-dlp JSON");
             continue;
         };
-        let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let nonempty =
+            |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let Some(title) = nonempty(info.title) else {
             continue;
         };
@@ -236,7 +237,9 @@ pub struct TubeArchivist {
 impl std::fmt::Debug for TubeArchivist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("TubeArchivist").field("base", &self.base).finish()
+        f.debug_struct("TubeArchivist")
+            .field("base", &self.base)
+            .finish()
     }
 }
 
@@ -354,9 +357,18 @@ mod tests {
     #[test]
     fn youtube_ids_in_file_names() {
         let id = |s: &str| youtube_id(Path::new(s));
-        assert_eq!(id("Song title [dQw4w9WgXcQ].mp4").as_deref(), Some("dQw4w9WgXcQ"));
-        assert_eq!(id("/ta/UCxyz/dQw4w9WgXcQ.mp4").as_deref(), Some("dQw4w9WgXcQ"));
-        assert_eq!(id("[live] Show [a-b_c1234XY].mkv").as_deref(), Some("a-b_c1234XY"));
+        assert_eq!(
+            id("Song title [dQw4w9WgXcQ].mp4").as_deref(),
+            Some("dQw4w9WgXcQ")
+        );
+        assert_eq!(
+            id("/ta/UCxyz/dQw4w9WgXcQ.mp4").as_deref(),
+            Some("dQw4w9WgXcQ")
+        );
+        assert_eq!(
+            id("[live] Show [a-b_c1234XY].mkv").as_deref(),
+            Some("a-b_c1234XY")
+        );
         assert_eq!(id("Show [2019] remaster.mp4"), None);
         assert_eq!(id("short [abc].mp4"), None);
         assert_eq!(id("toolong [dQw4w9WgXcQQ].mp4"), None);
@@ -379,13 +391,20 @@ mod tests {
         std::fs::write(&video, b"v").unwrap();
         let m = local(&video, Some("Tag title"), Some("Tag artist"));
         assert_eq!(m.origin, MetaOrigin::Tags);
-        assert_eq!((m.title.as_str(), m.creator.as_deref()), ("Tag title", Some("Tag artist")));
+        assert_eq!(
+            (m.title.as_str(), m.creator.as_deref()),
+            ("Tag title", Some("Tag artist"))
+        );
         let m = local(&video, None, Some("  "));
         assert_eq!((m.origin, m.title.as_str()), (MetaOrigin::FileName, "Trip"));
 
         let side = d.path().join("Trip [dQw4w9WgXcQ].info.json");
         std::fs::write(&side, b"{not json").unwrap();
-        assert_eq!(local(&video, Some("T"), None).origin, MetaOrigin::Tags, "a broken sidecar falls through");
+        assert_eq!(
+            local(&video, Some("T"), None).origin,
+            MetaOrigin::Tags,
+            "a broken sidecar falls through"
+        );
         std::fs::write(
             &side,
             br#"{"id":"dQw4w9WgXcQ","title":"A \"quoted\": title","channel":"Chan","webpage_url":"https://youtu.be/x","formats":[]}"#,
@@ -394,7 +413,11 @@ mod tests {
         let m = local(&video, Some("T"), Some("A"));
         assert_eq!(m.origin, MetaOrigin::InfoJson);
         assert_eq!(m.title, "A \"quoted\": title");
-        assert_eq!(m.creator.as_deref(), Some("Chan"), "channel when there is no uploader");
+        assert_eq!(
+            m.creator.as_deref(),
+            Some("Chan"),
+            "channel when there is no uploader"
+        );
         assert_eq!(m.url.as_deref(), Some("https://youtu.be/x"));
         std::fs::write(&side, br#"{"title":"X","uploader":"Up","channel":"Chan"}"#).unwrap();
         assert_eq!(local(&video, None, None).creator.as_deref(), Some("Up"));
@@ -404,7 +427,10 @@ mod tests {
     async fn fake_tubearchivist() -> String {
         async fn video(UrlPath(id): UrlPath<String>, headers: HeaderMap) -> (StatusCode, String) {
             if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Token secret") {
-                return (StatusCode::UNAUTHORIZED, r#"{"detail":"Invalid token."}"#.into());
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    r#"{"detail":"Invalid token."}"#.into(),
+                );
             }
             match id.as_str() {
                 "dQw4w9WgXcQ" => (
@@ -434,12 +460,22 @@ mod tests {
         let m = ta.lookup("dQw4w9WgXcQ").await.unwrap().unwrap();
         assert_eq!(m.title, "Never Gonna");
         assert_eq!(m.creator.as_deref(), Some("Rick"));
-        assert_eq!(m.url.as_deref(), Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ"));
+        assert_eq!(
+            m.url.as_deref(),
+            Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+        );
         assert_eq!(m.origin, MetaOrigin::TubeArchivist);
         let m = ta.lookup("oldWrapped1").await.unwrap().unwrap();
-        assert_eq!((m.title.as_str(), m.creator.as_deref()), ("Old shape", Some("Chan")));
+        assert_eq!(
+            (m.title.as_str(), m.creator.as_deref()),
+            ("Old shape", Some("Chan"))
+        );
         assert_eq!(ta.lookup("unknown0000").await.unwrap(), None);
-        assert_eq!(ta.lookup("../../etc/p").await.unwrap(), None, "not an id: never requested");
+        assert_eq!(
+            ta.lookup("../../etc/p").await.unwrap(),
+            None,
+            "not an id: never requested"
+        );
         let e = ta.lookup("notJson0000").await.unwrap_err();
         assert!(matches!(e, MetaError::Request { .. }), "{e}");
         let e = ta.lookup("serverErr00").await.unwrap_err();
@@ -447,8 +483,14 @@ mod tests {
 
         let wrong = TubeArchivist::new(&base, "nope").unwrap();
         let e = wrong.lookup("dQw4w9WgXcQ").await.unwrap_err();
-        assert!(matches!(e, MetaError::Unauthorized { status: 401, .. }), "{e}");
-        assert!(!e.to_string().contains("nope"), "the token never shows: {e}");
+        assert!(
+            matches!(e, MetaError::Unauthorized { status: 401, .. }),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("nope"),
+            "the token never shows: {e}"
+        );
         assert!(!format!("{wrong:?}").contains("nope"));
 
         // Nothing listening.

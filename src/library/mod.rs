@@ -89,7 +89,11 @@ pub struct Library {
 impl Library {
     /// A library of the videos under `folders`, kept in `db`. Nothing is walked until
     /// [`Library::scan`] or [`Library::run`].
-    pub fn new(db: Db, folders: Vec<PathBuf>, tube_archivist: Option<TubeArchivist>) -> Arc<Library> {
+    pub fn new(
+        db: Db,
+        folders: Vec<PathBuf>,
+        tube_archivist: Option<TubeArchivist>,
+    ) -> Arc<Library> {
         Arc::new(Library {
             db,
             folders,
@@ -149,8 +153,10 @@ impl Library {
                 "SELECT id, path FROM videos
                  WHERE present = 1 AND probe IS NULL AND error IS NULL ORDER BY id",
             )?;
-            st.query_map([], |r| Ok((r.get(0)?, PathBuf::from(r.get::<_, String>(1)?))))?
-                .collect::<Result<_, _>>()?
+            st.query_map([], |r| {
+                Ok((r.get(0)?, PathBuf::from(r.get::<_, String>(1)?)))
+            })?
+            .collect::<Result<_, _>>()?
         };
         let mut done = 0;
         for batch in pending.chunks(2) {
@@ -201,7 +207,9 @@ impl Library {
             match ta.lookup(&id).await {
                 Ok(Some(meta)) => return meta,
                 Ok(None) => {}
-                Err(e) => tracing::warn!(file = %path.display(), error = %e, "TubeArchivist lookup failed"),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "TubeArchivist lookup failed")
+                }
             }
         }
         local
@@ -287,7 +295,14 @@ impl Library {
         rng: &mut impl rand::Rng,
     ) -> Result<Cut, DbError> {
         let used = used_ranges(&self.db.conn(), video.id)?;
-        Ok(ranges::choose(&used, video.info.duration, gop_secs, want_gops, min_gops, rng))
+        Ok(ranges::choose(
+            &used,
+            video.info.duration,
+            gop_secs,
+            want_gops,
+            min_gops,
+            rng,
+        ))
     }
 
     /// Records a clip cut from `video`: its range is used (all ranges start over
@@ -296,7 +311,11 @@ impl Library {
     pub fn commit_clip(&self, video: &Video, cut: &Cut, gop_secs: f64) -> Result<(), DbError> {
         let mut c = self.db.conn();
         let tx = c.transaction()?;
-        let used = if cut.reset { Vec::new() } else { used_ranges(&tx, video.id)? };
+        let used = if cut.reset {
+            Vec::new()
+        } else {
+            used_ranges(&tx, video.id)?
+        };
         let mut now_used = used;
         now_used.push(cut.range(gop_secs, video.info.duration));
         let now_used = ranges::merge(now_used);

@@ -60,7 +60,10 @@ pub fn free(used: &[Range], duration: f64) -> Vec<Range> {
         at = at.max(r.end);
     }
     if duration > at + EPS {
-        out.push(Range { start: at, end: duration });
+        out.push(Range {
+            start: at,
+            end: duration,
+        });
     }
     out.retain(|r| !r.is_empty());
     out
@@ -165,7 +168,13 @@ mod tests {
 
     #[test]
     fn merge_joins_overlapping_and_touching() {
-        let m = merge(vec![r(10.0, 12.0), r(0.0, 2.0), r(2.0, 4.0), r(11.0, 15.0), r(20.0, 20.0)]);
+        let m = merge(vec![
+            r(10.0, 12.0),
+            r(0.0, 2.0),
+            r(2.0, 4.0),
+            r(11.0, 15.0),
+            r(20.0, 20.0),
+        ]);
         assert_eq!(m, vec![r(0.0, 4.0), r(10.0, 15.0)]);
     }
 
@@ -183,7 +192,14 @@ mod tests {
     fn short_video_is_used_whole() {
         let mut rng = StdRng::seed_from_u64(1);
         let c = choose(&[], 3.0, 2.0, 3, 3, &mut rng);
-        assert_eq!(c, Cut { start: 0.0, gops: 2, reset: false });
+        assert_eq!(
+            c,
+            Cut {
+                start: 0.0,
+                gops: 2,
+                reset: false
+            }
+        );
         let c = choose(&[r(0.0, 3.0)], 3.0, 2.0, 3, 3, &mut rng);
         assert!(c.reset && c.start == 0.0);
     }
@@ -194,7 +210,14 @@ mod tests {
         // 20 s video, all used but [12, 16): 2 GOPs fit, 3 are wanted, 1 is the minimum.
         let used = [r(0.0, 12.0), r(16.0, 20.0)];
         let c = choose(&used, 20.0, 2.0, 3, 1, &mut rng);
-        assert_eq!(c, Cut { start: 12.0, gops: 2, reset: false });
+        assert_eq!(
+            c,
+            Cut {
+                start: 12.0,
+                gops: 2,
+                reset: false
+            }
+        );
         // Nothing left that fits the minimum: start over.
         let used = [r(0.0, 19.0)];
         let c = choose(&used, 20.0, 2.0, 3, 1, &mut rng);
@@ -204,8 +227,22 @@ mod tests {
 
     #[test]
     fn deterministic_under_a_seed() {
-        let a = choose(&[r(3.0, 9.0)], 100.0, 2.0, 3, 3, &mut StdRng::seed_from_u64(7));
-        let b = choose(&[r(3.0, 9.0)], 100.0, 2.0, 3, 3, &mut StdRng::seed_from_u64(7));
+        let a = choose(
+            &[r(3.0, 9.0)],
+            100.0,
+            2.0,
+            3,
+            3,
+            &mut StdRng::seed_from_u64(7),
+        );
+        let b = choose(
+            &[r(3.0, 9.0)],
+            100.0,
+            2.0,
+            3,
+            3,
+            &mut StdRng::seed_from_u64(7),
+        );
         assert_eq!(a, b);
     }
 

@@ -122,12 +122,18 @@ struct Row {
 }
 
 /// Reconciles `table` with the files found, in one transaction.
-pub fn reconcile(conn: &mut Connection, table: Table, files: &[Found]) -> Result<ScanReport, DbError> {
+pub fn reconcile(
+    conn: &mut Connection,
+    table: Table,
+    files: &[Found],
+) -> Result<ScanReport, DbError> {
     let t0 = Instant::now();
     let name = table.name();
     let tx = conn.transaction()?;
     let mut rows: HashMap<String, Row> = {
-        let mut st = tx.prepare(&format!("SELECT id, path, size, mtime_ns, present FROM {name}"))?;
+        let mut st = tx.prepare(&format!(
+            "SELECT id, path, size, mtime_ns, present FROM {name}"
+        ))?;
         st.query_map([], |r| {
             Ok((
                 r.get::<_, String>(1)?,
@@ -144,7 +150,8 @@ pub fn reconcile(conn: &mut Connection, table: Table, files: &[Found]) -> Result
     let mut report = ScanReport::default();
     let mut new_files: Vec<&Found> = Vec::new();
     {
-        let mut back = tx.prepare_cached(&format!("UPDATE {name} SET present = 1 WHERE id = ?1"))?;
+        let mut back =
+            tx.prepare_cached(&format!("UPDATE {name} SET present = 1 WHERE id = ?1"))?;
         let reset = match table {
             Table::Videos => {
                 "UPDATE videos SET size = ?2, mtime_ns = ?3, present = 1, probe = NULL,
@@ -187,7 +194,9 @@ pub fn reconcile(conn: &mut Connection, table: Table, files: &[Found]) -> Result
     // modification time turn up under a new path) or removed.
     let mut gone: HashMap<(u64, i64), Vec<i64>> = HashMap::new();
     for row in rows.values().filter(|r| r.present) {
-        gone.entry((row.size, row.mtime_ns)).or_default().push(row.id);
+        gone.entry((row.size, row.mtime_ns))
+            .or_default()
+            .push(row.id);
     }
     {
         let mut moved = tx.prepare_cached(&format!("UPDATE {name} SET path = ?2 WHERE id = ?1"))?;
@@ -212,7 +221,8 @@ pub fn reconcile(conn: &mut Connection, table: Table, files: &[Found]) -> Result
                 report.added += 1;
             }
         }
-        let mut remove = tx.prepare_cached(&format!("UPDATE {name} SET present = 0 WHERE id = ?1"))?;
+        let mut remove =
+            tx.prepare_cached(&format!("UPDATE {name} SET present = 0 WHERE id = ?1"))?;
         for ids in gone.values() {
             for id in ids {
                 remove.execute([id])?;
@@ -237,7 +247,10 @@ mod tests {
         assert!(has_extension(Path::new("x.m2ts"), v));
         assert!(!has_extension(Path::new("x.txt"), v));
         assert!(!has_extension(Path::new("mp4"), v));
-        assert!(has_extension(Path::new("song.FLAC"), super::super::AUDIO_EXTENSIONS));
+        assert!(has_extension(
+            Path::new("song.FLAC"),
+            super::super::AUDIO_EXTENSIONS
+        ));
     }
 
     #[test]
@@ -256,10 +269,11 @@ mod tests {
         ] {
             std::fs::write(d.path().join(f), b"x").unwrap();
         }
-        let names: Vec<String> = walk_all(&[d.path().to_path_buf()], super::super::VIDEO_EXTENSIONS)
-            .iter()
-            .map(|f| f.path.strip_prefix(d.path()).unwrap().display().to_string())
-            .collect();
+        let names: Vec<String> =
+            walk_all(&[d.path().to_path_buf()], super::super::VIDEO_EXTENSIONS)
+                .iter()
+                .map(|f| f.path.strip_prefix(d.path()).unwrap().display().to_string())
+                .collect();
         assert_eq!(names, ["a.mp4", "sub/b.MOV", "sub/deeper/c.webm"]);
     }
 }

@@ -31,7 +31,9 @@ fn scan_and_fake_probe(lib: &Library, duration: f64) -> ScanReport {
     let pending: Vec<(i64, String)> = {
         let c = lib.db.conn();
         let mut st = c
-            .prepare("SELECT id, path FROM videos WHERE present = 1 AND probe IS NULL AND error IS NULL")
+            .prepare(
+                "SELECT id, path FROM videos WHERE present = 1 AND probe IS NULL AND error IS NULL",
+            )
             .unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -68,7 +70,10 @@ fn rescan_sees_added_removed_renamed_and_changed_files() {
     touch(d.path(), "c.webm", b"cc");
     touch(d.path(), "notes.txt", b"not a video");
     let r = scan_and_fake_probe(&lib, 60.0);
-    assert_eq!((r.added, r.removed, r.renamed, r.changed, r.unchanged), (3, 0, 0, 0, 0));
+    assert_eq!(
+        (r.added, r.removed, r.renamed, r.changed, r.unchanged),
+        (3, 0, 0, 0, 0)
+    );
     // Give b some history, to see it survive the rename.
     let mut rng = StdRng::seed_from_u64(1);
     let others: Vec<i64> = lib
@@ -84,7 +89,11 @@ fn rescan_sees_added_removed_renamed_and_changed_files() {
     let before = lib.used_ranges(b.id).unwrap();
 
     let r = lib.scan().unwrap();
-    assert_eq!((r.added, r.unchanged), (0, 3), "an unchanged folder changes nothing");
+    assert_eq!(
+        (r.added, r.unchanged),
+        (0, 3),
+        "an unchanged folder changes nothing"
+    );
 
     std::fs::rename(d.path().join("sub/b.MKV"), d.path().join("b renamed.mkv")).unwrap();
     std::fs::remove_file(d.path().join("c.webm")).unwrap();
@@ -97,11 +106,21 @@ fn rescan_sees_added_removed_renamed_and_changed_files() {
         "{r:?}"
     );
     let all = lib.list(0, 100).unwrap();
-    let b2 = all.iter().find(|v| v.path.ends_with("b renamed.mkv")).unwrap();
+    let b2 = all
+        .iter()
+        .find(|v| v.path.ends_with("b renamed.mkv"))
+        .unwrap();
     assert_eq!(b2.id, b.id, "a renamed file keeps its row");
-    assert_eq!(lib.used_ranges(b2.id).unwrap(), before, "and its used ranges");
+    assert_eq!(
+        lib.used_ranges(b2.id).unwrap(),
+        before,
+        "and its used ranges"
+    );
     assert_eq!(b2.clips_cut, 1);
-    assert!(all.iter().all(|v| !v.path.ends_with("c.webm")), "removed files drop out");
+    assert!(
+        all.iter().all(|v| !v.path.ends_with("c.webm")),
+        "removed files drop out"
+    );
     assert_eq!(lib.counts().unwrap().present, 3);
 
     // A removed file that comes back resumes its history.
@@ -136,7 +155,10 @@ fn strict_lru_new_videos_first_and_it_persists_across_a_restart() {
     let v = lib.pick(&[]).unwrap().unwrap();
     let w = lib.pick(&[v.id]).unwrap().unwrap();
     assert_ne!(v.id, w.id);
-    assert_eq!(names(&lib)[1], w.path.file_name().unwrap().to_string_lossy());
+    assert_eq!(
+        names(&lib)[1],
+        w.path.file_name().unwrap().to_string_lossy()
+    );
 }
 
 #[test]
@@ -179,14 +201,23 @@ fn corrupt_files_are_recorded_and_not_probed_again_until_they_change() {
         let c = lib.counts().unwrap();
         assert_eq!((c.present, c.usable, c.unusable, c.pending), (2, 0, 2, 0));
         assert!(lib.pick(&[]).unwrap().is_none());
-        let errors: Vec<String> = lib.list(0, 10).unwrap().into_iter().filter_map(|v| v.error).collect();
+        let errors: Vec<String> = lib
+            .list(0, 10)
+            .unwrap()
+            .into_iter()
+            .filter_map(|v| v.error)
+            .collect();
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|e| !e.is_empty()), "{errors:?}");
         // Nothing changed: nothing is probed again.
         lib.scan().unwrap();
         assert_eq!(lib.probe_pending(&ff).await.unwrap(), 0);
         // The file changes: it gets another chance.
-        std::fs::write(d.path().join("broken.mp4"), b"still not a video, but longer").unwrap();
+        std::fs::write(
+            d.path().join("broken.mp4"),
+            b"still not a video, but longer",
+        )
+        .unwrap();
         lib.scan().unwrap();
         assert_eq!(lib.probe_pending(&ff).await.unwrap(), 1);
     });
@@ -220,24 +251,57 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
         // Made elsewhere and moved in, as a download manager would.
         let made = d.path().join("made.mp4");
         let status = std::process::Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-threads", "1", "-y"])
+            .args([
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=160x90:rate=25:duration=2",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-threads",
+                "1",
+                "-y",
+            ])
             .arg(&made)
             .status()
             .unwrap();
         assert!(status.success());
         std::fs::rename(&made, media.join("sub/new.mp4")).unwrap();
-        wait("the new file", Box::new(|l| l.counts().unwrap().usable == 1)).await;
+        wait(
+            "the new file",
+            Box::new(|l| l.counts().unwrap().usable == 1),
+        )
+        .await;
         let id = lib.list(0, 10).unwrap()[0].id;
         std::fs::rename(media.join("sub/new.mp4"), media.join("renamed.mp4")).unwrap();
         wait(
             "the rename",
-            Box::new(|l| l.list(0, 10).unwrap().iter().any(|v| v.path.ends_with("renamed.mp4"))),
+            Box::new(|l| {
+                l.list(0, 10)
+                    .unwrap()
+                    .iter()
+                    .any(|v| v.path.ends_with("renamed.mp4"))
+            }),
         )
         .await;
-        assert_eq!(lib.list(0, 10).unwrap()[0].id, id, "same video, same history");
+        assert_eq!(
+            lib.list(0, 10).unwrap()[0].id,
+            id,
+            "same video, same history"
+        );
         std::fs::remove_file(media.join("renamed.mp4")).unwrap();
-        wait("the removal", Box::new(|l| l.counts().unwrap().present == 0)).await;
+        wait(
+            "the removal",
+            Box::new(|l| l.counts().unwrap().present == 0),
+        )
+        .await;
         cancel.cancel();
         task.await.unwrap();
     });

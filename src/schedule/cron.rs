@@ -109,10 +109,17 @@ mod tests {
     fn next_fire_times() {
         let t = datetime!(2026-11-24 01:47:30 UTC);
         assert_eq!(next("0 2 * * *", t), datetime!(2026-11-24 02:00:00 UTC));
-        assert_eq!(next("0 2 * * *", datetime!(2026-11-24 02:00:00 UTC)), datetime!(2026-11-25 02:00:00 UTC), "strictly after");
+        assert_eq!(
+            next("0 2 * * *", datetime!(2026-11-24 02:00:00 UTC)),
+            datetime!(2026-11-25 02:00:00 UTC),
+            "strictly after"
+        );
         assert_eq!(next("*/15 * * * *", t), datetime!(2026-11-24 02:00:00 UTC));
         assert_eq!(next("30 23 31 12 *", t), datetime!(2026-12-31 23:30:00 UTC));
-        assert_eq!(next("0 0 1 * *", datetime!(2026-12-15 00:00:00 UTC)), datetime!(2027-01-01 00:00:00 UTC));
+        assert_eq!(
+            next("0 0 1 * *", datetime!(2026-12-15 00:00:00 UTC)),
+            datetime!(2027-01-01 00:00:00 UTC)
+        );
         assert_eq!(next("@daily", t), datetime!(2026-11-25 00:00:00 UTC));
         assert_eq!(next("@hourly", t), datetime!(2026-11-24 02:00:00 UTC));
         // 2026-11-24 is a Tuesday; "1" is Monday.
@@ -124,7 +131,15 @@ mod tests {
 
     #[test]
     fn invalid_expressions_say_why() {
-        for bad in ["", "every night", "61 * * * *", "0 25 * * *", "* * * *", "0 0 2 * * *", "@sometimes"] {
+        for bad in [
+            "",
+            "every night",
+            "61 * * * *",
+            "0 25 * * *",
+            "* * * *",
+            "0 0 2 * * *",
+            "@sometimes",
+        ] {
             let e = bad.parse::<CronSchedule>().unwrap_err();
             assert!(e.to_string().contains("expected five fields"), "{bad}: {e}");
         }

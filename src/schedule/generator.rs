@@ -269,7 +269,10 @@ impl Generator {
             .unwrap_or(0);
         let mut resume: Vec<String> = me.playout.building().into_iter().map(|c| c.id).collect();
         if !resume.is_empty() {
-            tracing::info!(chunks = resume.len(), "resuming chunks a previous run left unfinished");
+            tracing::info!(
+                chunks = resume.len(),
+                "resuming chunks a previous run left unfinished"
+            );
         }
         let mut jobs: JoinSet<(String, Outcome)> = JoinSet::new();
         let jobs_cancel = cancel.child_token();
@@ -282,7 +285,9 @@ impl Generator {
             // Start jobs while there is demand and room.
             let blocked = matches!(
                 state,
-                GeneratorState::Stalled { .. } | GeneratorState::WaitingForLibrary | GeneratorState::Stopped
+                GeneratorState::Stalled { .. }
+                    | GeneratorState::WaitingForLibrary
+                    | GeneratorState::Stopped
             );
             while running.len() < s.parallel.max(1) && !blocked {
                 let id = if let Some(id) = resume.pop() {
@@ -308,9 +313,17 @@ impl Generator {
                         };
                         break;
                     }
-                    if let Err(e) = me.playout.begin_chunk(&id, dir, &s.profile, s.encoder.name(), s.chunk_duration) {
+                    if let Err(e) = me.playout.begin_chunk(
+                        &id,
+                        dir,
+                        &s.profile,
+                        s.encoder.name(),
+                        s.chunk_duration,
+                    ) {
                         tracing::error!(error = %e, "cannot record a new chunk");
-                        state = GeneratorState::Stalled { reason: e.to_string() };
+                        state = GeneratorState::Stalled {
+                            reason: e.to_string(),
+                        };
                         break;
                     }
                     id
@@ -330,7 +343,10 @@ impl Generator {
             me.publish(|st| {
                 st.state = state.clone();
                 st.requested = requested;
-                st.next_run = next_run.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+                st.next_run = next_run.and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                });
                 st.jobs.retain(|j| running.contains(&j.chunk));
             });
             let until_run = next_run.map(|t| {
@@ -457,7 +473,11 @@ impl Inner {
                 Ok(Some(v)) => v,
                 Ok(None) => {
                     let counts = self.library.counts().unwrap_or_default();
-                    break if counts.pending > 0 || counts.present == 0 && !self.library.folders().is_empty() && counts.unusable == 0 {
+                    break if counts.pending > 0
+                        || counts.present == 0
+                            && !self.library.folders().is_empty()
+                            && counts.unusable == 0
+                    {
                         Outcome::WaitingForLibrary
                     } else if counts.present == 0 {
                         Outcome::Stalled("no video in the library folders".into())
@@ -466,7 +486,11 @@ impl Inner {
                             "none of the {} videos is usable (corrupt, unreadable or shorter than {} s); last error: {}",
                             counts.present,
                             crate::library::MIN_SOURCE_SECS,
-                            if last_error.is_empty() { "see the library's errors" } else { &last_error }
+                            if last_error.is_empty() {
+                                "see the library's errors"
+                            } else {
+                                &last_error
+                            }
                         ))
                     };
                 }
@@ -478,8 +502,16 @@ impl Inner {
                 let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
                 let secs = rng.random_range(s.clip_min..=s.clip_max.max(s.clip_min));
                 let want = if fast { 1 } else { gops(secs, gop_secs) };
-                let min = if fast { 1 } else { gops(s.clip_min, gop_secs).min(want) };
-                (self.library.plan_clip(&video, gop_secs, want, min, &mut *rng), secs)
+                let min = if fast {
+                    1
+                } else {
+                    gops(s.clip_min, gop_secs).min(want)
+                };
+                (
+                    self.library
+                        .plan_clip(&video, gop_secs, want, min, &mut *rng),
+                    secs,
+                )
             };
             let cut = match cut {
                 Ok(c) => c,
@@ -563,9 +595,13 @@ impl Inner {
                     failures += 1;
                     last_error = e.to_string();
                     tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed: the video is set aside until it changes");
-                    let _ = self.library.mark_unusable(video.id, &format!("encode failed: {e}"));
+                    let _ = self
+                        .library
+                        .mark_unusable(video.id, &format!("encode failed: {e}"));
                     if failures >= MAX_CONSECUTIVE_FAILURES {
-                        break Outcome::Stalled(format!("{failures} encodes in a row failed; last: {e}"));
+                        break Outcome::Stalled(format!(
+                            "{failures} encodes in a row failed; last: {e}"
+                        ));
                     }
                 }
             }
@@ -590,9 +626,18 @@ impl Inner {
     /// one not in the chunk and not being cut by another job; failing that, any but
     /// the last one used; failing that, any.
     fn pick(&self, used: &[i64]) -> Result<Option<Video>, crate::db::DbError> {
-        let busy = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let busy = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let last = &used[used.len().saturating_sub(1)..];
-        for exclude in [[used, &busy].concat(), [last, &busy].concat(), busy.clone(), Vec::new()] {
+        for exclude in [
+            [used, &busy].concat(),
+            [last, &busy].concat(),
+            busy.clone(),
+            Vec::new(),
+        ] {
             if let Some(v) = self.library.pick(&exclude)? {
                 return Ok(Some(v));
             }
@@ -732,9 +777,18 @@ mod tests {
     #[test]
     fn watermark_modes_parse() {
         assert_eq!("".parse::<WatermarkMode>().unwrap(), WatermarkMode::None);
-        assert_eq!("Creator".parse::<WatermarkMode>().unwrap(), WatermarkMode::Creator);
-        assert_eq!("true".parse::<WatermarkMode>().unwrap(), WatermarkMode::Creator);
-        assert_eq!("title".parse::<WatermarkMode>().unwrap(), WatermarkMode::Title);
+        assert_eq!(
+            "Creator".parse::<WatermarkMode>().unwrap(),
+            WatermarkMode::Creator
+        );
+        assert_eq!(
+            "true".parse::<WatermarkMode>().unwrap(),
+            WatermarkMode::Creator
+        );
+        assert_eq!(
+            "title".parse::<WatermarkMode>().unwrap(),
+            WatermarkMode::Title
+        );
         let e = "logo".parse::<WatermarkMode>().unwrap_err();
         assert!(e.to_string().contains("none, creator, title"));
     }
@@ -774,8 +828,24 @@ mod tests {
         std::fs::create_dir_all(dir).unwrap();
         let out = dir.join(name);
         let status = tokio::process::Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=6"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-threads", "1", "-y"])
+            .args([
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=30:duration=6",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-threads",
+                "1",
+                "-y",
+            ])
             .arg(&out)
             .status()
             .await
@@ -797,7 +867,12 @@ mod tests {
             let library = Library::new(db.clone(), vec![dir.join("videos")], None);
             let chunks = dir.join("chunks");
             std::fs::create_dir_all(&chunks).unwrap();
-            Rig { ff, db, library, chunks }
+            Rig {
+                ff,
+                db,
+                library,
+                chunks,
+            }
         }
 
         async fn refresh(&self) {
@@ -805,10 +880,23 @@ mod tests {
             self.library.probe_pending(&self.ff).await.unwrap();
         }
 
-        fn start(&self) -> (Arc<Playout>, GeneratorHandle, CancellationToken, tokio::task::JoinHandle<()>) {
+        fn start(
+            &self,
+        ) -> (
+            Arc<Playout>,
+            GeneratorHandle,
+            CancellationToken,
+            tokio::task::JoinHandle<()>,
+        ) {
             let p = settings(self.chunks.clone());
             let playout = Playout::load(self.db.clone(), &self.chunks, &p.profile).unwrap();
-            let (g, handle) = Generator::new(self.ff.clone(), self.db.clone(), self.library.clone(), playout.clone(), p);
+            let (g, handle) = Generator::new(
+                self.ff.clone(),
+                self.db.clone(),
+                self.library.clone(),
+                playout.clone(),
+                p,
+            );
             let cancel = CancellationToken::new();
             let task = tokio::spawn(g.run(cancel.clone()));
             (playout, handle, cancel, task)
@@ -818,7 +906,10 @@ mod tests {
     async fn until(what: &str, mut f: impl FnMut() -> bool) {
         let t0 = Instant::now();
         while !f() {
-            assert!(t0.elapsed() < Duration::from_secs(120), "timed out waiting for {what}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "timed out waiting for {what}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -833,7 +924,13 @@ mod tests {
         rig.refresh().await;
         let (playout, handle, cancel, task) = rig.start();
         // Stop it as soon as the first clip exists: the chunk is a job left half done.
-        until("a first clip", || playout.chunks().first().is_some_and(|c| !c.clips.is_empty())).await;
+        until("a first clip", || {
+            playout
+                .chunks()
+                .first()
+                .is_some_and(|c| !c.clips.is_empty())
+        })
+        .await;
         let status = handle.status();
         assert_eq!(status.state, GeneratorState::Generating);
         cancel.cancel();
@@ -843,14 +940,21 @@ mod tests {
 
         // The next run finishes the same chunk rather than starting another.
         let (playout, _handle, cancel, task) = rig.start();
-        until("the chunk to complete", || playout.chunks().first().is_some_and(|c| c.complete)).await;
+        until("the chunk to complete", || {
+            playout.chunks().first().is_some_and(|c| c.complete)
+        })
+        .await;
         cancel.cancel();
         task.await.unwrap();
         let chunk = playout.chunks()[0].clone();
         assert_eq!(chunk.id, first.id);
         assert_eq!(chunk.clips.len(), 3, "3 s of 1 s clips");
         let videos = playout.clip_videos(&chunk.id).unwrap();
-        assert_eq!(videos, [1, 2, 3], "never-used videos first, in order, each once");
+        assert_eq!(
+            videos,
+            [1, 2, 3],
+            "never-used videos first, in order, each once"
+        );
         for v in &videos {
             assert_eq!(rig.library.used_ranges(*v).unwrap().len(), 1);
         }
@@ -873,23 +977,44 @@ mod tests {
         let (playout, handle, cancel, task) = rig.start();
         // An empty folder: waiting, not failing.
         let mut rx = handle.subscribe();
-        until("waiting for the library", || rx.borrow_and_update().state == GeneratorState::WaitingForLibrary).await;
+        until("waiting for the library", || {
+            rx.borrow_and_update().state == GeneratorState::WaitingForLibrary
+        })
+        .await;
         // Only broken files: stalled, with the reason, and no chunk churn.
         std::fs::write(videos.join("broken.mp4"), b"not a video").unwrap();
         std::fs::write(videos.join("empty.mkv"), b"").unwrap();
         rig.refresh().await;
-        until("a stall", || matches!(handle.status().state, GeneratorState::Stalled { .. })).await;
-        let GeneratorState::Stalled { reason } = handle.status().state else { unreachable!() };
-        assert!(reason.contains("none of the 2 videos is usable"), "{reason}");
+        until("a stall", || {
+            matches!(handle.status().state, GeneratorState::Stalled { .. })
+        })
+        .await;
+        let GeneratorState::Stalled { reason } = handle.status().state else {
+            unreachable!()
+        };
+        assert!(
+            reason.contains("none of the 2 videos is usable"),
+            "{reason}"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(matches!(handle.status().state, GeneratorState::Stalled { .. }));
+        assert!(matches!(
+            handle.status().state,
+            GeneratorState::Stalled { .. }
+        ));
         assert!(playout.chunks().is_empty(), "no empty chunk left behind");
-        let rows: i64 = rig.db.conn().query_row("SELECT count(*) FROM chunks", [], |r| r.get(0)).unwrap();
+        let rows: i64 = rig
+            .db
+            .conn()
+            .query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(rows, 0);
         // A usable video arrives: the generator goes on by itself.
         source(&videos, "good.mp4").await;
         rig.refresh().await;
-        until("a ready chunk", || playout.chunks().iter().any(|c| c.complete)).await;
+        until("a ready chunk", || {
+            playout.chunks().iter().any(|c| c.complete)
+        })
+        .await;
         cancel.cancel();
         task.await.unwrap();
     }
@@ -903,22 +1028,43 @@ mod tests {
         let rig = Rig::new(dir.path()).await;
         rig.refresh().await;
         let (playout, handle, cancel, task) = rig.start();
-        until("the ready target", || playout.chunks().iter().filter(|c| c.complete).count() == 1).await;
+        until("the ready target", || {
+            playout.chunks().iter().filter(|c| c.complete).count() == 1
+        })
+        .await;
         until("idle", || handle.status().state == GeneratorState::Idle).await;
         assert!(handle.send(GeneratorCommand::Generate(2)));
-        until("two more chunks", || playout.chunks().iter().filter(|c| c.complete).count() == 3).await;
-        until("idle again", || handle.status().state == GeneratorState::Idle && handle.status().requested == 0).await;
+        until("two more chunks", || {
+            playout.chunks().iter().filter(|c| c.complete).count() == 3
+        })
+        .await;
+        until("idle again", || {
+            handle.status().state == GeneratorState::Idle && handle.status().requested == 0
+        })
+        .await;
         // A request outlives a restart.
         assert!(handle.send(GeneratorCommand::Stop));
-        until("stopped", || handle.status().state == GeneratorState::Stopped).await;
+        until("stopped", || {
+            handle.status().state == GeneratorState::Stopped
+        })
+        .await;
         cancel.cancel();
         task.await.unwrap();
         rig.db.set_meta("requested_chunks", "1").unwrap();
         let (playout, _handle, cancel, task) = rig.start();
-        until("the persisted request", || playout.chunks().iter().filter(|c| c.complete).count() == 4).await;
+        until("the persisted request", || {
+            playout.chunks().iter().filter(|c| c.complete).count() == 4
+        })
+        .await;
         cancel.cancel();
         task.await.unwrap();
-        let made: i64 = rig.db.meta("chunks_created").unwrap().unwrap().parse().unwrap();
+        let made: i64 = rig
+            .db
+            .meta("chunks_created")
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(made, 4);
     }
 }

@@ -76,6 +76,10 @@ pub struct ClipRecord {
     pub encoder: String,
 }
 
+/// A row of the chunks table: id, state, profile, times aired, last aired, created
+/// at, encoder.
+type ChunkRow = (String, String, String, i64, Option<i64>, i64, String);
+
 #[derive(Default)]
 struct State {
     chunks: Vec<Chunk>,
@@ -99,19 +103,31 @@ impl Playout {
     /// (their clips cannot splice into this channel), chunks whose files are gone are
     /// forgotten, clip files without a record are removed. Chunks still being built
     /// are kept: the generator finishes them.
-    pub fn load(db: Db, chunks_dir: &Path, profile: &OutputProfile) -> Result<Arc<Playout>, DbError> {
+    pub fn load(
+        db: Db,
+        chunks_dir: &Path,
+        profile: &OutputProfile,
+    ) -> Result<Arc<Playout>, DbError> {
         let key = splice_key(profile);
         let mut chunks = Vec::new();
         {
             let mut c = db.conn();
             let tx = c.transaction()?;
-            let rows: Vec<(String, String, String, i64, Option<i64>, i64, String)> = {
+            let rows: Vec<ChunkRow> = {
                 let mut st = tx.prepare(
                     "SELECT id, state, profile, times_aired, last_aired, created_at, encoder
                      FROM chunks ORDER BY id",
                 )?;
                 st.query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
                 })?
                 .collect::<Result<_, _>>()?
             };
@@ -256,7 +272,11 @@ impl Playout {
 
     /// Chunks made or being made that have not aired yet.
     pub fn unaired(&self) -> usize {
-        self.state().chunks.iter().filter(|c| c.times_aired == 0).count()
+        self.state()
+            .chunks
+            .iter()
+            .filter(|c| c.times_aired == 0)
+            .count()
     }
 
     /// A snapshot of the chunks, for status and tests.
@@ -266,7 +286,12 @@ impl Playout {
 
     /// Chunks still being built (generation jobs to resume), oldest first.
     pub fn building(&self) -> Vec<Chunk> {
-        self.state().chunks.iter().filter(|c| !c.complete).cloned().collect()
+        self.state()
+            .chunks
+            .iter()
+            .filter(|c| !c.complete)
+            .cloned()
+            .collect()
     }
 
     /// Ids of the source videos of a chunk's clips, in order.
@@ -275,7 +300,9 @@ impl Playout {
         let mut st = c.prepare_cached(
             "SELECT video_id FROM clips WHERE chunk_id = ?1 AND video_id IS NOT NULL ORDER BY idx",
         )?;
-        let v = st.query_map([chunk], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        let v = st
+            .query_map([chunk], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
         Ok(v)
     }
 
@@ -283,13 +310,20 @@ impl Playout {
     /// one before it.
     pub fn airing(&self) -> Vec<String> {
         let s = self.state();
-        s.cursor.iter().map(|c| c.0.clone()).chain(s.previous.clone()).collect()
+        s.cursor
+            .iter()
+            .map(|c| c.0.clone())
+            .chain(s.previous.clone())
+            .collect()
     }
 
     /// Makes `chunk` air after the current one. False when there is no such ready chunk.
     pub fn play_next(&self, chunk: &str) -> bool {
         let mut s = self.state();
-        let ok = s.chunks.iter().any(|c| c.id == chunk && c.complete && !c.clips.is_empty());
+        let ok = s
+            .chunks
+            .iter()
+            .any(|c| c.id == chunk && c.complete && !c.clips.is_empty());
         if ok {
             s.queued = Some(chunk.to_string());
         }
@@ -325,7 +359,9 @@ impl Playout {
                 .map(|(i, _)| i);
             let Some(i) = victim else { break };
             let c = s.chunks.remove(i);
-            self.db.conn().execute("DELETE FROM chunks WHERE id = ?1", [&c.id])?;
+            self.db
+                .conn()
+                .execute("DELETE FROM chunks WHERE id = ?1", [&c.id])?;
             tracing::info!(chunk = %c.id, times_aired = c.times_aired, mb = c.size_bytes / 1_000_000, "evicting chunk");
             out.push(c.dir);
         }
@@ -336,7 +372,8 @@ impl Playout {
     /// being built. Returns its folder on success.
     pub fn delete(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {
         let mut s = self.state();
-        let on_air = s.cursor.as_ref().is_some_and(|c| c.0 == chunk) || s.previous.as_deref() == Some(chunk);
+        let on_air =
+            s.cursor.as_ref().is_some_and(|c| c.0 == chunk) || s.previous.as_deref() == Some(chunk);
         let Some(i) = s.chunks.iter().position(|c| c.id == chunk && c.complete) else {
             return Ok(None);
         };
@@ -346,7 +383,9 @@ impl Playout {
         if s.queued.as_deref() == Some(chunk) {
             s.queued = None;
         }
-        self.db.conn().execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
+        self.db
+            .conn()
+            .execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
         Ok(Some(s.chunks.remove(i).dir))
     }
 
@@ -371,7 +410,10 @@ impl State {
         let current = self.cursor.as_ref().map(|c| c.0.clone());
         let ready = |c: &Chunk| !c.clips.is_empty();
         if let Some(q) = self.queued.take()
-            && let Some(i) = self.chunks.iter().position(|c| c.id == q && c.complete && ready(c))
+            && let Some(i) = self
+                .chunks
+                .iter()
+                .position(|c| c.id == q && c.complete && ready(c))
         {
             return Some(i);
         }
@@ -432,7 +474,11 @@ impl ClipSource for Playout {
                 Err(e) => {
                     // The stream matters more than the bookkeeping.
                     tracing::error!(error = %e, "cannot record a chunk's airing");
-                    s.chunks.iter().filter_map(|c| c.last_aired).max().map(|m| m + 1)
+                    s.chunks
+                        .iter()
+                        .filter_map(|c| c.last_aired)
+                        .max()
+                        .map(|m| m + 1)
                 }
             };
             let c = &mut s.chunks[i];

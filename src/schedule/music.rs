@@ -34,7 +34,13 @@ pub struct Music {
 impl Music {
     /// Music from `folder` (`None`: silence), each track encoded once into `cache`
     /// at `lufs` integrated loudness. Nothing is encoded until [`Music::run`].
-    pub fn new(ff: Ffmpeg, db: Db, folder: Option<PathBuf>, cache: PathBuf, lufs: f64) -> Arc<Music> {
+    pub fn new(
+        ff: Ffmpeg,
+        db: Db,
+        folder: Option<PathBuf>,
+        cache: PathBuf,
+        lufs: f64,
+    ) -> Arc<Music> {
         Arc::new(Music {
             ff,
             db,
@@ -54,11 +60,12 @@ impl Music {
         let files = scan::walk_all(std::slice::from_ref(folder), AUDIO_EXTENSIONS);
         scan::reconcile(&mut self.db.conn(), Table::Tracks, &files)?;
         let c = self.db.conn();
-        let mut st = c.prepare(
-            "SELECT path, plays FROM tracks WHERE present = 1 AND error IS NULL",
-        )?;
+        let mut st =
+            c.prepare("SELECT path, plays FROM tracks WHERE present = 1 AND error IS NULL")?;
         let mut tracks: Vec<(PathBuf, i64)> = st
-            .query_map([], |r| Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?)))?
+            .query_map([], |r| {
+                Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?))
+            })?
             .collect::<Result<_, _>>()?;
         tracks.shuffle(&mut rand::rng());
         tracks.sort_by_key(|t| t.1); // stable: the shuffle decides among equals
@@ -213,9 +220,17 @@ mod tests {
         }
         let db = Db::in_memory().unwrap();
         let ff = Ffmpeg::locate().await.unwrap();
-        let music = Music::new(ff, db.clone(), Some(folder.clone()), d.path().join("cache"), -16.0);
+        let music = Music::new(
+            ff,
+            db.clone(),
+            Some(folder.clone()),
+            d.path().join("cache"),
+            -16.0,
+        );
         let names = |v: Vec<PathBuf>| -> Vec<String> {
-            v.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+            v.iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
         };
         let mut all = names(music.next_pass(None).unwrap());
         all.sort();
@@ -233,7 +248,10 @@ mod tests {
         let b = folder.join("b.flac");
         for _ in 0..20 {
             let order = names(music.next_pass(Some(&b)).unwrap());
-            assert_eq!(order[0], "d.MP3", "least played first, and never the track just played");
+            assert_eq!(
+                order[0], "d.MP3",
+                "least played first, and never the track just played"
+            );
             assert_eq!(&order[1..], ["b.flac", "c.ogg", "a.mp3"]);
         }
         // A track that failed to encode is left out until it changes.

@@ -30,7 +30,9 @@ impl Fixture {
     fn begin(&self, id: &str) {
         let dir = self.chunks_dir().join(id);
         std::fs::create_dir_all(&dir).unwrap();
-        self.playout.begin_chunk(id, dir, &profile(), "libx264", 12.0).unwrap();
+        self.playout
+            .begin_chunk(id, dir, &profile(), "libx264", 12.0)
+            .unwrap();
     }
 
     fn add(&self, id: &str, i: usize, size: u64) {
@@ -54,7 +56,9 @@ impl Fixture {
             size_bytes: size,
             encoder: "libx264".into(),
         };
-        self.playout.add_clip(id, ClipRef { path, info }, &rec).unwrap();
+        self.playout
+            .add_clip(id, ClipRef { path, info }, &rec)
+            .unwrap();
     }
 
     fn chunk(&self, id: &str, clips: usize) {
@@ -112,13 +116,23 @@ fn airings_persist_and_a_restart_goes_on_in_order() {
     assert_eq!(ids(&f.playout, 2), ["a/0", "b/0"]);
     let p = f.reload(&profile());
     let chunks = p.chunks();
-    let aired: Vec<(String, u32)> = chunks.iter().map(|c| (c.id.clone(), c.times_aired)).collect();
+    let aired: Vec<(String, u32)> = chunks
+        .iter()
+        .map(|c| (c.id.clone(), c.times_aired))
+        .collect();
     assert_eq!(aired, [("a".into(), 1), ("b".into(), 1), ("c".into(), 0)]);
     assert_eq!(chunks[0].size_bytes, 100);
     assert_eq!(chunks[0].duration, 6.0);
     // Never-aired c first, then a (aired longest ago).
     assert_eq!(ids(&p, 2), ["c/0", "a/0"]);
-    let n: i64 = f.db.conn().query_row("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'chunks_aired'", [], |r| r.get(0)).unwrap();
+    let n: i64 =
+        f.db.conn()
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'chunks_aired'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
     assert_eq!(n, 4);
 }
 
@@ -149,7 +163,12 @@ fn evict_keeps_max_chunks_and_spares_airing_unaired_and_queued() {
     let left: Vec<String> = f.playout.chunks().into_iter().map(|c| c.id).collect();
     assert_eq!(left, ["b", "c", "d", "e"], "nothing more may go");
     // The records go with the chunk.
-    let n: i64 = f.db.conn().query_row("SELECT count(*) FROM clips WHERE chunk_id = 'a'", [], |r| r.get(0)).unwrap();
+    let n: i64 =
+        f.db.conn()
+            .query_row("SELECT count(*) FROM clips WHERE chunk_id = 'a'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -177,7 +196,10 @@ fn delete_refuses_the_airing_chunk() {
     f.chunk("b", 1);
     assert_eq!(ids(&f.playout, 1), ["a/0"]);
     assert!(f.playout.delete("a").unwrap().is_none(), "a is on air");
-    assert_eq!(f.playout.delete("b").unwrap(), Some(f.chunks_dir().join("b")));
+    assert_eq!(
+        f.playout.delete("b").unwrap(),
+        Some(f.chunks_dir().join("b"))
+    );
     assert!(f.playout.delete("b").unwrap().is_none(), "already gone");
 }
 
@@ -214,7 +236,10 @@ fn load_resumes_building_chunks_and_drops_other_profiles_and_strays() {
 fn an_empty_chunk_is_dropped_when_completed() {
     let f = Fixture::new();
     f.begin("a");
-    assert_eq!(f.playout.complete_chunk("a").unwrap(), Some(f.chunks_dir().join("a")));
+    assert_eq!(
+        f.playout.complete_chunk("a").unwrap(),
+        Some(f.chunks_dir().join("a"))
+    );
     assert!(f.playout.chunks().is_empty());
     assert!(f.playout.next_clip().is_none());
 }

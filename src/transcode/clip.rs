@@ -155,7 +155,11 @@ fn clip_filter(req: &ClipRequest<'_>) -> String {
     // Right after scale, so scale converts once and no second converter is auto-inserted.
     // The look's filters work on yuv420p; a GPU encoder's format follows them.
     let graded = req.look.grade.filter().is_some() || req.watermark.is_some();
-    let fmt = if graded { "yuv420p" } else { pix_fmt(req.encoder) };
+    let fmt = if graded {
+        "yuv420p"
+    } else {
+        pix_fmt(req.encoder)
+    };
     f.push(format!("format={fmt}"));
     f.push(format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"));
     finish_chain(&mut f, req, graded);
@@ -167,7 +171,10 @@ fn clip_filter(req: &ClipRequest<'_>) -> String {
 fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
     f.extend(req.look.grade.filter().map(str::to_string));
     if req.watermark.is_some() {
-        f.push(look::watermark_filter(req.profile, &watermark_path(req.out)));
+        f.push(look::watermark_filter(
+            req.profile,
+            &watermark_path(req.out),
+        ));
     }
     f.push("setsar=1".to_string());
     // Grading filters may hand on 4:4:4 or RGB: pin what the encoder gets.
@@ -950,16 +957,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let ff = ff().await;
-        let src = make_source(d, "src.mp4", "testsrc2=size=640x360:rate=30:duration=4", &[]).await;
+        let src = make_source(
+            d,
+            "src.mp4",
+            "testsrc2=size=640x360:rate=30:duration=4",
+            &[],
+        )
+        .await;
         let info = ff.probe(&src).await.unwrap();
         let plain = encode_and_check(&ff, &src, 0.5, 30, &d.join("plain.ts")).await;
         // Text that would break a filter string if it were ever put in one.
         let hostile = "it's a \\ test: 100% [x],{y};'\"\n\u{1F3AC} %{pts} $(rm -rf /)";
         let looks = [
-            (Look { grade: ColorGrade::Moody, video_wall: false }, None),
-            (Look { grade: ColorGrade::Mono, video_wall: false }, Some(hostile)),
-            (Look { grade: ColorGrade::Warm, video_wall: true }, Some("Creator")),
-            (Look { grade: ColorGrade::None, video_wall: true }, None),
+            (
+                Look {
+                    grade: ColorGrade::Moody,
+                    video_wall: false,
+                },
+                None,
+            ),
+            (
+                Look {
+                    grade: ColorGrade::Mono,
+                    video_wall: false,
+                },
+                Some(hostile),
+            ),
+            (
+                Look {
+                    grade: ColorGrade::Warm,
+                    video_wall: true,
+                },
+                Some("Creator"),
+            ),
+            (
+                Look {
+                    grade: ColorGrade::None,
+                    video_wall: true,
+                },
+                None,
+            ),
             (Look::NONE, Some(hostile)),
         ];
         for (i, (look, watermark)) in looks.iter().enumerate() {
@@ -975,7 +1012,9 @@ mod tests {
                 look,
                 watermark: *watermark,
             };
-            ff.encode_clip(&req).await.unwrap_or_else(|e| panic!("{look:?} {watermark:?}: {e}"));
+            ff.encode_clip(&req)
+                .await
+                .unwrap_or_else(|e| panic!("{look:?} {watermark:?}: {e}"));
             let h = check_clip(&out, 30).await;
             assert_eq!(plain.sps, h.sps, "SPS differs with {look:?}");
             assert_eq!(plain.pps, h.pps, "PPS differs with {look:?}");
@@ -988,9 +1027,15 @@ mod tests {
         }
         // Mono has no colour: every chroma sample of the first frame is neutral.
         let chroma = first_frame_chroma(&d.join("look-1.ts")).await;
-        assert!(chroma.iter().all(|&c| (126..=130).contains(&c)), "chroma not neutral");
+        assert!(
+            chroma.iter().all(|&c| (126..=130).contains(&c)),
+            "chroma not neutral"
+        );
         let chroma = first_frame_chroma(&d.join("plain.ts")).await;
-        assert!(chroma.iter().any(|&c| !(120..=136).contains(&c)), "the source has colour");
+        assert!(
+            chroma.iter().any(|&c| !(120..=136).contains(&c)),
+            "the source has colour"
+        );
         // The wall: three panels side by side, not one picture.
         let wall = testutil::first_frame_gray(&d.join("look-3.ts")).await;
         let one = testutil::first_frame_gray(&d.join("plain.ts")).await;
@@ -999,11 +1044,15 @@ mod tests {
         let marked = testutil::first_frame_gray(&d.join("look-4.ts")).await;
         let (w, h) = (TEST_PROFILE.width as usize, TEST_PROFILE.height as usize);
         let diff = |x0: usize, y0: usize, x1: usize, y1: usize| {
-            (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| {
-                (marked[y * w + x] as i32 - one[y * w + x] as i32).abs() > 24
-            }).count()
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| (marked[y * w + x] as i32 - one[y * w + x] as i32).abs() > 24)
+                .count()
         };
-        assert!(diff(w / 2, h * 3 / 4, w, h) > 50, "watermark drawn bottom right");
+        assert!(
+            diff(w / 2, h * 3 / 4, w, h) > 50,
+            "watermark drawn bottom right"
+        );
         assert_eq!(diff(0, 0, w / 2, h / 2), 0, "nothing drawn top left");
     }
 
@@ -1011,7 +1060,15 @@ mod tests {
     async fn first_frame_chroma(path: &Path) -> Vec<u8> {
         let mut a = args(["-i"]);
         a.push(run::file_arg(path));
-        a.extend(args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]));
+        a.extend(args([
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "pipe:1",
+        ]));
         let frame = ffmpeg(a).await;
         let luma = (TEST_PROFILE.width * TEST_PROFILE.height) as usize;
         frame[luma..].to_vec()
@@ -1021,7 +1078,13 @@ mod tests {
     async fn progress_is_reported_while_encoding() {
         let dir = tempfile::tempdir().unwrap();
         let ff = ff().await;
-        let src = make_source(dir.path(), "src.mp4", "testsrc2=size=640x360:rate=30:duration=12", &[]).await;
+        let src = make_source(
+            dir.path(),
+            "src.mp4",
+            "testsrc2=size=640x360:rate=30:duration=12",
+            &[],
+        )
+        .await;
         let info = ff.probe(&src).await.unwrap();
         let out = dir.path().join("clip.ts");
         let req = ClipRequest {
@@ -1060,7 +1123,11 @@ mod tests {
         let got: Vec<EncodeProgress> = block.lines().filter_map(|l| p.line(l)).collect();
         assert_eq!(
             got,
-            [EncodeProgress { frames: 42, out_time: Duration::from_millis(1400), speed: Some(1.52) }]
+            [EncodeProgress {
+                frames: 42,
+                out_time: Duration::from_millis(1400),
+                speed: Some(1.52)
+            }]
         );
         // Early blocks say N/A for speed; garbage lines are ignored.
         let mut p = ProgressParser::default();

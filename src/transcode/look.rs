@@ -164,7 +164,12 @@ mod tests {
         assert_eq!("MONO".parse::<ColorGrade>().unwrap(), ColorGrade::Mono);
         let e = "sepia".parse::<ColorGrade>().unwrap_err();
         assert!(e.to_string().contains("none, moody, warm, cool, mono"));
-        for g in [ColorGrade::Moody, ColorGrade::Warm, ColorGrade::Cool, ColorGrade::Mono] {
+        for g in [
+            ColorGrade::Moody,
+            ColorGrade::Warm,
+            ColorGrade::Cool,
+            ColorGrade::Mono,
+        ] {
             assert_eq!(g.as_str().parse::<ColorGrade>().unwrap(), g);
             assert!(g.filter().is_some());
         }

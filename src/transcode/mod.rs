@@ -26,8 +26,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use clip::{ClipRequest, EncodeProgress, clip_args, h264_level};
-pub use look::{ColorGrade, Look, ParseColorGradeError};
 pub use demo::{DemoLibrary, make_demo_library, make_first_demo_video};
+pub use look::{ColorGrade, Look, ParseColorGradeError};
 pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_SAMPLE_RATE};
 pub use probe::ProbeInfo;
 
@@ -451,9 +451,13 @@ mod tests {
             .unwrap();
         eprintln!("2 s slate at 1280x720@30: {:?}", t.elapsed());
         let t = Instant::now();
-        ff.encode_track(&lib.music.join("01-drift.mp3"), &dir.path().join("t.aac"), DEFAULT_MUSIC_LUFS)
-            .await
-            .unwrap();
+        ff.encode_track(
+            &lib.music.join("01-drift.mp3"),
+            &dir.path().join("t.aac"),
+            DEFAULT_MUSIC_LUFS,
+        )
+        .await
+        .unwrap();
         eprintln!("encode_track of the 48 s demo track: {:?}", t.elapsed());
         let t = Instant::now();
         let _ = ff.select_encoder(HwAccel::Auto, &profile).await;

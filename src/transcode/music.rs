@@ -114,7 +114,13 @@ struct Loudness {
 
 impl Loudness {
     fn second_pass(&self, target_lufs: f64) -> Option<String> {
-        let all = [self.input_i, self.input_tp, self.input_lra, self.input_thresh, self.target_offset];
+        let all = [
+            self.input_i,
+            self.input_tp,
+            self.input_lra,
+            self.input_thresh,
+            self.target_offset,
+        ];
         // Silence measures -inf: no gain can bring it anywhere.
         if all.iter().any(|v| !v.is_finite()) {
             return None;
@@ -161,7 +167,12 @@ impl Ffmpeg {
     /// fade-in and a 1.5 s fade-out, normalized to `target_lufs` integrated loudness
     /// (EBU R128) in two passes: the first measures, the second applies one gain
     /// (loudnorm's linear mode), so the music keeps its dynamics.
-    pub async fn encode_track(&self, src: &Path, out: &Path, target_lufs: f64) -> Result<(), TranscodeError> {
+    pub async fn encode_track(
+        &self,
+        src: &Path,
+        out: &Path,
+        target_lufs: f64,
+    ) -> Result<(), TranscodeError> {
         let duration = self.probe_audio(src).await?;
         let loudnorm = self.measure_loudness(src, duration, target_lufs).await?;
         let tmp = TempOut::beside(out).await?;
@@ -178,7 +189,14 @@ impl Ffmpeg {
         duration: f64,
         target_lufs: f64,
     ) -> Result<Option<String>, TranscodeError> {
-        let mut a = os_args(["-nostdin", "-hide_banner", "-loglevel", "info", "-nostats", "-i"]);
+        let mut a = os_args([
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "info",
+            "-nostats",
+            "-i",
+        ]);
         a.push(file_arg(src));
         a.extend(os_args([
             "-map".to_string(),
@@ -187,12 +205,15 @@ impl Ffmpeg {
             "-sn".to_string(),
             "-dn".to_string(),
             "-af".to_string(),
-            format!("loudnorm=I={target_lufs}:TP={TRUE_PEAK}:LRA={LOUDNESS_RANGE}:print_format=json"),
+            format!(
+                "loudnorm=I={target_lufs}:TP={TRUE_PEAK}:LRA={LOUDNESS_RANGE}:print_format=json"
+            ),
             "-f".to_string(),
             "null".to_string(),
             "-".to_string(),
         ]));
-        let tail = run::run_stderr_tail(&self.ffmpeg, &a, audio_timeout(duration), self.nice).await?;
+        let tail =
+            run::run_stderr_tail(&self.ffmpeg, &a, audio_timeout(duration), self.nice).await?;
         let Some(m) = parse_loudnorm(&tail) else {
             tracing::warn!(track = %src.display(), "no loudness measurement; encoding without normalization");
             return Ok(None);
@@ -296,7 +317,9 @@ mod tests {
         ffmpeg(a).await;
         let out = dir.path().join("bed/song.aac");
         let ff = ff().await;
-        ff.encode_track(&src, &out, DEFAULT_MUSIC_LUFS).await.unwrap();
+        ff.encode_track(&src, &out, DEFAULT_MUSIC_LUFS)
+            .await
+            .unwrap();
         check_adts(&out, 3.0).await;
 
         // The fades really are there: the very start and the very end are near silent.
@@ -341,7 +364,11 @@ mod tests {
         a.push(src.clone().into());
         ffmpeg(a).await;
         let out = dir.path().join("o.aac");
-        let err = ff().await.encode_track(&src, &out, DEFAULT_MUSIC_LUFS).await.unwrap_err();
+        let err = ff()
+            .await
+            .encode_track(&src, &out, DEFAULT_MUSIC_LUFS)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, TranscodeError::Unusable { reason, .. } if reason.contains("no audio")),
             "{err:?}"
@@ -360,9 +387,9 @@ mod tests {
         let err = String::from_utf8_lossy(&out.stderr);
         // The summary's "I:" line comes last.
         err.lines()
+            .rev()
             .filter_map(|l| l.trim().strip_prefix("I:"))
-            .filter_map(|v| v.trim().trim_end_matches("LUFS").trim().parse().ok())
-            .last()
+            .find_map(|v| v.trim().trim_end_matches("LUFS").trim().parse().ok())
             .unwrap_or_else(|| panic!("no loudness in: {err}"))
     }
 
@@ -371,11 +398,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ff = ff().await;
         let mut measured = Vec::new();
-        for (name, volume, target) in [("quiet", 0.03, -16.0), ("loud", 0.9, -16.0), ("broadcast", 0.9, -23.0)] {
+        for (name, volume, target) in [
+            ("quiet", 0.03, -16.0),
+            ("loud", 0.9, -16.0),
+            ("broadcast", 0.9, -23.0),
+        ] {
             let src = dir.path().join(format!("{name}.wav"));
             // A chord of two tones with a slow tremolo: music-like, not a constant test tone.
             let mut a = args(["-f", "lavfi", "-i"]);
-            a.push(format!("aevalsrc=0.5*sin(2*PI*220*t)+0.4*sin(2*PI*330*t)*(0.6+0.4*sin(2*PI*0.5*t)):s=44100:d=12").into());
+            a.push("aevalsrc=0.5*sin(2*PI*220*t)+0.4*sin(2*PI*330*t)*(0.6+0.4*sin(2*PI*0.5*t)):s=44100:d=12".to_string().into());
             a.extend(args(["-af"]));
             a.push(format!("volume={volume}").into());
             a.push(src.clone().into());
@@ -385,17 +416,32 @@ mod tests {
             ff.encode_track(&src, &out, target).await.unwrap();
             check_adts(&out, 12.0).await;
             let after = integrated_loudness(&out);
-            assert!((after - target).abs() < 1.5, "{name}: {before:.1} LUFS became {after:.1}, wanted {target}");
+            assert!(
+                (after - target).abs() < 1.5,
+                "{name}: {before:.1} LUFS became {after:.1}, wanted {target}"
+            );
             measured.push(before);
         }
-        assert!(measured[1] - measured[0] > 20.0, "the sources really differ: {measured:?}");
+        assert!(
+            measured[1] - measured[0] > 20.0,
+            "the sources really differ: {measured:?}"
+        );
     }
 
     #[tokio::test]
     async fn silence_is_encoded_without_normalization() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("silence.wav");
-        ffmpeg(args(["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "3", src.to_str().unwrap()])).await;
+        ffmpeg(args([
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=44100:cl=stereo",
+            "-t",
+            "3",
+            src.to_str().unwrap(),
+        ]))
+        .await;
         let out = dir.path().join("silence.aac");
         ff().await.encode_track(&src, &out, -16.0).await.unwrap();
         check_adts(&out, 3.0).await;
@@ -423,9 +469,17 @@ mod tests {
         let m = parse_loudnorm(&tail).unwrap();
         assert_eq!(m.input_i, -27.61);
         let f = m.second_pass(-16.0).unwrap();
-        assert!(f.contains("measured_I=-27.61") && f.contains("linear=true") && f.contains("I=-16"), "{f}");
+        assert!(
+            f.contains("measured_I=-27.61") && f.contains("linear=true") && f.contains("I=-16"),
+            "{f}"
+        );
         let silent: Vec<String> = tail.iter().map(|l| l.replace("-27.61", "-inf")).collect();
-        assert!(parse_loudnorm(&silent).unwrap().second_pass(-16.0).is_none());
+        assert!(
+            parse_loudnorm(&silent)
+                .unwrap()
+                .second_pass(-16.0)
+                .is_none()
+        );
         assert!(parse_loudnorm(&["no json here".to_string()]).is_none());
     }
 }

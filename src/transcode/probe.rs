@@ -366,7 +366,10 @@ mod tests {
         assert!((info.duration - 2.0).abs() < 0.1, "{}", info.duration);
         assert_eq!(info.rotation, 0);
         assert!(!info.interlaced);
-        assert_eq!((info.title.as_deref(), info.artist.as_deref()), (None, None));
+        assert_eq!(
+            (info.title.as_deref(), info.artist.as_deref()),
+            (None, None)
+        );
     }
 
     #[tokio::test]
@@ -375,19 +378,33 @@ mod tests {
         for (name, artist_key) in [("t.mp4", "artist"), ("t.mkv", "ARTIST")] {
             let f = dir.path().join(name);
             let mut args = test_args([
-                "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1",
-                "-c:v", "libx264", "-preset", "ultrafast", "-threads", "1",
-                "-metadata", "title=  Sunset: the \"best\" one  ",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=25:duration=1",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-threads",
+                "1",
+                "-metadata",
+                "title=  Sunset: the \"best\" one  ",
             ]);
             args.push("-metadata".into());
             args.push(format!("{artist_key}=Some Creator").into());
             args.push(f.clone().into());
             ffmpeg(args).await;
             let info = ff().await.probe(&f).await.unwrap();
-            assert_eq!(info.title.as_deref(), Some("Sunset: the \"best\" one"), "{name}");
+            assert_eq!(
+                info.title.as_deref(),
+                Some("Sunset: the \"best\" one"),
+                "{name}"
+            );
             assert_eq!(info.artist.as_deref(), Some("Some Creator"), "{name}");
             // Stored and read back by the library.
-            let back: ProbeInfo = serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
+            let back: ProbeInfo =
+                serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
             assert_eq!(back, info);
         }
     }

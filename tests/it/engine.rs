@@ -406,7 +406,13 @@ async fn a_discontinuity_marks_exactly_the_codec_parameter_changes() {
     }
     // Air: test/0, other/0, other/1, test/1, test/2.
     let a = prepared.clips.clone();
-    prepared.clips = vec![a[0].clone(), foreign[0].clone(), foreign[1].clone(), a[1].clone(), a[2].clone()];
+    prepared.clips = vec![
+        a[0].clone(),
+        foreign[0].clone(),
+        foreign[1].clone(),
+        a[1].clone(),
+        a[2].clone(),
+    ];
     prepared.clip_frames = vec![30; 5];
     let live = run_engine(&prepared, Ticks(900_000), 5).await;
     let (capture, _, playlist) = concat(&live, dir.path(), 5);
@@ -420,7 +426,11 @@ async fn a_discontinuity_marks_exactly_the_codec_parameter_changes() {
     assert_eq!(live.stats().discontinuities, 2);
     // Timestamps still run on across both changes, and everything decodes.
     let pk = packets(&capture);
-    let dts: Vec<i64> = pk.iter().filter(|p| p.kind == "video").map(|p| p.dts).collect();
+    let dts: Vec<i64> = pk
+        .iter()
+        .filter(|p| p.kind == "video")
+        .map(|p| p.dts)
+        .collect();
     assert!(steps(&dts).iter().all(|s| *s == 3000), "{:?}", steps(&dts));
     let (frames, _) = decode(&capture);
     assert_eq!(frames, 150);

@@ -372,10 +372,19 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
         .await
         .unwrap();
     let (seq1, disc1, items1) = harness::parse_playlist(&after);
-    assert!(seq1 > last_seq, "sequence {seq1} follows {last_seq}:\n{before}\n{after}");
-    assert!(items1[0].2, "the first segment after a restart is a discontinuity:\n{after}");
+    assert!(
+        seq1 > last_seq,
+        "sequence {seq1} follows {last_seq}:\n{before}\n{after}"
+    );
+    assert!(
+        items1[0].2,
+        "the first segment after a restart is a discontinuity:\n{after}"
+    );
     let disc_before_end = disc0 + items0.iter().filter(|i| i.2).count() as u64;
-    assert_eq!(disc1, disc_before_end, "discontinuity numbers continue:\n{before}\n{after}");
+    assert_eq!(
+        disc1, disc_before_end,
+        "discontinuity numbers continue:\n{before}\n{after}"
+    );
     let first_new = client
         .get(format!("{}/hls/{}", server.base, items1[0].0))
         .send()
@@ -392,7 +401,10 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
         .map(|p| p.pts)
         .min()
         .unwrap();
-    assert!(first_pts > last_pts, "timestamps go on: {first_pts} after {last_pts}");
+    assert!(
+        first_pts > last_pts,
+        "timestamps go on: {first_pts} after {last_pts}"
+    );
     server.stop();
     drop(server);
 
