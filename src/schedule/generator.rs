@@ -279,6 +279,7 @@ impl Generator {
         let mut running: Vec<String> = Vec::new();
         let mut library = me.library.subscribe();
         let mut state = GeneratorState::Idle;
+        let mut logged = GeneratorState::Idle;
         let mut next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now()));
         me.evict().await;
         loop {
@@ -298,6 +299,14 @@ impl Generator {
                     // Building chunks count as unaired: they will air before re-runs do.
                     let below_target = unaired < s.ready_target;
                     if !room || (!below_target && requested == 0) {
+                        break;
+                    }
+                    // Nothing to cut: say so rather than start a chunk that stays empty.
+                    if me.library.counts().is_ok_and(|c| c.usable == 0) {
+                        state = match me.no_video("") {
+                            Outcome::Stalled(reason) => GeneratorState::Stalled { reason },
+                            _ => GeneratorState::WaitingForLibrary,
+                        };
                         break;
                     }
                     if !below_target {
@@ -340,6 +349,20 @@ impl Generator {
             if running.is_empty() && state == GeneratorState::Generating {
                 state = GeneratorState::Idle;
             }
+            if state != logged {
+                match &state {
+                    GeneratorState::WaitingForLibrary => {
+                        tracing::info!("generator waiting for the library to find a usable video")
+                    }
+                    GeneratorState::Stalled { reason } => tracing::error!(
+                        %reason,
+                        "generation stalled: it waits for the library to change or a new request"
+                    ),
+                    GeneratorState::Stopped => tracing::info!("generation stopped"),
+                    GeneratorState::Idle | GeneratorState::Generating => {}
+                }
+                logged = state.clone();
+            }
             me.publish(|st| {
                 st.state = state.clone();
                 st.requested = requested;
@@ -361,14 +384,8 @@ impl Generator {
                     match outcome {
                         Outcome::Done => me.evict().await,
                         Outcome::Cancelled => {}
-                        Outcome::WaitingForLibrary => {
-                            tracing::info!("waiting for the library to find a usable video");
-                            state = GeneratorState::WaitingForLibrary;
-                        }
-                        Outcome::Stalled(reason) => {
-                            tracing::error!(%reason, "generation stalled: it waits for the library to change or a new request");
-                            state = GeneratorState::Stalled { reason };
-                        }
+                        Outcome::WaitingForLibrary => state = GeneratorState::WaitingForLibrary,
+                        Outcome::Stalled(reason) => state = GeneratorState::Stalled { reason },
                     }
                 }
                 _ = library.changed() => {
@@ -471,29 +488,7 @@ impl Inner {
             let picked = self.pick(&used);
             let video = match picked {
                 Ok(Some(v)) => v,
-                Ok(None) => {
-                    let counts = self.library.counts().unwrap_or_default();
-                    break if counts.pending > 0
-                        || counts.present == 0
-                            && !self.library.folders().is_empty()
-                            && counts.unusable == 0
-                    {
-                        Outcome::WaitingForLibrary
-                    } else if counts.present == 0 {
-                        Outcome::Stalled("no video in the library folders".into())
-                    } else {
-                        Outcome::Stalled(format!(
-                            "none of the {} videos is usable (corrupt, unreadable or shorter than {} s); last error: {}",
-                            counts.present,
-                            crate::library::MIN_SOURCE_SECS,
-                            if last_error.is_empty() {
-                                "see the library's errors"
-                            } else {
-                                &last_error
-                            }
-                        ))
-                    };
-                }
+                Ok(None) => break self.no_video(&last_error),
                 Err(e) => break Outcome::Stalled(format!("database: {e}")),
             };
             // Fast start: while nothing at all can air, the first clip is one segment.
@@ -620,6 +615,25 @@ impl Inner {
             Err(e) => return Outcome::Stalled(format!("database: {e}")),
         }
         outcome
+    }
+
+    /// Why there is no video to cut: still scanning, or nothing usable (and why).
+    fn no_video(&self, last_error: &str) -> Outcome {
+        let counts = self.library.counts().unwrap_or_default();
+        if counts.pending > 0 || counts.present == 0 && counts.unusable == 0 {
+            Outcome::WaitingForLibrary
+        } else {
+            Outcome::Stalled(format!(
+                "none of the {} videos is usable (corrupt, unreadable or shorter than {} s); last error: {}",
+                counts.present,
+                crate::library::MIN_SOURCE_SECS,
+                if last_error.is_empty() {
+                    "see the library's errors"
+                } else {
+                    last_error
+                }
+            ))
+        }
     }
 
     /// The next video for a chunk that already used `used`: the least recently used
