@@ -4,6 +4,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::*;
+use crate::transcode::testutil::make_video;
 
 fn probe(duration: f64) -> ProbeInfo {
     ProbeInfo {
@@ -250,29 +251,7 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
         };
         // Made elsewhere and moved in, as a download manager would.
         let made = d.path().join("made.mp4");
-        let status = std::process::Command::new("ffmpeg")
-            .args([
-                "-nostdin",
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=160x90:rate=25:duration=2",
-            ])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-threads",
-                "1",
-                "-y",
-            ])
-            .arg(&made)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        make_video(&made, "testsrc2=size=160x90:rate=25:duration=2");
         std::fs::rename(&made, media.join("sub/new.mp4")).unwrap();
         wait(
             "the new file",

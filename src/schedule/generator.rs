@@ -810,6 +810,7 @@ mod tests {
     use std::path::Path;
 
     use crate::library::Library;
+    use crate::transcode::testutil::make_video;
 
     fn settings(chunks_dir: PathBuf) -> GeneratorSettings {
         GeneratorSettings {
@@ -839,32 +840,12 @@ mod tests {
     }
 
     async fn source(dir: &Path, name: &str) {
-        std::fs::create_dir_all(dir).unwrap();
         let out = dir.join(name);
-        let status = tokio::process::Command::new("ffmpeg")
-            .args([
-                "-nostdin",
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x180:rate=30:duration=6",
-            ])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-threads",
-                "1",
-                "-y",
-            ])
-            .arg(&out)
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success());
+        tokio::task::spawn_blocking(move || {
+            make_video(&out, "testsrc2=size=320x180:rate=30:duration=6")
+        })
+        .await
+        .unwrap();
     }
 
     struct Rig {

@@ -18,7 +18,7 @@ mod music;
 mod probe;
 mod run;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

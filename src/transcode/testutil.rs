@@ -40,6 +40,30 @@ pub(crate) async fn ffmpeg(a: Vec<OsString>) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("ffmpeg {all:?}: {e}"))
 }
 
+/// Writes a small H.264 video made by the lavfi source `lavfi` (e.g.
+/// `testsrc2=size=320x180:rate=30:duration=6`) to `path`; blocking, for tests of
+/// other modules that need a real source video.
+pub(crate) fn make_video(path: &Path, lavfi: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", lavfi])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-threads",
+            "1",
+            "-y",
+        ])
+        .arg(path)
+        .status()
+        .expect("ffmpeg installed");
+    assert!(status.success(), "ffmpeg made no {}", path.display());
+}
+
 /// ffprobe's streams of `path`, with frames counted (`nb_read_frames`).
 pub(crate) async fn streams(path: &Path) -> Vec<Value> {
     let mut a = args([

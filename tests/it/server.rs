@@ -275,8 +275,19 @@ async fn own_folders_with_bad_files_among_them() {
     }
 }
 
+async fn playlist(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/hls/stream.m3u8"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
+async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     harness::make_sources(&videos);
@@ -304,14 +315,7 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
         .await;
     // Where the stream is when it stops: the last segment's number and timestamps.
     let client = reqwest::Client::new();
-    let before = client
-        .get(format!("{}/hls/stream.m3u8", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let before = playlist(&client, &server.base).await;
     let status = server.stop();
     let (seq0, disc0, items0) = harness::parse_playlist(&before);
     let last_seq = seq0 + items0.len() as u64 - 1;
@@ -363,14 +367,7 @@ async fn a_restart_airs_the_chunks_on_disk_and_drops_other_profiles() {
     );
     // The stream goes on: the sequence moves forward, timestamps too, past exactly
     // one discontinuity, and the discontinuity numbers continue.
-    let after = client
-        .get(format!("{}/hls/stream.m3u8", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = playlist(&client, &server.base).await;
     let (seq1, disc1, items1) = harness::parse_playlist(&after);
     assert!(
         seq1 > last_seq,
