@@ -356,9 +356,11 @@ async fn load_clips(
         };
         let Some(r) = source.next_clip() else {
             drop(permit);
+            // Nothing ready happens only at a fresh start or an underrun, when every
+            // millisecond counts; asking is cheap (a lock and a look).
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                _ = tokio::time::sleep(Duration::from_millis(20)) => continue,
             }
         };
         let loaded = match tokio::fs::read(&r.path).await {

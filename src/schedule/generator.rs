@@ -8,8 +8,11 @@
 //! video, every encode failing) stops in a `Stalled` state with the reason and waits
 //! for the library to change or an operator to ask again; it never spins.
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -341,7 +344,13 @@ impl Generator {
                 running.push(id.clone());
                 let (job, cancel) = (me.clone(), jobs_cancel.clone());
                 jobs.spawn(async move {
-                    let outcome = job.make_chunk(&id, &cancel).await;
+                    // A panicking job must still report, or its slot would stay taken.
+                    let outcome = AssertUnwindSafe(job.make_chunk(&id, &cancel))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| {
+                            Outcome::Stalled(format!("the job making {id} crashed"))
+                        });
                     (id, outcome)
                 });
                 state = GeneratorState::Generating;
