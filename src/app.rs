@@ -117,7 +117,7 @@ pub async fn serve(
     tokio::spawn(library.clone().run(ff.clone(), cancel.child_token()));
     let playout = Playout::load(db.clone(), &dirs.chunks, &profile)?;
 
-    let (generator, _generator_handle) = Generator::new(
+    let (generator, generator_handle) = Generator::new(
         // Niceness: the engine (this process) first, then clips that keep it fed,
         // then the slate, music and demo files. Parallel jobs share the cores
         // rather than each taking them all.
@@ -209,13 +209,13 @@ pub async fn serve(
         dirs.tracks.clone(),
         config.music_lufs,
     );
-    let (engine, _control) = Engine::new(
+    let (engine, control) = Engine::new(
         timing,
         options.clock.clone(),
         live.clone(),
         slate,
         silence,
-        playout,
+        playout.clone(),
         music.clone(),
     );
     let engine_task = tokio::spawn(engine.run(cancel.child_token()));
@@ -250,7 +250,35 @@ pub async fn serve(
 
     let addr = listener.local_addr().map_err(StartError::Http)?;
     tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
-    let app = http::router(AppState { live });
+    let (admin, made) =
+        http::auth::admin_token(config.admin_token.as_deref(), &data).map_err(|source| {
+            StartError::DataDir {
+                path: data.join("admin-token"),
+                source,
+            }
+        })?;
+    if made {
+        // Printed once, on the terminal or in the log, for the operator to copy.
+        tracing::warn!(
+            "admin token (also in {}): {admin}",
+            data.join("admin-token").display()
+        );
+    }
+    let app = http::router(AppState {
+        live,
+        db: db.clone(),
+        playout,
+        library,
+        generator: generator_handle,
+        control,
+        tokens: http::Tokens {
+            admin,
+            viewer: config.viewer_token.clone(),
+        },
+        started: SystemTime::now(),
+        channel_name: config.channel_name.clone(),
+        chunks_per_run: config.chunks_per_run,
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -123,6 +123,15 @@ pub struct ServeArgs {
     /// TubeArchivist API token [env: TUBEARCHIVIST_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     pub tubearchivist_token: Option<String>,
+    /// Token required by every mutating API route [env: ADMIN_TOKEN; default: generated once and kept in DATA/admin-token].
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// Token required to watch and read status, if set [env: VIEWER_TOKEN; default: open].
+    #[arg(long, value_name = "TOKEN")]
+    pub viewer_token: Option<String>,
+    /// The channel's name in the IPTV playlist and guide [env: CHANNEL_NAME; default shufflecast].
+    #[arg(long, value_name = "NAME")]
+    pub channel_name: Option<String>,
 }
 
 /// A setting was missing, malformed or out of range.
@@ -205,6 +214,12 @@ pub struct Config {
     pub seed: Option<u64>,
     /// TubeArchivist base URL and token, for metadata.
     pub tubearchivist: Option<(String, String)>,
+    /// The admin token, if set (else one is generated).
+    pub admin_token: Option<String>,
+    /// The viewer token, if set.
+    pub viewer_token: Option<String>,
+    /// The channel's name.
+    pub channel_name: String,
 }
 
 /// Names from the original tool's `.env` that we accept but do not use (yet), so
@@ -242,6 +257,9 @@ const KNOWN: &[&str] = &[
     "SEED",
     "TUBEARCHIVIST_URL",
     "TUBEARCHIVIST_TOKEN",
+    "ADMIN_TOKEN",
+    "VIEWER_TOKEN",
+    "CHANNEL_NAME",
 ];
 
 /// Where a value came from, so an error names the setting the user actually wrote.
@@ -613,6 +631,32 @@ impl Config {
             }
         };
 
+        let token =
+            |flag: &Option<String>, name: &str, var: &str| -> Result<Option<String>, ConfigError> {
+                match layers.get(flag, name, &[var]) {
+                    None => Ok(None),
+                    Some((setting, v)) => {
+                        let v = v.trim().to_string();
+                        if v.len() < 8 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                            Err(invalid(
+                                &setting,
+                                "(hidden)",
+                                "must be at least 8 characters, without spaces",
+                            ))
+                        } else {
+                            Ok(Some(v))
+                        }
+                    }
+                }
+            };
+        let admin_token = token(&args.admin_token, "--admin-token", "ADMIN_TOKEN")?;
+        let viewer_token = token(&args.viewer_token, "--viewer-token", "VIEWER_TOKEN")?;
+        let channel_name = layers
+            .get(&args.channel_name, "--channel-name", &["CHANNEL_NAME"])
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "shufflecast".to_string());
+
         for key in layers.dotenv.keys() {
             if !KNOWN.contains(&key.as_str()) && !KNOWN_UNUSED.contains(&key.as_str()) {
                 tracing::warn!(setting = %key, file = %dotenv_path.display(), "unknown setting in .env, ignored");
@@ -649,6 +693,9 @@ impl Config {
             music_lufs,
             seed,
             tubearchivist,
+            admin_token,
+            viewer_token,
+            channel_name,
         })
     }
 }

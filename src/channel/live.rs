@@ -80,6 +80,7 @@ struct Window {
     /// What each retained segment started with, oldest first.
     history: VecDeque<NowPlaying>,
     stats: LiveStats,
+    last_published: Option<SystemTime>,
 }
 
 /// The shared live state: written by the engine, read by HTTP handlers.
@@ -118,6 +119,7 @@ impl Live {
                 now: NowPlaying::default(),
                 history: VecDeque::new(),
                 stats: LiveStats::default(),
+                last_published: None,
             }),
             published,
             mirror,
@@ -167,6 +169,11 @@ impl Live {
         self.inner.read().unwrap().history.iter().cloned().collect()
     }
 
+    /// When the newest segment was published (wall clock), for readiness checks.
+    pub fn last_published(&self) -> Option<SystemTime> {
+        self.inner.read().unwrap().last_published
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> LiveStats {
         self.inner.read().unwrap().stats.clone()
@@ -198,6 +205,7 @@ impl Live {
                 seg.entry.discontinuity = true;
             }
             w.stats.segments_published += 1;
+            w.last_published = Some(SystemTime::now());
             w.stats.bytes_published += seg.data.len() as u64;
             w.stats.underruns += underrun as u64;
             w.stats.discontinuities += seg.entry.discontinuity as u64;

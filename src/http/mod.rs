@@ -1,30 +1,65 @@
-//! HTTP: the live stream (playlist and segments) and health.
+//! HTTP: the live stream (playlist and segments), the JSON API, the IPTV playlist and
+//! guide, and health.
 //!
 //! Segments are served from memory. Their names are unique for ever (a run id and a
 //! sequence number), so they are marked immutable and any HTTP cache or CDN can hold
 //! them; the playlist changes every segment, so it is cacheable for one second only.
 
+mod api;
+pub mod auth;
+mod error;
+pub mod iptv;
 mod range;
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
-use crate::channel::Live;
+pub use auth::Tokens;
+pub use error::ApiError;
+
 use crate::channel::live::PLAYLIST_NAME;
+use crate::channel::{Control, Live};
+use crate::db::Db;
+use crate::library::Library;
+use crate::schedule::Playout;
+use crate::schedule::generator::GeneratorHandle;
 
 /// Everything handlers need.
 #[derive(Clone)]
 pub struct AppState {
     /// The live window: playlist, segments and "now playing".
     pub live: Arc<Live>,
+    /// The database, for details the in-memory copies do not hold.
+    pub db: Db,
+    /// The playout order: chunks, play next, delete.
+    pub playout: Arc<Playout>,
+    /// The source videos.
+    pub library: Arc<Library>,
+    /// The chunk generator's status and commands.
+    pub generator: GeneratorHandle,
+    /// The live engine's commands (skip).
+    pub control: Control,
+    /// Who may do what.
+    pub tokens: Tokens,
+    /// When the server started.
+    pub started: SystemTime,
+    /// The channel's name in the IPTV playlist and guide.
+    pub channel_name: String,
+    /// Chunks a generation request makes by default.
+    pub chunks_per_run: usize,
 }
+
+/// Largest request body: the API takes small JSON objects only.
+const MAX_BODY: usize = 16 * 1024;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 const SEGMENT_TYPE: &str = "video/mp2t";
@@ -44,11 +79,46 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_RANGE,
             header::ACCEPT_RANGES,
         ]);
+    // Mutating routes: admin token and same origin; no CORS (browsers on other sites
+    // are refused by the origin check and get no CORS headers either).
+    let admin = Router::new()
+        .route("/api/generate_chunk", post(api::generate))
+        .route("/api/stop_generation", post(api::stop_generation))
+        .route("/api/skip_to_next", post(api::skip_to_next))
+        .route("/api/skip_to_next_audio", post(api::skip_to_next_audio))
+        .route("/api/play_chunk", post(api::play_chunk))
+        .route("/api/chunks/{id}", delete(api::delete_chunk))
+        .layer(middleware::from_fn_with_state(
+            state.tokens.clone(),
+            auth::require_admin,
+        ));
+    // The stream, the guide and read-only status: open, or behind the viewer token.
+    let viewer = Router::new()
+        .route("/hls/{file}", get(hls_file))
+        .route("/iptv.m3u", get(iptv::m3u))
+        .route("/epg.xml", get(iptv::epg))
+        .route("/api/status", get(api::status))
+        .route("/api/stream-status", get(api::stream_status))
+        .route("/api/chunks", get(api::chunks))
+        .route("/api/chunks/{id}", get(api::chunk))
+        .route("/api/library", get(api::library))
+        .route("/api/stats", get(api::stats))
+        .route("/api/jobs", get(api::jobs))
+        .route("/api/events", get(api::events))
+        .layer(middleware::from_fn_with_state(
+            state.tokens.clone(),
+            auth::require_viewer,
+        ))
+        .layer(cors);
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/hls/{file}", get(hls_file))
-        .layer(cors)
+        .route("/readyz", get(api::readyz))
+        .route("/logo.svg", get(iptv::logo))
+        .merge(viewer)
+        .merge(admin)
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         // A 5xx here is the 503 of a channel still starting: expected, not an error.
         .layer(
             TraceLayer::new_for_http()

@@ -317,6 +317,55 @@ impl Playout {
             .collect()
     }
 
+    /// The chunk on air (being fed to the engine) and the one that follows it, as
+    /// far as known now.
+    pub fn now_and_next(&self) -> (Option<String>, Option<String>) {
+        let s = self.state();
+        let now = s.cursor.as_ref().map(|c| c.0.clone());
+        let next = s.pick_next().map(|i| s.chunks[i].id.clone());
+        (now, next)
+    }
+
+    /// The chunk on air with the index of the clip after the one airing (as the
+    /// engine pulled it), then the next `n` chunks in the order they would air if
+    /// nothing changed: for the programme guide.
+    pub fn upcoming(&self, n: usize) -> (Option<(Chunk, usize)>, Vec<Chunk>) {
+        let s = self.state();
+        let current = s.cursor.as_ref().and_then(|(id, next)| {
+            s.chunks
+                .iter()
+                .find(|c| c.id == *id)
+                .map(|c| (c.clone(), *next))
+        });
+        // Simulate the airings on a copy of the order.
+        let mut sim = State {
+            chunks: s.chunks.clone(),
+            cursor: s.cursor.clone(),
+            previous: s.previous.clone(),
+            queued: s.queued.clone(),
+        };
+        let mut clock = sim
+            .chunks
+            .iter()
+            .filter_map(|c| c.last_aired)
+            .max()
+            .unwrap_or(0);
+        let mut out = Vec::new();
+        while out.len() < n {
+            let Some(i) = sim.pick_next() else { break };
+            clock += 1;
+            let c = &mut sim.chunks[i];
+            c.times_aired += 1;
+            c.last_aired = Some(clock);
+            if sim.queued.as_deref() == Some(c.id.as_str()) {
+                sim.queued = None;
+            }
+            out.push(c.clone());
+            sim.cursor = Some((c.id.clone(), 0));
+        }
+        (current, out)
+    }
+
     /// Makes `chunk` air after the current one. False when there is no such ready chunk.
     pub fn play_next(&self, chunk: &str) -> bool {
         let mut s = self.state();
@@ -406,14 +455,14 @@ impl Playout {
 
 impl State {
     /// The chunk to air after the current one.
-    fn pick_next(&mut self) -> Option<usize> {
+    fn pick_next(&self) -> Option<usize> {
         let current = self.cursor.as_ref().map(|c| c.0.clone());
         let ready = |c: &Chunk| !c.clips.is_empty();
-        if let Some(q) = self.queued.take()
+        if let Some(q) = &self.queued
             && let Some(i) = self
                 .chunks
                 .iter()
-                .position(|c| c.id == q && c.complete && ready(c))
+                .position(|c| c.id == *q && c.complete && ready(c))
         {
             return Some(i);
         }
@@ -469,6 +518,9 @@ impl ClipSource for Playout {
             }
             let i = s.pick_next()?;
             let id = s.chunks[i].id.clone();
+            if s.queued.as_deref() == Some(id.as_str()) {
+                s.queued = None;
+            }
             let clock = match self.record_airing(&id) {
                 Ok(clock) => Some(clock),
                 Err(e) => {

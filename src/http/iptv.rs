@@ -1,0 +1,271 @@
+//! What IPTV apps and smart TVs read: an M3U playlist with one channel and an XMLTV
+//! guide whose programmes are the chunk on air and the chunks queued after it, with
+//! their real start and stop times.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
+
+use super::AppState;
+use crate::schedule::Chunk;
+
+/// The channel's id in the playlist and the guide.
+pub const CHANNEL_ID: &str = "shufflecast";
+
+/// The base URL the client used to reach us, from its Host header (and a proxy's
+/// X-Forwarded-Proto); only characters a host can have are kept.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+/// `?token=…` for URLs in the playlist when a viewer token is required.
+fn token_query(st: &AppState) -> String {
+    st.tokens
+        .viewer
+        .as_ref()
+        .map(|t| format!("?token={}", urlencode(t)))
+        .unwrap_or_default()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// GET /iptv.m3u
+pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let base = base_url(&headers);
+    let q = token_query(&st);
+    let name = attr(&st.channel_name);
+    let body = format!(
+        "#EXTM3U url-tvg=\"{base}/epg.xml{q}\"\n\
+         #EXTINF:-1 tvg-id=\"{CHANNEL_ID}\" tvg-name=\"{name}\" tvg-logo=\"{base}/logo.svg\" group-title=\"{name}\",{}\n\
+         {base}/hls/stream.m3u8{q}\n",
+        st.channel_name.replace(['\n', '\r', ','], " ")
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "audio/x-mpegurl; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        body,
+    )
+}
+
+/// GET /logo.svg: the channel's logo for IPTV apps.
+pub async fn logo() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 128 128"><rect width="128" height="128" rx="24" fill="#0b1320"/><path d="M36 40h56v48H36z" fill="none" stroke="#7aa2ff" stroke-width="8"/><path d="M58 52l18 12-18 12z" fill="#7aa2ff"/></svg>"##,
+    )
+}
+
+/// XML text and attribute escaping.
+fn attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// XMLTV's time format: `YYYYMMDDhhmmss +0000`.
+fn xmltv_time(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let dt =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02} +0000",
+        dt.year(),
+        dt.month() as u8,
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+/// A programme of the guide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Programme {
+    /// The chunk.
+    pub chunk: String,
+    /// When it started or starts airing.
+    pub start: SystemTime,
+    /// When it ends.
+    pub stop: SystemTime,
+    /// Its clips' titles, in order.
+    pub titles: Vec<String>,
+    /// Its clips' creators, distinct.
+    pub creators: Vec<String>,
+}
+
+/// The programmes from the chunk on air onwards, at most `n + 1`.
+pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
+    let now_playing = st.live.now_playing();
+    let now = st.live.last_published().unwrap_or_else(SystemTime::now);
+    let (current, upcoming) = st.playout.upcoming(n);
+    let mut out = Vec::new();
+    let mut at = now;
+    let describe = |c: &Chunk, start: SystemTime| {
+        let mut creators: Vec<String> = Vec::new();
+        for k in &c.clips {
+            if let Some(cr) = &k.info.creator
+                && !creators.contains(cr)
+            {
+                creators.push(cr.clone());
+            }
+        }
+        Programme {
+            chunk: c.id.clone(),
+            start,
+            stop: start + Duration::from_secs_f64(c.duration.max(0.0)),
+            titles: c.clips.iter().map(|k| k.info.title.clone()).collect(),
+            creators,
+        }
+    };
+    if let Some((chunk, _)) = current {
+        // Where in the chunk the newest segment is: the clips before the airing one,
+        // plus the position in it.
+        let airing = now_playing
+            .clip
+            .as_ref()
+            .filter(|c| c.chunk.as_deref() == Some(chunk.id.as_str()));
+        let before: f64 = airing
+            .and_then(|a| chunk.clips.iter().position(|k| k.info.id == a.id))
+            .map_or(0.0, |i| {
+                let per = chunk.duration / chunk.clips.len().max(1) as f64;
+                i as f64 * per
+            });
+        let into = before
+            + if airing.is_some() {
+                now_playing.clip_position
+            } else {
+                0.0
+            };
+        let start = now
+            .checked_sub(Duration::from_secs_f64(into.max(0.0)))
+            .unwrap_or(now);
+        let p = describe(&chunk, start);
+        at = p.stop.max(now);
+        out.push(p);
+    }
+    for c in &upcoming {
+        let p = describe(c, at);
+        at = p.stop;
+        out.push(p);
+    }
+    out
+}
+
+/// GET /epg.xml: the XMLTV guide.
+pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let base = base_url(&headers);
+    let name = attr(&st.channel_name);
+    let mut x = String::new();
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n");
+    let _ = writeln!(
+        x,
+        "<tv generator-info-name=\"shufflecast\" source-info-url=\"{base}/\">"
+    );
+    let _ = writeln!(
+        x,
+        "  <channel id=\"{CHANNEL_ID}\">\n    <display-name>{name}</display-name>\n    <icon src=\"{base}/logo.svg\"/>\n  </channel>"
+    );
+    for p in programmes(&st, 12) {
+        let _ = writeln!(
+            x,
+            "  <programme start=\"{}\" stop=\"{}\" channel=\"{CHANNEL_ID}\">",
+            xmltv_time(p.start),
+            xmltv_time(p.stop)
+        );
+        let title = match p.titles.first() {
+            Some(t) if p.titles.len() > 1 => format!("{t} and {} more", p.titles.len() - 1),
+            Some(t) => t.clone(),
+            None => st.channel_name.clone(),
+        };
+        let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&title));
+        let _ = writeln!(
+            x,
+            "    <desc lang=\"en\">{}</desc>",
+            attr(&p.titles.join(" · "))
+        );
+        if !p.creators.is_empty() {
+            x.push_str("    <credits>\n");
+            for c in &p.creators {
+                let _ = writeln!(x, "      <presenter>{}</presenter>", attr(c));
+            }
+            x.push_str("    </credits>\n");
+        }
+        let _ = writeln!(x, "    <category lang=\"en\">Entertainment</category>");
+        x.push_str("  </programme>\n");
+    }
+    x.push_str("</tv>\n");
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=30"),
+        ],
+        x,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_times() {
+        assert_eq!(attr("a&b<c>\"d'\u{1}"), "a&amp;b&lt;c&gt;&quot;d&apos; ");
+        assert_eq!(
+            xmltv_time(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
+            "20261118073320 +0000"
+        );
+        let mut h = HeaderMap::new();
+        assert_eq!(base_url(&h), "http://localhost");
+        h.insert(header::HOST, "tv.local:8081".parse().unwrap());
+        assert_eq!(base_url(&h), "http://tv.local:8081");
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert_eq!(base_url(&h), "https://tv.local:8081");
+        h.insert(header::HOST, "evil\"><x".parse().unwrap());
+        assert_eq!(base_url(&h), "https://localhost");
+        assert_eq!(urlencode("a b&c"), "a%20b%26c");
+    }
+}
