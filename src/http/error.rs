@@ -93,12 +93,7 @@ impl From<crate::db::DbError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        // Wrong types and unknown shapes are 422, broken JSON and wrong content types 400.
-        let status = match r {
-            JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, r.body_text())
+        // axum's own statuses: 422 wrong types, 400 broken JSON, 415 not JSON, 413 too big.
+        ApiError::new(r.status(), r.body_text())
     }
 }

@@ -235,6 +235,12 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
             x.push_str("    </credits>\n");
         }
         let _ = writeln!(x, "    <category lang=\"en\">Entertainment</category>");
+        // The chunk id, so a client can match a programme to /api/chunks/{id}.
+        let _ = writeln!(
+            x,
+            "    <episode-num system=\"shufflecast-chunk\">{}</episode-num>",
+            attr(&p.chunk)
+        );
         x.push_str("  </programme>\n");
     }
     x.push_str("</tv>\n");

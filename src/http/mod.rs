@@ -157,12 +157,14 @@ async fn hls_file(
                 .into_response(),
             // Not on air yet (the first clip is being encoded): tell players to retry.
             None => (
-                StatusCode::SERVICE_UNAVAILABLE,
                 [
                     (header::RETRY_AFTER, "1"),
                     (header::CACHE_CONTROL, "no-store"),
                 ],
-                "stream starting, retry in a second\n",
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "stream starting, retry in a second",
+                ),
             )
                 .into_response(),
         };
@@ -171,9 +173,8 @@ async fn hls_file(
     match st.live.segment(&file) {
         Some(body) => range::respond(body, &headers, SEGMENT_TYPE, SEGMENT_CACHE),
         None => (
-            StatusCode::NOT_FOUND,
             [(header::CACHE_CONTROL, "no-store")],
-            "no such segment\n",
+            ApiError::not_found("no such segment"),
         )
             .into_response(),
     }

@@ -2,6 +2,7 @@
 //! Everything is real: ffmpeg makes the media, ffprobe judges it, the server
 //! listens on a free loopback port.
 
+mod api;
 mod cli;
 mod engine;
 mod harness;

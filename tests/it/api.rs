@@ -1,0 +1,517 @@
+//! The control API, the IPTV playlist and guide, and their security, on the real
+//! server with the demo library.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+
+use crate::harness::{self, Server};
+
+const TOKEN: &str = "test-admin-token-123";
+
+async fn start(dir: &std::path::Path) -> Server {
+    let mut server = Server::start(
+        dir,
+        &[
+            "--admin-token",
+            TOKEN,
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--chunk-duration",
+            "12",
+            "--clip-min",
+            "4",
+            "--clip-max",
+            "4",
+        ],
+    );
+    server.wait_ready(Duration::from_secs(60)).await;
+    server
+}
+
+async fn json(client: &Client, url: String) -> Value {
+    let r = client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{url}"
+    );
+    r.json().await.unwrap()
+}
+
+/// Sends a request; returns the status and the JSON body (Null when empty).
+async fn call(
+    client: &Client,
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    origin: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut rb = client.request(method, url);
+    if let Some(t) = token {
+        rb = rb.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(o) = origin {
+        rb = rb.header("origin", o);
+    }
+    if let Some(b) = body {
+        rb = rb
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{url}: not JSON: {text}"))
+    };
+    (status, v)
+}
+
+async fn until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f().await {
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_answer_and_refuse_what_they_must() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let b = &server.base;
+    let c = Client::new();
+
+    let status = json(&c, format!("{b}/api/status")).await;
+    assert_eq!(status["on_air"], true);
+    assert!(status["library"]["present"].as_u64().unwrap() >= 1);
+    let now = json(&c, format!("{b}/api/stream-status")).await;
+    assert_eq!(now["on_air"], true);
+    assert!(now["clip"]["title"].is_string() && now["clip"]["duration"].as_f64().unwrap() > 0.0);
+    for route in [
+        "/api/library",
+        "/api/stats",
+        "/api/jobs",
+        "/api/chunks?limit=5&sort=size&order=asc&q=test",
+    ] {
+        json(&c, format!("{b}{route}")).await;
+    }
+    assert_eq!(
+        c.get(format!("{b}/readyz")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{b}/healthz")).send().await.unwrap().status(),
+        200
+    );
+
+    // Bad queries and unknown ids.
+    let get = async |u: &str| call(&c, Method::GET, &format!("{b}{u}"), None, None, None).await;
+    let (s, v) = get("/api/chunks?limit=0").await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    let (s, v) = get("/api/chunks?sort=bogus").await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("sort"))
+    );
+    assert_eq!(
+        get("/api/chunks?offset=minus").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, v) = get("/api/chunks/no-such-chunk").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(v["error"].is_string());
+    for bad in [
+        "/api/chunks/..%2F..%2Fetc%2Fpasswd",
+        "/api/chunks/%252e%252e%252f",
+        "/api/nothing",
+        "/hls/..%2Fshufflecast.db",
+    ] {
+        assert_eq!(get(bad).await.0, StatusCode::NOT_FOUND, "{bad}");
+    }
+
+    // Mutating routes: token, origin, body.
+    let skip = format!("{b}/api/skip_to_next");
+    assert_eq!(
+        call(&c, Method::POST, &skip, None, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&c, Method::POST, &skip, Some("wrong-token"), None, None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(
+            &c,
+            Method::POST,
+            &skip,
+            Some(TOKEN),
+            None,
+            Some("https://evil.example")
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&c, Method::POST, &skip, Some(TOKEN), None, Some(b))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        call(&c, Method::GET, &skip, Some(TOKEN), None, None)
+            .await
+            .0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+
+    let play = format!("{b}/api/play_chunk");
+    assert_eq!(
+        call(&c, Method::POST, &play, Some(TOKEN), Some("{nope"), None)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(
+            &c,
+            Method::POST,
+            &play,
+            Some(TOKEN),
+            Some(r#"{"chunk_name": 5}"#),
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (s, v) = call(&c, Method::POST, &play, Some(TOKEN), Some("{}"), None).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("chunk_name"))
+    );
+    assert_eq!(
+        call(
+            &c,
+            Method::POST,
+            &play,
+            Some(TOKEN),
+            Some(r#"{"chunk_name": "nope"}"#),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let huge = format!(r#"{{"chunk_name": "{}"}}"#, "x".repeat(40_000));
+    assert_eq!(
+        call(&c, Method::POST, &play, Some(TOKEN), Some(&huge), None)
+            .await
+            .0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let gen_url = format!("{b}/api/generate_chunk");
+    assert_eq!(
+        call(
+            &c,
+            Method::POST,
+            &gen_url,
+            Some(TOKEN),
+            Some(r#"{"count": 1000}"#),
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (s, v) = call(&c, Method::POST, &gen_url, Some(TOKEN), None, None).await;
+    assert_eq!(
+        (s, v["requested"].as_u64()),
+        (StatusCode::ACCEPTED, Some(4)),
+        "the original's empty POST works"
+    );
+
+    // Deleting: never the chunk on air, never without the token.
+    let on_air = json(&c, format!("{b}/api/stream-status")).await["chunk"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let del = format!("{b}/api/chunks/{on_air}");
+    assert_eq!(
+        call(&c, Method::DELETE, &del, None, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&c, Method::DELETE, &del, Some(TOKEN), None, None)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        call(
+            &c,
+            Method::DELETE,
+            &format!("{b}/api/chunks/nope"),
+            Some(TOKEN),
+            None,
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // IPTV playlist.
+    let m3u = c
+        .get(format!("{b}/iptv.m3u"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m3u.starts_with("#EXTM3U url-tvg=\""), "{m3u}");
+    assert!(
+        m3u.contains("tvg-id=\"shufflecast\"") && m3u.contains("tvg-logo="),
+        "{m3u}"
+    );
+    assert!(m3u.contains(&format!("{b}/hls/stream.m3u8")), "{m3u}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_play_next_events_and_the_guide_follow_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let b = server.base.clone();
+    let c = Client::new();
+
+    // Server-sent events: the first is what is on air now.
+    let mut events = c.get(format!("{b}/api/events")).send().await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let mut buf = String::new();
+    let read_event = async |events: &mut reqwest::Response, buf: &mut String| -> (String, Value) {
+        loop {
+            if let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let name = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event: "))
+                    .unwrap_or("")
+                    .to_string();
+                let data = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap_or("null");
+                if name.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return (name, serde_json::from_str(data).unwrap());
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), events.chunk())
+                .await
+                .expect("an event in time")
+                .unwrap()
+                .expect("stream open");
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    let (name, first) = read_event(&mut events, &mut buf).await;
+    assert_eq!(name, "now_playing");
+    let clip_before = first["clip"]["id"].as_str().unwrap().to_string();
+
+    // Skip: a now_playing event with another clip arrives within two segments.
+    let t0 = Instant::now();
+    let (s, _) = call(
+        &c,
+        Method::POST,
+        &format!("{b}/api/skip_to_next"),
+        Some(TOKEN),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    loop {
+        let (name, v) = read_event(&mut events, &mut buf).await;
+        if name == "now_playing" && v["clip"]["id"].as_str() != Some(clip_before.as_str()) {
+            break;
+        }
+    }
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "skip took {:?}",
+        t0.elapsed()
+    );
+
+    // The timestamps run on across the skip: record segments around it and judge
+    // them with ffprobe.
+    let playlist = c
+        .get(format!("{b}/hls/stream.m3u8"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, _, items) = harness::parse_playlist(&playlist);
+    let mut capture = Vec::new();
+    for (uri, _, _) in &items {
+        capture.extend(
+            c.get(format!("{b}/hls/{uri}"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        );
+    }
+    let path = dir.path().join("around-skip.ts");
+    std::fs::write(&path, &capture).unwrap();
+    let dts: Vec<i64> = harness::packets(&path)
+        .iter()
+        .filter(|p| p.kind == "video")
+        .map(|p| p.dts)
+        .collect();
+    let bad: Vec<i64> = harness::steps(&dts)
+        .into_iter()
+        .filter(|s| *s != 3000)
+        .collect();
+    assert!(
+        bad.is_empty() && dts.len() > 60,
+        "DTS steps across the skip: {bad:?}"
+    );
+
+    // Play next: the chosen chunk airs after the current one.
+    let mut target = String::new();
+    until(
+        "a ready chunk that is not on air",
+        Duration::from_secs(90),
+        async || {
+            let on_air = json(&c, format!("{b}/api/stream-status")).await["chunk"].clone();
+            let list = json(&c, format!("{b}/api/chunks?limit=100")).await;
+            if let Some(ch) = list["chunks"].as_array().unwrap().iter().find(|ch| {
+                ch["state"] == "ready" && ch["id"] != on_air && ch["times_aired"].as_u64() > Some(0)
+                    || ch["state"] == "ready" && ch["id"] != on_air
+            }) {
+                target = ch["id"].as_str().unwrap().to_string();
+                true
+            } else {
+                false
+            }
+        },
+    )
+    .await;
+    let (s, v) = call(
+        &c,
+        Method::POST,
+        &format!("{b}/api/play_chunk"),
+        Some(TOKEN),
+        Some(&format!(r#"{{"chunk_name": "{target}"}}"#)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["next"].as_str()),
+        (StatusCode::ACCEPTED, Some(target.as_str()))
+    );
+    assert_eq!(
+        json(&c, format!("{b}/api/stream-status")).await["next_chunk"],
+        target.as_str()
+    );
+
+    // The guide: a real XML parser, the XMLTV structure, and times that match.
+    let xml = c
+        .get(format!("{b}/epg.xml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = roxmltree::Document::parse_with_options(
+        &xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}:\n{xml}"));
+    let tv = doc.root_element();
+    assert_eq!(tv.tag_name().name(), "tv");
+    let channel = tv
+        .children()
+        .find(|n| n.has_tag_name("channel"))
+        .expect("a channel");
+    assert_eq!(channel.attribute("id"), Some("shufflecast"));
+    assert!(channel.children().any(|n| n.has_tag_name("display-name")));
+    let programmes: Vec<_> = tv
+        .children()
+        .filter(|n| n.has_tag_name("programme"))
+        .collect();
+    assert!(programmes.len() >= 2, "{xml}");
+    let parse = |s: &str| {
+        let f = time::macros::format_description!(
+            "[year][month][day][hour][minute][second] [offset_hour sign:mandatory][offset_minute]"
+        );
+        time::OffsetDateTime::parse(s, &f).unwrap_or_else(|e| panic!("{s}: {e}"))
+    };
+    let now = time::OffsetDateTime::from(SystemTime::now());
+    let mut prev_stop: Option<time::OffsetDateTime> = None;
+    for (i, p) in programmes.iter().enumerate() {
+        assert_eq!(p.attribute("channel"), Some("shufflecast"));
+        let (start, stop) = (
+            parse(p.attribute("start").unwrap()),
+            parse(p.attribute("stop").unwrap()),
+        );
+        assert!(
+            p.children()
+                .any(|n| n.has_tag_name("title") && n.text().is_some_and(|t| !t.is_empty()))
+        );
+        let id = p
+            .children()
+            .find(|n| n.has_tag_name("episode-num"))
+            .and_then(|n| n.text())
+            .expect("the chunk id");
+        let chunk = json(&c, format!("{b}/api/chunks/{id}")).await;
+        let secs = (stop - start).as_seconds_f64();
+        assert!(
+            (secs - chunk["duration"].as_f64().unwrap()).abs() <= 1.0,
+            "programme {id}: {secs} s"
+        );
+        if let Some(prev) = prev_stop {
+            assert!(
+                (start - prev).as_seconds_f64().abs() <= 1.0,
+                "programmes follow each other"
+            );
+        }
+        if i == 0 {
+            assert!(
+                start <= now + time::Duration::seconds(2)
+                    && stop >= now - time::Duration::seconds(4),
+                "the first is on air"
+            );
+        }
+        if i == 1 {
+            assert_eq!(id, target, "the chunk asked for is the next programme");
+        }
+        prev_stop = Some(stop);
+    }
+    drop(events);
+}
