@@ -406,10 +406,12 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
         async || {
             let on_air = json(&c, format!("{b}/api/stream-status")).await["chunk"].clone();
             let list = json(&c, format!("{b}/api/chunks?limit=100")).await;
-            if let Some(ch) = list["chunks"].as_array().unwrap().iter().find(|ch| {
-                ch["state"] == "ready" && ch["id"] != on_air && ch["times_aired"].as_u64() > Some(0)
-                    || ch["state"] == "ready" && ch["id"] != on_air
-            }) {
+            if let Some(ch) = list["chunks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|ch| ch["state"] == "ready" && ch["id"] != on_air)
+            {
                 target = ch["id"].as_str().unwrap().to_string();
                 true
             } else {
