@@ -25,6 +25,7 @@ use crate::schedule::Playout;
 use crate::schedule::generator::{Generator, GeneratorSettings};
 use crate::schedule::music::Music;
 use crate::stats;
+use crate::system::Monitor;
 use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
 
 /// Why the server could not start.
@@ -209,6 +210,7 @@ pub async fn serve(
         dirs.tracks.clone(),
         config.music_lufs,
     );
+    let music_handle = music.clone();
     let (engine, control) = Engine::new(
         timing,
         options.clock.clone(),
@@ -248,6 +250,8 @@ pub async fn serve(
         }
     });
 
+    let monitor = Monitor::new(data.clone());
+    tokio::spawn(monitor.clone().run(cancel.child_token()));
     let addr = listener.local_addr().map_err(StartError::Http)?;
     tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
     let (admin, made) =
@@ -271,6 +275,9 @@ pub async fn serve(
         library,
         generator: generator_handle,
         control,
+        music: music_handle,
+        monitor,
+        encoder: encoder.to_string(),
         tokens: http::Tokens {
             admin,
             viewer: config.viewer_token.clone(),

@@ -27,4 +27,5 @@ pub mod library;
 pub mod media;
 pub mod schedule;
 pub mod stats;
+pub mod system;
 pub mod transcode;

@@ -245,6 +245,58 @@ pub async fn library(
     ))
 }
 
+/// GET /api/audio: music tracks, least played first, with search.
+pub async fn audio(
+    State(st): State<AppState>,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (offset, limit) = page(&q)?;
+    let (total, tracks) = st.music.list(q.q.as_deref(), offset as u64, limit as u64)?;
+    let now = st.live.now_playing();
+    Ok(Json(json!({
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "now_playing": now.track.as_ref().map(|t| t.title.clone()),
+        "tracks": tracks,
+    })))
+}
+
+/// Body of POST /api/play_audio; `audio_name` is the original tool's name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayAudioBody {
+    audio_name: Option<String>,
+    track_id: Option<String>,
+}
+
+/// POST /api/play_audio: the track plays after the one already queued.
+pub async fn play_audio(
+    State(st): State<AppState>,
+    body: Result<Json<PlayAudioBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(b) = body?;
+    let Some(name) = b.track_id.or(b.audio_name) else {
+        return Err(ApiError::invalid("audio_name", "is required"));
+    };
+    // A path from the original's clients: only the file name counts.
+    let name = name.rsplit('/').next().unwrap_or_default().to_string();
+    match st.music.play_next(&name)? {
+        Some(title) => Ok((StatusCode::ACCEPTED, Json(json!({ "queued": title }))).into_response()),
+        None => Err(ApiError::not_found(format!("no playable track {name:?}"))),
+    }
+}
+
+/// GET /api/system-usage: the newest sample and the last minutes of them.
+pub async fn system_usage(State(st): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "now": st.monitor.latest(),
+        "history": st.monitor.history(),
+        "encoder": st.encoder,
+    }))
+}
+
 /// GET /api/stats
 pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(

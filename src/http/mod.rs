@@ -32,6 +32,8 @@ use crate::db::Db;
 use crate::library::Library;
 use crate::schedule::Playout;
 use crate::schedule::generator::GeneratorHandle;
+use crate::schedule::music::Music;
+use crate::system::Monitor;
 
 /// Everything handlers need.
 #[derive(Clone)]
@@ -48,6 +50,10 @@ pub struct AppState {
     pub generator: GeneratorHandle,
     /// The live engine's commands (skip).
     pub control: Control,
+    /// The music order: list, play next.
+    pub music: Arc<Music>,
+    /// CPU, memory, GPU and disk, sampled.
+    pub monitor: Arc<Monitor>,
     /// Who may do what.
     pub tokens: Tokens,
     /// When the server started.
@@ -56,6 +62,8 @@ pub struct AppState {
     pub channel_name: String,
     /// Chunks a generation request makes by default.
     pub chunks_per_run: usize,
+    /// The video encoder in use, e.g. "libx264 (CPU)".
+    pub encoder: String,
 }
 
 /// Largest request body: the API takes small JSON objects only.
@@ -87,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/skip_to_next", post(api::skip_to_next))
         .route("/api/skip_to_next_audio", post(api::skip_to_next_audio))
         .route("/api/play_chunk", post(api::play_chunk))
+        .route("/api/play_audio", post(api::play_audio))
         .route("/api/chunks/{id}", delete(api::delete_chunk))
         .layer(middleware::from_fn_with_state(
             state.tokens.clone(),
@@ -102,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/chunks", get(api::chunks))
         .route("/api/chunks/{id}", get(api::chunk))
         .route("/api/library", get(api::library))
+        .route("/api/audio", get(api::audio))
+        .route("/api/system-usage", get(api::system_usage))
         .route("/api/stats", get(api::stats))
         .route("/api/jobs", get(api::jobs))
         .route("/api/events", get(api::events))

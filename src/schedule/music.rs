@@ -29,6 +29,25 @@ pub struct Music {
     cache: PathBuf,
     lufs: f64,
     ready: Mutex<VecDeque<TrackRef>>,
+    /// A track an operator asked for: encoded and queued before the order goes on.
+    asked: Mutex<Option<PathBuf>>,
+}
+
+/// A music track's state, for the API.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TrackStatus {
+    /// Database id.
+    pub id: i64,
+    /// Title shown to viewers.
+    pub title: String,
+    /// File name (the original tool's `audio_name`).
+    pub name: String,
+    /// Times it went on air.
+    pub plays: i64,
+    /// Seconds aired.
+    pub airtime: f64,
+    /// Why it is skipped, if it is.
+    pub error: Option<String>,
 }
 
 impl Music {
@@ -48,6 +67,7 @@ impl Music {
             cache,
             lufs,
             ready: Mutex::new(VecDeque::new()),
+            asked: Mutex::new(None),
         })
     }
 
@@ -76,6 +96,74 @@ impl Music {
         Ok(order)
     }
 
+    /// Present tracks, least played first, optionally those whose title or file name
+    /// contains `q` (case-insensitive).
+    pub fn list(
+        &self,
+        q: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<TrackStatus>), DbError> {
+        let c = self.db.conn();
+        let pattern = format!("%{}%", q.unwrap_or("").replace(['%', '_'], ""));
+        let total: i64 = c.query_row(
+            "SELECT count(*) FROM tracks WHERE present = 1 AND (title LIKE ?1 OR path LIKE ?1)",
+            [&pattern],
+            |r| r.get(0),
+        )?;
+        let mut st = c.prepare(
+            "SELECT id, title, path, plays, airtime, error FROM tracks
+             WHERE present = 1 AND (title LIKE ?1 OR path LIKE ?1)
+             ORDER BY plays, path LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = st
+            .query_map(params![pattern, limit as i64, offset as i64], |r| {
+                let path = PathBuf::from(r.get::<_, String>(2)?);
+                let title: String = r.get(1)?;
+                Ok(TrackStatus {
+                    id: r.get(0)?,
+                    title: if title.is_empty() {
+                        title_of(&path)
+                    } else {
+                        title
+                    },
+                    name: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    plays: r.get(3)?,
+                    airtime: r.get(4)?,
+                    error: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((total as u64, rows))
+    }
+
+    /// Queues the track named `name` (its file name, or its id) to play after the
+    /// track already queued. False when no usable track has that name.
+    pub fn play_next(&self, name: &str) -> Result<Option<String>, DbError> {
+        let c = self.db.conn();
+        let mut st = c.prepare(
+            "SELECT id, path FROM tracks WHERE present = 1 AND error IS NULL ORDER BY path",
+        )?;
+        let rows: Vec<(i64, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let found = rows.into_iter().find(|(id, path)| {
+            id.to_string() == name
+                || Path::new(path)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy() == name)
+        });
+        Ok(found.map(|(_, path)| {
+            let path = PathBuf::from(path);
+            let title = title_of(&path);
+            *self.asked.lock().unwrap() = Some(path);
+            title
+        }))
+    }
+
     fn set_aside(&self, src: &Path, reason: &str) {
         if let Some(p) = src.to_str()
             && let Err(e) = self.db.conn().execute(
@@ -96,7 +184,10 @@ impl Music {
         let mut order: VecDeque<PathBuf> = VecDeque::new();
         let mut last: Option<PathBuf> = None;
         loop {
-            let wait = if self.ready.lock().unwrap().len() >= READY_AHEAD {
+            let asked = self.asked.lock().unwrap().take();
+            let wait = if asked.is_some() {
+                None
+            } else if self.ready.lock().unwrap().len() >= READY_AHEAD {
                 Some(Duration::from_millis(500))
             } else if order.is_empty() {
                 let (me, l) = (self.clone(), last.clone());
@@ -123,9 +214,12 @@ impl Music {
                     _ = tokio::time::sleep(d) => continue,
                 }
             }
-            let Some(src) = order.pop_front() else {
+            let Some(src) = asked.clone().or_else(|| order.pop_front()) else {
                 continue;
             };
+            if asked.is_some() {
+                order.retain(|p| *p != src);
+            }
             let out = self.cache.join(cache_name(&src, self.lufs));
             if !out.is_file() {
                 let t0 = std::time::Instant::now();
@@ -145,11 +239,17 @@ impl Music {
                 }
             }
             last = Some(src.clone());
-            self.ready.lock().unwrap().push_back(TrackRef {
+            let track = TrackRef {
                 path: out,
                 title: title_of(&src),
                 source: Some(src),
-            });
+            };
+            let mut ready = self.ready.lock().unwrap();
+            if asked.is_some() {
+                ready.push_front(track);
+            } else {
+                ready.push_back(track);
+            }
         }
     }
 }

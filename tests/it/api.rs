@@ -277,6 +277,64 @@ async fn routes_answer_and_refuse_what_they_must() {
         StatusCode::NOT_FOUND
     );
 
+    // Music: the demo's tracks show up (once the music order has scanned them) and
+    // one can be queued by the original's field name.
+    let mut track = String::new();
+    until("the music tracks", Duration::from_secs(60), async || {
+        let list = json(&c, format!("{b}/api/audio")).await;
+        match list["tracks"].as_array().and_then(|t| t.first()) {
+            Some(t) => {
+                track = t["name"].as_str().unwrap().to_string();
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+    let play_audio = format!("{b}/api/play_audio");
+    let (s, v) = call(
+        &c,
+        Method::POST,
+        &play_audio,
+        Some(TOKEN),
+        Some(&format!(r#"{{"audio_name": "/music/{track}"}}"#)),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert!(v["queued"].is_string());
+    assert_eq!(
+        call(
+            &c,
+            Method::POST,
+            &play_audio,
+            Some(TOKEN),
+            Some(r#"{"audio_name": "../../etc/passwd"}"#),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&c, Method::POST, &play_audio, None, Some("{}"), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // System usage: a sample within a few seconds.
+    until("a system sample", Duration::from_secs(20), async || {
+        !json(&c, format!("{b}/api/system-usage")).await["now"].is_null()
+    })
+    .await;
+    let usage = json(&c, format!("{b}/api/system-usage")).await;
+    assert!(
+        usage["now"]["memory_percent"].as_f64().unwrap() > 0.0,
+        "{usage}"
+    );
+    assert!(usage["now"]["data_bytes"].as_u64().unwrap() > 0, "{usage}");
+    assert_eq!(usage["encoder"], "libx264 (CPU)");
+
     // IPTV playlist.
     let m3u = c
         .get(format!("{b}/iptv.m3u"))

@@ -1,0 +1,222 @@
+//! How the machine is doing: CPU, memory, GPU and the data folder's disk, sampled in
+//! the background (CPU use needs two readings apart) and kept for the last minutes,
+//! so the dashboard can draw a chart without polling history of its own.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+/// Time between samples.
+const EVERY: Duration = Duration::from_secs(2);
+/// Samples kept: ten minutes.
+const KEEP: usize = 300;
+/// The data folder's size is walked this often: it changes slowly and walking costs.
+const WALK_EVERY: u32 = 15;
+
+/// A GPU's load, when one is visible.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GpuUsage {
+    /// The model, as the driver names it.
+    pub name: String,
+    /// Utilization, percent, if the driver reports it.
+    pub percent: Option<f32>,
+    /// Memory in use, bytes.
+    pub memory_used: Option<u64>,
+    /// Memory in all, bytes.
+    pub memory_total: Option<u64>,
+}
+
+/// One sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Usage {
+    /// When, Unix seconds.
+    pub at: u64,
+    /// CPU use over all cores, percent.
+    pub cpu_percent: f32,
+    /// Memory in use, percent.
+    pub memory_percent: f32,
+    /// Memory in use, bytes.
+    pub memory_used: u64,
+    /// Memory in all, bytes.
+    pub memory_total: u64,
+    /// GPUs, empty when none is visible.
+    pub gpus: Vec<GpuUsage>,
+    /// Bytes used by the data folder (clips, music cache, segments, state).
+    pub data_bytes: u64,
+    /// Free bytes on the data folder's file system.
+    pub disk_free: u64,
+    /// Size of the data folder's file system, bytes.
+    pub disk_total: u64,
+    /// Percent of that file system in use.
+    pub disk_percent: f32,
+}
+
+/// The sampler and its history.
+pub struct Monitor {
+    data: PathBuf,
+    samples: Mutex<VecDeque<Usage>>,
+}
+
+impl Monitor {
+    /// A monitor of this machine and of the data folder `data`.
+    pub fn new(data: PathBuf) -> Arc<Monitor> {
+        Arc::new(Monitor {
+            data,
+            samples: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    /// The newest sample, if any yet.
+    pub fn latest(&self) -> Option<Usage> {
+        self.samples.lock().unwrap().back().cloned()
+    }
+
+    /// The samples of the last minutes, oldest first.
+    pub fn history(&self) -> Vec<Usage> {
+        self.samples.lock().unwrap().iter().cloned().collect()
+    }
+
+    /// Samples until cancelled, on a blocking thread (reading /proc and walking the
+    /// data folder are blocking).
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let me = self.clone();
+        let stop = cancel.clone();
+        let _ = tokio::task::spawn_blocking(move || me.sample_loop(&stop)).await;
+    }
+
+    fn sample_loop(&self, cancel: &CancellationToken) {
+        let Ok(mut sys) = sysinfo::System::new() else {
+            tracing::warn!("system usage unavailable on this platform");
+            return;
+        };
+        let mut disks = sysinfo::Disks::new_with_refreshed_list().ok();
+        // No GPU (or no driver library) is the common case: quietly none.
+        let mut gpus = sysinfo::Gpus::new_with_refreshed_list().ok();
+        let mut data_bytes = 0;
+        let mut n = 0u32;
+        sys.refresh_cpu_usage();
+        while !cancel.is_cancelled() {
+            std::thread::sleep(EVERY);
+            if cancel.is_cancelled() {
+                break;
+            }
+            sys.refresh_cpu_usage();
+            sys.refresh_memory();
+            if n.is_multiple_of(WALK_EVERY) {
+                data_bytes = folder_size(&self.data, 0);
+            }
+            n += 1;
+            let (disk_free, disk_total) = disks
+                .as_mut()
+                .and_then(|d| {
+                    d.refresh(false);
+                    disk_of(d, &self.data)
+                })
+                .unwrap_or((0, 0));
+            let gpu_list = gpus
+                .as_mut()
+                .map(|g| {
+                    g.refresh(false);
+                    g.iter()
+                        .map(|x| GpuUsage {
+                            name: x.model().unwrap_or("GPU").to_string(),
+                            percent: x.usage(),
+                            memory_used: x.used_memory(),
+                            memory_total: x.total_memory(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (used, total) = (sys.used_memory(), sys.total_memory());
+            let sample = Usage {
+                at: SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                cpu_percent: sys.global_cpu_usage(),
+                memory_percent: percent(used, total),
+                memory_used: used,
+                memory_total: total,
+                gpus: gpu_list,
+                data_bytes,
+                disk_free,
+                disk_total,
+                disk_percent: percent(disk_total.saturating_sub(disk_free), disk_total),
+            };
+            let mut s = self.samples.lock().unwrap();
+            s.push_back(sample);
+            while s.len() > KEEP {
+                s.pop_front();
+            }
+        }
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f32 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 100.0) as f32
+    }
+}
+
+/// Free and total bytes of the file system holding `path`: the disk with the
+/// longest mount point that contains it.
+fn disk_of(disks: &sysinfo::Disks, path: &Path) -> Option<(u64, u64)> {
+    let path = std::fs::canonicalize(path).ok()?;
+    disks
+        .iter()
+        .filter(|d| path.starts_with(d.mount_point()))
+        .max_by_key(|d| d.mount_point().as_os_str().len())
+        .map(|d| (d.available_space(), d.total_space()))
+}
+
+/// Bytes of the files under `dir`, not following links.
+fn folder_size(dir: &Path, depth: usize) -> u64 {
+    if depth > 16 {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => folder_size(&e.path(), depth + 1),
+            Ok(m) if m.is_file() => m.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn samples_the_machine_and_the_data_folder() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("chunks/a")).unwrap();
+        std::fs::write(d.path().join("chunks/a/clip.ts"), vec![0u8; 100_000]).unwrap();
+        std::fs::write(d.path().join("state.db"), vec![0u8; 5_000]).unwrap();
+        let m = Monitor::new(d.path().to_path_buf());
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(m.clone().run(cancel.clone()));
+        let t0 = std::time::Instant::now();
+        while m.latest().is_none() {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no sample");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap();
+        let u = m.latest().unwrap();
+        assert_eq!(u.data_bytes, 105_000);
+        assert!(u.memory_total > 0 && u.memory_used > 0 && u.memory_percent > 0.0);
+        assert!((0.0..=100.0).contains(&u.cpu_percent));
+        assert!(u.disk_total > 0 && u.disk_free <= u.disk_total, "{u:?}");
+        assert!(!m.history().is_empty());
+    }
+}
