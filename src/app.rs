@@ -278,6 +278,8 @@ pub async fn serve(
         music: music_handle,
         monitor,
         encoder: encoder.to_string(),
+        http: Default::default(),
+        segment_secs: config.segment_duration,
         tokens: http::Tokens {
             admin,
             viewer: config.viewer_token.clone(),

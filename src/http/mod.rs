@@ -9,6 +9,7 @@ mod api;
 pub mod auth;
 mod error;
 pub mod iptv;
+pub mod metrics;
 mod range;
 
 use std::sync::Arc;
@@ -64,6 +65,10 @@ pub struct AppState {
     pub chunks_per_run: usize,
     /// The video encoder in use, e.g. "libx264 (CPU)".
     pub encoder: String,
+    /// HTTP counters for /metrics.
+    pub http: Arc<metrics::HttpMetrics>,
+    /// Segment duration, seconds (for the viewer estimate).
+    pub segment_secs: f64,
 }
 
 /// Largest request body: the API takes small JSON objects only.
@@ -125,11 +130,16 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::render))
         .route("/logo.svg", get(iptv::logo))
         .merge(viewer)
         .merge(admin)
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(
+            state.http.clone(),
+            metrics::count,
+        ))
         // A 5xx here is the 503 of a channel still starting: expected, not an error.
         .layer(
             TraceLayer::new_for_http()

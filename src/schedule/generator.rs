@@ -158,6 +158,10 @@ pub struct GeneratorStatus {
     pub requested: usize,
     /// Next scheduled run, RFC 3339.
     pub next_run: Option<String>,
+    /// Clip encodes that failed since start.
+    pub encode_failures: u64,
+    /// Clips encoded since start.
+    pub clips_encoded: u64,
 }
 
 /// Requests to a running generator.
@@ -557,6 +561,7 @@ impl Inner {
                     if let Err(e) = self.library.commit_clip(&video, &cut, gop_secs) {
                         break Outcome::Stalled(format!("database: {e}"));
                     }
+                    self.publish(|st| st.clips_encoded += 1);
                     failures = 0;
                     let size = std::fs::metadata(&out).map_or(0, |m| m.len());
                     let elapsed = t0.elapsed().as_secs_f64();
@@ -597,6 +602,7 @@ impl Inner {
                 }
                 Err(e) => {
                     failures += 1;
+                    self.publish(|st| st.encode_failures += 1);
                     last_error = e.to_string();
                     tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed: the video is set aside until it changes");
                     let _ = self

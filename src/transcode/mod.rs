@@ -31,6 +31,15 @@ pub use look::{ColorGrade, Look, ParseColorGradeError};
 pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_SAMPLE_RATE};
 pub use probe::ProbeInfo;
 
+/// ffmpeg and ffprobe runs that ended since start, and how many of them failed.
+pub fn process_counts() -> (u64, u64) {
+    use std::sync::atomic::Ordering;
+    (
+        run::RUNS.load(Ordering::Relaxed),
+        run::FAILURES.load(Ordering::Relaxed),
+    )
+}
+
 /// What can go wrong when running ffmpeg or ffprobe.
 #[derive(Debug, thiserror::Error)]
 pub enum TranscodeError {

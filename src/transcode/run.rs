@@ -13,6 +13,11 @@ use tokio::process::Command;
 
 use super::TranscodeError;
 
+/// Processes run to an end, and those that failed (non-zero exit or timeout), for
+/// the metrics.
+pub(crate) static RUNS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static FAILURES: AtomicU64 = AtomicU64::new(0);
+
 /// How many stderr lines an error keeps.
 const TAIL_LINES: usize = 20;
 /// Longer stderr lines are cut: one line must not blow up an error message.
@@ -138,12 +143,14 @@ async fn run_full(
     })
     .await;
 
+    RUNS.fetch_add(1, Ordering::Relaxed);
     let status = match finished {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => return Err(TranscodeError::io(format!("running {name}"), e)),
         Err(_) => {
             // kill() also reaps it, so no zombie is left behind.
             let _ = child.kill().await;
+            FAILURES.fetch_add(1, Ordering::Relaxed);
             return Err(TranscodeError::Failed {
                 program: name,
                 status: format!("timed out after {} s", limit.as_secs()),
@@ -154,6 +161,7 @@ async fn run_full(
     if status.success() {
         Ok((out, tail))
     } else {
+        FAILURES.fetch_add(1, Ordering::Relaxed);
         Err(TranscodeError::Failed {
             program: name,
             status: status.to_string(),

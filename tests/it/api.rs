@@ -335,6 +335,51 @@ async fn routes_answer_and_refuse_what_they_must() {
     assert!(usage["now"]["data_bytes"].as_u64().unwrap() > 0, "{usage}");
     assert_eq!(usage["encoder"], "libx264 (CPU)");
 
+    // Metrics: Prometheus text, with what happened above counted.
+    let r = c.get(format!("{b}/metrics")).send().await.unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let m = r.text().await.unwrap();
+    let value = |line_start: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {line_start} in:\n{m}"))
+    };
+    assert!(value("shufflecast_segments_published_total ") >= 1.0);
+    assert_eq!(value("shufflecast_underruns_total "), 0.0);
+    assert!(
+        value(
+            "shufflecast_http_requests_total{route=\"/api/status\",method=\"GET\",status=\"200\"}"
+        ) >= 1.0
+    );
+    assert!(
+        value(
+            "shufflecast_http_requests_total{route=\"/api/skip_to_next\",method=\"POST\",status=\"401\"}"
+        ) >= 2.0
+    );
+    assert!(
+        value("shufflecast_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}")
+            >= 1.0
+    );
+    assert!(value("shufflecast_http_response_bytes_total ") > 0.0);
+    assert!(value("shufflecast_ffmpeg_exits_total{outcome=\"success\"}") >= 1.0);
+    assert!(value("shufflecast_clips_encoded_total ") >= 1.0);
+    value("shufflecast_viewers ");
+    value("shufflecast_chunks{state=\"ready\"}");
+    for line in m.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            line.starts_with("shufflecast_")
+                && line.rsplit(' ').next().unwrap().parse::<f64>().is_ok(),
+            "{line}"
+        );
+    }
+
     // IPTV playlist.
     let m3u = c
         .get(format!("{b}/iptv.m3u"))
