@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(attr("a&b<c>\"d'\u{1}"), "a&amp;b&lt;c&gt;&quot;d&apos; ");
         assert_eq!(
             xmltv_time(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
-            "20261118073320 +0000"
+            "20261118110640 +0000"
         );
         let mut h = HeaderMap::new();
         assert_eq!(base_url(&h), "http://localhost");
