@@ -10,6 +10,7 @@ pub mod auth;
 mod error;
 pub mod iptv;
 pub mod metrics;
+pub mod openapi;
 mod range;
 
 use std::sync::Arc;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/logo.svg", get(iptv::logo))
         .merge(viewer)
         .merge(admin)

@@ -380,6 +380,28 @@ async fn routes_answer_and_refuse_what_they_must() {
         );
     }
 
+    // The OpenAPI document describes routes that all answer.
+    let doc = json(&c, format!("{b}/api/openapi.json")).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 20);
+    for (path, ops) in paths {
+        if path.contains('{') || path == "/api/events" {
+            continue;
+        }
+        for method in ops.as_object().unwrap().keys() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = c.request(m, format!("{b}{path}")).send().await.unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            assert!(
+                !body.contains("no such route"),
+                "{method} {path} is documented but not routed"
+            );
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+
     // IPTV playlist.
     let m3u = c
         .get(format!("{b}/iptv.m3u"))
