@@ -24,6 +24,7 @@ use crate::media::hls;
 use crate::schedule::Playout;
 use crate::schedule::generator::{Generator, GeneratorSettings};
 use crate::schedule::music::Music;
+use crate::settings;
 use crate::stats;
 use crate::system::Monitor;
 use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
@@ -81,7 +82,7 @@ impl Default for Options {
 
 /// Runs the server until `shutdown` resolves.
 pub async fn serve(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: Options,
@@ -89,6 +90,20 @@ pub async fn serve(
     let started = Instant::now();
     let data = config.data.clone();
     let dirs = DataDirs::create(&data)?;
+    let db = Db::open(&data.join("shufflecast.db"))?;
+    // Settings saved through the API lie over flags, environment and .env.
+    let saved = settings::saved(&db)?;
+    if saved != settings::Patch::default() {
+        let s = settings::Settings::from_config(&config).with(&saved);
+        if s.validate(config.segment_duration).is_ok() {
+            s.apply_to(&mut config);
+            tracing::info!(settings = %serde_json::to_string(&saved).unwrap_or_default(), "applying settings saved through the API");
+        } else {
+            tracing::warn!(
+                "settings saved through the API are no longer valid here; ignoring them"
+            );
+        }
+    }
     let ff = Ffmpeg::locate().await?;
     let cancel = CancellationToken::new();
 
@@ -102,8 +117,6 @@ pub async fn serve(
 
     let encoder = ff.select_encoder(config.hw_accel, &config.profile).await;
     let profile = config.profile.clone();
-    let db_path = data.join("shufflecast.db");
-    let db = Db::open(&db_path)?;
     let tube_archivist = match &config.tubearchivist {
         Some((url, token)) => match TubeArchivist::new(url, token) {
             Ok(ta) => Some(ta),
@@ -280,6 +293,7 @@ pub async fn serve(
         encoder: encoder.to_string(),
         http: Default::default(),
         segment_secs: config.segment_duration,
+        config: Arc::new(config.clone()),
         tokens: http::Tokens {
             admin,
             viewer: config.viewer_token.clone(),

@@ -26,6 +26,7 @@ pub mod http;
 pub mod library;
 pub mod media;
 pub mod schedule;
+pub mod settings;
 pub mod stats;
 pub mod system;
 pub mod transcode;

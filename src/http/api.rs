@@ -20,6 +20,7 @@ use super::error::ApiError;
 use crate::channel::Command;
 use crate::schedule::Chunk;
 use crate::schedule::generator::GeneratorCommand;
+use crate::settings;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -295,6 +296,46 @@ pub async fn system_usage(State(st): State<AppState>) -> Json<Value> {
         "history": st.monitor.history(),
         "encoder": st.encoder,
     }))
+}
+
+/// The settings in force, those saved for the next start, and which differ.
+fn settings_value(st: &AppState) -> ApiResult<Value> {
+    let running = settings::Settings::from_config(&st.config);
+    let effective = running.with(&settings::saved(&st.db)?);
+    let run_v = serde_json::to_value(&running).expect("serializes");
+    let eff_v = serde_json::to_value(&effective).expect("serializes");
+    let pending: Vec<&str> = settings::RESTART_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| run_v[f] != eff_v[f])
+        .collect();
+    Ok(json!({
+        "settings": eff_v,
+        "restart_fields": settings::RESTART_FIELDS,
+        "pending_restart": pending,
+    }))
+}
+
+/// GET /api/settings
+pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(settings_value(&st)?))
+}
+
+/// PUT /api/settings: any subset of the fields; all are checked before any is
+/// saved. Live fields apply to the next clip and chunk; the others at the next start.
+pub async fn put_settings(
+    State(st): State<AppState>,
+    body: Result<Json<settings::Patch>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(patch) = body?;
+    let running = settings::Settings::from_config(&st.config);
+    let next = running.with(&settings::saved(&st.db)?).with(&patch);
+    next.validate(st.segment_secs)
+        .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    settings::save(&st.db, &patch)?;
+    st.generator.update_settings(|g| next.apply_live(g));
+    tracing::info!(changes = %serde_json::to_string(&patch).unwrap_or_default(), "settings changed");
+    Ok(Json(settings_value(&st)?))
 }
 
 /// GET /api/stats

@@ -21,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
@@ -30,6 +30,7 @@ pub use error::ApiError;
 
 use crate::channel::live::PLAYLIST_NAME;
 use crate::channel::{Control, Live};
+use crate::config::Config;
 use crate::db::Db;
 use crate::library::Library;
 use crate::schedule::Playout;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub http: Arc<metrics::HttpMetrics>,
     /// Segment duration, seconds (for the viewer estimate).
     pub segment_secs: f64,
+    /// The configuration the server runs with (saved settings included).
+    pub config: Arc<Config>,
 }
 
 /// Largest request body: the API takes small JSON objects only.
@@ -102,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/skip_to_next_audio", post(api::skip_to_next_audio))
         .route("/api/play_chunk", post(api::play_chunk))
         .route("/api/play_audio", post(api::play_audio))
+        .route("/api/settings", put(api::put_settings))
         .route("/api/chunks/{id}", delete(api::delete_chunk))
         .layer(middleware::from_fn_with_state(
             state.tokens.clone(),
@@ -121,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/system-usage", get(api::system_usage))
         .route("/api/stats", get(api::stats))
         .route("/api/jobs", get(api::jobs))
+        .route("/api/settings", get(api::get_settings))
         .route("/api/events", get(api::events))
         .layer(middleware::from_fn_with_state(
             state.tokens.clone(),

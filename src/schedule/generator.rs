@@ -30,7 +30,7 @@ use crate::library::{Library, Video};
 use crate::transcode::{ClipRequest, EncodeProgress, Encoder, Ffmpeg, Look, OutputProfile};
 
 /// Which text is burned into clips (`WATERMARK`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WatermarkMode {
     /// No watermark.
@@ -179,6 +179,7 @@ pub enum GeneratorCommand {
 pub struct GeneratorHandle {
     status: watch::Receiver<GeneratorStatus>,
     commands: mpsc::UnboundedSender<GeneratorCommand>,
+    settings: Arc<watch::Sender<GeneratorSettings>>,
 }
 
 impl GeneratorHandle {
@@ -190,6 +191,16 @@ impl GeneratorHandle {
     /// Status changes, for server-sent events.
     pub fn subscribe(&self) -> watch::Receiver<GeneratorStatus> {
         self.status.clone()
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> GeneratorSettings {
+        self.settings.borrow().clone()
+    }
+
+    /// Changes settings live: the next clip, chunk and eviction use them.
+    pub fn update_settings(&self, f: impl FnOnce(&mut GeneratorSettings)) {
+        self.settings.send_modify(f);
     }
 
     /// Sends a command; false when the generator has stopped.
@@ -209,7 +220,8 @@ struct Inner {
     db: Db,
     library: Arc<Library>,
     playout: Arc<Playout>,
-    settings: GeneratorSettings,
+    /// Changed live by the settings API; each job and loop turn reads the latest.
+    settings: watch::Receiver<GeneratorSettings>,
     rng: Mutex<StdRng>,
     status: watch::Sender<GeneratorStatus>,
     /// Videos a running job is cutting: other jobs leave them alone, since their
@@ -239,6 +251,7 @@ impl Generator {
             None => rand::make_rng(),
         };
         let (status, status_rx) = watch::channel(GeneratorStatus::default());
+        let (settings_tx, settings) = watch::channel(settings);
         let (tx, rx) = mpsc::unbounded_channel();
         (
             Generator {
@@ -257,6 +270,7 @@ impl Generator {
             GeneratorHandle {
                 status: status_rx,
                 commands: tx,
+                settings: Arc::new(settings_tx),
             },
         )
     }
@@ -266,7 +280,7 @@ impl Generator {
     /// evicts beyond `max_chunks` and the disk budget.
     pub async fn run(mut self, cancel: CancellationToken) {
         let me = self.inner.clone();
-        let s = &me.settings;
+        let mut settings_rx = me.settings.clone();
         let mut requested: usize = me
             .db
             .meta("requested_chunks")
@@ -287,9 +301,14 @@ impl Generator {
         let mut library = me.library.subscribe();
         let mut state = GeneratorState::Idle;
         let mut logged = GeneratorState::Idle;
-        let mut next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now()));
+        let mut next_run = me
+            .settings()
+            .schedule
+            .as_ref()
+            .and_then(|c| c.next_after(local_now()));
         me.evict().await;
         loop {
+            let s = me.settings();
             // Start jobs while there is demand and room.
             let blocked = matches!(
                 state,
@@ -431,6 +450,11 @@ impl Generator {
                         state = GeneratorState::Idle;
                     }
                 }
+                Ok(()) = settings_rx.changed() => {
+                    let s = settings_rx.borrow_and_update().clone();
+                    next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now()));
+                    tracing::info!("generation settings changed");
+                }
                 // Chunks start airing (lowering the unaired count) without telling us.
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
@@ -461,8 +485,12 @@ impl Inner {
         }
     }
 
+    fn settings(&self) -> GeneratorSettings {
+        self.settings.borrow().clone()
+    }
+
     async fn evict(&self) {
-        let s = &self.settings;
+        let s = self.settings();
         match self.playout.evict(s.max_chunks, s.disk_budget) {
             Ok(dirs) => {
                 for d in dirs {
@@ -475,7 +503,7 @@ impl Inner {
 
     /// Builds (or finishes) one chunk.
     async fn make_chunk(&self, id: &str, cancel: &CancellationToken) -> Outcome {
-        let s = &self.settings;
+        let s = self.settings();
         let p = &s.profile;
         let Some(chunk) = self.playout.chunks().into_iter().find(|c| c.id == id) else {
             return Outcome::Cancelled; // deleted meanwhile
@@ -684,7 +712,7 @@ impl Inner {
         secs: f64,
     ) -> Result<(), crate::transcode::TranscodeError> {
         let (tx, mut rx) = watch::channel(EncodeProgress::default());
-        let target = self.settings.chunk_duration;
+        let target = self.settings().chunk_duration;
         let title = video.title();
         self.update_job(id, |j| j.current_source = Some(title));
         let encode = self.ff.encode_clip_with_progress(req, &tx);

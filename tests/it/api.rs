@@ -88,7 +88,7 @@ async fn until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_answer_and_refuse_what_they_must() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
+    let mut server = start(dir.path()).await;
     let b = &server.base;
     let c = Client::new();
 
@@ -417,6 +417,61 @@ async fn routes_answer_and_refuse_what_they_must() {
         "{m3u}"
     );
     assert!(m3u.contains(&format!("{b}/hls/stream.m3u8")), "{m3u}");
+
+    // Settings: typed and validated; live ones apply now, the others at the next start.
+    let url = format!("{b}/api/settings");
+    let put = async |body: &str, token: Option<&str>| {
+        call(&c, Method::PUT, &url, token, Some(body), None).await
+    };
+    assert_eq!(
+        put(r#"{"clip_max": 8}"#, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v) = put(r#"{"clip_min": 0.1}"#, Some(TOKEN)).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("clip_min"))
+    );
+    assert_eq!(
+        put(r#"{"clip_min": "six"}"#, Some(TOKEN)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(r#"{"no_such_setting": 1}"#, Some(TOKEN)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (s, v) = put(r#"{"schedule": "whenever"}"#, Some(TOKEN)).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("schedule"))
+    );
+    let (s, v) = put(
+        r#"{"clip_max": 8, "width": 480, "height": 270, "schedule": "0 3 * * *"}"#,
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["settings"]["clip_max"], 8.0);
+    assert_eq!(v["pending_restart"], serde_json::json!(["width", "height"]));
+    let jobs = json(&c, format!("{b}/api/jobs")).await;
+    assert!(
+        jobs["next_run"].is_string(),
+        "the schedule applies live: {jobs}"
+    );
+    // Saved in the database: the next start runs with them.
+    server.stop();
+    std::fs::rename(dir.path().join("server.log"), dir.path().join("first.log")).unwrap();
+    let server = start(dir.path()).await;
+    let v = json(&c, format!("{}/api/settings", server.base)).await;
+    assert_eq!(v["settings"]["width"], 480);
+    assert_eq!(v["settings"]["clip_max"], 8.0);
+    assert_eq!(v["pending_restart"], serde_json::json!([]));
+    assert!(
+        !std::fs::read_to_string(dir.path().join(".env"))
+            .unwrap_or_default()
+            .contains("480"),
+        "never written to .env"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

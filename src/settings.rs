@@ -1,0 +1,411 @@
+//! Settings an operator changes at run time (PUT /api/settings): typed, validated,
+//! stored in the database, applied live where the running parts allow it and at the
+//! next start otherwise. Nothing here is ever written to `.env` or reaches a shell.
+//!
+//! Precedence: flags, environment, `.env` and defaults make the `Config`; settings
+//! saved through the API are laid over it at start.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::schedule::cron::CronSchedule;
+use crate::schedule::generator::{GeneratorSettings, WatermarkMode};
+use crate::transcode::{ColorGrade, HwAccel};
+
+/// Every editable setting, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Shortest clip, seconds (live).
+    pub clip_min: f64,
+    /// Longest clip, seconds (live).
+    pub clip_max: f64,
+    /// Length of a chunk, seconds (live).
+    pub chunk_duration: f64,
+    /// Most chunks kept (live).
+    pub max_chunks: usize,
+    /// Never-aired chunks kept ready (live).
+    pub ready_chunks: usize,
+    /// Chunks per generation run (live).
+    pub chunks_per_run: usize,
+    /// Most bytes of chunks; 0: no limit (live).
+    pub disk_budget: u64,
+    /// Cron expression of scheduled runs; empty: none (live).
+    pub schedule: String,
+    /// Colour grade (live: new clips).
+    pub color_grade: ColorGrade,
+    /// Three-panel wall (live: new clips).
+    pub video_wall: bool,
+    /// Burned-in text (live: new clips).
+    pub watermark: WatermarkMode,
+    /// Watermark when the creator is unknown; empty: the title (live).
+    pub watermark_fallback: String,
+    /// Chunks built at once (next start).
+    pub generator_jobs: usize,
+    /// none, nvidia, vaapi, qsv or auto (next start).
+    pub hw_accel: String,
+    /// Output width (next start; chunks of another size are remade).
+    pub width: u32,
+    /// Output height (next start).
+    pub height: u32,
+    /// Output frame rate (next start).
+    pub fps: u32,
+    /// Video bitrate cap, kb/s (next start).
+    pub video_bitrate: u32,
+    /// Music loudness target, LUFS (next start: tracks are re-encoded).
+    pub music_loudness: f64,
+}
+
+/// Fields applied only at the next start.
+pub const RESTART_FIELDS: &[&str] = &[
+    "generator_jobs",
+    "hw_accel",
+    "width",
+    "height",
+    "fps",
+    "video_bitrate",
+    "music_loudness",
+];
+
+/// A PUT body: any subset of the fields.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Patch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_duration: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_chunks: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_chunks: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks_per_run: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_budget: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color_grade: Option<ColorGrade>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_wall: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<WatermarkMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_fallback: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator_jobs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hw_accel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fps: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_bitrate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub music_loudness: Option<f64>,
+}
+
+/// A value out of range: the field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct Invalid {
+    /// The field, as the API names it.
+    pub field: &'static str,
+    /// Why, in words.
+    pub reason: String,
+}
+
+macro_rules! lay {
+    ($s:ident, $p:ident, $($f:ident),*) => { $( if let Some(v) = $p.$f.clone() { $s.$f = v; } )* };
+}
+
+impl Settings {
+    /// The settings a configuration gives.
+    pub fn from_config(c: &Config) -> Settings {
+        Settings {
+            clip_min: c.clip_min,
+            clip_max: c.clip_max,
+            chunk_duration: c.chunk_duration,
+            max_chunks: c.max_chunks,
+            ready_chunks: c.ready_chunks,
+            chunks_per_run: c.chunks_per_run,
+            disk_budget: c.disk_budget.unwrap_or(0),
+            schedule: c
+                .schedule
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            color_grade: c.look.grade,
+            video_wall: c.look.video_wall,
+            watermark: c.watermark,
+            watermark_fallback: c.watermark_fallback.clone().unwrap_or_default(),
+            generator_jobs: c.generator_jobs,
+            hw_accel: format!("{:?}", c.hw_accel).to_lowercase(),
+            width: c.profile.width,
+            height: c.profile.height,
+            fps: c.profile.fps,
+            video_bitrate: c.profile.video_kbps,
+            music_loudness: c.music_lufs,
+        }
+    }
+
+    /// These settings with `p` laid over them.
+    pub fn with(&self, p: &Patch) -> Settings {
+        let mut s = self.clone();
+        lay!(
+            s,
+            p,
+            clip_min,
+            clip_max,
+            chunk_duration,
+            max_chunks,
+            ready_chunks,
+            chunks_per_run,
+            disk_budget,
+            schedule,
+            color_grade,
+            video_wall,
+            watermark,
+            watermark_fallback,
+            generator_jobs,
+            hw_accel,
+            width,
+            height,
+            fps,
+            video_bitrate,
+            music_loudness
+        );
+        s
+    }
+
+    /// Checks every value; the first one out of range is named.
+    pub fn validate(&self, segment_duration: f64) -> Result<(), Invalid> {
+        let bad = |field, reason: &str| {
+            Err(Invalid {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if !(self.clip_min.is_finite() && self.clip_min >= 0.5) {
+            return bad("clip_min", "must be at least 0.5 seconds");
+        }
+        if !(self.clip_max.is_finite() && self.clip_max <= 3600.0) {
+            return bad("clip_max", "must be at most 3600 seconds");
+        }
+        if self.clip_max < self.clip_min {
+            return bad("clip_max", "must not be below clip_min");
+        }
+        if !(self.chunk_duration.is_finite() && (1.0..=86_400.0).contains(&self.chunk_duration)) {
+            return bad("chunk_duration", "must be between 1 and 86400 seconds");
+        }
+        if !(1..=100_000).contains(&self.max_chunks) {
+            return bad("max_chunks", "must be between 1 and 100000");
+        }
+        if self.ready_chunks < 1 || self.ready_chunks >= self.max_chunks.max(2) {
+            return bad("ready_chunks", "must be at least 1 and below max_chunks");
+        }
+        if !(1..=1000).contains(&self.chunks_per_run) {
+            return bad("chunks_per_run", "must be between 1 and 1000");
+        }
+        if self.disk_budget != 0 && self.disk_budget < 1_000_000 {
+            return bad(
+                "disk_budget",
+                "must be 0 (no limit) or at least 1000000 bytes",
+            );
+        }
+        if !self.schedule.trim().is_empty()
+            && let Err(e) = self.schedule.parse::<CronSchedule>()
+        {
+            return Err(Invalid {
+                field: "schedule",
+                reason: e.to_string(),
+            });
+        }
+        if self.watermark_fallback.chars().count() > 200 {
+            return bad("watermark_fallback", "must be at most 200 characters");
+        }
+        if !(1..=16).contains(&self.generator_jobs) {
+            return bad("generator_jobs", "must be between 1 and 16");
+        }
+        if let Err(e) = self.hw_accel.parse::<HwAccel>() {
+            return Err(Invalid {
+                field: "hw_accel",
+                reason: e.to_string(),
+            });
+        }
+        if !((16..=7680).contains(&self.width) && self.width % 2 == 0) {
+            return bad(
+                "width",
+                "must be an even number of pixels between 16 and 7680",
+            );
+        }
+        if !((16..=4320).contains(&self.height) && self.height % 2 == 0) {
+            return bad(
+                "height",
+                "must be an even number of pixels between 16 and 4320",
+            );
+        }
+        let gop = segment_duration * self.fps as f64;
+        if !((1..=120).contains(&self.fps)
+            && 90_000 % self.fps == 0
+            && (gop - gop.round()).abs() < 1e-9)
+        {
+            return bad(
+                "fps",
+                "must divide 90000 and make whole-frame segments (24, 25, 30, 50, 60)",
+            );
+        }
+        if !(100..=100_000).contains(&self.video_bitrate) {
+            return bad("video_bitrate", "must be between 100 and 100000 kb/s");
+        }
+        if !(-40.0..=-5.0).contains(&self.music_loudness) {
+            return bad("music_loudness", "must be between -40 and -5 LUFS");
+        }
+        Ok(())
+    }
+
+    /// Lays these settings over a configuration (at start).
+    pub fn apply_to(&self, c: &mut Config) {
+        c.clip_min = self.clip_min;
+        c.clip_max = self.clip_max;
+        c.chunk_duration = self.chunk_duration;
+        c.max_chunks = self.max_chunks;
+        c.ready_chunks = self.ready_chunks;
+        c.chunks_per_run = self.chunks_per_run;
+        c.disk_budget = (self.disk_budget > 0).then_some(self.disk_budget);
+        c.schedule = self.schedule.parse().ok();
+        c.look.grade = self.color_grade;
+        c.look.video_wall = self.video_wall;
+        c.watermark = self.watermark;
+        c.watermark_fallback = Some(self.watermark_fallback.clone()).filter(|s| !s.is_empty());
+        c.generator_jobs = self.generator_jobs;
+        if let Ok(hw) = self.hw_accel.parse() {
+            c.hw_accel = hw;
+        }
+        let gop = (c.segment_duration * self.fps as f64).round() as u32;
+        c.profile.width = self.width;
+        c.profile.height = self.height;
+        c.profile.fps = self.fps;
+        c.profile.gop_frames = gop;
+        c.profile.video_kbps = self.video_bitrate;
+        c.music_lufs = self.music_loudness;
+    }
+
+    /// Lays the live fields over the generator's settings.
+    pub fn apply_live(&self, g: &mut GeneratorSettings) {
+        g.clip_min = self.clip_min;
+        g.clip_max = self.clip_max;
+        g.chunk_duration = self.chunk_duration;
+        g.max_chunks = self.max_chunks;
+        g.ready_target = self.ready_chunks;
+        g.chunks_per_run = self.chunks_per_run;
+        g.disk_budget = (self.disk_budget > 0).then_some(self.disk_budget);
+        g.schedule = self.schedule.parse().ok();
+        g.look.grade = self.color_grade;
+        g.look.video_wall = self.video_wall;
+        g.watermark = self.watermark;
+        g.watermark_fallback = Some(self.watermark_fallback.clone()).filter(|s| !s.is_empty());
+    }
+}
+
+const KEY: &str = "settings_overrides";
+
+/// The overrides saved through the API.
+pub fn saved(db: &Db) -> Result<Patch, DbError> {
+    Ok(db
+        .meta(KEY)?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}
+
+/// Saves `p` over the overrides already saved; returns all of them.
+pub fn save(db: &Db, p: &Patch) -> Result<Patch, DbError> {
+    let mut all = serde_json::to_value(saved(db)?).expect("serializes");
+    let new = serde_json::to_value(p).expect("serializes");
+    if let (Some(all), Some(new)) = (all.as_object_mut(), new.as_object()) {
+        for (k, v) in new {
+            all.insert(k.clone(), v.clone());
+        }
+    }
+    let merged: Patch = serde_json::from_value(all).unwrap_or_default();
+    db.set_meta(KEY, &serde_json::to_string(&merged).expect("serializes"))?;
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeArgs;
+
+    fn config() -> Config {
+        let d = tempfile::tempdir().unwrap();
+        Config::resolve(&ServeArgs::default(), &|_| None, &d.path().join(".env")).unwrap()
+    }
+
+    #[test]
+    fn patches_validate_persist_and_apply() {
+        let c = config();
+        let s = Settings::from_config(&c);
+        assert!(s.validate(2.0).is_ok());
+        for (patch, field) in [
+            (r#"{"clip_min": 0.1}"#, "clip_min"),
+            (r#"{"clip_min": 9, "clip_max": 8}"#, "clip_max"),
+            (r#"{"ready_chunks": 56}"#, "ready_chunks"),
+            (r#"{"schedule": "at noon"}"#, "schedule"),
+            (r#"{"hw_accel": "amd"}"#, "hw_accel"),
+            (r#"{"width": 641}"#, "width"),
+            (r#"{"fps": 7}"#, "fps"),
+            (r#"{"music_loudness": 3}"#, "music_loudness"),
+            (r#"{"disk_budget": 5}"#, "disk_budget"),
+        ] {
+            let p: Patch = serde_json::from_str(patch).unwrap();
+            assert_eq!(
+                s.with(&p).validate(2.0).unwrap_err().field,
+                field,
+                "{patch}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<Patch>(r#"{"nope": 1}"#).is_err(),
+            "unknown fields refused"
+        );
+        assert!(serde_json::from_str::<Patch>(r#"{"color_grade": "sepia"}"#).is_err());
+
+        let db = Db::in_memory().unwrap();
+        save(
+            &db,
+            &serde_json::from_str(r#"{"clip_min": 3, "color_grade": "mono"}"#).unwrap(),
+        )
+        .unwrap();
+        let all = save(
+            &db,
+            &serde_json::from_str(r#"{"clip_max": 4, "width": 640, "height": 360}"#).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (all.clip_min, all.clip_max, all.color_grade),
+            (Some(3.0), Some(4.0), Some(ColorGrade::Mono))
+        );
+        let mut c2 = config();
+        Settings::from_config(&c2)
+            .with(&saved(&db).unwrap())
+            .apply_to(&mut c2);
+        assert_eq!(
+            (
+                c2.clip_min,
+                c2.clip_max,
+                c2.profile.width,
+                c2.profile.gop_frames
+            ),
+            (3.0, 4.0, 640, 60)
+        );
+        assert_eq!(c2.look.grade, ColorGrade::Mono);
+    }
+}
