@@ -240,13 +240,13 @@ impl Settings {
                 reason: e.to_string(),
             });
         }
-        if !((16..=7680).contains(&self.width) && self.width % 2 == 0) {
+        if !((16..=7680).contains(&self.width) && self.width.is_multiple_of(2)) {
             return bad(
                 "width",
                 "must be an even number of pixels between 16 and 7680",
             );
         }
-        if !((16..=4320).contains(&self.height) && self.height % 2 == 0) {
+        if !((16..=4320).contains(&self.height) && self.height.is_multiple_of(2)) {
             return bad(
                 "height",
                 "must be an even number of pixels between 16 and 4320",
@@ -254,7 +254,7 @@ impl Settings {
         }
         let gop = segment_duration * self.fps as f64;
         if !((1..=120).contains(&self.fps)
-            && 90_000 % self.fps == 0
+            && 90_000u32.is_multiple_of(self.fps)
             && (gop - gop.round()).abs() < 1e-9)
         {
             return bad(

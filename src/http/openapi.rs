@@ -229,6 +229,52 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route!(
         "get",
+        "/api/settings",
+        "Every editable setting, and those waiting for a restart.",
+        Viewer,
+        JSON,
+        200
+    ),
+    route!(
+        "put",
+        "/api/settings",
+        "Changes settings (any subset); 422 names the field and why. Live fields apply at once.",
+        Admin,
+        JSON,
+        200,
+        &[
+            ("clip_min", "number", "Shortest clip, s."),
+            ("clip_max", "number", "Longest clip, s."),
+            ("chunk_duration", "number", "Chunk length, s."),
+            ("max_chunks", "integer", "Most chunks kept."),
+            ("ready_chunks", "integer", "Never-aired chunks kept ready."),
+            ("chunks_per_run", "integer", "Chunks per run."),
+            ("disk_budget", "integer", "Most bytes of chunks, 0: none."),
+            ("schedule", "string", "Cron expression, empty: none."),
+            ("color_grade", "string", "none, moody, warm, cool, mono."),
+            ("video_wall", "boolean", "Three panels."),
+            ("watermark", "string", "none, creator, title."),
+            (
+                "watermark_fallback",
+                "string",
+                "Text when the creator is unknown."
+            ),
+            ("generator_jobs", "integer", "Jobs at once (next start)."),
+            (
+                "hw_accel",
+                "string",
+                "none, nvidia, vaapi, qsv, auto (next start)."
+            ),
+            ("width", "integer", "Output width (next start)."),
+            ("height", "integer", "Output height (next start)."),
+            ("fps", "integer", "Output frame rate (next start)."),
+            ("video_bitrate", "integer", "kb/s (next start)."),
+            ("music_loudness", "number", "LUFS (next start)."),
+        ],
+        &[]
+    ),
+    route!(
+        "get",
         "/api/jobs",
         "The generator's state and each job's percent, speed and ETA.",
         Viewer,
