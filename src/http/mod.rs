@@ -155,6 +155,35 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// With a viewer token in force, segment URIs carry it: players fetch segments by
+/// the URIs the playlist lists and would not add it themselves.
+fn with_viewer_token(playlist: bytes::Bytes, token: Option<&str>) -> bytes::Bytes {
+    let Some(token) = token else {
+        return playlist;
+    };
+    let q: String = token
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let text = String::from_utf8_lossy(&playlist);
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        out.push_str(line);
+        if !line.is_empty() && !line.starts_with('#') {
+            out.push_str("?token=");
+            out.push_str(&q);
+        }
+        out.push('\n');
+    }
+    bytes::Bytes::from(out)
+}
+
 async fn index() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -180,7 +209,7 @@ async fn hls_file(
                         HeaderValue::from_static(PLAYLIST_CACHE),
                     ),
                 ],
-                body,
+                with_viewer_token(body, st.tokens.viewer.as_deref()),
             )
                 .into_response(),
             // Not on air yet (the first clip is being encoded): tell players to retry.
