@@ -45,6 +45,8 @@ pub struct Usage {
     pub memory_total: u64,
     /// GPUs, empty when none is visible.
     pub gpus: Vec<GpuUsage>,
+    /// NVENC use, percent (the busiest NVIDIA GPU), when an NVIDIA driver is there.
+    pub nvenc_percent: Option<u32>,
     /// Bytes used by the data folder (clips, music cache, segments, state).
     pub data_bytes: u64,
     /// Free bytes on the data folder's file system.
@@ -96,6 +98,8 @@ impl Monitor {
         let mut disks = sysinfo::Disks::new_with_refreshed_list().ok();
         // No GPU (or no driver library) is the common case: quietly none.
         let mut gpus = sysinfo::Gpus::new_with_refreshed_list().ok();
+        // NVML is loaded at run time: without the NVIDIA driver this is just None.
+        let nvml = nvml_wrapper::Nvml::init().ok();
         let mut data_bytes = 0;
         let mut n = 0u32;
         sys.refresh_cpu_usage();
@@ -131,6 +135,12 @@ impl Monitor {
                         .collect()
                 })
                 .unwrap_or_default();
+            let nvenc_percent = nvml.as_ref().and_then(|n| {
+                (0..n.device_count().ok()?)
+                    .filter_map(|i| n.device_by_index(i).ok()?.encoder_utilization().ok())
+                    .map(|u| u.utilization)
+                    .max()
+            });
             let (used, total) = (sys.used_memory(), sys.total_memory());
             let sample = Usage {
                 at: SystemTime::now()
@@ -141,6 +151,7 @@ impl Monitor {
                 memory_used: used,
                 memory_total: total,
                 gpus: gpu_list,
+                nvenc_percent,
                 data_bytes,
                 disk_free,
                 disk_total,
@@ -218,5 +229,9 @@ mod tests {
         assert!((0.0..=100.0).contains(&u.cpu_percent));
         assert!(u.disk_total > 0 && u.disk_free <= u.disk_total, "{u:?}");
         assert!(!m.history().is_empty());
+        // No NVIDIA driver on this machine: no encoder figure rather than a made-up one.
+        if !std::path::Path::new("/proc/driver/nvidia").exists() {
+            assert_eq!(u.nvenc_percent, None);
+        }
     }
 }
