@@ -241,6 +241,21 @@ pub async fn library(
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (offset, limit) = page(&q)?;
     let videos = st.library.list(offset as u64, limit as u64)?;
+    // The list is in LRU order, usable videos first: the rank is the position.
+    let videos: Vec<Value> = videos
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let usable = v.duration.is_some();
+            let mut j = serde_json::to_value(v).expect("serializes");
+            j["lru_rank"] = if usable {
+                json!(offset + i + 1)
+            } else {
+                Value::Null
+            };
+            j
+        })
+        .collect();
     Ok(Json(
         json!({ "counts": st.library.counts()?, "offset": offset, "limit": limit, "videos": videos }),
     ))
