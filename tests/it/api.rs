@@ -45,6 +45,15 @@ async fn json(client: &Client, url: String) -> Value {
     r.json().await.unwrap()
 }
 
+async fn text(client: &Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// POSTs as the admin, from no particular origin.
+async fn post(client: &Client, url: &str, body: Option<&str>) -> (StatusCode, Value) {
+    call(client, Method::POST, url, Some(TOKEN), body, None).await
+}
+
 /// Sends a request; returns the status and the JSON body (Null when empty).
 async fn call(
     client: &Client,
@@ -183,64 +192,33 @@ async fn routes_answer_and_refuse_what_they_must() {
 
     let play = format!("{b}/api/play_chunk");
     assert_eq!(
-        call(&c, Method::POST, &play, Some(TOKEN), Some("{nope"), None)
-            .await
-            .0,
+        post(&c, &play, Some("{nope")).await.0,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        call(
-            &c,
-            Method::POST,
-            &play,
-            Some(TOKEN),
-            Some(r#"{"chunk_name": 5}"#),
-            None
-        )
-        .await
-        .0,
+        post(&c, &play, Some(r#"{"chunk_name": 5}"#)).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let (s, v) = call(&c, Method::POST, &play, Some(TOKEN), Some("{}"), None).await;
+    let (s, v) = post(&c, &play, Some("{}")).await;
     assert_eq!(
         (s, v["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("chunk_name"))
     );
     assert_eq!(
-        call(
-            &c,
-            Method::POST,
-            &play,
-            Some(TOKEN),
-            Some(r#"{"chunk_name": "nope"}"#),
-            None
-        )
-        .await
-        .0,
+        post(&c, &play, Some(r#"{"chunk_name": "nope"}"#)).await.0,
         StatusCode::NOT_FOUND
     );
     let huge = format!(r#"{{"chunk_name": "{}"}}"#, "x".repeat(40_000));
     assert_eq!(
-        call(&c, Method::POST, &play, Some(TOKEN), Some(&huge), None)
-            .await
-            .0,
+        post(&c, &play, Some(&huge)).await.0,
         StatusCode::PAYLOAD_TOO_LARGE
     );
     let gen_url = format!("{b}/api/generate_chunk");
     assert_eq!(
-        call(
-            &c,
-            Method::POST,
-            &gen_url,
-            Some(TOKEN),
-            Some(r#"{"count": 1000}"#),
-            None
-        )
-        .await
-        .0,
+        post(&c, &gen_url, Some(r#"{"count": 1000}"#)).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let (s, v) = call(&c, Method::POST, &gen_url, Some(TOKEN), None, None).await;
+    let (s, v) = post(&c, &gen_url, None).await;
     assert_eq!(
         (s, v["requested"].as_u64()),
         (StatusCode::ACCEPTED, Some(4)),
@@ -248,25 +226,9 @@ async fn routes_answer_and_refuse_what_they_must() {
     );
 
     // Music skip and stopping generation.
-    let (s, _) = call(
-        &c,
-        Method::POST,
-        &format!("{b}/api/skip_to_next_audio"),
-        Some(TOKEN),
-        None,
-        None,
-    )
-    .await;
+    let (s, _) = post(&c, &format!("{b}/api/skip_to_next_audio"), None).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let (s, _) = call(
-        &c,
-        Method::POST,
-        &format!("{b}/api/stop_generation"),
-        Some(TOKEN),
-        None,
-        None,
-    )
-    .await;
+    let (s, _) = post(&c, &format!("{b}/api/stop_generation"), None).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     until(
         "the generator to stop",
@@ -320,25 +282,19 @@ async fn routes_answer_and_refuse_what_they_must() {
     })
     .await;
     let play_audio = format!("{b}/api/play_audio");
-    let (s, v) = call(
+    let (s, v) = post(
         &c,
-        Method::POST,
         &play_audio,
-        Some(TOKEN),
         Some(&format!(r#"{{"audio_name": "/music/{track}"}}"#)),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     assert!(v["queued"].is_string());
     assert_eq!(
-        call(
+        post(
             &c,
-            Method::POST,
             &play_audio,
-            Some(TOKEN),
-            Some(r#"{"audio_name": "../../etc/passwd"}"#),
-            None
+            Some(r#"{"audio_name": "../../etc/passwd"}"#)
         )
         .await
         .0,
@@ -431,14 +387,7 @@ async fn routes_answer_and_refuse_what_they_must() {
     }
 
     // IPTV playlist.
-    let m3u = c
-        .get(format!("{b}/iptv.m3u"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m3u = text(&c, format!("{b}/iptv.m3u")).await;
     assert!(m3u.starts_with("#EXTM3U url-tvg=\""), "{m3u}");
     assert!(
         m3u.contains("tvg-id=\"shufflecast\"") && m3u.contains("tvg-logo="),
@@ -557,14 +506,7 @@ async fn a_viewer_token_guards_the_stream_and_the_guide() {
         200
     );
     // Players follow the URIs the playlist gives, so those carry the token.
-    let playlist = c
-        .get(format!("{b}/hls/stream.m3u8?token=viewer-secret-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let playlist = text(&c, format!("{b}/hls/stream.m3u8?token=viewer-secret-1")).await;
     let (_, _, items) = harness::parse_playlist(&playlist);
     assert!(items[0].0.ends_with("?token=viewer-secret-1"), "{playlist}");
     let seg = c
@@ -573,14 +515,7 @@ async fn a_viewer_token_guards_the_stream_and_the_guide() {
         .await
         .unwrap();
     assert_eq!(seg.status(), 200);
-    let m3u = c
-        .get(format!("{b}/iptv.m3u?token=viewer-secret-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m3u = text(&c, format!("{b}/iptv.m3u?token=viewer-secret-1")).await;
     assert!(
         m3u.contains("/hls/stream.m3u8?token=viewer-secret-1"),
         "{m3u}"
@@ -642,15 +577,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
 
     // Skip: a now_playing event with another clip arrives within two segments.
     let t0 = Instant::now();
-    let (s, _) = call(
-        &c,
-        Method::POST,
-        &format!("{b}/api/skip_to_next"),
-        Some(TOKEN),
-        None,
-        None,
-    )
-    .await;
+    let (s, _) = post(&c, &format!("{b}/api/skip_to_next"), None).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     loop {
         let (name, v) = read_event(&mut events, &mut buf).await;
@@ -666,14 +593,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
 
     // The timestamps run on across the skip: record segments around it and judge
     // them with ffprobe.
-    let playlist = c
-        .get(format!("{b}/hls/stream.m3u8"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let playlist = text(&c, format!("{b}/hls/stream.m3u8")).await;
     let (_, _, items) = harness::parse_playlist(&playlist);
     let mut capture = Vec::new();
     for (uri, _, _) in &items {
@@ -725,13 +645,10 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
         },
     )
     .await;
-    let (s, v) = call(
+    let (s, v) = post(
         &c,
-        Method::POST,
         &format!("{b}/api/play_chunk"),
-        Some(TOKEN),
         Some(&format!(r#"{{"chunk_name": "{target}"}}"#)),
-        None,
     )
     .await;
     assert_eq!(
@@ -744,14 +661,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
     );
 
     // The guide: a real XML parser, the XMLTV structure, and times that match.
-    let xml = c
-        .get(format!("{b}/epg.xml"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let xml = text(&c, format!("{b}/epg.xml")).await;
     let doc = roxmltree::Document::parse_with_options(
         &xml,
         roxmltree::ParsingOptions {
