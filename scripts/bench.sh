@@ -46,3 +46,19 @@ kill $pid; wait $pid 2>/dev/null || true
 rm -rf "$work"
 hz=$(getconf CLK_TCK)
 awk -v t=$((t1 - t0)) -v hz="$hz" -v rss="$rss" 'BEGIN { printf "server process while airing: %.2f s CPU in 60 s = %.2f%% of one core, RSS %.0f MB\n", t/hz, t/hz/60*100, rss/1024 }'
+
+# 4. Serving viewers: segments and the playlist from memory, with wrk (64 connections;
+#    wrk runs on the same 2 cores, so these are floors, not ceilings).
+command -v wrk >/dev/null 2>&1 || { sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"; $sudo apt-get install -y -qq wrk >/dev/null; }
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" >"$work/log" 2>&1 &
+pid=$!
+until curl -sf "http://127.0.0.1:$port/hls/stream.m3u8" >/dev/null 2>&1; do sleep 0.1; done
+sleep 4
+seg=$(curl -s "http://127.0.0.1:$port/hls/stream.m3u8" | grep -v '^#' | tail -1)
+echo "segment $seg: $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/hls/$seg") bytes"
+echo "serving one segment to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/$seg" | grep -E "Requests/sec|Transfer/sec"
+echo "serving the playlist to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/stream.m3u8" | grep -E "Requests/sec|Transfer/sec"
+kill $pid; wait $pid 2>/dev/null || true
+rm -rf "$work"
