@@ -454,6 +454,8 @@ impl Generator {
                     let s = settings_rx.borrow_and_update().clone();
                     next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now()));
                     tracing::info!("generation settings changed");
+                    // A lower MAX_CHUNKS or disk budget applies now, not after the next chunk.
+                    me.evict().await;
                 }
                 // Chunks start airing (lowering the unaired count) without telling us.
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
