@@ -294,6 +294,7 @@ pub async fn serve(
         http: Default::default(),
         segment_secs: config.segment_duration,
         config: Arc::new(config.clone()),
+        web: http::web::WebRoot::open(&config.web_dir),
         tokens: http::Tokens {
             admin,
             viewer: config.viewer_token.clone(),

@@ -132,6 +132,9 @@ pub struct ServeArgs {
     /// The channel's name in the IPTV playlist and guide [env: CHANNEL_NAME; default shufflecast].
     #[arg(long, value_name = "NAME")]
     pub channel_name: Option<String>,
+    /// Folder of the built web client [env: WEB_DIR; default web/dist, if it exists].
+    #[arg(long, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
 }
 
 /// A setting was missing, malformed or out of range.
@@ -220,6 +223,8 @@ pub struct Config {
     pub viewer_token: Option<String>,
     /// The channel's name.
     pub channel_name: String,
+    /// Folder of the built web client (served only if it holds an index.html).
+    pub web_dir: PathBuf,
 }
 
 /// Names from the original tool's `.env` that we accept but do not use (yet), so
@@ -260,6 +265,7 @@ const KNOWN: &[&str] = &[
     "ADMIN_TOKEN",
     "VIEWER_TOKEN",
     "CHANNEL_NAME",
+    "WEB_DIR",
 ];
 
 /// Where a value came from, so an error names the setting the user actually wrote.
@@ -696,6 +702,13 @@ impl Config {
             admin_token,
             viewer_token,
             channel_name,
+            web_dir: layers
+                .get(
+                    &args.web_dir.as_ref().map(|p| p.display().to_string()),
+                    "--web-dir",
+                    &["WEB_DIR"],
+                )
+                .map_or_else(|| PathBuf::from("web/dist"), |(_, v)| PathBuf::from(v)),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod iptv;
 pub mod metrics;
 pub mod openapi;
 mod range;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub segment_secs: f64,
     /// The configuration the server runs with (saved settings included).
     pub config: Arc<Config>,
+    /// The built web client, when its folder exists.
+    pub web: Option<web::WebRoot>,
 }
 
 /// Largest request body: the API takes small JSON objects only.
@@ -141,7 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logo.svg", get(iptv::logo))
         .merge(viewer)
         .merge(admin)
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(static_file)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -190,11 +193,24 @@ fn with_viewer_token(playlist: bytes::Bytes, token: Option<&str>) -> bytes::Byte
     bytes::Bytes::from(out)
 }
 
-async fn index() -> impl IntoResponse {
+/// Any GET no route answers: a file of the web client, if there is one.
+async fn static_file(State(st): State<AppState>, method: Method, uri: axum::http::Uri) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        web::serve(st.web.as_ref(), uri.path()).await
+    } else {
+        ApiError::not_found("no such route").into_response()
+    }
+}
+
+async fn index(State(st): State<AppState>) -> Response {
+    if st.web.is_some() {
+        return web::serve(st.web.as_ref(), "/").await;
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "shufflecast is on air.\nPlay /hls/stream.m3u8 in VLC, mpv, Safari or any HLS player.\n",
     )
+        .into_response()
 }
 
 async fn hls_file(

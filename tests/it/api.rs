@@ -10,10 +10,28 @@ use crate::harness::{self, Server};
 
 const TOKEN: &str = "test-admin-token-123";
 
+/// A built web client, with a link that tries to lead out of it.
+fn site(dir: &std::path::Path) -> String {
+    let web = dir.join("site");
+    std::fs::create_dir_all(web.join("assets")).unwrap();
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><title>shufflecast</title>",
+    )
+    .unwrap();
+    std::fs::write(web.join("assets/app-0123.js"), "console.log(1)").unwrap();
+    std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+    let _ = std::os::unix::fs::symlink(dir.join("secret.txt"), web.join("leak.txt"));
+    web.display().to_string()
+}
+
 async fn start(dir: &std::path::Path) -> Server {
+    let web = site(dir);
     let mut server = Server::start(
         dir,
         &[
+            "--web-dir",
+            &web,
             "--admin-token",
             TOKEN,
             "--width",
@@ -384,6 +402,43 @@ async fn routes_answer_and_refuse_what_they_must() {
             );
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         }
+    }
+
+    // The web client's files, and nothing beside them.
+    let r = c.get(format!("{b}/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let r = c
+        .get(format!("{b}/assets/app-0123.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        text(&c, format!("{b}/settings")).await,
+        "<!doctype html><title>shufflecast</title>",
+        "client-side routes get the app"
+    );
+    for bad in [
+        "/leak.txt",
+        "/%2e%2e/secret.txt",
+        "/assets/%2e%2e%2f%2e%2e%2fsecret.txt",
+        "/%252e%252e/secret.txt",
+        "/.%2e/secret.txt",
+    ] {
+        let r = c.get(format!("{b}{bad}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+        assert!(!r.text().await.unwrap().contains("secret"), "{bad}");
     }
 
     // IPTV playlist.
