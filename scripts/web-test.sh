@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
 command -v chromium >/dev/null 2>&1 || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-(cd web && npm ci --no-audit --no-fund && npm run build)
+# npm install, not npm ci: it honours the lock file and copes with registries that
+# leave resolved URLs out of it (omit-lockfile-registry-resolved).
+(cd web && npm install --no-audit --no-fund && npm run build)
 cargo build --locked
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
