@@ -1,29 +1,82 @@
 // The live player: hls.js where Media Source Extensions exist, the browser's own
-// HLS (Safari, iOS, many TVs) elsewhere.
-import Hls from "hls.js";
+// HLS (Safari, iOS, many TVs) elsewhere. Problems are reported in words and retried;
+// a player never gives up on a live channel.
+// The light build: no subtitles, alternate audio or DRM, which a channel of one
+// muxed rendition never needs.
+import Hls from "hls.js/light";
 
-export function attach(video: HTMLVideoElement, url: string, onError: (msg: string) => void): () => void {
+export interface Player {
+  destroy(): void;
+  /** Jumps to the live edge. */
+  goLive(): void;
+  /** Seconds behind the live edge, when known. */
+  latency(): number | null;
+}
+
+export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: string | null) => void): Player {
+  video.addEventListener("playing", () => onProblem(null));
   if (Hls.isSupported()) {
-    const hls = new Hls({ liveSyncDurationCount: 3, lowLatencyMode: false });
+    const hls = new Hls({ liveSyncDurationCount: 3, lowLatencyMode: false, manifestLoadingMaxRetry: 2 });
+    let retry = 0;
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-        onError("The stream is not reachable; retrying…");
-        window.setTimeout(() => hls.startLoad(), 2000);
+        const code = (data.response as { code?: number } | undefined)?.code;
+        onProblem(
+          code === 401
+            ? "The stream needs a viewer token: set it with “Tokens”."
+            : code === 404 || code === 503
+              ? "The stream is not on air yet; it starts as soon as the first clip is ready…"
+              : "The stream is not reachable; retrying…",
+        );
+        window.clearTimeout(retry);
+        retry = window.setTimeout(() => hls.loadSource(url), 3000);
       } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
         hls.recoverMediaError();
       } else {
-        onError(`The player stopped: ${data.details}`);
+        onProblem(`The player stopped (${data.details}); reload the page to try again.`);
       }
     });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch(() => {}));
     hls.loadSource(url);
     hls.attachMedia(video);
-    return () => hls.destroy();
+    return {
+      destroy: () => {
+        window.clearTimeout(retry);
+        hls.destroy();
+      },
+      goLive: () => {
+        if (hls.liveSyncPosition !== null) video.currentTime = hls.liveSyncPosition;
+        void video.play().catch(() => {});
+      },
+      latency: () => (Number.isFinite(hls.latency) ? hls.latency : null),
+    };
   }
   if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.src = url;
-    return () => video.removeAttribute("src");
+    video.addEventListener("error", () => onProblem("The stream is not on air yet or not reachable; retrying…"));
+    const retry = window.setInterval(() => {
+      if (video.error) {
+        video.src = url;
+        void video.play().catch(() => {});
+      }
+    }, 5000);
+    return {
+      destroy: () => {
+        window.clearInterval(retry);
+        video.removeAttribute("src");
+        video.load();
+      },
+      goLive: () => {
+        const s = video.seekable;
+        if (s.length) video.currentTime = s.end(s.length - 1);
+      },
+      latency: () => {
+        const s = video.seekable;
+        return s.length ? s.end(s.length - 1) - video.currentTime : null;
+      },
+    };
   }
-  onError("This browser cannot play HLS.");
-  return () => {};
+  onProblem("This browser cannot play HLS. Open the M3U playlist (/iptv.m3u) in VLC or an IPTV app.");
+  return { destroy: () => {}, goLive: () => {}, latency: () => null };
 }

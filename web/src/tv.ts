@@ -1,0 +1,152 @@
+// TV mode: a 10-foot layout driven by a remote's D-pad alone. Arrow keys move the
+// focus to the nearest control in that direction (spatial navigation), Enter
+// activates it, Back goes back. Chosen for TV browsers and with ?tv=1 (?tv=0 turns
+// it off); the choice is kept on the device.
+
+const KEY = "shufflecast.tv";
+const TV_AGENTS = /SmartTV|SMART-TV|Tizen|Web0S|webOS|NetCast|HbbTV|BRAVIA|AFT[A-Z]|CrKey|Android TV|GoogleTV|AppleTV|Roku|VIDAA|Viera|PhilipsTV|\bTV\b/i;
+
+export function wantsTv(): boolean {
+  const param = new URLSearchParams(location.search).get("tv");
+  if (param === "1" || param === "0") localStorage.setItem(KEY, param);
+  const kept = localStorage.getItem(KEY);
+  if (kept !== null) return kept === "1";
+  return TV_AGENTS.test(navigator.userAgent);
+}
+
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex="-1"])';
+
+function focusables(): HTMLElement[] {
+  const dialog = document.querySelector<HTMLDialogElement>("dialog[open]");
+  const scope: ParentNode = dialog ?? document;
+  return [...scope.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden]"));
+}
+
+type Dir = "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight";
+
+/** The element the focus moves to from `from` in direction `dir`, if any. */
+export function nextInDirection(from: Element, dir: Dir, candidates: HTMLElement[]): HTMLElement | null {
+  const a = from.getBoundingClientRect();
+  let best: HTMLElement | null = null;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    if (c === from || c.contains(from)) continue;
+    const b = c.getBoundingClientRect();
+    // Distance along the direction, edge to edge; candidates must lie beyond.
+    let along: number;
+    let across: number;
+    const overlapX = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const overlapY = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    const cx = (r: DOMRect) => (r.left + r.right) / 2;
+    const cy = (r: DOMRect) => (r.top + r.bottom) / 2;
+    switch (dir) {
+      case "ArrowRight":
+        if (cx(b) <= cx(a) || b.left < a.left + 1) continue;
+        along = Math.max(0, b.left - a.right);
+        across = overlapY > 0 ? 0 : Math.abs(cy(b) - cy(a));
+        break;
+      case "ArrowLeft":
+        if (cx(b) >= cx(a) || b.right > a.right - 1) continue;
+        along = Math.max(0, a.left - b.right);
+        across = overlapY > 0 ? 0 : Math.abs(cy(b) - cy(a));
+        break;
+      case "ArrowDown":
+        if (cy(b) <= cy(a) || b.top < a.top + 1) continue;
+        along = Math.max(0, b.top - a.bottom);
+        across = overlapX > 0 ? 0 : Math.abs(cx(b) - cx(a));
+        break;
+      case "ArrowUp":
+        if (cy(b) >= cy(a) || b.bottom > a.bottom - 1) continue;
+        along = Math.max(0, a.top - b.bottom);
+        across = overlapX > 0 ? 0 : Math.abs(cx(b) - cx(a));
+        break;
+    }
+    // Staying in the same row or column matters more than being close.
+    const score = along + 3 * across;
+    if (score < bestScore) {
+      bestScore = score;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Keys TV remotes send for Back: Escape on most, 461 on LG webOS, 10009 on
+ * Samsung Tizen, BrowserBack/GoBack on Android TV. */
+function isBack(e: KeyboardEvent): boolean {
+  return (
+    e.key === "Escape" ||
+    e.key === "GoBack" ||
+    e.key === "BrowserBack" ||
+    e.keyCode === 461 ||
+    e.keyCode === 10009 ||
+    (e.key === "Backspace" && !isTextField(document.activeElement))
+  );
+}
+
+function isTextField(e: Element | null): e is HTMLInputElement | HTMLTextAreaElement {
+  if (e instanceof HTMLTextAreaElement) return true;
+  return e instanceof HTMLInputElement && !["range", "checkbox", "radio", "button", "submit"].includes(e.type);
+}
+
+/** Whether an arrow key belongs to the focused control rather than to navigation. */
+function controlKeepsKey(e: KeyboardEvent): boolean {
+  const t = document.activeElement;
+  if (t instanceof HTMLInputElement && t.type === "range") return e.key === "ArrowLeft" || e.key === "ArrowRight";
+  if (isTextField(t) && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
+    // The caret moves inside the text; at either end the focus leaves.
+    const at = t.selectionStart ?? 0;
+    const len = t.value.length;
+    return !((e.key === "ArrowLeft" && at === 0) || (e.key === "ArrowRight" && at >= len));
+  }
+  return false;
+}
+
+export function enableTv(onBack: () => void): void {
+  document.documentElement.classList.add("tv");
+  document.addEventListener(
+    "keydown",
+    (e) => {
+      if (e.defaultPrevented) return;
+      if (e.key === "ArrowUp" || e.key === "ArrowDown" || e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        if (controlKeepsKey(e)) return;
+        e.preventDefault();
+        const all = focusables();
+        const cur = document.activeElement;
+        const target = cur && cur !== document.body && all.includes(cur as HTMLElement) ? nextInDirection(cur, e.key, all) : all[0];
+        if (target) {
+          target.focus({ preventScroll: true });
+          target.scrollIntoView({ block: "nearest", inline: "nearest" });
+        }
+      } else if (e.key === "Enter") {
+        const t = document.activeElement;
+        if (t instanceof HTMLSelectElement) {
+          e.preventDefault();
+          try {
+            t.showPicker();
+          } catch {
+            /* older TV browsers open it themselves */
+          }
+        } else if (t instanceof HTMLElement && t.matches('[tabindex]:not(a):not(button):not(input)')) {
+          e.preventDefault();
+          t.click();
+        }
+      } else if (isBack(e)) {
+        const dialog = document.querySelector<HTMLDialogElement>("dialog[open]");
+        e.preventDefault();
+        if (dialog) dialog.close();
+        else onBack();
+      }
+    },
+    // Before the views' own handlers, so a range input's arrows are settled here.
+    { capture: false },
+  );
+}
+
+/** In TV mode, puts the focus on the view's first control so the remote has a start. */
+export function focusFirst(root: HTMLElement): void {
+  if (!document.documentElement.classList.contains("tv")) return;
+  const first = root.querySelector<HTMLElement>("[data-autofocus]") ?? root.querySelector<HTMLElement>(FOCUSABLE);
+  first?.focus({ preventScroll: true });
+}

@@ -1,0 +1,225 @@
+// Library: the chunks (search, sort, pages, their clips, play next, delete), the
+// music (search, play next) and the source videos (LRU rank, ranges used, errors).
+import { api, Chunk, ChunkClip, describe, LibraryCounts, Track, Video } from "../api";
+import { ago, button, bytes, clock, debounce, el, hours } from "../dom";
+import { act, say } from "../ui";
+
+const PAGE = 12;
+
+function tabs(current: string): HTMLElement {
+  const tab = (id: string, label: string) =>
+    el("a", { href: `#/library/${id}`, class: current === id ? "tab active" : "tab", "aria-current": current === id ? "page" : false }, label);
+  return el("nav", { class: "tabs", "aria-label": "Library" }, tab("chunks", "Chunks"), tab("music", "Music"), tab("videos", "Source videos"));
+}
+
+/** Previous / next page buttons and the position. */
+function pager(offset: number, shown: number, total: number | null, go: (offset: number) => void): HTMLElement {
+  const prev = button("‹ Previous", () => go(Math.max(0, offset - PAGE)), "ghost");
+  prev.disabled = offset === 0;
+  const nextDisabled = total === null ? shown < PAGE : offset + shown >= total;
+  const next = button("Next ›", () => go(offset + PAGE), "ghost");
+  next.disabled = nextDisabled;
+  const where = shown === 0 ? "nothing" : `${offset + 1}–${offset + shown}${total === null ? "" : ` of ${total}`}`;
+  return el("div", { class: "row pager" }, prev, el("span", { class: "muted" }, where), next);
+}
+
+export function library(view: HTMLElement, sub: string): () => void {
+  if (sub === "music") return music(view);
+  if (sub === "videos") return videos(view);
+  return chunks(view);
+}
+
+function chunks(view: HTMLElement): () => void {
+  const search = el("input", { type: "search", placeholder: "Search chunks by id or clip title", "aria-label": "Search chunks", id: "chunk-search" });
+  const sort = el(
+    "select",
+    { "aria-label": "Sort by", id: "chunk-sort" },
+    ...[
+      ["created", "Newest"],
+      ["aired", "Last aired"],
+      ["times_aired", "Times aired"],
+      ["size", "Size"],
+      ["duration", "Length"],
+    ].map(([v, l]) => el("option", { value: v }, l)),
+  );
+  const order = el("select", { "aria-label": "Order", id: "chunk-order" }, el("option", { value: "desc" }, "Descending"), el("option", { value: "asc" }, "Ascending"));
+  const list = el("ul", { class: "list", id: "chunk-list" });
+  const pages = el("div");
+  view.replaceChildren(el("section", {}, tabs("chunks"), el("div", { class: "row filters" }, search, sort, order), list, pages));
+  let offset = 0;
+  let alive = true;
+
+  const clipsOf = async (c: Chunk, box: HTMLElement) => {
+    try {
+      const r = await api<{ clip_list: ChunkClip[] }>(`/api/chunks/${encodeURIComponent(c.id)}`);
+      box.replaceChildren(
+        el(
+          "ol",
+          { class: "clips" },
+          ...r.clip_list.map((k) =>
+            el("li", {}, el("strong", {}, k.title), k.creator ? ` · ${k.creator}` : "", el("span", { class: "muted" }, ` · ${k.source ?? "slate"} at ${clock(k.start)} for ${k.duration.toFixed(1)} s`)),
+          ),
+        ),
+      );
+    } catch (e) {
+      box.replaceChildren(el("p", { class: "warn" }, describe(e)));
+    }
+  };
+
+  const row = (c: Chunk) => {
+    const details = el("div", { class: "details", hidden: true });
+    const toggle = button("Clips", async () => {
+      details.hidden = !details.hidden;
+      toggle.setAttribute("aria-expanded", String(!details.hidden));
+      if (!details.hidden) await clipsOf(c, details);
+    }, "ghost");
+    toggle.setAttribute("aria-expanded", "false");
+    const play = button("Play next", async () => {
+      if (await act("/api/play_chunk", `Chunk ${c.id} airs next.`, { chunk_id: c.id })) void load();
+    });
+    play.dataset.chunk = c.id;
+    const del = button("Delete", async () => {
+      if (!window.confirm(`Delete chunk ${c.id} and its files?`)) return;
+      if (await act(`/api/chunks/${encodeURIComponent(c.id)}`, `Chunk ${c.id} deleted.`, undefined, "DELETE")) void load();
+    }, "ghost danger");
+    del.disabled = c.on_air;
+    return el(
+      "li",
+      { "data-chunk": c.id },
+      el("div", { class: "row spread" }, el("strong", {}, c.id), c.on_air ? el("span", { class: "badge" }, "ON AIR") : null, c.state === "building" ? el("span", { class: "badge building" }, "BEING MADE") : null),
+      el("p", { class: "muted" }, `${c.clips} clips · ${clock(c.duration)} · ${bytes(c.size_bytes)} · aired ${c.times_aired}× · made ${ago(c.created_at)} · ${c.encoder}`),
+      el("p", { class: "titles" }, c.titles.slice(0, 5).join(" · ") + (c.titles.length > 5 ? " …" : "")),
+      c.state === "ready" ? el("div", { class: "row" }, play, toggle, del) : null,
+      details,
+    );
+  };
+
+  const load = async () => {
+    try {
+      const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value, sort: sort.value, order: order.value });
+      const r = await api<{ total: number; chunks: Chunk[] }>(`/api/chunks?${q}`);
+      if (!alive) return;
+      list.replaceChildren(...(r.chunks.length ? r.chunks.map(row) : [el("li", { class: "muted" }, search.value ? "No chunk matches." : "No chunk yet: the first ones are being made.")]));
+      pages.replaceChildren(pager(offset, r.chunks.length, r.total, (o) => {
+        offset = o;
+        void load();
+      }));
+    } catch (e) {
+      say(describe(e));
+    }
+  };
+  const reload = () => {
+    offset = 0;
+    void load();
+  };
+  search.oninput = debounce(250, reload);
+  sort.onchange = reload;
+  order.onchange = reload;
+  void load();
+  return () => {
+    alive = false;
+  };
+}
+
+function music(view: HTMLElement): () => void {
+  const search = el("input", { type: "search", placeholder: "Search music", "aria-label": "Search music", id: "music-search" });
+  const list = el("ul", { class: "list", id: "track-list" });
+  const now = el("p", { class: "muted" });
+  const pages = el("div");
+  view.replaceChildren(el("section", {}, tabs("music"), now, search, list, pages));
+  let offset = 0;
+  let alive = true;
+  const load = async () => {
+    try {
+      const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value });
+      const r = await api<{ total: number; now_playing: string | null; tracks: Track[] }>(`/api/audio?${q}`);
+      if (!alive) return;
+      now.textContent = r.now_playing ? `Playing: ${r.now_playing}` : "No music playing.";
+      list.replaceChildren(
+        ...(r.tracks.length
+          ? r.tracks.map((t) =>
+              el(
+                "li",
+                {},
+                el("strong", {}, t.title),
+                el("p", { class: "muted" }, `${t.name} · played ${t.plays}× · ${hours(t.airtime)} on air`),
+                t.error ? el("p", { class: "warn" }, `Skipped: ${t.error}`) : el("div", { class: "row" }, button("Play next", () => act("/api/play_audio", `“${t.title}” plays next.`, { track_id: t.name }))),
+              ),
+            )
+          : [el("li", { class: "muted" }, search.value ? "No track matches." : "No music: set AUDIO_FOLDER to a folder of tracks.")]),
+      );
+      pages.replaceChildren(pager(offset, r.tracks.length, r.total, (o) => {
+        offset = o;
+        void load();
+      }));
+    } catch (e) {
+      say(describe(e));
+    }
+  };
+  search.oninput = debounce(250, () => {
+    offset = 0;
+    void load();
+  });
+  void load();
+  return () => {
+    alive = false;
+  };
+}
+
+/** The parts of a video already cut, drawn over its length. */
+function rangesBar(v: Video): HTMLElement {
+  const box = el("div", { class: "ranges", role: "img" });
+  const d = v.duration ?? 0;
+  const used = v.used.reduce((s, r) => s + (r.end - r.start), 0);
+  box.setAttribute("aria-label", d ? `${Math.round((100 * used) / d)}% used` : "not probed");
+  if (d > 0) {
+    for (const r of v.used) {
+      const s = el("span");
+      s.style.left = `${(100 * r.start) / d}%`;
+      s.style.width = `${Math.max(0.5, (100 * (r.end - r.start)) / d)}%`;
+      box.append(s);
+    }
+  }
+  return box;
+}
+
+function videos(view: HTMLElement): () => void {
+  const counts = el("p", { class: "muted", id: "video-counts" });
+  const list = el("ul", { class: "list", id: "video-list" });
+  const pages = el("div");
+  view.replaceChildren(el("section", {}, tabs("videos"), counts, list, pages));
+  let offset = 0;
+  let alive = true;
+  const load = async () => {
+    try {
+      const r = await api<{ counts: LibraryCounts; videos: Video[] }>(`/api/library?offset=${offset}&limit=${PAGE}`);
+      if (!alive) return;
+      const c = r.counts;
+      counts.textContent = `${c.present} videos: ${c.usable} usable, ${c.unusable} unusable, ${c.pending} being probed. Least recently used first.`;
+      list.replaceChildren(
+        ...r.videos.map((v) =>
+          el(
+            "li",
+            {},
+            el("div", { class: "row spread" }, el("strong", {}, v.lru_rank !== null ? `#${v.lru_rank} ` : "", v.title), v.creator ? el("span", { class: "muted" }, v.creator) : null),
+            el("p", { class: "muted small" }, v.path),
+            v.error
+              ? el("p", { class: "warn" }, `Unusable: ${v.error}`)
+              : el("p", { class: "muted" }, `${clock(v.duration)} · ${v.clips_cut} clips cut · used up ${v.resets}× · ${hours(v.airtime)} on air${v.last_used === null ? " · never used yet" : ""}`),
+            v.error ? null : rangesBar(v),
+          ),
+        ),
+      );
+      pages.replaceChildren(pager(offset, r.videos.length, c.present, (o) => {
+        offset = o;
+        void load();
+      }));
+    } catch (e) {
+      say(describe(e));
+    }
+  };
+  void load();
+  return () => {
+    alive = false;
+  };
+}

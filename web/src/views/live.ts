@@ -1,0 +1,143 @@
+// Live: the player with its LIVE badge, what is on air (chunk, clip, music) with
+// progress that moves between updates, and the controls.
+import { api, describe, events, StreamStatus, withToken } from "../api";
+import { bar, button, clock, el } from "../dom";
+import { attach } from "../player";
+import { act, say } from "../ui";
+
+const VOLUME_KEY = "shufflecast.volume";
+const MUTED_KEY = "shufflecast.muted";
+
+export function live(view: HTMLElement): () => void {
+  const video = el("video", { playsinline: true, autoplay: true, muted: true, "aria-label": "Live channel" });
+  // Browsers only autoplay muted video; the viewer's own choice wins once made.
+  video.muted = localStorage.getItem(MUTED_KEY) !== "0";
+  video.volume = Number(localStorage.getItem(VOLUME_KEY) ?? "0.8");
+  const badge = el("button", { type: "button", class: "badge live-badge", title: "Go to the live edge" }, "LIVE");
+  const problem = el("div", { class: "overlay", hidden: true });
+  const mute = button("", () => {
+    video.muted = !video.muted;
+    if (!video.muted && video.paused) void video.play().catch(() => {});
+  });
+  mute.id = "mute";
+  const volume = el("input", { type: "range", min: "0", max: "1", step: "0.05", "aria-label": "Volume", id: "volume" });
+  volume.value = String(video.volume);
+  volume.oninput = () => {
+    video.volume = Number(volume.value);
+    if (video.volume > 0) video.muted = false;
+  };
+  const full = button("Full screen", () => void (document.fullscreenElement ? document.exitFullscreen() : playerBox.requestFullscreen?.()), "ghost");
+  const syncControls = () => {
+    mute.textContent = video.muted ? "Unmute" : "Mute";
+    mute.setAttribute("aria-pressed", String(video.muted));
+    volume.value = String(video.volume);
+    localStorage.setItem(MUTED_KEY, video.muted ? "1" : "0");
+    localStorage.setItem(VOLUME_KEY, String(video.volume));
+  };
+  video.addEventListener("volumechange", syncControls);
+  syncControls();
+
+  const chunk = el("p", { class: "muted", id: "now-chunk" });
+  const title = el("h2", { id: "now-title" }, "…");
+  const creator = el("p", { class: "muted", id: "now-creator" });
+  const clipBar = bar("Clip progress");
+  const clipTime = el("span", { class: "muted small" });
+  const track = el("p", { id: "now-track" }, "Music: none");
+  const trackBar = bar("Music progress");
+  const trackTime = el("span", { class: "muted small" });
+  const next = el("p", { class: "muted", id: "next-chunk" });
+  const skip = button("Skip video", () => act("/api/skip_to_next", "Skipping to the next clip…"));
+  skip.id = "skip-video";
+  skip.dataset.autofocus = "";
+  const skipMusic = button("Skip music", () => act("/api/skip_to_next_audio", "Skipping to the next track…"));
+  skipMusic.id = "skip-music";
+
+  const playerBox = el("div", { class: "player" }, video, badge, problem);
+  view.replaceChildren(
+    el(
+      "section",
+      { class: "live" },
+      el("div", {}, playerBox, el("div", { class: "row controls" }, mute, volume, full)),
+      el(
+        "div",
+        { class: "now", "aria-live": "polite" },
+        el("p", { class: "eyebrow" }, "Now playing"),
+        title,
+        creator,
+        chunk,
+        clipBar,
+        clipTime,
+        el("p", { class: "eyebrow" }, "Music"),
+        track,
+        trackBar,
+        trackTime,
+        next,
+        el("div", { class: "row" }, skip, skipMusic),
+      ),
+    ),
+  );
+
+  const player = attach(video, withToken("/hls/stream.m3u8"), (msg) => {
+    problem.hidden = !msg;
+    problem.textContent = msg ?? "";
+  });
+  badge.onclick = () => player.goLive();
+
+  // Positions come with each update; between updates they move with the clock.
+  let status: StreamStatus | null = null;
+  let at = performance.now();
+  const show = (s: StreamStatus) => {
+    status = s;
+    at = performance.now();
+    if (!s.clip) {
+      title.textContent = "Starting…";
+      creator.textContent = "The first clip is being prepared.";
+    } else {
+      title.textContent = s.clip.title;
+      creator.textContent = s.clip.creator ?? "";
+    }
+    chunk.textContent = s.chunk ? `Chunk ${s.chunk}` : "";
+    track.textContent = s.track ? s.track.title : "No music (silence)";
+    next.textContent = s.next_chunk ? `Next: chunk ${s.next_chunk}` : "";
+    tick();
+  };
+  const tick = () => {
+    const s = status;
+    const dt = (performance.now() - at) / 1000;
+    if (s?.clip) {
+      const pos = Math.min(s.clip.duration, s.clip.position + dt);
+      clipBar.value = pos / Math.max(0.001, s.clip.duration);
+      clipTime.textContent = `${clock(pos)} / ${clock(s.clip.duration)}`;
+    } else {
+      clipBar.value = 0;
+      clipTime.textContent = "";
+    }
+    if (s?.track) {
+      const pos = Math.min(s.track.duration, s.track.position + dt);
+      trackBar.value = pos / Math.max(0.001, s.track.duration);
+      trackTime.textContent = `${clock(pos)} / ${clock(s.track.duration)}`;
+    } else {
+      trackBar.value = 0;
+      trackTime.textContent = "";
+    }
+    const lat = player.latency();
+    badge.classList.toggle("behind", lat !== null && lat > 10);
+    badge.textContent = lat !== null && lat > 10 ? `−${clock(lat)}` : "LIVE";
+  };
+  const refresh = () =>
+    api<StreamStatus>("/api/stream-status").then(show, (e) => {
+      say(describe(e));
+    });
+  void refresh();
+  const es = events({ now_playing: show }, (up) => {
+    if (!up) say("Lost the connection to the server; reconnecting…");
+    else void refresh().then(() => say(null));
+  });
+  // Events come per clip and track change; a slow refresh corrects the drift.
+  const timers = [window.setInterval(tick, 500), window.setInterval(() => void refresh(), 10000)];
+  return () => {
+    es.close();
+    timers.forEach((t) => window.clearInterval(t));
+    player.destroy();
+  };
+}
