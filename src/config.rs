@@ -135,6 +135,9 @@ pub struct ServeArgs {
     /// Folder of the built web client [env: WEB_DIR; default web/dist, if it exists].
     #[arg(long, value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Log lines as text or json, one object a line [env: LOG_FORMAT; default text]. RUST_LOG sets what is logged.
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
 }
 
 /// A setting was missing, malformed or out of range.
@@ -229,7 +232,7 @@ pub struct Config {
 
 /// Names from the original tool's `.env` that we accept but do not use (yet), so
 /// an existing `.env` keeps working without a warning for each.
-const KNOWN_UNUSED: &[&str] = &["STATS_DIR", "HLS_PORT", "TZ", "RUST_LOG"];
+const KNOWN_UNUSED: &[&str] = &["STATS_DIR", "HLS_PORT", "TZ"];
 
 const KNOWN: &[&str] = &[
     "VIDEO_FOLDER",
@@ -266,6 +269,8 @@ const KNOWN: &[&str] = &[
     "VIEWER_TOKEN",
     "CHANNEL_NAME",
     "WEB_DIR",
+    "LOG_FORMAT",
+    "RUST_LOG",
 ];
 
 /// Where a value came from, so an error names the setting the user actually wrote.
@@ -713,6 +718,68 @@ impl Config {
     }
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors (Loki, Elasticsearch, `docker logs`
+    /// piped to jq).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json"),
+        }
+    }
+}
+
+/// The logging settings, resolved on their own and before [`Config`]: logging has
+/// to be set up first, so that the settings' own errors and warnings (an unknown
+/// name in `.env`) already come out in the chosen format.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Text or JSON lines.
+    pub format: LogFormat,
+    /// RUST_LOG's filter (`info`, `shufflecast=debug,tower_http=warn`), if set.
+    pub filter: Option<String>,
+}
+
+impl LogSettings {
+    /// Resolves LOG_FORMAT and RUST_LOG from flags, the process environment and `dir/.env`.
+    pub fn from_env(args: &ServeArgs, dir: &Path) -> Result<LogSettings, ConfigError> {
+        let env = |k: &str| std::env::var(k).ok();
+        LogSettings::resolve(args, &env, &dir.join(".env"))
+    }
+
+    /// Resolves with an explicit environment lookup (tests pass their own).
+    pub fn resolve(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        dotenv_path: &Path,
+    ) -> Result<LogSettings, ConfigError> {
+        let layers = Layers {
+            env,
+            dotenv: read_dotenv(dotenv_path)?,
+        };
+        let (format, _) = layers.parse::<LogFormat>(
+            &args.log_format,
+            "--log-format",
+            &["LOG_FORMAT"],
+            LogFormat::Text,
+        )?;
+        let filter = layers.get(&None, "RUST_LOG", &["RUST_LOG"]).map(|(_, v)| v);
+        Ok(LogSettings { format, filter })
+    }
+}
+
 /// A yes/no setting: true/false, yes/no, on/off, 1/0, in any case.
 struct Flag(bool);
 
@@ -1029,6 +1096,80 @@ mod tests {
             let e = resolve(&ServeArgs::default(), &[], dotenv).unwrap_err();
             assert!(e.to_string().contains(setting), "{dotenv}: {e}");
         }
+    }
+
+    fn log_settings(
+        args: &ServeArgs,
+        env: &[(&str, &str)],
+        dotenv: &str,
+    ) -> Result<LogSettings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, dotenv).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LogSettings::resolve(args, &move |k| env.get(k).cloned(), &path)
+    }
+
+    #[test]
+    fn log_format_and_filter_layer_like_the_other_settings() {
+        assert_eq!(
+            log_settings(&ServeArgs::default(), &[], "").unwrap(),
+            LogSettings::default()
+        );
+        let s = log_settings(
+            &ServeArgs::default(),
+            &[],
+            "LOG_FORMAT=JSON\nRUST_LOG=debug\n",
+        )
+        .unwrap();
+        assert_eq!(s.format, LogFormat::Json);
+        assert_eq!(s.filter.as_deref(), Some("debug"));
+        let s = log_settings(
+            &ServeArgs::default(),
+            &[("LOG_FORMAT", "text"), ("RUST_LOG", "warn")],
+            "LOG_FORMAT=json\nRUST_LOG=debug\n",
+        )
+        .unwrap();
+        assert_eq!(s.format, LogFormat::Text, "the environment beats .env");
+        assert_eq!(s.filter.as_deref(), Some("warn"));
+        let args = ServeArgs {
+            log_format: Some("json".into()),
+            ..Default::default()
+        };
+        let s = log_settings(&args, &[("LOG_FORMAT", "text")], "").unwrap();
+        assert_eq!(s.format, LogFormat::Json, "the flag beats the environment");
+
+        let e = log_settings(&ServeArgs::default(), &[("LOG_FORMAT", "yaml")], "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LOG_FORMAT") && e.contains("yaml"), "{e}");
+        let e = log_settings(
+            &ServeArgs {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            },
+            &[],
+            "",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--log-format"), "{e}");
+    }
+
+    #[test]
+    fn log_settings_in_dotenv_are_known_to_the_main_settings() {
+        // They are read by LogSettings, but Config reads the same .env and must
+        // neither reject nor complain about them.
+        let c = resolve(
+            &ServeArgs::default(),
+            &[],
+            "LOG_FORMAT=json\nRUST_LOG=info\n",
+        );
+        assert!(c.is_ok());
+        assert!(KNOWN.contains(&"LOG_FORMAT") && KNOWN.contains(&"RUST_LOG"));
     }
 
     #[test]

@@ -6,24 +6,51 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use shufflecast::config::{Cli, Command, Config};
+use shufflecast::config::{Cli, Command, Config, LogFormat, LogSettings};
+use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        // Colours for a terminal only: a log file or journald gets plain text.
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    let log = match &cli.command {
+        Command::Serve(args) => {
+            // An unreadable working folder is reported by run(); here it only means no .env.
+            let cwd = std::env::current_dir().unwrap_or_default();
+            LogSettings::from_env(args, &cwd)
+        }
+    };
+    let log = match log {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&log);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A collector that parses every line as JSON must not choke on the last one.
+            match log.format {
+                LogFormat::Json => tracing::error!(error = format!("{e:#}"), "stopped"),
+                LogFormat::Text => eprintln!("error: {e:#}"),
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+fn init_logging(log: &LogSettings) {
+    let filter = log
+        .filter
+        .as_deref()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| "info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match log.format {
+        // Fields at the top level, beside "message": what log collectors index.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        // Colours for a terminal only: a log file or journald gets plain text.
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
     }
 }
 
