@@ -75,6 +75,8 @@ pub struct LoadedClip {
     pub info: Arc<ClipInfo>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) params: Option<ParameterSets>,
+    /// The playout's cue generation when it was pulled (see [`super::ClipSource::recue`]).
+    pub(crate) cue: u64,
 }
 
 impl LoadedClip {
@@ -135,6 +137,7 @@ impl LoadedClip {
             info,
             frames,
             params,
+            cue: 0,
         })
     }
 

@@ -54,6 +54,20 @@ pub struct TrackRef {
 pub trait ClipSource: Send + Sync + 'static {
     /// The next clip in playout order; `None` when none is ready yet (the engine asks again).
     fn next_clip(&self) -> Option<ClipRef>;
+
+    /// The next clip with the cue generation it was pulled in. Sources that never
+    /// recue keep the default.
+    fn next_cued(&self) -> Option<(ClipRef, u64)> {
+        self.next_clip().map(|c| (c, 0))
+    }
+
+    /// The engine loads clips ahead of air; an operator's change of order (play this
+    /// chunk next) may make those loaded clips wrong. Given the clip airing, the
+    /// source rewinds to just after it and returns the new cue generation, and the
+    /// engine drops every clip pulled in an older one. `None`: nothing to redo.
+    fn recue(&self, _airing: Option<&ClipInfo>) -> Option<u64> {
+        None
+    }
 }
 
 /// Where the engine gets music. Must not block: `None` means "nothing ready now".
@@ -91,6 +105,8 @@ pub enum Command {
     SkipClip,
     /// End the current music track; the next queued one (or silence) follows.
     SkipTrack,
+    /// The playout order changed: clips loaded ahead may no longer be next.
+    Recue,
 }
 
 /// A handle to steer a running engine.
@@ -185,6 +201,7 @@ impl Engine {
             self.silence.clone(),
         );
         let mut pending_first = first;
+        let mut min_cue = 0;
         let mut last_clip: Option<Arc<LoadedClip>> = None;
         // Publish times come from the total aired (exact ticks), not a running sum of
         // rounded durations, so the schedule never drifts from the timestamps.
@@ -212,6 +229,18 @@ impl Engine {
                 match cmd {
                     Command::SkipClip => skip_clip = true,
                     Command::SkipTrack => splicer.music().skip(),
+                    Command::Recue => {
+                        if let Some(cue) = self.clips.recue(splicer.airing().map(|c| &**c)) {
+                            // What is queued was pulled before the change; what the
+                            // loader has in hand is dropped when it arrives.
+                            min_cue = cue;
+                            while clip_rx.try_recv().is_ok() {}
+                            tracing::info!(
+                                cue,
+                                "playout order changed: clips loaded ahead dropped"
+                            );
+                        }
+                    }
                 }
             }
             if splicer.music().queued() == 0
@@ -222,17 +251,32 @@ impl Engine {
             }
             let mut underrun = false;
             if splicer.needs_clip() || skip_clip {
-                let ready = pending_first.take().or_else(|| clip_rx.try_recv().ok());
+                let mut ready = pending_first.take().filter(|c| c.cue >= min_cue);
+                while ready.is_none() {
+                    match clip_rx.try_recv() {
+                        Ok(c) if c.cue >= min_cue => ready = Some(c),
+                        Ok(_) => continue,
+                        Err(_) => break,
+                    }
+                }
                 // A clip still being read gets half a segment of grace (players hold
                 // several segments, so a slightly late one goes unnoticed); then a fallback.
                 let clip = match ready {
                     Some(c) => Some(c),
-                    None => tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        c = clip_rx.recv() => c,
-                        _ = self.clock.input_deadline(at + grace) => None,
+                    None => loop {
+                        tokio::select! {
+                            _ = cancel.cancelled() => break None,
+                            c = clip_rx.recv() => match c {
+                                Some(c) if c.cue < min_cue => continue,
+                                c => break c,
+                            },
+                            _ = self.clock.input_deadline(at + grace) => break None,
+                        }
                     },
                 };
+                if cancel.is_cancelled() {
+                    break;
+                }
                 match clip {
                     Some(clip) => {
                         tracing::info!(clip = %clip.info.id, title = %clip.info.title, frames = clip.frame_count(), "airing clip");
@@ -354,7 +398,7 @@ async fn load_clips(
             _ = cancel.cancelled() => return,
             p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
         };
-        let Some(r) = source.next_clip() else {
+        let Some((r, cue)) = source.next_cued() else {
             drop(permit);
             // Nothing ready happens only at a fresh start or an underrun, when every
             // millisecond counts; asking is cheap (a lock and a look).
@@ -383,7 +427,10 @@ async fn load_clips(
             }),
         };
         match loaded {
-            Ok(c) => permit.send(Arc::new(c)),
+            Ok(mut c) => {
+                c.cue = cue;
+                permit.send(Arc::new(c));
+            }
             Err(e) => tracing::warn!(error = %e, "skipping clip"),
         }
     }
@@ -561,6 +608,107 @@ mod tests {
             .map(|h| h.clip.as_ref().unwrap().id.clone())
             .collect();
         assert_eq!(aired, ["long", "long", "long", "next"]);
+        assert_eq!(live.stats().underruns, 0);
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
+    /// A source whose order an operator changes: `recue` swaps in a new queue.
+    struct Recued {
+        queue: Mutex<(VecDeque<ClipRef>, u64)>,
+        after: Mutex<Option<VecDeque<ClipRef>>>,
+    }
+    impl ClipSource for Recued {
+        fn next_clip(&self) -> Option<ClipRef> {
+            self.next_cued().map(|c| c.0)
+        }
+        fn next_cued(&self) -> Option<(ClipRef, u64)> {
+            let mut q = self.queue.lock().unwrap();
+            let cue = q.1;
+            q.0.pop_front().map(|c| (c, cue))
+        }
+        fn recue(&self, airing: Option<&ClipInfo>) -> Option<u64> {
+            assert_eq!(airing.unwrap().id, "long");
+            let mut q = self.queue.lock().unwrap();
+            q.0 = self.after.lock().unwrap().take()?;
+            q.1 += 1;
+            Some(q.1)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_recue_drops_the_clips_loaded_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Arc::new(Recued {
+            queue: Mutex::new((
+                [
+                    clip_file(dir.path(), "long", 20),
+                    clip_file(dir.path(), "stale1", 2),
+                    clip_file(dir.path(), "stale2", 2),
+                ]
+                .into(),
+                0,
+            )),
+            after: Mutex::new(Some([clip_file(dir.path(), "picked", 2)].into())),
+        });
+        let clock = Arc::new(StepClock {
+            now: Mutex::new(Duration::ZERO),
+            permits: Semaphore::new(0),
+        });
+        let live = Live::new("t".into(), 100, 1, None);
+        let timing = ChannelTiming {
+            frame_ticks: 3000,
+            segment_frames: 3,
+            start: Ticks(900_000),
+            first_seq: 0,
+            first_clip_wait: Duration::from_secs(10),
+        };
+        let (engine, control) = Engine::new(
+            timing,
+            clock.clone(),
+            live.clone(),
+            watch::channel(Some(clip("slate", 1, 1))).1,
+            track("silence", 10, 0),
+            source.clone(),
+            Arc::new(NoMusic),
+        );
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(engine.run(cancel.clone()));
+        let wait_for = |count: u64| {
+            let live = live.clone();
+            async move {
+                let mut rx = live.subscribe();
+                while live.stats().segments_published < count {
+                    rx.changed().await.unwrap();
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait_for(1))
+            .await
+            .unwrap();
+        // Let the loader fill the queue with the two stale clips.
+        for _ in 0..500 {
+            if source.queue.lock().unwrap().0.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            source.queue.lock().unwrap().0.is_empty(),
+            "loader never ran ahead"
+        );
+        assert!(control.send(Command::Recue));
+        assert!(control.send(Command::SkipClip));
+        clock.permits.add_permits(1);
+        tokio::time::timeout(Duration::from_secs(10), wait_for(2))
+            .await
+            .unwrap();
+        let aired: Vec<String> = live
+            .history()
+            .iter()
+            .map(|h| h.clip.as_ref().unwrap().id.clone())
+            .collect();
+        assert_eq!(aired, ["long", "picked"]);
         assert_eq!(live.stats().underruns, 0);
         cancel.cancel();
         task.await.unwrap();

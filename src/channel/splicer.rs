@@ -377,6 +377,7 @@ pub(crate) mod tests {
             info,
             frames,
             params,
+            cue: 0,
         })
     }
 

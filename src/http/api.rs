@@ -436,6 +436,8 @@ pub async fn play_chunk(
         .trim_end_matches(".ts")
         .to_string();
     if st.playout.play_next(&id) {
+        // The engine may have loaded the start of another chunk already.
+        st.control.send(Command::Recue);
         Ok((StatusCode::ACCEPTED, Json(json!({ "next": id }))).into_response())
     } else {
         Err(ApiError::not_found(format!("no ready chunk {id:?}")))

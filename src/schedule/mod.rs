@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use crate::channel::{ClipInfo, ClipRef, ClipSource};
 use crate::db::{self, Db, DbError, unix_now};
@@ -89,6 +89,20 @@ struct State {
     previous: Option<String>,
     /// A chunk an operator asked to air next.
     queued: Option<String>,
+    /// Bumped when clips already pulled are taken back (see `recue`).
+    cue: u64,
+    /// How to undo the last move to a new chunk, while none of it has aired.
+    crossing: Option<Crossing>,
+}
+
+/// The state before the engine pulled the first clip of a new chunk.
+#[derive(Clone, Debug)]
+struct Crossing {
+    chunk: String,
+    last_aired: Option<i64>,
+    last_aired_at: Option<i64>,
+    cursor: Option<(String, usize)>,
+    previous: Option<String>,
 }
 
 /// The playout order. The engine pulls clips from it; the generator pushes them in.
@@ -343,6 +357,8 @@ impl Playout {
             cursor: s.cursor.clone(),
             previous: s.previous.clone(),
             queued: s.queued.clone(),
+            cue: s.cue,
+            crossing: None,
         };
         let mut clock = sim
             .chunks
@@ -438,9 +454,19 @@ impl Playout {
         Ok(Some(s.chunks.remove(i).dir))
     }
 
-    fn record_airing(&self, chunk: &str) -> Result<i64, DbError> {
+    /// Records that `chunk` goes on air; returns the airing clock and the chunk's
+    /// previous `last_aired_at`, to undo it.
+    fn record_airing(&self, chunk: &str) -> Result<(i64, Option<i64>), DbError> {
         let mut c = self.db.conn();
         let tx = c.transaction()?;
+        let before: Option<i64> = tx
+            .query_row(
+                "SELECT last_aired_at FROM chunks WHERE id = ?1",
+                [chunk],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
         let clock = db::bump(&tx, "airing_clock", 1)?;
         tx.execute(
             "UPDATE chunks SET times_aired = times_aired + 1, last_aired = ?2, last_aired_at = ?3
@@ -449,7 +475,20 @@ impl Playout {
         )?;
         db::bump(&tx, "chunks_aired", 1)?;
         tx.commit()?;
-        Ok(clock)
+        Ok((clock, before))
+    }
+
+    fn unrecord_airing(&self, undo: &Crossing) -> Result<(), DbError> {
+        let mut c = self.db.conn();
+        let tx = c.transaction()?;
+        tx.execute(
+            "UPDATE chunks SET times_aired = max(times_aired - 1, 0), last_aired = ?2, last_aired_at = ?3
+             WHERE id = ?1",
+            params![undo.chunk, undo.last_aired, undo.last_aired_at],
+        )?;
+        db::bump(&tx, "chunks_aired", -1)?;
+        tx.commit()?;
+        Ok(())
     }
 }
 
@@ -501,6 +540,10 @@ impl State {
 
 impl ClipSource for Playout {
     fn next_clip(&self) -> Option<ClipRef> {
+        self.next_cued().map(|(c, _)| c)
+    }
+
+    fn next_cued(&self) -> Option<(ClipRef, u64)> {
         let mut s = self.state();
         // At most two passes: finish the current chunk, or move to the next one.
         for _ in 0..2 {
@@ -510,7 +553,7 @@ impl ClipSource for Playout {
                 if let Some(clip) = c.clips.get(next) {
                     let clip = clip.clone();
                     s.cursor = Some((id, next + 1));
-                    return Some(clip);
+                    return Some((clip, s.cue));
                 }
                 if !c.complete {
                     return None; // the generator is still making its next clip
@@ -521,18 +564,22 @@ impl ClipSource for Playout {
             if s.queued.as_deref() == Some(id.as_str()) {
                 s.queued = None;
             }
-            let clock = match self.record_airing(&id) {
-                Ok(clock) => Some(clock),
+            let (clock, last_aired_at) = match self.record_airing(&id) {
+                Ok((clock, at)) => (Some(clock), at),
                 Err(e) => {
                     // The stream matters more than the bookkeeping.
                     tracing::error!(error = %e, "cannot record a chunk's airing");
-                    s.chunks
-                        .iter()
-                        .filter_map(|c| c.last_aired)
-                        .max()
-                        .map(|m| m + 1)
+                    let clock = s.chunks.iter().filter_map(|c| c.last_aired).max();
+                    (clock.map(|m| m + 1), None)
                 }
             };
+            s.crossing = Some(Crossing {
+                chunk: id.clone(),
+                last_aired: s.chunks[i].last_aired,
+                last_aired_at,
+                cursor: s.cursor.clone(),
+                previous: s.previous.clone(),
+            });
             let c = &mut s.chunks[i];
             c.times_aired += 1;
             c.last_aired = clock;
@@ -542,6 +589,49 @@ impl ClipSource for Playout {
             s.cursor = Some((id, 0));
         }
         None
+    }
+
+    /// Takes back a chunk the engine started loading but not airing, when an
+    /// operator's pick should air before it.
+    fn recue(&self, airing: Option<&ClipInfo>) -> Option<u64> {
+        let mut s = self.state();
+        let (cursor, _) = s.cursor.clone()?;
+        let airing_chunk = airing.and_then(|a| a.chunk.clone());
+        // Only when the loads crossed into a chunk that is not on air yet, and the
+        // operator wants another one.
+        if airing_chunk.as_deref() == Some(cursor.as_str())
+            || s.queued.is_none()
+            || s.queued.as_deref() == Some(cursor.as_str())
+        {
+            return None;
+        }
+        let undo = s.crossing.clone().filter(|u| u.chunk == cursor)?;
+        if let Err(e) = self.unrecord_airing(&undo) {
+            tracing::error!(error = %e, "cannot take back a chunk's airing");
+        }
+        if let Some(c) = s.chunks.iter_mut().find(|c| c.id == undo.chunk) {
+            c.times_aired = c.times_aired.saturating_sub(1);
+            c.last_aired = undo.last_aired;
+        }
+        // Go on right after the clip on air (nothing of the old chunk is left when it
+        // was its last one, so the operator's pick comes next).
+        s.cursor = match (airing, undo.cursor) {
+            (Some(a), Some((chunk, _))) if a.chunk.as_deref() == Some(chunk.as_str()) => {
+                let after = s
+                    .chunks
+                    .iter()
+                    .find(|c| c.id == chunk)
+                    .and_then(|c| c.clips.iter().position(|k| k.info.id == a.id))
+                    .map_or(usize::MAX, |i| i + 1);
+                Some((chunk, after))
+            }
+            (_, cursor) => cursor,
+        };
+        s.previous = undo.previous;
+        s.crossing = None;
+        s.cue += 1;
+        tracing::info!(chunk = %undo.chunk, "chunk taken back: an operator's pick airs first");
+        Some(s.cue)
     }
 }
 

@@ -150,6 +150,54 @@ fn play_next_airs_the_chosen_chunk_after_the_current_one() {
 }
 
 #[test]
+fn play_next_takes_back_a_chunk_loaded_ahead_but_not_aired() {
+    let f = Fixture::new();
+    for id in ["a", "b", "c"] {
+        f.chunk(id, 2);
+    }
+    // The engine loads ahead: a/1 airs while b/0 and b/1 are already pulled.
+    let pulled: Vec<(ClipRef, u64)> = (0..4).map(|_| f.playout.next_cued().unwrap()).collect();
+    assert_eq!(pulled[3].0.info.id, "b/1");
+    assert_eq!(pulled[3].1, 0);
+    let airing = pulled[1].0.info.clone();
+    // No pick: nothing to take back.
+    assert_eq!(f.playout.recue(Some(&airing)), None);
+    assert!(f.playout.play_next("c"));
+    let cue = f.playout.recue(Some(&airing)).expect("b is taken back");
+    assert_eq!(cue, 1);
+    let (next, next_cue) = f.playout.next_cued().unwrap();
+    assert_eq!((next.info.id.as_str(), next_cue), ("c/0", 1));
+    // b's airing is undone, in memory and in the database, so it still counts as new.
+    let b = f
+        .playout
+        .chunks()
+        .into_iter()
+        .find(|c| c.id == "b")
+        .unwrap();
+    assert_eq!(b.times_aired, 0);
+    assert_eq!(f.reload(&profile()).chunks()[1].times_aired, 0);
+    assert_eq!(ids(&f.playout, 2), ["c/1", "b/0"]);
+    // Once a chunk is on air there is nothing to take back.
+    let b0 = f.playout.chunks()[1].clips[0].info.clone();
+    assert!(f.playout.play_next("a"));
+    assert_eq!(f.playout.recue(Some(&b0)), None);
+}
+
+#[test]
+fn recue_midway_through_a_chunk_goes_on_after_the_airing_clip() {
+    let f = Fixture::new();
+    f.chunk("a", 3);
+    f.chunk("b", 1);
+    f.chunk("c", 1);
+    // a/0 airs; a/1, a/2 and b/0 are loaded ahead.
+    let pulled: Vec<ClipRef> = (0..4).map(|_| f.playout.next_clip().unwrap()).collect();
+    assert_eq!(pulled[3].info.id, "b/0");
+    assert!(f.playout.play_next("c"));
+    assert_eq!(f.playout.recue(Some(&pulled[0].info)), Some(1));
+    assert_eq!(ids(&f.playout, 4), ["a/1", "a/2", "c/0", "b/0"]);
+}
+
+#[test]
 fn evict_keeps_max_chunks_and_spares_airing_unaired_and_queued() {
     let f = Fixture::new();
     for id in ["a", "b", "c", "d", "e"] {

@@ -36,34 +36,35 @@ export function nextInDirection(from: Element, dir: Dir, candidates: HTMLElement
     // Distance along the direction, edge to edge; candidates must lie beyond.
     let along: number;
     let across: number;
-    const overlapX = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-    const overlapY = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    // Edge-to-edge gaps across the direction: 0 when the two overlap.
+    const gapX = Math.max(0, Math.max(a.left, b.left) - Math.min(a.right, b.right));
+    const gapY = Math.max(0, Math.max(a.top, b.top) - Math.min(a.bottom, b.bottom));
     const cx = (r: DOMRect) => (r.left + r.right) / 2;
     const cy = (r: DOMRect) => (r.top + r.bottom) / 2;
     switch (dir) {
       case "ArrowRight":
         if (cx(b) <= cx(a) || b.left < a.left + 1) continue;
         along = Math.max(0, b.left - a.right);
-        across = overlapY > 0 ? 0 : Math.abs(cy(b) - cy(a));
+        across = gapY;
         break;
       case "ArrowLeft":
         if (cx(b) >= cx(a) || b.right > a.right - 1) continue;
         along = Math.max(0, a.left - b.right);
-        across = overlapY > 0 ? 0 : Math.abs(cy(b) - cy(a));
+        across = gapY;
         break;
       case "ArrowDown":
         if (cy(b) <= cy(a) || b.top < a.top + 1) continue;
         along = Math.max(0, b.top - a.bottom);
-        across = overlapX > 0 ? 0 : Math.abs(cx(b) - cx(a));
+        across = gapX;
         break;
       case "ArrowUp":
         if (cy(b) >= cy(a) || b.bottom > a.bottom - 1) continue;
         along = Math.max(0, a.top - b.bottom);
-        across = overlapX > 0 ? 0 : Math.abs(cx(b) - cx(a));
+        across = gapX;
         break;
     }
     // Staying in the same row or column matters more than being close.
-    const score = along + 3 * across;
+    const score = along + 2 * across;
     if (score < bestScore) {
       bestScore = score;
       best = c;
@@ -95,8 +96,10 @@ function controlKeepsKey(e: KeyboardEvent): boolean {
   const t = document.activeElement;
   if (t instanceof HTMLInputElement && t.type === "range") return e.key === "ArrowLeft" || e.key === "ArrowRight";
   if (isTextField(t) && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
-    // The caret moves inside the text; at either end the focus leaves.
-    const at = t.selectionStart ?? 0;
+    // The caret moves inside the text; at either end the focus leaves. Number
+    // fields have no caret to ask about: arrows always navigate.
+    if (t.selectionStart === null) return false;
+    const at = t.selectionStart;
     const len = t.value.length;
     return !((e.key === "ArrowLeft" && at === 0) || (e.key === "ArrowRight" && at >= len));
   }

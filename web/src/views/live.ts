@@ -89,6 +89,7 @@ export function live(view: HTMLElement): () => void {
   const show = (s: StreamStatus) => {
     status = s;
     at = performance.now();
+    title.dataset.clip = s.clip?.id ?? "";
     if (!s.clip) {
       title.textContent = "Starting…";
       creator.textContent = "The first clip is being prepared.";

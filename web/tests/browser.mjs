@@ -1,0 +1,360 @@
+// The web client in a real browser (playwright-core driving Debian's Chromium)
+// against a real shufflecast server on the demo library, which this script starts
+// on a free loopback port and stops. Checks, each with its figure:
+//   playback   currentTime advances 15 s across clip switches with no stall
+//   skip       "Skip video" changes now playing within two segment durations
+//   play next  the chosen chunk airs next
+//   views      every view fills in, with no console error, at desktop, phone
+//              (no sideways scrolling) and 4K sizes; a screenshot of each
+//   tv         in TV mode every control of every view is reachable with the arrow
+//              keys from where the focus starts, and Enter and Back work
+//   errors     the server's validation message shows by its field; a wrong token,
+//              and the server going away, are said in words
+// Usage: node tests/browser.mjs --bin PATH --web-dir DIR [--out DIR]
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const opt = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .join(" ")
+    .split(/\s*--/)
+    .filter(Boolean)
+    .map((kv) => kv.split(/\s+/)),
+);
+if (!opt.bin || !opt["web-dir"]) {
+  console.error("usage: node tests/browser.mjs --bin PATH --web-dir DIR [--out DIR]");
+  process.exit(2);
+}
+const out = resolve(opt.out ?? "test-artifacts");
+mkdirSync(out, { recursive: true });
+
+// ---- the server -------------------------------------------------------------
+const port = await new Promise((ok) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => ok(p));
+  });
+});
+const base = `http://127.0.0.1:${port}`;
+const token = `browser-test-${process.pid}`;
+const work = mkdtempSync(join(tmpdir(), "shufflecast-web-"));
+const logPath = join(work, "server.log");
+const log = openSync(logPath, "w");
+const server = spawn(
+  resolve(opt.bin),
+  ["serve", "--listen", `127.0.0.1:${port}`, "--data", join(work, "data"), "--web-dir", resolve(opt["web-dir"]), "--admin-token", token, "--chunk-duration", "12"],
+  { stdio: ["ignore", log, log] },
+);
+let serverExited = false;
+server.on("exit", () => (serverExited = true));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const started = Date.now();
+const json = (path, init = {}) =>
+  fetch(base + path, { ...init, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(init.headers ?? {}) } }).then((r) => r.json());
+
+let browser;
+async function fail(msg, page) {
+  console.error(`FAIL: ${msg}`);
+  if (page) await page.screenshot({ path: `${out}/failure.png` }).catch(() => {});
+  console.error("---- server log (tail) ----");
+  console.error(readFileSync(logPath, "utf8").split("\n").slice(-40).join("\n"));
+  await browser?.close().catch(() => {});
+  server.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+  process.exit(1);
+}
+process.on("unhandledRejection", (e) => fail(`unexpected: ${e?.stack ?? e}`));
+
+let segment = 2;
+for (;;) {
+  if (serverExited) await fail("the server exited at start");
+  if (Date.now() - started > 180_000) await fail("the stream did not come on air within 180 s");
+  const r = await fetch(`${base}/hls/stream.m3u8`).catch(() => null);
+  if (r?.ok) {
+    const m = /#EXT-X-TARGETDURATION:(\d+)/.exec(await r.text());
+    if (m) segment = Number(m[1]);
+    break;
+  }
+  await sleep(200);
+}
+console.log(`on air after ${((Date.now() - started) / 1000).toFixed(1)} s; segments of ${segment} s`);
+
+browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--autoplay-policy=no-user-gesture-required", "--no-sandbox", "--disable-dev-shm-usage"],
+});
+
+/** A page with the admin token set, collecting console errors. */
+async function open(viewport, url, tokenValue = token) {
+  const ctx = await browser.newContext({ viewport });
+  await ctx.addInitScript((t) => localStorage.setItem("shufflecast.adminToken", t), tokenValue);
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("dialog", (d) => d.accept());
+  await page.goto(base + url);
+  return page;
+}
+
+const READY = {
+  live: "#now-title[data-clip]:not([data-clip=''])",
+  "library/chunks": "#chunk-list li[data-chunk]",
+  "library/music": "#track-list li",
+  "library/videos": "#video-list li",
+  generation: "#gen-state:not(:empty)",
+  system: "#gauges .gauge",
+  stats: "#stats .cards",
+  settings: "#setting-clip_min:not([value=''])",
+};
+async function show(page, view) {
+  await page.evaluate((v) => (location.hash = `#/${v}`), view);
+  await page.waitForSelector(READY[view], { timeout: 60_000 });
+  if (view === "settings") await page.waitForFunction(() => document.querySelector("#setting-clip_min").value !== "");
+}
+
+// ---- playback -----------------------------------------------------------------
+const page = await open({ width: 1280, height: 800 }, "/#/live");
+await page.waitForFunction(() => document.querySelector("video")?.currentTime > 0, null, { timeout: 60_000 }).catch(() => fail("the player never started", page));
+{
+  const clips = new Set();
+  const t0 = await page.evaluate(() => document.querySelector("video").currentTime);
+  let last = t0;
+  let lastMove = Date.now();
+  let longestStall = 0;
+  while (last - t0 < 15 || clips.size < 2) {
+    await sleep(200);
+    const s = await page.evaluate(() => ({ t: document.querySelector("video").currentTime, clip: document.querySelector("#now-title").dataset.clip, err: document.querySelector("video").error?.message }));
+    if (s.err) await fail(`the video element failed: ${s.err}`, page);
+    if (s.clip) clips.add(s.clip);
+    if (s.t > last) {
+      longestStall = Math.max(longestStall, Date.now() - lastMove);
+      last = s.t;
+      lastMove = Date.now();
+    } else if (Date.now() - lastMove > 2500) {
+      await fail(`playback stalled at ${s.t.toFixed(2)} s`, page);
+    }
+    if (last - t0 > 60) await fail(`no clip switch in 60 s of playback`, page);
+  }
+  const waiting = await page.evaluate(() => document.querySelector("video").getVideoPlaybackQuality?.().droppedVideoFrames ?? 0);
+  console.log(`ok playback: ${(last - t0).toFixed(1)} s played across ${clips.size - 1} clip switch(es), longest gap between time updates ${longestStall} ms, ${waiting} dropped frames`);
+}
+
+// ---- skip -------------------------------------------------------------------------
+{
+  const before = await page.getAttribute("#now-title", "data-clip");
+  const t = Date.now();
+  await page.click("#skip-video");
+  const limit = 2 * segment * 1000;
+  await page
+    .waitForFunction((id) => { const c = document.querySelector("#now-title").dataset.clip; return c && c !== id; }, before, { timeout: limit + 500, polling: 50 })
+    .catch(() => fail(`skip did not change now playing within ${limit} ms`, page));
+  const took = Date.now() - t;
+  if (took > limit) await fail(`skip took ${took} ms, more than two segments (${limit} ms)`, page);
+  console.log(`ok skip: now playing changed ${took} ms after the click (limit ${limit} ms)`);
+}
+
+// ---- play next --------------------------------------------------------------------
+{
+  let chosen = null;
+  const until = Date.now() + 150_000;
+  while (!chosen) {
+    const [list, status] = await Promise.all([json("/api/chunks?limit=100"), json("/api/stream-status")]);
+    const ready = list.chunks.filter((c) => c.state === "ready" && !c.on_air && c.id !== status.chunk);
+    chosen = ready.find((c) => c.id !== status.next_chunk) ?? null;
+    if (!chosen && Date.now() > until) await fail(`no second ready chunk to play next after 150 s: ${JSON.stringify(list.chunks.map((c) => [c.id, c.state]))}`, page);
+    if (!chosen) await sleep(1000);
+  }
+  await show(page, "library/chunks");
+  await page.fill("#chunk-search", chosen.id);
+  const button = page.locator(`li[data-chunk="${chosen.id}"] button:has-text("Play next")`);
+  await button.waitFor({ timeout: 10_000 });
+  const airing = (await json("/api/stream-status")).chunk;
+  await button.click();
+  await page.waitForSelector(`#notice.ok:has-text("${chosen.id}")`, { timeout: 5000 }).catch(() => fail("play next did not confirm", page));
+  const next = (await json("/api/stream-status")).next_chunk;
+  if (next !== chosen.id && (await json("/api/stream-status")).chunk !== chosen.id) await fail(`next chunk is ${next}, not ${chosen.id}`, page);
+  const t = Date.now();
+  let now;
+  for (;;) {
+    now = (await json("/api/stream-status")).chunk;
+    if (now !== airing) break;
+    if (Date.now() - t > 60_000) await fail(`chunk ${airing} never ended`, page);
+    await sleep(250);
+  }
+  if (now !== chosen.id) await fail(`after ${airing} came ${now}, not the chosen ${chosen.id}`, page);
+  console.log(`ok play next: chunk ${chosen.id} aired right after ${airing} (${((Date.now() - t) / 1000).toFixed(1)} s later)`);
+}
+
+// ---- every view, at three sizes ------------------------------------------------
+const VIEWS = Object.keys(READY);
+for (const v of VIEWS) {
+  await show(page, v);
+  await sleep(v === "system" ? 3500 : 500);
+  await page.screenshot({ path: `${out}/desktop-${v.replace("/", "-")}.png` });
+}
+console.log(`ok views: ${VIEWS.length} views filled in at 1280x800`);
+{
+  const phone = await open({ width: 390, height: 844 }, "/#/live");
+  for (const v of VIEWS) {
+    await show(phone, v);
+    await sleep(300);
+    const over = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (over > 1) await fail(`view ${v} scrolls sideways on a phone by ${over} px`, phone);
+    await phone.screenshot({ path: `${out}/phone-${v.replace("/", "-")}.png`, fullPage: true });
+  }
+  if (phone.errors.length) await fail(`console errors on the phone: ${phone.errors.join(" | ")}`, phone);
+  await phone.context().close();
+  const uhd = await open({ width: 3840, height: 2160 }, "/#/live");
+  await show(uhd, "live");
+  await sleep(1000);
+  const size = await uhd.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+  if (size < 30) await fail(`the 4K layout keeps small type (${size}px)`, uhd);
+  await uhd.screenshot({ path: `${out}/4k-live.png` });
+  if (uhd.errors.length) await fail(`console errors at 4K: ${uhd.errors.join(" | ")}`, uhd);
+  await uhd.context().close();
+  console.log(`ok layout: no sideways scrolling on a 390 px phone; 4K type ${size}px`);
+}
+if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`, page);
+
+// ---- TV mode ------------------------------------------------------------------------
+{
+  const tv = await open({ width: 1920, height: 1080 }, "/?tv=1#/live");
+  if (!(await tv.evaluate(() => document.documentElement.classList.contains("tv")))) await fail("?tv=1 did not turn TV mode on", tv);
+  await tv.waitForSelector(READY.live);
+
+  // The focus graph as the keyboard makes it: from each control, where each arrow goes.
+  const graph = async () => {
+    const n = await tv.evaluate(() => {
+      const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex="-1"])';
+      const all = [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden]") && !e.closest("dialog"));
+      all.forEach((e, i) => (e.dataset.tvid = String(i)));
+      return all.length;
+    });
+    const start = await tv.evaluate(() => document.activeElement?.dataset?.tvid ?? null);
+    const edges = new Map();
+    for (let i = 0; i < n; i++) {
+      const e = {};
+      for (const key of ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]) {
+        await tv.evaluate((id) => document.querySelector(`[data-tvid="${id}"]`).focus(), String(i));
+        await tv.keyboard.press(key);
+        const to = await tv.evaluate(() => document.activeElement?.dataset?.tvid ?? null);
+        if (to !== null && to !== String(i)) e[key] = to;
+      }
+      edges.set(String(i), e);
+    }
+    return { n, start, edges };
+  };
+  const path = (g, from, to) => {
+    const prev = new Map([[from, null]]);
+    const queue = [from];
+    while (queue.length) {
+      const a = queue.shift();
+      if (a === to) break;
+      for (const [key, b] of Object.entries(g.edges.get(a) ?? {})) if (!prev.has(b)) (prev.set(b, [a, key]), queue.push(b));
+    }
+    if (!prev.has(to)) return null;
+    const keys = [];
+    for (let at = to; prev.get(at); at = prev.get(at)[0]) keys.unshift(prev.get(at)[1]);
+    return keys;
+  };
+  /** Moves the focus with arrow keys only from where it is to `selector`, then presses Enter. */
+  const reachAndPress = async (g, selector) => {
+    const from = await tv.evaluate(() => document.activeElement?.dataset?.tvid ?? null);
+    const to = await tv.evaluate((s) => document.querySelector(s)?.dataset?.tvid ?? null, selector);
+    if (from === null || to === null) await fail(`TV: no focus or no ${selector}`, tv);
+    const keys = path(g, from, to);
+    if (!keys) await fail(`TV: ${selector} cannot be reached from the focus`, tv);
+    for (const k of keys) await tv.keyboard.press(k);
+    const at = await tv.evaluate((s) => document.activeElement === document.querySelector(s), selector);
+    if (!at) await fail(`TV: the keys ${keys.join(" ")} did not reach ${selector}`, tv);
+    await tv.keyboard.press("Enter");
+    return keys.length;
+  };
+
+  let controls = 0;
+  for (const v of VIEWS) {
+    await show(tv, v);
+    await sleep(v === "system" ? 3500 : 300);
+    // Where the view puts the focus when it opens, or the first control.
+    await tv.evaluate(() => { if (document.activeElement === document.body) document.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true })); });
+    const focusVisible = await tv.evaluate(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 3; });
+    if (!focusVisible) await fail(`TV: the focus is not clearly visible in ${v}`, tv);
+    const startId = await tv.evaluate(() => document.activeElement?.dataset?.tvid ?? null);
+    const g = await graph();
+    const start = startId ?? g.start ?? "0";
+    const seen = new Set([start]);
+    const queue = [start];
+    while (queue.length) for (const b of Object.values(g.edges.get(queue.shift()) ?? {})) if (!seen.has(b)) (seen.add(b), queue.push(b));
+    if (seen.size !== g.n) {
+      const missing = await tv.evaluate((ids) => ids.map((i) => document.querySelector(`[data-tvid="${i}"]`).outerHTML.slice(0, 80)), [...Array(g.n).keys()].map(String).filter((i) => !seen.has(i)));
+      await fail(`TV: in ${v}, ${g.n - seen.size} of ${g.n} controls cannot be reached with arrows: ${missing.join(" | ")}`, tv);
+    }
+    controls += g.n;
+    await tv.evaluate((id) => document.querySelector(`[data-tvid="${id}"]`).focus(), start);
+    await tv.screenshot({ path: `${out}/tv-${v.replace("/", "-")}.png` });
+
+    // Enter on the view's main action, reached with arrows only.
+    const expect = { live: ["#skip-video", "/api/skip_to_next"], "library/chunks": ['button[data-chunk]', "/api/play_chunk"], generation: ["#gen-start", "/api/generate_chunk"], settings: ["#settings-save", null] }[v];
+    if (expect) {
+      const [sel, api] = expect;
+      const resp = api ? tv.waitForResponse((r) => r.url().endsWith(api) && r.status() === 202, { timeout: 10_000 }) : null;
+      await reachAndPress(g, sel);
+      if (resp) await resp.catch(() => fail(`TV: Enter on ${sel} did not call ${api}`, tv));
+      else await tv.waitForSelector("#notice:not([hidden])", { timeout: 5000 }).catch(() => fail(`TV: Enter on ${sel} did nothing`, tv));
+    }
+  }
+  // Enter on a menu link opens its view; Back returns to Live.
+  await show(tv, "live");
+  await tv.evaluate(() => document.querySelector("#skip-video").focus());
+  const g = await graph();
+  await reachAndPress(g, 'header nav a[data-view="stats"]');
+  await tv.waitForFunction(() => location.hash === "#/stats", null, { timeout: 5000 }).catch(() => fail("TV: Enter on the Stats link did not open it", tv));
+  await tv.keyboard.press("Escape");
+  await tv.waitForFunction(() => location.hash === "#/live", null, { timeout: 5000 }).catch(() => fail("TV: Back did not return to Live", tv));
+  if (tv.errors.length) await fail(`console errors in TV mode: ${tv.errors.join(" | ")}`, tv);
+  await tv.context().close();
+  console.log(`ok tv: all ${controls} controls of ${VIEWS.length} views reachable with arrow keys; Enter skips, plays next, generates, saves and opens; Back returns`);
+}
+
+// ---- errors in words (a page whose console errors are expected) ----------------
+{
+  const e = await open({ width: 1280, height: 800 }, "/#/settings");
+  await show(e, "settings");
+  const min = Number(await e.inputValue("#setting-clip_min"));
+  const max = await e.inputValue("#setting-clip_max");
+  await e.fill("#setting-clip_max", String(Math.max(0, min - 1)));
+  await e.click("#settings-save");
+  await e.waitForSelector("#setting-clip_max-error:has-text('clip_min')", { timeout: 5000 }).catch(() => fail("the server's message did not show by clip_max", e));
+  await e.screenshot({ path: `${out}/settings-invalid.png` });
+  const saved = await json("/api/settings");
+  if (String(saved.settings.clip_max) !== max) await fail("an invalid setting was saved", e);
+  console.log(`ok validation: “${await e.textContent("#setting-clip_max-error")}” shown by the field, nothing saved`);
+
+  await e.evaluate(() => localStorage.setItem("shufflecast.adminToken", "wrong"));
+  await show(e, "live");
+  await e.click("#skip-video");
+  await e.waitForSelector("dialog[open] #admin-token", { timeout: 5000 }).catch(() => fail("a wrong token did not ask for the token", e));
+  const said = await e.textContent("#notice");
+  if (!/token/i.test(said)) await fail(`a wrong token was said as “${said}”`, e);
+  await e.keyboard.press("Escape");
+  console.log(`ok wrong token: “${said}”, and the token dialog opened`);
+
+  server.kill("SIGTERM");
+  await e.waitForFunction(() => /does not answer|Lost the connection|not reachable/.test(document.querySelector("#notice").textContent + document.querySelector(".overlay")?.textContent), null, { timeout: 20_000 }).catch(() => fail("the server going away was not said", e));
+  await e.screenshot({ path: `${out}/server-down.png` });
+  const down = await e.evaluate(() => [document.querySelector("#notice").textContent, document.querySelector(".overlay")?.textContent ?? ""].filter((t) => /does not answer|Lost the connection|not reachable/.test(t)).join(" / "));
+  console.log(`ok server down: “${down}”`);
+}
+
+await browser.close();
+for (let i = 0; i < 100 && !serverExited; i++) await sleep(100);
+if (!serverExited) server.kill("SIGKILL");
+rmSync(work, { recursive: true, force: true });
+console.log(`browser tests passed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${out}`);
