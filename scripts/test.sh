@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): installs what is missing, checks formatting
-# and lints, runs every test (unit and end to end, real ffmpeg and players), then
-# records the live stream as a player would and judges every seam with ffprobe.
+# and lints, runs every test (unit and end to end, real ffmpeg and players), drives
+# the web client in Chromium, then records the live stream as a player would and
+# judges every seam with ffprobe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -9,4 +10,5 @@ scripts/install-deps.sh --test
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+scripts/web-test.sh
 scripts/seams.sh

@@ -87,7 +87,7 @@ function chunks(view: HTMLElement): () => void {
       "li",
       { "data-chunk": c.id },
       el("div", { class: "row spread" }, el("strong", {}, c.id), c.on_air ? el("span", { class: "badge" }, "ON AIR") : null, c.state === "building" ? el("span", { class: "badge building" }, "BEING MADE") : null),
-      el("p", { class: "muted" }, `${c.clips} clips · ${clock(c.duration)} · ${bytes(c.size_bytes)} · aired ${c.times_aired}× · made ${ago(c.created_at)} · ${c.encoder}`),
+      el("p", { class: "muted" }, `${c.clips} clip${c.clips === 1 ? "" : "s"} · ${clock(c.duration)} · ${bytes(c.size_bytes)} · aired ${c.times_aired}× · made ${ago(c.created_at)} · ${c.encoder}`),
       el("p", { class: "titles" }, c.titles.slice(0, 5).join(" · ") + (c.titles.length > 5 ? " …" : "")),
       c.state === "ready" ? el("div", { class: "row" }, play, toggle, del) : null,
       details,

@@ -31,7 +31,12 @@ function chart(history: Usage[], series: { name: string; cls: string; pick: (u: 
     line.setAttribute("y1", String(h - (y / 100) * h));
     line.setAttribute("y2", String(h - (y / 100) * h));
     line.setAttribute("class", "grid");
-    svg.append(line);
+    const label = document.createElementNS(SVG, "text");
+    label.setAttribute("x", "4");
+    label.setAttribute("y", String(Math.max(12, h - (y / 100) * h - 4)));
+    label.setAttribute("class", "axis");
+    label.textContent = `${y}%`;
+    svg.append(line, label);
   }
   for (const s of series) {
     const pts = history
@@ -60,7 +65,7 @@ export function system(view: HTMLElement): () => void {
       const u = r.now;
       if (!u) return;
       gauges.replaceChildren(
-        gauge("CPU", u.cpu_percent, `${navigator.hardwareConcurrency ?? "?"} cores here`),
+        gauge("CPU", u.cpu_percent, "all cores of the server"),
         gauge("Memory", u.memory_percent, `${bytes(u.memory_used)} of ${bytes(u.memory_total)}`),
         gauge("Disk", u.disk_percent, `${bytes(u.disk_free)} free · data ${bytes(u.data_bytes)}`),
         ...u.gpus.map((g) => gauge(g.name, g.percent, g.memory_total ? `${bytes(g.memory_used)} of ${bytes(g.memory_total)}` : "")),
