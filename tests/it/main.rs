@@ -6,5 +6,6 @@ mod api;
 mod cli;
 mod engine;
 mod harness;
+mod packaging;
 mod players;
 mod server;

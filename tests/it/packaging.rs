@@ -1,0 +1,594 @@
+//! The container's command line, run natively: the binary started exactly as the
+//! Dockerfile starts it (its ENV, WORKDIR and CMD, read from the Dockerfile itself
+//! so the two cannot drift apart), with the image's paths moved into a temporary
+//! root. Read-only media folders, JSON logs, and a `docker stop` (SIGTERM) in the
+//! middle of an encode followed by a restart on the same data folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{self, Server, parse_playlist};
+
+/// The frame rate in force: neither the image nor these tests set FPS.
+const DEFAULT_FPS: f64 = 30.0;
+
+/// What the Dockerfile's final stage sets up for the process.
+struct Image {
+    env: Vec<(String, String)>,
+    workdir: String,
+    args: Vec<String>,
+}
+
+fn image() -> Image {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile");
+    let text = std::fs::read_to_string(&path).expect("the Dockerfile at the repository root");
+    let joined = text.replace("\\\n", " ");
+    let final_stage = joined
+        .rsplit_once("\nFROM ")
+        .map(|(_, s)| s)
+        .expect("a final stage");
+    let mut image = Image {
+        env: Vec::new(),
+        workdir: "/".into(),
+        args: Vec::new(),
+    };
+    let mut entrypoint: Vec<String> = Vec::new();
+    for line in final_stage.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("ENV ") {
+            for pair in rest.split_whitespace() {
+                let (k, v) = pair.split_once('=').expect("ENV KEY=VALUE");
+                image.env.push((k.into(), v.into()));
+            }
+        } else if let Some(dir) = line.strip_prefix("WORKDIR ") {
+            image.workdir = dir.trim().into();
+        } else if let Some(json) = line.strip_prefix("ENTRYPOINT ") {
+            entrypoint = serde_json::from_str(json).expect("ENTRYPOINT in exec form");
+        } else if let Some(json) = line.strip_prefix("CMD ") {
+            image.args = serde_json::from_str(json).expect("CMD in exec form");
+        }
+    }
+    assert_eq!(
+        entrypoint,
+        ["shufflecast"],
+        "the image runs the binary itself"
+    );
+    assert!(!image.env.is_empty(), "ENV in the final stage");
+    image
+}
+
+/// A temporary stand-in for the container's file system: the image's absolute
+/// paths live under `root`.
+struct Root {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    image: Image,
+}
+
+impl Root {
+    fn new() -> Root {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let image = image();
+        let r = Root {
+            _dir: dir,
+            root,
+            image,
+        };
+        for (_, v) in &r.image.env {
+            if v.starts_with('/') {
+                std::fs::create_dir_all(r.path(v)).unwrap();
+            }
+        }
+        std::fs::create_dir_all(r.path(&r.image.workdir)).unwrap();
+        r
+    }
+
+    /// Where the image's absolute `path` is in this root.
+    fn path(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
+    fn var(&self, name: &str) -> PathBuf {
+        let (_, v) = self
+            .image
+            .env
+            .iter()
+            .find(|(k, _)| k == name)
+            .unwrap_or_else(|| panic!("the Dockerfile sets {name}"));
+        self.path(v)
+    }
+
+    /// Starts the binary as the container would: the image's arguments, working
+    /// folder and environment (and PATH, which a container has too, for ffmpeg),
+    /// nothing else, plus `extra` variables. Logs go to `run/`.
+    fn start(&self, run: &str, extra: &[(&str, &str)]) -> Server {
+        let port = harness::free_port();
+        let logs = self.root.join(run);
+        std::fs::create_dir_all(&logs).unwrap();
+        let log = logs.join("server.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
+        cmd.args(&self.image.args)
+            .current_dir(self.path(&self.image.workdir))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        for (k, v) in &self.image.env {
+            if k == "PORT" {
+                cmd.env(k, port.to_string());
+            } else if v.starts_with('/') {
+                cmd.env(k, self.path(v));
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        cmd.envs(extra.iter().copied());
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(logs.join("server.err")).unwrap())
+            .spawn()
+            .expect("shufflecast starts");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data: self.var("DATA_DIR"),
+            log,
+        }
+    }
+}
+
+/// Every file under `dir` with its size and modification time, and every folder.
+fn listing(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime, bool)> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            out.insert(e.path(), (m.len(), m.modified().unwrap(), m.is_dir()));
+        }
+    }
+    out
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Folders and their files made read-only, and writable again on drop (also after
+/// a failed assertion), so that a non-root run can delete its temporary root.
+struct ReadOnly(Vec<PathBuf>);
+
+impl ReadOnly {
+    fn new(dirs: &[&Path]) -> ReadOnly {
+        for dir in dirs {
+            for f in files_under(dir) {
+                set_mode(&f, 0o444);
+            }
+            set_mode(dir, 0o555);
+        }
+        ReadOnly(dirs.iter().map(|d| d.to_path_buf()).collect())
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in &self.0 {
+            // No unwrap: a panic while unwinding from another would abort the run.
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+/// Polls `path` until it answers 200, failing early if the server exits.
+async fn wait_200(server: &mut Server, path: &str, limit: Duration) -> Duration {
+    let client = reqwest::Client::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("server exited with {status}: {}", server.logs());
+        }
+        let r = client
+            .get(format!("{}{path}", server.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            return t0.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{path} not 200 after {limit:?}: {}", server.logs());
+}
+
+async fn get_text(base: &str, path: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn get_json(base: &str, path: &str) -> Value {
+    let (status, body) = get_text(base, path).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// What `docker stop` does: SIGTERM, then a wait (shorter than its 30 s grace).
+fn sigterm_and_wait(server: &mut Server, limit: Duration) -> ExitStatus {
+    let pid = libc::pid_t::try_from(server.child.id()).expect("a pid fits pid_t");
+    // SAFETY: kill(2) with a pid this test spawned and has not reaped (the Child
+    // still owns it), so it cannot name a recycled process.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("still running {limit:?} after SIGTERM: {}", server.logs());
+}
+
+/// Processes named `name` whose parent is `ppid`, from /proc.
+fn children_named(ppid: u32, name: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Some((comm, state, parent)) = proc_stat(pid) else {
+            continue;
+        };
+        if comm == name && parent == ppid && state != 'Z' {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// (command name, state, parent pid) of a process, if it exists.
+fn proc_stat(pid: u32) -> Option<(String, char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name is in parentheses and may hold spaces or parentheses itself.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat[open + 1..close].to_string();
+    let mut rest = stat[close + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((comm, state, ppid))
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    listing(dir)
+        .into_iter()
+        .filter(|(_, (_, _, is_dir))| !is_dir)
+        .map(|(p, _)| p)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_image_command_line_serves_read_only_media_and_logs_json() {
+    let r = Root::new();
+    let videos = r.var("VIDEO_FOLDER");
+    let audio = r.var("AUDIO_FOLDER");
+    let web = r.var("WEB_DIR");
+    harness::make_sources(&videos);
+    harness::make_music(&audio, 4);
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><title>shufflecast image web client</title>",
+    )
+    .unwrap();
+    // The image mounts media with :ro. Tests run as root, which read-only modes do
+    // not stop, so the listings before and after are what proves nothing wrote.
+    let _writable_again = ReadOnly::new(&[&videos, &audio]);
+    let before = (listing(&videos), listing(&audio));
+
+    let mut server = r.start("text", &[]);
+    let t = wait_200(&mut server, "/healthz", Duration::from_secs(120)).await;
+    eprintln!("healthz after {t:?}");
+    let t = wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+    eprintln!("readyz after {t:?}");
+    let (status, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
+    assert_eq!(status, 200);
+    assert!(playlist.starts_with("#EXTM3U\n"), "{playlist}");
+    let (_, _, items) = parse_playlist(&playlist);
+    let seg = reqwest::get(format!("{}/hls/{}", server.base, items[0].0))
+        .await
+        .unwrap();
+    assert_eq!(seg.status(), 200);
+    assert_eq!(seg.headers()["content-type"], "video/mp2t");
+    assert!(!seg.bytes().await.unwrap().is_empty());
+    let (status, page) = get_text(&server.base, "/").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("shufflecast image web client"),
+        "WEB_DIR served at /: {page}"
+    );
+    // The image's settings are the ones in force: its folders, no demo library.
+    let logs = server.logs();
+    assert!(!logs.contains("demo library"), "{logs}");
+    assert!(
+        !logs.lines().any(|l| l.trim_start().starts_with('{')),
+        "text logs by default: {logs}"
+    );
+    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    assert!(status.success(), "{status}: {}", server.logs());
+    drop(server);
+    assert!(r.var("DATA_DIR").join("shufflecast.db").is_file());
+    assert!(
+        before == (listing(&videos), listing(&audio)),
+        "the media folders are untouched"
+    );
+
+    // The same data folder with JSON logs: every line of both streams is an
+    // object with a level and a message, including the shutdown's.
+    let mut server = r.start("json", &[("LOG_FORMAT", "json")]);
+    wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    assert!(status.success(), "{status}: {}", server.logs());
+    let out = std::fs::read_to_string(&server.log).unwrap();
+    let err = std::fs::read_to_string(server.log.with_file_name("server.err")).unwrap();
+    let mut messages = Vec::new();
+    for line in out.lines().chain(err.lines()) {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line:?}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+        messages.push(v["message"].as_str().expect("a message").to_string());
+    }
+    for m in ["continuing the stream of the last run", "stopping"] {
+        assert!(
+            messages.iter().any(|x| x.contains(m)),
+            "{m:?} in {messages:?}"
+        );
+    }
+    drop(server);
+    assert!(before == (listing(&videos), listing(&audio)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
+    let r = Root::new();
+    let videos = r.var("VIDEO_FOLDER");
+    // Sources long enough for 10 s clips, each an encode of seconds to send SIGTERM
+    // in the middle of; a short chunk, so that the restart finishes it soon.
+    for (name, src) in [
+        ("bars.mp4", "smptehdbars=size=320x240:rate=25"),
+        ("test.mp4", "testsrc2=size=320x240:rate=25"),
+        ("fractal.mp4", "mandelbrot=size=320x240:rate=25"),
+    ] {
+        harness::ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-t",
+            "40",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            videos.join(name).to_str().unwrap(),
+        ]);
+    }
+    // The image's output size (1280x720) keeps encodes slow enough to catch one.
+    let settings = [
+        ("CLIP_MIN", "10"),
+        ("CLIP_MAX", "10"),
+        ("CHUNK_DURATION", "30"),
+    ];
+    let mut server = r.start("first", &settings);
+    wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+
+    // Wait for a few segments on air, so the sequence has somewhere to go on from,
+    // and then for a clip encode in progress in a chunk that already holds a clip,
+    // so the stop leaves a half-built chunk with something in it.
+    let pid = server.child.id();
+    let t0 = Instant::now();
+    let (job, before, encoders) = loop {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no encode in progress seen: {}",
+            server.logs()
+        );
+        let (_, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
+        let (seq, _, items) = parse_playlist(&playlist);
+        if seq + (items.len() as u64) < 3 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let jobs = get_json(&server.base, "/api/jobs").await;
+        let running = jobs["jobs"].as_array().and_then(|js| {
+            js.iter()
+                // With a second of encoding left at least, the stop reaches the job
+                // before the chunk can complete.
+                .find(|j| {
+                    j["speed"].is_number()
+                        && j["clips_done"].as_u64() >= Some(1)
+                        && j["eta_secs"].as_f64().is_some_and(|e| e >= 1.0)
+                })
+        });
+        if let Some(job) = running {
+            let (_, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
+            let encoders = children_named(pid, "ffmpeg");
+            if !encoders.is_empty() {
+                assert_eq!(jobs["state"], "generating", "{jobs}");
+                break (job.clone(), playlist, encoders);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "exit 0 on SIGTERM: {status}: {}",
+        server.logs()
+    );
+    let chunk = job["chunk"].as_str().unwrap().to_string();
+    eprintln!("stopped while encoding {job}");
+
+    // No encoder outlives the server (a zombie is dead: only its parent's reaping
+    // is missing, and that parent is gone).
+    let t0 = Instant::now();
+    loop {
+        let alive: Vec<u32> = encoders
+            .iter()
+            .copied()
+            .filter(|p| {
+                proc_stat(*p).is_some_and(|(comm, state, _)| comm == "ffmpeg" && state != 'Z')
+            })
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "ffmpeg {alive:?} still running after the server stopped"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let data = r.var("DATA_DIR");
+    let chunks_dir = data.join("chunks");
+    let leftovers: Vec<_> = files_under(&chunks_dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "partial encodes left: {leftovers:?}");
+
+    // Nothing looks ready that is not: in the database a chunk is ready only with
+    // its full length recorded, and every recorded clip is a whole file.
+    {
+        let db = rusqlite::Connection::open_with_flags(
+            data.join("shufflecast.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut st = db
+            .prepare("SELECT id, state, target_secs FROM chunks ORDER BY id")
+            .unwrap();
+        let chunks: Vec<(String, String, f64)> = st
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let interrupted = chunks
+            .iter()
+            .find(|c| c.0 == chunk)
+            .unwrap_or_else(|| panic!("{chunk} recorded: {chunks:?}"));
+        assert_eq!(interrupted.1, "building", "{chunks:?}");
+        for (id, state, target) in &chunks {
+            let mut st = db
+                .prepare(
+                    "SELECT file, duration, size_bytes FROM clips WHERE chunk_id = ?1 ORDER BY idx",
+                )
+                .unwrap();
+            let clips: Vec<(String, f64, i64)> = st
+                .query_map([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let secs: f64 = clips.iter().map(|c| c.1).sum();
+            if state == "ready" {
+                assert!(
+                    secs + 1e-6 >= *target,
+                    "{id} ready with {secs} of {target} s"
+                );
+            } else {
+                assert!(secs < *target, "{id} complete but still building");
+            }
+            for (file, duration, size) in &clips {
+                let path = chunks_dir.join(id).join(file);
+                let len = std::fs::metadata(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                    .len();
+                assert_eq!(len as i64, *size, "{} as recorded", path.display());
+                if id == &chunk {
+                    let (frames, errors) = harness::decode(&path);
+                    assert!(errors.trim().is_empty(), "{}: {errors}", path.display());
+                    assert_eq!(
+                        frames,
+                        (duration * DEFAULT_FPS).round() as u64,
+                        "{}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(
+            chunks.iter().any(|c| c.0 == chunk && {
+                let n: i64 = db
+                    .query_row(
+                        "SELECT count(*) FROM clips WHERE chunk_id = ?1",
+                        [&c.0],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                n >= 1
+            }),
+            "the interrupted chunk kept its finished clips"
+        );
+    }
+    drop(server);
+
+    // The next start: on air again, the sequence going on from where it stopped,
+    // and the interrupted chunk finished.
+    let (seq0, _, items0) = parse_playlist(&before);
+    let last_seq = seq0 + items0.len() as u64 - 1;
+    let mut server = r.start("second", &settings);
+    wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+    let (_, after) = get_text(&server.base, "/hls/stream.m3u8").await;
+    let (seq1, _, items1) = parse_playlist(&after);
+    assert!(
+        seq1 > last_seq,
+        "sequence {seq1} follows {last_seq}:\n{before}\n{after}"
+    );
+    assert!(items1[0].2, "a discontinuity marks the restart:\n{after}");
+    let t0 = Instant::now();
+    loop {
+        let c = get_json(&server.base, &format!("/api/chunks/{chunk}")).await;
+        if c["state"] == "ready" {
+            assert!(c["duration"].as_f64().unwrap() >= 30.0 - 1e-6, "{c}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(400),
+            "{chunk} not finished after the restart: {c}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let t0 = Instant::now();
+    loop {
+        let (_, later) = get_text(&server.base, "/hls/stream.m3u8").await;
+        let (seq2, _, items2) = parse_playlist(&later);
+        if seq2 + items2.len() as u64 > seq1 + items1.len() as u64 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the stream does not flow on:\n{after}\n{later}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    assert!(status.success(), "{status}: {}", server.logs());
+}
