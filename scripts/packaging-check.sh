@@ -184,4 +184,6 @@ expect "unit" deploy/shufflecast.service \
   '^Restart=on-failure$' '^KillSignal=SIGTERM$' '^TimeoutStopSec=30$' \
   '^NoNewPrivileges=yes$' '^ProtectSystem=strict$' '^ReadWritePaths=/var/lib/shufflecast$' \
   '^ProtectHome=read-only$' '^PrivateTmp=yes$' '^SupplementaryGroups=video render$'
+# Each of these restricts device access, which would shut the GPU out.
+unexpected "unit" deploy/shufflecast.service '^(PrivateDevices|ProtectClock|DeviceAllow|DevicePolicy)='
 echo "packaging: all checks passed"
