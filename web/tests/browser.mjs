@@ -223,6 +223,26 @@ console.log(`ok views: ${VIEWS.length} views filled in at 1280x800`);
 }
 if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`, page);
 
+// ---- installable: manifest, icons, a service worker that leaves the stream alone ----
+{
+  const manifest = await (await fetch(`${base}/manifest.webmanifest`)).json();
+  for (const icon of manifest.icons) {
+    const r = await fetch(base + icon.src);
+    if (!r.ok) await fail(`manifest icon ${icon.src}: HTTP ${r.status}`);
+  }
+  if (!manifest.icons.some((i) => i.sizes === "512x512") || manifest.display !== "standalone") await fail("the manifest is not installable");
+  const sw = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const keys = [];
+    for (const n of await caches.keys()) for (const req of await (await caches.open(n)).keys()) keys.push(new URL(req.url).pathname);
+    return { scope: reg.scope, keys, controlled: !!navigator.serviceWorker.controller };
+  });
+  if (!sw.keys.includes("/")) await fail(`the service worker did not keep the app shell: ${sw.keys.join(", ")}`, page);
+  const live = sw.keys.filter((k) => /^\/(hls|api|iptv|epg)/.test(k));
+  if (live.length) await fail(`the service worker cached live resources: ${live.join(", ")}`, page);
+  console.log(`ok pwa: manifest with ${manifest.icons.length} icons, service worker at ${sw.scope} keeps ${sw.keys.length} shell files and nothing live`);
+}
+
 // ---- TV mode ------------------------------------------------------------------------
 {
   const tv = await open({ width: 1920, height: 1080 }, "/?tv=1#/live");
