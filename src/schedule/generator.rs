@@ -796,14 +796,30 @@ fn gops(secs: f64, gop_secs: f64) -> u32 {
 
 /// Local time when the zone is known (TZ or /etc/localtime), else UTC: a schedule
 /// like "0 2 * * *" means 2 am where the machine is.
+/// Now, in the machine's time zone (TZ, else /etc/localtime), so "0 2 * * *" means
+/// 2 am where the operator lives. The `time` crate refuses the local offset once the
+/// process has threads (always, under tokio); chrono reads the zone itself.
 fn local_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+    let offset = chrono::Local::now().offset().local_minus_utc();
+    let utc = time::OffsetDateTime::now_utc();
+    time::UtcOffset::from_whole_seconds(offset).map_or(utc, |o| utc.to_offset(o))
 }
 
 /// Frames of a clip of about `secs` seconds: a whole number of GOPs (so every
 /// segment is a full GOP and starts on a keyframe), at least one.
 pub fn clip_frames(secs: f64, fps: u32, gop_frames: u32) -> u32 {
     gops(secs, gop_frames as f64 / fps as f64) * gop_frames
+}
+
+#[cfg(test)]
+mod local_time_tests {
+    #[test]
+    fn local_now_follows_the_time_zone_with_threads_running() {
+        // A thread is running, as under tokio: the offset must still be local.
+        let _t = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        let expected = chrono::Local::now().offset().local_minus_utc();
+        assert_eq!(super::local_now().offset().whole_seconds(), expected);
+    }
 }
 
 /// A unique, sortable chunk id.

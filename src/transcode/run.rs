@@ -103,6 +103,11 @@ async fn run_full(
 ) -> Result<(Vec<u8>, VecDeque<String>), TranscodeError> {
     let name = program_name(program);
     let mut command = Command::new(program);
+    // A process group of its own: Ctrl-C in a terminal goes to the whole foreground
+    // group, and an ffmpeg that got it would fail its encode (and the source would be
+    // set aside as broken) before our graceful stop cancels it on purpose.
+    #[cfg(unix)]
+    command.process_group(0);
     #[cfg(unix)]
     if nice > 0 {
         // SAFETY: the closure runs in the child between fork and exec, and only calls

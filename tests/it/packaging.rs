@@ -125,6 +125,9 @@ impl Root {
             }
         }
         cmd.envs(extra.iter().copied());
+        // Its own process group, like a service or a shell's foreground job, so a
+        // Ctrl-C can be sent to the group without reaching the test runner.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
@@ -589,6 +592,47 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    // Ctrl-C in a terminal: SIGINT to the whole foreground group, during an encode.
+    // Only the server may act on it; an ffmpeg that got it would fail its encode and
+    // the source would be set aside as broken.
+    let pid = server.child.id();
+    let t0 = Instant::now();
+    while children_named(pid, "ffmpeg").is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no encode to interrupt: {}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let group = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    // SAFETY: kill(2) on the process group this test made for the server.
+    let rc = unsafe { libc::kill(-group, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "still running after Ctrl-C: {}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(status.success(), "{status}: {}", server.logs());
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("shufflecast.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let broken: Vec<(String, String)> = db
+        .prepare("SELECT path, error FROM videos WHERE error IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(broken.is_empty(), "Ctrl-C set sources aside: {broken:?}");
 }
