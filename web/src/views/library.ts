@@ -1,6 +1,6 @@
 // Library: the chunks (search, sort, pages, their clips, play next, delete), the
 // music (search, play next) and the source videos (LRU rank, ranges used, errors).
-import { api, Chunk, ChunkClip, describe, LibraryCounts, Track, Video } from "../api";
+import { api, Chunk, ChunkClip, describe, events, Jobs, LibraryCounts, Track, Video } from "../api";
 import { ago, button, bytes, clock, debounce, el, hours } from "../dom";
 import { act, say } from "../ui";
 
@@ -116,8 +116,22 @@ function chunks(view: HTMLElement): () => void {
   sort.onchange = reload;
   order.onchange = reload;
   void load();
+  // New chunks show up without a reload, unless a clip list is open or the focus is
+  // in the view. Not in TV mode: rows moving under a remote's focus lose its place.
+  let encoded = -1;
+  const refresh = debounce(1000, () => {
+    if (document.documentElement.classList.contains("tv")) return;
+    if (!list.querySelector(".details:not([hidden])") && !view.contains(document.activeElement)) void load();
+  });
+  const es = events({
+    jobs: (j: Jobs) => {
+      if (encoded !== -1 && j.clips_encoded !== encoded) refresh();
+      encoded = j.clips_encoded;
+    },
+  });
   return () => {
     alive = false;
+    es.close();
   };
 }
 

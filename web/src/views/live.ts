@@ -95,7 +95,8 @@ export function live(view: HTMLElement): () => void {
       creator.textContent = "The first clip is being prepared.";
     } else {
       title.textContent = s.clip.title;
-      creator.textContent = s.clip.creator ?? "";
+      const from = s.clip.source ? `from ${clock(s.clip.source_start)} of ${s.clip.source}` : "";
+      creator.textContent = [s.clip.creator, from].filter(Boolean).join(" · ");
     }
     chunk.textContent = s.chunk ? `Chunk ${s.chunk}` : "";
     track.textContent = s.track ? s.track.title : "No music (silence)";
