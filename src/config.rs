@@ -865,11 +865,12 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 mod tests {
     use super::*;
 
-    fn resolve(
-        args: &ServeArgs,
+    /// Calls `f` with an environment of `env` and a `.env` file holding `dotenv`.
+    fn with_env<T>(
         env: &[(&str, &str)],
         dotenv: &str,
-    ) -> Result<Config, ConfigError> {
+        f: impl FnOnce(&dyn Fn(&str) -> Option<String>, &Path) -> T,
+    ) -> T {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
         std::fs::write(&path, dotenv).unwrap();
@@ -877,7 +878,15 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::resolve(args, &move |k| env.get(k).cloned(), &path)
+        f(&move |k| env.get(k).cloned(), &path)
+    }
+
+    fn resolve(
+        args: &ServeArgs,
+        env: &[(&str, &str)],
+        dotenv: &str,
+    ) -> Result<Config, ConfigError> {
+        with_env(env, dotenv, |env, path| Config::resolve(args, env, path))
     }
 
     #[test]
@@ -1103,14 +1112,9 @@ mod tests {
         env: &[(&str, &str)],
         dotenv: &str,
     ) -> Result<LogSettings, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".env");
-        std::fs::write(&path, dotenv).unwrap();
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        LogSettings::resolve(args, &move |k| env.get(k).cloned(), &path)
+        with_env(env, dotenv, |env, path| {
+            LogSettings::resolve(args, env, path)
+        })
     }
 
     #[test]

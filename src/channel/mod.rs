@@ -545,6 +545,76 @@ mod tests {
         }
     }
 
+    /// An engine on a step clock airing from `source`, with what the tests steer it by.
+    struct Running {
+        clock: Arc<StepClock>,
+        live: Arc<Live>,
+        control: Control,
+        cancel: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Running {
+        fn start(source: Arc<dyn ClipSource>) -> Running {
+            let clock = Arc::new(StepClock {
+                now: Mutex::new(Duration::ZERO),
+                permits: Semaphore::new(0),
+            });
+            let live = Live::new("t".into(), 100, 1, None);
+            let timing = ChannelTiming {
+                frame_ticks: 3000,
+                segment_frames: 3,
+                start: Ticks(900_000),
+                first_seq: 0,
+                first_clip_wait: Duration::from_secs(10),
+            };
+            let (engine, control) = Engine::new(
+                timing,
+                clock.clone(),
+                live.clone(),
+                watch::channel(Some(clip("slate", 1, 1))).1,
+                track("silence", 10, 0),
+                source,
+                Arc::new(NoMusic),
+            );
+            let cancel = CancellationToken::new();
+            let task = tokio::spawn(engine.run(cancel.clone()));
+            Running {
+                clock,
+                live,
+                control,
+                cancel,
+                task,
+            }
+        }
+
+        /// Waits until `count` segments are published.
+        async fn wait_for(&self, count: u64) {
+            let mut rx = self.live.subscribe();
+            tokio::time::timeout(Duration::from_secs(10), async {
+                while self.live.stats().segments_published < count {
+                    rx.changed().await.unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        }
+
+        /// The clips of the published segments, in order.
+        fn aired(&self) -> Vec<String> {
+            self.live
+                .history()
+                .iter()
+                .map(|h| h.clip.as_ref().unwrap().id.clone())
+                .collect()
+        }
+
+        async fn stop(self) {
+            self.cancel.cancel();
+            self.task.await.unwrap();
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_skip_shows_in_the_next_segment() {
         let dir = tempfile::tempdir().unwrap();
@@ -555,62 +625,18 @@ mod tests {
             ]
             .into(),
         ));
-        let clock = Arc::new(StepClock {
-            now: Mutex::new(Duration::ZERO),
-            permits: Semaphore::new(0),
-        });
-        let live = Live::new("t".into(), 100, 1, None);
-        let timing = ChannelTiming {
-            frame_ticks: 3000,
-            segment_frames: 3,
-            start: Ticks(900_000),
-            first_seq: 0,
-            first_clip_wait: Duration::from_secs(10),
-        };
-        let slate = clip("slate", 1, 1);
-        let (engine, control) = Engine::new(
-            timing,
-            clock.clone(),
-            live.clone(),
-            watch::channel(Some(slate)).1,
-            track("silence", 10, 0),
-            Arc::new(clips),
-            Arc::new(NoMusic),
-        );
-        let cancel = CancellationToken::new();
-        let task = tokio::spawn(engine.run(cancel.clone()));
-        let wait_for = |count: u64| {
-            let live = live.clone();
-            async move {
-                let mut rx = live.subscribe();
-                while live.stats().segments_published < count {
-                    rx.changed().await.unwrap();
-                }
-            }
-        };
+        let e = Running::start(Arc::new(clips));
         // Segment 0 is published at once (time 0); segments 1 and 2 need a permit each.
-        tokio::time::timeout(Duration::from_secs(10), wait_for(1))
-            .await
-            .unwrap();
-        clock.permits.add_permits(2);
-        tokio::time::timeout(Duration::from_secs(10), wait_for(3))
-            .await
-            .unwrap();
+        e.wait_for(1).await;
+        e.clock.permits.add_permits(2);
+        e.wait_for(3).await;
         // The engine now waits for segment 3's time: a skip sent now shows in segment 3.
-        assert!(control.send(Command::SkipClip));
-        clock.permits.add_permits(1);
-        tokio::time::timeout(Duration::from_secs(10), wait_for(4))
-            .await
-            .unwrap();
-        let aired: Vec<String> = live
-            .history()
-            .iter()
-            .map(|h| h.clip.as_ref().unwrap().id.clone())
-            .collect();
-        assert_eq!(aired, ["long", "long", "long", "next"]);
-        assert_eq!(live.stats().underruns, 0);
-        cancel.cancel();
-        task.await.unwrap();
+        assert!(e.control.send(Command::SkipClip));
+        e.clock.permits.add_permits(1);
+        e.wait_for(4).await;
+        assert_eq!(e.aired(), ["long", "long", "long", "next"]);
+        assert_eq!(e.live.stats().underruns, 0);
+        e.stop().await;
     }
 
     /// A source whose order an operator changes: `recue` swaps in a new queue.
@@ -651,41 +677,8 @@ mod tests {
             )),
             after: Mutex::new(Some([clip_file(dir.path(), "picked", 2)].into())),
         });
-        let clock = Arc::new(StepClock {
-            now: Mutex::new(Duration::ZERO),
-            permits: Semaphore::new(0),
-        });
-        let live = Live::new("t".into(), 100, 1, None);
-        let timing = ChannelTiming {
-            frame_ticks: 3000,
-            segment_frames: 3,
-            start: Ticks(900_000),
-            first_seq: 0,
-            first_clip_wait: Duration::from_secs(10),
-        };
-        let (engine, control) = Engine::new(
-            timing,
-            clock.clone(),
-            live.clone(),
-            watch::channel(Some(clip("slate", 1, 1))).1,
-            track("silence", 10, 0),
-            source.clone(),
-            Arc::new(NoMusic),
-        );
-        let cancel = CancellationToken::new();
-        let task = tokio::spawn(engine.run(cancel.clone()));
-        let wait_for = |count: u64| {
-            let live = live.clone();
-            async move {
-                let mut rx = live.subscribe();
-                while live.stats().segments_published < count {
-                    rx.changed().await.unwrap();
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), wait_for(1))
-            .await
-            .unwrap();
+        let e = Running::start(source.clone());
+        e.wait_for(1).await;
         // Let the loader fill the queue with the two stale clips.
         for _ in 0..500 {
             if source.queue.lock().unwrap().0.is_empty() {
@@ -697,20 +690,12 @@ mod tests {
             source.queue.lock().unwrap().0.is_empty(),
             "loader never ran ahead"
         );
-        assert!(control.send(Command::Recue));
-        assert!(control.send(Command::SkipClip));
-        clock.permits.add_permits(1);
-        tokio::time::timeout(Duration::from_secs(10), wait_for(2))
-            .await
-            .unwrap();
-        let aired: Vec<String> = live
-            .history()
-            .iter()
-            .map(|h| h.clip.as_ref().unwrap().id.clone())
-            .collect();
-        assert_eq!(aired, ["long", "picked"]);
-        assert_eq!(live.stats().underruns, 0);
-        cancel.cancel();
-        task.await.unwrap();
+        assert!(e.control.send(Command::Recue));
+        assert!(e.control.send(Command::SkipClip));
+        e.clock.permits.add_permits(1);
+        e.wait_for(2).await;
+        assert_eq!(e.aired(), ["long", "picked"]);
+        assert_eq!(e.live.stats().underruns, 0);
+        e.stop().await;
     }
 }

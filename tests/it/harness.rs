@@ -265,40 +265,63 @@ impl Server {
 
     /// Waits until the playlist answers 200; returns the time it took.
     pub async fn wait_ready(&mut self, limit: Duration) -> Duration {
+        self.wait_200("/hls/stream.m3u8", limit).await
+    }
+
+    /// Polls `path` until it answers 200, failing early if the server exits;
+    /// returns the time it took.
+    pub async fn wait_200(&mut self, path: &str, limit: Duration) -> Duration {
         let t0 = Instant::now();
         let client = reqwest::Client::new();
+        let url = format!("{}{path}", self.base);
         while t0.elapsed() < limit {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("server exited with {status}: {}", self.logs());
             }
-            let url = format!("{}/hls/stream.m3u8", self.base);
-            if client
-                .get(url)
+            let r = client
+                .get(&url)
+                .timeout(Duration::from_secs(5))
                 .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
+                .await;
+            if r.is_ok_and(|r| r.status() == 200) {
                 return t0.elapsed();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("not ready after {limit:?}: {}", self.logs());
+        panic!("{path} not 200 after {limit:?}: {}", self.logs());
     }
 
     /// Stops the server as `docker stop` or systemd would (SIGTERM) and waits for
     /// it; returns its exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
+        self.stop_with(libc::SIGTERM, false, Duration::from_secs(15))
+    }
+
+    /// Sends `signal` to the server, or to its whole process group when `group` (a
+    /// terminal's Ctrl-C; the server must have been started in a group of its own),
+    /// and waits up to `limit` for it to exit; returns its exit status.
+    pub fn stop_with(
+        &mut self,
+        signal: libc::c_int,
+        group: bool,
+        limit: Duration,
+    ) -> std::process::ExitStatus {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) on a pid (or its group) this test spawned and has not
+        // reaped (the Child still owns it), so it cannot name a recycled process.
+        let rc = unsafe { libc::kill(if group { -pid } else { pid }, signal) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
         let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(15) {
+        while t0.elapsed() < limit {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("server did not stop on SIGTERM: {}", self.logs());
+        panic!(
+            "still running {limit:?} after signal {signal}: {}",
+            self.logs()
+        );
     }
 
     /// Waits until the log contains `needle`.

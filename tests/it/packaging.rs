@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -191,27 +191,6 @@ impl Drop for ReadOnly {
     }
 }
 
-/// Polls `path` until it answers 200, failing early if the server exits.
-async fn wait_200(server: &mut Server, path: &str, limit: Duration) -> Duration {
-    let client = reqwest::Client::new();
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("server exited with {status}: {}", server.logs());
-        }
-        let r = client
-            .get(format!("{}{path}", server.base))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await;
-        if r.is_ok_and(|r| r.status() == 200) {
-            return t0.elapsed();
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{path} not 200 after {limit:?}: {}", server.logs());
-}
-
 async fn get_text(base: &str, path: &str) -> (u16, String) {
     let r = reqwest::Client::new()
         .get(format!("{base}{path}"))
@@ -226,23 +205,6 @@ async fn get_json(base: &str, path: &str) -> Value {
     let (status, body) = get_text(base, path).await;
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body).unwrap()
-}
-
-/// What `docker stop` does: SIGTERM, then a wait (shorter than its 30 s grace).
-fn sigterm_and_wait(server: &mut Server, limit: Duration) -> ExitStatus {
-    let pid = libc::pid_t::try_from(server.child.id()).expect("a pid fits pid_t");
-    // SAFETY: kill(2) with a pid this test spawned and has not reaped (the Child
-    // still owns it), so it cannot name a recycled process.
-    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("still running {limit:?} after SIGTERM: {}", server.logs());
 }
 
 /// Processes named `name` whose parent is `ppid`, from /proc.
@@ -302,9 +264,9 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
     let before = (listing(&videos), listing(&audio));
 
     let mut server = r.start("text", &[]);
-    let t = wait_200(&mut server, "/healthz", Duration::from_secs(120)).await;
+    let t = server.wait_200("/healthz", Duration::from_secs(120)).await;
     eprintln!("healthz after {t:?}");
-    let t = wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+    let t = server.wait_200("/readyz", Duration::from_secs(240)).await;
     eprintln!("readyz after {t:?}");
     let (status, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
     assert_eq!(status, 200);
@@ -329,7 +291,7 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
         !logs.lines().any(|l| l.trim_start().starts_with('{')),
         "text logs by default: {logs}"
     );
-    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    let status = server.stop_with(libc::SIGTERM, false, Duration::from_secs(30));
     assert!(status.success(), "{status}: {}", server.logs());
     drop(server);
     assert!(r.var("DATA_DIR").join("shufflecast.db").is_file());
@@ -341,8 +303,8 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
     // The same data folder with JSON logs: every line of both streams is an
     // object with a level and a message, including the shutdown's.
     let mut server = r.start("json", &[("LOG_FORMAT", "json")]);
-    wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
-    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    server.wait_200("/readyz", Duration::from_secs(240)).await;
+    let status = server.stop_with(libc::SIGTERM, false, Duration::from_secs(30));
     assert!(status.success(), "{status}: {}", server.logs());
     let out = std::fs::read_to_string(&server.log).unwrap();
     let err = std::fs::read_to_string(server.log.with_file_name("server.err")).unwrap();
@@ -400,7 +362,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
         ("CHUNK_DURATION", "30"),
     ];
     let mut server = r.start("first", &settings);
-    wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+    server.wait_200("/readyz", Duration::from_secs(240)).await;
 
     // Wait for a few segments on air, so the sequence has somewhere to go on from,
     // and then for a clip encode in progress in a chunk that already holds a clip,
@@ -440,7 +402,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let status = sigterm_and_wait(&mut server, Duration::from_secs(30));
+    let status = server.stop_with(libc::SIGTERM, false, Duration::from_secs(30));
     assert!(
         status.success(),
         "exit 0 on SIGTERM: {status}: {}",
@@ -557,7 +519,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     let (seq0, _, items0) = parse_playlist(&before);
     let last_seq = seq0 + items0.len() as u64 - 1;
     let mut server = r.start("second", &settings);
-    wait_200(&mut server, "/readyz", Duration::from_secs(240)).await;
+    server.wait_200("/readyz", Duration::from_secs(240)).await;
     let (_, after) = get_text(&server.base, "/hls/stream.m3u8").await;
     let (seq1, _, items1) = parse_playlist(&after);
     assert!(
@@ -605,22 +567,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let group = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
-    // SAFETY: kill(2) on the process group this test made for the server.
-    let rc = unsafe { libc::kill(-group, libc::SIGINT) };
-    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "still running after Ctrl-C: {}",
-            server.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = server.stop_with(libc::SIGINT, true, Duration::from_secs(30));
     assert!(status.success(), "{status}: {}", server.logs());
     let db = rusqlite::Connection::open_with_flags(
         data.join("shufflecast.db"),

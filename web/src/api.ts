@@ -75,8 +75,6 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return data as T;
 }
 
-export const post = <T = unknown>(path: string, body?: unknown) => api<T>(path, { method: "POST", body });
-
 export interface Clip {
   id: string;
   title: string;

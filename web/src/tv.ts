@@ -26,7 +26,7 @@ function focusables(): HTMLElement[] {
 type Dir = "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight";
 
 /** The element the focus moves to from `from` in direction `dir`, if any. */
-export function nextInDirection(from: Element, dir: Dir, candidates: HTMLElement[]): HTMLElement | null {
+function nextInDirection(from: Element, dir: Dir, candidates: HTMLElement[]): HTMLElement | null {
   const a = from.getBoundingClientRect();
   let best: HTMLElement | null = null;
   let bestScore = Infinity;
@@ -142,8 +142,6 @@ export function enableTv(onBack: () => void): void {
         else onBack();
       }
     },
-    // Before the views' own handlers, so a range input's arrows are settled here.
-    { capture: false },
   );
 }
 

@@ -103,25 +103,16 @@ export function live(view: HTMLElement): () => void {
     next.textContent = s.next_chunk ? `Next: chunk ${s.next_chunk}` : "";
     tick();
   };
+  /** A bar and its "position / length" label, the position moved on by `dt`. */
+  const progress = (p: HTMLProgressElement, label: HTMLElement, item: { position: number; duration: number } | null | undefined, dt: number) => {
+    const pos = item ? Math.min(item.duration, item.position + dt) : 0;
+    p.value = item ? pos / Math.max(0.001, item.duration) : 0;
+    label.textContent = item ? `${clock(pos)} / ${clock(item.duration)}` : "";
+  };
   const tick = () => {
-    const s = status;
     const dt = (performance.now() - at) / 1000;
-    if (s?.clip) {
-      const pos = Math.min(s.clip.duration, s.clip.position + dt);
-      clipBar.value = pos / Math.max(0.001, s.clip.duration);
-      clipTime.textContent = `${clock(pos)} / ${clock(s.clip.duration)}`;
-    } else {
-      clipBar.value = 0;
-      clipTime.textContent = "";
-    }
-    if (s?.track) {
-      const pos = Math.min(s.track.duration, s.track.position + dt);
-      trackBar.value = pos / Math.max(0.001, s.track.duration);
-      trackTime.textContent = `${clock(pos)} / ${clock(s.track.duration)}`;
-    } else {
-      trackBar.value = 0;
-      trackTime.textContent = "";
-    }
+    progress(clipBar, clipTime, status?.clip, dt);
+    progress(trackBar, trackTime, status?.track, dt);
     const lat = player.latency();
     badge.classList.toggle("behind", lat !== null && lat > 10);
     badge.textContent = lat !== null && lat > 10 ? `−${clock(lat)}` : "LIVE";
