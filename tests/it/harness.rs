@@ -239,9 +239,8 @@ impl Server {
     pub fn start<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Server {
         let port = free_port();
         let data = dir.join("data");
-        let log = dir.join("server.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_shufflecast"))
-            .current_dir(dir)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
+        cmd.current_dir(dir)
             .arg("serve")
             .args([
                 "--listen",
@@ -250,9 +249,18 @@ impl Server {
                 data.to_str().unwrap(),
             ])
             .args(args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info");
+        Server::spawn(cmd, port, data, dir)
+    }
+
+    /// Spawns `cmd`, a server listening on `port` with its data in `data`; its
+    /// output goes to `logs/server.log` and `logs/server.err`.
+    pub fn spawn(mut cmd: Command, port: u16, data: PathBuf, logs: &Path) -> Server {
+        let log = logs.join("server.log");
+        let child = cmd
+            .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(dir.join("server.err")).unwrap())
+            .stderr(std::fs::File::create(logs.join("server.err")).unwrap())
             .spawn()
             .expect("shufflecast starts");
         Server {

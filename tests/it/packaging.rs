@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -109,7 +109,6 @@ impl Root {
         let port = harness::free_port();
         let logs = self.root.join(run);
         std::fs::create_dir_all(&logs).unwrap();
-        let log = logs.join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
         cmd.args(&self.image.args)
             .current_dir(self.path(&self.image.workdir))
@@ -128,18 +127,7 @@ impl Root {
         // Its own process group, like a service or a shell's foreground job, so a
         // Ctrl-C can be sent to the group without reaching the test runner.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(logs.join("server.err")).unwrap())
-            .spawn()
-            .expect("shufflecast starts");
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            data: self.var("DATA_DIR"),
-            log,
-        }
+        Server::spawn(cmd, port, self.var("DATA_DIR"), &logs)
     }
 }
 
