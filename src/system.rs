@@ -4,9 +4,10 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -74,12 +75,12 @@ impl Monitor {
 
     /// The newest sample, if any yet.
     pub fn latest(&self) -> Option<Usage> {
-        self.samples.lock().unwrap().back().cloned()
+        self.samples.lock().back().cloned()
     }
 
     /// The samples of the last minutes, oldest first.
     pub fn history(&self) -> Vec<Usage> {
-        self.samples.lock().unwrap().iter().cloned().collect()
+        self.samples.lock().iter().cloned().collect()
     }
 
     /// Samples until cancelled, on a blocking thread (reading /proc and walking the
@@ -157,7 +158,7 @@ impl Monitor {
                 disk_total,
                 disk_percent: percent(disk_total.saturating_sub(disk_free), disk_total),
             };
-            let mut s = self.samples.lock().unwrap();
+            let mut s = self.samples.lock();
             s.push_back(sample);
             while s.len() > KEEP {
                 s.pop_front();

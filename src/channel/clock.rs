@@ -2,8 +2,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
 
 /// Time as the live engine sees it: a monotonic offset since the channel started,
 /// and the wall-clock time that offset corresponds to (for PROGRAM-DATE-TIME).
@@ -85,7 +86,7 @@ impl VirtualClock {
 
 impl Clock for VirtualClock {
     fn now(&self) -> Duration {
-        *self.now.lock().unwrap()
+        *self.now.lock()
     }
     fn wall(&self, at: Duration) -> SystemTime {
         self.wall_start + at
@@ -93,7 +94,7 @@ impl Clock for VirtualClock {
     fn sleep_until(&self, at: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             {
-                let mut now = self.now.lock().unwrap();
+                let mut now = self.now.lock();
                 *now = (*now).max(at);
             }
             // Give other tasks (clip loaders, HTTP) a turn, as a real wait would.

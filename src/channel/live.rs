@@ -7,10 +7,11 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use parking_lot::RwLock;
 use tokio::sync::watch;
 
 use super::clip::{ClipInfo, TrackInfo};
@@ -130,7 +131,7 @@ impl Live {
     /// discontinuity and numbered after `last_discontinuity_number`, the discontinuity
     /// number of the last segment that run published. Call before the first publish.
     pub fn resume(&self, last_discontinuity_number: u64) {
-        let mut w = self.inner.write().unwrap();
+        let mut w = self.inner.write();
         w.discontinuity_sequence = last_discontinuity_number;
         w.force_discontinuity = true;
     }
@@ -142,7 +143,7 @@ impl Live {
 
     /// The current playlist; None until the first segment is out.
     pub fn playlist(&self) -> Option<Bytes> {
-        self.inner.read().unwrap().playlist.clone()
+        self.inner.read().playlist.clone()
     }
 
     /// A segment by file name, while it is retained.
@@ -153,7 +154,7 @@ impl Live {
             .strip_suffix(".ts")?
             .parse()
             .ok()?;
-        let w = self.inner.read().unwrap();
+        let w = self.inner.read();
         let first = w.segments.front()?.seq;
         let idx = seq.checked_sub(first)? as usize;
         w.segments.get(idx).map(|s| s.data.clone())
@@ -161,22 +162,22 @@ impl Live {
 
     /// What is on air, from the newest published segment.
     pub fn now_playing(&self) -> NowPlaying {
-        self.inner.read().unwrap().now.clone()
+        self.inner.read().now.clone()
     }
 
     /// What each retained segment started with, oldest first.
     pub fn history(&self) -> Vec<NowPlaying> {
-        self.inner.read().unwrap().history.iter().cloned().collect()
+        self.inner.read().history.iter().cloned().collect()
     }
 
     /// When the newest segment was published (wall clock), for readiness checks.
     pub fn last_published(&self) -> Option<SystemTime> {
-        self.inner.read().unwrap().last_published
+        self.inner.read().last_published
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> LiveStats {
-        self.inner.read().unwrap().stats.clone()
+        self.inner.read().stats.clone()
     }
 
     /// Sequence numbers of published segments, for waiting on new ones.
@@ -200,7 +201,7 @@ impl Live {
             remove: Vec::new(),
         };
         {
-            let mut w = self.inner.write().unwrap();
+            let mut w = self.inner.write();
             if std::mem::take(&mut w.force_discontinuity) {
                 seg.entry.discontinuity = true;
             }
@@ -327,6 +328,26 @@ mod tests {
 
     fn text(live: &Live) -> String {
         String::from_utf8(live.playlist().unwrap().to_vec()).unwrap()
+    }
+
+    /// The lock policy (docs/architecture.md, Invariants): a panic while the window
+    /// is locked must not make every later playlist request panic too.
+    #[test]
+    fn a_panic_while_the_window_is_locked_does_not_break_the_playlist() {
+        let live = Live::new("run".into(), 3, 2, None);
+        publish(&live, 1, false);
+        let l = live.clone();
+        let r = std::thread::spawn(move || {
+            let _w = l.inner.write();
+            panic!("a bug while the live window is locked");
+        })
+        .join();
+        assert!(r.is_err(), "the thread panicked holding the lock");
+        assert!(text(&live).contains("run-1.ts\n"));
+        assert_eq!(live.now_playing().seq, 1);
+        publish(&live, 2, false);
+        assert!(text(&live).contains("run-2.ts\n"));
+        assert_eq!(live.stats().segments_published, 2);
     }
 
     #[test]

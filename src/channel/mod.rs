@@ -477,9 +477,9 @@ mod tests {
     use std::collections::VecDeque;
     use std::future::Future;
     use std::pin::Pin;
-    use std::sync::Mutex;
     use std::time::SystemTime;
 
+    use parking_lot::Mutex;
     use tokio::sync::Semaphore;
 
     use super::splicer::tests::{clip, track};
@@ -494,7 +494,7 @@ mod tests {
 
     impl Clock for StepClock {
         fn now(&self) -> Duration {
-            *self.now.lock().unwrap()
+            *self.now.lock()
         }
         fn wall(&self, at: Duration) -> SystemTime {
             SystemTime::UNIX_EPOCH + at
@@ -503,7 +503,7 @@ mod tests {
             Box::pin(async move {
                 if at > self.now() {
                     self.permits.acquire().await.unwrap().forget();
-                    *self.now.lock().unwrap() = at;
+                    *self.now.lock() = at;
                 }
             })
         }
@@ -515,7 +515,7 @@ mod tests {
     struct Clips(Mutex<VecDeque<ClipRef>>);
     impl ClipSource for Clips {
         fn next_clip(&self) -> Option<ClipRef> {
-            self.0.lock().unwrap().pop_front()
+            self.0.lock().pop_front()
         }
     }
     struct NoMusic;
@@ -649,14 +649,14 @@ mod tests {
             self.next_cued().map(|c| c.0)
         }
         fn next_cued(&self) -> Option<(ClipRef, u64)> {
-            let mut q = self.queue.lock().unwrap();
+            let mut q = self.queue.lock();
             let cue = q.1;
             q.0.pop_front().map(|c| (c, cue))
         }
         fn recue(&self, airing: Option<&ClipInfo>) -> Option<u64> {
             assert_eq!(airing.unwrap().id, "long");
-            let mut q = self.queue.lock().unwrap();
-            q.0 = self.after.lock().unwrap().take()?;
+            let mut q = self.queue.lock();
+            q.0 = self.after.lock().take()?;
             q.1 += 1;
             Some(q.1)
         }
@@ -681,15 +681,12 @@ mod tests {
         e.wait_for(1).await;
         // Let the loader fill the queue with the two stale clips.
         for _ in 0..500 {
-            if source.queue.lock().unwrap().0.is_empty() {
+            if source.queue.lock().0.is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert!(
-            source.queue.lock().unwrap().0.is_empty(),
-            "loader never ran ahead"
-        );
+        assert!(source.queue.lock().0.is_empty(), "loader never ran ahead");
         assert!(e.control.send(Command::Recue));
         assert!(e.control.send(Command::SkipClip));
         e.clock.permits.add_permits(1);

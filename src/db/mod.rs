@@ -10,8 +10,9 @@
 //! the few big ones (a library scan) run on a blocking thread.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
@@ -84,8 +85,8 @@ impl Db {
     /// playout waits on it.
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll
-        // back on drop), so a poisoned lock is safe to take over.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        // back on drop), and parking_lot's locks do not poison: the next caller goes on.
+        self.conn.lock()
     }
 
     /// A value from the `meta` table.

@@ -6,13 +6,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
 
 use super::AppState;
 use crate::schedule::generator::GeneratorState;
@@ -37,7 +37,7 @@ struct Inner {
 
 impl HttpMetrics {
     fn record(&self, route: &str, method: &str, status: u16, bytes: u64, segment: bool) {
-        let mut i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut i = self.inner.lock();
         *i.requests
             .entry((route.to_string(), method.to_string(), status))
             .or_default() += 1;
@@ -59,7 +59,7 @@ impl HttpMetrics {
     /// player needs in that time. Counts players, not people; a CDN in front counts
     /// as one per edge.
     fn viewers(&self, segment_secs: f64) -> f64 {
-        let mut i = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut i = self.inner.lock();
         let now = Instant::now();
         while i
             .segment_fetches
@@ -230,7 +230,7 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
         ],
     );
     let (requests, bytes) = {
-        let i = st.http.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let i = st.http.inner.lock();
         (i.requests.clone(), i.bytes)
     };
     let samples: Vec<(String, f64)> = requests
@@ -297,7 +297,7 @@ mod tests {
         m.record("/hls/{file}", "GET", 404, 10, true);
         m.record("/api/status", "GET", 200, 10, false);
         assert_eq!(m.viewers(2.0), 2.0);
-        let i = m.inner.lock().unwrap();
+        let i = m.inner.lock();
         assert_eq!(
             i.requests[&("/hls/{file}".to_string(), "GET".to_string(), 200)],
             30

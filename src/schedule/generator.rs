@@ -10,11 +10,12 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::FutureExt;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
@@ -537,7 +538,7 @@ impl Inner {
             // Fast start: while nothing at all can air, the first clip is one segment.
             let fast = !self.playout.has_clip();
             let (cut, want_secs) = {
-                let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+                let mut rng = self.rng.lock();
                 let secs = rng.random_range(s.clip_min..=s.clip_max.max(s.clip_min));
                 let want = if fast { 1 } else { gops(secs, gop_secs) };
                 let min = if fast {
@@ -685,11 +686,7 @@ impl Inner {
     /// one not in the chunk and not being cut by another job; failing that, any but
     /// the last one used; failing that, any.
     fn pick(&self, used: &[i64]) -> Result<Option<Video>, crate::db::DbError> {
-        let busy = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let busy = self.in_flight.lock().clone();
         let last = &used[used.len().saturating_sub(1)..];
         for exclude in [
             [used, &busy].concat(),
@@ -775,14 +772,14 @@ struct InFlight<'a> {
 
 impl<'a> InFlight<'a> {
     fn new(set: &'a Mutex<Vec<i64>>, id: i64) -> Self {
-        set.lock().unwrap_or_else(|p| p.into_inner()).push(id);
+        set.lock().push(id);
         InFlight { set, id }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        let mut v = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = self.set.lock();
         if let Some(i) = v.iter().position(|x| *x == self.id) {
             v.swap_remove(i);
         }

@@ -13,8 +13,9 @@ pub mod music;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{OptionalExtension, params};
 
 use crate::channel::{ClipInfo, ClipRef, ClipSource};
@@ -192,8 +193,8 @@ impl Playout {
         }))
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
     }
 
     /// Starts a new, empty chunk that clips will be added to.

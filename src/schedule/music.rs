@@ -5,9 +5,10 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use rand::seq::SliceRandom;
 use rusqlite::params;
 use tokio_util::sync::CancellationToken;
@@ -159,7 +160,7 @@ impl Music {
         Ok(found.map(|(_, path)| {
             let path = PathBuf::from(path);
             let title = title_of(&path);
-            *self.asked.lock().unwrap() = Some(path);
+            *self.asked.lock() = Some(path);
             title
         }))
     }
@@ -184,10 +185,10 @@ impl Music {
         let mut order: VecDeque<PathBuf> = VecDeque::new();
         let mut last: Option<PathBuf> = None;
         loop {
-            let asked = self.asked.lock().unwrap().take();
+            let asked = self.asked.lock().take();
             let wait = if asked.is_some() {
                 None
-            } else if self.ready.lock().unwrap().len() >= READY_AHEAD {
+            } else if self.ready.lock().len() >= READY_AHEAD {
                 Some(Duration::from_millis(500))
             } else if order.is_empty() {
                 let (me, l) = (self.clone(), last.clone());
@@ -244,7 +245,7 @@ impl Music {
                 title: title_of(&src),
                 source: Some(src),
             };
-            let mut ready = self.ready.lock().unwrap();
+            let mut ready = self.ready.lock();
             if asked.is_some() {
                 ready.push_front(track);
             } else {
@@ -256,7 +257,7 @@ impl Music {
 
 impl TrackSource for Music {
     fn next_track(&self) -> Option<TrackRef> {
-        self.ready.lock().unwrap().pop_front()
+        self.ready.lock().pop_front()
     }
 }
 
