@@ -4,6 +4,7 @@
 //!
 //! The recorder follows the live window: one small transaction per segment.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::channel::{Live, NowPlaying};
 use crate::db::{self, Db, DbError};
 use crate::media::Ticks;
+use crate::schedule::music;
 
 /// Where the last run's stream stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +138,9 @@ pub struct Played {
 pub struct Stats {
     /// Hours of stream published, all runs together.
     pub hours_streamed: f64,
-    /// Chunks completed.
+    /// Chunks made so far: every chunk completed, and those still being built that
+    /// hold a clip (they can air: at a fresh start the first one airs as it grows),
+    /// evicted and deleted ones included.
     pub chunks_created: u64,
     /// Chunk airings started.
     pub chunks_aired: u64,
@@ -160,12 +164,18 @@ pub fn read(db: &Db, top: usize) -> Result<Stats, DbError> {
     let num = |k: &str| -> Result<f64, DbError> {
         Ok(meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0.0))
     };
+    // Rows: title, creator, plays, airtime, and a path to name an untitled track by.
     let list = |sql: &str| -> Result<Vec<Played>, DbError> {
         let mut st = c.prepare(sql)?;
         let v = st
             .query_map([top as i64], |r| {
+                let title: String = r.get(0)?;
+                let path: Option<String> = r.get(4)?;
                 Ok(Played {
-                    title: r.get(0)?,
+                    title: match path {
+                        Some(p) => music::track_title(&title, Path::new(&p)),
+                        None => title,
+                    },
                     creator: r.get(1)?,
                     plays: r.get::<_, i64>(2)? as u64,
                     airtime: r.get(3)?,
@@ -174,20 +184,28 @@ pub fn read(db: &Db, top: usize) -> Result<Stats, DbError> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(v)
     };
+    // The counter counts chunks as they complete; one still being built counts as
+    // soon as it has a clip, since it can air (at a fresh start, the chunk on air).
+    let building: i64 = c.query_row(
+        "SELECT count(*) FROM chunks WHERE state = 'building'
+         AND EXISTS (SELECT 1 FROM clips WHERE clips.chunk_id = chunks.id)",
+        [],
+        |r| r.get(0),
+    )?;
     Ok(Stats {
         hours_streamed: num("seconds_streamed")? / 3600.0,
-        chunks_created: num("chunks_created")? as u64,
+        chunks_created: num("chunks_created")? as u64 + building as u64,
         chunks_aired: num("chunks_aired")? as u64,
         top_videos: list(
-            "SELECT title, creator, plays, airtime FROM videos WHERE airtime > 0
+            "SELECT title, creator, plays, airtime, NULL FROM videos WHERE airtime > 0
              ORDER BY airtime DESC, id LIMIT ?1",
         )?,
         top_tracks: list(
-            "SELECT title, NULL, plays, airtime FROM tracks WHERE airtime > 0
+            "SELECT title, NULL, plays, airtime, path FROM tracks WHERE airtime > 0
              ORDER BY airtime DESC, id LIMIT ?1",
         )?,
         top_creators: list(
-            "SELECT creator, creator, sum(plays), sum(airtime) AS a FROM videos
+            "SELECT creator, creator, sum(plays), sum(airtime) AS a, NULL FROM videos
              WHERE airtime > 0 AND creator IS NOT NULL GROUP BY creator ORDER BY a DESC LIMIT ?1",
         )?,
     })
@@ -234,8 +252,9 @@ mod tests {
                 [],
             )
             .unwrap();
+            // As the music scanner records a track: no title.
             c.execute(
-                "INSERT INTO tracks (path, size, mtime_ns, added_at, title) VALUES ('/m/x.mp3', 1, 1, 0, 'X')",
+                "INSERT INTO tracks (path, size, mtime_ns, added_at) VALUES ('/m/Night Drive.mp3', 1, 1, 0)",
                 [],
             )
             .unwrap();
@@ -253,8 +272,8 @@ mod tests {
         };
         let (a, b) = (clip("/v/a.mp4"), clip("/v/b.mp4"));
         let x = Arc::new(TrackInfo {
-            title: "X".into(),
-            source: Some("/m/x.mp3".into()),
+            title: "Night Drive".into(),
+            source: Some("/m/Night Drive.mp3".into()),
             duration: 60.0,
         });
         // a for 3 segments, b for 2, a again (another airing) for 1; one track throughout.
@@ -269,7 +288,11 @@ mod tests {
         let va = &s.top_videos[0];
         assert_eq!((va.title.as_str(), va.plays, va.airtime), ("A", 2, 8.0));
         assert_eq!((s.top_videos[1].plays, s.top_videos[1].airtime), (1, 4.0));
-        assert_eq!((s.top_tracks[0].plays, s.top_tracks[0].airtime), (1, 12.0));
+        let t = &s.top_tracks[0];
+        assert_eq!(
+            (t.title.as_str(), t.plays, t.airtime),
+            ("Night Drive", 1, 12.0)
+        );
         assert_eq!(s.top_creators[0].title, "Ann");
         assert_eq!(
             (s.top_creators[0].plays, s.top_creators[0].airtime),
@@ -283,5 +306,67 @@ mod tests {
                 discontinuity_number: 0
             })
         );
+    }
+
+    #[test]
+    fn chunks_created_counts_the_chunk_on_air_while_it_is_built() {
+        use crate::channel::{ClipRef, ClipSource};
+        use crate::schedule::{ClipRecord, Playout};
+        use crate::transcode::OutputProfile;
+
+        let d = tempfile::tempdir().unwrap();
+        let db = Db::open(&d.path().join("state.db")).unwrap();
+        let chunks = d.path().join("chunks");
+        let profile = OutputProfile::new(320, 180, 30, 2);
+        let playout = Playout::load(db.clone(), &chunks, &profile).unwrap();
+        let created = || read(&db, 10).unwrap().chunks_created;
+        let begin = |id: &str| {
+            let dir = chunks.join(id);
+            std::fs::create_dir_all(&dir).unwrap();
+            playout
+                .begin_chunk(id, dir, &profile, "libx264", 12.0)
+                .unwrap();
+        };
+        let add = |id: &str, i: usize| {
+            let file = format!("clip-{i:04}.ts");
+            let path = chunks.join(id).join(&file);
+            std::fs::write(&path, [0u8; 188]).unwrap();
+            let rec = ClipRecord {
+                file,
+                video_id: None,
+                source: None,
+                title: format!("{id} {i}"),
+                creator: None,
+                start: 0.0,
+                duration: 6.0,
+                size_bytes: 188,
+                encoder: "libx264".into(),
+            };
+            let info = Arc::new(ClipInfo {
+                id: format!("{id}/{i}"),
+                chunk: Some(id.into()),
+                ..ClipInfo::default()
+            });
+            playout.add_clip(id, ClipRef { path, info }, &rec).unwrap();
+        };
+        assert_eq!(created(), 0);
+        // A fresh start: the first chunk airs as it is made.
+        begin("c1");
+        assert_eq!(created(), 0, "no clip yet: nothing made");
+        add("c1", 0);
+        assert!(playout.next_clip().is_some(), "the growing chunk airs");
+        assert_eq!(created(), 1, "the chunk on air counts while it is built");
+        add("c1", 1);
+        assert!(playout.complete_chunk("c1").unwrap().is_none());
+        assert_eq!(created(), 1, "completing it does not count it twice");
+        begin("c2");
+        assert_eq!(created(), 1, "a job without a clip is no chunk yet");
+        add("c2", 0);
+        assert_eq!(created(), 2);
+        assert!(playout.complete_chunk("c2").unwrap().is_none());
+        assert_eq!(created(), 2);
+        // Made chunks stay counted once evicted or deleted.
+        db.conn().execute("DELETE FROM chunks", []).unwrap();
+        assert_eq!(created(), 2);
     }
 }

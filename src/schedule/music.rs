@@ -123,11 +123,7 @@ impl Music {
                 let title: String = r.get(1)?;
                 Ok(TrackStatus {
                     id: r.get(0)?,
-                    title: if title.is_empty() {
-                        title_of(&path)
-                    } else {
-                        title
-                    },
+                    title: track_title(&title, &path),
                     name: path
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
@@ -258,6 +254,17 @@ impl Music {
 impl TrackSource for Music {
     fn next_track(&self) -> Option<TrackRef> {
         self.ready.lock().pop_front()
+    }
+}
+
+/// A track's title: the one stored in its row if any, else its file name, as on
+/// air. The scanner records no title (music has no metadata step), so the music
+/// list and the stats name a track with this, never with the bare column.
+pub fn track_title(stored: &str, path: &Path) -> String {
+    if stored.trim().is_empty() {
+        title_of(path)
+    } else {
+        stored.to_string()
     }
 }
 
