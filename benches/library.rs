@@ -71,6 +71,7 @@ fn pick(videos: usize) {
         interlaced: false,
         title: None,
         artist: None,
+        color: Default::default(),
     })
     .unwrap();
     {

@@ -16,6 +16,7 @@ fn probe(duration: f64) -> ProbeInfo {
         interlaced: false,
         title: None,
         artist: None,
+        color: Default::default(),
     }
 }
 

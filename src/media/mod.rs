@@ -4,6 +4,7 @@
 pub mod adts;
 pub mod h264;
 pub mod hls;
+pub mod params;
 pub mod time;
 pub mod ts;
 

@@ -14,6 +14,16 @@ use super::look::{self, Look};
 use super::run::{self, TempOut, file_arg, os_args};
 use super::{Encoder, Ffmpeg, OutputProfile, ProbeInfo, TranscodeError};
 
+/// What every frame is told it is before it reaches the encoder: progressive,
+/// BT.709, limited range. Encoders read these frame properties (and the options of
+/// [`encoder_args`]) for the VUI; nothing of the source's tags may get through.
+pub(crate) const PIN_FRAME: &str =
+    "setparams=field_mode=prog:range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709";
+
+/// Any SEI left (an encoder's own version string, a driver's extras) is dropped:
+/// clips carry SPS, PPS and slices only.
+const DROP_SEI: &str = "filter_units=remove_types=6";
+
 /// One clip to cut and encode.
 #[derive(Clone, Copy, Debug)]
 pub struct ClipRequest<'a> {
@@ -111,8 +121,23 @@ pub fn h264_level(p: &OutputProfile) -> &'static str {
 
 /// The full ffmpeg argument list for a clip (writes to `req.out`).
 pub fn clip_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
+    fixed_clip_args(req, threads, &Fix::default())
+}
+
+/// A correction for a retry, when a clip's parameter sets came out unlike the
+/// reference's (see `verify`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fix {
+    /// Deinterlace every frame, whatever the source's flags say (field coding leaked).
+    pub deinterlace_all: bool,
+    /// An extra bitstream filter that rewrites the VUI to the reference's values.
+    pub bsf: Option<String>,
+}
+
+/// [`clip_args`] with a correction applied.
+pub(crate) fn fixed_clip_args(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsString> {
     if req.look.video_wall {
-        return wall_args(req, threads);
+        return wall_args(req, threads, fix);
     }
     let mut a = common_args();
     a.extend(hw_input_args(req.encoder));
@@ -129,20 +154,16 @@ pub fn clip_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
     a.push("-i".into());
     a.push(file_arg(req.src));
     a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
-    a.extend(os_args(["-vf".to_string(), clip_filter(req)]));
+    a.extend(os_args(["-vf".to_string(), clip_filter(req, fix)]));
     a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
-    a.extend(output_args(req.profile, req.encoder, threads, req.out));
+    a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
     a
 }
 
 /// The filter chain of a clip: deinterlace, fit, pad, fixed rate and format, padded end.
-fn clip_filter(req: &ClipRequest<'_>) -> String {
+fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> String {
     let (w, h) = (req.profile.width, req.profile.height);
-    let mut f = Vec::new();
-    if req.info.interlaced {
-        // send_frame keeps the frame rate; deint=interlaced leaves progressive frames alone.
-        f.push("yadif=mode=send_frame:parity=auto:deint=interlaced".to_string());
-    }
+    let mut f = source_filters(req.info, fix);
     // Before scaling, so a 60 fps source only has half its frames scaled.
     f.push(format!("fps={}", req.profile.fps));
     // Fit the *display* aspect (dar includes the sample aspect ratio, so anamorphic
@@ -150,8 +171,10 @@ fn clip_filter(req: &ClipRequest<'_>) -> String {
     f.push(format!(
         "scale=w='if(gt(dar*{h},{w}),{w},max(2,trunc({h}*dar/2+0.5)*2))'\
          :h='if(gt(dar*{h},{w}),max(2,trunc({w}/dar/2+0.5)*2),{h})'\
-         :flags=bicubic:out_color_matrix=bt709:out_range=tv"
+         :flags=bicubic{}",
+        scale_colour(req.info)
     ));
+    f.extend(tone_map(req.info));
     // Right after scale, so scale converts once and no second converter is auto-inserted.
     // The look's filters work on yuv420p; a GPU encoder's format follows them.
     let graded = req.look.grade.filter().is_some() || req.watermark.is_some();
@@ -166,6 +189,49 @@ fn clip_filter(req: &ClipRequest<'_>) -> String {
     f.join(",")
 }
 
+/// The first filters of every source: side data dropped (captions, HDR metadata,
+/// stereo 3D, user data: an encoder would copy them into SEI or VUI), then
+/// deinterlacing when the source is interlaced.
+fn source_filters(info: &ProbeInfo, fix: &Fix) -> Vec<String> {
+    let mut f = vec!["sidedata=mode=delete".to_string()];
+    if fix.deinterlace_all {
+        f.push("yadif=mode=send_frame:parity=auto:deint=all".to_string());
+    } else if info.interlaced {
+        // send_frame keeps the frame rate; deint=interlaced leaves progressive frames alone.
+        f.push("yadif=mode=send_frame:parity=auto:deint=interlaced".to_string());
+    }
+    f
+}
+
+/// The colour conversion options of the fit `scale`: to BT.709 limited range, except
+/// for HDR, which [`tone_map`] converts (a matrix change on PQ or HLG values would be
+/// wrong, so scale only resizes those).
+fn scale_colour(info: &ProbeInfo) -> &'static str {
+    if info.color.hdr_transfer().is_some() {
+        ""
+    } else {
+        ":out_color_matrix=bt709:out_range=tv"
+    }
+}
+
+/// PQ and HLG sources to BT.709 SDR (zimg's linearisation, then the Hable curve), so
+/// they do not look washed out; `None` for SDR sources.
+fn tone_map(info: &ProbeInfo) -> Option<String> {
+    let transfer = info.color.hdr_transfer()?;
+    let c = &info.color;
+    let primaries = c.primaries.as_deref().filter(|p| *p == "bt2020").unwrap_or("bt2020");
+    let matrix = match c.matrix.as_deref() {
+        Some("bt2020c") => "bt2020c",
+        _ => "bt2020nc",
+    };
+    let range = if c.full_range() { "full" } else { "limited" };
+    Some(format!(
+        "zscale=tin={transfer}:pin={primaries}:min={matrix}:rin={range}:t=linear:npl=100,\
+         format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,\
+         zscale=t=bt709:m=bt709:r=limited"
+    ))
+}
+
 /// The end of every clip chain: the look, square pixels, the encoder's format, the
 /// padded end, the upload to the GPU.
 fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
@@ -177,6 +243,7 @@ fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
         ));
     }
     f.push("setsar=1".to_string());
+    f.push(PIN_FRAME.to_string());
     // Grading filters may hand on 4:4:4 or RGB: pin what the encoder gets.
     if graded {
         f.push(format!("format={}", pix_fmt(req.encoder)));
@@ -187,7 +254,7 @@ fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
 }
 
 /// A three-panel video wall: the source three times, at three moments, side by side.
-fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
+fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsString> {
     let (w, h) = (req.profile.width, req.profile.height);
     // Even panel widths for 4:2:0; the pad centres the wall if 3 panels fall short.
     let pw = ((w / 3) & !1).max(2);
@@ -211,16 +278,14 @@ fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
         }
         a.push("-i".into());
         a.push(file_arg(req.src));
-        let mut p = Vec::new();
-        if req.info.interlaced {
-            p.push("yadif=mode=send_frame:parity=auto:deint=interlaced".to_string());
-        }
+        let mut p = source_filters(req.info, fix);
         p.push(format!("fps={}", req.profile.fps));
         // Fill the panel (crop the excess): a wall of letterboxed slivers looks broken.
         p.push(format!(
-            "scale={pw}:{h}:force_original_aspect_ratio=increase:flags=bicubic\
-             :out_color_matrix=bt709:out_range=tv"
+            "scale={pw}:{h}:force_original_aspect_ratio=increase:flags=bicubic{}",
+            scale_colour(req.info)
         ));
+        p.extend(tone_map(req.info));
         p.push(format!("crop={pw}:{h}"));
         p.push("setsar=1".to_string());
         p.push("format=yuv420p".to_string());
@@ -242,7 +307,7 @@ fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>) -> Vec<OsString> {
         "-dn".to_string(),
     ]));
     a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
-    a.extend(output_args(req.profile, req.encoder, threads, req.out));
+    a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
     a
 }
 
@@ -305,8 +370,15 @@ pub(crate) fn encoder_args(p: &OutputProfile, encoder: &Encoder) -> Vec<OsString
                 "-forced-idr",
                 "1",
             ]);
-            // Closed GOPs and SPS/PPS before every IDR, whatever x264's defaults.
-            a.extend(["-x264-params", "open-gop=0:scenecut=0:repeat-headers=1"]);
+            // Closed GOPs and SPS/PPS before every IDR, whatever x264's defaults; the
+            // VUI written out in x264's own terms, which win over anything libavcodec
+            // derives from the input (chroma location 0 is "left", written as absent).
+            a.extend([
+                "-x264-params",
+                "open-gop=0:scenecut=0:repeat-headers=1:colorprim=bt709:transfer=bt709\
+                 :colormatrix=bt709:range=tv:chromaloc=0:sar=1/1:overscan=undef:videoformat=undef",
+            ]);
+            a.extend(["-a53cc", "0", "-udu_sei", "0"]);
         }
         Encoder::Nvenc => {
             a.extend(["-c:v", "h264_nvenc", "-preset", "p4", "-tune", "hq"]);
@@ -315,6 +387,7 @@ pub(crate) fn encoder_args(p: &OutputProfile, encoder: &Encoder) -> Vec<OsString
             a.extend(gop_args);
             a.extend(["-b_ref_mode", "disabled", "-forced-idr", "1"]);
             a.extend(["-no-scenecut", "1", "-strict_gop", "1"]);
+            a.extend(["-a53cc", "0", "-udu_sei", "0", "-extra_sei", "0"]);
         }
         Encoder::Vaapi { .. } => {
             a.extend([
@@ -328,8 +401,9 @@ pub(crate) fn encoder_args(p: &OutputProfile, encoder: &Encoder) -> Vec<OsString
             a.extend(["-rc_mode", "VBR"]);
             a.extend(rate_args);
             a.extend(gop_args);
-            // 0: every I frame is an IDR frame.
-            a.extend(["-idr_interval", "0"]);
+            // 0: every I frame is an IDR frame. No SEI: its timing variant would add
+            // HRD parameters to the SPS.
+            a.extend(["-idr_interval", "0", "-sei", "0"]);
         }
         Encoder::Qsv => {
             // h264_qsv takes the level as a plain number (41, not 4.1).
@@ -345,11 +419,15 @@ pub(crate) fn encoder_args(p: &OutputProfile, encoder: &Encoder) -> Vec<OsString
             a.extend(rate_args);
             a.extend(gop_args);
             a.extend(["-idr_interval", "0", "-look_ahead", "0", "-forced_idr", "1"]);
+            // pic_timing SEI would put pic_struct into the SPS.
+            a.extend(["-a53cc", "0", "-pic_timing_sei", "0"]);
         }
     }
     // Pinned so that a source's colour tags can never reach the SPS's VUI.
     a.extend(["-colorspace", "bt709", "-color_primaries", "bt709"]);
     a.extend(["-color_trc", "bt709", "-color_range", "tv"]);
+    a.extend(["-chroma_sample_location", "left"]);
+    a.extend(["-bsf:v", DROP_SEI]);
     os_args(a)
 }
 
@@ -358,6 +436,7 @@ fn output_args(
     p: &OutputProfile,
     encoder: &Encoder,
     threads: Option<u32>,
+    fix: &Fix,
     out: &Path,
 ) -> Vec<OsString> {
     let mut a = Vec::new();
@@ -370,6 +449,12 @@ fn output_args(
         ]));
     }
     a.extend(encoder_args(p, encoder));
+    if let Some(bsf) = &fix.bsf {
+        // The last -bsf:v wins: the whole chain again, with the correction.
+        a.extend(os_args(["-bsf:v".to_string(), format!("{DROP_SEI},{bsf}")]));
+    }
+    // No container metadata or chapters of the source in a clip.
+    a.extend(os_args(["-map_metadata", "-1", "-map_chapters", "-1"]));
     a.extend(os_args(["-f", "mpegts", "-y"]));
     a.push(file_arg(out));
     a
@@ -417,11 +502,12 @@ pub(crate) fn slate_args(
         ));
     }
     f.push("setsar=1".to_string());
+    f.push(PIN_FRAME.to_string());
     f.push(format!("format={}", pix_fmt(encoder)));
     f.extend(upload_filter(encoder));
     a.extend(os_args(["-vf".to_string(), f.join(",")]));
     a.extend(os_args(["-frames:v".to_string(), frames.to_string()]));
-    a.extend(output_args(p, encoder, threads, out));
+    a.extend(output_args(p, encoder, threads, &Fix::default(), out));
     a
 }
 
@@ -454,6 +540,20 @@ impl Ffmpeg {
         req: &ClipRequest<'_>,
         progress: &tokio::sync::watch::Sender<EncodeProgress>,
     ) -> Result<(), TranscodeError> {
+        self.encode_clip_fixed(req, progress, &Fix::default(), None)
+            .await
+    }
+
+    /// One encode of a clip, with `fix` applied; when `reference` is given, the
+    /// clip's parameter sets must equal it, or nothing is written and the error is
+    /// [`TranscodeError::Mismatch`].
+    pub(crate) async fn encode_clip_fixed(
+        &self,
+        req: &ClipRequest<'_>,
+        progress: &tokio::sync::watch::Sender<EncodeProgress>,
+        fix: &Fix,
+        reference: Option<&crate::media::h264::ParameterSets>,
+    ) -> Result<(), TranscodeError> {
         let tmp = TempOut::beside(req.out).await?;
         let req = ClipRequest {
             out: tmp.path(),
@@ -465,7 +565,7 @@ impl Ffmpeg {
                 .await
                 .map_err(|e| TranscodeError::io(format!("writing {}", text_file.display()), e))?;
         }
-        let args = clip_args(&req, self.threads);
+        let args = fixed_clip_args(&req, self.threads, fix);
         let mut parser = ProgressParser::default();
         let mut on_line = |line: &str| {
             if let Some(p) = parser.line(line) {
@@ -479,6 +579,9 @@ impl Ffmpeg {
             let _ = tokio::fs::remove_file(&text_file).await;
         }
         result?;
+        if let Some(reference) = reference {
+            super::verify::check(tmp.path(), reference).await?;
+        }
         tmp.commit().await
     }
 
@@ -508,7 +611,7 @@ impl Ffmpeg {
     }
 
     /// Runs one encode and checks that it wrote exactly `frames` frames.
-    async fn encode(&self, args: &[OsString], frames: u32, fps: u32) -> Result<(), TranscodeError> {
+    pub(crate) async fn encode(&self, args: &[OsString], frames: u32, fps: u32) -> Result<(), TranscodeError> {
         self.encode_with(args, frames, fps, &mut |_| {}).await
     }
 
@@ -579,6 +682,7 @@ mod tests {
             interlaced,
             title: None,
             artist: None,
+            color: Default::default(),
         }
     }
 
@@ -657,22 +761,70 @@ mod tests {
         assert!(!a.iter().any(|x| x == "-tune" || x == "-threads"));
         let vf = value(&a, "-vf");
         assert!(!vf.contains("yadif"), "{vf}");
-        assert!(vf.starts_with("fps=30,scale="), "{vf}");
+        assert!(vf.starts_with("sidedata=mode=delete,fps=30,scale="), "{vf}");
         assert!(
             vf.contains("pad=1280:720:(ow-iw)/2:(oh-ih)/2:color=black"),
             "{vf}"
         );
         assert!(vf.contains(",format=yuv420p,"), "{vf}");
         assert!(
-            vf.ends_with("setsar=1,tpad=stop_mode=clone:stop=360"),
+            vf.ends_with(&format!("setsar=1,{PIN_FRAME},tpad=stop_mode=clone:stop=360")),
             "{vf}"
+        );
+        // Nothing of the source reaches the bitstream: no captions or user data, a
+        // chroma location, no SEI, no container metadata.
+        assert_eq!(value(&a, "-a53cc"), "0");
+        assert_eq!(value(&a, "-udu_sei"), "0");
+        assert_eq!(value(&a, "-chroma_sample_location"), "left");
+        assert!(value(&a, "-x264-params").contains(":chromaloc=0:sar=1/1"));
+        assert_eq!(value(&a, "-bsf:v"), DROP_SEI);
+        assert_eq!(value(&a, "-map_metadata"), "-1");
+        assert!(!vf.contains("zscale"), "SDR is not tone-mapped: {vf}");
+    }
+
+    #[test]
+    fn hdr_is_tone_mapped_and_a_fix_reaches_the_arguments() {
+        let mut i = info(false);
+        i.color.transfer = Some("smpte2084".into());
+        i.color.primaries = Some("bt2020".into());
+        i.color.matrix = Some("bt2020nc".into());
+        let profile = profile();
+        let req = ClipRequest {
+            src: Path::new("hdr.mkv"),
+            info: &i,
+            start: 0.0,
+            frames: 30,
+            profile: &profile,
+            encoder: &Encoder::X264,
+            out: Path::new("o.ts"),
+            look: &Look::NONE,
+            watermark: None,
+        };
+        let a = strings(&clip_args(&req, None));
+        let vf = value(&a, "-vf");
+        assert!(
+            vf.contains("zscale=tin=smpte2084:pin=bt2020:min=bt2020nc:rin=limited:t=linear"),
+            "{vf}"
+        );
+        assert!(vf.contains("tonemap=tonemap=hable"), "{vf}");
+        // The resize leaves PQ values alone; zscale converts them.
+        assert!(!vf.contains("out_color_matrix"), "{vf}");
+        let fix = Fix {
+            deinterlace_all: true,
+            bsf: Some("h264_metadata=colour_primaries=1".into()),
+        };
+        let a = strings(&fixed_clip_args(&req, None, &fix));
+        assert!(value(&a, "-vf").contains("yadif=mode=send_frame:parity=auto:deint=all"));
+        assert_eq!(
+            value(&a, "-bsf:v"),
+            format!("{DROP_SEI},h264_metadata=colour_primaries=1")
         );
     }
 
     #[test]
     fn interlaced_threads_and_no_seek() {
         let a = build(&Encoder::X264, true, Some(2));
-        assert!(value(&a, "-vf").starts_with("yadif=mode=send_frame"));
+        assert!(value(&a, "-vf").starts_with("sidedata=mode=delete,yadif=mode=send_frame"));
         // Once for the decoder (before -i), once for the encoder.
         let i = a.iter().position(|x| x == "-i").unwrap();
         let threads: Vec<_> = a
@@ -735,7 +887,8 @@ mod tests {
         assert_eq!(value(&a, "-g"), "180");
         assert_eq!(value(&a, "-bf"), "2");
         let vf = value(&a, "-vf");
-        assert!(vf.starts_with("yadif"), "{vf}");
+        assert!(vf.starts_with("sidedata=mode=delete,yadif"), "{vf}");
+        assert_eq!(value(&a, "-sei"), "0");
         assert!(vf.contains(",format=nv12,"), "{vf}");
         assert!(vf.ends_with(",hwupload"), "{vf}");
     }

@@ -17,6 +17,7 @@ mod look;
 mod music;
 mod probe;
 mod run;
+pub mod verify;
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -25,11 +26,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use clip::{ClipRequest, EncodeProgress, clip_args, h264_level};
+pub use clip::{ClipRequest, EncodeProgress, Fix, clip_args, h264_level};
 pub use demo::{DemoLibrary, make_demo_library, make_first_demo_video};
 pub use look::{ColorGrade, Look, ParseColorGradeError};
 pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_SAMPLE_RATE};
-pub use probe::ProbeInfo;
+pub use probe::{ColorTags, ProbeInfo};
 
 /// ffmpeg and ffprobe runs that ended since start, and how many of them failed.
 pub fn process_counts() -> (u64, u64) {
@@ -68,6 +69,17 @@ pub enum TranscodeError {
         path: PathBuf,
         /// Why it cannot be used.
         reason: String,
+    },
+    /// The clip came out with other H.264 parameter sets than the channel's
+    /// reference, even after a correction: it cannot be spliced without a
+    /// discontinuity, so it is not kept.
+    #[error(
+        "its clip's H.264 parameters differ from the channel's ({})",
+        crate::media::params::describe(diffs)
+    )]
+    Mismatch {
+        /// The fields that differ.
+        diffs: Vec<crate::media::params::FieldDiff>,
     },
     /// A filesystem or pipe operation failed.
     #[error("{context}: {source}")]

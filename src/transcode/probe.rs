@@ -35,6 +35,42 @@ pub struct ProbeInfo {
     /// The container's artist (or album artist) tag, if any.
     #[serde(default)]
     pub artist: Option<String>,
+    /// How the video stream says its colours are coded (absent in probes stored
+    /// before it was recorded: those read as untagged SDR).
+    #[serde(default)]
+    pub color: ColorTags,
+}
+
+/// A video stream's colour description, in ffprobe's names (`None`: not tagged).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColorTags {
+    /// Transfer characteristic, e.g. `bt709`, `smpte2084` (PQ), `arib-std-b67` (HLG).
+    pub transfer: Option<String>,
+    /// Colour primaries, e.g. `bt709`, `bt2020`.
+    pub primaries: Option<String>,
+    /// Matrix coefficients, e.g. `bt709`, `bt2020nc`.
+    pub matrix: Option<String>,
+    /// `tv` (limited) or `pc` (full).
+    pub range: Option<String>,
+    /// Pixel format, e.g. `yuv420p10le`, `yuvj422p`.
+    pub pix_fmt: Option<String>,
+}
+
+impl ColorTags {
+    /// The HDR transfer in zimg's names (`smpte2084`, `arib-std-b67`), `None` for SDR.
+    pub fn hdr_transfer(&self) -> Option<&'static str> {
+        match self.transfer.as_deref()? {
+            "smpte2084" => Some("smpte2084"),
+            "arib-std-b67" => Some("arib-std-b67"),
+            _ => None,
+        }
+    }
+
+    /// Full-range samples: tagged `pc`, or a `yuvj` (JPEG) pixel format.
+    pub fn full_range(&self) -> bool {
+        self.range.as_deref() == Some("pc")
+            || self.pix_fmt.as_deref().is_some_and(|f| f.starts_with("yuvj"))
+    }
 }
 
 impl ProbeInfo {
@@ -74,6 +110,11 @@ struct Stream {
     r_frame_rate: Option<String>,
     field_order: Option<String>,
     duration: Option<String>,
+    pix_fmt: Option<String>,
+    color_range: Option<String>,
+    color_space: Option<String>,
+    color_transfer: Option<String>,
+    color_primaries: Option<String>,
     #[serde(default)]
     tags: HashMap<String, Value>,
     #[serde(default)]
@@ -184,6 +225,13 @@ pub(crate) fn parse_video(json: &[u8], path: &Path) -> Result<ProbeInfo, Transco
         interlaced,
         title: tag(&format.tags, &["title"]),
         artist: tag(&format.tags, &["artist", "album_artist"]),
+        color: ColorTags {
+            transfer: known(&video.color_transfer),
+            primaries: known(&video.color_primaries),
+            matrix: known(&video.color_space),
+            range: known(&video.color_range),
+            pix_fmt: known(&video.pix_fmt),
+        },
     })
 }
 
@@ -216,6 +264,14 @@ fn tag(tags: &HashMap<String, Value>, keys: &[&str]) -> Option<String> {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     })
+}
+
+/// A colour tag, `None` when ffprobe says it is not set.
+fn known(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !matches!(*v, "unknown" | "unspecified" | "reserved"))
+        .map(str::to_string)
 }
 
 fn flag(map: &HashMap<String, Value>, key: &str) -> bool {
