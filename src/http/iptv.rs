@@ -12,8 +12,26 @@ use axum::response::IntoResponse;
 use super::AppState;
 use crate::schedule::Chunk;
 
-/// The channel's id in the playlist and the guide.
-pub const CHANNEL_ID: &str = "shufflecast";
+/// The channel's id in the playlist (`tvg-id`) and the guide (`<channel id>`), made
+/// from its name: XMLTV wants an RFC 2838 style id (`name.domain`, letters, digits
+/// and `-`), so the name is slugified and `.local` added: `My Channel` gives
+/// `my-channel.local`, the default name `shufflecast.local`. Both documents take it
+/// from here, so an IPTV app always matches the guide to the channel.
+pub fn channel_id(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    format!(
+        "{}.local",
+        if slug.is_empty() { "shufflecast" } else { slug }
+    )
+}
 
 /// The base URL the client used to reach us, from its Host header (and a proxy's
 /// X-Forwarded-Proto); only characters a host can have are kept.
@@ -60,9 +78,10 @@ pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
     let base = base_url(&headers);
     let q = token_query(&st);
     let name = attr(&st.channel_name);
+    let id = channel_id(&st.channel_name);
     let body = format!(
         "#EXTM3U url-tvg=\"{base}/epg.xml{q}\"\n\
-         #EXTINF:-1 tvg-id=\"{CHANNEL_ID}\" tvg-name=\"{name}\" tvg-logo=\"{base}/logo.svg\" group-title=\"{name}\",{}\n\
+         #EXTINF:-1 tvg-id=\"{id}\" tvg-name=\"{name}\" tvg-logo=\"{base}/logo.svg\" group-title=\"{name}\",{}\n\
          {base}/hls/stream.m3u8{q}\n",
         st.channel_name.replace(['\n', '\r', ','], " ")
     );
@@ -199,6 +218,7 @@ pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
 pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
     let name = attr(&st.channel_name);
+    let id = channel_id(&st.channel_name);
     let mut x = String::new();
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n");
     let _ = writeln!(
@@ -207,12 +227,12 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
     );
     let _ = writeln!(
         x,
-        "  <channel id=\"{CHANNEL_ID}\">\n    <display-name>{name}</display-name>\n    <icon src=\"{base}/logo.svg\"/>\n  </channel>"
+        "  <channel id=\"{id}\">\n    <display-name>{name}</display-name>\n    <icon src=\"{base}/logo.svg\"/>\n  </channel>"
     );
     for p in programmes(&st, 12) {
         let _ = writeln!(
             x,
-            "  <programme start=\"{}\" stop=\"{}\" channel=\"{CHANNEL_ID}\">",
+            "  <programme start=\"{}\" stop=\"{}\" channel=\"{id}\">",
             xmltv_time(p.start),
             xmltv_time(p.stop)
         );
@@ -222,11 +242,11 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
             None => st.channel_name.clone(),
         };
         let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&title));
-        let _ = writeln!(
-            x,
-            "    <desc lang=\"en\">{}</desc>",
-            attr(&p.titles.join(" · "))
-        );
+        // XMLTV: an empty desc is an error; leave it out instead.
+        let desc = p.titles.join(" · ");
+        if !desc.trim().is_empty() {
+            let _ = writeln!(x, "    <desc lang=\"en\">{}</desc>", attr(&desc));
+        }
         if !p.creators.is_empty() {
             x.push_str("    <credits>\n");
             for c in &p.creators {
@@ -273,5 +293,26 @@ mod tests {
         h.insert(header::HOST, "evil\"><x".parse().unwrap());
         assert_eq!(base_url(&h), "https://localhost");
         assert_eq!(urlencode("a b&c"), "a%20b%26c");
+    }
+
+    #[test]
+    fn channel_ids_are_rfc_2838_style() {
+        for (name, id) in [
+            ("shufflecast", "shufflecast.local"),
+            ("My Channel", "my-channel.local"),
+            ("  Late -- Night TV! ", "late-night-tv.local"),
+            ("Télé 2", "t-l-2.local"),
+            ("???", "shufflecast.local"),
+            ("", "shufflecast.local"),
+        ] {
+            let got = channel_id(name);
+            assert_eq!(got, id, "{name:?}");
+            // tv_validate_file's rule: /^[-a-zA-Z0-9]+(\.[-a-zA-Z0-9]+)+$/
+            let parts: Vec<&str> = got.split('.').collect();
+            assert!(parts.len() >= 2, "{got}");
+            assert!(parts.iter().all(
+                |p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            ));
+        }
     }
 }

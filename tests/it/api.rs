@@ -445,7 +445,7 @@ async fn routes_answer_and_refuse_what_they_must() {
     let m3u = text(&c, format!("{b}/iptv.m3u")).await;
     assert!(m3u.starts_with("#EXTM3U url-tvg=\""), "{m3u}");
     assert!(
-        m3u.contains("tvg-id=\"shufflecast\"") && m3u.contains("tvg-logo="),
+        m3u.contains("tvg-id=\"shufflecast.local\"") && m3u.contains("tvg-logo="),
         "{m3u}"
     );
     assert!(m3u.contains(&format!("{b}/hls/stream.m3u8")), "{m3u}");
@@ -506,6 +506,116 @@ async fn routes_answer_and_refuse_what_they_must() {
             .contains("480"),
         "never written to .env"
     );
+}
+
+/// The guide passes the XMLTV project's own validator (`tv_validate_file`, from
+/// Debian's xmltv-util, which `scripts/install-deps.sh --test` installs: a missing
+/// tool fails the test), the playlist's `tvg-id` is the guide's channel id, and the
+/// stats count the chunk on air and name the music that aired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_validates_and_the_stats_name_what_aired() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            "--channel-name",
+            "Late Night TV",
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--chunk-duration",
+            "12",
+            "--clip-min",
+            "4",
+            "--clip-max",
+            "4",
+        ],
+    );
+    server.wait_ready(Duration::from_secs(60)).await;
+    let b = &server.base;
+    let c = Client::new();
+
+    // A chunk is on air from the first segment, so it has been made.
+    let now = json(&c, format!("{b}/api/stream-status")).await;
+    assert!(now["chunk"].is_string(), "{now}");
+    let stats = json(&c, format!("{b}/api/stats")).await;
+    assert!(stats["chunks_created"].as_u64().unwrap() >= 1, "{stats}");
+
+    // The guide, as the XMLTV project judges it.
+    let xml = text(&c, format!("{b}/epg.xml")).await;
+    let file = dir.path().join("epg.xml");
+    std::fs::write(&file, &xml).unwrap();
+    // The DTD xmltv-util ships, not the copy it would fetch from the web.
+    let dtd = "/usr/share/xmltv/xmltv.dtd";
+    assert!(
+        std::path::Path::new(dtd).is_file(),
+        "{dtd} missing: install xmltv-util (scripts/install-deps.sh --test)"
+    );
+    let out = std::process::Command::new("tv_validate_file")
+        .args(["--dtd-file", dtd])
+        .arg(&file)
+        .output()
+        .expect("tv_validate_file runs (xmltv-util: scripts/install-deps.sh --test installs it)");
+    assert!(
+        out.status.success(),
+        "tv_validate_file: {}{}\n{xml}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = roxmltree::Document::parse_with_options(
+        &xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let id = doc
+        .descendants()
+        .find(|n| n.has_tag_name("channel"))
+        .and_then(|n| n.attribute("id"))
+        .expect("a channel id")
+        .to_string();
+    assert_eq!(id, "late-night-tv.local");
+    let m3u = text(&c, format!("{b}/iptv.m3u")).await;
+    let tvg_id = m3u
+        .split("tvg-id=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no tvg-id: {m3u}"));
+    assert_eq!(tvg_id, id, "the playlist's channel is the guide's");
+
+    // Once a track has aired, the stats name it as the music list does.
+    let mut stats = Value::Null;
+    until(
+        "a track in the stats",
+        Duration::from_secs(120),
+        async || {
+            stats = json(&c, format!("{b}/api/stats")).await;
+            stats["top_tracks"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty())
+        },
+    )
+    .await;
+    let audio = json(&c, format!("{b}/api/audio")).await;
+    let titles: Vec<&str> = audio["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    for t in stats["top_tracks"].as_array().unwrap() {
+        let title = t["title"].as_str().unwrap();
+        assert!(
+            !title.is_empty() && titles.contains(&title),
+            "{title:?} not in {titles:?}"
+        );
+        assert!(t["airtime"].as_f64().unwrap() > 0.0, "{t}");
+    }
+    assert!(stats["chunks_created"].as_u64().unwrap() >= 1, "{stats}");
+    server.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -735,7 +845,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
         .children()
         .find(|n| n.has_tag_name("channel"))
         .expect("a channel");
-    assert_eq!(channel.attribute("id"), Some("shufflecast"));
+    assert_eq!(channel.attribute("id"), Some("shufflecast.local"));
     assert!(channel.children().any(|n| n.has_tag_name("display-name")));
     let programmes: Vec<_> = tv
         .children()
@@ -752,7 +862,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
     let mut prev_stop: Option<time::OffsetDateTime> = None;
     let mut asked_for_seen = false;
     for (i, p) in programmes.iter().enumerate() {
-        assert_eq!(p.attribute("channel"), Some("shufflecast"));
+        assert_eq!(p.attribute("channel"), Some("shufflecast.local"));
         let (start, stop) = (
             parse(p.attribute("start").unwrap()),
             parse(p.attribute("stop").unwrap()),
