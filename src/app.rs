@@ -92,7 +92,7 @@ pub async fn serve(
     let dirs = DataDirs::create(&data)?;
     let db = Db::open(&data.join("shufflecast.db"))?;
     // Settings saved through the API lie over flags, environment and .env.
-    let saved = settings::saved(&db)?;
+    let saved = settings::load(&db)?.patch;
     if saved != settings::Patch::default() {
         let s = settings::Settings::from_config(&config).with(&saved);
         if s.validate(config.segment_duration).is_ok() {
