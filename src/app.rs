@@ -377,7 +377,7 @@ async fn load_slate(
         .await
         .map_err(|e| StartError::Slate(e.to_string()))?;
     let info = Arc::new(ClipInfo {
-        id: "slate".into(),
+        id: channel::SLATE_ID.into(),
         source: None,
         title: "shufflecast".into(),
         creator: None,

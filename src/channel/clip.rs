@@ -27,6 +27,17 @@ pub struct ClipInfo {
     pub chunk: Option<String>,
 }
 
+/// The id of the slate: what airs when no clip is ready. It is no clip of any
+/// chunk, and status and the guide say so.
+pub const SLATE_ID: &str = "slate";
+
+impl ClipInfo {
+    /// True for the slate (see [`SLATE_ID`]), false for a real clip.
+    pub fn is_slate(&self) -> bool {
+        self.id == SLATE_ID && self.chunk.is_none()
+    }
+}
+
 /// A clip that failed to load: it is skipped, never aired.
 #[derive(Debug, thiserror::Error)]
 pub enum ClipError {

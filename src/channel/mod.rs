@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use clip::{ClipInfo, LoadedClip, LoadedTrack, TrackInfo};
+pub use clip::{ClipInfo, LoadedClip, LoadedTrack, SLATE_ID, TrackInfo};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use live::{Live, LiveStats, NowPlaying};
 pub use splicer::{SplicedSegment, Splicer};

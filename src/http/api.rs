@@ -47,6 +47,8 @@ pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Value>> {
 #[derive(Serialize)]
 struct StreamStatus {
     on_air: bool,
+    /// The slate airs (no clip was ready): `clip` and `chunk` are then null.
+    slate: bool,
     chunk: Option<String>,
     clip: Option<Value>,
     track: Option<Value>,
@@ -62,7 +64,10 @@ pub async fn stream_status(State(st): State<AppState>) -> Json<Value> {
 pub(crate) fn stream_status_value(st: &AppState) -> Value {
     let now = st.live.now_playing();
     let (_, next_chunk) = st.playout.now_and_next();
-    let clip = now.clip.as_ref().map(|c| {
+    // The slate is no clip: reported as the slate, never as a clip "shufflecast".
+    let slate = now.clip.as_ref().is_some_and(|c| c.is_slate());
+    let airing = now.clip.as_ref().filter(|c| !c.is_slate());
+    let clip = airing.map(|c| {
         json!({
             "id": c.id,
             "title": c.title,
@@ -82,7 +87,8 @@ pub(crate) fn stream_status_value(st: &AppState) -> Value {
     });
     serde_json::to_value(StreamStatus {
         on_air: now.clip.is_some(),
-        chunk: now.clip.as_ref().and_then(|c| c.chunk.clone()),
+        slate,
+        chunk: airing.and_then(|c| c.chunk.clone()),
         clip,
         track,
         next_chunk,

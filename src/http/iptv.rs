@@ -144,7 +144,7 @@ fn xmltv_time(t: SystemTime) -> String {
 /// A programme of the guide.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Programme {
-    /// The chunk.
+    /// The chunk; empty for the slate.
     pub chunk: String,
     /// When it started or starts airing.
     pub start: SystemTime,
@@ -156,13 +156,16 @@ pub struct Programme {
     pub creators: Vec<String>,
 }
 
-/// The programmes from the chunk on air onwards, at most `n + 1`.
+/// The programmes from what is on air onwards, at most `n + 2`: the chunk of the
+/// airing clip (the engine loads ahead, so the playout may already be feeding the
+/// next one), the chunk being fed if another, then the chunks that follow. While
+/// the slate airs with no chunk at all, one programme of a minute (the guide is
+/// fetched again before it ends) says the channel is on air with nothing else.
 pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
     let now_playing = st.live.now_playing();
     let now = st.live.last_published().unwrap_or_else(SystemTime::now);
     let (current, upcoming) = st.playout.upcoming(n);
     let mut out = Vec::new();
-    let mut at = now;
     let describe = |c: &Chunk, start: SystemTime| {
         let mut creators: Vec<String> = Vec::new();
         for k in &c.clips {
@@ -172,39 +175,65 @@ pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
                 creators.push(cr.clone());
             }
         }
+        // A chunk still growing ends when it is complete.
+        let secs = if c.complete {
+            c.duration
+        } else {
+            c.duration.max(c.target_secs)
+        };
         Programme {
             chunk: c.id.clone(),
             start,
-            stop: start + Duration::from_secs_f64(c.duration.max(0.0)),
+            stop: start + Duration::from_secs_f64(secs.max(0.0)),
             titles: c.clips.iter().map(|k| k.info.title.clone()).collect(),
             creators,
         }
     };
-    if let Some((chunk, _)) = current {
+    let current = current.map(|(c, _)| c);
+    let airing = now_playing.clip.as_ref().filter(|c| !c.is_slate());
+    let on_air = airing
+        .and_then(|a| a.chunk.as_deref())
+        .and_then(|id| match &current {
+            Some(c) if c.id == id => Some(c.clone()),
+            _ => st.playout.chunks().into_iter().find(|c| c.id == id),
+        });
+    let mut at = now;
+    if let Some(chunk) = &on_air {
         // Where in the chunk the newest segment is: the clips before the airing one,
         // plus the position in it.
-        let airing = now_playing
-            .clip
-            .as_ref()
-            .filter(|c| c.chunk.as_deref() == Some(chunk.id.as_str()));
         let before: f64 = airing
             .and_then(|a| chunk.clips.iter().position(|k| k.info.id == a.id))
             .map_or(0.0, |i| {
                 let per = chunk.duration / chunk.clips.len().max(1) as f64;
                 i as f64 * per
             });
-        let into = before
-            + if airing.is_some() {
-                now_playing.clip_position
-            } else {
-                0.0
-            };
+        let into = before + now_playing.clip_position;
         let start = now
             .checked_sub(Duration::from_secs_f64(into.max(0.0)))
             .unwrap_or(now);
-        let p = describe(&chunk, start);
+        let p = describe(chunk, start);
         at = p.stop.max(now);
         out.push(p);
+    }
+    match current {
+        Some(c) if on_air.as_ref().is_none_or(|a| a.id != c.id) => {
+            let p = describe(&c, at);
+            at = p.stop;
+            out.push(p);
+        }
+        Some(_) => {}
+        None if on_air.is_none() && now_playing.clip.is_some() && upcoming.is_empty() => {
+            // The slate, and no chunk to air yet.
+            out.push(Programme {
+                chunk: String::new(),
+                start: now,
+                stop: now + Duration::from_secs(60),
+                titles: Vec::new(),
+                creators: Vec::new(),
+            });
+            at = now + Duration::from_secs(60);
+        }
+        None => {}
     }
     for c in &upcoming {
         let p = describe(c, at);
@@ -255,12 +284,15 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
             x.push_str("    </credits>\n");
         }
         let _ = writeln!(x, "    <category lang=\"en\">Entertainment</category>");
-        // The chunk id, so a client can match a programme to /api/chunks/{id}.
-        let _ = writeln!(
-            x,
-            "    <episode-num system=\"shufflecast-chunk\">{}</episode-num>",
-            attr(&p.chunk)
-        );
+        // The chunk id, so a client can match a programme to /api/chunks/{id} (the
+        // slate has none).
+        if !p.chunk.is_empty() {
+            let _ = writeln!(
+                x,
+                "    <episode-num system=\"shufflecast-chunk\">{}</episode-num>",
+                attr(&p.chunk)
+            );
+        }
         x.push_str("  </programme>\n");
     }
     x.push_str("</tv>\n");

@@ -146,7 +146,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!(
         "get",
         "/api/stream-status",
-        "The chunk, clip (title, creator, position, duration) and track on air, and the next chunk.",
+        "The chunk, clip (title, creator, position, duration) and track on air, and the next chunk; `slate` is true (clip and chunk null) while the slate airs.",
         Viewer,
         JSON,
         200

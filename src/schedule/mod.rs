@@ -38,7 +38,9 @@ pub struct Chunk {
     pub dir: PathBuf,
     /// Clips in airing order, as far as they are encoded.
     pub clips: Vec<ClipRef>,
-    /// All clips are encoded; a chunk still growing can air only at a fresh start.
+    /// All clips are encoded. A chunk still growing airs (as far as it is encoded)
+    /// only when no other chunk is complete: at a fresh start, or after a restart
+    /// that stopped the first chunk half built.
     pub complete: bool,
     /// Times it has started airing.
     pub times_aired: u32,
@@ -48,6 +50,8 @@ pub struct Chunk {
     pub size_bytes: u64,
     /// Seconds of video in it.
     pub duration: f64,
+    /// Seconds of video it is being made to: its length once complete.
+    pub target_secs: f64,
     /// When it was created, Unix seconds.
     pub created_at: i64,
     /// The encoder of its clips.
@@ -78,8 +82,8 @@ pub struct ClipRecord {
 }
 
 /// A row of the chunks table: id, state, profile, times aired, last aired, created
-/// at, encoder.
-type ChunkRow = (String, String, String, i64, Option<i64>, i64, String);
+/// at, encoder, target length.
+type ChunkRow = (String, String, String, i64, Option<i64>, i64, String, f64);
 
 #[derive(Default)]
 struct State {
@@ -130,7 +134,8 @@ impl Playout {
             let tx = c.transaction()?;
             let rows: Vec<ChunkRow> = {
                 let mut st = tx.prepare(
-                    "SELECT id, state, profile, times_aired, last_aired, created_at, encoder
+                    "SELECT id, state, profile, times_aired, last_aired, created_at, encoder,
+                            target_secs
                      FROM chunks ORDER BY id",
                 )?;
                 st.query_map([], |r| {
@@ -142,11 +147,14 @@ impl Playout {
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
+                        r.get(7)?,
                     ))
                 })?
                 .collect::<Result<_, _>>()?
             };
-            for (id, state, made_for, times_aired, last_aired, created_at, encoder) in rows {
+            for (id, state, made_for, times_aired, last_aired, created_at, encoder, target_secs) in
+                rows
+            {
                 let dir = chunks_dir.join(&id);
                 if made_for != key {
                     tracing::info!(chunk = %id, %made_for, now = %key, "removing chunk made for another output size or frame rate");
@@ -165,6 +173,7 @@ impl Playout {
                 chunks.push(Chunk {
                     size_bytes: 0,
                     duration: 0.0,
+                    target_secs,
                     id,
                     dir,
                     complete,
@@ -221,6 +230,7 @@ impl Playout {
             last_aired: None,
             size_bytes: 0,
             duration: 0.0,
+            target_secs,
             created_at: now,
             encoder: encoder.into(),
         });
@@ -343,7 +353,8 @@ impl Playout {
 
     /// The chunk on air with the index of the clip after the one airing (as the
     /// engine pulled it), then the next `n` chunks in the order they would air if
-    /// nothing changed: for the programme guide.
+    /// nothing changed: for the programme guide. A chunk still growing is expected
+    /// to be complete when it ends (its length is then `target_secs`).
     pub fn upcoming(&self, n: usize) -> (Option<(Chunk, usize)>, Vec<Chunk>) {
         let s = self.state();
         let current = s.cursor.as_ref().and_then(|(id, next)| {
@@ -367,6 +378,13 @@ impl Playout {
             .filter_map(|c| c.last_aired)
             .max()
             .unwrap_or(0);
+        // A growing chunk is complete by the time it has aired to its end (so it is
+        // not picked again as if still growing).
+        if let Some((id, _)) = &sim.cursor
+            && let Some(c) = sim.chunks.iter_mut().find(|c| c.id == *id)
+        {
+            c.complete = true;
+        }
         let mut out = Vec::new();
         while out.len() < n {
             let Some(i) = sim.pick_next() else { break };
@@ -378,6 +396,7 @@ impl Playout {
                 sim.queued = None;
             }
             out.push(c.clone());
+            c.complete = true;
             sim.cursor = Some((c.id.clone(), 0));
         }
         (current, out)
@@ -518,12 +537,20 @@ impl State {
             .chunks
             .iter()
             .any(|c| c.complete && Some(&c.id) != current.as_ref());
-        // 2. At a fresh start nothing is complete: air the growing chunk as it is made.
+        // 2. Nothing else is complete (a fresh start, or a restart that stopped the
+        //    first chunk half built): air a growing chunk as it is made, one never
+        //    aired first. After a restart that is the chunk that was airing, again
+        //    from its first clip: better than the slate until it is finished.
         if !others_complete
             && let Some(i) = self
                 .chunks
                 .iter()
                 .position(|c| !c.complete && c.times_aired == 0 && ready(c))
+                .or_else(|| {
+                    self.chunks
+                        .iter()
+                        .position(|c| !c.complete && ready(c) && Some(&c.id) != current.as_ref())
+                })
         {
             return Some(i);
         }

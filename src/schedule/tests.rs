@@ -36,6 +36,11 @@ impl Fixture {
     }
 
     fn add(&self, id: &str, i: usize, size: u64) {
+        self.add_on(&self.playout, id, i, size);
+    }
+
+    /// Adds a clip through `p` (a reloaded playout: the generator of a restart).
+    fn add_on(&self, p: &Playout, id: &str, i: usize, size: u64) {
         let file = format!("clip-{i:04}.ts");
         let path = self.chunks_dir().join(id).join(&file);
         std::fs::write(&path, vec![0u8; size as usize]).unwrap();
@@ -56,9 +61,7 @@ impl Fixture {
             size_bytes: size,
             encoder: "libx264".into(),
         };
-        self.playout
-            .add_clip(id, ClipRef { path, info }, &rec)
-            .unwrap();
+        p.add_clip(id, ClipRef { path, info }, &rec).unwrap();
     }
 
     fn chunk(&self, id: &str, clips: usize) {
@@ -91,6 +94,53 @@ fn growing_chunk_airs_at_fresh_start_and_waits_for_clips() {
     f.playout.complete_chunk("a").unwrap();
     // Only one chunk exists: it airs again rather than the stream stopping.
     assert_eq!(ids(&f.playout, 3), ["a/1", "a/0", "a/1"]);
+}
+
+#[test]
+fn a_restart_mid_first_chunk_airs_the_growing_chunk_again_at_once() {
+    let f = Fixture::new();
+    f.begin("a");
+    f.add("a", 0, 10);
+    f.add("a", 1, 10);
+    assert_eq!(ids(&f.playout, 2), ["a/0", "a/1"]);
+    // The stop leaves a building, aired once, with two clips: the restart airs them
+    // again rather than the slate, and goes on with the clips the generator adds.
+    let p = f.reload(&profile());
+    assert_eq!(p.chunks()[0].times_aired, 1);
+    assert!(!p.chunks()[0].complete);
+    assert_eq!(ids(&p, 3), ["a/0", "a/1", "-"]);
+    let (current, next) = p.upcoming(2);
+    let (current, _) = current.expect("a on air");
+    assert_eq!(current.id, "a");
+    assert_eq!(current.target_secs, 12.0);
+    // Once a is complete it airs again (nothing else exists): the guide says so
+    // rather than counting a as growing twice.
+    assert_eq!(
+        next.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["a", "a"]
+    );
+    f.add_on(&p, "a", 2, 10);
+    assert_eq!(ids(&p, 1), ["a/2"]);
+    p.complete_chunk("a").unwrap();
+    assert_eq!(ids(&p, 2), ["a/0", "a/1"]);
+}
+
+#[test]
+fn a_restart_with_a_complete_chunk_airs_it_rather_than_the_growing_one() {
+    let f = Fixture::new();
+    f.chunk("a", 1);
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    f.begin("b");
+    f.add("b", 0, 10);
+    assert_eq!(ids(&f.playout, 1), ["b/0"]);
+    let p = f.reload(&profile());
+    // b aired before the stop and is still growing: a (complete) re-airs first,
+    // then b as it is made (nothing else is complete), not a twice in a row.
+    assert_eq!(ids(&p, 3), ["a/0", "b/0", "-"]);
+    f.add_on(&p, "b", 1, 10);
+    assert_eq!(ids(&p, 1), ["b/1"]);
+    p.complete_chunk("b").unwrap();
+    assert_eq!(ids(&p, 1), ["a/0"]);
 }
 
 #[test]

@@ -87,6 +87,8 @@ export interface Clip {
 
 export interface StreamStatus {
   on_air: boolean;
+  /** The slate airs (no clip was ready); clip and chunk are null then. */
+  slate: boolean;
   chunk: string | null;
   clip: Clip | null;
   track: { title: string; position: number; duration: number } | null;

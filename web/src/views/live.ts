@@ -91,8 +91,8 @@ export function live(view: HTMLElement): () => void {
     at = performance.now();
     title.dataset.clip = s.clip?.id ?? "";
     if (!s.clip) {
-      title.textContent = "Starting…";
-      creator.textContent = "The first clip is being prepared.";
+      title.textContent = s.slate ? "Back in a moment" : "Starting…";
+      creator.textContent = s.slate ? "No clip is ready yet: the slate is on air." : "The first clip is being prepared.";
     } else {
       title.textContent = s.clip.title;
       const from = s.clip.source ? `from ${clock(s.clip.source_start)} of ${s.clip.source}` : "";
