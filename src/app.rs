@@ -141,6 +141,7 @@ pub async fn serve(
         playout.clone(),
         GeneratorSettings {
             chunks_dir: dirs.chunks.clone(),
+            cache_dir: dirs.cache.clone(),
             profile: profile.clone(),
             encoder: encoder.clone(),
             clip_min: config.clip_min,

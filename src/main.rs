@@ -68,7 +68,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     shutdown_signal().await;
                     tracing::info!("stopping");
                 };
-                shufflecast::app::serve(config, listener, shutdown, Default::default()).await?;
+                let data = config.data.clone();
+                let served =
+                    shufflecast::app::serve(config, listener, shutdown, Default::default()).await;
+                // No child outlives us, not even as a zombie: those still running
+                // (music, probes, the slate) are killed and every one is reaped; then
+                // no partial output is left (one could be created after its run's
+                // cleanup, by a child not dead yet).
+                let (killed, all) =
+                    shufflecast::transcode::stop_children(std::time::Duration::from_secs(10)).await;
+                if all {
+                    tracing::info!(killed, "every child process stopped and reaped");
+                } else {
+                    tracing::warn!(killed, "some child processes did not stop in 10 s");
+                }
+                shufflecast::transcode::remove_partials(&data);
+                served?;
                 Ok(())
             })
         }

@@ -5,8 +5,9 @@
 //! without re-encoding. That only works if every clip carries byte-identical
 //! SPS/PPS and starts on an IDR frame: [`clip_args`] is where that is decided.
 //!
-//! Processes never go through a shell, never read stdin, are killed when their
-//! future is dropped, and have both pipes drained while they run (see `run.rs`).
+//! Processes never go through a shell, never read stdin, are killed (and reaped)
+//! when their future is dropped, die with the server even when it is killed, and
+//! have both pipes drained while they run (see `run.rs`).
 //! Outputs are written under a hidden temporary name beside the target and renamed
 //! on success, so a half-written file never exists under its real name.
 
@@ -40,6 +41,8 @@ pub fn process_counts() -> (u64, u64) {
         run::FAILURES.load(Ordering::Relaxed),
     )
 }
+
+pub use run::{remove_partials, stop_children};
 
 /// What can go wrong when running ffmpeg or ffprobe.
 #[derive(Debug, thiserror::Error)]

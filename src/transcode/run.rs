@@ -1,15 +1,35 @@
 //! Running one process to completion, and writing outputs under temporary names.
+//!
+//! Every child process of the server is spawned here, and none outlives it:
+//!
+//! - a child whose run is dropped (its task cancelled) is killed and then reaped
+//!   by a task of its own ([`Owned`]); [`stop_children`], at the end of a graceful
+//!   stop, kills those still running and waits until every one is reaped, so the
+//!   server exits with no child, not even a zombie;
+//! - when the server dies without a stop (kill -9, a crash), the kernel kills its
+//!   children: each asks for `SIGKILL` at its parent's death (`PR_SET_PDEATHSIG`)
+//!   between fork and exec. That signal follows the *thread* that forked, not the
+//!   process, and tokio's threads come and go (an idle blocking thread exits after
+//!   seconds), so children are forked by one thread that lives as long as the
+//!   process ([`spawn_child`]). A parent that died before the request took effect
+//!   is caught by comparing `getppid()` with our pid: the child then fails to start.
+//!   Their partial outputs (`TempOut`) are removed by the next start
+//!   ([`remove_partials`]).
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::LazyLock;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
+use tokio::sync::{oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::TranscodeError;
 
@@ -94,20 +114,210 @@ pub(crate) async fn run_stderr_tail(
         .map(|(_, tail)| tail.into())
 }
 
-async fn run_full(
-    program: &Path,
-    args: &[OsString],
-    limit: Duration,
-    nice: i32,
-    on_line: &mut (dyn FnMut(&str) + Send),
-) -> Result<(Vec<u8>, VecDeque<String>), TranscodeError> {
-    let name = program_name(program);
+/// Children spawned and not reaped yet, spawns under way included.
+static LIVE: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::Sender::new(0));
+/// Cancelled by [`stop_children`]: running children are killed, no new one starts.
+static STOP: LazyLock<CancellationToken> = LazyLock::new(CancellationToken::new);
+/// Children killed before their end because their run was dropped or stopped.
+static KILLED: AtomicU64 = AtomicU64::new(0);
+
+/// One count in [`LIVE`], held from before a spawn until the child is reaped (or
+/// the spawn failed), so that [`stop_children`] cannot miss a child being born.
+struct Slot(());
+
+impl Slot {
+    /// None once the server is stopping: no new child then.
+    fn take() -> Option<Slot> {
+        LIVE.send_modify(|n| *n += 1);
+        let slot = Slot(());
+        (!STOP.is_cancelled()).then_some(slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        LIVE.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// A running child that is killed and reaped whatever happens to its run: dropped
+/// unreaped (the run's future was cancelled), it is killed at once and reaped by a
+/// task of its own, and only then leaves [`LIVE`].
+struct Owned {
+    inner: Option<(Child, Slot)>,
+}
+
+impl Owned {
+    fn child(&mut self) -> &mut Child {
+        &mut self.inner.as_mut().expect("not reaped yet").0
+    }
+
+    /// The child exited and `wait` reaped it.
+    fn reaped(mut self) {
+        self.inner = None;
+    }
+
+    /// Kills the child and waits for it to be reaped.
+    async fn kill(mut self) {
+        if let Some((mut child, slot)) = self.inner.take() {
+            KILLED.fetch_add(1, Ordering::Relaxed);
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            drop(slot);
+        }
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let Some((mut child, slot)) = self.inner.take() else {
+            return;
+        };
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return; // it had exited: try_wait reaped it
+        }
+        KILLED.fetch_add(1, Ordering::Relaxed);
+        let _ = child.start_kill();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = child.wait().await;
+                    drop(slot);
+                });
+            }
+            // No runtime (it is being dropped): kill_on_drop and tokio's orphan
+            // queue have it; nobody is left to wait for it either.
+            Err(_) => drop((child, slot)),
+        }
+    }
+}
+
+/// A spawn for the spawner thread: the command, the runtime the child is
+/// registered with, and where the running child goes.
+struct SpawnJob {
+    command: Command,
+    slot: Slot,
+    runtime: tokio::runtime::Handle,
+    reply: oneshot::Sender<std::io::Result<Owned>>,
+}
+
+/// The thread that forks every child (see the module's notes on PDEATHSIG); None
+/// if it could not be started.
+fn spawner() -> Option<&'static std::sync::mpsc::Sender<SpawnJob>> {
+    static SPAWNER: OnceLock<Option<std::sync::mpsc::Sender<SpawnJob>>> = OnceLock::new();
+    SPAWNER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<SpawnJob>();
+            let thread = std::thread::Builder::new()
+                .name("child-spawner".into())
+                .spawn(move || {
+                    // Lives as long as the process: the sender is in a static.
+                    for mut job in rx {
+                        let _rt = job.runtime.enter();
+                        let result = job.command.spawn().map(|child| Owned {
+                            inner: Some((child, job.slot)),
+                        });
+                        // The run was dropped meanwhile: the child goes (killed and
+                        // reaped by Owned's drop, inside the runtime entered above).
+                        drop(job.reply.send(result));
+                    }
+                });
+            match thread {
+                Ok(_) => Some(tx),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no spawner thread: children are forked by the runtime's threads");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Spawns `command` from the spawner thread (from this one if there is none).
+async fn spawn_child(command: Command, slot: Slot) -> std::io::Result<Owned> {
+    let (reply, answer) = oneshot::channel();
+    let job = SpawnJob {
+        command,
+        slot,
+        runtime: tokio::runtime::Handle::current(),
+        reply,
+    };
+    let mut job = match spawner() {
+        Some(tx) => match tx.send(job) {
+            Ok(()) => {
+                return answer
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the spawner thread is gone")));
+            }
+            Err(std::sync::mpsc::SendError(job)) => job,
+        },
+        None => job,
+    };
+    let child = job.command.spawn()?;
+    Ok(Owned {
+        inner: Some((child, job.slot)),
+    })
+}
+
+/// Stops every child process: those running are killed, no new one starts, and
+/// this waits (up to `limit`) until every one is reaped. Returns how many children
+/// were killed before their end over the whole run, and whether none is left. For
+/// the end of the process: nothing can be run after it.
+pub async fn stop_children(limit: Duration) -> (u64, bool) {
+    STOP.cancel();
+    let mut live = LIVE.subscribe();
+    let all = tokio::time::timeout(limit, live.wait_for(|n| *n == 0))
+        .await
+        .is_ok_and(|r| r.is_ok());
+    (KILLED.load(Ordering::Relaxed), all)
+}
+
+/// The error of a run refused or cut short by [`stop_children`]: not the
+/// program's fault (so no source is set aside as broken for it).
+fn stopping(name: &str) -> TranscodeError {
+    TranscodeError::io(
+        format!("running {name}"),
+        std::io::Error::new(ErrorKind::Interrupted, "the server is stopping"),
+    )
+}
+
+/// The command for `program args`: no shell, stdin closed, both pipes captured, in
+/// a process group of its own, killed at our death, at niceness `nice`.
+fn command(program: &Path, args: &[OsString], nice: i32) -> Command {
     let mut command = Command::new(program);
     // A process group of its own: Ctrl-C in a terminal goes to the whole foreground
     // group, and an ffmpeg that got it would fail its encode (and the source would be
     // set aside as broken) before our graceful stop cancels it on purpose.
     #[cfg(unix)]
     command.process_group(0);
+    // Killed by the kernel if we die without stopping it (kill -9, a crash): see
+    // the module's notes; forked by the spawner thread, so "we" is the process.
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: runs in the child between fork and exec, and calls only prctl(2)
+        // and getppid(2), which are async-signal-safe; the errors it builds do not
+        // allocate.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // We died between fork and prctl: no signal will come, so do not start.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
     #[cfg(unix)]
     if nice > 0 {
         // SAFETY: the closure runs in the child between fork and exec, and only calls
@@ -120,41 +330,71 @@ async fn run_full(
             });
         }
     }
-    let mut child = command
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
+        // Owned kills it first; this is for a child dropped with no runtime left.
+        .kill_on_drop(true);
+    command
+}
+
+async fn run_full(
+    program: &Path,
+    args: &[OsString],
+    limit: Duration,
+    nice: i32,
+    on_line: &mut (dyn FnMut(&str) + Send),
+) -> Result<(Vec<u8>, VecDeque<String>), TranscodeError> {
+    let name = program_name(program);
+    let slot = Slot::take().ok_or_else(|| stopping(&name))?;
+    let command = command(program, args, nice);
+    let mut child = spawn_child(command, slot)
+        .await
         .map_err(|e| match e.kind() {
             ErrorKind::NotFound | ErrorKind::PermissionDenied => TranscodeError::NotInstalled {
                 program: name.clone(),
             },
             _ => TranscodeError::io(format!("starting {}", program.display()), e),
         })?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
+    let stdout = child.child().stdout.take().expect("stdout is piped");
+    let stderr = child.child().stderr.take().expect("stderr is piped");
 
     let mut out = Vec::new();
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
-    let finished = tokio::time::timeout(limit, async {
-        let (status, o, e) = tokio::join!(
-            child.wait(),
-            read_capped(stdout, &mut out, on_line),
-            drain_stderr(stderr, &name, &mut tail)
-        );
-        o.and(e).and(status)
-    })
-    .await;
+    let finished = tokio::select! {
+        r = tokio::time::timeout(limit, async {
+            let (status, o, e) = tokio::join!(
+                child.child().wait(),
+                read_capped(stdout, &mut out, on_line),
+                drain_stderr(stderr, &name, &mut tail)
+            );
+            // Reaped once wait() has answered, whatever the pipes said.
+            (status.is_ok(), o.and(e).and(status))
+        }) => Some(r),
+        _ = STOP.cancelled() => None,
+    };
 
     RUNS.fetch_add(1, Ordering::Relaxed);
     let status = match finished {
-        Ok(Ok(status)) => status,
-        Ok(Err(e)) => return Err(TranscodeError::io(format!("running {name}"), e)),
-        Err(_) => {
+        Some(Ok((_, Ok(status)))) => {
+            child.reaped();
+            status
+        }
+        Some(Ok((reaped, Err(e)))) => {
+            if reaped {
+                child.reaped();
+            }
+            return Err(TranscodeError::io(format!("running {name}"), e));
+        }
+        None => {
+            child.kill().await;
+            return Err(stopping(&name));
+        }
+        Some(Err(_)) => {
             // kill() also reaps it, so no zombie is left behind.
-            let _ = child.kill().await;
+            child.kill().await;
             FAILURES.fetch_add(1, Ordering::Relaxed);
             return Err(TranscodeError::Failed {
                 program: name,
@@ -343,6 +583,50 @@ impl Drop for TempOut {
     }
 }
 
+/// True for a name [`TempOut::beside`] makes: `.<name>.<pid>-<n>.part`.
+fn is_partial(name: &OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".part")) else {
+        return false;
+    };
+    let Some((target, tag)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    !target.is_empty()
+        && tag
+            .split_once('-')
+            .is_some_and(|(pid, n)| digits(pid) && digits(n))
+}
+
+/// Removes every partial output ([`TempOut`]) under `dir`, sub-folders included
+/// (symbolic links are not followed): what a run that died without stopping its
+/// encodes (kill -9, a crash) left behind. Call it before anything runs that may
+/// be writing one. Returns the files removed.
+pub fn remove_partials(dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                todo.push(e.path());
+            } else if kind.is_file()
+                && is_partial(&e.file_name())
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                removed.push(e.path());
+            }
+        }
+    }
+    removed
+}
+
 /// `OsString`s from string literals and formatted values, for argument lists.
 pub(crate) fn os_args<I, S>(args: I) -> Vec<OsString>
 where
@@ -467,6 +751,111 @@ mod tests {
         std::fs::write(t.path(), b"y").unwrap();
         t.commit().await.unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"y");
+    }
+
+    #[test]
+    fn partial_names_are_temp_out_names_only() {
+        for yes in [".clip-0003.ts.812-0.part", ".a.b.aac.1-22.part"] {
+            assert!(is_partial(OsStr::new(yes)), "{yes}");
+        }
+        for no in [
+            "clip-0003.ts",
+            ".clip.ts.part",
+            ".clip.ts.12.part",
+            ".clip.ts.x-1.part",
+            "..1-2.part",
+            "clip.ts.1-2.part",
+            ".clip.ts.1-2.partial",
+        ] {
+            assert!(!is_partial(OsStr::new(no)), "{no}");
+        }
+    }
+
+    #[test]
+    fn remove_partials_removes_them_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("chunks/c1");
+        std::fs::create_dir_all(&deep).unwrap();
+        for f in [
+            "chunks/c1/.clip-0001.ts.77-3.part",
+            "chunks/c1/clip-0000.ts",
+            "cache/.slate-x.ts.77-0.part",
+            "keep.part",
+        ] {
+            let path = dir.path().join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap();
+        }
+        let mut removed = remove_partials(dir.path());
+        removed.sort();
+        assert_eq!(
+            removed,
+            [
+                dir.path().join("cache/.slate-x.ts.77-0.part"),
+                dir.path().join("chunks/c1/.clip-0001.ts.77-3.part"),
+            ]
+        );
+        assert!(deep.join("clip-0000.ts").is_file());
+        assert!(dir.path().join("keep.part").is_file());
+    }
+
+    /// (state, parent) of `pid` from /proc, while it exists (a zombie included).
+    fn proc_state(pid: u32) -> Option<(char, u32)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+        Some((rest.next()?.chars().next()?, rest.next()?.parse().ok()?))
+    }
+
+    #[tokio::test]
+    async fn a_dropped_run_kills_and_reaps_its_child() {
+        let cmd = command(Path::new("sleep"), &os_args(["30"]), 0);
+        let mut owned = spawn_child(cmd, Slot::take().unwrap()).await.unwrap();
+        let pid = owned.child().id().unwrap();
+        assert_eq!(proc_state(pid).map(|s| s.1), Some(std::process::id()));
+        drop(owned);
+        let t0 = std::time::Instant::now();
+        // Gone from /proc: dead and reaped (a zombie would still be listed).
+        while let Some((state, parent)) = proc_state(pid) {
+            if parent != std::process::id() {
+                break; // the pid was reused by someone else's process
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "child {pid} still there ({state}) after its run was dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[test]
+    fn a_child_outlives_the_thread_that_started_it() {
+        // PR_SET_PDEATHSIG fires when the thread that forked exits: children are
+        // forked by the spawner thread, so a short-lived thread (tokio's blocking
+        // threads, a block_on thread) asking for one does not get it killed.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = rt.handle().clone();
+        let owned = std::thread::spawn(move || {
+            handle.block_on(async {
+                let cmd = command(Path::new("/bin/sh"), &os_args(["-c", "sleep 1"]), 0);
+                spawn_child(cmd, Slot::take().unwrap()).await.unwrap()
+            })
+        })
+        .join()
+        .unwrap();
+        let status = rt.block_on(async move {
+            let mut owned = owned;
+            let status = owned.child().wait().await.unwrap();
+            owned.reaped();
+            status
+        });
+        assert!(
+            status.success(),
+            "{status:?}: killed when the thread that asked for it exited"
+        );
     }
 
     #[tokio::test]

@@ -8,4 +8,5 @@ mod engine;
 mod harness;
 mod packaging;
 mod players;
+mod restart;
 mod server;

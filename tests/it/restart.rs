@@ -1,0 +1,524 @@
+//! Stops in the middle of the first chunk, graceful (SIGTERM) or not (kill -9),
+//! and the restart on the same data folder: no process of the stopped server is
+//! left (not even a zombie), no partial output survives the next start, and the
+//! next start is on air at once with a clip of the half-built chunk, not the slate,
+//! which the status and the guide report as it is.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::harness::{self, Server, parse_playlist};
+
+/// A process as /proc shows it.
+#[derive(Debug)]
+struct Proc {
+    pid: u32,
+    comm: String,
+    state: char,
+    ppid: u32,
+    pgrp: u32,
+    session: u32,
+    cmdline: String,
+}
+
+/// Every process there is, zombies included (their command line is empty).
+fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The name is in parentheses and may hold spaces or parentheses itself.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        out.push(Proc {
+            pid,
+            comm: stat[open + 1..close].to_string(),
+            state: f.first().and_then(|s| s.chars().next()).unwrap_or('?'),
+            ppid: num(1),
+            pgrp: num(2),
+            session: num(3),
+            cmdline,
+        });
+    }
+    out
+}
+
+/// Live (not zombie) ffmpeg children of `pid`.
+fn encoders_of(pid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == pid && p.comm == "ffmpeg" && p.state != 'Z')
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Live processes whose command line names `needle` (the test's data folder).
+fn naming(needle: &str) -> Vec<Proc> {
+    processes()
+        .into_iter()
+        .filter(|p| p.state != 'Z' && p.cmdline.contains(needle))
+        .collect()
+}
+
+/// Sources long enough for many clips, so the first chunk stays half built.
+fn make_videos(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, src) in [
+        ("bars.mp4", "smptehdbars=size=320x240:rate=25"),
+        ("test.mp4", "testsrc2=size=320x240:rate=25"),
+        ("fractal.mp4", "mandelbrot=size=320x240:rate=25"),
+    ] {
+        harness::ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-t",
+            "40",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            dir.join(name).to_str().unwrap(),
+        ]);
+    }
+}
+
+/// The channel of these tests: 4 s clips, a chunk of two minutes (it takes many
+/// encodes, so it is surely still building when the stop comes).
+fn args(videos: &Path) -> Vec<String> {
+    [
+        "--videos",
+        videos.to_str().unwrap(),
+        "--width",
+        "640",
+        "--height",
+        "360",
+        "--clip-min",
+        "4",
+        "--clip-max",
+        "4",
+        "--chunk-duration",
+        "120",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Starts the server in a session of its own (its id is the server's pid), as a
+/// service manager would, so that anything left of it can be found by session;
+/// logs go to `dir/<run>/`.
+fn start(dir: &Path, run: &str, args: &[String]) -> Server {
+    let port = harness::free_port();
+    let data = dir.join("data");
+    let logs = dir.join(run);
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
+    cmd.current_dir(dir)
+        .arg("serve")
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .args(args)
+        .env("RUST_LOG", "info");
+    // SAFETY: setsid(2) is async-signal-safe; the child is a fresh fork.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Server::spawn(cmd, port, data, &logs)
+}
+
+async fn get(base: &str, path: &str) -> (u16, String) {
+    match reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+    {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(_) => (0, String::new()),
+    }
+}
+
+async fn get_json(base: &str, path: &str) -> Value {
+    let (status, body) = get(base, path).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Waits until the first chunk holds a clip or two, is still building, a segment
+/// is on air and an ffmpeg encode runs: the moment to stop. Returns the chunk and
+/// the encoders' pids.
+async fn wait_mid_first_chunk(server: &mut Server) -> (String, usize, Vec<u32>) {
+    let pid = server.child.id();
+    let t0 = Instant::now();
+    loop {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no half-built first chunk with an encode running: {}",
+            server.logs()
+        );
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("server exited with {status}: {}", server.logs());
+        }
+        let (status, playlist) = get(&server.base, "/hls/stream.m3u8").await;
+        let chunks: Value = match get(&server.base, "/api/chunks").await {
+            (200, body) => serde_json::from_str(&body).unwrap(),
+            _ => Value::Null,
+        };
+        let first = chunks["chunks"].as_array().and_then(|c| match &c[..] {
+            [one] if one["state"] == "building" && one["clips"].as_u64() >= Some(1) => Some((
+                one["id"].as_str().unwrap().to_string(),
+                one["clips"].as_u64().unwrap(),
+            )),
+            _ => None,
+        });
+        if status == 200
+            && !parse_playlist(&playlist).2.is_empty()
+            && let Some((chunk, clips)) = first
+        {
+            let encoders = encoders_of(pid);
+            if !encoders.is_empty() {
+                return (chunk, clips as usize, encoders);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+/// Seconds since the Unix epoch of an XMLTV time (`YYYYMMDDhhmmss +0000`).
+fn xmltv_secs(t: &str) -> i64 {
+    let n = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0, 4), n(4, 6), n(6, 8));
+    assert!(t.ends_with(" +0000"), "{t}");
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + n(8, 10) * 3600 + n(10, 12) * 60 + n(12, 14)
+}
+
+/// (start, stop, chunk) of each programme of the guide.
+fn programmes(epg: &str) -> Vec<(i64, i64, Option<String>)> {
+    epg.split("<programme ")
+        .skip(1)
+        .map(|p| {
+            let attr = |name: &str| {
+                let at = p.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                let end = at + p[at..].find('"').unwrap();
+                xmltv_secs(&p[at..end])
+            };
+            let chunk = p
+                .split("<episode-num system=\"shufflecast-chunk\">")
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+                .map(str::to_string);
+            (attr("start"), attr("stop"), chunk)
+        })
+        .collect()
+}
+
+/// Starts the server again on the same data folder and checks what airs first: a
+/// clip of `chunk` within moments, reported as such by the status and the guide.
+async fn restart_airs_a_clip_at_once(dir: &Path, args: &[String], chunk: &str) -> Server {
+    let t0 = Instant::now();
+    let mut server = start(dir, "second", args);
+    let client = reqwest::Client::new();
+    let url = format!("{}/hls/stream.m3u8", server.base);
+    let playlist = loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("server exited with {status}: {}", server.logs());
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no segment 60 s after the restart: {}",
+            server.logs()
+        );
+        if let Ok(r) = client
+            .get(&url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            && r.status() == 200
+            && let Ok(text) = r.text().await
+            && !parse_playlist(&text).2.is_empty()
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let to_first_segment = t0.elapsed();
+    let status = get_json(&server.base, "/api/stream-status").await;
+    let logs = server.logs();
+    let server_ms = logs
+        .lines()
+        .find(|l| l.contains("first segment on air"))
+        .and_then(|l| l.split("ms=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or("?")
+        .to_string();
+    eprintln!(
+        "restart: first segment in the playlist {to_first_segment:?} after the process started \
+         (the server's own count: {server_ms} ms); first airing: {}",
+        logs.lines()
+            .find(|l| l.contains("airing clip") || l.contains("airing a fallback"))
+            .unwrap_or("?")
+    );
+    // What the issue asks is 1 s; a busy 2-core machine gets some slack.
+    assert!(
+        to_first_segment < Duration::from_secs(2),
+        "first segment {to_first_segment:?} after the restart: {logs}"
+    );
+    // A clip of the half-built chunk airs, not the slate.
+    let first_airing = logs
+        .lines()
+        .find(|l| l.contains("airing clip") || l.contains("airing a fallback"))
+        .unwrap_or_else(|| panic!("nothing aired: {logs}"));
+    assert!(
+        first_airing.contains("airing clip") && first_airing.contains(chunk),
+        "the first segment is a clip of {chunk}: {first_airing}\n{playlist}"
+    );
+    assert!(
+        !logs.contains("airing a fallback"),
+        "no fallback at the restart: {logs}"
+    );
+    let (seq, _, items) = parse_playlist(&playlist);
+    assert!(items[0].2, "a discontinuity marks the restart:\n{playlist}");
+    assert_eq!(status["on_air"], true, "{status}");
+    assert_eq!(status["slate"], false, "{status}");
+    assert_eq!(status["chunk"], chunk, "{status}");
+    assert!(
+        status["clip"]["source"].is_string(),
+        "a clip with its source video: {status}"
+    );
+    assert!(
+        status["sequence"].as_u64().unwrap() >= seq,
+        "{status}\n{playlist}"
+    );
+    // The guide: the programme on air covers now, and what follows comes after.
+    let (code, epg) = get(&server.base, "/epg.xml").await;
+    assert_eq!(code, 200);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let progs = programmes(&epg);
+    let on_air = progs
+        .iter()
+        .position(|(start, stop, _)| *start <= now && now < *stop)
+        .unwrap_or_else(|| panic!("no programme covers now ({now}): {epg}"));
+    assert_eq!(progs[on_air].2.as_deref(), Some(chunk), "{epg}");
+    assert!(
+        progs.len() > on_air + 1 && progs[on_air + 1].0 == progs[on_air].1,
+        "what follows the programme on air: {epg}"
+    );
+    server
+}
+
+/// Files `.…part` under `dir`.
+fn partials(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(e.path());
+            } else if e.file_name().to_string_lossy().ends_with(".part") {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Makes the test process the reaper of orphans (`PR_SET_CHILD_SUBREAPER`): a
+/// child the server leaves behind then comes to us, a zombie it did not reap
+/// stays visible in /proc (init would reap it unseen), and we can read how an
+/// orphan ended. Process-wide and for good (tests run in parallel): other tests'
+/// orphans may come to us too and stay zombies until the test binary exits,
+/// which is harmless.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: prctl(2) with integer arguments only.
+        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        assert_eq!(rc, 0, "prctl: {}", std::io::Error::last_os_error());
+    });
+}
+
+/// Reaps `pid` if it is our child (an orphan that came to us) and has ended:
+/// `Some(Some(status))`; `Some(None)`: ours and still running; `None`: not ours.
+fn reap(pid: u32) -> Option<Option<libc::c_int>> {
+    let mut status = 0;
+    // SAFETY: waitpid(2) on one pid, with a valid pointer.
+    let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
+    match rc {
+        0 => Some(None),
+        r if r == pid as libc::pid_t => Some(Some(status)),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("videos");
+    make_videos(&videos);
+    let args = args(&videos);
+    let data = dir.path().join("data");
+
+    become_subreaper();
+    let mut server = start(dir.path(), "first", &args);
+    let (chunk, clips, encoders) = wait_mid_first_chunk(&mut server).await;
+    let pid = server.child.id();
+    let status = server.stop_with(libc::SIGTERM, false, Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "exit 0 on SIGTERM: {status}: {}",
+        server.logs()
+    );
+    eprintln!("stopped with {clips} clip(s) in {chunk}, encoders {encoders:?}");
+    // Nothing of the server is left: no child (a zombie it did not reap would have
+    // come to us, the subreaper), nothing in its process group or session.
+    let left: Vec<Proc> = processes()
+        .into_iter()
+        .filter(|p| encoders.contains(&p.pid) || p.ppid == pid || p.pgrp == pid || p.session == pid)
+        .collect();
+    assert!(left.is_empty(), "left by the server: {left:?}");
+    // And it says it reaped the encoders it killed.
+    let logs = server.logs();
+    let killed: u64 = logs
+        .lines()
+        .find(|l| l.contains("every child process stopped and reaped"))
+        .and_then(|l| l.split("killed=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no word of its children at the stop: {logs}"));
+    assert!(killed >= 1, "the running encode was killed: {logs}");
+    let leftovers = partials(&data);
+    assert!(leftovers.is_empty(), "partial outputs left: {leftovers:?}");
+    drop(server);
+
+    let mut server = restart_airs_a_clip_at_once(dir.path(), &args, &chunk).await;
+    let status = server.stop();
+    assert!(status.success(), "{status}: {}", server.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_first_chunk_takes_the_encoders_along_and_the_restart_airs_a_clip_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("videos");
+    make_videos(&videos);
+    let args = args(&videos);
+    let data = dir.path().join("data");
+    let needle = data.to_str().unwrap().to_string();
+
+    become_subreaper();
+    let mut server = start(dir.path(), "first", &args);
+    let (chunk, clips, mut encoders) = wait_mid_first_chunk(&mut server).await;
+    let pid = server.child.id();
+    // The encoders right before the kill (one may just have ended).
+    let now = encoders_of(pid);
+    if !now.is_empty() {
+        encoders = now;
+    }
+    assert!(
+        !naming(&needle).is_empty(),
+        "an encode names the data folder: {encoders:?}"
+    );
+    // The server alone, as the OOM killer would: not its group or session.
+    let status = server.stop_with(libc::SIGKILL, false, Duration::from_secs(30));
+    assert!(!status.success(), "{status}");
+    eprintln!("killed with {clips} clip(s) in {chunk}, encoders {encoders:?}");
+    let t0 = Instant::now();
+    loop {
+        let alive = naming(&needle);
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "still running {:?} after the server was killed: {alive:?}",
+            t0.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("its children were gone {:?} after the kill", t0.elapsed());
+    // They came to us (the subreaper) when the server died: each was killed by
+    // SIGKILL (its parent-death signal), not left to run until it noticed its
+    // pipes were gone (SIGPIPE) or to finish its encode.
+    let mut ends = Vec::new();
+    for &p in &encoders {
+        let t0 = Instant::now();
+        loop {
+            match reap(p) {
+                Some(Some(status)) => {
+                    ends.push((p, status));
+                    break;
+                }
+                Some(None) if t0.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Some(None) => panic!("encoder {p} still not ended"),
+                None => break, // it ended before the kill: the server reaped it
+            }
+        }
+    }
+    assert!(!ends.is_empty(), "no encoder of {encoders:?} came to us");
+    for (p, status) in ends {
+        assert!(
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL,
+            "encoder {p} ended with wait status {status:#x}, not by SIGKILL"
+        );
+    }
+    let before = partials(&data);
+    eprintln!("partial outputs the kill left: {before:?}");
+    drop(server);
+
+    let mut server = restart_airs_a_clip_at_once(dir.path(), &args, &chunk).await;
+    // None of the killed run's partial outputs survive the start (their names
+    // carry its pid); the new run's own encodes may have one of their own.
+    let tag = format!(".{pid}-");
+    let stale: Vec<PathBuf> = partials(&data)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(&tag))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "partial outputs of the killed run: {stale:?}"
+    );
+    for p in &before {
+        assert!(!p.exists(), "{} survived the restart", p.display());
+    }
+    let status = server.stop();
+    assert!(status.success(), "{status}: {}", server.logs());
+    let left: Vec<Proc> = naming(&needle);
+    assert!(left.is_empty(), "left by the second run: {left:?}");
+}
