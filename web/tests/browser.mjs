@@ -5,7 +5,8 @@
 //   skip       "Skip video" changes now playing within two segment durations
 //   play next  the chosen chunk airs next
 //   views      every view fills in, with no console error, at desktop, phone
-//              (no sideways scrolling) and 4K sizes; a screenshot of each
+//              (no sideways scrolling) and 4K sizes; a screenshot of each; no
+//              header of the stats tables wraps (1280x800 and the phone)
 //   tv         in TV mode every control of every view is reachable with the arrow
 //              keys from where the focus starts, and Enter and Back work
 //   errors     the server's validation message shows by its field; a wrong token,
@@ -193,6 +194,27 @@ await page.waitForFunction(() => document.querySelector("video")?.currentTime > 
 }
 
 // ---- every view, at three sizes ------------------------------------------------
+/** Fails if a header of the stats tables wraps (two line boxes, or text wider than
+ *  its cell): "Creato r" at 1280 px was a header broken inside a word. */
+async function statsHeadersOnOneLine(p, where) {
+  await show(p, "stats");
+  await p.waitForSelector("#stats table.top th", { timeout: 10_000 });
+  const { count, wrapped } = await p.evaluate(() => {
+    const ths = [...document.querySelectorAll("#stats table.top th")];
+    const wrapped = ths
+      .filter((th) => {
+        const r = document.createRange();
+        r.selectNodeContents(th);
+        const lines = new Set([...r.getClientRects()].map((q) => Math.round(q.top)));
+        return lines.size !== 1 || th.scrollWidth > th.clientWidth;
+      })
+      .map((th) => `${th.closest("table").caption?.textContent}: "${th.textContent}" (${th.clientWidth}x${th.clientHeight})`);
+    return { count: ths.length, wrapped };
+  });
+  if (count < 10) await fail(`stats at ${where}: ${count} table headers, expected 10`, p);
+  if (wrapped.length) await fail(`stats headers wrap at ${where}: ${wrapped.join(", ")}`, p);
+  return count;
+}
 const VIEWS = Object.keys(READY);
 for (const v of VIEWS) {
   await show(page, v);
@@ -200,6 +222,7 @@ for (const v of VIEWS) {
   await page.screenshot({ path: `${out}/desktop-${v.replace("/", "-")}.png` });
 }
 console.log(`ok views: ${VIEWS.length} views filled in at 1280x800`);
+console.log(`ok stats: ${await statsHeadersOnOneLine(page, "1280x800")} table headers on one line each at 1280x800`);
 {
   const phone = await open({ width: 390, height: 844 }, "/#/live");
   for (const v of VIEWS) {
@@ -207,6 +230,7 @@ console.log(`ok views: ${VIEWS.length} views filled in at 1280x800`);
     await sleep(300);
     const over = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     if (over > 1) await fail(`view ${v} scrolls sideways on a phone by ${over} px`, phone);
+    if (v === "stats") await statsHeadersOnOneLine(phone, "390x844");
     await phone.screenshot({ path: `${out}/phone-${v.replace("/", "-")}.png`, fullPage: true });
   }
   if (phone.errors.length) await fail(`console errors on the phone: ${phone.errors.join(" | ")}`, phone);

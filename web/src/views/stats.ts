@@ -4,23 +4,29 @@ import { api, describe, Played, Stats } from "../api";
 import { el, hours } from "../dom";
 import { say } from "../ui";
 
+// Each table sits in its own box, which scrolls sideways when the table is wider
+// (a phone): headers stay on one line and words are never broken.
 function table(caption: string, rows: Played[], withCreator: boolean): HTMLElement {
   const max = Math.max(1, ...rows.map((r) => r.airtime));
   return el(
-    "table",
-    { class: "top" },
-    el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Title"), withCreator ? el("th", { scope: "col" }, "Creator") : null, el("th", { scope: "col" }, "Plays"), el("th", { scope: "col" }, "Airtime"))),
+    "div",
+    { class: "table-box" },
     el(
-      "tbody",
-      {},
-      ...(rows.length
-        ? rows.map((r) => {
-            const meter = el("span", { class: "meter" });
-            meter.style.width = `${(100 * r.airtime) / max}%`;
-            return el("tr", {}, el("td", {}, r.title), withCreator ? el("td", {}, r.creator ?? "–") : null, el("td", { class: "num" }, String(r.plays)), el("td", { class: "num airtime" }, meter, hours(r.airtime)));
-          })
-        : [el("tr", {}, el("td", { colspan: withCreator ? "4" : "3", class: "muted" }, "Nothing aired yet."))]),
+      "table",
+      { class: "top" },
+      el("caption", {}, caption),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Title"), withCreator ? el("th", { scope: "col" }, "Creator") : null, el("th", { scope: "col", class: "num" }, "Plays"), el("th", { scope: "col", class: "num" }, "Airtime"))),
+      el(
+        "tbody",
+        {},
+        ...(rows.length
+          ? rows.map((r) => {
+              const meter = el("span", { class: "meter" });
+              meter.style.width = `${(100 * r.airtime) / max}%`;
+              return el("tr", {}, el("td", { class: "text" }, r.title), withCreator ? el("td", { class: "text" }, r.creator ?? "–") : null, el("td", { class: "num" }, String(r.plays)), el("td", { class: "num airtime" }, meter, hours(r.airtime)));
+            })
+          : [el("tr", {}, el("td", { colspan: withCreator ? "4" : "3", class: "muted" }, "Nothing aired yet."))]),
+      ),
     ),
   );
 }
