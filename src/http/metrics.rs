@@ -205,6 +205,17 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
         "Clip encodes that failed since start.",
         &one(gen_status.encode_failures as f64),
     );
+    let (mismatched, corrected) = crate::transcode::verify::mismatch_counts();
+    metric(
+        &mut o,
+        "clip_parameter_mismatches_total",
+        "counter",
+        "Clip encodes whose SPS/PPS differed from the channel's reference, and how many a retry with a correction fixed.",
+        &[
+            ("{outcome=\"differed\"}".into(), mismatched as f64),
+            ("{outcome=\"corrected\"}".into(), corrected as f64),
+        ],
+    );
     metric(
         &mut o,
         "ffmpeg_exits_total",

@@ -28,7 +28,7 @@ pub use scan::ScanReport;
 /// Video file extensions we take, compared case-insensitively.
 pub const VIDEO_EXTENSIONS: &[&str] = &[
     "mp4", "mkv", "mov", "avi", "webm", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "flv",
-    "3gp",
+    "3gp", "vob", "dv", "ogv", "mxf", "mpe", "divx", "asf", "f4v",
 ];
 /// Music file extensions we take, compared case-insensitively.
 pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "m4a", "aac", "flac", "ogg", "opus", "wav"];

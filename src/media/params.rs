@@ -121,14 +121,6 @@ pub fn clip_parameter_sets<'a>(
     found.ok_or_else(|| "no IDR frame with SPS/PPS".to_string())
 }
 
-fn diff(field: &str, reference: &str, clip: &str) -> FieldDiff {
-    FieldDiff {
-        field: field.to_string(),
-        reference: reference.to_string(),
-        clip: clip.to_string(),
-    }
-}
-
 fn len(sets: &[Vec<u8>]) -> usize {
     sets.iter().map(Vec::len).sum()
 }

@@ -28,7 +28,10 @@ use super::{ClipRecord, Playout};
 use crate::channel::{ClipInfo, ClipRef};
 use crate::db::Db;
 use crate::library::{Library, Video};
-use crate::transcode::{ClipRequest, EncodeProgress, Encoder, Ffmpeg, Look, OutputProfile};
+use crate::media::h264::ParameterSets;
+use crate::transcode::{
+    ClipRequest, EncodeProgress, Encoder, Ffmpeg, Look, OutputProfile, TranscodeError,
+};
 
 /// Which text is burned into clips (`WATERMARK`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -69,6 +72,9 @@ impl std::str::FromStr for WatermarkMode {
 pub struct GeneratorSettings {
     /// Folder under which each chunk gets its own folder.
     pub chunks_dir: PathBuf,
+    /// Folder where the reference parameter sets of the profile and encoder are
+    /// cached (every clip is checked against them).
+    pub cache_dir: PathBuf,
     /// What clips are encoded to.
     pub profile: OutputProfile,
     /// The video encoder ffmpeg uses.
@@ -228,6 +234,9 @@ struct Inner {
     /// Videos a running job is cutting: other jobs leave them alone, since their
     /// ranges and LRU place are recorded only once the clip is encoded.
     in_flight: Mutex<Vec<i64>>,
+    /// The parameter sets every clip must carry, for the profile and encoder they
+    /// were made for (`None`: the reference encode failed, clips go unchecked).
+    reference: tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>>,
 }
 
 /// How a job ended.
@@ -265,6 +274,7 @@ impl Generator {
                     rng: Mutex::new(rng),
                     status,
                     in_flight: Mutex::new(Vec::new()),
+                    reference: tokio::sync::Mutex::new(None),
                 }),
                 commands: rx,
             },
@@ -298,6 +308,12 @@ impl Generator {
         }
         let mut jobs: JoinSet<(String, Outcome)> = JoinSet::new();
         let jobs_cancel = cancel.child_token();
+        // Made beside the first clip rather than after it, so checking that clip
+        // costs no extra time at a fresh start.
+        {
+            let me = me.clone();
+            tokio::spawn(async move { me.reference().await });
+        }
         let mut running: Vec<String> = Vec::new();
         let mut library = me.library.subscribe();
         let mut state = GeneratorState::Idle;
@@ -636,9 +652,11 @@ impl Inner {
                     self.publish(|st| st.encode_failures += 1);
                     last_error = e.to_string();
                     tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed: the video is set aside until it changes");
-                    let _ = self
-                        .library
-                        .mark_unusable(video.id, &format!("encode failed: {e}"));
+                    let reason = match &e {
+                        TranscodeError::Mismatch { .. } => e.to_string(),
+                        _ => format!("encode failed: {e}"),
+                    };
+                    let _ = self.library.mark_unusable(video.id, &reason);
                     if failures >= MAX_CONSECUTIVE_FAILURES {
                         break Outcome::Stalled(format!(
                             "{failures} encodes in a row failed; last: {e}"
@@ -714,7 +732,13 @@ impl Inner {
         let target = self.settings().chunk_duration;
         let title = video.title();
         self.update_job(id, |j| j.current_source = Some(title));
-        let encode = self.ff.encode_clip_with_progress(req, &tx);
+        let reference = self.reference().await;
+        let encode = async {
+            match &reference {
+                Some(r) => self.ff.encode_clip_checked(req, &tx, r).await,
+                None => self.ff.encode_clip_with_progress(req, &tx).await,
+            }
+        };
         tokio::pin!(encode);
         let mut last_log = Instant::now();
         loop {
@@ -741,6 +765,32 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// The reference parameter sets for the current profile and encoder, made once
+    /// (and again if the encoder changes).
+    async fn reference(&self) -> Option<ParameterSets> {
+        let s = self.settings();
+        let key = s.profile.key(&s.encoder);
+        let mut slot = self.reference.lock().await;
+        if let Some((k, r)) = &*slot
+            && *k == key
+        {
+            return r.clone();
+        }
+        let r = match self
+            .ff
+            .reference_parameters(&s.profile, &s.encoder, &s.cache_dir)
+            .await
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "no reference encode: clips are not checked against one");
+                None
+            }
+        };
+        *slot = Some((key, r.clone()));
+        r
     }
 
     fn update_job(&self, id: &str, f: impl FnOnce(&mut JobStatus)) {
@@ -872,6 +922,7 @@ mod tests {
 
     fn settings(chunks_dir: PathBuf) -> GeneratorSettings {
         GeneratorSettings {
+            cache_dir: chunks_dir.join(".cache"),
             chunks_dir,
             profile: OutputProfile {
                 width: 320,

@@ -135,7 +135,11 @@ pub struct Fix {
 }
 
 /// [`clip_args`] with a correction applied.
-pub(crate) fn fixed_clip_args(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsString> {
+pub(crate) fn fixed_clip_args(
+    req: &ClipRequest<'_>,
+    threads: Option<u32>,
+    fix: &Fix,
+) -> Vec<OsString> {
     if req.look.video_wall {
         return wall_args(req, threads, fix);
     }
@@ -219,7 +223,11 @@ fn scale_colour(info: &ProbeInfo) -> &'static str {
 fn tone_map(info: &ProbeInfo) -> Option<String> {
     let transfer = info.color.hdr_transfer()?;
     let c = &info.color;
-    let primaries = c.primaries.as_deref().filter(|p| *p == "bt2020").unwrap_or("bt2020");
+    let primaries = c
+        .primaries
+        .as_deref()
+        .filter(|p| *p == "bt2020")
+        .unwrap_or("bt2020");
     let matrix = match c.matrix.as_deref() {
         Some("bt2020c") => "bt2020c",
         _ => "bt2020nc",
@@ -611,7 +619,12 @@ impl Ffmpeg {
     }
 
     /// Runs one encode and checks that it wrote exactly `frames` frames.
-    pub(crate) async fn encode(&self, args: &[OsString], frames: u32, fps: u32) -> Result<(), TranscodeError> {
+    pub(crate) async fn encode(
+        &self,
+        args: &[OsString],
+        frames: u32,
+        fps: u32,
+    ) -> Result<(), TranscodeError> {
         self.encode_with(args, frames, fps, &mut |_| {}).await
     }
 
@@ -768,7 +781,9 @@ mod tests {
         );
         assert!(vf.contains(",format=yuv420p,"), "{vf}");
         assert!(
-            vf.ends_with(&format!("setsar=1,{PIN_FRAME},tpad=stop_mode=clone:stop=360")),
+            vf.ends_with(&format!(
+                "setsar=1,{PIN_FRAME},tpad=stop_mode=clone:stop=360"
+            )),
             "{vf}"
         );
         // Nothing of the source reaches the bitstream: no captions or user data, a

@@ -69,7 +69,10 @@ impl ColorTags {
     /// Full-range samples: tagged `pc`, or a `yuvj` (JPEG) pixel format.
     pub fn full_range(&self) -> bool {
         self.range.as_deref() == Some("pc")
-            || self.pix_fmt.as_deref().is_some_and(|f| f.starts_with("yuvj"))
+            || self
+                .pix_fmt
+                .as_deref()
+                .is_some_and(|f| f.starts_with("yuvj"))
     }
 }
 
@@ -198,7 +201,7 @@ pub(crate) fn parse_video(json: &[u8], path: &Path) -> Result<ProbeInfo, Transco
         .iter()
         // Cover art inside audio or video files shows up as a one-frame video stream.
         .find(|s| s.codec_type.as_deref() == Some("video") && !flag(&s.disposition, "attached_pic"))
-        .ok_or_else(|| unusable("no video stream"))?;
+        .ok_or_else(|| unusable(no_video_reason(&probe.streams)))?;
     let (width, height) = match (video.width, video.height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
         _ => return Err(unusable("video stream has no frame size")),
@@ -233,6 +236,19 @@ pub(crate) fn parse_video(json: &[u8], path: &Path) -> Result<ProbeInfo, Transco
             pix_fmt: known(&video.pix_fmt),
         },
     })
+}
+
+/// Why a file without a video stream to cut is not a video, in words.
+fn no_video_reason(streams: &[Stream]) -> &'static str {
+    let kind = |k: &str| streams.iter().any(|s| s.codec_type.as_deref() == Some(k));
+    let cover = streams
+        .iter()
+        .any(|s| s.codec_type.as_deref() == Some("video") && flag(&s.disposition, "attached_pic"));
+    match (cover, kind("audio")) {
+        (true, _) => "only cover art: its one picture is an album cover, not a video stream",
+        (false, true) => "audio only: no video stream",
+        (false, false) => "no video stream",
+    }
 }
 
 /// The duration of the first audio stream of ffprobe's JSON.
@@ -383,12 +399,16 @@ mod tests {
             Err(TranscodeError::Unusable { reason, .. }) => reason,
             other => panic!("{other:?}"),
         };
-        assert!(
-            reason(r#"{"streams":[{"codec_type":"audio"}],"format":{"duration":"3"}}"#)
-                .contains("no video")
+        assert_eq!(
+            reason(r#"{"streams":[{"codec_type":"audio"}],"format":{"duration":"3"}}"#),
+            "audio only: no video stream"
         );
         let cover = r#"{"streams":[{"codec_type":"audio"},{"codec_type":"video","width":500,"height":500,"disposition":{"attached_pic":1}}],"format":{"duration":"3"}}"#;
-        assert!(reason(cover).contains("no video"));
+        assert!(reason(cover).starts_with("only cover art"));
+        assert_eq!(
+            reason(r#"{"streams":[{"codec_type":"data"}],"format":{"duration":"3"}}"#),
+            "no video stream"
+        );
         let no_duration = r#"{"streams":[{"codec_type":"video","width":2,"height":2}],"format":{"duration":"N/A"}}"#;
         assert!(reason(no_duration).contains("duration"));
         let zero = r#"{"streams":[{"codec_type":"video","width":2,"height":2,"duration":"0.000"}],"format":{}}"#;

@@ -319,15 +319,17 @@ mod tests {
         assert!(
             diffs
                 .iter()
-                .any(|d| d.field == "sps.vui_parameters.chroma_loc_info"
-                    && d.reference == "None"),
+                .any(|d| d.field == "sps.vui_parameters.chroma_loc_info" && d.reference == "None"),
             "{text}"
         );
         assert!(
             diffs.iter().any(|d| d.field.contains("colour_primaries")),
             "{text}"
         );
-        assert!(!diffs.iter().any(|d| d.field.contains("pic_width")), "{text}");
+        assert!(
+            !diffs.iter().any(|d| d.field.contains("pic_width")),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -339,7 +341,12 @@ mod tests {
             .reference_parameters(&PROFILE, &Encoder::X264, d)
             .await
             .unwrap();
-        let file = std::fs::read_dir(d).unwrap().next().unwrap().unwrap().path();
+        let file = std::fs::read_dir(d)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let src = leaky_source(d).await;
         let info = ff.probe(&src).await.unwrap();
         let (tx, _rx) = tokio::sync::watch::channel(EncodeProgress::default());
@@ -401,12 +408,17 @@ mod tests {
                 bsf: None
             })
         );
-        assert_eq!(fix_for(&[f("sps.vui_parameters.chroma_loc_info")], &none), None);
+        assert_eq!(
+            fix_for(&[f("sps.vui_parameters.chroma_loc_info")], &none),
+            None
+        );
         assert_eq!(fix_for(&[f("pps.entropy_coding_mode_flag")], &none), None);
         // Without a parsable reference there is nothing to rewrite to.
         assert_eq!(
             fix_for(
-                &[f("sps.vui_parameters.video_signal_type.video_full_range_flag")],
+                &[f(
+                    "sps.vui_parameters.video_signal_type.video_full_range_flag"
+                )],
                 &none
             ),
             None

@@ -388,3 +388,99 @@ pub fn parse_playlist(text: &str) -> (u64, u64, Vec<(String, f64, bool)>) {
     }
     (seq, target, items)
 }
+
+/// What a player saw of a live stream: every new segment in order, its media
+/// sequence number, and whether a playlist put a discontinuity tag before it.
+pub struct Watched {
+    pub segments: Vec<bytes::Bytes>,
+    pub seqs: Vec<u64>,
+    pub discontinuities: usize,
+}
+
+impl Watched {
+    /// The segments back to back, as one transport stream file at `path`.
+    pub fn save(&self, path: &Path) {
+        let all: Vec<u8> = self
+            .segments
+            .iter()
+            .flat_map(|b| b.iter().copied())
+            .collect();
+        std::fs::write(path, all).unwrap();
+    }
+}
+
+/// Polls the live playlist at `base` for `secs` like a player and fetches every new
+/// segment.
+pub async fn watch_live(base: &str, secs: u64) -> Watched {
+    let client = reqwest::Client::new();
+    let mut w = Watched {
+        segments: Vec::new(),
+        seqs: Vec::new(),
+        discontinuities: 0,
+    };
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        let r = client
+            .get(format!("{base}/hls/stream.m3u8"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (seq, _, items) = parse_playlist(&r.text().await.unwrap());
+        for (i, (uri, _, disc)) in items.iter().enumerate() {
+            let n = seq + i as u64;
+            if w.seqs.last().is_none_or(|last| n > *last) {
+                let seg = client
+                    .get(format!("{base}/hls/{uri}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(seg.status(), 200, "segment {uri}");
+                w.segments.push(seg.bytes().await.unwrap());
+                w.seqs.push(n);
+                w.discontinuities += usize::from(*disc);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    w
+}
+
+/// The SPS and PPS NAL units of a clip file as ffmpeg's own bitstream filter
+/// extracts them (an independent reader: not our demuxer).
+pub fn parameter_set_bytes(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-bsf:v",
+            "filter_units=pass_types=7-8",
+            "-f",
+            "h264",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The first decoded frame of `path` as 8-bit luma, `w` x `h`.
+pub fn first_frame_luma(path: &Path, w: u32, h: u32) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert_eq!(out.stdout.len(), (w * h) as usize, "{}", path.display());
+    out.stdout
+}

@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod engine;
 mod harness;
+mod matrix;
 mod packaging;
 mod players;
 mod restart;
