@@ -250,3 +250,94 @@ fn flatten(pretty: &str, root: &str, out: &mut BTreeMap<String, String>) {
 fn is_ident(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_debug_flattens_to_named_leaves() {
+        #[derive(Debug)]
+        struct Inner {
+            top: u8,
+            bottom: u8,
+        }
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Ratio {
+            Square,
+            Extended(u16, u16),
+        }
+        #[derive(Debug)]
+        struct Vui {
+            chroma: Option<Inner>,
+            ratio: Option<Ratio>,
+            flag: bool,
+        }
+        let mut out = BTreeMap::new();
+        let v = Vui {
+            chroma: Some(Inner { top: 2, bottom: 3 }),
+            ratio: Some(Ratio::Extended(4, 3)),
+            flag: true,
+        };
+        flatten(&format!("{v:#?}"), "sps", &mut out);
+        let got: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("sps.chroma.bottom", "3"),
+                ("sps.chroma.top", "2"),
+                ("sps.flag", "true"),
+                ("sps.ratio.Extended", "4, 3"),
+            ]
+        );
+        let mut none = BTreeMap::new();
+        let v = Vui {
+            chroma: None,
+            ratio: Some(Ratio::Square),
+            flag: true,
+        };
+        flatten(&format!("{v:#?}"), "sps", &mut none);
+        assert_eq!(none["sps.chroma"], "None");
+        assert_eq!(none["sps.ratio"], "Square");
+        // A field present on one side only is one line, with the members it has.
+        assert_eq!(value_at(&out, "sps.chroma"), "{bottom: 3, top: 2}");
+        assert_eq!(value_at(&none, "sps.chroma"), "None");
+        assert_eq!(value_at(&none, "sps.missing"), "absent");
+    }
+
+    #[test]
+    fn unparsable_sets_still_compare_by_their_bytes() {
+        let a = ParameterSets {
+            sps: vec![vec![0x67, 1, 2]],
+            pps: vec![vec![0x68, 9]],
+        };
+        let b = ParameterSets {
+            sps: vec![vec![0x67, 1, 3]],
+            pps: vec![vec![0x68, 9]],
+        };
+        assert!(differences(&a, &a).is_empty());
+        let d = differences(&a, &b);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "sps.unparsed");
+        assert_eq!(
+            (d[0].reference.as_str(), d[0].clip.as_str()),
+            ("670102", "670103")
+        );
+        assert!(describe(&d).contains("sps.unparsed: 670103 instead of 670102"));
+    }
+
+    #[test]
+    fn a_clip_whose_idrs_disagree_is_refused() {
+        let au = |sps: u8| {
+            vec![
+                0, 0, 0, 1, 0x67, sps, 0, 0, 0, 1, 0x68, 1, 0, 0, 1, 0x65, 0x88,
+            ]
+        };
+        let (one, two) = (au(1), au(2));
+        assert!(clip_parameter_sets([&one[..], &one[..]]).is_ok());
+        let err = clip_parameter_sets([&one[..], &two[..]]).unwrap_err();
+        assert!(err.contains("IDR frame 2"), "{err}");
+        assert!(clip_parameter_sets([&[0u8, 0, 1, 0x41, 1][..]]).is_err());
+    }
+}
