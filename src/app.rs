@@ -104,7 +104,9 @@ pub async fn serve(
             );
         }
     }
-    let ff = Ffmpeg::locate().await?;
+    let ff = Ffmpeg::locate()
+        .await?
+        .with_stall_limit(config.encode_stall);
     let cancel = CancellationToken::new();
 
     let (video_folders, audio_folder) = if config.videos.is_empty() {

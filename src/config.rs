@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -93,6 +94,9 @@ pub struct ServeArgs {
     /// Chunks built at the same time [env: GENERATOR_JOBS; default 1].
     #[arg(long, value_name = "N")]
     pub generator_jobs: Option<String>,
+    /// Seconds an encode may go without writing a frame before it is killed [env: ENCODE_STALL_SECS; default 60].
+    #[arg(long, value_name = "SECS")]
+    pub encode_stall_secs: Option<String>,
     /// Most disk space for chunks, e.g. 20G or 500M [env: DISK_BUDGET; default: no limit but MAX_CHUNKS].
     #[arg(long, value_name = "SIZE")]
     pub disk_budget: Option<String>,
@@ -204,6 +208,8 @@ pub struct Config {
     pub chunks_per_run: usize,
     /// Chunks built at the same time.
     pub generator_jobs: usize,
+    /// How long an encode may go without writing a frame before it is killed.
+    pub encode_stall: Duration,
     /// Most bytes of chunks kept, if limited.
     pub disk_budget: Option<u64>,
     /// Scheduled generation runs.
@@ -255,6 +261,7 @@ const KNOWN: &[&str] = &[
     "READY_CHUNKS",
     "CHUNKS_PER_RUN",
     "GENERATOR_JOBS",
+    "ENCODE_STALL_SECS",
     "DISK_BUDGET",
     "GENERATE_SCHEDULE",
     "COLOR_GRADE",
@@ -554,6 +561,18 @@ impl Config {
             generator_jobs.to_string(),
             "must be between 1 and 16",
         )?;
+        let (stall_secs, stall_name) = layers.parse::<u64>(
+            &args.encode_stall_secs,
+            "--encode-stall-secs",
+            &["ENCODE_STALL_SECS"],
+            60,
+        )?;
+        check(
+            (1..=3600).contains(&stall_secs),
+            &stall_name,
+            stall_secs.to_string(),
+            "must be between 1 and 3600 seconds",
+        )?;
         let disk_budget = match layers.get(&args.disk_budget, "--disk-budget", &["DISK_BUDGET"]) {
             Some((setting, v)) => parse_size(&v).map_err(|e| invalid(&setting, &v, e))?,
             None => None,
@@ -696,6 +715,7 @@ impl Config {
             ready_chunks,
             chunks_per_run,
             generator_jobs,
+            encode_stall: Duration::from_secs(stall_secs),
             disk_budget,
             schedule,
             look: Look { grade, video_wall },
@@ -1051,7 +1071,7 @@ mod tests {
         let c = resolve(
             &ServeArgs::default(),
             &[],
-            "READY_CHUNKS=3\nCHUNKS_PER_RUN=5\nGENERATOR_JOBS=2\nDISK_BUDGET=1.5G\nGENERATE_SCHEDULE=\"0 2 * * *\"\n\
+            "READY_CHUNKS=3\nCHUNKS_PER_RUN=5\nGENERATOR_JOBS=2\nENCODE_STALL_SECS=15\nDISK_BUDGET=1.5G\nGENERATE_SCHEDULE=\"0 2 * * *\"\n\
              COLOR_GRADE=Moody\nVIDEO_WALL=yes\nWATERMARK=creator\nWATERMARK_FALLBACK=\" My channel \"\n\
              MUSIC_LOUDNESS=-23\nSEED=42\nTUBEARCHIVIST_URL=http://ta:8000/\nTUBEARCHIVIST_TOKEN=abc\n",
         )
@@ -1060,6 +1080,7 @@ mod tests {
             (c.ready_chunks, c.chunks_per_run, c.generator_jobs),
             (3, 5, 2)
         );
+        assert_eq!(c.encode_stall, Duration::from_secs(15));
         assert_eq!(c.disk_budget, Some(1_500_000_000));
         assert_eq!(c.schedule.unwrap().to_string(), "0 2 * * *");
         assert_eq!(c.look.grade, ColorGrade::Moody);
@@ -1078,6 +1099,7 @@ mod tests {
             (d.ready_chunks, d.chunks_per_run, d.generator_jobs),
             (2, 4, 1)
         );
+        assert_eq!(d.encode_stall, Duration::from_secs(60));
         assert_eq!(d.disk_budget, None);
         assert!(d.schedule.is_none() && !d.look.video_wall && d.seed.is_none());
     }
@@ -1095,6 +1117,7 @@ mod tests {
             ("READY_CHUNKS=0\n", "READY_CHUNKS"),
             ("MAX_CHUNKS=3\nREADY_CHUNKS=3\n", "READY_CHUNKS"),
             ("GENERATOR_JOBS=99\n", "GENERATOR_JOBS"),
+            ("ENCODE_STALL_SECS=0\n", "ENCODE_STALL_SECS"),
             ("SEED=-1\n", "SEED"),
             (
                 "TUBEARCHIVIST_URL=ftp://x\nTUBEARCHIVIST_TOKEN=a\n",

@@ -643,12 +643,32 @@ impl Ffmpeg {
                 last_lines: "asked for 0 frames".into(),
             });
         }
-        let stdout = run::run_lines(
+        // The no-progress watchdog: the frame count of the -progress lines must grow.
+        let (seen, progress) = tokio::sync::watch::channel(0u64);
+        let mut watch_line = |line: &str| {
+            if let Some(n) = line
+                .strip_prefix("frame=")
+                .and_then(|n| n.trim().parse::<u64>().ok())
+            {
+                seen.send_if_modified(|best| {
+                    let grew = n > *best;
+                    *best = (*best).max(n);
+                    grew
+                });
+            }
+            on_line(line);
+        };
+        let stall = run::Stall {
+            limit: self.stall,
+            progress,
+        };
+        let stdout = run::run_watched(
             &self.ffmpeg,
             args,
             encode_timeout(frames, fps),
             self.nice,
-            on_line,
+            &mut watch_line,
+            stall,
         )
         .await?;
         match progress_frames(&stdout) {
@@ -1437,5 +1457,109 @@ mod tests {
             1,
             "temp file removed"
         );
+    }
+
+    /// An Ffmpeg whose "ffmpeg" is a shell script with `body` (it gets the clip
+    /// arguments; `$out` is the output path, and it writes its pid to `pid`).
+    fn fake_ffmpeg(bin: &Path, body: &str, stall: Duration) -> Ffmpeg {
+        use std::os::unix::fs::PermissionsExt;
+        let script = bin.join("ffmpeg");
+        let pid = bin.join("pid");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nfor a in \"$@\"; do out=\"${{a#file:}}\"; done\necho $$ > '{}'\n{body}\n",
+                pid.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Ffmpeg {
+            ffmpeg: script,
+            ffprobe: PathBuf::from("/nonexistent/ffprobe"),
+            threads: Some(1),
+            nice: 0,
+            stall: Duration::from_secs(60),
+            version: "fake".into(),
+        }
+        .with_stall_limit(stall)
+    }
+
+    fn fake_request<'a>(info: &'a ProbeInfo, out: &'a Path, frames: u32) -> ClipRequest<'a> {
+        ClipRequest {
+            src: Path::new("/nonexistent/source.mp4"),
+            info,
+            start: 0.0,
+            frames,
+            profile: &TEST_PROFILE,
+            encoder: &Encoder::X264,
+            out,
+            look: &Look::NONE,
+            watermark: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_ffmpeg_is_killed_after_the_stall_limit() {
+        let bin = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // One progress block, a partial output, then nothing: a hung decoder.
+        let ff = fake_ffmpeg(
+            bin.path(),
+            "echo partial > \"$out\"\nprintf 'frame=3\\nfps=0.0\\nprogress=continue\\n'\nexec sleep 600",
+            Duration::from_secs(1),
+        );
+        let info = info(false);
+        let out = dir.path().join("out.ts");
+        let started = std::time::Instant::now();
+        let e = ff
+            .encode_clip(&fake_request(&info, &out, 30))
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(e.to_string(), "ffmpeg made no progress for 1 s: killed");
+        assert!(
+            matches!(e, TranscodeError::Stalled { secs: 1, .. }),
+            "{e:?}"
+        );
+        assert!(took >= Duration::from_secs(1), "killed too early: {took:?}");
+        assert!(
+            took < Duration::from_secs(60),
+            "the watchdog fired, not the timeout"
+        );
+        // Killed and reaped: not even a zombie is left.
+        let pid = std::fs::read_to_string(bin.path().join("pid")).unwrap();
+        let pid = pid.trim();
+        assert!(!pid.is_empty());
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} still there"
+        );
+        assert!(!out.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the partial output is removed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_encode_that_progresses_is_not_killed() {
+        let bin = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // Slower overall than the stall limit, but a new frame count every 0.2 s.
+        let ff = fake_ffmpeg(
+            bin.path(),
+            "echo clip > \"$out\"\nfor n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do\n\
+             printf 'frame=%s\\nprogress=continue\\n' $n; sleep 0.2\ndone\n\
+             printf 'frame=15\\nprogress=end\\n'",
+            Duration::from_secs(2),
+        );
+        let info = info(false);
+        let out = dir.path().join("out.ts");
+        ff.encode_clip(&fake_request(&info, &out, 15))
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "clip\n");
     }
 }

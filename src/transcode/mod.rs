@@ -18,9 +18,9 @@ mod look;
 mod music;
 mod probe;
 mod run;
-pub mod verify;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod verify;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,15 @@ pub enum TranscodeError {
         status: String,
         /// The last lines it wrote to stderr (or what was wrong with its result).
         last_lines: String,
+    },
+    /// The process wrote no new frame for `secs` seconds (a hung decoder, a source
+    /// on a network share that stopped answering) and was killed.
+    #[error("{program} made no progress for {secs} s: killed")]
+    Stalled {
+        /// The program that was killed.
+        program: String,
+        /// How long it went without progress.
+        secs: u64,
     },
     /// The file is not a usable video (or audio, for music).
     #[error("{}: not usable: {reason}", path.display())]
@@ -251,8 +260,13 @@ pub struct Ffmpeg {
     ffprobe: PathBuf,
     threads: Option<u32>,
     nice: i32,
+    stall: Duration,
     version: String,
 }
+
+/// How long an encode may go without writing a frame, unless told otherwise
+/// ([`Ffmpeg::with_stall_limit`], `ENCODE_STALL_SECS`).
+pub const DEFAULT_STALL_LIMIT: Duration = Duration::from_secs(60);
 
 /// How long `-version` may take before the program is deemed not to run.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
@@ -279,6 +293,7 @@ impl Ffmpeg {
             ffprobe,
             threads: None,
             nice: 0,
+            stall: DEFAULT_STALL_LIMIT,
             version,
         })
     }
@@ -294,6 +309,18 @@ impl Ffmpeg {
     pub fn with_nice(mut self, nice: i32) -> Self {
         self.nice = nice.clamp(0, 19);
         self
+    }
+
+    /// Kills an encode whose frame count has not grown for `limit` (it then fails
+    /// with [`TranscodeError::Stalled`]); the total time limit applies as well.
+    pub fn with_stall_limit(mut self, limit: Duration) -> Self {
+        self.stall = limit.max(Duration::from_millis(100));
+        self
+    }
+
+    /// The no-progress limit of encodes ([`Ffmpeg::with_stall_limit`]).
+    pub fn stall_limit(&self) -> Duration {
+        self.stall
     }
 
     /// The thread limit set by [`Ffmpeg::with_threads`], if any.

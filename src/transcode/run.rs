@@ -96,9 +96,75 @@ pub(crate) async fn run_lines(
     nice: i32,
     on_line: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Vec<u8>, TranscodeError> {
-    run_full(program, args, limit, nice, on_line)
+    run_full(program, args, limit, nice, on_line, None)
         .await
         .map(|(out, _)| out)
+}
+
+/// A no-progress limit for [`run_watched`]: the value on `progress` (a frame
+/// count) must grow at least every `limit`, counted from the start.
+pub(crate) struct Stall {
+    pub(crate) limit: Duration,
+    pub(crate) progress: watch::Receiver<u64>,
+}
+
+/// [`run_lines`], killing the process (and failing with
+/// [`TranscodeError::Stalled`]) when `stall.progress` stops growing for `stall.limit`.
+pub(crate) async fn run_watched(
+    program: &Path,
+    args: &[OsString],
+    limit: Duration,
+    nice: i32,
+    on_line: &mut (dyn FnMut(&str) + Send),
+    stall: Stall,
+) -> Result<Vec<u8>, TranscodeError> {
+    run_full(program, args, limit, nice, on_line, Some(stall))
+        .await
+        .map(|(out, _)| out)
+}
+
+/// Kills and reaps a run that made no progress, and says so.
+async fn stalled_kill(
+    child: Owned,
+    name: &str,
+    secs: u64,
+    tail: &VecDeque<String>,
+) -> TranscodeError {
+    child.kill().await;
+    RUNS.fetch_add(1, Ordering::Relaxed);
+    FAILURES.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(program = name, secs, last_lines = %join_tail(tail), "no progress: killed");
+    TranscodeError::Stalled {
+        program: name.to_string(),
+        secs,
+    }
+}
+
+/// Completes once `stall.progress` has not grown for `stall.limit`; never without a stall.
+async fn stalled(stall: Option<Stall>) {
+    let Some(Stall {
+        limit,
+        mut progress,
+    }) = stall
+    else {
+        return std::future::pending().await;
+    };
+    let mut best = *progress.borrow_and_update();
+    let mut deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, progress.changed()).await {
+            Err(_) => return,
+            // The reader is gone: the run is ending anyway.
+            Ok(Err(_)) => return std::future::pending().await,
+            Ok(Ok(())) => {
+                let now = *progress.borrow_and_update();
+                if now > best {
+                    best = now;
+                    deadline = tokio::time::Instant::now() + limit;
+                }
+            }
+        }
+    }
 }
 
 /// [`run_nice`], returning the last lines of stderr too (what ffmpeg reports at the
@@ -109,7 +175,7 @@ pub(crate) async fn run_stderr_tail(
     limit: Duration,
     nice: i32,
 ) -> Result<Vec<String>, TranscodeError> {
-    run_full(program, args, limit, nice, &mut |_| {})
+    run_full(program, args, limit, nice, &mut |_| {}, None)
         .await
         .map(|(_, tail)| tail.into())
 }
@@ -346,7 +412,9 @@ async fn run_full(
     limit: Duration,
     nice: i32,
     on_line: &mut (dyn FnMut(&str) + Send),
+    stall: Option<Stall>,
 ) -> Result<(Vec<u8>, VecDeque<String>), TranscodeError> {
+    let stall_secs = stall.as_ref().map_or(0, |s| s.limit.as_secs().max(1));
     let name = program_name(program);
     let slot = Slot::take().ok_or_else(|| stopping(&name))?;
     let command = command(program, args, nice);
@@ -374,6 +442,10 @@ async fn run_full(
             (status.is_ok(), o.and(e).and(status))
         }) => Some(r),
         _ = STOP.cancelled() => None,
+        () = stalled(stall) => {
+            // kill() also reaps it: the process is gone when this returns.
+            return Err(stalled_kill(child, &name, stall_secs, &tail).await);
+        }
     };
 
     RUNS.fetch_add(1, Ordering::Relaxed);
