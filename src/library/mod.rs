@@ -84,6 +84,8 @@ pub struct Library {
     tube_archivist: Option<TubeArchivist>,
     /// Bumped whenever the set of usable videos may have changed.
     changed: tokio::sync::watch::Sender<u64>,
+    /// Which folders were unreachable at the last scan (each logged once).
+    reach: scan::Reachability,
 }
 
 impl Library {
@@ -99,6 +101,7 @@ impl Library {
             folders,
             tube_archivist,
             changed: tokio::sync::watch::channel(0).0,
+            reach: scan::Reachability::default(),
         })
     }
 
@@ -119,9 +122,16 @@ impl Library {
 
     /// Walks the folders and reconciles the database with them (blocking).
     pub fn scan(&self) -> Result<ScanReport, DbError> {
-        let files = scan::walk_all(&self.folders, VIDEO_EXTENSIONS);
-        let report = scan::reconcile(&mut self.db.conn(), scan::Table::Videos, &files)?;
-        if report.added + report.removed + report.changed + report.renamed > 0 {
+        let walk = scan::walk_roots(&self.folders, VIDEO_EXTENSIONS);
+        let report = scan::reconcile(
+            &mut self.db.conn(),
+            scan::Table::Videos,
+            &walk.files,
+            &walk.unreachable,
+        )?;
+        self.reach.note("video", "videos", &self.folders, &report);
+        if report.added + report.removed + report.changed + report.renamed + report.went_missing > 0
+        {
             tracing::info!(
                 added = report.added,
                 removed = report.removed,

@@ -1,7 +1,8 @@
 //! Walking media folders and reconciling what is there with the database.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
@@ -35,19 +36,82 @@ pub struct ScanReport {
     /// How long the walk and the reconciliation took.
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Top folders that could not be read, each with how many of the table's files
+    /// lie under it: they are kept, marked missing, until the folder returns.
+    #[serde(skip)]
+    pub unreachable: Vec<(PathBuf, usize)>,
+    /// Files marked missing by this scan because their folder could not be read.
+    #[serde(skip)]
+    pub went_missing: usize,
+}
+
+/// What a walk found, and the top folders it could not read.
+#[derive(Clone, Debug, Default)]
+pub struct Walk {
+    /// Every file found, sorted by path.
+    pub files: Vec<Found>,
+    /// Top folders that are gone, unreadable, or empty (what an unmounted share's
+    /// mount point looks like): their files are not taken as deleted.
+    pub unreachable: Vec<PathBuf>,
+}
+
+/// [`walk_all`], also telling which of `folders` could not be read.
+pub fn walk_roots(folders: &[PathBuf], exts: &[&str]) -> Walk {
+    let mut w = Walk::default();
+    for f in folders {
+        let reachable = std::fs::read_dir(f).is_ok_and(|mut entries| entries.next().is_some());
+        if reachable {
+            walk(f, exts, 0, &mut w.files);
+        } else {
+            w.unreachable.push(f.clone());
+        }
+    }
+    w.files.sort_by(|a, b| a.path.cmp(&b.path));
+    w.files.dedup_by(|a, b| a.path == b.path);
+    w
+}
+
+/// The top folders last seen unreachable, so each disappearance is logged once.
+#[derive(Debug, Default)]
+pub struct Reachability {
+    down: Mutex<HashSet<PathBuf>>,
+}
+
+impl Reachability {
+    /// Logs the folders of `report` that went away since the last scan, and those
+    /// of `roots` that came back. `kind` is "video" or "music", `noun` "videos" or "tracks".
+    pub fn note(&self, kind: &str, noun: &str, roots: &[PathBuf], report: &ScanReport) {
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        for (root, n) in &report.unreachable {
+            if down.insert(root.clone()) {
+                tracing::warn!(
+                    folder = %root.display(),
+                    "{kind} folder {} is not reachable; its {n} {noun} are kept as missing until it returns",
+                    root.display()
+                );
+            }
+        }
+        for root in roots {
+            if !report.unreachable.iter().any(|(r, _)| r == root) && down.remove(root) {
+                tracing::info!(folder = %root.display(), "{kind} folder {} is back", root.display());
+            }
+        }
+    }
+
+    /// Whether `root` was unreachable at the last scan.
+    pub fn is_down(&self, root: &Path) -> bool {
+        self.down
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(root)
+    }
 }
 
 /// Every file under `folders` with one of `exts` (any case), sorted by path.
 /// Hidden files and folders are skipped (they include our own temporary files);
 /// symlinks are followed, with a depth limit against loops.
 pub fn walk_all(folders: &[PathBuf], exts: &[&str]) -> Vec<Found> {
-    let mut out = Vec::new();
-    for f in folders {
-        walk(f, exts, 0, &mut out);
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out.dedup_by(|a, b| a.path == b.path);
-    out
+    walk_roots(folders, exts).files
 }
 
 fn has_extension(path: &Path, exts: &[&str]) -> bool {
@@ -121,11 +185,14 @@ struct Row {
     present: bool,
 }
 
-/// Reconciles `table` with the files found, in one transaction.
+/// Reconciles `table` with the files found, in one transaction. Files under an
+/// `unreachable` folder are marked missing (not removed: history and used ranges
+/// stay, and they come back with their ids when the folder returns).
 pub fn reconcile(
     conn: &mut Connection,
     table: Table,
     files: &[Found],
+    unreachable: &[PathBuf],
 ) -> Result<ScanReport, DbError> {
     let t0 = Instant::now();
     let name = table.name();
@@ -148,6 +215,23 @@ pub fn reconcile(
         .collect::<Result<_, _>>()?
     };
     let mut report = ScanReport::default();
+    // Rows under a folder that cannot be read: missing, and never a rename's twin.
+    let mut missing: Vec<i64> = Vec::new();
+    for root in unreachable {
+        let under: Vec<String> = rows
+            .keys()
+            .filter(|p| Path::new(p.as_str()).starts_with(root))
+            .cloned()
+            .collect();
+        report.unreachable.push((root.clone(), under.len()));
+        for p in under {
+            if let Some(row) = rows.remove(&p)
+                && row.present
+            {
+                missing.push(row.id);
+            }
+        }
+    }
     let mut new_files: Vec<&Found> = Vec::new();
     {
         let mut back =
@@ -229,6 +313,10 @@ pub fn reconcile(
                 report.removed += 1;
             }
         }
+        for id in &missing {
+            remove.execute([id])?;
+        }
+        report.went_missing = missing.len();
     }
     tx.commit()?;
     report.elapsed = t0.elapsed();

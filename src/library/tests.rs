@@ -286,3 +286,111 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
         task.await.unwrap();
     });
 }
+
+/// `(present, last_used, clips_cut)` of a video row.
+type RowState = (bool, Option<i64>, i64);
+
+fn row_state(lib: &Library, id: i64) -> RowState {
+    lib.db
+        .conn()
+        .query_row(
+            "SELECT present, last_used, clips_cut FROM videos WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
+    let d = tempfile::tempdir().unwrap();
+    let nas = d.path().join("nas");
+    let local = d.path().join("local");
+    touch(&nas, "n1.mp4", b"nas one");
+    touch(&nas, "sub/n2.mkv", b"nas two!");
+    touch(&local, "l1.mp4", b"local one");
+    let db_path = d.path().join("state.db");
+    let lib = Library::new(
+        Db::open(&db_path).unwrap(),
+        vec![nas.clone(), local.clone()],
+        None,
+    );
+    scan_and_fake_probe(&lib, 100.0);
+    // History on both NAS videos.
+    let mut rng = StdRng::seed_from_u64(7);
+    for _ in 0..3 {
+        cut_next(&lib, &mut rng);
+    }
+    let nas_videos: Vec<VideoStatus> = lib
+        .list(0, 10)
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.path.starts_with(&nas))
+        .collect();
+    assert_eq!(nas_videos.len(), 2);
+    let before: Vec<(i64, Vec<Range>, RowState)> = nas_videos
+        .iter()
+        .map(|v| {
+            let ranges = lib.used_ranges(v.id).unwrap();
+            assert!(!ranges.is_empty(), "{v:?} has history");
+            (v.id, ranges, row_state(&lib, v.id))
+        })
+        .collect();
+
+    // The share is unmounted: the folder is gone.
+    let away = d.path().join("nas-away");
+    std::fs::rename(&nas, &away).unwrap();
+    let r = lib.scan().unwrap();
+    assert_eq!(r.unreachable, vec![(nas.clone(), 2)], "{r:?}");
+    assert_eq!((r.removed, r.went_missing, r.unchanged), (0, 2, 1), "{r:?}");
+    for (id, ranges, (_, last_used, clips)) in &before {
+        assert_eq!(
+            row_state(&lib, *id),
+            (false, *last_used, *clips),
+            "missing, history kept"
+        );
+        assert_eq!(&lib.used_ranges(*id).unwrap(), ranges, "used ranges kept");
+    }
+    assert_eq!(lib.counts().unwrap().present, 1);
+    // The channel goes on with what it still has.
+    for _ in 0..3 {
+        assert_eq!(cut_next(&lib, &mut rng), "l1.mp4");
+    }
+    // An unmounted share leaves an empty mount point behind: still not reachable,
+    // and a rescan changes nothing more.
+    std::fs::create_dir(&nas).unwrap();
+    let r = lib.scan().unwrap();
+    assert_eq!(r.unreachable, vec![(nas.clone(), 2)]);
+    assert_eq!((r.removed, r.went_missing, r.added), (0, 0, 0), "{r:?}");
+
+    // It comes back (and the database survives a restart meanwhile).
+    std::fs::remove_dir(&nas).unwrap();
+    std::fs::rename(&away, &nas).unwrap();
+    drop(lib);
+    let lib = Library::new(
+        Db::open(&db_path).unwrap(),
+        vec![nas.clone(), local.clone()],
+        None,
+    );
+    let r = lib.scan().unwrap();
+    assert!(r.unreachable.is_empty(), "{r:?}");
+    assert_eq!((r.added, r.removed, r.changed), (2, 0, 0), "{r:?}");
+    for (id, ranges, (_, last_used, clips)) in &before {
+        assert_eq!(
+            row_state(&lib, *id),
+            (true, *last_used, *clips),
+            "same id, back"
+        );
+        assert_eq!(
+            &lib.used_ranges(*id).unwrap(),
+            ranges,
+            "with its used ranges"
+        );
+    }
+    assert_eq!(lib.counts().unwrap().present, 3);
+    assert_eq!(
+        lib.counts().unwrap().usable,
+        3,
+        "usable again, no probe needed"
+    );
+}

@@ -32,6 +32,8 @@ pub struct Music {
     ready: Mutex<VecDeque<TrackRef>>,
     /// A track an operator asked for: encoded and queued before the order goes on.
     asked: Mutex<Option<PathBuf>>,
+    /// Whether the folder was unreachable at the last pass (logged once).
+    reach: scan::Reachability,
 }
 
 /// A music track's state, for the API.
@@ -69,6 +71,7 @@ impl Music {
             lufs,
             ready: Mutex::new(VecDeque::new()),
             asked: Mutex::new(None),
+            reach: scan::Reachability::default(),
         })
     }
 
@@ -78,8 +81,15 @@ impl Music {
         let Some(folder) = &self.folder else {
             return Ok(Vec::new());
         };
-        let files = scan::walk_all(std::slice::from_ref(folder), AUDIO_EXTENSIONS);
-        scan::reconcile(&mut self.db.conn(), Table::Tracks, &files)?;
+        let roots = std::slice::from_ref(folder);
+        let walk = scan::walk_roots(roots, AUDIO_EXTENSIONS);
+        let report = scan::reconcile(
+            &mut self.db.conn(),
+            Table::Tracks,
+            &walk.files,
+            &walk.unreachable,
+        )?;
+        self.reach.note("music", "tracks", roots, &report);
         let c = self.db.conn();
         let mut st =
             c.prepare("SELECT path, plays FROM tracks WHERE present = 1 AND error IS NULL")?;
@@ -367,5 +377,59 @@ mod tests {
         assert!(!names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
         std::fs::write(folder.join("c.ogg"), "changed content").unwrap();
         assert!(names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_music_folder_that_goes_away_keeps_its_tracks_until_it_returns() {
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("music");
+        std::fs::create_dir_all(&folder).unwrap();
+        for n in ["a.mp3", "b.flac"] {
+            std::fs::write(folder.join(n), n).unwrap();
+        }
+        let db = Db::open(&d.path().join("state.db")).unwrap();
+        let ff = Ffmpeg::locate().await.unwrap();
+        let music = Music::new(
+            ff,
+            db.clone(),
+            Some(folder.clone()),
+            d.path().join("cache"),
+            -16.0,
+        );
+        assert_eq!(music.next_pass(None).unwrap().len(), 2);
+        db.conn()
+            .execute("UPDATE tracks SET plays = 3 WHERE path LIKE '%a.mp3'", [])
+            .unwrap();
+        let rows = || -> Vec<(i64, bool, i64)> {
+            db.conn()
+                .prepare("SELECT id, present, plays FROM tracks ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let before = rows();
+
+        let away = d.path().join("music-away");
+        std::fs::rename(&folder, &away).unwrap();
+        // Nothing to queue (the engine's silence fills in), nothing forgotten.
+        assert!(music.next_pass(None).unwrap().is_empty());
+        assert_eq!(
+            rows(),
+            before
+                .iter()
+                .map(|&(id, _, plays)| (id, false, plays))
+                .collect::<Vec<_>>()
+        );
+
+        std::fs::rename(&away, &folder).unwrap();
+        let order = music.next_pass(None).unwrap();
+        assert_eq!(order.len(), 2);
+        assert!(
+            order[0].ends_with("b.flac"),
+            "least played first: {order:?}"
+        );
+        assert_eq!(rows(), before, "same ids and play counts");
     }
 }
