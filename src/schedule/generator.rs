@@ -647,6 +647,22 @@ impl Inner {
                         j.secs_done = total;
                     });
                 }
+                Err(e) if !tokio::fs::try_exists(&video.path).await.unwrap_or(false) => {
+                    // Not the video's fault: its file (or its whole folder, a share
+                    // unmounted) went away mid-encode. The rescan marks it missing, with
+                    // its history kept, rather than setting it aside as broken.
+                    failures += 1;
+                    last_error = e.to_string();
+                    tracing::warn!(source = %video.path.display(), error = %e, "the source went away during its encode: rescanning the library");
+                    if let Err(e) = self.library.rescan().await {
+                        break Outcome::Stalled(format!("database: {e}"));
+                    }
+                    if failures >= MAX_CONSECUTIVE_FAILURES {
+                        break Outcome::Stalled(format!(
+                            "{failures} encodes in a row failed; last: {e}"
+                        ));
+                    }
+                }
                 Err(e) => {
                     failures += 1;
                     self.publish(|st| st.encode_failures += 1);
@@ -1170,5 +1186,127 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(made, 4);
+    }
+
+    /// A real ffmpeg behind a shell script that runs `on_match` instead when an
+    /// argument ends in `name` (stdout is the -progress pipe).
+    async fn wrapped_ffmpeg(dir: &Path, name: &str, on_match: &str) -> Ffmpeg {
+        use std::os::unix::fs::PermissionsExt;
+        let real = Ffmpeg::locate().await.unwrap();
+        // Named ffmpeg, as errors name the program by its file name.
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let script = bin.join("ffmpeg");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in *{name}) {on_match};; esac; done\nexec '{}' \"$@\"\n",
+                real.ffmpeg_path().display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Ffmpeg::locate_with(Some(&script), Some(real.ffprobe_path()))
+            .await
+            .unwrap()
+            .with_threads(1)
+    }
+
+    /// `(id, present, error)` of the video whose path ends in `name`.
+    fn video_row(db: &Db, name: &str) -> (i64, bool, Option<String>) {
+        db.conn()
+            .query_row(
+                "SELECT id, present, error FROM videos WHERE path LIKE '%/' || ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hung_encode_is_killed_and_counted_against_its_source_and_the_chunk_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let videos = dir.path().join("videos");
+        // The first in line hangs after one progress block.
+        for n in ["0-hangs.mp4", "a.mp4", "b.mp4", "c.mp4"] {
+            source(&videos, n).await;
+        }
+        let mut rig = Rig::new(dir.path()).await;
+        rig.ff = wrapped_ffmpeg(
+            dir.path(),
+            "0-hangs.mp4",
+            "printf 'frame=0\\nprogress=continue\\n'; exec sleep 600",
+        )
+        .await
+        .with_stall_limit(Duration::from_secs(5));
+        rig.refresh().await;
+        let (playout, handle, cancel, task) = rig.start();
+        until("a complete chunk", || {
+            playout.chunks().first().is_some_and(|c| c.complete)
+        })
+        .await;
+        cancel.cancel();
+        task.await.unwrap();
+        let (id, present, error) = video_row(&rig.db, "0-hangs.mp4");
+        assert!(present);
+        assert_eq!(
+            error.as_deref(),
+            Some("encode failed: ffmpeg made no progress for 5 s: killed"),
+            "set aside with the reason"
+        );
+        assert!(handle.status().encode_failures >= 1);
+        let chunk = playout.chunks()[0].clone();
+        assert_eq!(chunk.clips.len(), 3, "the chunk went on without it");
+        assert!(!playout.clip_videos(&chunk.id).unwrap().contains(&id));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_source_whose_folder_goes_away_mid_encode_is_missing_not_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let nas = dir.path().join("nas");
+        let away = dir.path().join("nas-away");
+        let videos = dir.path().join("videos");
+        source(&nas, "0-on-nas.mp4").await;
+        for n in ["a.mp4", "b.mp4", "c.mp4"] {
+            source(&videos, n).await;
+        }
+        let ff = wrapped_ffmpeg(
+            dir.path(),
+            "0-on-nas.mp4",
+            &format!(
+                "mv '{}' '{}'; echo 'No such file or directory' >&2; exit 1",
+                nas.display(),
+                away.display()
+            ),
+        )
+        .await;
+        let db = Db::open(&dir.path().join("state.db")).unwrap();
+        let library = Library::new(db.clone(), vec![nas.clone(), videos.clone()], None);
+        let chunks = dir.path().join("chunks");
+        std::fs::create_dir_all(&chunks).unwrap();
+        let rig = Rig {
+            ff,
+            db,
+            library,
+            chunks,
+        };
+        rig.refresh().await;
+        let (playout, handle, cancel, task) = rig.start();
+        until("a complete chunk", || {
+            playout.chunks().first().is_some_and(|c| c.complete)
+        })
+        .await;
+        cancel.cancel();
+        task.await.unwrap();
+        assert!(away.exists(), "the wrapper took the folder away");
+        let (id, present, error) = video_row(&rig.db, "0-on-nas.mp4");
+        assert_eq!((present, error), (false, None), "missing, not set aside");
+        assert_eq!(handle.status().encode_failures, 0);
+        assert_eq!(playout.chunks()[0].clips.len(), 3);
+        // Back: the same video, usable again.
+        std::fs::rename(&away, &nas).unwrap();
+        rig.library.scan().unwrap();
+        assert_eq!(video_row(&rig.db, "0-on-nas.mp4"), (id, true, None));
+        assert_eq!(rig.library.counts().unwrap().usable, 4);
     }
 }
