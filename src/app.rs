@@ -217,7 +217,7 @@ pub async fn serve(
             pts = r.next_pts.0,
             "continuing the stream of the last run"
         );
-        live.resume(r.discontinuity_number);
+        live.resume(r.discontinuity_number, r.next_pdt);
     }
     let music = Music::new(
         ff.clone().with_nice(NICE_MUSIC),

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -25,6 +26,9 @@ pub struct Continuity {
     pub next_pts: Ticks,
     /// Discontinuity number of the last segment.
     pub discontinuity_number: u64,
+    /// PROGRAM-DATE-TIME at the end of the last segment (absent in databases of
+    /// releases that did not record it).
+    pub next_pdt: Option<SystemTime>,
 }
 
 /// The continuity point recorded by a previous run, if any.
@@ -40,6 +44,8 @@ pub fn continuity(db: &Db) -> Result<Option<Continuity>, DbError> {
             next_seq,
             next_pts: Ticks(pts),
             discontinuity_number,
+            next_pdt: get("next_pdt_ms")?
+                .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
         })),
         _ => Ok(None),
     }
@@ -72,7 +78,8 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
             .filter(|n| n.seq >= from)
             .collect();
         for now in segments {
-            if let Err(e) = record_segment(&db, last.as_ref(), &now) {
+            let pdt = live.next_program_date_time();
+            if let Err(e) = record_segment(&db, last.as_ref(), &now, pdt) {
                 tracing::warn!(error = %e, "cannot record stats");
             }
             last = Some(now);
@@ -80,7 +87,12 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
     }
 }
 
-fn record_segment(db: &Db, prev: Option<&NowPlaying>, now: &NowPlaying) -> Result<(), DbError> {
+fn record_segment(
+    db: &Db,
+    prev: Option<&NowPlaying>,
+    now: &NowPlaying,
+    next_pdt: Option<SystemTime>,
+) -> Result<(), DbError> {
     let mut c = db.conn();
     let tx = c.transaction()?;
     db::add_real(&tx, "seconds_streamed", now.duration)?;
@@ -116,6 +128,12 @@ fn record_segment(db: &Db, prev: Option<&NowPlaying>, now: &NowPlaying) -> Resul
         "discontinuity_number",
         &now.discontinuity_number.to_string(),
     )?;
+    if let Some(ms) = next_pdt
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis())
+    {
+        db::set_meta(&tx, "next_pdt_ms", &ms.to_string())?;
+    }
     tx.commit()?;
     Ok(())
 }
@@ -303,7 +321,9 @@ mod tests {
             Some(Continuity {
                 next_seq: 13,
                 next_pts: Ticks(900_000 + 13 * 180_000),
-                discontinuity_number: 0
+                discontinuity_number: 0,
+                // Segment 12 starts at 24 s and lasts 2 s.
+                next_pdt: Some(UNIX_EPOCH + Duration::from_secs(26)),
             })
         );
     }

@@ -82,6 +82,12 @@ struct Window {
     history: VecDeque<NowPlaying>,
     stats: LiveStats,
     last_published: Option<SystemTime>,
+    /// The earliest PROGRAM-DATE-TIME the next segment may carry: the end of the
+    /// last one, or of the last run's (whose wall clock may have been later).
+    pdt_floor: Option<SystemTime>,
+    /// Added to every PROGRAM-DATE-TIME of this run, fixed at its first segment, so
+    /// a wall clock set back between runs never moves the guide's times backwards.
+    pdt_shift: Option<std::time::Duration>,
 }
 
 /// The shared live state: written by the engine, read by HTTP handlers.
@@ -121,6 +127,8 @@ impl Live {
                 history: VecDeque::new(),
                 stats: LiveStats::default(),
                 last_published: None,
+                pdt_floor: None,
+                pdt_shift: None,
             }),
             published,
             mirror,
@@ -130,10 +138,20 @@ impl Live {
     /// Continues the stream of an earlier run: the first segment is preceded by a
     /// discontinuity and numbered after `last_discontinuity_number`, the discontinuity
     /// number of the last segment that run published. Call before the first publish.
-    pub fn resume(&self, last_discontinuity_number: u64) {
+    ///
+    /// `next_pdt` is where the last run's PROGRAM-DATE-TIME stopped: this run's
+    /// times start no earlier, even when the wall clock was set back in between.
+    pub fn resume(&self, last_discontinuity_number: u64, next_pdt: Option<SystemTime>) {
         let mut w = self.inner.write();
         w.discontinuity_sequence = last_discontinuity_number;
         w.force_discontinuity = true;
+        w.pdt_floor = next_pdt;
+    }
+
+    /// The PROGRAM-DATE-TIME the next segment starts at, no earlier (the end of the
+    /// newest segment), for the next run to continue from.
+    pub fn next_program_date_time(&self) -> Option<SystemTime> {
+        self.inner.read().pdt_floor
     }
 
     /// File name of segment `seq`.
@@ -205,6 +223,18 @@ impl Live {
             if std::mem::take(&mut w.force_discontinuity) {
                 seg.entry.discontinuity = true;
             }
+            // The engine's times come from the monotonic clock anchored once (they
+            // never go back within a run); the shift keeps them after the last run's.
+            let pdt = seg.entry.program_date_time;
+            let floor = w.pdt_floor;
+            let shift = *w.pdt_shift.get_or_insert_with(|| {
+                floor
+                    .and_then(|f| f.duration_since(pdt).ok())
+                    .unwrap_or_default()
+            });
+            let pdt = floor.map_or(pdt + shift, |f| f.max(pdt + shift));
+            seg.entry.program_date_time = pdt;
+            w.pdt_floor = Some(pdt + std::time::Duration::from_secs_f64(seg.entry.duration));
             w.stats.segments_published += 1;
             w.last_published = Some(SystemTime::now());
             w.stats.bytes_published += seg.data.len() as u64;
@@ -385,6 +415,62 @@ mod tests {
         assert_eq!(live.stats().segments_published, 8);
     }
 
+    /// The PROGRAM-DATE-TIMEs of the playlist, in order.
+    fn pdts(live: &Live) -> Vec<String> {
+        text(live)
+            .lines()
+            .filter_map(|l| l.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn program_date_time_never_goes_back_even_when_the_wall_clock_did_between_runs() {
+        // The last run stopped at 01:00 (its wall clock); this run's wall clock was
+        // set back an hour, so its engine stamps segments from 00:00.
+        let live = Live::new("r".into(), 5, 2, None);
+        live.resume(0, Some(UNIX_EPOCH + Duration::from_secs(3600)));
+        for seq in 0..4 {
+            publish(&live, seq, false);
+        }
+        assert_eq!(
+            pdts(&live),
+            [
+                "1970-01-01T01:00:00.000Z",
+                "1970-01-01T01:00:02.000Z",
+                "1970-01-01T01:00:04.000Z",
+                "1970-01-01T01:00:06.000Z"
+            ],
+            "shifted once, spacing kept"
+        );
+        assert_eq!(
+            live.next_program_date_time(),
+            Some(UNIX_EPOCH + Duration::from_secs(3608))
+        );
+        // A wall clock ahead of the last run's needs no shift.
+        let live = Live::new("r".into(), 5, 2, None);
+        live.resume(0, Some(UNIX_EPOCH + Duration::from_secs(1)));
+        publish(&live, 10, false);
+        assert_eq!(pdts(&live), ["1970-01-01T00:00:20.000Z"]);
+        // Within a run, times come from the monotonic clock; even a stamp that went
+        // back would be held at the end of the last segment.
+        let name = live.segment_name(11);
+        live.publish(
+            PublishedSegment {
+                seq: 11,
+                name: name.clone(),
+                data: Bytes::from(vec![0; 188]),
+                entry: entry(name, 2.0, UNIX_EPOCH, false),
+            },
+            NowPlaying {
+                seq: 11,
+                ..Default::default()
+            },
+            false,
+        );
+        assert_eq!(pdts(&live)[1], "1970-01-01T00:00:22.000Z");
+    }
+
     #[test]
     fn discontinuity_sequence_counts_tags_that_left_the_playlist() {
         let live = Live::new("r".into(), 3, 2, None);
@@ -428,7 +514,7 @@ mod tests {
     #[test]
     fn resume_tags_the_first_segment_and_continues_discontinuity_numbers() {
         let live = Live::new("run".into(), 3, 2, None);
-        live.resume(5);
+        live.resume(5, None);
         publish(&live, 100, false);
         let t = text(&live);
         assert!(t.contains("#EXT-X-MEDIA-SEQUENCE:100"), "{t}");

@@ -65,6 +65,19 @@ impl CronSchedule {
     }
 }
 
+impl CronSchedule {
+    /// The next run: strictly after `now` and after the last run that fired, so a
+    /// wall clock set back (NTP, a resumed VM) or a restart never fires one slot
+    /// twice. A clock set forward past a slot fires it once, at once.
+    pub fn next_run(
+        &self,
+        now: time::OffsetDateTime,
+        last_fired: Option<time::OffsetDateTime>,
+    ) -> Option<time::OffsetDateTime> {
+        self.next_after(last_fired.map_or(now, |l| l.max(now)))
+    }
+}
+
 impl fmt::Display for CronSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.expr)
@@ -153,5 +166,25 @@ mod tests {
         assert_eq!(json, "\"0 2 * * *\"");
         assert_eq!(serde_json::from_str::<CronSchedule>(&json).unwrap(), s);
         assert!(serde_json::from_str::<CronSchedule>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn a_wall_clock_set_back_does_not_fire_a_slot_twice() {
+        let c: CronSchedule = "0 2 * * *".parse().unwrap();
+        let t = |h: u8, m: u8| {
+            time::OffsetDateTime::UNIX_EPOCH
+                .replace_date(time::macros::date!(2026 - 12 - 01))
+                .replace_time(time::Time::from_hms(h, m, 0).unwrap())
+        };
+        let tomorrow = t(2, 0) + time::Duration::days(1);
+        // Fired at 02:00; NTP then sets the clock back to 01:30.
+        assert_eq!(c.next_run(t(1, 30), Some(t(2, 0))), Some(tomorrow));
+        // Never fired: 02:00 today.
+        assert_eq!(c.next_run(t(1, 30), None), Some(t(2, 0)));
+        // Set forward past today's slot (a VM resumed at 03:00): tomorrow's.
+        assert_eq!(
+            c.next_run(t(3, 0), Some(t(2, 0) - time::Duration::days(1))),
+            Some(tomorrow)
+        );
     }
 }

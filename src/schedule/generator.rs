@@ -318,11 +318,7 @@ impl Generator {
         let mut library = me.library.subscribe();
         let mut state = GeneratorState::Idle;
         let mut logged = GeneratorState::Idle;
-        let mut next_run = me
-            .settings()
-            .schedule
-            .as_ref()
-            .and_then(|c| c.next_after(local_now()));
+        let mut next_run = me.next_run(&me.settings());
         me.evict().await;
         loop {
             let s = me.settings();
@@ -462,14 +458,17 @@ impl Generator {
                     requested += s.chunks_per_run;
                     me.save_requested(requested);
                     tracing::info!(chunks = s.chunks_per_run, "scheduled generation run");
-                    next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now() + time::Duration::seconds(1)));
+                    if let Some(slot) = next_run {
+                        me.save_last_run(slot);
+                    }
+                    next_run = me.next_run(&s);
                     if state == GeneratorState::Stopped {
                         state = GeneratorState::Idle;
                     }
                 }
                 Ok(()) = settings_rx.changed() => {
                     let s = settings_rx.borrow_and_update().clone();
-                    next_run = s.schedule.as_ref().and_then(|c| c.next_after(local_now()));
+                    next_run = me.next_run(&s);
                     tracing::info!("generation settings changed");
                     // A lower MAX_CHUNKS or disk budget applies now, not after the next chunk.
                     me.evict().await;
@@ -496,6 +495,28 @@ impl Inner {
             f(st);
             *st != before
         });
+    }
+
+    /// The next scheduled run after now and after the last one that fired (kept
+    /// in the database, so a restart or a clock set back does not fire it again).
+    fn next_run(&self, s: &GeneratorSettings) -> Option<time::OffsetDateTime> {
+        let last = self
+            .db
+            .meta(LAST_RUN_KEY)
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+        s.schedule.as_ref()?.next_run(local_now(), last)
+    }
+
+    fn save_last_run(&self, slot: time::OffsetDateTime) {
+        if let Err(e) = self
+            .db
+            .set_meta(LAST_RUN_KEY, &slot.unix_timestamp().to_string())
+        {
+            tracing::warn!(error = %e, "cannot save the time of the scheduled run");
+        }
     }
 
     fn save_requested(&self, n: usize) {
@@ -829,6 +850,9 @@ impl Inner {
         });
     }
 }
+
+/// The `meta` key of the last scheduled run that fired (unix seconds).
+const LAST_RUN_KEY: &str = "schedule_last_run";
 
 /// Marks a video as being cut for as long as it lives.
 struct InFlight<'a> {
