@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -98,6 +99,8 @@ pub struct Live {
     inner: RwLock<Window>,
     published: watch::Sender<u64>,
     mirror: Option<PathBuf>,
+    /// The mirror's last write failed (a full disk): logged once, until one works.
+    mirror_failing: Arc<AtomicBool>,
 }
 
 /// The playlist's file name, on disk and in URLs.
@@ -132,6 +135,7 @@ impl Live {
             }),
             published,
             mirror,
+            mirror_failing: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -214,6 +218,7 @@ impl Live {
         let seq = seg.seq;
         let mut job = MirrorJob {
             dir: self.mirror.clone(),
+            failing: self.mirror_failing.clone(),
             write: None,
             playlist: Bytes::new(),
             remove: Vec::new(),
@@ -289,6 +294,7 @@ impl Live {
 /// Disk writes for one publish: the new segment, the playlist, and deletions.
 pub(crate) struct MirrorJob {
     dir: Option<PathBuf>,
+    failing: Arc<AtomicBool>,
     write: Option<(String, Bytes)>,
     playlist: Bytes,
     remove: Vec<String>,
@@ -296,24 +302,49 @@ pub(crate) struct MirrorJob {
 
 impl MirrorJob {
     /// Does the writes; segments first, then the playlist that names them, each
-    /// through a temporary file so a reader never sees half a file.
+    /// through a temporary file so a reader never sees half a file. A write that
+    /// fails (a full disk) leaves nothing behind, and the stream goes on from
+    /// memory: the failure is logged once, and so is the recovery.
     pub(crate) fn run(self) {
         let Some(dir) = self.dir else { return };
         let write = |name: &str, data: &[u8]| -> std::io::Result<()> {
             let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, data)?;
-            std::fs::rename(&tmp, dir.join(name))
+            let r = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+            if r.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            r
         };
-        if let Some((name, data)) = &self.write
-            && let Err(e) = write(name, data)
-        {
-            tracing::warn!(error = %e, dir = %dir.display(), "cannot write segment to disk");
-        }
-        if let Err(e) = write(PLAYLIST_NAME, &self.playlist) {
-            tracing::warn!(error = %e, dir = %dir.display(), "cannot write playlist to disk");
-        }
-        for name in self.remove {
+        // Old segments first: on a full disk they free the room for the new one.
+        for name in &self.remove {
             let _ = std::fs::remove_file(dir.join(name));
+        }
+        let mut result = Ok(());
+        if let Some((name, data)) = &self.write {
+            result = write(name, data);
+        }
+        // The playlist only names segments that are on disk.
+        if result.is_ok() {
+            result = write(PLAYLIST_NAME, &self.playlist);
+        }
+        match result {
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    let full = e.raw_os_error() == Some(libc::ENOSPC)
+                        || e.kind() == std::io::ErrorKind::StorageFull;
+                    let what = if full {
+                        "the data disk is full"
+                    } else {
+                        "cannot write"
+                    };
+                    tracing::warn!(error = %e, dir = %dir.display(), "{what}: segments are no longer mirrored to disk (the stream goes on from memory) until a write works again");
+                }
+            }
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(dir = %dir.display(), "segments are mirrored to disk again");
+                }
+            }
         }
     }
 }
@@ -529,5 +560,55 @@ mod tests {
         assert!(t.contains("#EXT-X-DISCONTINUITY-SEQUENCE:6"), "{t}");
         assert!(!t.contains("#EXT-X-DISCONTINUITY\n"), "{t}");
         assert_eq!(live.now_playing().discontinuity_number, 6);
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_mirror_not_the_stream_and_it_resumes_when_space_returns() {
+        let Some(disk) = crate::transcode::testutil::Tmpfs::mount(256) else {
+            return;
+        };
+        let dir = disk.path().join("hls");
+        std::fs::create_dir(&dir).unwrap();
+        let live = Live::new("run".into(), 3, 2, Some(dir.clone()));
+        let seg = |seq: u64| {
+            let name = live.segment_name(seq);
+            PublishedSegment {
+                seq,
+                name: name.clone(),
+                data: Bytes::from(vec![seq as u8; 16 * 1024]),
+                entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), false),
+            }
+        };
+        let on_disk = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        live.publish(seg(0), NowPlaying::default(), false).run();
+        assert_eq!(on_disk(), ["run-0.ts", PLAYLIST_NAME]);
+
+        disk.fill(4096);
+        for seq in 1..4 {
+            live.publish(seg(seq), NowPlaying::default(), false).run();
+        }
+        assert!(live.mirror_failing.load(Ordering::Relaxed));
+        assert_eq!(
+            on_disk(),
+            ["run-0.ts", PLAYLIST_NAME],
+            "nothing half-written left behind"
+        );
+        // The stream goes on from memory.
+        assert_eq!(live.segment("run-3.ts").unwrap().len(), 16 * 1024);
+        assert!(text(&live).contains("run-3.ts"));
+
+        disk.free();
+        live.publish(seg(4), NowPlaying::default(), false).run();
+        assert!(!live.mirror_failing.load(Ordering::Relaxed));
+        assert_eq!(on_disk(), ["run-0.ts", "run-4.ts", PLAYLIST_NAME]);
+        let playlist = std::fs::read_to_string(dir.join(PLAYLIST_NAME)).unwrap();
+        assert!(playlist.contains("run-4.ts"), "{playlist}");
     }
 }
