@@ -342,6 +342,11 @@ impl DataDirs {
                 source,
             })?;
         }
+        // Partial outputs of a run that died mid-encode (kill -9, a crash: its ffmpeg
+        // children died with it), before anything can write a new one.
+        for path in transcode::remove_partials(data) {
+            tracing::info!(path = %path.display(), "removed a partial output of an earlier run");
+        }
         // Segments of an earlier run are never served again (names carry the run id).
         if let Ok(entries) = std::fs::read_dir(&d.hls) {
             for e in entries.flatten() {
