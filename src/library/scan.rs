@@ -1,8 +1,8 @@
 //! Walking media folders and reconciling what is there with the database.
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
@@ -81,7 +81,7 @@ impl Reachability {
     /// Logs the folders of `report` that went away since the last scan, and those
     /// of `roots` that came back. `kind` is "video" or "music", `noun` "videos" or "tracks".
     pub fn note(&self, kind: &str, noun: &str, roots: &[PathBuf], report: &ScanReport) {
-        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        let mut down = self.down.lock();
         for (root, n) in &report.unreachable {
             if down.insert(root.clone()) {
                 tracing::warn!(
@@ -100,10 +100,7 @@ impl Reachability {
 
     /// Whether `root` was unreachable at the last scan.
     pub fn is_down(&self, root: &Path) -> bool {
-        self.down
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(root)
+        self.down.lock().contains(root)
     }
 }
 
