@@ -2,6 +2,9 @@
 # Runs the demo channel on a free port and records it with hls-seams (an independent
 # recorder and judge built on ffprobe), when the tool is beside the project.
 # Prints its JSON verdict; fails when a seam is not clean.
+#   scripts/seams.sh            the demo channel
+#   scripts/seams.sh --matrix   a channel of scripts/source-matrix.sh's varied library
+#                               (one-second clips, so every source airs within a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seams="${HLS_SEAMS:-../shared/tools/hls-seams}"
@@ -11,8 +14,13 @@ if [[ ! -x "$seams" ]]; then
 fi
 cargo build --release --locked
 work=$(mktemp -d)
+args=(--clip-min 4 --clip-max 4 --chunk-duration 20)
+if [[ "${1:-}" == "--matrix" ]]; then
+  scripts/source-matrix.sh "$work/videos"
+  args=(--videos "$work/videos" --segment-duration 1 --clip-min 1 --clip-max 1 --chunk-duration 30)
+fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" --clip-min 4 --clip-max 4 --chunk-duration 20 >"$work/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" "${args[@]}" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 up=""
