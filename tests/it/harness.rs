@@ -86,6 +86,21 @@ pub fn steps(values: &[i64]) -> Vec<i64> {
         .collect()
 }
 
+/// The steps between consecutive video DTS and between consecutive audio PTS of
+/// `path`, as ffprobe reads them (wrap-aware).
+pub fn timestamp_steps(path: &Path) -> (Vec<i64>, Vec<i64>) {
+    let pk = packets(path);
+    let of = |kind: &str| {
+        let ts: Vec<i64> = pk
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| if kind == "video" { p.dts } else { p.pts })
+            .collect();
+        steps(&ts)
+    };
+    (of("video"), of("audio"))
+}
+
 /// Decodes `path` fully; returns (decoded video frames, ffmpeg's error lines).
 pub fn decode(path: &Path) -> (u64, String) {
     let out = Command::new("ffprobe")

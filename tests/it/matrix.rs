@@ -275,17 +275,9 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
     assert_eq!(watched.discontinuities, 0, "discontinuity tags");
     let capture = dir.path().join("capture.ts");
     watched.save(&capture);
-    let pk = harness::packets(&capture);
-    let step = |kind: &str| {
-        let ts: Vec<i64> = pk
-            .iter()
-            .filter(|p| p.kind == kind)
-            .map(|p| if kind == "video" { p.dts } else { p.pts })
-            .collect();
-        harness::steps(&ts)
-    };
-    let bad_video = step("video").iter().filter(|s| **s != 3000).count();
-    let bad_audio = step("audio").iter().filter(|s| **s != 1920).count();
+    let (video, audio) = harness::timestamp_steps(&capture);
+    let bad_video = video.iter().filter(|s| **s != 3000).count();
+    let bad_audio = audio.iter().filter(|s| **s != 1920).count();
     assert_eq!((bad_video, bad_audio), (0, 0), "bad timestamp steps");
     let (frames, errors) = harness::decode(&capture);
     assert!(errors.trim().is_empty(), "decode errors: {errors}");

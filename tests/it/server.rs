@@ -1,44 +1,8 @@
 //! The whole server over HTTP, as players use it.
 
-use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::{self, Server, parse_playlist};
-
-/// Polls the playlist like a player for `secs`, downloading each new segment once.
-/// Returns (segments downloaded in order, sequence numbers seen).
-async fn watch(base: &str, secs: u64) -> (Vec<bytes::Bytes>, Vec<u64>) {
-    let client = reqwest::Client::new();
-    let mut got = Vec::new();
-    let mut seqs = Vec::new();
-    let mut seen = HashSet::new();
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(secs) {
-        let r = client
-            .get(format!("{base}/hls/stream.m3u8"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let text = r.text().await.unwrap();
-        let (seq, _, items) = parse_playlist(&text);
-        for (i, (uri, _, _)) in items.iter().enumerate() {
-            let n = seq + i as u64;
-            if seen.insert(n) && (seqs.is_empty() || n > *seqs.last().unwrap()) {
-                let seg = client
-                    .get(format!("{base}/hls/{uri}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(seg.status(), 200, "segment {uri}");
-                got.push(seg.bytes().await.unwrap());
-                seqs.push(n);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    (got, seqs)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
@@ -65,38 +29,23 @@ async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
     assert!(!text.contains("#EXT-X-ENDLIST"));
 
     // Watch like a player: sequence numbers continuous, nothing missed.
-    let (segs, seqs) = watch(&base, 10).await;
+    let watched = harness::watch_live(&base, 10).await;
+    let seqs = &watched.seqs;
     assert!(seqs.len() >= 4, "segments flow: {seqs:?}");
     assert!(
         seqs.windows(2).all(|w| w[1] == w[0] + 1),
         "continuous sequence: {seqs:?}"
     );
     let capture = dir.path().join("capture.ts");
-    std::fs::write(
-        &capture,
-        segs.iter()
-            .flat_map(|b| b.iter().copied())
-            .collect::<Vec<u8>>(),
-    )
-    .unwrap();
-    let pk = harness::packets(&capture);
-    let dts: Vec<i64> = pk
-        .iter()
-        .filter(|p| p.kind == "video")
-        .map(|p| p.dts)
-        .collect();
+    watched.save(&capture);
+    let (video, audio) = harness::timestamp_steps(&capture);
     assert!(
-        harness::steps(&dts).iter().all(|s| *s == 3000),
+        video.iter().all(|s| *s == 3000),
         "video DTS continuous over HTTP"
     );
-    let audio: Vec<i64> = pk
-        .iter()
-        .filter(|p| p.kind == "audio")
-        .map(|p| p.pts)
-        .collect();
     assert!(!audio.is_empty(), "the stream always carries audio");
     assert!(
-        harness::steps(&audio).iter().all(|s| *s == 1920),
+        audio.iter().all(|s| *s == 1920),
         "audio continuous over HTTP"
     );
 
@@ -254,16 +203,11 @@ async fn own_folders_with_bad_files_among_them() {
         ],
     );
     server.wait_ready(Duration::from_secs(60)).await;
-    let (segs, seqs) = watch(&server.base, 12).await;
+    let watched = harness::watch_live(&server.base, 12).await;
+    let seqs = &watched.seqs;
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     let capture = dir.path().join("capture.ts");
-    std::fs::write(
-        &capture,
-        segs.iter()
-            .flat_map(|b| b.iter().copied())
-            .collect::<Vec<u8>>(),
-    )
-    .unwrap();
+    watched.save(&capture);
     let (_, errors) = harness::decode(&capture);
     assert!(errors.trim().is_empty(), "{errors}");
     let logs = server.logs();
