@@ -901,6 +901,9 @@ mod tests {
         assert_eq!(value(&a, "-forced-idr"), "1");
         assert_eq!(value(&a, "-no-scenecut"), "1");
         assert!(value(&a, "-vf").contains(",format=yuv420p,"));
+        for (flag, v) in [("-a53cc", "0"), ("-udu_sei", "0"), ("-extra_sei", "0")] {
+            assert_eq!(value(&a, flag), v, "{flag}");
+        }
         assert!(
             !a.iter()
                 .any(|x| x == "-x264-params" || x == "-vaapi_device")
@@ -936,12 +939,48 @@ mod tests {
         assert_eq!(value(&a, "-look_ahead"), "0");
         assert_eq!(value(&a, "-idr_interval"), "0");
         assert_eq!(value(&a, "-forced_idr"), "1");
+        assert_eq!(value(&a, "-a53cc"), "0");
+        assert_eq!(value(&a, "-pic_timing_sei"), "0");
         assert_eq!(value(&a, "-g"), "180");
         let vf = value(&a, "-vf");
         assert!(
             vf.contains(",format=nv12,") && !vf.contains("hwupload"),
             "{vf}"
         );
+    }
+
+    /// What must hold on every encoder path, GPU ones included (they cannot run
+    /// here): the frames pinned, the colour description and chroma location given,
+    /// SEI dropped, no container metadata.
+    #[test]
+    fn every_encoder_gets_the_same_pins() {
+        for enc in [
+            Encoder::X264,
+            Encoder::Nvenc,
+            Encoder::Qsv,
+            Encoder::Vaapi {
+                device: PathBuf::from("/dev/dri/renderD128"),
+            },
+        ] {
+            let a = build(&enc, true, None);
+            let vf = value(&a, "-vf");
+            assert!(vf.starts_with("sidedata=mode=delete,"), "{enc}: {vf}");
+            assert!(
+                vf.contains(&format!("setsar=1,{PIN_FRAME},")),
+                "{enc}: {vf}"
+            );
+            for (flag, v) in [
+                ("-colorspace", "bt709"),
+                ("-color_primaries", "bt709"),
+                ("-color_trc", "bt709"),
+                ("-color_range", "tv"),
+                ("-chroma_sample_location", "left"),
+                ("-bsf:v", DROP_SEI),
+                ("-map_metadata", "-1"),
+            ] {
+                assert_eq!(value(&a, flag), v, "{enc} {flag}");
+            }
+        }
     }
 
     #[test]
