@@ -111,6 +111,14 @@ pub struct GeneratorSettings {
 /// library of broken files cannot spin forever.
 const MAX_CONSECUTIVE_FAILURES: usize = 8;
 
+/// How often a generator paused by a full data disk tries again (shorter in unit
+/// tests, so a test sees it resume soon after it frees space).
+const DISK_FULL_RETRY: Duration = if cfg!(test) {
+    Duration::from_secs(1)
+} else {
+    Duration::from_secs(15)
+};
+
 /// What the generator is doing, for the API, the UI and tests.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -243,6 +251,8 @@ struct Inner {
 enum Outcome {
     Done,
     Stalled(String),
+    /// The data disk is full: paused, retried every [`DISK_FULL_RETRY`].
+    DiskFull(String),
     WaitingForLibrary,
     Cancelled,
 }
@@ -318,6 +328,10 @@ impl Generator {
         let mut library = me.library.subscribe();
         let mut state = GeneratorState::Idle;
         let mut logged = GeneratorState::Idle;
+        // Paused by a full data disk: tried again at this time (every DISK_FULL_RETRY).
+        let mut retry_at: Option<tokio::time::Instant> = None;
+        // The pause was logged: said once, not at every retry, until space returns.
+        let mut disk_full_logged = false;
         let mut next_run = me.next_run(&me.settings());
         me.evict().await;
         loop {
@@ -355,6 +369,19 @@ impl Generator {
                     let id = chunk_id();
                     let dir = s.chunks_dir.join(&id);
                     if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+                        if crate::transcode::is_disk_full_io(&e) {
+                            // Not counted as made: the request stays for the retry.
+                            if !below_target {
+                                requested += 1;
+                                me.save_requested(requested);
+                            }
+                            retry_at = Some(tokio::time::Instant::now() + DISK_FULL_RETRY);
+                            tracing::warn!(error = %e, dir = %dir.display(), "cannot create a chunk folder: the data disk is full");
+                            state = GeneratorState::Stalled {
+                                reason: disk_full_reason(&s),
+                            };
+                            break;
+                        }
                         tracing::error!(error = %e, dir = %dir.display(), "cannot create chunk folder");
                         state = GeneratorState::Stalled {
                             reason: format!("cannot create {}: {e}", dir.display()),
@@ -399,6 +426,12 @@ impl Generator {
                     GeneratorState::WaitingForLibrary => {
                         tracing::info!("generator waiting for the library to find a usable video")
                     }
+                    GeneratorState::Stalled { reason } if retry_at.is_some() => {
+                        if !disk_full_logged {
+                            disk_full_logged = true;
+                            tracing::error!(%reason, retry_secs = DISK_FULL_RETRY.as_secs(), "generation paused: it tries again by itself");
+                        }
+                    }
                     GeneratorState::Stalled { reason } => tracing::error!(
                         %reason,
                         "generation stalled: it waits for the library to change or a new request"
@@ -426,11 +459,32 @@ impl Generator {
                 Some(done) = jobs.join_next(), if !jobs.is_empty() => {
                     let Ok((id, outcome)) = done else { continue };
                     running.retain(|r| *r != id);
+                    if disk_full_logged && !matches!(outcome, Outcome::DiskFull(_) | Outcome::Cancelled) {
+                        disk_full_logged = false;
+                        tracing::info!("the data disk has room again: generation resumed");
+                    }
                     match outcome {
                         Outcome::Done => me.evict().await,
                         Outcome::Cancelled => {}
                         Outcome::WaitingForLibrary => state = GeneratorState::WaitingForLibrary,
-                        Outcome::Stalled(reason) => state = GeneratorState::Stalled { reason },
+                        Outcome::Stalled(reason) => {
+                            retry_at = None;
+                            state = GeneratorState::Stalled { reason };
+                        }
+                        Outcome::DiskFull(reason) => {
+                            // The chunk stays 'building' and is taken up again.
+                            resume.push(id);
+                            retry_at = Some(tokio::time::Instant::now() + DISK_FULL_RETRY);
+                            state = GeneratorState::Stalled { reason };
+                        }
+                    }
+                }
+                // A deadline, not a fresh sleep each turn: the 1 s tick below would
+                // otherwise restart it for ever.
+                _ = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => {
+                    retry_at = None;
+                    if matches!(state, GeneratorState::Stalled { .. }) {
+                        state = GeneratorState::Idle;
                     }
                 }
                 _ = library.changed() => {
@@ -570,7 +624,7 @@ impl Inner {
             let video = match picked {
                 Ok(Some(v)) => v,
                 Ok(None) => break self.no_video(&last_error),
-                Err(e) => break Outcome::Stalled(format!("database: {e}")),
+                Err(e) => break db_failed(&s, e),
             };
             // Fast start: while nothing at all can air, the first clip is one segment.
             let fast = !self.playout.has_clip();
@@ -591,7 +645,7 @@ impl Inner {
             };
             let cut = match cut {
                 Ok(c) => c,
-                Err(e) => break Outcome::Stalled(format!("database: {e}")),
+                Err(e) => break db_failed(&s, e),
             };
             let _flight = InFlight::new(&self.in_flight, video.id);
             let frames = cut.gops * p.gop_frames;
@@ -620,14 +674,52 @@ impl Inner {
             };
             let t0 = Instant::now();
             let secs = frames as f64 / p.fps as f64;
+            // The source as it was when its encode began: a clip of a file replaced
+            // or truncated meanwhile is not kept.
+            let before = FileStamp::of(&video.path).await;
             let result = tokio::select! {
                 _ = cancel.cancelled() => break Outcome::Cancelled,
                 r = self.encode(id, &req, &video, total, secs) => r,
             };
+            let after = FileStamp::of(&video.path).await;
             match result {
+                Err(e) if e.is_disk_full() => {
+                    // Nothing wrong with the video (its partial clip is already
+                    // gone), and nothing of it is used up: the chunk stays 'building'
+                    // and this clip is made again once there is room.
+                    tracing::warn!(source = %video.path.display(), error = %e.cause(), "clip encode failed: the data disk is full");
+                    break Outcome::DiskFull(disk_full_reason(&s));
+                }
+                r if after.is_none() || after != before => {
+                    // Not the video's fault: its file was replaced or truncated, or it
+                    // (or its whole folder, a share unmounted) went away, during the
+                    // encode. The clip is dropped; the rescan probes a changed file
+                    // again (its used ranges cleared) or marks a gone one missing,
+                    // with its history kept, rather than setting it aside as broken.
+                    let _ = tokio::fs::remove_file(&out).await;
+                    failures += 1;
+                    let what = if after.is_none() {
+                        "the source went away during its encode"
+                    } else {
+                        "the source changed during its encode"
+                    };
+                    last_error = match &r {
+                        Ok(()) => what.to_string(),
+                        Err(e) => format!("{what}: {e}"),
+                    };
+                    tracing::warn!(source = %video.path.display(), error = r.err().map(|e| e.to_string()), "{what}: clip dropped, rescanning the library");
+                    if let Err(e) = self.library.rescan().await {
+                        break db_failed(&s, e);
+                    }
+                    if failures >= MAX_CONSECUTIVE_FAILURES {
+                        break Outcome::Stalled(format!(
+                            "{failures} encodes in a row failed; last: {last_error}"
+                        ));
+                    }
+                }
                 Ok(()) => {
                     if let Err(e) = self.library.commit_clip(&video, &cut, gop_secs) {
-                        break Outcome::Stalled(format!("database: {e}"));
+                        break db_failed(&s, e);
                     }
                     self.publish(|st| st.clips_encoded += 1);
                     failures = 0;
@@ -658,7 +750,7 @@ impl Inner {
                         encoder: s.encoder.name().into(),
                     };
                     if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }, &rec) {
-                        break Outcome::Stalled(format!("database: {e}"));
+                        break db_failed(&s, e);
                     }
                     used.push(video.id);
                     index += 1;
@@ -667,22 +759,6 @@ impl Inner {
                         j.clips_done = index;
                         j.secs_done = total;
                     });
-                }
-                Err(e) if !tokio::fs::try_exists(&video.path).await.unwrap_or(false) => {
-                    // Not the video's fault: its file (or its whole folder, a share
-                    // unmounted) went away mid-encode. The rescan marks it missing, with
-                    // its history kept, rather than setting it aside as broken.
-                    failures += 1;
-                    last_error = e.to_string();
-                    tracing::warn!(source = %video.path.display(), error = %e, "the source went away during its encode: rescanning the library");
-                    if let Err(e) = self.library.rescan().await {
-                        break Outcome::Stalled(format!("database: {e}"));
-                    }
-                    if failures >= MAX_CONSECUTIVE_FAILURES {
-                        break Outcome::Stalled(format!(
-                            "{failures} encodes in a row failed; last: {e}"
-                        ));
-                    }
                 }
                 Err(e) => {
                     failures += 1;
@@ -703,7 +779,8 @@ impl Inner {
             }
         };
         match outcome {
-            Outcome::Cancelled => return outcome,
+            // A paused chunk stays 'building': never ready half made.
+            Outcome::Cancelled | Outcome::DiskFull(_) => return outcome,
             // A stalled chunk with clips in it is still worth airing.
             Outcome::Done | Outcome::Stalled(_) | Outcome::WaitingForLibrary => {}
         }
@@ -713,7 +790,7 @@ impl Inner {
                 tracing::warn!(chunk = %id, "chunk abandoned: no clip could be made");
             }
             Ok(None) => tracing::info!(chunk = %id, clips = index, secs = total, "chunk ready"),
-            Err(e) => return Outcome::Stalled(format!("database: {e}")),
+            Err(e) => return db_failed(&s, e),
         }
         outcome
     }
@@ -821,6 +898,11 @@ impl Inner {
             .await
         {
             Ok(r) => Some(r),
+            // Not cached: tried again once space is freed.
+            Err(e) if e.is_disk_full() => {
+                tracing::warn!(error = %e, "no reference encode yet: the data disk is full");
+                return None;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "no reference encode: clips are not checked against one");
                 None
@@ -848,6 +930,54 @@ impl Inner {
                 j.percent = (j.secs_done / j.target_secs * 100.0).clamp(0.0, 100.0);
             }
         });
+    }
+}
+
+/// The reason of a pause for a full data disk, as the status says it.
+fn disk_full_reason(s: &GeneratorSettings) -> String {
+    format!(
+        "the data disk is full: no room left to write clips in {}; generation tries again every {} s by itself",
+        s.chunks_dir.display(),
+        DISK_FULL_RETRY.as_secs()
+    )
+}
+
+/// A database error as a job's outcome: SQLite's "database or disk is full" is a
+/// pause for the full disk like any other, everything else a stall.
+fn db_failed(s: &GeneratorSettings, e: crate::db::DbError) -> Outcome {
+    let full = match &e {
+        crate::db::DbError::Sql(rusqlite::Error::SqliteFailure(f, _)) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+        }
+        _ => false,
+    };
+    if full {
+        tracing::warn!(error = %e, "database write failed: the data disk is full");
+        Outcome::DiskFull(disk_full_reason(s))
+    } else {
+        Outcome::Stalled(format!("database: {e}"))
+    }
+}
+
+/// A file's identity and content stamp: a change of any of them during an encode
+/// means the clip may mix two files, or a file cut short.
+#[derive(Debug, PartialEq, Eq)]
+struct FileStamp {
+    ino: u64,
+    size: u64,
+    mtime: std::time::SystemTime,
+}
+
+impl FileStamp {
+    /// `None` when the file cannot be read (gone, or its folder).
+    async fn of(path: &std::path::Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = tokio::fs::metadata(path).await.ok()?;
+        Some(FileStamp {
+            ino: m.ino(),
+            size: m.len(),
+            mtime: m.modified().ok()?,
+        })
     }
 }
 
@@ -1332,5 +1462,137 @@ mod tests {
         rig.library.scan().unwrap();
         assert_eq!(video_row(&rig.db, "0-on-nas.mp4"), (id, true, None));
         assert_eq!(rig.library.counts().unwrap().usable, 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_data_disk_pauses_generation_with_the_reason_and_it_resumes_by_itself() {
+        let Some(disk) = crate::transcode::testutil::Tmpfs::mount(8 * 1024) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.mp4", "b.mp4", "c.mp4"] {
+            source(&dir.path().join("videos"), n).await;
+        }
+        let mut rig = Rig::new(dir.path()).await;
+        rig.chunks = disk.path().join("chunks");
+        std::fs::create_dir_all(&rig.chunks).unwrap();
+        rig.refresh().await;
+        // A few KiB left: every clip encode meets ENOSPC (a real one, from the
+        // kernel; ffmpeg says "No space left on device" and still exits 0).
+        disk.fill(8 * 1024);
+        assert!(free_bytes(disk.path()) <= 16 * 1024, "the disk is full");
+        let (playout, handle, cancel, task) = rig.start();
+        let paused = || {
+            matches!(&handle.status().state, GeneratorState::Stalled { reason }
+                if reason.starts_with("the data disk is full: "))
+        };
+        until("a pause for the full disk", paused).await;
+        // It tries again (DISK_FULL_RETRY is 1 s here) and pauses again, for as long
+        // as the disk stays full, and never counts that against the sources.
+        tokio::time::sleep(DISK_FULL_RETRY * 3).await;
+        until("a pause for the full disk, after retries", paused).await;
+        let status = handle.status();
+        assert_eq!(status.encode_failures, 0, "not the sources' fault");
+        assert_eq!(status.clips_encoded, 0);
+        let counts = rig.library.counts().unwrap();
+        assert_eq!((counts.usable, counts.unusable), (3, 0), "none set aside");
+        for n in ["a.mp4", "b.mp4", "c.mp4"] {
+            let (id, present, error) = video_row(&rig.db, n);
+            assert_eq!((present, error), (true, None));
+            assert!(
+                rig.library.used_ranges(id).unwrap().is_empty(),
+                "nothing used up"
+            );
+        }
+        let chunks = playout.chunks();
+        assert_eq!(chunks.len(), 1, "one chunk, taken up again at each retry");
+        assert!(
+            !chunks[0].complete,
+            "it stays 'building': nothing half-written is ready"
+        );
+        assert!(chunks[0].clips.is_empty());
+        let partials = |root: &Path| -> Vec<String> {
+            walk_names(root)
+                .into_iter()
+                .filter(|n| n.ends_with(".part"))
+                .collect()
+        };
+        assert!(
+            partials(&rig.chunks).is_empty(),
+            "{:?}",
+            partials(&rig.chunks)
+        );
+        // Space returns: generation resumes by itself, the same chunk.
+        disk.free();
+        assert!(free_bytes(disk.path()) > 4 << 20);
+        until("a complete chunk", || {
+            playout.chunks().iter().any(|c| c.complete)
+        })
+        .await;
+        cancel.cancel();
+        task.await.unwrap();
+        let chunk = playout.chunks().into_iter().find(|c| c.complete).unwrap();
+        assert_eq!(chunk.id, chunks[0].id);
+        assert_eq!(chunk.clips.len(), 3, "3 s of 1 s clips");
+        for clip in &chunk.clips {
+            assert_eq!(
+                frame_count(&rig.ff, &clip.path),
+                30,
+                "{} is whole",
+                clip.path.display()
+            );
+        }
+        assert_eq!(handle.status().encode_failures, 0);
+        assert!(
+            partials(&rig.chunks).is_empty(),
+            "{:?}",
+            partials(&rig.chunks)
+        );
+    }
+
+    /// Bytes free on the file system holding `path`.
+    fn free_bytes(path: &Path) -> u64 {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid C string and a statvfs to fill in.
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
+        st.f_bavail as u64 * st.f_frsize as u64
+    }
+
+    /// Video frames in a file, as ffprobe decodes them.
+    fn frame_count(ff: &Ffmpeg, path: &Path) -> u64 {
+        let out = std::process::Command::new(ff.ffprobe_path())
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // MPEG-TS lists the stream under its program too: the first line is it.
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn walk_names(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_names(&p));
+            } else {
+                out.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        out
     }
 }

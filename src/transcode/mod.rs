@@ -104,7 +104,40 @@ pub enum TranscodeError {
     },
 }
 
+/// Whether an IO error is a full disk: ENOSPC, or EDQUOT (a quota).
+pub fn is_disk_full_io(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        || matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+}
+
 impl TranscodeError {
+    /// Whether this failed because a disk was full: an IO error with ENOSPC (or
+    /// EDQUOT, a quota), or ffmpeg saying so on stderr (it reports a write that
+    /// failed in words, "No space left on device", not with an error number).
+    /// Nothing is wrong with the source then, and it is worth retrying once space
+    /// is freed.
+    pub fn is_disk_full(&self) -> bool {
+        const SIGNS: [&str; 2] = ["No space left on device", "Disk quota exceeded"];
+        let says = |text: &str| SIGNS.iter().any(|s| text.contains(s));
+        match self {
+            TranscodeError::Io { context, source } => {
+                is_disk_full_io(source) || says(context) || says(&source.to_string())
+            }
+            TranscodeError::Failed {
+                status, last_lines, ..
+            } => says(last_lines) || says(status),
+            _ => false,
+        }
+    }
+
+    /// The root cause in one line: for a failed run, ffmpeg's first stderr line.
+    pub fn cause(&self) -> String {
+        run::cause(self)
+    }
+
     fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         TranscodeError::Io {
             context: context.into(),

@@ -431,12 +431,13 @@ async fn run_full(
 
     let mut out = Vec::new();
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
+    let mut write_error = None;
     let finished = tokio::select! {
         r = tokio::time::timeout(limit, async {
             let (status, o, e) = tokio::join!(
                 child.child().wait(),
                 read_capped(stdout, &mut out, on_line),
-                drain_stderr(stderr, &name, &mut tail)
+                drain_stderr(stderr, &name, &mut tail, &mut write_error)
             );
             // Reaped once wait() has answered, whatever the pipes said.
             (status.is_ok(), o.and(e).and(status))
@@ -475,7 +476,20 @@ async fn run_full(
             });
         }
     };
-    if status.success() {
+    if let (true, Some(line)) = (status.success(), write_error) {
+        // ffmpeg exits 0 when its output could not be written ("Error writing
+        // trailer of …: No space left on device"): what it wrote is not whole.
+        FAILURES.fetch_add(1, Ordering::Relaxed);
+        let mut last_lines = join_tail(&tail);
+        if !tail.contains(&line) {
+            last_lines = format!("{line}\n{last_lines}");
+        }
+        Err(TranscodeError::Failed {
+            program: name,
+            status: format!("{status}, but its output was not written whole"),
+            last_lines,
+        })
+    } else if status.success() {
         Ok((out, tail))
     } else {
         FAILURES.fetch_add(1, Ordering::Relaxed);
@@ -513,10 +527,24 @@ async fn read_capped(
     }
 }
 
+/// Whether an ffmpeg stderr line says its output could not be written. ffmpeg
+/// reports these and still exits 0 (without `-xerror`), e.g. on a full disk:
+/// "Error writing trailer of x.ts: No space left on device", "Error closing file".
+pub(crate) fn is_output_write_error(line: &str) -> bool {
+    const SIGNS: [&str; 4] = [
+        "Error writing trailer",
+        "Error closing file",
+        "av_interleaved_write_frame()",
+        "No space left on device",
+    ];
+    SIGNS.iter().any(|s| line.contains(s))
+}
+
 async fn drain_stderr(
     r: impl AsyncRead + Unpin,
     name: &str,
     tail: &mut VecDeque<String>,
+    write_error: &mut Option<String>,
 ) -> std::io::Result<()> {
     let mut r = BufReader::new(r);
     let mut raw = Vec::new();
@@ -533,6 +561,9 @@ async fn drain_stderr(
                 continue;
             }
             tracing::debug!(program = name, "{line}");
+            if write_error.is_none() && is_output_write_error(line) {
+                *write_error = Some(cut(line, MAX_LINE));
+            }
             if tail.len() == TAIL_LINES {
                 tail.pop_front();
             }
@@ -728,6 +759,57 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().contains("apt-get install ffmpeg"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_output_that_could_not_be_written_fails_even_with_exit_status_0() {
+        // As ffmpeg 5.1 does on a full disk: the error in words, then exit 0; and
+        // enough lines after it to push it out of the tail.
+        let script = "echo 'Error writing trailer of file:/d/.c.ts.1-2.part: No space left on device' >&2; \
+                      i=0; while [ $i -lt 50 ]; do echo \"[libx264 @ 0x1] stats $i\" >&2; i=$((i+1)); done; exit 0";
+        let err = run(
+            Path::new("/bin/sh"),
+            &os_args(["-c", script]),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.is_disk_full(), "{err:?}");
+        assert!(
+            err.cause().starts_with("Error writing trailer of"),
+            "{}",
+            err.cause()
+        );
+        // Any other run that exits 0 is a success.
+        run(
+            Path::new("/bin/sh"),
+            &os_args(["-c", "echo fine >&2"]),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[test]
+    fn disk_full_is_told_by_the_error_number_or_by_ffmpeg_s_words() {
+        let io = |e: std::io::Error| TranscodeError::io("writing x", e);
+        assert!(io(std::io::Error::from_raw_os_error(libc::ENOSPC)).is_disk_full());
+        assert!(io(std::io::Error::from_raw_os_error(libc::EDQUOT)).is_disk_full());
+        assert!(!io(std::io::Error::from_raw_os_error(libc::EACCES)).is_disk_full());
+        let failed = |last_lines: &str| TranscodeError::Failed {
+            program: "ffmpeg".into(),
+            status: "exit status: 1".into(),
+            last_lines: last_lines.into(),
+        };
+        assert!(failed("av_interleaved_write_frame(): No space left on device").is_disk_full());
+        assert!(!failed("a.mp4: Invalid data found when processing input").is_disk_full());
+        assert!(
+            !TranscodeError::Stalled {
+                program: "ffmpeg".into(),
+                secs: 5
+            }
+            .is_disk_full()
+        );
     }
 
     #[tokio::test]
