@@ -35,7 +35,10 @@ pub enum DbError {
 /// The schema, one migration per file, applied in order and never edited once
 /// released: a new change is a new file.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_init.sql")),
+        M::up(include_str!("migrations/002_reprobe_colour.sql")),
+    ])
 }
 
 /// A handle to the database, cheap to clone.
@@ -149,6 +152,51 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn probes_without_colour_tags_are_probed_again_and_keep_their_history() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.db");
+        {
+            // A database of the release before: schema 1 only.
+            let mut c = Connection::open(&path).unwrap();
+            Migrations::new(vec![M::up(include_str!("migrations/001_init.sql"))])
+                .to_latest(&mut c)
+                .unwrap();
+            c.execute_batch(
+                r#"INSERT INTO videos (id, path, size, mtime_ns, added_at, probe, duration, last_used, clips_cut)
+                       VALUES (1, '/v/old.mp4', 1, 1, 0, '{"duration":9.0,"width":2,"height":2,"fps":25.0,"rotation":0,"interlaced":false}', 9.0, 7, 3);
+                   INSERT INTO videos (id, path, size, mtime_ns, added_at, probe, duration)
+                       VALUES (2, '/v/new.mp4', 1, 1, 0, '{"duration":9.0,"width":2,"height":2,"fps":25.0,"rotation":0,"interlaced":false,"color":{}}', 9.0);
+                   INSERT INTO videos (id, path, size, mtime_ns, added_at, error)
+                       VALUES (3, '/v/song.mp4', 1, 1, 0, '/v/song.mp4: not usable: no video stream');"#,
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let c = db.conn();
+        let row = |id: i64| -> (
+            Option<String>,
+            Option<f64>,
+            Option<String>,
+            Option<i64>,
+            i64,
+        ) {
+            c.query_row(
+                "SELECT probe, duration, error, last_used, clips_cut FROM videos WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            row(1),
+            (None, None, None, Some(7), 3),
+            "probed again, history kept"
+        );
+        assert!(row(2).0.is_some(), "a probe with colour tags stays");
+        assert_eq!(row(3).2, None, "probed again for the reason in words");
     }
 
     #[test]
