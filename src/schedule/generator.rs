@@ -1550,6 +1550,130 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_source_replaced_or_truncated_mid_encode_is_rescanned_not_set_aside() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let videos = dir.path().join("videos");
+        for n in [
+            "0-replaced.mp4",
+            "1-truncated.mp4",
+            "a.mp4",
+            "b.mp4",
+            "c.mp4",
+        ] {
+            source(&videos, n).await;
+        }
+        // What 0-replaced.mp4 becomes: another video, 8 s long.
+        let other = dir.path().join("other.mp4");
+        {
+            let other = other.clone();
+            tokio::task::spawn_blocking(move || {
+                make_video(&other, "testsrc2=size=320x180:rate=30:duration=8")
+            })
+            .await
+            .unwrap();
+        }
+        let mut rig = Rig::new(dir.path()).await;
+        rig.refresh().await;
+        let before = |n| {
+            let (id, ..) = video_row(&rig.db, n);
+            id
+        };
+        let (replaced, truncated) = (before("0-replaced.mp4"), before("1-truncated.mp4"));
+        // A real ffmpeg behind a script, once per source: 0-replaced.mp4 is encoded
+        // whole and then replaced before ffmpeg has exited; 1-truncated.mp4 is cut
+        // short after its encode began, before ffmpeg reads it.
+        let real = Ffmpeg::locate().await.unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let script = bin.join("ffmpeg");
+        let (src_r, src_t, marks) = (
+            videos.join("0-replaced.mp4"),
+            videos.join("1-truncated.mp4"),
+            dir.path(),
+        );
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nreal='{real}'\n\
+                 for a in \"$@\"; do case \"$a\" in\n\
+                 *0-replaced.mp4) [ -e '{m}/r' ] || {{ touch '{m}/r'; \"$real\" \"$@\"; rc=$?; \
+                   cp '{other}' '{src_r}.new' && mv '{src_r}.new' '{src_r}'; exit $rc; }};;\n\
+                 *1-truncated.mp4) [ -e '{m}/t' ] || {{ touch '{m}/t'; truncate -s 20000 '{src_t}'; }};;\n\
+                 esac; done\nexec \"$real\" \"$@\"\n",
+                real = real.ffmpeg_path().display(),
+                m = marks.display(),
+                other = other.display(),
+                src_r = src_r.display(),
+                src_t = src_t.display(),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        rig.ff = Ffmpeg::locate_with(Some(&script), Some(real.ffprobe_path()))
+            .await
+            .unwrap()
+            .with_threads(1);
+        let (playout, handle, cancel, task) = rig.start();
+        until("a complete chunk", || {
+            playout.chunks().first().is_some_and(|c| c.complete)
+        })
+        .await;
+        cancel.cancel();
+        task.await.unwrap();
+        assert!(dir.path().join("r").exists() && dir.path().join("t").exists());
+        assert_eq!(handle.status().encode_failures, 0, "not the sources' fault");
+        let chunk = playout.chunks()[0].clone();
+        assert_eq!(chunk.clips.len(), 3, "the chunk went on without them");
+        let used = playout.clip_videos(&chunk.id).unwrap();
+        assert!(
+            !used.contains(&replaced) && !used.contains(&truncated),
+            "{used:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&chunk.dir).unwrap().count(),
+            3,
+            "clip dropped"
+        );
+        for (id, name) in [(replaced, "0-replaced.mp4"), (truncated, "1-truncated.mp4")] {
+            assert_eq!(
+                video_row(&rig.db, name),
+                (id, true, None),
+                "kept, not set aside"
+            );
+            assert!(
+                rig.library.used_ranges(id).unwrap().is_empty(),
+                "nothing used up"
+            );
+        }
+        // The rescan found both changed: probed again, as any changed file is.
+        assert_eq!(rig.library.counts().unwrap().pending, 2);
+        rig.refresh().await;
+        let duration: f64 = rig
+            .db
+            .conn()
+            .query_row(
+                "SELECT duration FROM videos WHERE id = ?1",
+                [replaced],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            (duration - 8.0).abs() < 0.1,
+            "re-probed as the new file: {duration}"
+        );
+        assert_eq!(video_row(&rig.db, "0-replaced.mp4"), (replaced, true, None));
+        // The cut-short file is judged by the probe, as a file, not as a failed encode.
+        let (_, _, error) = video_row(&rig.db, "1-truncated.mp4");
+        assert!(
+            error
+                .as_deref()
+                .is_none_or(|e| !e.starts_with("encode failed")),
+            "{error:?}"
+        );
+    }
+
     /// Bytes free on the file system holding `path`.
     fn free_bytes(path: &Path) -> u64 {
         use std::os::unix::ffi::OsStrExt;
