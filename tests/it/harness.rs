@@ -404,6 +404,15 @@ pub fn parse_playlist(text: &str) -> (u64, u64, Vec<(String, f64, bool)>) {
     (seq, target, items)
 }
 
+/// Tests that need the machine to themselves take this first, so they never
+/// overlap: real players judging timing, and the matrix's heavy encodes (on 2 cores
+/// a 4K decode beside VLC makes VLC's pictures late, which says nothing about our
+/// stream).
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static CPU: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    CPU.lock().await
+}
+
 /// What a player saw of a live stream: every new segment in order, its media
 /// sequence number, and whether a playlist put a discontinuity tag before it.
 pub struct Watched {

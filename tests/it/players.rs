@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::Server;
+use crate::harness::{self, Server};
 
 fn have(program: &str) -> bool {
     Command::new(program)
@@ -26,6 +26,7 @@ struct Played {
 /// Starts the demo channel with 2 s clips (a switch every segment), then runs the
 /// player built by `player` against its playlist URL.
 async fn play(player: impl FnOnce(String) -> Command + Send + 'static) -> Played {
+    let _cpu = harness::exclusive().await;
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(
         dir.path(),
