@@ -52,6 +52,15 @@ pub fn continuity(db: &Db) -> Result<Option<Continuity>, DbError> {
 }
 
 /// Records every published segment until cancelled.
+///
+/// The engine publishes without waiting for the database, so a kill -9 can come
+/// after a segment is out (a player may have it) and before it is recorded. So
+/// while the stream runs the recorded continuity point is one segment ahead: past
+/// the segment after the newest recorded one, the one the engine may publish
+/// before the next record. A restart after a crash then starts after anything a
+/// player may have seen (its first segment carries a discontinuity anyway). Once
+/// cancelled (the engine has stopped: nothing more is published) the point is
+/// exact, so a graceful restart goes on right where the stream stopped.
 pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
     let mut rx = live.subscribe();
     let mut last: Option<NowPlaying> = None;
@@ -85,6 +94,50 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
             last = Some(now);
         }
     }
+    // The exact point, also when nothing was published since the last pass.
+    if let Some(now) = &last {
+        let pdt = live.next_program_date_time();
+        let exact = || -> Result<(), DbError> {
+            let mut c = db.conn();
+            let tx = c.transaction()?;
+            set_continuity(&tx, now, pdt, false)?;
+            Ok(tx.commit()?)
+        };
+        if let Err(e) = exact() {
+            tracing::warn!(error = %e, "cannot record where the stream stopped");
+        }
+    }
+}
+
+/// Records where the next run goes on after `now`: right after it, or when
+/// `ahead`, one segment further (see [`record`]).
+fn set_continuity(
+    tx: &rusqlite::Transaction<'_>,
+    now: &NowPlaying,
+    next_pdt: Option<SystemTime>,
+    ahead: bool,
+) -> Result<(), DbError> {
+    let (seq, pts, disc, pdt) = if ahead {
+        let dur = Ticks::from_secs_f64(now.duration);
+        (
+            now.seq + 2,
+            now.end_pts + dur,
+            now.discontinuity_number + 1,
+            next_pdt.map(|t| t + dur.as_duration()),
+        )
+    } else {
+        (now.seq + 1, now.end_pts, now.discontinuity_number, next_pdt)
+    };
+    db::set_meta(tx, "next_seq", &seq.to_string())?;
+    db::set_meta(tx, "next_pts", &pts.0.to_string())?;
+    db::set_meta(tx, "discontinuity_number", &disc.to_string())?;
+    if let Some(ms) = pdt
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis())
+    {
+        db::set_meta(tx, "next_pdt_ms", &ms.to_string())?;
+    }
+    Ok(())
 }
 
 fn record_segment(
@@ -121,19 +174,7 @@ fn record_segment(
             params![src, now.duration, new_track as i64],
         )?;
     }
-    db::set_meta(&tx, "next_seq", &(now.seq + 1).to_string())?;
-    db::set_meta(&tx, "next_pts", &now.end_pts.0.to_string())?;
-    db::set_meta(
-        &tx,
-        "discontinuity_number",
-        &now.discontinuity_number.to_string(),
-    )?;
-    if let Some(ms) = next_pdt
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis())
-    {
-        db::set_meta(&tx, "next_pdt_ms", &ms.to_string())?;
-    }
+    set_continuity(&tx, now, next_pdt, true)?;
     tx.commit()?;
     Ok(())
 }
@@ -324,6 +365,52 @@ mod tests {
                 discontinuity_number: 0,
                 // Segment 12 starts at 24 s and lasts 2 s.
                 next_pdt: Some(UNIX_EPOCH + Duration::from_secs(26)),
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn while_it_runs_the_continuity_point_covers_a_segment_not_yet_recorded() {
+        let db = Db::in_memory().unwrap();
+        let live = Live::new("r".into(), 5, 2, None);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(record(db.clone(), live.clone(), cancel.clone()));
+        let clip = Arc::new(ClipInfo::default());
+        let track = Arc::new(TrackInfo {
+            title: "t".into(),
+            source: None,
+            duration: 60.0,
+        });
+        for seq in [7, 8] {
+            publish(&live, seq, &clip, &track);
+        }
+        // Segment 8 recorded; a kill -9 now could come right after segment 9 is
+        // published and before it is recorded: the point is past segment 9.
+        let t0 = std::time::Instant::now();
+        while continuity(&db).unwrap().is_none_or(|c| c.next_seq < 10) {
+            assert!(t0.elapsed() < Duration::from_secs(5), "not recorded");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            continuity(&db).unwrap(),
+            Some(Continuity {
+                next_seq: 10,
+                next_pts: Ticks(900_000 + 10 * 180_000),
+                discontinuity_number: 1,
+                // Segment 8 starts at 16 s and lasts 2 s; then segment 9.
+                next_pdt: Some(UNIX_EPOCH + Duration::from_secs(20)),
+            })
+        );
+        // Stopped (the engine first): exactly where the stream stopped.
+        cancel.cancel();
+        task.await.unwrap();
+        assert_eq!(
+            continuity(&db).unwrap(),
+            Some(Continuity {
+                next_seq: 9,
+                next_pts: Ticks(900_000 + 9 * 180_000),
+                discontinuity_number: 0,
+                next_pdt: Some(UNIX_EPOCH + Duration::from_secs(18)),
             })
         );
     }
