@@ -4,6 +4,7 @@
 
 mod api;
 mod cli;
+mod crash;
 mod engine;
 mod harness;
 mod matrix;
