@@ -6,7 +6,6 @@
 //! discontinuity that marks its start.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -54,17 +53,7 @@ fn start(dir: &Path, run: &str, args: &[String]) -> Server {
     let data = dir.join("data");
     let logs = dir.join(run);
     std::fs::create_dir_all(&logs).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
-    cmd.current_dir(dir)
-        .arg("serve")
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .args(args)
-        .env("RUST_LOG", "info");
+    let mut cmd = Server::command(dir, port, &data, args);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     Server::spawn(cmd, port, data, &logs)
 }

@@ -254,6 +254,17 @@ impl Server {
     pub fn start<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Server {
         let port = free_port();
         let data = dir.join("data");
+        Server::spawn(Server::command(dir, port, &data, args), port, data, dir)
+    }
+
+    /// The `shufflecast serve` command line of a test server on `port` with its data
+    /// in `data`, run from `dir`, for tests that start it their own way.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(
+        dir: &Path,
+        port: u16,
+        data: &Path,
+        args: &[S],
+    ) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
         cmd.current_dir(dir)
             .arg("serve")
@@ -265,7 +276,7 @@ impl Server {
             ])
             .args(args)
             .env("RUST_LOG", "info");
-        Server::spawn(cmd, port, data, dir)
+        cmd
     }
 
     /// Spawns `cmd`, a server listening on `port` with its data in `data`; its

@@ -6,7 +6,6 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
@@ -129,17 +128,7 @@ fn start(dir: &Path, run: &str, args: &[String]) -> Server {
     let data = dir.join("data");
     let logs = dir.join(run);
     std::fs::create_dir_all(&logs).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shufflecast"));
-    cmd.current_dir(dir)
-        .arg("serve")
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .args(args)
-        .env("RUST_LOG", "info");
+    let mut cmd = Server::command(dir, port, &data, args);
     // SAFETY: setsid(2) is async-signal-safe; the child is a fresh fork.
     unsafe {
         cmd.pre_exec(|| {
