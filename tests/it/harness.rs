@@ -206,6 +206,33 @@ pub fn make_sources(dir: &Path) -> Vec<PathBuf> {
     ]
 }
 
+/// Three 40 s sources, long enough for many clips (a first chunk that stays half
+/// built, encodes of seconds to stop in the middle of).
+pub fn make_long_sources(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, src) in [
+        ("bars.mp4", "smptehdbars=size=320x240:rate=25"),
+        ("test.mp4", "testsrc2=size=320x240:rate=25"),
+        ("fractal.mp4", "mandelbrot=size=320x240:rate=25"),
+    ] {
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-t",
+            "40",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            dir.join(name).to_str().unwrap(),
+        ]);
+    }
+}
+
 /// Two short, distinct music tracks.
 pub fn make_music(dir: &Path, secs: u32) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();

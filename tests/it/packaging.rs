@@ -324,27 +324,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     let videos = r.var("VIDEO_FOLDER");
     // Sources long enough for 10 s clips, each an encode of seconds to send SIGTERM
     // in the middle of; a short chunk, so that the restart finishes it soon.
-    for (name, src) in [
-        ("bars.mp4", "smptehdbars=size=320x240:rate=25"),
-        ("test.mp4", "testsrc2=size=320x240:rate=25"),
-        ("fractal.mp4", "mandelbrot=size=320x240:rate=25"),
-    ] {
-        harness::ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            src,
-            "-t",
-            "40",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            videos.join(name).to_str().unwrap(),
-        ]);
-    }
+    harness::make_long_sources(&videos);
     // The image's output size (1280x720) keeps encodes slow enough to catch one.
     let settings = [
         ("CLIP_MIN", "10"),

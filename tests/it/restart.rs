@@ -73,32 +73,6 @@ fn naming(needle: &str) -> Vec<Proc> {
         .collect()
 }
 
-/// Sources long enough for many clips, so the first chunk stays half built.
-fn make_videos(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (name, src) in [
-        ("bars.mp4", "smptehdbars=size=320x240:rate=25"),
-        ("test.mp4", "testsrc2=size=320x240:rate=25"),
-        ("fractal.mp4", "mandelbrot=size=320x240:rate=25"),
-    ] {
-        harness::ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            src,
-            "-t",
-            "40",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            dir.join(name).to_str().unwrap(),
-        ]);
-    }
-}
-
 /// The channel of these tests: 4 s clips, a chunk of two minutes (it takes many
 /// encodes, so it is surely still building when the stop comes).
 fn args(videos: &Path) -> Vec<String> {
@@ -380,7 +354,7 @@ async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_a
     let _cpu = harness::exclusive().await;
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
-    make_videos(&videos);
+    harness::make_long_sources(&videos);
     let args = args(&videos);
     let data = dir.path().join("data");
 
@@ -426,7 +400,7 @@ async fn kill_9_mid_first_chunk_takes_the_encoders_along_and_the_restart_airs_a_
     let _cpu = harness::exclusive().await;
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
-    make_videos(&videos);
+    harness::make_long_sources(&videos);
     let args = args(&videos);
     let data = dir.path().join("data");
     let needle = data.to_str().unwrap().to_string();
