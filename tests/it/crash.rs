@@ -49,13 +49,9 @@ fn args(videos: &Path, audio: &Path) -> Vec<String> {
 /// Starts the server in a process group of its own (so the whole group can be
 /// killed without reaching the test runner); logs go to `dir/<run>/`.
 fn start(dir: &Path, run: &str, args: &[String]) -> Server {
-    let port = harness::free_port();
-    let data = dir.join("data");
-    let logs = dir.join(run);
-    std::fs::create_dir_all(&logs).unwrap();
-    let mut cmd = Server::command(dir, port, &data, args);
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    Server::spawn(cmd, port, data, &logs)
+    Server::start_in(dir, run, args, |cmd| {
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
+    })
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Option<reqwest::Response> {

@@ -284,6 +284,23 @@ impl Server {
         Server::spawn(Server::command(dir, port, &data, args), port, data, dir)
     }
 
+    /// Starts a server like [`Server::start`], its logs in `dir/<run>/`, after
+    /// `prepare` adjusts its command (a session or process group of its own).
+    pub fn start_in<S: AsRef<std::ffi::OsStr>>(
+        dir: &Path,
+        run: &str,
+        args: &[S],
+        prepare: impl FnOnce(&mut Command),
+    ) -> Server {
+        let port = free_port();
+        let data = dir.join("data");
+        let logs = dir.join(run);
+        std::fs::create_dir_all(&logs).unwrap();
+        let mut cmd = Server::command(dir, port, &data, args);
+        prepare(&mut cmd);
+        Server::spawn(cmd, port, data, &logs)
+    }
+
     /// The `shufflecast serve` command line of a test server on `port` with its data
     /// in `data`, run from `dir`, for tests that start it their own way.
     pub fn command<S: AsRef<std::ffi::OsStr>>(
@@ -440,6 +457,80 @@ pub fn parse_playlist(text: &str) -> (u64, u64, Vec<(String, f64, bool)>) {
         }
     }
     (seq, target, items)
+}
+
+/// A process as /proc shows it.
+#[derive(Debug)]
+pub struct Proc {
+    pub pid: u32,
+    pub comm: String,
+    pub state: char,
+    pub ppid: u32,
+    pub pgrp: u32,
+    pub session: u32,
+    pub cmdline: String,
+}
+
+/// Every process there is, zombies included (their command line is empty).
+pub fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The name is in parentheses and may hold spaces or parentheses itself.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        out.push(Proc {
+            pid,
+            comm: stat[open + 1..close].to_string(),
+            state: f.first().and_then(|s| s.chars().next()).unwrap_or('?'),
+            ppid: num(1),
+            pgrp: num(2),
+            session: num(3),
+            cmdline,
+        });
+    }
+    out
+}
+
+/// Live (not zombie) children of `pid` named `comm`.
+pub fn live_children(pid: u32, comm: &str) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == pid && p.comm == comm && p.state != 'Z')
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// GET `path` of `base`: (status, body); status 0 when the server does not answer
+/// (not up yet, or gone).
+pub async fn get_text(base: &str, path: &str) -> (u16, String) {
+    match reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+    {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// GET `path` of `base` as JSON, which must answer 200.
+pub async fn get_json(base: &str, path: &str) -> Value {
+    let (status, body) = get_text(base, path).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 /// Tests that need the machine to themselves take this first, so they never

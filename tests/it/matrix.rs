@@ -81,10 +81,6 @@ fn check_geometry(clip: &Path, source: &str) {
     );
 }
 
-async fn get_json(client: &reqwest::Client, url: &str) -> Value {
-    client.get(url).send().await.unwrap().json().await.unwrap()
-}
-
 /// hls-seams (../shared/tools, beside the project when there) recording the channel
 /// while the test watches it too.
 fn spawn_hls_seams(base: &str, out: &Path) -> Option<std::thread::JoinHandle<String>> {
@@ -158,7 +154,7 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
     // Every source probed; the two that are not videos say why, in words.
     let t0 = std::time::Instant::now();
     let first_chunk = loop {
-        let chunks = get_json(&client, &format!("{base}/api/chunks")).await;
+        let chunks = harness::get_json(&base, "/api/chunks").await;
         let ready = chunks["chunks"]
             .as_array()
             .unwrap()
@@ -175,7 +171,7 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let library = get_json(&client, &format!("{base}/api/library?limit=100")).await;
+    let library = harness::get_json(&base, "/api/library?limit=100").await;
     let reason = |file: &str| {
         library["videos"]
             .as_array()
@@ -211,7 +207,7 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
     // The first chunk has a clip of every usable source, each with the reference's
     // parameter sets, byte for byte (and so has the slate), each picture right.
     let id = first_chunk["id"].as_str().unwrap();
-    let chunk = get_json(&client, &format!("{base}/api/chunks/{id}")).await;
+    let chunk = harness::get_json(&base, &format!("/api/chunks/{id}")).await;
     let clips = chunk["clip_list"].as_array().unwrap();
     let cache = server.data.join("cache");
     let reference = std::fs::read_dir(&cache)

@@ -179,52 +179,6 @@ impl Drop for ReadOnly {
     }
 }
 
-async fn get_text(base: &str, path: &str) -> (u16, String) {
-    let r = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-async fn get_json(base: &str, path: &str) -> Value {
-    let (status, body) = get_text(base, path).await;
-    assert_eq!(status, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
-/// Processes named `name` whose parent is `ppid`, from /proc.
-fn children_named(ppid: u32, name: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Some((comm, state, parent)) = proc_stat(pid) else {
-            continue;
-        };
-        if comm == name && parent == ppid && state != 'Z' {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// (command name, state, parent pid) of a process, if it exists.
-fn proc_stat(pid: u32) -> Option<(String, char, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name is in parentheses and may hold spaces or parentheses itself.
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_string();
-    let mut rest = stat[close + 1..].split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some((comm, state, ppid))
-}
-
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     listing(dir)
         .into_iter()
@@ -257,7 +211,7 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
     eprintln!("healthz after {t:?}");
     let t = server.wait_200("/readyz", Duration::from_secs(240)).await;
     eprintln!("readyz after {t:?}");
-    let (status, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
+    let (status, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
     assert_eq!(status, 200);
     assert!(playlist.starts_with("#EXTM3U\n"), "{playlist}");
     let (_, _, items) = parse_playlist(&playlist);
@@ -267,7 +221,7 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
     assert_eq!(seg.status(), 200);
     assert_eq!(seg.headers()["content-type"], "video/mp2t");
     assert!(!seg.bytes().await.unwrap().is_empty());
-    let (status, page) = get_text(&server.base, "/").await;
+    let (status, page) = harness::get_text(&server.base, "/").await;
     assert_eq!(status, 200);
     assert!(
         page.contains("shufflecast image web client"),
@@ -345,13 +299,13 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
             "no encode in progress seen: {}",
             server.logs()
         );
-        let (_, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
+        let (_, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
         let (seq, _, items) = parse_playlist(&playlist);
         if seq + (items.len() as u64) < 3 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
-        let jobs = get_json(&server.base, "/api/jobs").await;
+        let jobs = harness::get_json(&server.base, "/api/jobs").await;
         let running = jobs["jobs"].as_array().and_then(|js| {
             js.iter()
                 // With a second of encoding left at least, the stop reaches the job
@@ -363,8 +317,8 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
                 })
         });
         if let Some(job) = running {
-            let (_, playlist) = get_text(&server.base, "/hls/stream.m3u8").await;
-            let encoders = children_named(pid, "ffmpeg");
+            let (_, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+            let encoders = harness::live_children(pid, "ffmpeg");
             if !encoders.is_empty() {
                 assert_eq!(jobs["state"], "generating", "{jobs}");
                 break (job.clone(), playlist, encoders);
@@ -389,7 +343,9 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
             .iter()
             .copied()
             .filter(|p| {
-                proc_stat(*p).is_some_and(|(comm, state, _)| comm == "ffmpeg" && state != 'Z')
+                harness::processes()
+                    .iter()
+                    .any(|q| q.pid == *p && q.comm == "ffmpeg" && q.state != 'Z')
             })
             .collect();
         if alive.is_empty() {
@@ -490,7 +446,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     let last_seq = seq0 + items0.len() as u64 - 1;
     let mut server = r.start("second", &settings);
     server.wait_200("/readyz", Duration::from_secs(240)).await;
-    let (_, after) = get_text(&server.base, "/hls/stream.m3u8").await;
+    let (_, after) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
     let (seq1, _, items1) = parse_playlist(&after);
     assert!(
         seq1 > last_seq,
@@ -499,7 +455,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     assert!(items1[0].2, "a discontinuity marks the restart:\n{after}");
     let t0 = Instant::now();
     loop {
-        let c = get_json(&server.base, &format!("/api/chunks/{chunk}")).await;
+        let c = harness::get_json(&server.base, &format!("/api/chunks/{chunk}")).await;
         if c["state"] == "ready" {
             assert!(c["duration"].as_f64().unwrap() >= 30.0 - 1e-6, "{c}");
             break;
@@ -513,7 +469,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     }
     let t0 = Instant::now();
     loop {
-        let (_, later) = get_text(&server.base, "/hls/stream.m3u8").await;
+        let (_, later) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
         let (seq2, _, items2) = parse_playlist(&later);
         if seq2 + items2.len() as u64 > seq1 + items1.len() as u64 {
             break;
@@ -529,7 +485,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     // the source would be set aside as broken.
     let pid = server.child.id();
     let t0 = Instant::now();
-    while children_named(pid, "ffmpeg").is_empty() {
+    while harness::live_children(pid, "ffmpeg").is_empty() {
         assert!(
             t0.elapsed() < Duration::from_secs(300),
             "no encode to interrupt: {}",

@@ -10,64 +10,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::harness::{self, Server, parse_playlist};
-
-/// A process as /proc shows it.
-#[derive(Debug)]
-struct Proc {
-    pid: u32,
-    comm: String,
-    state: char,
-    ppid: u32,
-    pgrp: u32,
-    session: u32,
-    cmdline: String,
-}
-
-/// Every process there is, zombies included (their command line is empty).
-fn processes() -> Vec<Proc> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The name is in parentheses and may hold spaces or parentheses itself.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let num = |i: usize| f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-            .unwrap_or_default();
-        out.push(Proc {
-            pid,
-            comm: stat[open + 1..close].to_string(),
-            state: f.first().and_then(|s| s.chars().next()).unwrap_or('?'),
-            ppid: num(1),
-            pgrp: num(2),
-            session: num(3),
-            cmdline,
-        });
-    }
-    out
-}
-
-/// Live (not zombie) ffmpeg children of `pid`.
-fn encoders_of(pid: u32) -> Vec<u32> {
-    processes()
-        .into_iter()
-        .filter(|p| p.ppid == pid && p.comm == "ffmpeg" && p.state != 'Z')
-        .map(|p| p.pid)
-        .collect()
-}
+use crate::harness::{self, Proc, Server, parse_playlist};
 
 /// Live processes whose command line names `needle` (the test's data folder).
 fn naming(needle: &str) -> Vec<Proc> {
-    processes()
+    harness::processes()
         .into_iter()
         .filter(|p| p.state != 'Z' && p.cmdline.contains(needle))
         .collect()
@@ -98,39 +45,17 @@ fn args(videos: &Path) -> Vec<String> {
 /// service manager would, so that anything left of it can be found by session;
 /// logs go to `dir/<run>/`.
 fn start(dir: &Path, run: &str, args: &[String]) -> Server {
-    let port = harness::free_port();
-    let data = dir.join("data");
-    let logs = dir.join(run);
-    std::fs::create_dir_all(&logs).unwrap();
-    let mut cmd = Server::command(dir, port, &data, args);
-    // SAFETY: setsid(2) is async-signal-safe; the child is a fresh fork.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    Server::spawn(cmd, port, data, &logs)
-}
-
-async fn get(base: &str, path: &str) -> (u16, String) {
-    match reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-    {
-        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-        Err(_) => (0, String::new()),
-    }
-}
-
-async fn get_json(base: &str, path: &str) -> Value {
-    let (status, body) = get(base, path).await;
-    assert_eq!(status, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).unwrap()
+    Server::start_in(dir, run, args, |cmd| {
+        // SAFETY: setsid(2) is async-signal-safe; the child is a fresh fork.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    })
 }
 
 /// Waits until the first chunk holds a clip or two, is still building, a segment
@@ -148,8 +73,8 @@ async fn wait_mid_first_chunk(server: &mut Server) -> (String, usize, Vec<u32>) 
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("server exited with {status}: {}", server.logs());
         }
-        let (status, playlist) = get(&server.base, "/hls/stream.m3u8").await;
-        let chunks: Value = match get(&server.base, "/api/chunks").await {
+        let (status, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+        let chunks: Value = match harness::get_text(&server.base, "/api/chunks").await {
             (200, body) => serde_json::from_str(&body).unwrap(),
             _ => Value::Null,
         };
@@ -164,7 +89,7 @@ async fn wait_mid_first_chunk(server: &mut Server) -> (String, usize, Vec<u32>) 
             && !parse_playlist(&playlist).2.is_empty()
             && let Some((chunk, clips)) = first
         {
-            let encoders = encoders_of(pid);
+            let encoders = harness::live_children(pid, "ffmpeg");
             if !encoders.is_empty() {
                 return (chunk, clips as usize, encoders);
             }
@@ -238,7 +163,7 @@ async fn restart_airs_a_clip_at_once(dir: &Path, args: &[String], chunk: &str) -
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let to_first_segment = t0.elapsed();
-    let status = get_json(&server.base, "/api/stream-status").await;
+    let status = harness::get_json(&server.base, "/api/stream-status").await;
     let logs = server.logs();
     let server_ms = logs
         .lines()
@@ -286,7 +211,7 @@ async fn restart_airs_a_clip_at_once(dir: &Path, args: &[String], chunk: &str) -
         "{status}\n{playlist}"
     );
     // The guide: the programme on air covers now, and what follows comes after.
-    let (code, epg) = get(&server.base, "/epg.xml").await;
+    let (code, epg) = harness::get_text(&server.base, "/epg.xml").await;
     assert_eq!(code, 200);
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -371,7 +296,7 @@ async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_a
     eprintln!("stopped with {clips} clip(s) in {chunk}, encoders {encoders:?}");
     // Nothing of the server is left: no child (a zombie it did not reap would have
     // come to us, the subreaper), nothing in its process group or session.
-    let left: Vec<Proc> = processes()
+    let left: Vec<Proc> = harness::processes()
         .into_iter()
         .filter(|p| encoders.contains(&p.pid) || p.ppid == pid || p.pgrp == pid || p.session == pid)
         .collect();
@@ -410,7 +335,7 @@ async fn kill_9_mid_first_chunk_takes_the_encoders_along_and_the_restart_airs_a_
     let (chunk, clips, mut encoders) = wait_mid_first_chunk(&mut server).await;
     let pid = server.child.id();
     // The encoders right before the kill (one may just have ended).
-    let now = encoders_of(pid);
+    let now = harness::live_children(pid, "ffmpeg");
     if !now.is_empty() {
         encoders = now;
     }
