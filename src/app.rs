@@ -88,38 +88,45 @@ pub async fn serve(
     options: Options,
 ) -> Result<(), StartError> {
     let started = Instant::now();
-    let data = config.data.clone();
+    let data = config.server.data.clone();
     let dirs = DataDirs::create(&data)?;
     let db = Db::open(&data.join("shufflecast.db"))?;
     // Settings saved through the API lie over flags, environment and .env.
     let saved = settings::load(&db)?.patch;
-    if saved != settings::Patch::default() {
-        let s = settings::Settings::from_config(&config).with(&saved);
-        if s.validate(config.segment_duration).is_ok() {
-            s.apply_to(&mut config);
-            tracing::info!(settings = %serde_json::to_string(&saved).unwrap_or_default(), "applying settings saved through the API");
-        } else {
-            tracing::warn!(
+    if !saved.is_empty() {
+        let next = config.with(&saved);
+        match settings::validate(&next, settings::Scope::All) {
+            Ok(()) => {
+                config = next;
+                tracing::info!(settings = %serde_json::to_string(&saved).unwrap_or_default(), "applying settings saved through the API");
+            }
+            Err((spec, _)) => tracing::warn!(
+                setting = spec.key,
                 "settings saved through the API are no longer valid here; ignoring them"
-            );
+            ),
         }
     }
     let ff = Ffmpeg::locate()
         .await?
-        .with_stall_limit(config.encode_stall);
+        .with_stall_limit(config.server.encode_stall());
     let cancel = CancellationToken::new();
 
-    let (video_folders, audio_folder) = if config.videos.is_empty() {
+    let (video_folders, audio_folder) = if config.channel.videos.is_empty() {
         tracing::info!(dir = %dirs.demo.display(), "no video folder configured: using the demo library");
         let demo = transcode::demo::make_first_demo_video(&ff, &dirs.demo).await?;
-        (vec![demo.videos], config.audio.clone().or(Some(demo.music)))
+        (
+            vec![demo.videos],
+            config.channel.audio.clone().or(Some(demo.music)),
+        )
     } else {
-        (config.videos.clone(), config.audio.clone())
+        (config.channel.videos.clone(), config.channel.audio.clone())
     };
 
-    let encoder = ff.select_encoder(config.hw_accel, &config.profile).await;
-    let profile = config.profile.clone();
-    let tube_archivist = match &config.tubearchivist {
+    let encoder = ff
+        .select_encoder(config.output.hw_accel, &config.output.profile())
+        .await;
+    let profile = config.output.profile();
+    let tube_archivist = match &config.server.tubearchivist() {
         Some((url, token)) => match TubeArchivist::new(url, token) {
             Ok(ta) => Some(ta),
             Err(e) => {
@@ -137,7 +144,7 @@ pub async fn serve(
         // Niceness: the engine (this process) first, then clips that keep it fed,
         // then the slate, music and demo files. Parallel jobs share the cores
         // rather than each taking them all.
-        clip_ffmpeg(&ff, config.generator_jobs),
+        clip_ffmpeg(&ff, config.server.generator_jobs),
         db.clone(),
         library.clone(),
         playout.clone(),
@@ -146,19 +153,9 @@ pub async fn serve(
             cache_dir: dirs.cache.clone(),
             profile: profile.clone(),
             encoder: encoder.clone(),
-            clip_min: config.clip_min,
-            clip_max: config.clip_max,
-            chunk_duration: config.chunk_duration,
-            max_chunks: config.max_chunks,
-            disk_budget: config.disk_budget,
-            ready_target: config.ready_chunks,
-            chunks_per_run: config.chunks_per_run,
-            parallel: config.generator_jobs,
-            look: config.look.clone(),
-            watermark: config.watermark,
-            watermark_fallback: config.watermark_fallback.clone(),
-            schedule: config.schedule.clone(),
-            seed: config.seed,
+            parallel: config.server.generator_jobs,
+            seed: config.server.seed,
+            channel: config.channel.clone(),
         },
     );
     let generator_task = tokio::spawn(generator.run(cancel.child_token()));
@@ -207,7 +204,7 @@ pub async fn serve(
     let target = hls::target_duration(timing.segment_duration().as_secs_f64());
     let live = Live::new(
         run_id,
-        config.playlist_segments,
+        config.server.playlist_segments,
         target,
         Some(dirs.hls.clone()),
     );
@@ -224,7 +221,7 @@ pub async fn serve(
         db.clone(),
         audio_folder,
         dirs.tracks.clone(),
-        config.music_lufs,
+        config.channel.music_loudness,
     );
     let music_handle = music.clone();
     let (engine, control) = Engine::new(
@@ -247,7 +244,7 @@ pub async fn serve(
 
     let mut first = live.subscribe();
     let background = cancel.child_token();
-    let demo_dir = config.videos.is_empty().then(|| dirs.demo.clone());
+    let demo_dir = config.channel.videos.is_empty().then(|| dirs.demo.clone());
     let ff2 = ff.clone().with_nice(NICE_DEMO);
     tokio::spawn(async move {
         if first.changed().await.is_err() {
@@ -270,12 +267,10 @@ pub async fn serve(
     tokio::spawn(monitor.clone().run(cancel.child_token()));
     let addr = listener.local_addr().map_err(StartError::Http)?;
     tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
-    let (admin, made) =
-        http::auth::admin_token(config.admin_token.as_deref(), &data).map_err(|source| {
-            StartError::DataDir {
-                path: data.join("admin-token"),
-                source,
-            }
+    let (admin, made) = http::auth::admin_token(config.security.admin_token.as_deref(), &data)
+        .map_err(|source| StartError::DataDir {
+            path: data.join("admin-token"),
+            source,
         })?;
     if made {
         // Printed once, on the terminal or in the log, for the operator to copy.
@@ -295,16 +290,16 @@ pub async fn serve(
         monitor,
         encoder: encoder.to_string(),
         http: Default::default(),
-        segment_secs: config.segment_duration,
+        segment_secs: config.output.segment_duration,
         config: Arc::new(config.clone()),
-        web: http::web::WebRoot::open(&config.web_dir),
+        web: http::web::WebRoot::open(&config.server.web_dir),
         tokens: http::Tokens {
             admin,
-            viewer: config.viewer_token.clone(),
+            viewer: config.security.viewer_token.clone(),
         },
         started: SystemTime::now(),
-        channel_name: config.channel_name.clone(),
-        chunks_per_run: config.chunks_per_run,
+        channel_name: config.channel.channel_name.clone(),
+        chunks_per_run: config.channel.chunks_per_run,
     });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -1,20 +1,19 @@
-//! Settings: command-line flags, then environment variables, then a `.env` file in
-//! the working folder, then defaults — in that order of precedence.
+//! Settings from the command line, the environment, a `.env` file in the working
+//! folder and defaults, in that order of precedence.
 //!
-//! Two stages, like ripgrep's low/high args: [`Cli`] holds what clap parsed
-//! (flags only), [`Config::resolve`] layers the environment and `.env` under it,
-//! validates every value and names the setting when one is wrong.
+//! Two stages, like ripgrep's low/high args: [`ServeArgs`] holds what clap parsed
+//! (flags only, as text), [`Config::resolve`] layers the environment and `.env` under
+//! it, reads every value into the typed [`Config`] and validates it, naming the
+//! setting as the user wrote it. What the settings are lives in `crate::settings`:
+//! this module derives the flags and the layering from that table.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::schedule::cron::CronSchedule;
-use crate::schedule::generator::WatermarkMode;
-use crate::transcode::{ColorGrade, HwAccel, Look, OutputProfile};
+pub use crate::settings::Config;
+use crate::settings::{self, Problem, SPECS, Scope, Spec};
 
 /// Command line of the `shufflecast` binary.
 #[derive(Debug, Parser)]
@@ -36,112 +35,71 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
-/// Flags of `shufflecast serve`. Every flag can also be set by the environment
-/// variable named in its help, or in `.env`.
-#[derive(Debug, Default, Args)]
+/// Flags of `shufflecast serve`, one per setting of the table, as given (text).
+/// Every flag can also be set by the environment variable named in its help, or in
+/// `.env`.
+#[derive(Clone, Debug, Default)]
 pub struct ServeArgs {
-    /// Folder of source videos, repeatable [env: VIDEO_FOLDER, several joined with ':']. None: a demo library is generated.
-    #[arg(long = "videos", value_name = "DIR")]
-    pub videos: Vec<PathBuf>,
-    /// Folder of music tracks for the background music [env: AUDIO_FOLDER]. None: silence.
-    #[arg(long, value_name = "DIR")]
-    pub audio: Option<PathBuf>,
-    /// Data folder: clips, music cache, segments, state [env: DATA_DIR or CHUNK_FOLDER; default ./data].
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-    /// Address to listen on [env: LISTEN, or PORT for 0.0.0.0:PORT; default 0.0.0.0:8081].
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub listen: Option<String>,
-    /// Hardware encoder: none, nvidia, vaapi, qsv or auto [env: HW_ACCEL; default none].
-    #[arg(long, value_name = "KIND")]
-    pub hw_accel: Option<String>,
-    /// Shortest clip, in seconds [env: CLIP_MIN; default 6].
-    #[arg(long, value_name = "SECS")]
-    pub clip_min: Option<String>,
-    /// Longest clip, in seconds [env: CLIP_MAX; default 6].
-    #[arg(long, value_name = "SECS")]
-    pub clip_max: Option<String>,
-    /// Length of a chunk (a montage of clips), in seconds [env: CHUNK_DURATION; default 300].
-    #[arg(long, value_name = "SECS")]
-    pub chunk_duration: Option<String>,
-    /// Most chunks kept on disk [env: MAX_CHUNKS; default 56].
-    #[arg(long, value_name = "N")]
-    pub max_chunks: Option<String>,
-    /// Output width in pixels [env: WIDTH; default 1280].
-    #[arg(long, value_name = "PX")]
-    pub width: Option<String>,
-    /// Output height in pixels [env: HEIGHT; default 720].
-    #[arg(long, value_name = "PX")]
-    pub height: Option<String>,
-    /// Output frame rate [env: FPS; default 30].
-    #[arg(long, value_name = "FPS")]
-    pub fps: Option<String>,
-    /// HLS segment duration in seconds, also the GOP length [env: SEGMENT_DURATION; default 2].
-    #[arg(long, value_name = "SECS")]
-    pub segment_duration: Option<String>,
-    /// Video bitrate cap in kb/s [env: VIDEO_BITRATE; default 3000].
-    #[arg(long, value_name = "KBPS")]
-    pub video_bitrate: Option<String>,
-    /// Segments listed in the live playlist [env: PLAYLIST_SEGMENTS; default 10].
-    #[arg(long, value_name = "N")]
-    pub playlist_segments: Option<String>,
-    /// Never-aired chunks kept ready at all times [env: READY_CHUNKS; default 2].
-    #[arg(long, value_name = "N")]
-    pub ready_chunks: Option<String>,
-    /// Chunks made per generation run, scheduled or asked for [env: CHUNKS_PER_RUN; default 4].
-    #[arg(long, value_name = "N")]
-    pub chunks_per_run: Option<String>,
-    /// Chunks built at the same time [env: GENERATOR_JOBS; default 1].
-    #[arg(long, value_name = "N")]
-    pub generator_jobs: Option<String>,
-    /// Seconds an encode may go without writing a frame before it is killed [env: ENCODE_STALL_SECS; default 60].
-    #[arg(long, value_name = "SECS")]
-    pub encode_stall_secs: Option<String>,
-    /// Most disk space for chunks, e.g. 20G or 500M [env: DISK_BUDGET; default: no limit but MAX_CHUNKS].
-    #[arg(long, value_name = "SIZE")]
-    pub disk_budget: Option<String>,
-    /// When to run generation, a cron expression, e.g. "0 2 * * *" [env: GENERATE_SCHEDULE]. The ready target applies at all times.
-    #[arg(long, value_name = "CRON")]
-    pub schedule: Option<String>,
-    /// Colour grade: none, moody, warm, cool or mono [env: COLOR_GRADE; default none].
-    #[arg(long, value_name = "PRESET")]
-    pub color_grade: Option<String>,
-    /// Three-panel video wall: true or false [env: VIDEO_WALL; default false].
-    #[arg(long, value_name = "BOOL")]
-    pub video_wall: Option<String>,
-    /// Burned-in text: none, creator or title [env: WATERMARK; default none].
-    #[arg(long, value_name = "WHAT")]
-    pub watermark: Option<String>,
-    /// Watermark text for sources whose creator is unknown [env: WATERMARK_FALLBACK].
-    #[arg(long, value_name = "TEXT")]
-    pub watermark_fallback: Option<String>,
-    /// Music loudness target, LUFS (EBU R128) [env: MUSIC_LOUDNESS; default -16].
-    #[arg(long, value_name = "LUFS", allow_hyphen_values = true)]
-    pub music_loudness: Option<String>,
-    /// Seed for the clip choices, for reproducible runs [env: SEED; default random].
-    #[arg(long, value_name = "N")]
-    pub seed: Option<String>,
-    /// TubeArchivist base URL for titles and creators [env: TUBEARCHIVIST_URL].
-    #[arg(long, value_name = "URL")]
-    pub tubearchivist_url: Option<String>,
-    /// TubeArchivist API token [env: TUBEARCHIVIST_TOKEN].
-    #[arg(long, value_name = "TOKEN")]
-    pub tubearchivist_token: Option<String>,
-    /// Token required by every mutating API route [env: ADMIN_TOKEN; default: generated once and kept in DATA/admin-token].
-    #[arg(long, value_name = "TOKEN")]
-    pub admin_token: Option<String>,
-    /// Token required to watch and read status, if set [env: VIEWER_TOKEN; default: open].
-    #[arg(long, value_name = "TOKEN")]
-    pub viewer_token: Option<String>,
-    /// The channel's name in the IPTV playlist and guide [env: CHANNEL_NAME; default shufflecast].
-    #[arg(long, value_name = "NAME")]
-    pub channel_name: Option<String>,
-    /// Folder of the built web client [env: WEB_DIR; default web/dist, if it exists].
-    #[arg(long, value_name = "DIR")]
-    pub web_dir: Option<PathBuf>,
-    /// Log lines as text or json, one object a line [env: LOG_FORMAT; default text]. RUST_LOG sets what is logged.
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    given: HashMap<&'static str, Vec<String>>,
+}
+
+impl ServeArgs {
+    /// These flags and `--<flag of key> value` (tests, and callers that build a
+    /// command line): `key` is the setting's name (`clip_max`).
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> ServeArgs {
+        let spec = settings::spec(key).unwrap_or_else(|| panic!("no setting {key}"));
+        self.given.entry(spec.key).or_default().push(value.into());
+        self
+    }
+}
+
+/// `--help`'s line: the help, then where else it can be set and its default.
+fn help_line(s: &Spec) -> String {
+    let vars = s.meta.env.join(" or ");
+    format!("{} [env: {vars}; default: {}]", s.help, s.default_display())
+}
+
+impl Args for ServeArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for s in SPECS {
+            let Some(flag) = s.meta.flag else { continue };
+            let mut arg = Arg::new(s.key)
+                .long(flag)
+                .value_name(s.meta.value_name)
+                .help(help_line(s))
+                .action(if s.ops.list {
+                    ArgAction::Append
+                } else {
+                    ArgAction::Set
+                });
+            if s.ops.number {
+                arg = arg.allow_negative_numbers(true);
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for ServeArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = ServeArgs::default();
+        args.update_from_arg_matches(m)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for s in SPECS.iter().filter(|s| s.meta.flag.is_some()) {
+            if let Some(values) = m.get_many::<String>(s.key) {
+                self.given.insert(s.key, values.cloned().collect());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A setting was missing, malformed or out of range.
@@ -175,162 +133,74 @@ pub enum ConfigError {
     },
 }
 
-/// The validated settings the server runs with.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Source folders; empty means "generate and use the demo library".
-    pub videos: Vec<PathBuf>,
-    /// Music folder; `None` means silence (or the demo music, with the demo library).
-    pub audio: Option<PathBuf>,
-    /// Data folder: clips, the music cache, segments and state.
-    pub data: PathBuf,
-    /// Address the HTTP server listens on.
-    pub listen: SocketAddr,
-    /// Hardware encoder to use, or none.
-    pub hw_accel: HwAccel,
-    /// Shortest clip, seconds.
-    pub clip_min: f64,
-    /// Longest clip, seconds.
-    pub clip_max: f64,
-    /// Length of a chunk (a montage of clips), seconds.
-    pub chunk_duration: f64,
-    /// Most chunks kept on disk; the least recently aired are deleted first.
-    pub max_chunks: usize,
-    /// What every clip is encoded to: size, frame rate, GOP length (one segment), bitrate.
-    pub profile: OutputProfile,
-    /// HLS segment duration, seconds: a whole number of frames, and the GOP length.
-    pub segment_duration: f64,
-    /// Segments listed in the live playlist.
-    pub playlist_segments: usize,
-    /// Never-aired chunks kept ready.
-    pub ready_chunks: usize,
-    /// Chunks per generation run.
-    pub chunks_per_run: usize,
-    /// Chunks built at the same time.
-    pub generator_jobs: usize,
-    /// How long an encode may go without writing a frame before it is killed.
-    pub encode_stall: Duration,
-    /// Most bytes of chunks kept, if limited.
-    pub disk_budget: Option<u64>,
-    /// Scheduled generation runs.
-    pub schedule: Option<CronSchedule>,
-    /// Colour grade and video wall.
-    pub look: Look,
-    /// Burned-in text.
-    pub watermark: WatermarkMode,
-    /// Watermark text when the creator is unknown.
-    pub watermark_fallback: Option<String>,
-    /// Music loudness target, LUFS.
-    pub music_lufs: f64,
-    /// Seed of the clip choices.
-    pub seed: Option<u64>,
-    /// TubeArchivist base URL and token, for metadata.
-    pub tubearchivist: Option<(String, String)>,
-    /// The admin token, if set (else one is generated).
-    pub admin_token: Option<String>,
-    /// The viewer token, if set.
-    pub viewer_token: Option<String>,
-    /// The channel's name.
-    pub channel_name: String,
-    /// Folder of the built web client (served only if it holds an index.html).
-    pub web_dir: PathBuf,
-}
-
 /// Names from the original tool's `.env` that we accept but do not use (yet), so
 /// an existing `.env` keeps working without a warning for each.
 const KNOWN_UNUSED: &[&str] = &["STATS_DIR", "HLS_PORT", "TZ"];
 
-const KNOWN: &[&str] = &[
-    "VIDEO_FOLDER",
-    "AUDIO_FOLDER",
-    "DATA_DIR",
-    "CHUNK_FOLDER",
-    "LISTEN",
-    "PORT",
-    "HW_ACCEL",
-    "CLIP_MIN",
-    "CLIP_MAX",
-    "CHUNK_DURATION",
-    "MAX_CHUNKS",
-    "WIDTH",
-    "HEIGHT",
-    "FPS",
-    "SEGMENT_DURATION",
-    "VIDEO_BITRATE",
-    "PLAYLIST_SEGMENTS",
-    "READY_CHUNKS",
-    "CHUNKS_PER_RUN",
-    "GENERATOR_JOBS",
-    "ENCODE_STALL_SECS",
-    "DISK_BUDGET",
-    "GENERATE_SCHEDULE",
-    "COLOR_GRADE",
-    "VIDEO_WALL",
-    "WATERMARK",
-    "WATERMARK_FALLBACK",
-    "MUSIC_LOUDNESS",
-    "SEED",
-    "TUBEARCHIVIST_URL",
-    "TUBEARCHIVIST_TOKEN",
-    "ADMIN_TOKEN",
-    "VIEWER_TOKEN",
-    "CHANNEL_NAME",
-    "WEB_DIR",
-    "LOG_FORMAT",
-    "RUST_LOG",
-];
-
 /// Where a value came from, so an error names the setting the user actually wrote.
 struct Layers<'a> {
+    args: &'a ServeArgs,
     env: &'a dyn Fn(&str) -> Option<String>,
     dotenv: HashMap<String, String>,
 }
 
+/// A value as found: the name it was given under and its text.
+enum Found {
+    Flag(String, Vec<String>),
+    Var(String, String),
+}
+
 impl Layers<'_> {
-    /// The flag's value, else the first of `names` set in the environment, else in `.env`.
-    fn get(
-        &self,
-        flag: &Option<String>,
-        flag_name: &str,
-        names: &[&str],
-    ) -> Option<(String, String)> {
-        if let Some(v) = flag {
-            return Some((flag_name.to_string(), v.clone()));
+    /// The flag's values, else the first of the variables set in the environment,
+    /// else in `.env`. An empty variable is unset.
+    fn find(&self, s: &Spec) -> Option<Found> {
+        if let Some(v) = self.args.given.get(s.key) {
+            let flag = format!("--{}", s.meta.flag.unwrap_or(s.key));
+            return Some(Found::Flag(flag, v.clone()));
         }
-        for n in names {
+        for n in s.meta.env {
             if let Some(v) = (self.env)(n).filter(|v| !v.is_empty()) {
-                return Some((n.to_string(), v));
+                return Some(Found::Var(n.to_string(), v));
             }
         }
-        for n in names {
+        for n in s.meta.env {
             if let Some(v) = self.dotenv.get(*n).filter(|v| !v.is_empty()) {
-                return Some(((*n).to_string(), v.clone()));
+                return Some(Found::Var(n.to_string(), v.clone()));
             }
         }
         None
     }
 
-    fn parse<T: std::str::FromStr>(
+    /// Reads the settings of `specs` into `c`; returns the name each was found under.
+    fn read<'s>(
         &self,
-        flag: &Option<String>,
-        flag_name: &str,
-        names: &[&str],
-        default: T,
-    ) -> Result<(T, String), ConfigError>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match self.get(flag, flag_name, names) {
-            None => Ok((
-                default,
-                names.first().copied().unwrap_or(flag_name).to_string(),
-            )),
-            Some((setting, value)) => value
-                .trim()
-                .parse::<T>()
-                .map(|v| (v, setting.clone()))
-                .map_err(|e| invalid(&setting, &value, e)),
+        specs: impl Iterator<Item = &'s Spec>,
+        c: &mut Config,
+    ) -> Result<HashMap<&'static str, (String, String)>, ConfigError> {
+        let mut origin = HashMap::new();
+        for s in specs {
+            let (name, text, parsed) = match self.find(s) {
+                None => continue,
+                Some(Found::Flag(name, values)) => {
+                    let parsed = (s.ops.parse_flags)(c, &values);
+                    (name, values.join(" "), parsed)
+                }
+                Some(Found::Var(name, value)) => {
+                    let parsed = (s.ops.parse)(c, &value);
+                    (name, value, parsed)
+                }
+            };
+            let shown = if s.meta.secret {
+                "(hidden)".to_string()
+            } else {
+                text
+            };
+            if let Err(reason) = parsed {
+                return Err(invalid(&name, &shown, reason));
+            }
+            origin.insert(s.key, (name, shown));
         }
+        Ok(origin)
     }
 }
 
@@ -355,386 +225,33 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         dotenv_path: &Path,
     ) -> Result<Config, ConfigError> {
-        let dotenv = read_dotenv(dotenv_path)?;
-        let layers = Layers { env, dotenv };
-
-        let videos = if !args.videos.is_empty() {
-            args.videos.clone()
-        } else {
-            match layers.get(&None, "--videos", &["VIDEO_FOLDER"]) {
-                Some((_, v)) => std::env::split_paths(&v)
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .collect(),
-                None => Vec::new(),
-            }
+        let layers = Layers {
+            args,
+            env,
+            dotenv: read_dotenv(dotenv_path)?,
         };
-        let video_setting = if args.videos.is_empty() {
-            "VIDEO_FOLDER"
-        } else {
-            "--videos"
-        };
-        for v in &videos {
-            if !v.is_dir() {
-                return Err(ConfigError::MissingFolder {
-                    setting: video_setting.into(),
-                    path: v.clone(),
-                });
-            }
+        let mut c = Config::default();
+        let origin = layers.read(SPECS.iter(), &mut c)?;
+        if let Err((s, problem)) = settings::validate(&c, Scope::All) {
+            let (name, text) = origin
+                .get(s.key)
+                .cloned()
+                .unwrap_or_else(|| (s.var().to_string(), (s.ops.text)(&c)));
+            return Err(match problem {
+                Problem::Reason(reason) => invalid(&name, &text, reason),
+                Problem::MissingFolder(path) => ConfigError::MissingFolder {
+                    setting: name,
+                    path,
+                },
+            });
         }
-        let audio = layers
-            .get(
-                &args.audio.as_ref().map(|p| p.display().to_string()),
-                "--audio",
-                &["AUDIO_FOLDER"],
-            )
-            .map(|(setting, v)| {
-                let p = PathBuf::from(v);
-                if p.is_dir() {
-                    Ok(p)
-                } else {
-                    Err(ConfigError::MissingFolder { setting, path: p })
-                }
-            })
-            .transpose()?;
-        let data = layers
-            .get(
-                &args.data.as_ref().map(|p| p.display().to_string()),
-                "--data",
-                &["DATA_DIR", "CHUNK_FOLDER"],
-            )
-            .map(|(_, v)| PathBuf::from(v))
-            .unwrap_or_else(|| PathBuf::from("data"));
-
-        let listen = match layers.get(&args.listen, "--listen", &["LISTEN"]) {
-            Some((setting, v)) => parse_listen(&v).map_err(|e| invalid(&setting, &v, e))?,
-            None => {
-                let (port, _) = layers.parse::<u16>(&None, "PORT", &["PORT"], 8081)?;
-                SocketAddr::from(([0, 0, 0, 0], port))
-            }
-        };
-        let (hw_accel, _) =
-            layers.parse::<HwAccel>(&args.hw_accel, "--hw-accel", &["HW_ACCEL"], HwAccel::None)?;
-
-        let (clip_min, clip_min_name) =
-            layers.parse::<f64>(&args.clip_min, "--clip-min", &["CLIP_MIN"], 6.0)?;
-        let (clip_max, clip_max_name) =
-            layers.parse::<f64>(&args.clip_max, "--clip-max", &["CLIP_MAX"], 6.0)?;
-        let (chunk_duration, chunk_name) = layers.parse::<f64>(
-            &args.chunk_duration,
-            "--chunk-duration",
-            &["CHUNK_DURATION"],
-            300.0,
-        )?;
-        let (max_chunks, max_chunks_name) =
-            layers.parse::<usize>(&args.max_chunks, "--max-chunks", &["MAX_CHUNKS"], 56)?;
-        let (width, width_name) = layers.parse::<u32>(&args.width, "--width", &["WIDTH"], 1280)?;
-        let (height, height_name) =
-            layers.parse::<u32>(&args.height, "--height", &["HEIGHT"], 720)?;
-        let (fps, fps_name) = layers.parse::<u32>(&args.fps, "--fps", &["FPS"], 30)?;
-        let (segment_duration, seg_name) = layers.parse::<f64>(
-            &args.segment_duration,
-            "--segment-duration",
-            &["SEGMENT_DURATION"],
-            2.0,
-        )?;
-        let (video_kbps, kbps_name) = layers.parse::<u32>(
-            &args.video_bitrate,
-            "--video-bitrate",
-            &["VIDEO_BITRATE"],
-            3000,
-        )?;
-        let (playlist_segments, pl_name) = layers.parse::<usize>(
-            &args.playlist_segments,
-            "--playlist-segments",
-            &["PLAYLIST_SEGMENTS"],
-            10,
-        )?;
-
-        let check = |ok: bool, name: &str, value: String, reason: &str| {
-            if ok {
-                Ok(())
-            } else {
-                Err(invalid(name, &value, reason))
-            }
-        };
-        check(
-            clip_min.is_finite() && clip_min >= 0.5,
-            &clip_min_name,
-            clip_min.to_string(),
-            "must be at least 0.5 seconds",
-        )?;
-        check(
-            clip_max.is_finite() && clip_max <= 3600.0,
-            &clip_max_name,
-            clip_max.to_string(),
-            "must be at most 3600 seconds",
-        )?;
-        check(
-            clip_max >= clip_min,
-            &clip_max_name,
-            clip_max.to_string(),
-            &format!("must not be below CLIP_MIN ({clip_min})"),
-        )?;
-        check(
-            chunk_duration.is_finite() && (1.0..=86_400.0).contains(&chunk_duration),
-            &chunk_name,
-            chunk_duration.to_string(),
-            "must be between 1 and 86400 seconds",
-        )?;
-        check(
-            max_chunks >= 1,
-            &max_chunks_name,
-            max_chunks.to_string(),
-            "must be at least 1",
-        )?;
-        check(
-            (16..=7680).contains(&width) && width % 2 == 0,
-            &width_name,
-            width.to_string(),
-            "must be an even number of pixels between 16 and 7680",
-        )?;
-        check(
-            (16..=4320).contains(&height) && height % 2 == 0,
-            &height_name,
-            height.to_string(),
-            "must be an even number of pixels between 16 and 4320",
-        )?;
-        check(
-            (1..=120).contains(&fps) && 90_000 % fps == 0,
-            &fps_name,
-            fps.to_string(),
-            "must be a whole frame rate between 1 and 120 that divides 90000 (e.g. 24, 25, 30, 50, 60)",
-        )?;
-        let gop = segment_duration * fps as f64;
-        check(
-            segment_duration.is_finite()
-                && (0.5..=20.0).contains(&segment_duration)
-                && (gop - gop.round()).abs() < 1e-9,
-            &seg_name,
-            segment_duration.to_string(),
-            &format!(
-                "must be between 0.5 and 20 seconds and a whole number of frames at {fps} fps"
-            ),
-        )?;
-        check(
-            (100..=100_000).contains(&video_kbps),
-            &kbps_name,
-            video_kbps.to_string(),
-            "must be between 100 and 100000 kb/s",
-        )?;
-        check(
-            (3..=1000).contains(&playlist_segments),
-            &pl_name,
-            playlist_segments.to_string(),
-            "must be between 3 and 1000",
-        )?;
-
-        let (ready_chunks, ready_name) =
-            layers.parse::<usize>(&args.ready_chunks, "--ready-chunks", &["READY_CHUNKS"], 2)?;
-        check(
-            ready_chunks >= 1 && ready_chunks < max_chunks.max(2),
-            &ready_name,
-            ready_chunks.to_string(),
-            &format!("must be at least 1 and below MAX_CHUNKS ({max_chunks})"),
-        )?;
-        let (chunks_per_run, cpr_name) = layers.parse::<usize>(
-            &args.chunks_per_run,
-            "--chunks-per-run",
-            &["CHUNKS_PER_RUN"],
-            4,
-        )?;
-        check(
-            (1..=1000).contains(&chunks_per_run),
-            &cpr_name,
-            chunks_per_run.to_string(),
-            "must be between 1 and 1000",
-        )?;
-        let (generator_jobs, jobs_name) = layers.parse::<usize>(
-            &args.generator_jobs,
-            "--generator-jobs",
-            &["GENERATOR_JOBS"],
-            1,
-        )?;
-        check(
-            (1..=16).contains(&generator_jobs),
-            &jobs_name,
-            generator_jobs.to_string(),
-            "must be between 1 and 16",
-        )?;
-        let (stall_secs, stall_name) = layers.parse::<u64>(
-            &args.encode_stall_secs,
-            "--encode-stall-secs",
-            &["ENCODE_STALL_SECS"],
-            60,
-        )?;
-        check(
-            (1..=3600).contains(&stall_secs),
-            &stall_name,
-            stall_secs.to_string(),
-            "must be between 1 and 3600 seconds",
-        )?;
-        let disk_budget = match layers.get(&args.disk_budget, "--disk-budget", &["DISK_BUDGET"]) {
-            Some((setting, v)) => parse_size(&v).map_err(|e| invalid(&setting, &v, e))?,
-            None => None,
-        };
-        let schedule = layers
-            .get(&args.schedule, "--schedule", &["GENERATE_SCHEDULE"])
-            .map(|(setting, v)| {
-                v.parse::<CronSchedule>()
-                    .map_err(|e| invalid(&setting, &v, e))
-            })
-            .transpose()?;
-        let (grade, _) = layers.parse::<ColorGrade>(
-            &args.color_grade,
-            "--color-grade",
-            &["COLOR_GRADE"],
-            ColorGrade::None,
-        )?;
-        let (Flag(video_wall), _) = layers.parse::<Flag>(
-            &args.video_wall,
-            "--video-wall",
-            &["VIDEO_WALL"],
-            Flag(false),
-        )?;
-        let (watermark, _) = layers.parse::<WatermarkMode>(
-            &args.watermark,
-            "--watermark",
-            &["WATERMARK"],
-            WatermarkMode::None,
-        )?;
-        let watermark_fallback = layers
-            .get(
-                &args.watermark_fallback,
-                "--watermark-fallback",
-                &["WATERMARK_FALLBACK"],
-            )
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty());
-        let (music_lufs, lufs_name) = layers.parse::<f64>(
-            &args.music_loudness,
-            "--music-loudness",
-            &["MUSIC_LOUDNESS"],
-            crate::transcode::DEFAULT_MUSIC_LUFS,
-        )?;
-        check(
-            (-40.0..=-5.0).contains(&music_lufs),
-            &lufs_name,
-            music_lufs.to_string(),
-            "must be between -40 and -5 LUFS",
-        )?;
-        let seed = layers
-            .get(&args.seed, "--seed", &["SEED"])
-            .map(|(setting, v)| {
-                v.trim()
-                    .parse::<u64>()
-                    .map_err(|e| invalid(&setting, &v, e))
-            })
-            .transpose()?;
-        let ta_url = layers.get(
-            &args.tubearchivist_url,
-            "--tubearchivist-url",
-            &["TUBEARCHIVIST_URL"],
-        );
-        let ta_token = layers.get(
-            &args.tubearchivist_token,
-            "--tubearchivist-token",
-            &["TUBEARCHIVIST_TOKEN"],
-        );
-        let tubearchivist = match (ta_url, ta_token) {
-            (None, _) => None,
-            (Some((setting, url)), token) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(invalid(
-                        &setting,
-                        &url,
-                        "must be an http:// or https:// URL",
-                    ));
-                }
-                let Some((_, token)) = token else {
-                    return Err(invalid(
-                        "TUBEARCHIVIST_TOKEN",
-                        "",
-                        "is required when TUBEARCHIVIST_URL is set (TubeArchivist: Settings > API token)",
-                    ));
-                };
-                Some((url.trim_end_matches('/').to_string(), token))
-            }
-        };
-
-        let token =
-            |flag: &Option<String>, name: &str, var: &str| -> Result<Option<String>, ConfigError> {
-                match layers.get(flag, name, &[var]) {
-                    None => Ok(None),
-                    Some((setting, v)) => {
-                        let v = v.trim().to_string();
-                        if v.len() < 8 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                            Err(invalid(
-                                &setting,
-                                "(hidden)",
-                                "must be at least 8 characters, without spaces",
-                            ))
-                        } else {
-                            Ok(Some(v))
-                        }
-                    }
-                }
-            };
-        let admin_token = token(&args.admin_token, "--admin-token", "ADMIN_TOKEN")?;
-        let viewer_token = token(&args.viewer_token, "--viewer-token", "VIEWER_TOKEN")?;
-        let channel_name = layers
-            .get(&args.channel_name, "--channel-name", &["CHANNEL_NAME"])
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "shufflecast".to_string());
-
         for key in layers.dotenv.keys() {
-            if !KNOWN.contains(&key.as_str()) && !KNOWN_UNUSED.contains(&key.as_str()) {
+            let known = SPECS.iter().any(|s| s.meta.env.contains(&key.as_str()));
+            if !known && !KNOWN_UNUSED.contains(&key.as_str()) {
                 tracing::warn!(setting = %key, file = %dotenv_path.display(), "unknown setting in .env, ignored");
             }
         }
-
-        Ok(Config {
-            videos,
-            audio,
-            data,
-            listen,
-            hw_accel,
-            clip_min,
-            clip_max,
-            chunk_duration,
-            max_chunks,
-            profile: OutputProfile {
-                width,
-                height,
-                fps,
-                gop_frames: gop.round() as u32,
-                video_kbps,
-            },
-            segment_duration,
-            playlist_segments,
-            ready_chunks,
-            chunks_per_run,
-            generator_jobs,
-            encode_stall: Duration::from_secs(stall_secs),
-            disk_budget,
-            schedule,
-            look: Look { grade, video_wall },
-            watermark,
-            watermark_fallback,
-            music_lufs,
-            seed,
-            tubearchivist,
-            admin_token,
-            viewer_token,
-            channel_name,
-            web_dir: layers
-                .get(
-                    &args.web_dir.as_ref().map(|p| p.display().to_string()),
-                    "--web-dir",
-                    &["WEB_DIR"],
-                )
-                .map_or_else(|| PathBuf::from("web/dist"), |(_, v)| PathBuf::from(v)),
-        })
+        Ok(c)
     }
 }
 
@@ -758,6 +275,15 @@ impl std::str::FromStr for LogFormat {
             "json" => Ok(LogFormat::Json),
             _ => Err("expected text or json"),
         }
+    }
+}
+
+impl std::fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        })
     }
 }
 
@@ -786,82 +312,20 @@ impl LogSettings {
         dotenv_path: &Path,
     ) -> Result<LogSettings, ConfigError> {
         let layers = Layers {
+            args,
             env,
             dotenv: read_dotenv(dotenv_path)?,
         };
-        let (format, _) = layers.parse::<LogFormat>(
-            &args.log_format,
-            "--log-format",
-            &["LOG_FORMAT"],
-            LogFormat::Text,
-        )?;
-        let filter = layers.get(&None, "RUST_LOG", &["RUST_LOG"]).map(|(_, v)| v);
-        Ok(LogSettings { format, filter })
+        let mut c = Config::default();
+        let logging = SPECS
+            .iter()
+            .filter(|s| matches!(s.key, "log_format" | "rust_log"));
+        layers.read(logging, &mut c)?;
+        Ok(LogSettings {
+            format: c.server.log_format,
+            filter: c.server.rust_log,
+        })
     }
-}
-
-/// A yes/no setting: true/false, yes/no, on/off, 1/0, in any case.
-struct Flag(bool);
-
-impl std::str::FromStr for Flag {
-    type Err = &'static str;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(Flag(true)),
-            "" | "0" | "false" | "no" | "off" => Ok(Flag(false)),
-            _ => Err("expected true or false"),
-        }
-    }
-}
-
-/// A size in bytes with an optional unit: `500M`, `20G`, `1.5T`, `123456`
-/// (decimal units, as disks are sold; `GiB`-style binary units accepted too).
-/// `0` or `none` means no limit.
-fn parse_size(v: &str) -> Result<Option<u64>, String> {
-    let t = v.trim().to_ascii_lowercase();
-    if t.is_empty() || t == "0" || t == "none" {
-        return Ok(None);
-    }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| "expected a size like 500M, 20G or 1T".to_string())?;
-    let mult: f64 = match unit.trim() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024.0f64.powi(4),
-        other => return Err(format!("unknown unit {other:?}: use K, M, G or T")),
-    };
-    let bytes = n * mult;
-    if !bytes.is_finite() || bytes < 1e6 {
-        return Err("must be at least 1M".into());
-    }
-    Ok(Some(bytes as u64))
-}
-
-/// `ADDR:PORT`, where ADDR may also be a host name (`localhost:8081`).
-fn parse_listen(v: &str) -> Result<SocketAddr, String> {
-    let v = v.trim();
-    if let Ok(addr) = v.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    if !v.contains(':') {
-        return Err("expected ADDR:PORT, e.g. 0.0.0.0:8081 or localhost:8081".into());
-    }
-    std::net::ToSocketAddrs::to_socket_addrs(v)
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or_else(|| "the host name has no address".into())
 }
 
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
@@ -884,6 +348,9 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::generator::WatermarkMode;
+    use crate::transcode::{ColorGrade, HwAccel};
+    use std::time::Duration;
 
     /// Calls `f` with an environment of `env` and a `.env` file holding `dotenv`.
     fn with_env<T>(
@@ -912,32 +379,29 @@ mod tests {
     #[test]
     fn defaults() {
         let c = resolve(&ServeArgs::default(), &[], "").unwrap();
-        assert_eq!(c.listen.port(), 8081);
+        assert_eq!(c.server.listen_addr().port(), 8081);
         assert_eq!(
-            (c.profile.width, c.profile.height, c.profile.fps),
+            (c.output.width, c.output.height, c.output.fps),
             (1280, 720, 30)
         );
-        assert_eq!(c.profile.gop_frames, 60);
-        assert_eq!(c.data, PathBuf::from("data"));
-        assert!(c.videos.is_empty());
-        assert_eq!(c.hw_accel, HwAccel::None);
+        assert_eq!(c.output.profile().gop_frames, 60);
+        assert_eq!(c.server.data, PathBuf::from("data"));
+        assert!(c.channel.videos.is_empty());
+        assert_eq!(c.output.hw_accel, HwAccel::None);
     }
 
     #[test]
     fn flag_beats_env_beats_dotenv() {
-        let args = ServeArgs {
-            clip_max: Some("9".into()),
-            ..Default::default()
-        };
+        let args = ServeArgs::default().with("clip_max", "9");
         let c = resolve(
             &args,
             &[("CLIP_MAX", "8"), ("CLIP_MIN", "3")],
             "CLIP_MAX=7\nCLIP_MIN=2\nCHUNK_DURATION=60\n",
         )
         .unwrap();
-        assert_eq!(c.clip_max, 9.0);
-        assert_eq!(c.clip_min, 3.0);
-        assert_eq!(c.chunk_duration, 60.0);
+        assert_eq!(c.channel.clip_max, 9.0);
+        assert_eq!(c.channel.clip_min, 3.0);
+        assert_eq!(c.channel.chunk_duration, 60.0);
     }
 
     #[test]
@@ -948,37 +412,21 @@ mod tests {
             "VIDEO_FOLDER={d}\nAUDIO_FOLDER={d}\nCHUNK_FOLDER={d}/chunks\nPORT=9000\nHW_ACCEL=nvidia\nMAX_CHUNKS=12\nTZ=UTC\n"
         );
         let c = resolve(&ServeArgs::default(), &[], &dotenv).unwrap();
-        assert_eq!(c.videos, vec![dir.path().to_path_buf()]);
-        assert_eq!(c.audio.as_deref(), Some(dir.path()));
-        assert_eq!(c.data, dir.path().join("chunks"));
-        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
-        assert_eq!(c.hw_accel, HwAccel::Nvidia);
-        assert_eq!(c.max_chunks, 12);
+        assert_eq!(c.channel.videos, vec![dir.path().to_path_buf()]);
+        assert_eq!(c.channel.audio.as_deref(), Some(dir.path()));
+        assert_eq!(c.server.data, dir.path().join("chunks"));
+        assert_eq!(c.server.listen_addr(), "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.output.hw_accel, HwAccel::Nvidia);
+        assert_eq!(c.channel.max_chunks, 12);
     }
 
     #[test]
     fn listen_takes_addresses_and_host_names() {
-        let c = resolve(
-            &ServeArgs {
-                listen: Some("127.0.0.1:9".into()),
-                ..Default::default()
-            },
-            &[],
-            "",
-        )
-        .unwrap();
-        assert_eq!(c.listen, "127.0.0.1:9".parse().unwrap());
+        let c = resolve(&ServeArgs::default().with("listen", "127.0.0.1:9"), &[], "").unwrap();
+        assert_eq!(c.server.listen_addr(), "127.0.0.1:9".parse().unwrap());
         let c = resolve(&ServeArgs::default(), &[("LISTEN", "localhost:8090")], "").unwrap();
-        assert!(c.listen.ip().is_loopback() && c.listen.port() == 8090);
-        let e = resolve(
-            &ServeArgs {
-                listen: Some("8081".into()),
-                ..Default::default()
-            },
-            &[],
-            "",
-        )
-        .unwrap_err();
+        assert!(c.server.listen_addr().ip().is_loopback() && c.server.listen_addr().port() == 8090);
+        let e = resolve(&ServeArgs::default().with("listen", "8081"), &[], "").unwrap_err();
         assert!(
             e.to_string().contains("--listen") && e.to_string().contains("ADDR:PORT"),
             "{e}"
@@ -993,7 +441,7 @@ mod tests {
             "CHUNK_FOLDER=/b\n",
         )
         .unwrap();
-        assert_eq!(c.data, PathBuf::from("/a"));
+        assert_eq!(c.server.data, PathBuf::from("/a"));
     }
 
     #[test]
@@ -1002,16 +450,7 @@ mod tests {
             resolve(&args, env, "").unwrap_err().to_string()
         };
         assert!(err(ServeArgs::default(), &[("CLIP_MIN", "abc")]).contains("CLIP_MIN"));
-        assert!(
-            err(
-                ServeArgs {
-                    fps: Some("7".into()),
-                    ..Default::default()
-                },
-                &[]
-            )
-            .contains("--fps")
-        );
+        assert!(err(ServeArgs::default().with("fps", "7"), &[]).contains("--fps"));
         assert!(err(ServeArgs::default(), &[("HW_ACCEL", "cuda")]).contains("HW_ACCEL"));
         assert!(err(ServeArgs::default(), &[("PORT", "99999")]).contains("PORT"));
         assert!(
@@ -1021,33 +460,12 @@ mod tests {
             )
             .contains("CLIP_MAX")
         );
+        assert!(err(ServeArgs::default().with("width", "641"), &[]).contains("--width"));
         assert!(
-            err(
-                ServeArgs {
-                    width: Some("641".into()),
-                    ..Default::default()
-                },
-                &[]
-            )
-            .contains("--width")
+            err(ServeArgs::default().with("segment_duration", "0.01"), &[])
+                .contains("--segment-duration")
         );
-        assert!(
-            err(
-                ServeArgs {
-                    segment_duration: Some("0.01".into()),
-                    ..Default::default()
-                },
-                &[]
-            )
-            .contains("--segment-duration")
-        );
-        let e = err(
-            ServeArgs {
-                videos: vec!["/no/such/folder".into()],
-                ..Default::default()
-            },
-            &[],
-        );
+        let e = err(ServeArgs::default().with("videos", "/no/such/folder"), &[]);
         assert!(
             e.contains("--videos") && e.contains("/no/such/folder"),
             "{e}"
@@ -1063,7 +481,7 @@ mod tests {
         let b = tempfile::tempdir().unwrap();
         let v = format!("{}:{}", a.path().display(), b.path().display());
         let c = resolve(&ServeArgs::default(), &[("VIDEO_FOLDER", &v)], "").unwrap();
-        assert_eq!(c.videos.len(), 2);
+        assert_eq!(c.channel.videos.len(), 2);
     }
 
     #[test]
@@ -1077,31 +495,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (c.ready_chunks, c.chunks_per_run, c.generator_jobs),
+            (
+                c.channel.ready_chunks,
+                c.channel.chunks_per_run,
+                c.server.generator_jobs
+            ),
             (3, 5, 2)
         );
-        assert_eq!(c.encode_stall, Duration::from_secs(15));
-        assert_eq!(c.disk_budget, Some(1_500_000_000));
-        assert_eq!(c.schedule.unwrap().to_string(), "0 2 * * *");
-        assert_eq!(c.look.grade, ColorGrade::Moody);
-        assert!(c.look.video_wall);
-        assert_eq!(c.watermark, WatermarkMode::Creator);
-        assert_eq!(c.watermark_fallback.as_deref(), Some("My channel"));
-        assert_eq!(c.music_lufs, -23.0);
-        assert_eq!(c.seed, Some(42));
+        assert_eq!(c.server.encode_stall(), Duration::from_secs(15));
+        assert_eq!(c.channel.disk_budget_bytes(), Some(1_500_000_000));
+        assert_eq!(c.channel.schedule.unwrap().to_string(), "0 2 * * *");
+        assert_eq!(c.channel.color_grade, ColorGrade::Moody);
+        assert!(c.channel.video_wall);
+        assert_eq!(c.channel.watermark, WatermarkMode::Creator);
+        assert_eq!(c.channel.watermark_fallback.as_deref(), Some("My channel"));
+        assert_eq!(c.channel.music_loudness, -23.0);
+        assert_eq!(c.server.seed, Some(42));
         assert_eq!(
-            c.tubearchivist,
+            c.server.tubearchivist(),
             Some(("http://ta:8000".into(), "abc".into()))
         );
 
         let d = resolve(&ServeArgs::default(), &[], "").unwrap();
         assert_eq!(
-            (d.ready_chunks, d.chunks_per_run, d.generator_jobs),
+            (
+                d.channel.ready_chunks,
+                d.channel.chunks_per_run,
+                d.server.generator_jobs
+            ),
             (2, 4, 1)
         );
-        assert_eq!(d.encode_stall, Duration::from_secs(60));
-        assert_eq!(d.disk_budget, None);
-        assert!(d.schedule.is_none() && !d.look.video_wall && d.seed.is_none());
+        assert_eq!(d.server.encode_stall(), Duration::from_secs(60));
+        assert_eq!(d.channel.disk_budget_bytes(), None);
+        assert!(d.channel.schedule.is_none() && !d.channel.video_wall && d.server.seed.is_none());
     }
 
     #[test]
@@ -1162,10 +588,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.format, LogFormat::Text, "the environment beats .env");
         assert_eq!(s.filter.as_deref(), Some("warn"));
-        let args = ServeArgs {
-            log_format: Some("json".into()),
-            ..Default::default()
-        };
+        let args = ServeArgs::default().with("log_format", "json");
         let s = log_settings(&args, &[("LOG_FORMAT", "text")], "").unwrap();
         assert_eq!(s.format, LogFormat::Json, "the flag beats the environment");
 
@@ -1173,16 +596,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("LOG_FORMAT") && e.contains("yaml"), "{e}");
-        let e = log_settings(
-            &ServeArgs {
-                log_format: Some("xml".into()),
-                ..Default::default()
-            },
-            &[],
-            "",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = log_settings(&ServeArgs::default().with("log_format", "xml"), &[], "")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--log-format"), "{e}");
     }
 
@@ -1196,15 +612,5 @@ mod tests {
             "LOG_FORMAT=json\nRUST_LOG=info\n",
         );
         assert!(c.is_ok());
-        assert!(KNOWN.contains(&"LOG_FORMAT") && KNOWN.contains(&"RUST_LOG"));
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("500M").unwrap(), Some(500_000_000));
-        assert_eq!(parse_size("2gib").unwrap(), Some(2 * 1024 * 1024 * 1024));
-        assert_eq!(parse_size("none").unwrap(), None);
-        assert_eq!(parse_size("0").unwrap(), None);
-        assert!(parse_size("12").is_err(), "too small to be meant");
     }
 }

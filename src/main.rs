@@ -61,14 +61,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::from_env(&args, &cwd)?;
             let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             rt.block_on(async {
-                let listener = tokio::net::TcpListener::bind(config.listen)
+                let listener = tokio::net::TcpListener::bind(config.server.listen_addr())
                     .await
-                    .with_context(|| format!("cannot listen on {}", config.listen))?;
+                    .with_context(|| format!("cannot listen on {}", config.server.listen_addr()))?;
                 let shutdown = async {
                     shutdown_signal().await;
                     tracing::info!("stopping");
                 };
-                let data = config.data.clone();
+                let data = config.server.data.clone();
                 let served =
                     shufflecast::app::serve(config, listener, shutdown, Default::default()).await;
                 // No child outlives us, not even as a zombie: those still running

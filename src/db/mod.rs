@@ -16,6 +16,8 @@ use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
+mod settings;
+
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -94,16 +96,20 @@ impl Db {
 
     /// A value from the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        meta_on(&self.conn(), key)
     }
 
     /// Sets a value in the `meta` table.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
         set_meta(&self.conn(), key, value)
     }
+}
+
+/// A `meta` value, on a connection already held (inside a transaction).
+fn meta_on(conn: &Connection, key: &str) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
 }
 
 /// Sets a `meta` value on a connection already held (inside a transaction).

@@ -321,25 +321,24 @@ pub async fn system_usage(State(st): State<AppState>) -> Json<Value> {
 
 /// The settings in force, those saved for the next start, and which differ.
 fn settings_value(st: &AppState) -> ApiResult<Value> {
-    let running = settings::Settings::from_config(&st.config);
+    let running = &st.config;
     let effective = running.with(&settings::saved(&st.db)?);
-    let run_v = serde_json::to_value(&running).expect("serializes");
-    let eff_v = serde_json::to_value(&effective).expect("serializes");
-    let pending: Vec<&str> = settings::RESTART_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| run_v[f] != eff_v[f])
-        .collect();
     Ok(json!({
-        "settings": eff_v,
-        "restart_fields": settings::RESTART_FIELDS,
-        "pending_restart": pending,
+        "settings": settings::view(&effective),
+        "restart_fields": settings::restart_fields(),
+        "pending_restart": effective.differences(running, settings::Apply::Restart),
     }))
 }
 
 /// GET /api/settings
 pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(settings_value(&st)?))
+}
+
+/// GET /api/settings/schema: the JSON schema of the editable settings, from which
+/// the web client renders its form.
+pub async fn settings_schema() -> Json<Value> {
+    Json(settings::schema())
 }
 
 /// PUT /api/settings: any subset of the fields; all are checked before any is
@@ -349,12 +348,17 @@ pub async fn put_settings(
     body: Result<Json<settings::Patch>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let Json(patch) = body?;
-    let running = settings::Settings::from_config(&st.config);
-    let next = running.with(&settings::saved(&st.db)?).with(&patch);
-    next.validate(st.segment_secs)
-        .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    let next = st.config.with(&settings::saved(&st.db)?).with(&patch);
+    settings::validate(&next, settings::Scope::Editable).map_err(|(spec, problem)| {
+        let reason = match problem {
+            settings::Problem::Reason(r) => r,
+            settings::Problem::MissingFolder(p) => format!("{} is not a folder", p.display()),
+        };
+        ApiError::invalid(spec.key, reason)
+    })?;
     settings::save(&st.db, &patch)?;
-    st.generator.update_settings(|g| next.apply_live(g));
+    st.generator
+        .update_settings(|g| g.channel = next.channel.clone());
     tracing::info!(changes = %serde_json::to_string(&patch).unwrap_or_default(), "settings changed");
     Ok(Json(settings_value(&st)?))
 }
@@ -392,7 +396,9 @@ pub async fn generate(State(st): State<AppState>, body: axum::body::Bytes) -> Ap
             }
         })?
     };
-    let count = body.count.unwrap_or(st.chunks_per_run as u32);
+    let count = body
+        .count
+        .unwrap_or(st.generator.settings().channel.chunks_per_run as u32);
     if !(1..=100).contains(&count) {
         return Err(ApiError::invalid("count", "must be between 1 and 100"));
     }

@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/stats", get(api::stats))
         .route("/api/jobs", get(api::jobs))
         .route("/api/settings", get(api::get_settings))
+        .route("/api/settings/schema", get(api::settings_schema))
         .route("/api/events", get(api::events))
         .layer(middleware::from_fn_with_state(
             state.tokens.clone(),

@@ -236,6 +236,14 @@ pub const ROUTES: &[RouteDoc] = &[
         200
     ),
     route!(
+        "get",
+        "/api/settings/schema",
+        "The JSON schema of the editable settings (bounds, choices, labels, groups), from which forms are made.",
+        Viewer,
+        JSON,
+        200
+    ),
+    route!(
         "put",
         "/api/settings",
         "Changes settings (any subset); 422 names the field and why. Live fields apply at once.",

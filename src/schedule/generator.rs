@@ -23,14 +23,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::cron::CronSchedule;
 use super::{ClipRecord, Playout};
 use crate::channel::{ClipInfo, ClipRef};
 use crate::db::Db;
 use crate::library::{Library, Video};
 use crate::media::h264::ParameterSets;
 use crate::transcode::{
-    ClipRequest, EncodeProgress, Encoder, Ffmpeg, Look, OutputProfile, TranscodeError,
+    ClipRequest, EncodeProgress, Encoder, Ffmpeg, OutputProfile, TranscodeError,
 };
 
 /// Which text is burned into clips (`WATERMARK`).
@@ -67,6 +66,16 @@ impl std::str::FromStr for WatermarkMode {
     }
 }
 
+impl std::fmt::Display for WatermarkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WatermarkMode::None => "none",
+            WatermarkMode::Creator => "creator",
+            WatermarkMode::Title => "title",
+        })
+    }
+}
+
 /// What the generator needs to know.
 #[derive(Clone, Debug)]
 pub struct GeneratorSettings {
@@ -79,32 +88,13 @@ pub struct GeneratorSettings {
     pub profile: OutputProfile,
     /// The video encoder ffmpeg uses.
     pub encoder: Encoder,
-    /// Shortest clip, seconds (clips are rounded to whole GOPs).
-    pub clip_min: f64,
-    /// Longest clip, seconds (clips are rounded to whole GOPs).
-    pub clip_max: f64,
-    /// A chunk is closed once its clips add up to this many seconds.
-    pub chunk_duration: f64,
-    /// Most chunks kept; beyond it the least recently aired are deleted.
-    pub max_chunks: usize,
-    /// Most bytes of chunks kept, if set.
-    pub disk_budget: Option<u64>,
-    /// Never-aired chunks to keep ready at all times.
-    pub ready_target: usize,
-    /// Chunks made per run (a scheduled run or an operator's request).
-    pub chunks_per_run: usize,
     /// Chunks built at the same time.
     pub parallel: usize,
-    /// Colour grade and video wall.
-    pub look: Look,
-    /// What to burn in.
-    pub watermark: WatermarkMode,
-    /// Watermark text for sources without a known creator.
-    pub watermark_fallback: Option<String>,
-    /// When scheduled runs happen (cron); the ready target applies at all times.
-    pub schedule: Option<CronSchedule>,
     /// Seed of the clip choices, for reproducible runs; random when `None`.
     pub seed: Option<u64>,
+    /// The channel's settings: clip lengths, chunks, look, schedule. Replaced whole
+    /// by a live settings change.
+    pub channel: crate::settings::Channel,
 }
 
 /// Consecutive failed encodes after which a generation stops as stalled, so a
@@ -348,9 +338,9 @@ impl Generator {
                     id
                 } else {
                     let unaired = me.playout.unaired();
-                    let room = me.playout.chunks().len() < s.max_chunks.max(1);
+                    let room = me.playout.chunks().len() < s.channel.max_chunks.max(1);
                     // Building chunks count as unaired: they will air before re-runs do.
-                    let below_target = unaired < s.ready_target;
+                    let below_target = unaired < s.channel.ready_chunks;
                     if !room || (!below_target && requested == 0) {
                         break;
                     }
@@ -393,7 +383,7 @@ impl Generator {
                         dir,
                         &s.profile,
                         s.encoder.name(),
-                        s.chunk_duration,
+                        s.channel.chunk_duration,
                     ) {
                         tracing::error!(error = %e, "cannot record a new chunk");
                         state = GeneratorState::Stalled {
@@ -509,9 +499,9 @@ impl Generator {
                     None => {}
                 },
                 _ = tokio::time::sleep(until_run.unwrap_or(Duration::from_secs(3600))), if until_run.is_some() => {
-                    requested += s.chunks_per_run;
+                    requested += s.channel.chunks_per_run;
                     me.save_requested(requested);
-                    tracing::info!(chunks = s.chunks_per_run, "scheduled generation run");
+                    tracing::info!(chunks = s.channel.chunks_per_run, "scheduled generation run");
                     if let Some(slot) = next_run {
                         me.save_last_run(slot);
                     }
@@ -561,7 +551,7 @@ impl Inner {
             .flatten()
             .and_then(|v| v.parse::<i64>().ok())
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
-        s.schedule.as_ref()?.next_run(local_now(), last)
+        s.channel.schedule.as_ref()?.next_run(local_now(), last)
     }
 
     fn save_last_run(&self, slot: time::OffsetDateTime) {
@@ -585,7 +575,10 @@ impl Inner {
 
     async fn evict(&self) {
         let s = self.settings();
-        match self.playout.evict(s.max_chunks, s.disk_budget) {
+        match self
+            .playout
+            .evict(s.channel.max_chunks, s.channel.disk_budget_bytes())
+        {
             Ok(dirs) => {
                 for d in dirs {
                     let _ = tokio::fs::remove_dir_all(&d).await;
@@ -610,12 +603,12 @@ impl Inner {
         let mut last_error = String::new();
         let gop_secs = p.gop_frames as f64 / p.fps as f64;
         self.update_job(id, |j| {
-            j.target_secs = s.chunk_duration;
+            j.target_secs = s.channel.chunk_duration;
             j.secs_done = total;
             j.clips_done = index;
         });
         let outcome = loop {
-            if total + 1e-6 >= s.chunk_duration {
+            if total + 1e-6 >= s.channel.chunk_duration {
                 break Outcome::Done;
             }
             // Each clip of a chunk from another video, in LRU order; a library with
@@ -630,12 +623,13 @@ impl Inner {
             let fast = !self.playout.has_clip();
             let (cut, want_secs) = {
                 let mut rng = self.rng.lock();
-                let secs = rng.random_range(s.clip_min..=s.clip_max.max(s.clip_min));
+                let secs = rng
+                    .random_range(s.channel.clip_min..=s.channel.clip_max.max(s.channel.clip_min));
                 let want = if fast { 1 } else { gops(secs, gop_secs) };
                 let min = if fast {
                     1
                 } else {
-                    gops(s.clip_min, gop_secs).min(want)
+                    gops(s.channel.clip_min, gop_secs).min(want)
                 };
                 (
                     self.library
@@ -651,14 +645,14 @@ impl Inner {
             let frames = cut.gops * p.gop_frames;
             let file = format!("clip-{index:04}.ts");
             let out = dir.join(&file);
-            let watermark = match s.watermark {
+            let watermark = match s.channel.watermark {
                 WatermarkMode::None => None,
                 WatermarkMode::Title => Some(video.meta.title.clone()),
                 WatermarkMode::Creator => video
                     .meta
                     .creator
                     .clone()
-                    .or_else(|| s.watermark_fallback.clone())
+                    .or_else(|| s.channel.watermark_fallback.clone())
                     .or_else(|| Some(video.meta.title.clone())),
             };
             let req = ClipRequest {
@@ -669,7 +663,7 @@ impl Inner {
                 profile: p,
                 encoder: &s.encoder,
                 out: &out,
-                look: &s.look,
+                look: &s.channel.look(),
                 watermark: watermark.as_deref(),
             };
             let t0 = Instant::now();
@@ -843,7 +837,7 @@ impl Inner {
         secs: f64,
     ) -> Result<(), crate::transcode::TranscodeError> {
         let (tx, mut rx) = watch::channel(EncodeProgress::default());
-        let target = self.settings().chunk_duration;
+        let target = self.settings().channel.chunk_duration;
         let title = video.title();
         self.update_job(id, |j| j.current_source = Some(title));
         let reference = self.reference().await;
@@ -1102,19 +1096,18 @@ mod tests {
                 video_kbps: 600,
             },
             encoder: Encoder::X264,
-            clip_min: 1.0,
-            clip_max: 1.0,
-            chunk_duration: 3.0,
-            max_chunks: 10,
-            disk_budget: None,
-            ready_target: 1,
-            chunks_per_run: 1,
             parallel: 1,
-            look: Look::NONE,
-            watermark: WatermarkMode::Title,
-            watermark_fallback: None,
-            schedule: None,
             seed: Some(7),
+            channel: crate::settings::Channel {
+                clip_min: 1.0,
+                clip_max: 1.0,
+                chunk_duration: 3.0,
+                max_chunks: 10,
+                ready_chunks: 1,
+                chunks_per_run: 1,
+                watermark: WatermarkMode::Title,
+                ..Default::default()
+            },
         }
     }
 

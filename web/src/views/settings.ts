@@ -1,55 +1,45 @@
 // Settings: every editable setting, checked by the server; its message is shown
 // next to the field it names. Live settings apply to the next clip or chunk, the
-// others at the next start (the page says which are waiting for one).
+// others at the next start (the page says which are waiting for one). The form is
+// made from the server's JSON schema of the settings (GET /api/settings/schema):
+// no list of settings lives here.
 import { api, ApiError, describe, SettingsReply } from "../api";
 import { el } from "../dom";
 import { say } from "../ui";
 
-type Kind = "number" | "text" | "bool" | { choices: string[] };
-interface Field {
-  key: string;
-  label: string;
-  kind: Kind;
-  help: string;
-  step?: string;
+/** One property of the settings schema, as the server describes it. */
+interface Property {
+  type: "number" | "integer" | "boolean" | "string";
+  enum?: string[];
+  title: string;
+  description: string;
+  "x-step"?: number;
+  "x-apply": "live" | "restart";
+  "x-group": string;
 }
 
-const FIELDS: { group: string; fields: Field[] }[] = [
-  {
-    group: "Clips and chunks (live)",
-    fields: [
-      { key: "clip_min", label: "Shortest clip (s)", kind: "number", step: "0.5", help: "Clips are cut at random lengths between these two." },
-      { key: "clip_max", label: "Longest clip (s)", kind: "number", step: "0.5", help: "" },
-      { key: "chunk_duration", label: "Chunk length (s)", kind: "number", step: "1", help: "A chunk is a montage of clips from different videos." },
-      { key: "max_chunks", label: "Chunks kept", kind: "number", step: "1", help: "The least recently aired are deleted beyond this." },
-      { key: "ready_chunks", label: "Chunks kept ready", kind: "number", step: "1", help: "Never-aired chunks the generator keeps in stock." },
-      { key: "chunks_per_run", label: "Chunks per run", kind: "number", step: "1", help: "Made by “Generate” and by each scheduled run." },
-      { key: "disk_budget", label: "Disk budget (bytes)", kind: "number", step: "1", help: "0: no limit. Chunks are evicted to stay under it." },
-      { key: "schedule", label: "Schedule (cron)", kind: "text", help: "e.g. “0 */6 * * *” for every six hours; empty: none." },
-    ],
-  },
-  {
-    group: "Look (live: new clips)",
-    fields: [
-      { key: "color_grade", label: "Colour grade", kind: { choices: ["none", "moody", "warm", "cool", "mono"] }, help: "" },
-      { key: "video_wall", label: "Video wall", kind: "bool", help: "Three panels from the same source at three moments." },
-      { key: "watermark", label: "Watermark", kind: { choices: ["none", "creator", "title"] }, help: "Text burned into the clip." },
-      { key: "watermark_fallback", label: "Watermark fallback", kind: "text", help: "Shown when the creator is unknown; empty: the title." },
-    ],
-  },
-  {
-    group: "Output and encoding (next start)",
-    fields: [
-      { key: "width", label: "Width (px)", kind: "number", step: "2", help: "Chunks of another size are remade." },
-      { key: "height", label: "Height (px)", kind: "number", step: "2", help: "" },
-      { key: "fps", label: "Frame rate", kind: "number", step: "1", help: "" },
-      { key: "video_bitrate", label: "Video bitrate (kb/s)", kind: "number", step: "100", help: "" },
-      { key: "hw_accel", label: "Encoder", kind: { choices: ["none", "auto", "nvidia", "vaapi", "qsv"] }, help: "A GPU that fails its test encode falls back to the CPU." },
-      { key: "generator_jobs", label: "Parallel jobs", kind: "number", step: "1", help: "Chunks built at once." },
-      { key: "music_loudness", label: "Music loudness (LUFS)", kind: "number", step: "1", help: "Tracks are normalized to this." },
-    ],
-  },
-];
+interface Schema {
+  properties: Record<string, Property>;
+  "x-order": string[];
+}
+
+type Input = HTMLInputElement | HTMLSelectElement;
+
+function field(key: string, p: Property): { row: HTMLElement; input: Input; error: HTMLElement } {
+  const id = `setting-${key}`;
+  let input: Input;
+  if (p.type === "boolean") input = el("input", { type: "checkbox", id, name: key });
+  else if (p.enum) input = el("select", { id, name: key }, ...p.enum.map((c) => el("option", { value: c }, c)));
+  else {
+    const number = p.type === "number" || p.type === "integer";
+    input = el("input", { type: number ? "number" : "text", id, name: key, step: number ? String(p["x-step"] ?? (p.type === "integer" ? 1 : "any")) : false, inputmode: number ? "decimal" : false });
+  }
+  const error = el("span", { class: "field-error", id: `${id}-error`, role: "alert" });
+  input.setAttribute("aria-describedby", `${id}-error`);
+  const when = p["x-apply"] === "restart" ? el("span", { class: "muted small" }, " (next start)") : null;
+  const row = el("div", { class: "field" }, el("label", { for: id }, p.title, when), input, el("span", { class: "muted small" }, p.description), error);
+  return { row, input, error };
+}
 
 export function settings(view: HTMLElement): () => void {
   const form = el("form", { class: "settings", novalidate: true, id: "settings-form" });
@@ -59,25 +49,26 @@ export function settings(view: HTMLElement): () => void {
   const errors = new Map<string, HTMLElement>();
   let current: SettingsReply["settings"] = {};
 
-  for (const g of FIELDS) {
-    const set = el("fieldset", {}, el("legend", {}, g.group));
-    for (const f of g.fields) {
-      const id = `setting-${f.key}`;
-      let input: HTMLInputElement | HTMLSelectElement;
-      if (f.kind === "bool") input = el("input", { type: "checkbox", id, name: f.key });
-      else if (typeof f.kind === "object") input = el("select", { id, name: f.key }, ...f.kind.choices.map((c) => el("option", { value: c }, c)));
-      else input = el("input", { type: f.kind, id, name: f.key, step: f.step ?? false, inputmode: f.kind === "number" ? "decimal" : false });
-      const error = el("span", { class: "field-error", id: `${id}-error`, role: "alert" });
-      input.setAttribute("aria-describedby", `${id}-error`);
-      inputs.set(f.key, input);
-      errors.set(f.key, error);
-      set.append(el("div", { class: "field" }, el("label", { for: id }, f.label), input, f.help ? el("span", { class: "muted small" }, f.help) : null, error));
+  const build = (schema: Schema) => {
+    const groups = new Map<string, HTMLElement>();
+    for (const key of schema["x-order"]) {
+      const p = schema.properties[key];
+      let set = groups.get(p["x-group"]);
+      if (!set) {
+        set = el("fieldset", {}, el("legend", {}, p["x-group"]));
+        groups.set(p["x-group"], set);
+        form.insertBefore(set, actions);
+      }
+      const f = field(key, p);
+      inputs.set(key, f.input);
+      errors.set(key, f.error);
+      set.append(f.row);
     }
-    form.append(set);
-  }
+  };
   const save = el("button", { type: "submit", id: "settings-save" }, "Save");
   const reset = el("button", { type: "button", class: "ghost" }, "Undo changes");
-  form.append(el("div", { class: "row" }, save, reset));
+  const actions = el("div", { class: "row" }, save, reset);
+  form.append(actions);
 
   const fill = (r: SettingsReply) => {
     current = r.settings;
@@ -96,6 +87,11 @@ export function settings(view: HTMLElement): () => void {
     return input.value;
   };
   const load = () => api<SettingsReply>("/api/settings").then(fill, (e) => say(describe(e)));
+  const start = () =>
+    api<Schema>("/api/settings/schema").then((schema) => {
+      build(schema);
+      return load();
+    }, (e) => say(describe(e)));
   reset.onclick = () => {
     errors.forEach((e) => (e.textContent = ""));
     void load();
@@ -134,6 +130,6 @@ export function settings(view: HTMLElement): () => void {
       }
     }
   });
-  void load();
+  void start();
   return () => {};
 }
