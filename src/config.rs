@@ -67,6 +67,7 @@ impl Args for ServeArgs {
                 .long(flag)
                 .value_name(s.meta.value_name)
                 .help(help_line(s))
+                .help_heading(s.meta.group)
                 .action(if s.ops.list {
                     ArgAction::Append
                 } else {

@@ -214,7 +214,9 @@ impl Spec {
     pub fn default_display(&self) -> String {
         match self.meta.default_text {
             Some(t) => t.to_string(),
-            None => (self.ops.default_text)(),
+            None => Some((self.ops.default_text)())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "none".into()),
         }
     }
 
@@ -445,7 +447,7 @@ declare! {
             { env: &["CHUNKS_PER_RUN"], flag: Some("chunks-per-run"), value_name: "N", group: CLIPS,
               apply: Apply::Live, label: "Chunks per run", min: Some(1.0), max: Some(1000.0), step: Some(1.0) }
         disk_budget: Option<Bytes> = None,
-            "Most disk space for chunks (500M, 20G; 0 on the wire: no limit); the least recently aired go first"
+            "Most disk space for chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first"
             { env: &["DISK_BUDGET"], flag: Some("disk-budget"), value_name: "SIZE", group: CLIPS,
               apply: Apply::Live, label: "Disk budget (bytes)", step: Some(1.0), default_text: Some("no limit"),
               example: Some("20G") }
