@@ -192,7 +192,8 @@ impl Live {
         self.inner.read().history.iter().cloned().collect()
     }
 
-    /// When the newest segment was published (wall clock), for readiness checks.
+    /// When the newest segment was published, on the engine's clock (its
+    /// PROGRAM-DATE-TIME), for the guide and readiness checks.
     pub fn last_published(&self) -> Option<SystemTime> {
         self.inner.read().last_published
     }
@@ -241,7 +242,9 @@ impl Live {
             seg.entry.program_date_time = pdt;
             w.pdt_floor = Some(pdt + std::time::Duration::from_secs_f64(seg.entry.duration));
             w.stats.segments_published += 1;
-            w.last_published = Some(SystemTime::now());
+            // The engine's clock, not the wall's: a guide built from it agrees with
+            // the playlist's PROGRAM-DATE-TIME, and tests on a virtual clock see it.
+            w.last_published = Some(pdt);
             w.stats.bytes_published += seg.data.len() as u64;
             w.stats.underruns += underrun as u64;
             w.stats.discontinuities += seg.entry.discontinuity as u64;
