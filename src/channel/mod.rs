@@ -752,6 +752,43 @@ mod tests {
         e.stop().await;
     }
 
+    /// A source that starts empty and says when a clip is added.
+    struct Late {
+        queue: Mutex<VecDeque<ClipRef>>,
+        changed: watch::Sender<u64>,
+    }
+    impl ClipSource for Late {
+        fn next_clip(&self) -> Option<ClipRef> {
+            self.queue.lock().pop_front()
+        }
+        fn changed(&self) -> watch::Receiver<u64> {
+            self.changed.subscribe()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_loader_takes_a_clip_as_soon_as_the_source_says_one_is_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Arc::new(Late {
+            queue: Mutex::new(VecDeque::new()),
+            changed: watch::channel(0).0,
+        });
+        let e = Running::start(source.clone());
+        // The loader found nothing and waits: the engine is still in its fast start.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(e.live.stats().segments_published, 0);
+        let t0 = std::time::Instant::now();
+        source
+            .queue
+            .lock()
+            .push_back(clip_file(dir.path(), "late", 2));
+        source.changed.send_modify(|n| *n += 1);
+        e.wait_for(1).await;
+        assert_eq!(e.aired(), ["late"], "a clip, not the slate");
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        e.stop().await;
+    }
+
     /// A source whose order an operator changes: `recue` swaps in a new queue.
     struct Recued {
         queue: Mutex<(VecDeque<ClipRef>, u64)>,

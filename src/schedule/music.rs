@@ -382,6 +382,59 @@ mod tests {
         assert!(names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tracks_are_announced_when_ready_and_the_encoder_wakes_when_one_is_taken() {
+        use crate::transcode::testutil::{args, ff, ffmpeg};
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("music");
+        std::fs::create_dir_all(&folder).unwrap();
+        for n in ["a", "b", "c"] {
+            let out = folder.join(format!("{n}.wav"));
+            let mut a = args(["-f", "lavfi", "-i", "sine=d=1"]);
+            a.push(out.into());
+            ffmpeg(a).await;
+        }
+        let cache = d.path().join("cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let music = Music::new(
+            ff().await,
+            Db::in_memory().unwrap(),
+            Some(folder),
+            cache,
+            -16.0,
+        );
+        let mut changed = music.changed();
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(music.clone().run(cancel.clone()));
+        let tick = |changed: &mut watch::Receiver<u64>| {
+            let mut changed = changed.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(60), changed.changed())
+                    .await
+                    .expect("a track is announced")
+                    .unwrap();
+                *changed.borrow_and_update()
+            }
+        };
+        // The encoder fills the queue, announcing each track, then waits for room.
+        while *changed.borrow_and_update() < READY_AHEAD as u64 {
+            tick(&mut changed).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            *changed.borrow_and_update(),
+            READY_AHEAD as u64,
+            "no room: no encode"
+        );
+        assert_eq!(music.ready.lock().len(), READY_AHEAD);
+        // The engine takes one: the next is encoded and announced without being asked.
+        assert!(music.next_track().is_some());
+        assert_eq!(tick(&mut changed).await, READY_AHEAD as u64 + 1);
+        assert_eq!(music.ready.lock().len(), READY_AHEAD);
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_music_folder_that_goes_away_keeps_its_tracks_until_it_returns() {
         let d = tempfile::tempdir().unwrap();
