@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rusqlite::params;
 use shufflecast::db::Db;
+use shufflecast::db::library::NewVideo;
 use shufflecast::library::Library;
+use shufflecast::library::metadata::{MetaOrigin, SourceMeta};
 use shufflecast::transcode::ProbeInfo;
 
 fn env_usize(k: &str, default: usize) -> usize {
@@ -62,7 +63,7 @@ fn rescan(files: usize) {
 fn pick(videos: usize) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("state.db")).unwrap();
-    let probe = serde_json::to_string(&ProbeInfo {
+    let info = ProbeInfo {
         duration: 1800.0,
         width: 1920,
         height: 1080,
@@ -72,33 +73,23 @@ fn pick(videos: usize) {
         title: None,
         artist: None,
         color: Default::default(),
-    })
-    .unwrap();
-    {
-        let mut c = db.conn();
-        let tx = c.transaction().unwrap();
-        {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO videos (path, size, mtime_ns, probe, duration, title, added_at, last_used)
-                     VALUES (?1, ?2, 1, ?3, 1800.0, ?4, 0, ?5)",
-                )
-                .unwrap();
-            for i in 0..videos {
-                // Half never used, half used in a scattered order.
-                let last_used = (i % 2 == 0).then(|| ((i * 7919) % videos) as i64);
-                ins.execute(params![
-                    format!("/media/v{i}.mp4"),
-                    i as i64,
-                    probe,
-                    format!("v{i}"),
-                    last_used
-                ])
-                .unwrap();
-            }
-        }
-        tx.commit().unwrap();
-    }
+    };
+    let rows: Vec<NewVideo> = (0..videos)
+        .map(|i| NewVideo {
+            path: format!("/media/v{i}.mp4").into(),
+            size: i as u64,
+            info: info.clone(),
+            meta: SourceMeta {
+                title: format!("v{i}"),
+                creator: None,
+                url: None,
+                origin: MetaOrigin::FileName,
+            },
+            // Half never used, half used in a scattered order.
+            last_used: (i % 2 == 0).then(|| ((i * 7919) % videos) as i64),
+        })
+        .collect();
+    db.library().insert_usable(&rows).unwrap();
     let lib = Library::new(db, Vec::new(), None);
     let mut rng = StdRng::seed_from_u64(1);
     let n = 2000;

@@ -279,6 +279,7 @@ pub async fn serve(
             data.join("admin-token").display()
         );
     }
+    let airings = playout.clone();
     let app = http::router(AppState {
         live,
         db: db.clone(),
@@ -306,6 +307,8 @@ pub async fn serve(
         .await;
     cancel.cancel();
     let _ = engine_task.await;
+    // Nothing pulls clips any more: the last airings are written before the exit.
+    airings.close().await;
     recorder_stop.cancel();
     let _ = recorder.await;
     // Jobs are stopped by now (their ffmpeg killed); chunks being built stay

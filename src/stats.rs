@@ -4,16 +4,15 @@
 //!
 //! The recorder follows the live window: one small transaction per segment.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{Live, NowPlaying};
-use crate::db::{self, Db, DbError};
+use crate::db::stats::{PlayedRow, SegmentAired};
+use crate::db::{Db, DbError};
 use crate::media::Ticks;
 use crate::schedule::music;
 
@@ -33,22 +32,7 @@ pub struct Continuity {
 
 /// The continuity point recorded by a previous run, if any.
 pub fn continuity(db: &Db) -> Result<Option<Continuity>, DbError> {
-    let get =
-        |k: &str| -> Result<Option<u64>, DbError> { Ok(db.meta(k)?.and_then(|v| v.parse().ok())) };
-    match (
-        get("next_seq")?,
-        get("next_pts")?,
-        get("discontinuity_number")?,
-    ) {
-        (Some(next_seq), Some(pts), Some(discontinuity_number)) => Ok(Some(Continuity {
-            next_seq,
-            next_pts: Ticks(pts),
-            discontinuity_number,
-            next_pdt: get("next_pdt_ms")?
-                .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
-        })),
-        _ => Ok(None),
-    }
+    db.continuity().load()
 }
 
 /// Records every published segment until cancelled.
@@ -97,47 +81,31 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
     // The exact point, also when nothing was published since the last pass.
     if let Some(now) = &last {
         let pdt = live.next_program_date_time();
-        let exact = || -> Result<(), DbError> {
-            let mut c = db.conn();
-            let tx = c.transaction()?;
-            set_continuity(&tx, now, pdt, false)?;
-            Ok(tx.commit()?)
-        };
-        if let Err(e) = exact() {
+        if let Err(e) = db.continuity().save(&next_point(now, pdt, false)) {
             tracing::warn!(error = %e, "cannot record where the stream stopped");
         }
     }
 }
 
-/// Records where the next run goes on after `now`: right after it, or when
-/// `ahead`, one segment further (see [`record`]).
-fn set_continuity(
-    tx: &rusqlite::Transaction<'_>,
-    now: &NowPlaying,
-    next_pdt: Option<SystemTime>,
-    ahead: bool,
-) -> Result<(), DbError> {
-    let (seq, pts, disc, pdt) = if ahead {
+/// Where the next run goes on after `now`: right after it, or when `ahead`, one
+/// segment further (see [`record`]).
+fn next_point(now: &NowPlaying, next_pdt: Option<SystemTime>, ahead: bool) -> Continuity {
+    if ahead {
         let dur = Ticks::from_secs_f64(now.duration);
-        (
-            now.seq + 2,
-            now.end_pts + dur,
-            now.discontinuity_number + 1,
-            next_pdt.map(|t| t + dur.as_duration()),
-        )
+        Continuity {
+            next_seq: now.seq + 2,
+            next_pts: now.end_pts + dur,
+            discontinuity_number: now.discontinuity_number + 1,
+            next_pdt: next_pdt.map(|t| t + dur.as_duration()),
+        }
     } else {
-        (now.seq + 1, now.end_pts, now.discontinuity_number, next_pdt)
-    };
-    db::set_meta(tx, "next_seq", &seq.to_string())?;
-    db::set_meta(tx, "next_pts", &pts.0.to_string())?;
-    db::set_meta(tx, "discontinuity_number", &disc.to_string())?;
-    if let Some(ms) = pdt
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis())
-    {
-        db::set_meta(tx, "next_pdt_ms", &ms.to_string())?;
+        Continuity {
+            next_seq: now.seq + 1,
+            next_pts: now.end_pts,
+            discontinuity_number: now.discontinuity_number,
+            next_pdt,
+        }
     }
-    Ok(())
 }
 
 fn record_segment(
@@ -146,37 +114,27 @@ fn record_segment(
     now: &NowPlaying,
     next_pdt: Option<SystemTime>,
 ) -> Result<(), DbError> {
-    let mut c = db.conn();
-    let tx = c.transaction()?;
-    db::add_real(&tx, "seconds_streamed", now.duration)?;
-    if let Some(src) = now
-        .clip
-        .as_ref()
-        .and_then(|c| c.source.as_ref())
-        .and_then(|p| p.to_str())
-    {
+    // A segment starts a play when its clip (or track) is not the one before.
+    let video = now.clip.as_ref().and_then(|clip| {
         let new_clip = prev
             .and_then(|p| p.clip.as_ref())
-            .is_none_or(|p| !Arc::ptr_eq(p, now.clip.as_ref().expect("has a source")));
-        tx.execute(
-            "UPDATE videos SET airtime = airtime + ?2, plays = plays + ?3 WHERE path = ?1",
-            params![src, now.duration, new_clip as i64],
-        )?;
-    }
-    if let Some(track) = &now.track
-        && let Some(src) = track.source.as_ref().and_then(|p| p.to_str())
-    {
+            .is_none_or(|p| !Arc::ptr_eq(p, clip));
+        clip.source.as_deref().map(|src| (src, new_clip))
+    });
+    let track = now.track.as_ref().and_then(|track| {
         let new_track = prev
             .and_then(|p| p.track.as_ref())
             .is_none_or(|p| !Arc::ptr_eq(p, track));
-        tx.execute(
-            "UPDATE tracks SET airtime = airtime + ?2, plays = plays + ?3 WHERE path = ?1",
-            params![src, now.duration, new_track as i64],
-        )?;
-    }
-    set_continuity(&tx, now, next_pdt, true)?;
-    tx.commit()?;
-    Ok(())
+        track.source.as_deref().map(|src| (src, new_track))
+    });
+    db.stats().record_segment(
+        &SegmentAired {
+            secs: now.duration,
+            video,
+            track,
+        },
+        &next_point(now, next_pdt, true),
+    )
 }
 
 /// One row of a top list.
@@ -213,66 +171,36 @@ pub struct Stats {
 
 /// Reads the stats, with the `top` first entries of each list.
 pub fn read(db: &Db, top: usize) -> Result<Stats, DbError> {
-    let c = db.conn();
-    let meta = |k: &str| -> Result<Option<String>, DbError> {
-        Ok(
-            c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
-                .optional()?,
-        )
+    let rows = db.stats().read(top)?;
+    let played = |rows: Vec<PlayedRow>| -> Vec<Played> {
+        rows.into_iter()
+            .map(|r| Played {
+                // An untitled track is named as on air.
+                title: match &r.path {
+                    Some(p) => music::track_title(&r.title, p),
+                    None => r.title,
+                },
+                creator: r.creator,
+                plays: r.plays,
+                airtime: r.airtime,
+            })
+            .collect()
     };
-    let num = |k: &str| -> Result<f64, DbError> {
-        Ok(meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0.0))
-    };
-    // Rows: title, creator, plays, airtime, and a path to name an untitled track by.
-    let list = |sql: &str| -> Result<Vec<Played>, DbError> {
-        let mut st = c.prepare(sql)?;
-        let v = st
-            .query_map([top as i64], |r| {
-                let title: String = r.get(0)?;
-                let path: Option<String> = r.get(4)?;
-                Ok(Played {
-                    title: match path {
-                        Some(p) => music::track_title(&title, Path::new(&p)),
-                        None => title,
-                    },
-                    creator: r.get(1)?,
-                    plays: r.get::<_, i64>(2)? as u64,
-                    airtime: r.get(3)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(v)
-    };
-    // The counter counts chunks as they complete; one still being built counts as
-    // soon as it has a clip, since it can air (at a fresh start, the chunk on air).
-    let building: i64 = c.query_row(
-        "SELECT count(*) FROM chunks WHERE state = 'building'
-         AND EXISTS (SELECT 1 FROM clips WHERE clips.chunk_id = chunks.id)",
-        [],
-        |r| r.get(0),
-    )?;
     Ok(Stats {
-        hours_streamed: num("seconds_streamed")? / 3600.0,
-        chunks_created: num("chunks_created")? as u64 + building as u64,
-        chunks_aired: num("chunks_aired")? as u64,
-        top_videos: list(
-            "SELECT title, creator, plays, airtime, NULL FROM videos WHERE airtime > 0
-             ORDER BY airtime DESC, id LIMIT ?1",
-        )?,
-        top_tracks: list(
-            "SELECT title, NULL, plays, airtime, path FROM tracks WHERE airtime > 0
-             ORDER BY airtime DESC, id LIMIT ?1",
-        )?,
-        top_creators: list(
-            "SELECT creator, creator, sum(plays), sum(airtime) AS a, NULL FROM videos
-             WHERE airtime > 0 AND creator IS NOT NULL GROUP BY creator ORDER BY a DESC LIMIT ?1",
-        )?,
+        hours_streamed: rows.seconds_streamed / 3600.0,
+        // The counter counts chunks as they complete; one still being built counts
+        // as soon as it has a clip, since it can air (at a fresh start, the chunk on air).
+        chunks_created: rows.chunks_created + rows.chunks_building,
+        chunks_aired: rows.chunks_aired,
+        top_videos: played(rows.top_videos),
+        top_tracks: played(rows.top_tracks),
+        top_creators: played(rows.top_creators),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::time::{Duration, UNIX_EPOCH};
 
     use bytes::Bytes;
@@ -280,6 +208,9 @@ mod tests {
     use super::*;
     use crate::channel::live::{PublishedSegment, entry};
     use crate::channel::{ClipInfo, TrackInfo};
+    use crate::db::library::NewVideo;
+    use crate::library::metadata::{MetaOrigin, SourceMeta};
+    use crate::transcode::ProbeInfo;
 
     fn publish(live: &Live, seq: u64, clip: &Arc<ClipInfo>, track: &Arc<TrackInfo>) {
         let name = live.segment_name(seq);
@@ -303,21 +234,35 @@ mod tests {
     #[tokio::test]
     async fn records_airtime_plays_and_where_the_stream_is() {
         let db = Db::in_memory().unwrap();
-        {
-            let c = db.conn();
-            c.execute(
-                "INSERT INTO videos (path, size, mtime_ns, added_at, title, creator) VALUES
-                 ('/v/a.mp4', 1, 1, 0, 'A', 'Ann'), ('/v/b.mp4', 1, 1, 0, 'B', 'Ann')",
-                [],
-            )
+        let video = |path: &str, title: &str| NewVideo {
+            path: path.into(),
+            size: 1,
+            info: ProbeInfo {
+                duration: 60.0,
+                width: 2,
+                height: 2,
+                fps: 25.0,
+                rotation: 0,
+                interlaced: false,
+                title: None,
+                artist: None,
+                color: Default::default(),
+            },
+            meta: SourceMeta {
+                title: title.into(),
+                creator: Some("Ann".into()),
+                url: None,
+                origin: MetaOrigin::FileName,
+            },
+            last_used: None,
+        };
+        db.library()
+            .insert_usable(&[video("/v/a.mp4", "A"), video("/v/b.mp4", "B")])
             .unwrap();
-            // As the music scanner records a track: no title.
-            c.execute(
-                "INSERT INTO tracks (path, size, mtime_ns, added_at) VALUES ('/m/Night Drive.mp3', 1, 1, 0)",
-                [],
-            )
+        // As the music scanner records a track: no title.
+        db.music()
+            .scan(|tx| tx.add(Path::new("/m/Night Drive.mp3"), 1, 1, 0))
             .unwrap();
-        }
         assert_eq!(continuity(&db).unwrap(), None);
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
@@ -473,7 +418,7 @@ mod tests {
         assert!(playout.complete_chunk("c2").unwrap().is_none());
         assert_eq!(created(), 2);
         // Made chunks stay counted once evicted or deleted.
-        db.conn().execute("DELETE FROM chunks", []).unwrap();
+        db.chunks().delete(&["c1", "c2"]).unwrap();
         assert_eq!(created(), 2);
     }
 }

@@ -52,7 +52,8 @@ pub struct TrackRef {
 
 /// Where the engine gets clips. Must not block: `None` means "nothing ready now".
 pub trait ClipSource: Send + Sync + 'static {
-    /// The next clip in playout order; `None` when none is ready yet (the engine asks again).
+    /// The next clip in playout order; `None` when none is ready yet (the engine
+    /// asks again when [`ClipSource::changed`] ticks).
     fn next_clip(&self) -> Option<ClipRef>;
 
     /// The next clip with the cue generation it was pulled in. Sources that never
@@ -68,12 +69,32 @@ pub trait ClipSource: Send + Sync + 'static {
     fn recue(&self, _airing: Option<&ClipInfo>) -> Option<u64> {
         None
     }
+
+    /// Ticks whenever a clip may have become ready (a clip added, a chunk completed,
+    /// an operator's pick, a recue): the loader waits on it when there was none.
+    /// The default never ticks, for sources whose clips are all there from the start.
+    fn changed(&self) -> watch::Receiver<u64> {
+        never_changes()
+    }
 }
 
 /// Where the engine gets music. Must not block: `None` means "nothing ready now".
 pub trait TrackSource: Send + Sync + 'static {
-    /// The next track to play; `None` when none is ready yet (the engine asks again).
+    /// The next track to play; `None` when none is ready yet (the engine asks
+    /// again when [`TrackSource::changed`] ticks).
     fn next_track(&self) -> Option<TrackRef>;
+
+    /// Ticks whenever a track may have become ready. The default never ticks, for
+    /// sources whose tracks are all there from the start.
+    fn changed(&self) -> watch::Receiver<u64> {
+        never_changes()
+    }
+}
+
+/// A change notification that never ticks (and never closes).
+fn never_changes() -> watch::Receiver<u64> {
+    static NEVER: std::sync::OnceLock<watch::Sender<u64>> = std::sync::OnceLock::new();
+    NEVER.get_or_init(|| watch::channel(0).0).subscribe()
 }
 
 /// Timing of the channel.
@@ -175,8 +196,59 @@ impl Engine {
     /// one replaced by the slate.
     pub async fn run(mut self, cancel: CancellationToken) {
         let t = self.timing.clone();
-        let (clip_tx, mut clip_rx) = mpsc::channel::<Arc<LoadedClip>>(2);
-        let (track_tx, mut track_rx) = mpsc::channel::<Arc<LoadedTrack>>(1);
+        let (mut input, _stop_loaders) = self.start_loaders();
+        // Fast start: a real clip if one comes quickly, the slate otherwise.
+        input.pending_first = tokio::select! {
+            _ = cancel.cancelled() => return,
+            c = tokio::time::timeout(t.first_clip_wait, input.clips.recv()) => c.ok().flatten(),
+        };
+        let mut splicer = Splicer::new(
+            t.frame_ticks,
+            t.segment_frames,
+            t.start,
+            t.first_seq,
+            self.silence.clone(),
+        );
+        let mut timeline = Timeline::starting(self.clock.now());
+        tracing::info!(
+            start_pts = t.start.0,
+            first_seq = t.first_seq,
+            segment_secs = t.segment_duration().as_secs_f64(),
+            "channel on air"
+        );
+        // A segment is cut when it is due, not ahead: an operator's skip then shows in
+        // the very next segment. Cutting takes well under a millisecond.
+        let grace = t.segment_duration().as_duration() / 2;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = self.clock.sleep_until(timeline.at) => {}
+            }
+            let skip_clip = self.apply_commands(&mut splicer, &mut input);
+            input.queue_track(&mut splicer);
+            let mut underrun = false;
+            if splicer.needs_clip() || skip_clip {
+                let deadline = timeline.at + grace;
+                let Some(fell_back) = self
+                    .switch_clip(&mut splicer, &mut input, deadline, &cancel)
+                    .await
+                else {
+                    break;
+                };
+                underrun = fell_back;
+            }
+            let seg = splicer.next_segment();
+            self.publish(&seg, splicer.next_pts(), timeline.at, underrun);
+            timeline.advance(seg.duration, self.clock.now());
+        }
+        tracing::info!("channel stopped");
+    }
+
+    /// Starts the clip and track loaders, which stop when the guard is dropped.
+    fn start_loaders(&self) -> (Input, tokio_util::sync::DropGuard) {
+        let t = &self.timing;
+        let (clip_tx, clips) = mpsc::channel::<Arc<LoadedClip>>(2);
+        let (track_tx, tracks) = mpsc::channel::<Arc<LoadedTrack>>(1);
         let loaders = CancellationToken::new();
         tokio::spawn(load_clips(
             self.clips.clone(),
@@ -186,164 +258,202 @@ impl Engine {
             loaders.clone(),
         ));
         tokio::spawn(load_tracks(self.tracks.clone(), track_tx, loaders.clone()));
-        let _stop_loaders = loaders.drop_guard();
-
-        // Fast start: a real clip if one comes quickly, the slate otherwise.
-        let first = tokio::select! {
-            _ = cancel.cancelled() => return,
-            c = tokio::time::timeout(t.first_clip_wait, clip_rx.recv()) => c.ok().flatten(),
+        let input = Input {
+            clips,
+            tracks,
+            pending_first: None,
+            min_cue: 0,
+            last_clip: None,
         };
-        let mut splicer = Splicer::new(
-            t.frame_ticks,
-            t.segment_frames,
-            t.start,
-            t.first_seq,
-            self.silence.clone(),
-        );
-        let mut pending_first = first;
-        let mut min_cue = 0;
-        let mut last_clip: Option<Arc<LoadedClip>> = None;
-        // Publish times come from the total aired (exact ticks), not a running sum of
-        // rounded durations, so the schedule never drifts from the timestamps.
-        let mut epoch = self.clock.now();
-        let mut aired = Ticks(0);
-        let mut at = epoch;
-        let seg_secs = t.segment_duration().as_secs_f64();
-        tracing::info!(
-            start_pts = t.start.0,
-            first_seq = t.first_seq,
-            segment_secs = seg_secs,
-            "channel on air"
-        );
+        (input, loaders.drop_guard())
+    }
 
-        // A segment is cut when it is due, not ahead: an operator's skip then shows in
-        // the very next segment. Cutting takes well under a millisecond.
-        let grace = t.segment_duration().as_duration() / 2;
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = self.clock.sleep_until(at) => {}
-            }
-            let mut skip_clip = false;
-            while let Ok(cmd) = self.commands.try_recv() {
-                match cmd {
-                    Command::SkipClip => skip_clip = true,
-                    Command::SkipTrack => splicer.music().skip(),
-                    Command::Recue => {
-                        if let Some(cue) = self.clips.recue(splicer.airing().map(|c| &**c)) {
-                            // What is queued was pulled before the change; what the
-                            // loader has in hand is dropped when it arrives.
-                            min_cue = cue;
-                            while clip_rx.try_recv().is_ok() {}
-                            tracing::info!(
-                                cue,
-                                "playout order changed: clips loaded ahead dropped"
-                            );
-                        }
+    /// Applies the operators' commands sent since the last segment. True when the
+    /// airing clip is to be cut short.
+    fn apply_commands(&mut self, splicer: &mut Splicer, input: &mut Input) -> bool {
+        let mut skip_clip = false;
+        while let Ok(cmd) = self.commands.try_recv() {
+            match cmd {
+                Command::SkipClip => skip_clip = true,
+                Command::SkipTrack => splicer.music().skip(),
+                // The source only changes its memory: nothing here waits.
+                Command::Recue => {
+                    if let Some(cue) = self.clips.recue(splicer.airing().map(|c| &**c)) {
+                        input.recued(cue);
                     }
                 }
-            }
-            if splicer.music().queued() == 0
-                && let Ok(track) = track_rx.try_recv()
-            {
-                tracing::info!(track = %track.info.title, secs = track.info.duration, "music track queued");
-                splicer.music().push(track);
-            }
-            let mut underrun = false;
-            if splicer.needs_clip() || skip_clip {
-                let mut ready = pending_first.take().filter(|c| c.cue >= min_cue);
-                while ready.is_none() {
-                    match clip_rx.try_recv() {
-                        Ok(c) if c.cue >= min_cue => ready = Some(c),
-                        Ok(_) => continue,
-                        Err(_) => break,
-                    }
-                }
-                // A clip still being read gets half a segment of grace (players hold
-                // several segments, so a slightly late one goes unnoticed); then a fallback.
-                let clip = match ready {
-                    Some(c) => Some(c),
-                    None => loop {
-                        tokio::select! {
-                            _ = cancel.cancelled() => break None,
-                            c = clip_rx.recv() => match c {
-                                Some(c) if c.cue < min_cue => continue,
-                                c => break c,
-                            },
-                            _ = self.clock.input_deadline(at + grace) => break None,
-                        }
-                    },
-                };
-                if cancel.is_cancelled() {
-                    break;
-                }
-                match clip {
-                    Some(clip) => {
-                        tracing::info!(clip = %clip.info.id, title = %clip.info.title, frames = clip.frame_count(), "airing clip");
-                        last_clip = Some(clip.clone());
-                        splicer.start_clip(clip);
-                    }
-                    None => {
-                        let Some(fallback) = self
-                            .fallback(&mut clip_rx, last_clip.clone(), &cancel)
-                            .await
-                        else {
-                            break;
-                        };
-                        if splicer.airing().is_none_or(|c| c.id != fallback.info.id) {
-                            tracing::warn!(fallback = %fallback.info.id, "no clip ready: airing a fallback");
-                        }
-                        splicer.start_clip(fallback);
-                        underrun = true;
-                    }
-                }
-            }
-            let seg = splicer.next_segment();
-            let name = self.live.segment_name(seg.seq);
-            let published = live::PublishedSegment {
-                seq: seg.seq,
-                name: name.clone(),
-                data: seg.data.clone(),
-                entry: live::entry(
-                    name,
-                    seg.duration.as_secs_f64(),
-                    self.clock.wall(at),
-                    seg.discontinuity,
-                ),
-            };
-            if seg.discontinuity {
-                tracing::info!(seq = seg.seq, "codec parameters changed: discontinuity");
-            }
-            let now = NowPlaying {
-                seq: seg.seq,
-                clip: Some(seg.clip.clone()),
-                clip_position: seg.clip_position,
-                clip_duration: seg.clip_duration,
-                track: seg.track.clone(),
-                track_position: seg.track_position,
-                duration: seg.duration.as_secs_f64(),
-                end_pts: splicer.next_pts(),
-                discontinuity_number: 0, // numbered by the live window
-            };
-            let job = self.live.publish(published, now, underrun);
-            tokio::task::spawn_blocking(move || job.run());
-            aired += seg.duration;
-            at = epoch + aired.as_duration();
-            // Far behind the clock (the machine was suspended or starved): start the
-            // schedule again from now instead of publishing a burst of stale segments.
-            // Timestamps stay continuous; only the wall-clock mapping moves on.
-            let now = self.clock.now();
-            if now > at + 3 * seg.duration.as_duration() {
-                tracing::warn!(
-                    behind_ms = (now - at).as_millis() as u64,
-                    "engine fell behind the clock; resyncing"
-                );
-                epoch = now;
-                aired = Ticks(0);
-                at = now;
             }
         }
-        tracing::info!("channel stopped");
+        skip_clip
+    }
+
+    /// Starts the next clip: one loaded, or one that arrives before `deadline`
+    /// (half a segment of grace: players hold several segments, so a slightly late
+    /// one goes unnoticed), else a fallback. Returns whether it is a fallback (an
+    /// underrun); `None` when cancelled.
+    async fn switch_clip(
+        &mut self,
+        splicer: &mut Splicer,
+        input: &mut Input,
+        deadline: Duration,
+        cancel: &CancellationToken,
+    ) -> Option<bool> {
+        let clip = match input.ready_clip() {
+            Some(c) => Some(c),
+            None => input.wait_clip(&*self.clock, deadline, cancel).await,
+        };
+        if cancel.is_cancelled() {
+            return None;
+        }
+        if let Some(clip) = clip {
+            tracing::info!(clip = %clip.info.id, title = %clip.info.title, frames = clip.frame_count(), "airing clip");
+            input.last_clip = Some(clip.clone());
+            splicer.start_clip(clip);
+            return Some(false);
+        }
+        let fallback = self
+            .fallback(&mut input.clips, input.last_clip.clone(), cancel)
+            .await?;
+        if splicer.airing().is_none_or(|c| c.id != fallback.info.id) {
+            tracing::warn!(fallback = %fallback.info.id, "no clip ready: airing a fallback");
+        }
+        splicer.start_clip(fallback);
+        Some(true)
+    }
+
+    /// Publishes a segment due at `at` to the live window (its disk mirror runs on
+    /// the blocking pool). `end_pts` is the channel time after it.
+    fn publish(&self, seg: &SplicedSegment, end_pts: Ticks, at: Duration, underrun: bool) {
+        let name = self.live.segment_name(seg.seq);
+        let published = live::PublishedSegment {
+            seq: seg.seq,
+            name: name.clone(),
+            data: seg.data.clone(),
+            entry: live::entry(
+                name,
+                seg.duration.as_secs_f64(),
+                self.clock.wall(at),
+                seg.discontinuity,
+            ),
+        };
+        if seg.discontinuity {
+            tracing::info!(seq = seg.seq, "codec parameters changed: discontinuity");
+        }
+        let now = NowPlaying {
+            seq: seg.seq,
+            clip: Some(seg.clip.clone()),
+            clip_position: seg.clip_position,
+            clip_duration: seg.clip_duration,
+            track: seg.track.clone(),
+            track_position: seg.track_position,
+            duration: seg.duration.as_secs_f64(),
+            end_pts,
+            discontinuity_number: 0, // numbered by the live window
+        };
+        let job = self.live.publish(published, now, underrun);
+        tokio::task::spawn_blocking(move || job.run());
+    }
+}
+
+/// What the loaders have read ahead, and which of it the engine still takes.
+struct Input {
+    clips: mpsc::Receiver<Arc<LoadedClip>>,
+    tracks: mpsc::Receiver<Arc<LoadedTrack>>,
+    /// The clip that came during the fast-start wait, until it airs.
+    pending_first: Option<Arc<LoadedClip>>,
+    /// Clips pulled in an older cue generation are dropped (see [`ClipSource::recue`]).
+    min_cue: u64,
+    /// The clip aired last: the fallback until the slate exists.
+    last_clip: Option<Arc<LoadedClip>>,
+}
+
+impl Input {
+    /// The source took back what it handed out before cue generation `cue`: what is
+    /// queued is dropped now, what the loader has in hand when it arrives.
+    fn recued(&mut self, cue: u64) {
+        self.min_cue = cue;
+        while self.clips.try_recv().is_ok() {}
+        tracing::info!(cue, "playout order changed: clips loaded ahead dropped");
+    }
+
+    /// Queues the next music track when none is queued.
+    fn queue_track(&mut self, splicer: &mut Splicer) {
+        if splicer.music().queued() == 0
+            && let Ok(track) = self.tracks.try_recv()
+        {
+            tracing::info!(track = %track.info.title, secs = track.info.duration, "music track queued");
+            splicer.music().push(track);
+        }
+    }
+
+    /// A clip of the current cue generation loaded already, if any.
+    fn ready_clip(&mut self) -> Option<Arc<LoadedClip>> {
+        let min_cue = self.min_cue;
+        if let Some(c) = self.pending_first.take().filter(|c| c.cue >= min_cue) {
+            return Some(c);
+        }
+        loop {
+            match self.clips.try_recv() {
+                Ok(c) if c.cue >= min_cue => return Some(c),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next clip of the current cue generation to arrive before `deadline`.
+    async fn wait_clip(
+        &mut self,
+        clock: &dyn Clock,
+        deadline: Duration,
+        cancel: &CancellationToken,
+    ) -> Option<Arc<LoadedClip>> {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return None,
+                c = self.clips.recv() => match c {
+                    Some(c) if c.cue < self.min_cue => continue,
+                    c => return c,
+                },
+                _ = clock.input_deadline(deadline) => return None,
+            }
+        }
+    }
+}
+
+/// When each segment is due: publish times come from the total aired (exact
+/// ticks), not a running sum of rounded durations, so the schedule never drifts
+/// from the timestamps.
+struct Timeline {
+    epoch: Duration,
+    aired: Ticks,
+    /// When the next segment is due.
+    at: Duration,
+}
+
+impl Timeline {
+    fn starting(now: Duration) -> Timeline {
+        Timeline {
+            epoch: now,
+            aired: Ticks(0),
+            at: now,
+        }
+    }
+
+    /// Moves past a segment of `duration`, given the clock's `now`.
+    fn advance(&mut self, duration: Ticks, now: Duration) {
+        self.aired += duration;
+        self.at = self.epoch + self.aired.as_duration();
+        // Far behind the clock (the machine was suspended or starved): start the
+        // schedule again from now instead of publishing a burst of stale segments.
+        // Timestamps stay continuous; only the wall-clock mapping moves on.
+        if now > self.at + 3 * duration.as_duration() {
+            tracing::warn!(
+                behind_ms = (now - self.at).as_millis() as u64,
+                "engine fell behind the clock; resyncing"
+            );
+            *self = Timeline::starting(now);
+        }
     }
 }
 
@@ -391,6 +501,7 @@ async fn load_clips(
     gop: usize,
     cancel: CancellationToken,
 ) {
+    let mut changed = source.changed();
     loop {
         // Wait for room first, so we only take a clip from the schedule when it
         // can be queued: the schedule's notion of "next" stays accurate.
@@ -398,13 +509,13 @@ async fn load_clips(
             _ = cancel.cancelled() => return,
             p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
         };
+        // Seen before asking, so a change between the question and the wait wakes it.
+        changed.borrow_and_update();
         let Some((r, cue)) = source.next_cued() else {
             drop(permit);
-            // Nothing ready happens only at a fresh start or an underrun, when every
-            // millisecond counts; asking is cheap (a lock and a look).
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(20)) => continue,
+                r = changed.changed() => if r.is_err() { return } else { continue },
             }
         };
         let loaded = match tokio::fs::read(&r.path).await {
@@ -441,16 +552,18 @@ async fn load_tracks(
     tx: mpsc::Sender<Arc<LoadedTrack>>,
     cancel: CancellationToken,
 ) {
+    let mut changed = source.changed();
     loop {
         let permit = tokio::select! {
             _ = cancel.cancelled() => return,
             p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
         };
+        changed.borrow_and_update();
         let Some(r) = source.next_track() else {
             drop(permit);
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(250)) => continue,
+                r = changed.changed() => if r.is_err() { return } else { continue },
             }
         };
         let loaded = match tokio::fs::read(&r.path).await {
@@ -636,6 +749,43 @@ mod tests {
         e.wait_for(4).await;
         assert_eq!(e.aired(), ["long", "long", "long", "next"]);
         assert_eq!(e.live.stats().underruns, 0);
+        e.stop().await;
+    }
+
+    /// A source that starts empty and says when a clip is added.
+    struct Late {
+        queue: Mutex<VecDeque<ClipRef>>,
+        changed: watch::Sender<u64>,
+    }
+    impl ClipSource for Late {
+        fn next_clip(&self) -> Option<ClipRef> {
+            self.queue.lock().pop_front()
+        }
+        fn changed(&self) -> watch::Receiver<u64> {
+            self.changed.subscribe()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_loader_takes_a_clip_as_soon_as_the_source_says_one_is_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Arc::new(Late {
+            queue: Mutex::new(VecDeque::new()),
+            changed: watch::channel(0).0,
+        });
+        let e = Running::start(source.clone());
+        // The loader found nothing and waits: the engine is still in its fast start.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(e.live.stats().segments_published, 0);
+        let t0 = std::time::Instant::now();
+        source
+            .queue
+            .lock()
+            .push_back(clip_file(dir.path(), "late", 2));
+        source.changed.send_modify(|n| *n += 1);
+        e.wait_for(1).await;
+        assert_eq!(e.aired(), ["late"], "a clip, not the slate");
+        assert!(t0.elapsed() < Duration::from_secs(5));
         e.stop().await;
     }
 

@@ -1,19 +1,46 @@
 //! The embedded database: everything that must survive a restart (the library and
-//! its LRU, used ranges, chunks and their jobs, music plays, stats, stream continuity).
+//! its LRU, used ranges, chunks and their airings, music plays, stats, stream
+//! continuity, settings).
 //!
 //! One SQLite file in the data folder, opened in WAL mode; the schema is versioned by
-//! the migrations under `src/db/migrations/`, applied at open. Queries live beside the
-//! logic that needs them (library, schedule, stats); this module only opens the file
-//! and offers the shared `meta` key-value table.
+//! the migrations under `src/db/migrations/`, applied at open. This module is the
+//! only one that speaks SQL (a test in `src/lib.rs` keeps it so): one store per
+//! subject, each with typed methods that only read and write, while the rules (the
+//! LRU policy, the reconciliation of a scan, eviction) stay with the logic that
+//! owns them.
+//!
+//! - [`library`]: the `videos` table (probe results, the LRU pick, cuts recorded);
+//! - [`ranges`]: the used ranges of each video;
+//! - [`scan`]: what a folder scan reconciles, for videos and tracks alike;
+//! - [`chunks`]: the `chunks` and `clips` tables of the playout;
+//! - [`airings`]: chunk airings, written in order by one writer thread so that the
+//!   engine never waits on SQLite;
+//! - [`music`]: the `tracks` table;
+//! - [`stats`]: airtime and counters recorded per segment, and the stats page;
+//! - [`continuity`]: where the stream stopped;
+//! - [`meta`]: the `meta` key-value table and its counters;
+//! - `settings`: the overrides saved through the settings API.
 //!
 //! Calls are synchronous and short (one indexed query or one small transaction);
-//! the few big ones (a library scan) run on a blocking thread.
+//! the few big ones (a library scan) run on a blocking thread. Callers on the
+//! engine's path never call them: the playout hands its airings to
+//! [`airings::AiringWriter`].
+
+pub mod airings;
+pub mod chunks;
+pub mod continuity;
+pub mod library;
+pub mod meta;
+pub mod music;
+pub mod ranges;
+pub mod scan;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 mod settings;
@@ -32,6 +59,15 @@ pub enum DbError {
     /// A query failed.
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+impl DbError {
+    /// SQLite's "database or disk is full": the data disk has no room, which is
+    /// not the fault of what was being written.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, DbError::Sql(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::DiskFull)
+    }
 }
 
 /// The schema, one migration per file, applied in order and never edited once
@@ -82,66 +118,38 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Room for every statement of a scan, a pick and a cut at once.
+        conn.set_prepared_statement_cache_capacity(64);
         migrations().to_latest(conn)?;
         Ok(())
     }
 
-    /// The connection, for one query or transaction. Hold it briefly: the engine's
-    /// playout waits on it.
-    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, for one query or transaction. Hold it briefly. Only the
+    /// stores use it.
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll
         // back on drop), and parking_lot's locks do not poison: the next caller goes on.
         self.conn.lock()
     }
 
-    /// A value from the `meta` table.
-    pub fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
-        meta_on(&self.conn(), key)
+    /// Holds the connection as a library rescan does for its whole reconcile: for
+    /// tests that show a path never waits on SQLite.
+    #[cfg(test)]
+    pub(crate) fn hold(&self) -> MutexGuard<'_, Connection> {
+        self.conn()
     }
 
-    /// Sets a value in the `meta` table.
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
-        set_meta(&self.conn(), key, value)
+    /// Runs `f` in one transaction, committed when it returns `Ok`.
+    fn transaction<R>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
     }
-}
-
-/// A `meta` value, on a connection already held (inside a transaction).
-fn meta_on(conn: &Connection, key: &str) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
-}
-
-/// Sets a `meta` value on a connection already held (inside a transaction).
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
-}
-
-/// Adds `by` to a numeric `meta` value and returns the new value. Used for the
-/// LRU and airing clocks, which must only move forward, and for counters.
-pub fn bump(conn: &Connection, key: &str, by: i64) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?2
-         RETURNING CAST(value AS INTEGER)",
-        params![key, by],
-        |r| r.get(0),
-    )?)
-}
-
-/// Adds `by` to a real-valued `meta` value (seconds streamed).
-pub fn add_real(conn: &Connection, key: &str, by: f64) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + ?2",
-        params![key, by],
-    )?;
-    Ok(())
 }
 
 /// Unix time now, seconds.
@@ -153,7 +161,9 @@ pub fn unix_now() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::meta::{add_real, bump};
     use super::*;
+    use rusqlite_migration::{M, Migrations};
 
     #[test]
     fn migrations_are_valid() {

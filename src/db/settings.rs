@@ -1,7 +1,8 @@
 //! The settings saved through the API: one versioned JSON blob in `meta` (its form
 //! is `settings::stored`'s business; this store only keeps it).
 
-use super::{Db, DbError, set_meta};
+use super::meta::{get, set_meta};
+use super::{Db, DbError};
 
 /// Where the overrides are stored, in the `meta` table.
 const KEY: &str = "settings_overrides";
@@ -24,7 +25,7 @@ impl Db {
     ) -> Result<T, DbError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let stored = super::meta_on(&tx, KEY)?;
+        let stored = get(&tx, KEY)?;
         let (blob, aside, out) = f(stored);
         if let Some(old) = aside {
             set_meta(&tx, UNREADABLE_KEY, &old)?;

@@ -191,29 +191,24 @@ pub async fn chunk(State(st): State<AppState>, Path(id): Path<String>) -> ApiRes
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
     let mut v = chunk_json(&c, &st.playout.airing());
-    let clips: Vec<Value> = {
-        let conn = st.db.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT idx, source, title, creator, start, duration, size_bytes, encoder
-                 FROM clips WHERE chunk_id = ?1 ORDER BY idx",
-            )
-            .map_err(ApiError::internal)?;
-        stmt.query_map([&id], |r| {
-            Ok(json!({
-                "index": r.get::<_, i64>(0)?,
-                "source": r.get::<_, Option<String>>(1)?,
-                "title": r.get::<_, String>(2)?,
-                "creator": r.get::<_, Option<String>>(3)?,
-                "start": r.get::<_, f64>(4)?,
-                "duration": r.get::<_, f64>(5)?,
-                "size_bytes": r.get::<_, i64>(6)?,
-                "encoder": r.get::<_, String>(7)?,
-            }))
-        })
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+    let clips: Vec<Value> = st
+        .playout
+        .clip_records(&id)
         .map_err(ApiError::internal)?
-    };
+        .into_iter()
+        .map(|c| {
+            json!({
+                "index": c.idx,
+                "source": c.rec.source,
+                "title": c.rec.title,
+                "creator": c.rec.creator,
+                "start": c.rec.start,
+                "duration": c.rec.duration,
+                "size_bytes": c.rec.size_bytes,
+                "encoder": c.rec.encoder,
+            })
+        })
+        .collect();
     v["clip_list"] = Value::Array(clips);
     Ok(Json(v))
 }

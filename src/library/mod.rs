@@ -17,9 +17,9 @@ mod watch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::params;
-
-use crate::db::{self, Db, DbError};
+use crate::db::library::LibraryStore;
+use crate::db::ranges::RangeStore;
+use crate::db::{Db, DbError};
 use crate::transcode::{Ffmpeg, ProbeInfo};
 use metadata::{SourceMeta, TubeArchivist};
 pub use ranges::{Cut, Range};
@@ -79,7 +79,8 @@ pub struct LibraryCounts {
 
 /// Source videos under one or more folders, with their LRU state.
 pub struct Library {
-    db: Db,
+    store: LibraryStore,
+    ranges: RangeStore,
     folders: Vec<PathBuf>,
     tube_archivist: Option<TubeArchivist>,
     /// Bumped whenever the set of usable videos may have changed.
@@ -97,7 +98,8 @@ impl Library {
         tube_archivist: Option<TubeArchivist>,
     ) -> Arc<Library> {
         Arc::new(Library {
-            db,
+            store: db.library(),
+            ranges: db.ranges(),
             folders,
             tube_archivist,
             changed: tokio::sync::watch::channel(0).0,
@@ -123,12 +125,11 @@ impl Library {
     /// Walks the folders and reconciles the database with them (blocking).
     pub fn scan(&self) -> Result<ScanReport, DbError> {
         let walk = scan::walk_roots(&self.folders, VIDEO_EXTENSIONS);
-        let report = scan::reconcile(
-            &mut self.db.conn(),
-            scan::Table::Videos,
-            &walk.files,
-            &walk.unreachable,
-        )?;
+        let t0 = std::time::Instant::now();
+        let mut report = self
+            .store
+            .scan(|tx| scan::reconcile(tx, &walk.files, &walk.unreachable))?;
+        report.elapsed = t0.elapsed();
         self.reach.note("video", "videos", &self.folders, &report);
         if report.added + report.removed + report.changed + report.renamed + report.went_missing > 0
         {
@@ -157,17 +158,7 @@ impl Library {
     /// Probes every present video not probed yet, two at a time, recording facts and
     /// metadata, or the reason it is unusable. Returns how many were probed.
     pub async fn probe_pending(&self, ff: &Ffmpeg) -> Result<usize, DbError> {
-        let pending: Vec<(i64, PathBuf)> = {
-            let c = self.db.conn();
-            let mut st = c.prepare(
-                "SELECT id, path FROM videos
-                 WHERE present = 1 AND probe IS NULL AND error IS NULL ORDER BY id",
-            )?;
-            st.query_map([], |r| {
-                Ok((r.get(0)?, PathBuf::from(r.get::<_, String>(1)?)))
-            })?
-            .collect::<Result<_, _>>()?
-        };
+        let pending = self.store.pending_probes()?;
         let mut done = 0;
         for batch in pending.chunks(2) {
             let probes = batch.iter().map(|(id, path)| async move {
@@ -226,70 +217,18 @@ impl Library {
     }
 
     fn record_probe(&self, id: i64, info: &ProbeInfo, meta: &SourceMeta) -> Result<(), DbError> {
-        let probe = serde_json::to_string(info).expect("probe info serializes");
-        self.db.conn().execute(
-            "UPDATE videos SET probe = ?2, duration = ?3, error = NULL, title = ?4,
-                 creator = ?5, url = ?6, meta_origin = ?7
-             WHERE id = ?1",
-            params![
-                id,
-                probe,
-                info.duration,
-                meta.title,
-                meta.creator,
-                meta.url,
-                meta.origin.as_str()
-            ],
-        )?;
-        Ok(())
+        self.store.record_probe(id, info, meta)
     }
 
     /// Records why a video cannot be used; it is left alone until the file changes.
     pub fn mark_unusable(&self, id: i64, reason: &str) -> Result<(), DbError> {
-        self.db.conn().execute(
-            "UPDATE videos SET probe = NULL, duration = NULL, error = ?2 WHERE id = ?1",
-            params![id, reason],
-        )?;
-        Ok(())
+        self.store.mark_unusable(id, reason)
     }
 
     /// The least recently used usable video not in `exclude` (never-used videos first,
     /// then oldest use; ties in the order files were found).
     pub fn pick(&self, exclude: &[i64]) -> Result<Option<Video>, DbError> {
-        let c = self.db.conn();
-        // The partial index gives rows in LRU order: read just past the exclusions.
-        let mut st = c.prepare_cached(
-            "SELECT id, path, probe, title, creator, url, meta_origin FROM videos
-             WHERE present = 1 AND duration IS NOT NULL
-             ORDER BY coalesce(last_used, -1), id LIMIT ?1",
-        )?;
-        let mut rows = st.query([exclude.len() as i64 + 1])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            if exclude.contains(&id) {
-                continue;
-            }
-            let path = PathBuf::from(r.get::<_, String>(1)?);
-            let Some(info) = r
-                .get::<_, Option<String>>(2)?
-                .and_then(|p| serde_json::from_str::<ProbeInfo>(&p).ok())
-            else {
-                continue;
-            };
-            let meta = SourceMeta {
-                title: r.get(3)?,
-                creator: r.get(4)?,
-                url: r.get(5)?,
-                origin: metadata::MetaOrigin::parse(r.get::<_, Option<String>>(6)?.as_deref()),
-            };
-            return Ok(Some(Video {
-                id,
-                path,
-                info,
-                meta,
-            }));
-        }
-        Ok(None)
+        self.store.least_recently_used(exclude)
     }
 
     /// Chooses the next clip of `video` from a range never used (see
@@ -304,7 +243,7 @@ impl Library {
         min_gops: u32,
         rng: &mut impl rand::Rng,
     ) -> Result<Cut, DbError> {
-        let used = used_ranges(&self.db.conn(), video.id)?;
+        let used = self.ranges.used(video.id)?;
         Ok(ranges::choose(
             &used,
             video.info.duration,
@@ -319,32 +258,12 @@ impl Library {
     /// first if the cut says so) and the video moves to the back of the LRU. One
     /// transaction, so a crash never leaves it half recorded.
     pub fn commit_clip(&self, video: &Video, cut: &Cut, gop_secs: f64) -> Result<(), DbError> {
-        let mut c = self.db.conn();
-        let tx = c.transaction()?;
-        let used = if cut.reset {
-            Vec::new()
-        } else {
-            used_ranges(&tx, video.id)?
-        };
-        let mut now_used = used;
-        now_used.push(cut.range(gop_secs, video.info.duration));
-        let now_used = ranges::merge(now_used);
-        tx.execute("DELETE FROM video_ranges WHERE video_id = ?1", [video.id])?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO video_ranges (video_id, start, end) VALUES (?1, ?2, ?3)",
-            )?;
-            for r in &now_used {
-                ins.execute(params![video.id, r.start, r.end])?;
-            }
-        }
-        let clock = db::bump(&tx, "lru_clock", 1)?;
-        tx.execute(
-            "UPDATE videos SET last_used = ?2, clips_cut = clips_cut + 1, resets = resets + ?3
-             WHERE id = ?1",
-            params![video.id, clock, cut.reset as i64],
-        )?;
-        tx.commit()?;
+        let range = cut.range(gop_secs, video.info.duration);
+        self.store.record_cut(video.id, cut.reset, |used| {
+            let mut now_used = if cut.reset { Vec::new() } else { used };
+            now_used.push(range);
+            ranges::merge(now_used)
+        })?;
         if cut.reset {
             tracing::info!(file = %video.path.display(), "every part of this video was used: its ranges start over");
         }
@@ -367,62 +286,18 @@ impl Library {
 
     /// The ranges of a video already cut into clips.
     pub fn used_ranges(&self, id: i64) -> Result<Vec<Range>, DbError> {
-        used_ranges(&self.db.conn(), id)
+        self.ranges.used(id)
     }
 
     /// Counts of videos by state.
     pub fn counts(&self) -> Result<LibraryCounts, DbError> {
-        Ok(self.db.conn().query_row(
-            "SELECT count(*),
-                    count(*) FILTER (WHERE duration IS NOT NULL),
-                    count(*) FILTER (WHERE error IS NOT NULL),
-                    count(*) FILTER (WHERE probe IS NULL AND error IS NULL)
-             FROM videos WHERE present = 1",
-            [],
-            |r| {
-                Ok(LibraryCounts {
-                    present: r.get::<_, i64>(0)? as u64,
-                    usable: r.get::<_, i64>(1)? as u64,
-                    unusable: r.get::<_, i64>(2)? as u64,
-                    pending: r.get::<_, i64>(3)? as u64,
-                })
-            },
-        )?)
+        self.store.counts()
     }
 
     /// Present videos in LRU order (next to be cut first), with their state: for the
     /// API and tests. `offset`/`limit` page through them.
     pub fn list(&self, offset: u64, limit: u64) -> Result<Vec<VideoStatus>, DbError> {
-        let c = self.db.conn();
-        let mut st = c.prepare(
-            "SELECT id, path, title, creator, duration, error, last_used, clips_cut, resets, airtime
-             FROM videos WHERE present = 1
-             ORDER BY duration IS NULL, coalesce(last_used, -1), id LIMIT ?1 OFFSET ?2",
-        )?;
-        let rows = st
-            .query_map(params![limit as i64, offset as i64], |r| {
-                Ok(VideoStatus {
-                    id: r.get(0)?,
-                    path: PathBuf::from(r.get::<_, String>(1)?),
-                    title: r.get(2)?,
-                    creator: r.get(3)?,
-                    duration: r.get(4)?,
-                    error: r.get(5)?,
-                    last_used: r.get(6)?,
-                    clips_cut: r.get(7)?,
-                    resets: r.get(8)?,
-                    airtime: r.get(9)?,
-                    used: Vec::new(),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(st);
-        rows.into_iter()
-            .map(|mut v| {
-                v.used = used_ranges(&c, v.id)?;
-                Ok(v)
-            })
-            .collect()
+        self.store.list(offset, limit)
     }
 }
 
@@ -451,20 +326,6 @@ pub struct VideoStatus {
     pub airtime: f64,
     /// Ranges already cut.
     pub used: Vec<Range>,
-}
-
-fn used_ranges(c: &rusqlite::Connection, id: i64) -> Result<Vec<Range>, DbError> {
-    let mut st =
-        c.prepare_cached("SELECT start, end FROM video_ranges WHERE video_id = ?1 ORDER BY start")?;
-    let v = st
-        .query_map([id], |r| {
-            Ok(Range {
-                start: r.get(0)?,
-                end: r.get(1)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(v)
 }
 
 /// Music files under `folder`, sorted.

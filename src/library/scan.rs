@@ -3,10 +3,9 @@
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
-use rusqlite::{Connection, params};
-
+use crate::db::scan::{FileRow, ScanTx};
 use crate::db::{DbError, unix_now};
 
 /// A media file found by a walk.
@@ -33,7 +32,7 @@ pub struct ScanReport {
     pub changed: usize,
     /// Files as they were.
     pub unchanged: usize,
-    /// How long the walk and the reconciliation took.
+    /// How long the reconciliation took, its transaction included (set by the caller).
     #[serde(skip)]
     pub elapsed: Duration,
     /// Top folders that could not be read, each with how many of the table's files
@@ -156,61 +155,23 @@ fn walk(dir: &Path, exts: &[&str], depth: usize, out: &mut Vec<Found>) {
     }
 }
 
-/// Which table a scan reconciles: they share the file columns and differ in what a
-/// changed file resets.
-#[derive(Clone, Copy, Debug)]
-pub enum Table {
-    /// Source videos: a changed file is probed again and its used ranges cleared.
-    Videos,
-    /// Music tracks: a changed file is encoded again (its cache name changes).
-    Tracks,
-}
+pub use crate::db::scan::Table;
 
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Videos => "videos",
-            Table::Tracks => "tracks",
-        }
-    }
-}
-
-struct Row {
-    id: i64,
-    size: u64,
-    mtime_ns: i64,
-    present: bool,
-}
-
-/// Reconciles `table` with the files found, in one transaction. Files under an
+/// Reconciles the table of `tx` with the files found. Files under an
 /// `unreachable` folder are marked missing (not removed: history and used ranges
-/// stay, and they come back with their ids when the folder returns).
+/// stay, and they come back with their ids when the folder returns). A changed
+/// video is probed again and its used ranges cleared; a changed track is encoded
+/// again (its cache name changes).
 pub fn reconcile(
-    conn: &mut Connection,
-    table: Table,
+    tx: &ScanTx<'_>,
     files: &[Found],
     unreachable: &[PathBuf],
 ) -> Result<ScanReport, DbError> {
-    let t0 = Instant::now();
-    let name = table.name();
-    let tx = conn.transaction()?;
-    let mut rows: HashMap<String, Row> = {
-        let mut st = tx.prepare(&format!(
-            "SELECT id, path, size, mtime_ns, present FROM {name}"
-        ))?;
-        st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(1)?,
-                Row {
-                    id: r.get(0)?,
-                    size: r.get::<_, i64>(2)? as u64,
-                    mtime_ns: r.get(3)?,
-                    present: r.get(4)?,
-                },
-            ))
-        })?
-        .collect::<Result<_, _>>()?
-    };
+    let mut rows: HashMap<String, FileRow> = tx
+        .rows()?
+        .into_iter()
+        .map(|r| (r.path.clone(), r))
+        .collect();
     let mut report = ScanReport::default();
     // Rows under a folder that cannot be read: missing, and never a rename's twin.
     let mut missing: Vec<i64> = Vec::new();
@@ -230,45 +191,30 @@ pub fn reconcile(
         }
     }
     let mut new_files: Vec<&Found> = Vec::new();
-    {
-        let mut back =
-            tx.prepare_cached(&format!("UPDATE {name} SET present = 1 WHERE id = ?1"))?;
-        let reset = match table {
-            Table::Videos => {
-                "UPDATE videos SET size = ?2, mtime_ns = ?3, present = 1, probe = NULL,
-                     duration = NULL, error = NULL WHERE id = ?1"
-            }
-            Table::Tracks => {
-                "UPDATE tracks SET size = ?2, mtime_ns = ?3, present = 1, error = NULL WHERE id = ?1"
-            }
-        };
-        let mut changed = tx.prepare_cached(reset)?;
-        let mut clear_ranges = tx.prepare_cached("DELETE FROM video_ranges WHERE video_id = ?1")?;
-        for f in files {
-            let key = f.path.to_str().expect("walk keeps UTF-8 paths only");
-            match rows.remove(key) {
-                Some(row) if row.size == f.size && row.mtime_ns == f.mtime_ns => {
-                    if row.present {
-                        report.unchanged += 1;
-                    } else {
-                        back.execute([row.id])?;
-                        report.added += 1;
-                    }
+    for f in files {
+        let key = f.path.to_str().expect("walk keeps UTF-8 paths only");
+        match rows.remove(key) {
+            Some(row) if row.size == f.size && row.mtime_ns == f.mtime_ns => {
+                if row.present {
+                    report.unchanged += 1;
+                } else {
+                    tx.back(row.id)?;
+                    report.added += 1;
                 }
-                Some(row) => {
-                    changed.execute(params![row.id, f.size as i64, f.mtime_ns])?;
-                    if matches!(table, Table::Videos) {
-                        clear_ranges.execute([row.id])?;
-                    }
-                    // Back after being removed, and different: new to the channel.
-                    if row.present {
-                        report.changed += 1;
-                    } else {
-                        report.added += 1;
-                    }
-                }
-                None => new_files.push(f),
             }
+            Some(row) => {
+                tx.changed(row.id, f.size, f.mtime_ns)?;
+                if tx.table() == Table::Videos {
+                    tx.clear_ranges(row.id)?;
+                }
+                // Back after being removed, and different: new to the channel.
+                if row.present {
+                    report.changed += 1;
+                } else {
+                    report.added += 1;
+                }
+            }
+            None => new_files.push(f),
         }
     }
     // Rows left over are files no longer where they were: moved (same size and
@@ -279,44 +225,31 @@ pub fn reconcile(
             .or_default()
             .push(row.id);
     }
-    {
-        let mut moved = tx.prepare_cached(&format!("UPDATE {name} SET path = ?2 WHERE id = ?1"))?;
-        let mut insert = tx.prepare_cached(&format!(
-            "INSERT INTO {name} (path, size, mtime_ns, added_at) VALUES (?1, ?2, ?3, ?4)"
-        ))?;
-        // A file that comes back under a path a removed row still holds.
-        let mut replace = tx.prepare_cached(&format!("DELETE FROM {name} WHERE path = ?1"))?;
-        let now = unix_now();
-        for f in new_files {
-            let path = f.path.to_str().expect("walk keeps UTF-8 paths only");
-            let twin = gone
-                .get_mut(&(f.size, f.mtime_ns))
-                .and_then(|ids| ids.pop())
-                .filter(|_| f.mtime_ns != 0);
-            if let Some(id) = twin {
-                moved.execute(params![id, path])?;
-                report.renamed += 1;
-            } else {
-                replace.execute([path])?;
-                insert.execute(params![path, f.size as i64, f.mtime_ns, now])?;
-                report.added += 1;
-            }
+    let now = unix_now();
+    for f in new_files {
+        let twin = gone
+            .get_mut(&(f.size, f.mtime_ns))
+            .and_then(|ids| ids.pop())
+            .filter(|_| f.mtime_ns != 0);
+        if let Some(id) = twin {
+            tx.renamed(id, &f.path)?;
+            report.renamed += 1;
+        } else {
+            // Replaces a removed row that still holds the path.
+            tx.add(&f.path, f.size, f.mtime_ns, now)?;
+            report.added += 1;
         }
-        let mut remove =
-            tx.prepare_cached(&format!("UPDATE {name} SET present = 0 WHERE id = ?1"))?;
-        for ids in gone.values() {
-            for id in ids {
-                remove.execute([id])?;
-                report.removed += 1;
-            }
-        }
-        for id in &missing {
-            remove.execute([id])?;
-        }
-        report.went_missing = missing.len();
     }
-    tx.commit()?;
-    report.elapsed = t0.elapsed();
+    for ids in gone.values() {
+        for id in ids {
+            tx.missing(*id)?;
+            report.removed += 1;
+        }
+    }
+    for id in &missing {
+        tx.missing(*id)?;
+    }
+    report.went_missing = missing.len();
     Ok(report)
 }
 

@@ -30,20 +30,8 @@ fn touch(dir: &Path, name: &str, bytes: &[u8]) {
 /// (what ffprobe finds is tested in transcode; here it is the bookkeeping).
 fn scan_and_fake_probe(lib: &Library, duration: f64) -> ScanReport {
     let report = lib.scan().unwrap();
-    let pending: Vec<(i64, String)> = {
-        let c = lib.db.conn();
-        let mut st = c
-            .prepare(
-                "SELECT id, path FROM videos WHERE present = 1 AND probe IS NULL AND error IS NULL",
-            )
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
-    for (id, path) in pending {
-        let meta = SourceMeta::from_file_name(Path::new(&path));
+    for (id, path) in lib.store.pending_probes().unwrap() {
+        let meta = SourceMeta::from_file_name(&path);
         lib.record_probe(id, &probe(duration), &meta).unwrap();
     }
     report
@@ -291,14 +279,8 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
 type RowState = (bool, Option<i64>, i64);
 
 fn row_state(lib: &Library, id: i64) -> RowState {
-    lib.db
-        .conn()
-        .query_row(
-            "SELECT present, last_used, clips_cut FROM videos WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap()
+    let r = lib.store.row(id).unwrap();
+    (r.present, r.last_used, r.clips_cut)
 }
 
 #[test]

@@ -939,13 +939,7 @@ fn disk_full_reason(s: &GeneratorSettings) -> String {
 /// A database error as a job's outcome: SQLite's "database or disk is full" is a
 /// pause for the full disk like any other, everything else a stall.
 fn db_failed(s: &GeneratorSettings, e: crate::db::DbError) -> Outcome {
-    let full = match &e {
-        crate::db::DbError::Sql(rusqlite::Error::SqliteFailure(f, _)) => {
-            f.code == rusqlite::ErrorCode::DiskFull
-        }
-        _ => false,
-    };
-    if full {
+    if e.is_disk_full() {
         tracing::warn!(error = %e, "database write failed: the data disk is full");
         Outcome::DiskFull(disk_full_reason(s))
     } else {
@@ -1269,12 +1263,7 @@ mod tests {
             GeneratorState::Stalled { .. }
         ));
         assert!(playout.chunks().is_empty(), "no empty chunk left behind");
-        let rows: i64 = rig
-            .db
-            .conn()
-            .query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 0);
+        assert!(rig.db.chunks().all().unwrap().is_empty(), "nor its record");
         // A usable video arrives: the generator goes on by itself.
         source(&videos, "good.mp4").await;
         rig.refresh().await;
@@ -1361,13 +1350,8 @@ mod tests {
 
     /// `(id, present, error)` of the video whose path ends in `name`.
     fn video_row(db: &Db, name: &str) -> (i64, bool, Option<String>) {
-        db.conn()
-            .query_row(
-                "SELECT id, present, error FROM videos WHERE path LIKE '%/' || ?1",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap()
+        let r = db.library().row_named(name).unwrap();
+        (r.id, r.present, r.error)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1643,15 +1627,7 @@ mod tests {
         // The rescan found both changed: probed again, as any changed file is.
         assert_eq!(rig.library.counts().unwrap().pending, 2);
         rig.refresh().await;
-        let duration: f64 = rig
-            .db
-            .conn()
-            .query_row(
-                "SELECT duration FROM videos WHERE id = ?1",
-                [replaced],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let duration = rig.db.library().row(replaced).unwrap().duration.unwrap();
         assert!(
             (duration - 8.0).abs() < 0.1,
             "re-probed as the new file: {duration}"

@@ -5,7 +5,8 @@
 //! unit. The playout prefers chunks never aired, then the least recently aired, and
 //! never runs dry: with nothing new it re-airs an old chunk. Chunks, their clips and
 //! their airings are kept in the database; the playout holds a copy in memory so the
-//! engine's pulls never wait on a query.
+//! engine's pulls never wait on a query, and hands the airings they start to the
+//! writer thread ([`AiringWriter`]): nothing under its lock waits on SQLite.
 
 pub mod cron;
 pub mod generator;
@@ -16,10 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
-use rusqlite::{OptionalExtension, params};
+use tokio::sync::watch;
 
 use crate::channel::{ClipInfo, ClipRef, ClipSource};
-use crate::db::{self, Db, DbError, unix_now};
+use crate::db::airings::{AiringWrite, AiringWriter};
+use crate::db::chunks::{ChunkStore, ClipRow};
+use crate::db::{Db, DbError, unix_now};
 use crate::transcode::OutputProfile;
 
 /// What must match for clips to splice on one timeline: size, frame rate and GOP.
@@ -46,6 +49,8 @@ pub struct Chunk {
     pub times_aired: u32,
     /// Airing clock of its last airing; `None`: never aired.
     pub last_aired: Option<i64>,
+    /// When it last started airing, Unix seconds.
+    pub last_aired_at: Option<i64>,
     /// Size of its clip files, bytes.
     pub size_bytes: u64,
     /// Seconds of video in it.
@@ -81,10 +86,6 @@ pub struct ClipRecord {
     pub encoder: String,
 }
 
-/// A row of the chunks table: id, state, profile, times aired, last aired, created
-/// at, encoder, target length.
-type ChunkRow = (String, String, String, i64, Option<i64>, i64, String, f64);
-
 #[derive(Default)]
 struct State {
     chunks: Vec<Chunk>,
@@ -98,6 +99,9 @@ struct State {
     cue: u64,
     /// How to undo the last move to a new chunk, while none of it has aired.
     crossing: Option<Crossing>,
+    /// The airing clock: one tick per chunk airing (loaded at start; the writer
+    /// persists each tick).
+    clock: i64,
 }
 
 /// The state before the engine pulled the first clip of a new chunk.
@@ -112,8 +116,12 @@ struct Crossing {
 
 /// The playout order. The engine pulls clips from it; the generator pushes them in.
 pub struct Playout {
-    db: Db,
+    store: ChunkStore,
+    /// Where airings go: the engine's pulls change memory only.
+    airings: AiringWriter,
     state: Mutex<State>,
+    /// Ticks whenever a clip may have become ready to pull (see [`ClipSource::changed`]).
+    changed: watch::Sender<u64>,
 }
 
 impl Playout {
@@ -128,77 +136,58 @@ impl Playout {
         profile: &OutputProfile,
     ) -> Result<Arc<Playout>, DbError> {
         let key = splice_key(profile);
+        let store = db.chunks();
         let mut chunks = Vec::new();
-        {
-            let mut c = db.conn();
-            let tx = c.transaction()?;
-            let rows: Vec<ChunkRow> = {
-                let mut st = tx.prepare(
-                    "SELECT id, state, profile, times_aired, last_aired, created_at, encoder,
-                            target_secs
-                     FROM chunks ORDER BY id",
-                )?;
-                st.query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                })?
-                .collect::<Result<_, _>>()?
-            };
-            for (id, state, made_for, times_aired, last_aired, created_at, encoder, target_secs) in
-                rows
-            {
-                let dir = chunks_dir.join(&id);
-                if made_for != key {
-                    tracing::info!(chunk = %id, %made_for, now = %key, "removing chunk made for another output size or frame rate");
-                    let _ = std::fs::remove_dir_all(&dir);
-                    tx.execute("DELETE FROM chunks WHERE id = ?1", [&id])?;
-                    continue;
-                }
-                let clips = load_clips(&tx, &id, &dir)?;
-                let complete = state == "ready";
-                if complete && clips.is_empty() {
-                    tracing::info!(chunk = %id, "forgetting chunk whose files are gone");
-                    let _ = std::fs::remove_dir_all(&dir);
-                    tx.execute("DELETE FROM chunks WHERE id = ?1", [&id])?;
-                    continue;
-                }
-                chunks.push(Chunk {
-                    size_bytes: 0,
-                    duration: 0.0,
-                    target_secs,
-                    id,
-                    dir,
-                    complete,
-                    times_aired: times_aired as u32,
-                    last_aired,
-                    created_at,
-                    encoder,
-                    clips: Vec::new(),
-                });
-                let chunk = chunks.last_mut().expect("just pushed");
-                for (clip, size, secs) in clips {
-                    chunk.size_bytes += size;
-                    chunk.duration += secs;
-                    chunk.clips.push(clip);
-                }
+        let mut gone: Vec<String> = Vec::new();
+        for (row, clips) in store.all()? {
+            let dir = chunks_dir.join(&row.id);
+            if row.profile != key {
+                tracing::info!(chunk = %row.id, made_for = %row.profile, now = %key, "removing chunk made for another output size or frame rate");
+                let _ = std::fs::remove_dir_all(&dir);
+                gone.push(row.id);
+                continue;
             }
-            tx.commit()?;
+            let clips = existing_clips(&row.id, &dir, clips);
+            if row.complete && clips.is_empty() {
+                tracing::info!(chunk = %row.id, "forgetting chunk whose files are gone");
+                let _ = std::fs::remove_dir_all(&dir);
+                gone.push(row.id);
+                continue;
+            }
+            let mut chunk = Chunk {
+                size_bytes: 0,
+                duration: 0.0,
+                target_secs: row.target_secs,
+                id: row.id,
+                dir,
+                complete: row.complete,
+                times_aired: row.times_aired,
+                last_aired: row.last_aired,
+                last_aired_at: row.last_aired_at,
+                created_at: row.created_at,
+                encoder: row.encoder,
+                clips: Vec::new(),
+            };
+            for (clip, size, secs) in clips {
+                chunk.size_bytes += size;
+                chunk.duration += secs;
+                chunk.clips.push(clip);
+            }
+            chunks.push(chunk);
         }
+        store.delete(&gone.iter().map(String::as_str).collect::<Vec<_>>())?;
         remove_strays(chunks_dir, &chunks);
+        let airings = db.airings();
+        let clock = airings.clock()?;
         Ok(Arc::new(Playout {
-            db,
+            store,
+            airings: AiringWriter::start(airings),
             state: Mutex::new(State {
                 chunks,
+                clock,
                 ..State::default()
             }),
+            changed: watch::channel(0).0,
         }))
     }
 
@@ -216,11 +205,8 @@ impl Playout {
         target_secs: f64,
     ) -> Result<(), DbError> {
         let now = unix_now();
-        self.db.conn().execute(
-            "INSERT INTO chunks (id, state, profile, encoder, target_secs, created_at)
-             VALUES (?1, 'building', ?2, ?3, ?4, ?5)",
-            params![id, splice_key(profile), encoder, target_secs, now],
-        )?;
+        self.store
+            .begin(id, &splice_key(profile), encoder, target_secs, now)?;
         self.state().chunks.push(Chunk {
             id: id.into(),
             dir,
@@ -228,6 +214,7 @@ impl Playout {
             complete: false,
             times_aired: 0,
             last_aired: None,
+            last_aired_at: None,
             size_bytes: 0,
             duration: 0.0,
             target_secs,
@@ -239,55 +226,70 @@ impl Playout {
 
     /// Appends an encoded clip to a chunk: it can air right away.
     pub fn add_clip(&self, chunk: &str, clip: ClipRef, rec: &ClipRecord) -> Result<(), DbError> {
-        let mut s = self.state();
-        let Some(c) = s.chunks.iter_mut().find(|c| c.id == chunk) else {
+        // Recorded first, outside the lock (the engine pulls under it). Only the
+        // chunk's own job adds to it, and a chunk being built is never deleted, so
+        // its next index cannot change meanwhile.
+        let Some(idx) = self.find(chunk, |c| c.clips.len()) else {
             return Ok(()); // deleted while it was being made
         };
-        self.db.conn().execute(
-            "INSERT INTO clips (chunk_id, idx, file, video_id, source, title, creator, start,
-                                duration, size_bytes, encoder)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                chunk,
-                c.clips.len() as i64,
-                rec.file,
-                rec.video_id,
-                rec.source.as_ref().and_then(|p| p.to_str()),
-                rec.title,
-                rec.creator,
-                rec.start,
-                rec.duration,
-                rec.size_bytes as i64,
-                rec.encoder
-            ],
-        )?;
-        c.size_bytes += rec.size_bytes;
-        c.duration += rec.duration;
-        c.clips.push(clip);
+        self.store.add_clip(chunk, idx, rec)?;
+        if let Some(c) = self.state().chunks.iter_mut().find(|c| c.id == chunk) {
+            c.size_bytes += rec.size_bytes;
+            c.duration += rec.duration;
+            c.clips.push(clip);
+        }
+        self.notify();
         Ok(())
     }
 
     /// Marks a chunk complete; an empty one (every encode failed) is dropped and
     /// its folder returned for deletion.
     pub fn complete_chunk(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {
-        let mut s = self.state();
-        let Some(i) = s.chunks.iter().position(|c| c.id == chunk) else {
+        let Some(empty) = self.find(chunk, |c| c.clips.is_empty()) else {
             return Ok(None);
         };
-        let mut conn = self.db.conn();
-        if s.chunks[i].clips.is_empty() {
-            conn.execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
-            return Ok(Some(s.chunks.remove(i).dir));
+        if empty {
+            self.store.delete(&[chunk])?;
+            let mut s = self.state();
+            let i = s.chunks.iter().position(|c| c.id == chunk);
+            return Ok(i.map(|i| s.chunks.remove(i).dir));
         }
-        let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE chunks SET state = 'ready', ready_at = ?2 WHERE id = ?1",
-            params![chunk, unix_now()],
-        )?;
-        db::bump(&tx, "chunks_created", 1)?;
-        tx.commit()?;
-        s.chunks[i].complete = true;
+        self.store.complete(chunk, unix_now())?;
+        if let Some(c) = self.state().chunks.iter_mut().find(|c| c.id == chunk) {
+            c.complete = true;
+        }
+        self.notify();
         Ok(None)
+    }
+
+    /// `f` of the chunk `id`, if there is one.
+    fn find<R>(&self, id: &str, f: impl FnOnce(&Chunk) -> R) -> Option<R> {
+        self.state().chunks.iter().find(|c| c.id == id).map(f)
+    }
+
+    /// Tells the loader that a clip may have become ready.
+    fn notify(&self) {
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Puts chunks whose deletion failed back in their place (ids sort by creation).
+    fn restore(&self, chunks: Vec<Chunk>) {
+        let mut s = self.state();
+        for c in chunks {
+            let at = s.chunks.partition_point(|k| k.id < c.id);
+            s.chunks.insert(at, c);
+        }
+    }
+
+    /// Blocks until every airing handed to the writer so far is in the database.
+    pub fn flush(&self) {
+        self.airings.flush();
+    }
+
+    /// Writes the airings handed to the writer so far and stops it: for the
+    /// shutdown, once the engine has stopped pulling.
+    pub async fn close(&self) {
+        self.airings.close().await;
     }
 
     /// True once any chunk holds a clip that can air.
@@ -321,14 +323,12 @@ impl Playout {
 
     /// Ids of the source videos of a chunk's clips, in order.
     pub fn clip_videos(&self, chunk: &str) -> Result<Vec<i64>, DbError> {
-        let c = self.db.conn();
-        let mut st = c.prepare_cached(
-            "SELECT video_id FROM clips WHERE chunk_id = ?1 AND video_id IS NOT NULL ORDER BY idx",
-        )?;
-        let v = st
-            .query_map([chunk], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
-        Ok(v)
+        self.store.clip_videos(chunk)
+    }
+
+    /// The clips recorded for a chunk, in order, with where they came from.
+    pub fn clip_records(&self, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
+        self.store.clips(chunk)
     }
 
     /// The chunks that may be on air now: the one being fed to the engine and the
@@ -371,6 +371,7 @@ impl Playout {
             queued: s.queued.clone(),
             cue: s.cue,
             crossing: None,
+            clock: s.clock,
         };
         let mut clock = sim
             .chunks
@@ -411,6 +412,8 @@ impl Playout {
             .any(|c| c.id == chunk && c.complete && !c.clips.is_empty());
         if ok {
             s.queued = Some(chunk.to_string());
+            drop(s);
+            self.notify();
         }
         ok
     }
@@ -420,22 +423,73 @@ impl Playout {
     /// equals), never one on air, being built, queued or not aired yet. Returns the
     /// folders to delete.
     pub fn evict(&self, max: usize, budget: Option<u64>) -> Result<Vec<PathBuf>, DbError> {
-        let mut s = self.state();
-        let spared: HashSet<String> = s
+        let victims = self.state().evictions(max, budget);
+        if victims.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Out of memory first, so they cannot be picked; out of the database after,
+        // outside the lock.
+        if let Err(e) = self
+            .store
+            .delete(&victims.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())
+        {
+            self.restore(victims);
+            return Err(e);
+        }
+        Ok(victims
+            .into_iter()
+            .map(|c| {
+                tracing::info!(chunk = %c.id, times_aired = c.times_aired, mb = c.size_bytes / 1_000_000, "evicting chunk");
+                c.dir
+            })
+            .collect())
+    }
+
+    /// Deletes a chunk on request; refused (false) for one that may be on air or is
+    /// being built. Returns its folder on success.
+    pub fn delete(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {
+        let c = {
+            let mut s = self.state();
+            let on_air = s.cursor.as_ref().is_some_and(|c| c.0 == chunk)
+                || s.previous.as_deref() == Some(chunk);
+            let Some(i) = s.chunks.iter().position(|c| c.id == chunk && c.complete) else {
+                return Ok(None);
+            };
+            if on_air {
+                return Ok(None);
+            }
+            if s.queued.as_deref() == Some(chunk) {
+                s.queued = None;
+            }
+            s.chunks.remove(i)
+        };
+        if let Err(e) = self.store.delete(&[chunk]) {
+            self.restore(vec![c]);
+            return Err(e);
+        }
+        Ok(Some(c.dir))
+    }
+}
+
+impl State {
+    /// Takes out the chunks to evict while there are more than `max` or they take
+    /// more than `budget` bytes (see [`Playout::evict`]).
+    fn evictions(&mut self, max: usize, budget: Option<u64>) -> Vec<Chunk> {
+        let spared: HashSet<String> = self
             .cursor
             .iter()
             .map(|c| c.0.clone())
-            .chain(s.previous.clone())
-            .chain(s.queued.clone())
+            .chain(self.previous.clone())
+            .chain(self.queued.clone())
             .collect();
         let mut out = Vec::new();
         loop {
-            let total: u64 = s.chunks.iter().map(|c| c.size_bytes).sum();
-            let over = s.chunks.len() > max || budget.is_some_and(|b| total > b);
+            let total: u64 = self.chunks.iter().map(|c| c.size_bytes).sum();
+            let over = self.chunks.len() > max || budget.is_some_and(|b| total > b);
             if !over {
                 break;
             }
-            let victim = s
+            let victim = self
                 .chunks
                 .iter()
                 .enumerate()
@@ -443,76 +497,11 @@ impl Playout {
                 .min_by_key(|(_, c)| (c.last_aired, std::cmp::Reverse(c.times_aired)))
                 .map(|(i, _)| i);
             let Some(i) = victim else { break };
-            let c = s.chunks.remove(i);
-            self.db
-                .conn()
-                .execute("DELETE FROM chunks WHERE id = ?1", [&c.id])?;
-            tracing::info!(chunk = %c.id, times_aired = c.times_aired, mb = c.size_bytes / 1_000_000, "evicting chunk");
-            out.push(c.dir);
+            out.push(self.chunks.remove(i));
         }
-        Ok(out)
+        out
     }
 
-    /// Deletes a chunk on request; refused (false) for one that may be on air or is
-    /// being built. Returns its folder on success.
-    pub fn delete(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {
-        let mut s = self.state();
-        let on_air =
-            s.cursor.as_ref().is_some_and(|c| c.0 == chunk) || s.previous.as_deref() == Some(chunk);
-        let Some(i) = s.chunks.iter().position(|c| c.id == chunk && c.complete) else {
-            return Ok(None);
-        };
-        if on_air {
-            return Ok(None);
-        }
-        if s.queued.as_deref() == Some(chunk) {
-            s.queued = None;
-        }
-        self.db
-            .conn()
-            .execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
-        Ok(Some(s.chunks.remove(i).dir))
-    }
-
-    /// Records that `chunk` goes on air; returns the airing clock and the chunk's
-    /// previous `last_aired_at`, to undo it.
-    fn record_airing(&self, chunk: &str) -> Result<(i64, Option<i64>), DbError> {
-        let mut c = self.db.conn();
-        let tx = c.transaction()?;
-        let before: Option<i64> = tx
-            .query_row(
-                "SELECT last_aired_at FROM chunks WHERE id = ?1",
-                [chunk],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        let clock = db::bump(&tx, "airing_clock", 1)?;
-        tx.execute(
-            "UPDATE chunks SET times_aired = times_aired + 1, last_aired = ?2, last_aired_at = ?3
-             WHERE id = ?1",
-            params![chunk, clock, unix_now()],
-        )?;
-        db::bump(&tx, "chunks_aired", 1)?;
-        tx.commit()?;
-        Ok((clock, before))
-    }
-
-    fn unrecord_airing(&self, undo: &Crossing) -> Result<(), DbError> {
-        let mut c = self.db.conn();
-        let tx = c.transaction()?;
-        tx.execute(
-            "UPDATE chunks SET times_aired = max(times_aired - 1, 0), last_aired = ?2, last_aired_at = ?3
-             WHERE id = ?1",
-            params![undo.chunk, undo.last_aired, undo.last_aired_at],
-        )?;
-        db::bump(&tx, "chunks_aired", -1)?;
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-impl State {
     /// The chunk to air after the current one.
     fn pick_next(&self) -> Option<usize> {
         let current = self.cursor.as_ref().map(|c| c.0.clone());
@@ -592,25 +581,24 @@ impl ClipSource for Playout {
             if s.queued.as_deref() == Some(id.as_str()) {
                 s.queued = None;
             }
-            let (clock, last_aired_at) = match self.record_airing(&id) {
-                Ok((clock, at)) => (Some(clock), at),
-                Err(e) => {
-                    // The stream matters more than the bookkeeping.
-                    tracing::error!(error = %e, "cannot record a chunk's airing");
-                    let clock = s.chunks.iter().filter_map(|c| c.last_aired).max();
-                    (clock.map(|m| m + 1), None)
-                }
-            };
+            s.clock += 1;
+            let (clock, at) = (s.clock, unix_now());
             s.crossing = Some(Crossing {
                 chunk: id.clone(),
                 last_aired: s.chunks[i].last_aired,
-                last_aired_at,
+                last_aired_at: s.chunks[i].last_aired_at,
                 cursor: s.cursor.clone(),
                 previous: s.previous.clone(),
             });
+            self.airings.send(AiringWrite::Aired {
+                chunk: id.clone(),
+                clock,
+                at,
+            });
             let c = &mut s.chunks[i];
             c.times_aired += 1;
-            c.last_aired = clock;
+            c.last_aired = Some(clock);
+            c.last_aired_at = Some(at);
             tracing::info!(chunk = %c.id, clips = c.clips.len(), times_aired = c.times_aired, "chunk up next");
             let previous = s.cursor.take().map(|c| c.0);
             s.previous = previous.filter(|p| *p != id);
@@ -634,12 +622,15 @@ impl ClipSource for Playout {
             return None;
         }
         let undo = s.crossing.clone().filter(|u| u.chunk == cursor)?;
-        if let Err(e) = self.unrecord_airing(&undo) {
-            tracing::error!(error = %e, "cannot take back a chunk's airing");
-        }
+        self.airings.send(AiringWrite::Undone {
+            chunk: undo.chunk.clone(),
+            last_aired: undo.last_aired,
+            last_aired_at: undo.last_aired_at,
+        });
         if let Some(c) = s.chunks.iter_mut().find(|c| c.id == undo.chunk) {
             c.times_aired = c.times_aired.saturating_sub(1);
             c.last_aired = undo.last_aired;
+            c.last_aired_at = undo.last_aired_at;
         }
         // Go on right after the clip on air (nothing of the old chunk is left when it
         // was its last one, so the operator's pick comes next).
@@ -659,51 +650,37 @@ impl ClipSource for Playout {
         s.crossing = None;
         s.cue += 1;
         tracing::info!(chunk = %undo.chunk, "chunk taken back: an operator's pick airs first");
-        Some(s.cue)
+        let cue = s.cue;
+        drop(s);
+        self.notify();
+        Some(cue)
+    }
+
+    fn changed(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 }
 
 /// The clips of a chunk whose files exist, with their sizes and lengths.
-fn load_clips(
-    c: &rusqlite::Connection,
-    chunk: &str,
-    dir: &Path,
-) -> Result<Vec<(ClipRef, u64, f64)>, DbError> {
-    let mut st = c.prepare_cached(
-        "SELECT idx, file, source, title, creator, start, duration, size_bytes
-         FROM clips WHERE chunk_id = ?1 ORDER BY idx",
-    )?;
-    let rows = st.query_map([chunk], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, f64>(5)?,
-            r.get::<_, f64>(6)?,
-            r.get::<_, i64>(7)?,
-        ))
-    })?;
+fn existing_clips(chunk: &str, dir: &Path, rows: Vec<ClipRow>) -> Vec<(ClipRef, u64, f64)> {
     let mut out = Vec::new();
-    for row in rows {
-        let (idx, file, source, title, creator, start, duration, size) = row?;
-        let path = dir.join(&file);
+    for ClipRow { idx, rec } in rows {
+        let path = dir.join(&rec.file);
         // A record naming anything but a plain file in its own folder is not ours.
-        if file.contains('/') || !path.is_file() {
+        if rec.file.contains('/') || !path.is_file() {
             continue;
         }
         let info = Arc::new(ClipInfo {
             id: format!("{chunk}/{idx}"),
-            source: source.map(PathBuf::from),
-            title,
-            creator,
-            source_start: start,
+            source: rec.source,
+            title: rec.title,
+            creator: rec.creator,
+            source_start: rec.start,
             chunk: Some(chunk.to_string()),
         });
-        out.push((ClipRef { path, info }, size as u64, duration));
+        out.push((ClipRef { path, info }, rec.size_bytes, rec.duration));
     }
-    Ok(out)
+    out
 }
 
 /// Removes folders and files in the chunks folder that no chunk owns (a chunk

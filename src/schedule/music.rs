@@ -10,26 +10,36 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rand::seq::SliceRandom;
-use rusqlite::params;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{TrackRef, TrackSource};
+use crate::db::music::MusicStore;
 use crate::db::{Db, DbError};
-use crate::library::scan::{self, Table};
+use crate::library::scan;
 use crate::library::{AUDIO_EXTENSIONS, title_of};
 use crate::transcode::Ffmpeg;
 
 /// Encoded tracks kept ready for the engine.
 const READY_AHEAD: usize = 2;
 
+/// With no track to play (an empty or unreachable folder, or the order unreadable)
+/// the folder is read again this often: nothing watches it, so this is how new
+/// music is found.
+const EMPTY_RETRY: Duration = Duration::from_secs(5);
+
 /// Music tracks in least-played order, encoded ahead of need.
 pub struct Music {
     ff: Ffmpeg,
-    db: Db,
+    store: MusicStore,
     folder: Option<PathBuf>,
     cache: PathBuf,
     lufs: f64,
     ready: Mutex<VecDeque<TrackRef>>,
+    /// Ticks when a track is queued in `ready` (the engine's loader waits on it).
+    queued: watch::Sender<u64>,
+    /// Wakes the encoder: room in `ready`, or a track asked for.
+    wake: Notify,
     /// A track an operator asked for: encoded and queued before the order goes on.
     asked: Mutex<Option<PathBuf>>,
     /// Whether the folder was unreachable at the last pass (logged once).
@@ -65,11 +75,13 @@ impl Music {
     ) -> Arc<Music> {
         Arc::new(Music {
             ff,
-            db,
+            store: db.music(),
             folder,
             cache,
             lufs,
             ready: Mutex::new(VecDeque::new()),
+            queued: watch::channel(0).0,
+            wake: Notify::new(),
             asked: Mutex::new(None),
             reach: scan::Reachability::default(),
         })
@@ -83,21 +95,16 @@ impl Music {
         };
         let roots = std::slice::from_ref(folder);
         let walk = scan::walk_roots(roots, AUDIO_EXTENSIONS);
-        let report = scan::reconcile(
-            &mut self.db.conn(),
-            Table::Tracks,
-            &walk.files,
-            &walk.unreachable,
-        )?;
+        let report = self
+            .store
+            .scan(|tx| scan::reconcile(tx, &walk.files, &walk.unreachable))?;
         self.reach.note("music", "tracks", roots, &report);
-        let c = self.db.conn();
-        let mut st =
-            c.prepare("SELECT path, plays FROM tracks WHERE present = 1 AND error IS NULL")?;
-        let mut tracks: Vec<(PathBuf, i64)> = st
-            .query_map([], |r| {
-                Ok((PathBuf::from(r.get::<_, String>(0)?), r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut tracks: Vec<(PathBuf, i64)> = self
+            .store
+            .playable()?
+            .into_iter()
+            .map(|t| (t.path, t.plays))
+            .collect();
         tracks.shuffle(&mut rand::rng());
         tracks.sort_by_key(|t| t.1); // stable: the shuffle decides among equals
         let mut order: Vec<PathBuf> = tracks.into_iter().map(|t| t.0).collect();
@@ -115,69 +122,44 @@ impl Music {
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<TrackStatus>), DbError> {
-        let c = self.db.conn();
-        let pattern = format!("%{}%", q.unwrap_or("").replace(['%', '_'], ""));
-        let total: i64 = c.query_row(
-            "SELECT count(*) FROM tracks WHERE present = 1 AND (title LIKE ?1 OR path LIKE ?1)",
-            [&pattern],
-            |r| r.get(0),
-        )?;
-        let mut st = c.prepare(
-            "SELECT id, title, path, plays, airtime, error FROM tracks
-             WHERE present = 1 AND (title LIKE ?1 OR path LIKE ?1)
-             ORDER BY plays, path LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = st
-            .query_map(params![pattern, limit as i64, offset as i64], |r| {
-                let path = PathBuf::from(r.get::<_, String>(2)?);
-                let title: String = r.get(1)?;
-                Ok(TrackStatus {
-                    id: r.get(0)?,
-                    title: track_title(&title, &path),
-                    name: path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                    plays: r.get(3)?,
-                    airtime: r.get(4)?,
-                    error: r.get(5)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((total as u64, rows))
+        let (total, rows) = self.store.search(q, offset, limit)?;
+        let tracks = rows
+            .into_iter()
+            .map(|r| TrackStatus {
+                id: r.id,
+                title: track_title(&r.title, &r.path),
+                name: r
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                plays: r.plays,
+                airtime: r.airtime,
+                error: r.error,
+            })
+            .collect();
+        Ok((total, tracks))
     }
 
     /// Queues the track named `name` (its file name, or its id) to play after the
     /// track already queued. False when no usable track has that name.
     pub fn play_next(&self, name: &str) -> Result<Option<String>, DbError> {
-        let c = self.db.conn();
-        let mut st = c.prepare(
-            "SELECT id, path FROM tracks WHERE present = 1 AND error IS NULL ORDER BY path",
-        )?;
-        let rows: Vec<(i64, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let found = rows.into_iter().find(|(id, path)| {
-            id.to_string() == name
-                || Path::new(path)
+        let found = self.store.playable()?.into_iter().find(|t| {
+            t.id.to_string() == name
+                || t.path
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy() == name)
         });
-        Ok(found.map(|(_, path)| {
-            let path = PathBuf::from(path);
-            let title = title_of(&path);
-            *self.asked.lock() = Some(path);
+        Ok(found.map(|t| {
+            let title = title_of(&t.path);
+            *self.asked.lock() = Some(t.path);
+            self.wake.notify_one();
             title
         }))
     }
 
     fn set_aside(&self, src: &Path, reason: &str) {
-        if let Some(p) = src.to_str()
-            && let Err(e) = self.db.conn().execute(
-                "UPDATE tracks SET error = ?2 WHERE path = ?1",
-                params![p, reason],
-            )
-        {
+        if let Err(e) = self.store.set_aside(src, reason) {
             tracing::warn!(error = %e, "cannot record a track's error");
         }
     }
@@ -195,7 +177,7 @@ impl Music {
             let wait = if asked.is_some() {
                 None
             } else if self.ready.lock().len() >= READY_AHEAD {
-                Some(Duration::from_millis(500))
+                Some(Wait::Room)
             } else if order.is_empty() {
                 let (me, l) = (self.clone(), last.clone());
                 let pass = tokio::task::spawn_blocking(move || me.next_pass(l.as_deref()))
@@ -206,19 +188,27 @@ impl Music {
                         order = p.into();
                         None
                     }
-                    Ok(_) => Some(Duration::from_secs(5)),
+                    Ok(_) => Some(Wait::Music),
                     Err(e) => {
                         tracing::error!(error = %e, "cannot read the music order");
-                        Some(Duration::from_secs(5))
+                        Some(Wait::Music)
                     }
                 }
             } else {
                 None
             };
-            if let Some(d) = wait {
+            if let Some(wait) = wait {
+                // Room in `ready` and a track asked for both wake `wake`.
+                let retry = async {
+                    match wait {
+                        Wait::Room => std::future::pending().await,
+                        Wait::Music => tokio::time::sleep(EMPTY_RETRY).await,
+                    }
+                };
                 tokio::select! {
                     _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(d) => continue,
+                    _ = self.wake.notified() => continue,
+                    _ = retry => continue,
                 }
             }
             let Some(src) = asked.clone().or_else(|| order.pop_front()) else {
@@ -251,19 +241,39 @@ impl Music {
                 title: title_of(&src),
                 source: Some(src),
             };
-            let mut ready = self.ready.lock();
-            if asked.is_some() {
-                ready.push_front(track);
-            } else {
-                ready.push_back(track);
+            {
+                let mut ready = self.ready.lock();
+                if asked.is_some() {
+                    ready.push_front(track);
+                } else {
+                    ready.push_back(track);
+                }
             }
+            self.queued.send_modify(|n| *n += 1);
         }
     }
 }
 
+/// What the encoder waits for before it goes on.
+enum Wait {
+    /// Room in `ready` (or a track asked for).
+    Room,
+    /// A track to play: the folder is read again after [`EMPTY_RETRY`].
+    Music,
+}
+
 impl TrackSource for Music {
     fn next_track(&self) -> Option<TrackRef> {
-        self.ready.lock().pop_front()
+        let t = self.ready.lock().pop_front();
+        if t.is_some() {
+            // Room for the next one.
+            self.wake.notify_one();
+        }
+        t
+    }
+
+    fn changed(&self) -> watch::Receiver<u64> {
+        self.queued.subscribe()
     }
 }
 
@@ -353,14 +363,7 @@ mod tests {
         let mut all = names(music.next_pass(None).unwrap());
         all.sort();
         assert_eq!(all, ["a.mp3", "b.flac", "c.ogg", "d.MP3"]);
-        let set = |name: &str, plays: i64| {
-            db.conn()
-                .execute(
-                    "UPDATE tracks SET plays = ?2 WHERE path LIKE '%' || ?1",
-                    rusqlite::params![name, plays],
-                )
-                .unwrap();
-        };
+        let set = |name: &str, plays: i64| db.music().set_plays(name, plays).unwrap();
         set("a.mp3", 2);
         set("c.ogg", 1);
         let b = folder.join("b.flac");
@@ -377,6 +380,59 @@ mod tests {
         assert!(!names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
         std::fs::write(folder.join("c.ogg"), "changed content").unwrap();
         assert!(names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tracks_are_announced_when_ready_and_the_encoder_wakes_when_one_is_taken() {
+        use crate::transcode::testutil::{args, ff, ffmpeg};
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("music");
+        std::fs::create_dir_all(&folder).unwrap();
+        for n in ["a", "b", "c"] {
+            let out = folder.join(format!("{n}.wav"));
+            let mut a = args(["-f", "lavfi", "-i", "sine=d=1"]);
+            a.push(out.into());
+            ffmpeg(a).await;
+        }
+        let cache = d.path().join("cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let music = Music::new(
+            ff().await,
+            Db::in_memory().unwrap(),
+            Some(folder),
+            cache,
+            -16.0,
+        );
+        let mut changed = music.changed();
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(music.clone().run(cancel.clone()));
+        let tick = |changed: &mut watch::Receiver<u64>| {
+            let mut changed = changed.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(60), changed.changed())
+                    .await
+                    .expect("a track is announced")
+                    .unwrap();
+                *changed.borrow_and_update()
+            }
+        };
+        // The encoder fills the queue, announcing each track, then waits for room.
+        while *changed.borrow_and_update() < READY_AHEAD as u64 {
+            tick(&mut changed).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            *changed.borrow_and_update(),
+            READY_AHEAD as u64,
+            "no room: no encode"
+        );
+        assert_eq!(music.ready.lock().len(), READY_AHEAD);
+        // The engine takes one: the next is encoded and announced without being asked.
+        assert!(music.next_track().is_some());
+        assert_eq!(tick(&mut changed).await, READY_AHEAD as u64 + 1);
+        assert_eq!(music.ready.lock().len(), READY_AHEAD);
+        cancel.cancel();
+        task.await.unwrap();
     }
 
     #[tokio::test]
@@ -397,18 +453,8 @@ mod tests {
             -16.0,
         );
         assert_eq!(music.next_pass(None).unwrap().len(), 2);
-        db.conn()
-            .execute("UPDATE tracks SET plays = 3 WHERE path LIKE '%a.mp3'", [])
-            .unwrap();
-        let rows = || -> Vec<(i64, bool, i64)> {
-            db.conn()
-                .prepare("SELECT id, present, plays FROM tracks ORDER BY id")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
-        };
+        db.music().set_plays("a.mp3", 3).unwrap();
+        let rows = || db.music().rows().unwrap();
         let before = rows();
 
         let away = d.path().join("music-away");

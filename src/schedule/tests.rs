@@ -23,7 +23,9 @@ impl Fixture {
         self.dir.path().join("chunks")
     }
 
+    /// The playout of a restart (the airings handed to the writer so far written).
     fn reload(&self, p: &OutputProfile) -> Arc<Playout> {
+        self.playout.flush();
         Playout::load(self.db.clone(), &self.chunks_dir(), p).unwrap()
     }
 
@@ -175,15 +177,9 @@ fn airings_persist_and_a_restart_goes_on_in_order() {
     assert_eq!(chunks[0].duration, 6.0);
     // Never-aired c first, then a (aired longest ago).
     assert_eq!(ids(&p, 2), ["c/0", "a/0"]);
-    let n: i64 =
-        f.db.conn()
-            .query_row(
-                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'chunks_aired'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-    assert_eq!(n, 4);
+    p.flush();
+    let n = f.db.meta("chunks_aired").unwrap();
+    assert_eq!(n.as_deref(), Some("4"));
 }
 
 #[test]
@@ -234,6 +230,69 @@ fn play_next_takes_back_a_chunk_loaded_ahead_but_not_aired() {
 }
 
 #[test]
+fn pulls_recues_and_picks_never_wait_on_sqlite_and_the_writer_records_them_in_order() {
+    let f = Fixture::new();
+    for id in ["a", "b", "c"] {
+        f.chunk(id, 2);
+    }
+    let mut changed = f.playout.changed();
+    changed.borrow_and_update();
+    // A rescan holds the connection for its whole reconcile: the engine's side of
+    // the playout goes on meanwhile.
+    let held = f.db.hold();
+    let playout = f.playout.clone();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let pulled: Vec<ClipRef> = (0..3).map(|_| playout.next_clip().unwrap()).collect();
+        assert!(playout.play_next("c"));
+        let cue = playout.recue(Some(&pulled[1].info));
+        let next = playout.next_clip().unwrap();
+        done.send((cue, next.info.id.clone())).unwrap();
+    });
+    let (cue, next) = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the engine's calls waited on the database");
+    // a/0 and a/1 pulled, then b/0: b is taken back for c.
+    assert_eq!((cue, next.as_str()), (Some(1), "c/0"));
+    assert!(changed.has_changed().unwrap(), "the loader was told");
+    drop(held);
+    // Written in order once the connection is free: a aired, b aired and undone, c aired.
+    let p = f.reload(&profile());
+    let aired: Vec<(String, u32)> = p
+        .chunks()
+        .iter()
+        .map(|c| (c.id.clone(), c.times_aired))
+        .collect();
+    assert_eq!(aired, [("a".into(), 1), ("b".into(), 0), ("c".into(), 1)]);
+    assert_eq!(f.db.meta("chunks_aired").unwrap().as_deref(), Some("2"));
+    // The airing clock went on in memory, and so it is stored: b's tick is spent.
+    assert_eq!(f.db.airings().clock().unwrap(), 3);
+    let (a, c) = (&p.chunks()[0], &p.chunks()[2]);
+    assert!(a.last_aired < c.last_aired && c.last_aired == Some(3));
+    assert!(c.last_aired_at.is_some());
+}
+
+#[test]
+fn the_loader_is_told_when_a_clip_becomes_ready() {
+    let f = Fixture::new();
+    let mut changed = f.playout.changed();
+    changed.borrow_and_update();
+    f.begin("a");
+    assert!(
+        !changed.has_changed().unwrap(),
+        "an empty chunk holds nothing to air"
+    );
+    f.add("a", 0, 10);
+    assert!(changed.has_changed().unwrap(), "a clip added");
+    changed.borrow_and_update();
+    assert!(f.playout.complete_chunk("a").unwrap().is_none());
+    assert!(changed.has_changed().unwrap(), "a chunk completed");
+    changed.borrow_and_update();
+    assert!(f.playout.play_next("a"));
+    assert!(changed.has_changed().unwrap(), "an operator's pick");
+}
+
+#[test]
 fn recue_midway_through_a_chunk_goes_on_after_the_airing_clip() {
     let f = Fixture::new();
     f.chunk("a", 3);
@@ -261,13 +320,7 @@ fn evict_keeps_max_chunks_and_spares_airing_unaired_and_queued() {
     let left: Vec<String> = f.playout.chunks().into_iter().map(|c| c.id).collect();
     assert_eq!(left, ["b", "c", "d", "e"], "nothing more may go");
     // The records go with the chunk.
-    let n: i64 =
-        f.db.conn()
-            .query_row("SELECT count(*) FROM clips WHERE chunk_id = 'a'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-    assert_eq!(n, 0);
+    assert!(f.playout.clip_records("a").unwrap().is_empty());
 }
 
 #[test]

@@ -1,0 +1,71 @@
+//! Where the stream stopped (`meta` keys), so the next run continues it.
+
+use std::time::{Duration, SystemTime};
+
+use rusqlite::Connection;
+
+use super::{Db, DbError, meta};
+use crate::media::Ticks;
+use crate::stats::Continuity;
+
+/// The stream's continuity point.
+#[derive(Clone)]
+pub struct ContinuityStore {
+    db: Db,
+}
+
+impl Db {
+    /// The stream's continuity point.
+    pub fn continuity(&self) -> ContinuityStore {
+        ContinuityStore { db: self.clone() }
+    }
+}
+
+impl ContinuityStore {
+    /// The point recorded, if any.
+    pub fn load(&self) -> Result<Option<Continuity>, DbError> {
+        let c = self.db.conn();
+        let get = |k: &str| -> Result<Option<u64>, DbError> {
+            Ok(meta::get(&c, k)?.and_then(|v| v.parse().ok()))
+        };
+        match (
+            get("next_seq")?,
+            get("next_pts")?,
+            get("discontinuity_number")?,
+        ) {
+            (Some(next_seq), Some(pts), Some(discontinuity_number)) => Ok(Some(Continuity {
+                next_seq,
+                next_pts: Ticks(pts),
+                discontinuity_number,
+                next_pdt: get("next_pdt_ms")?
+                    .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Records `point`.
+    pub fn save(&self, point: &Continuity) -> Result<(), DbError> {
+        self.db.transaction(|tx| save_on(tx, point))
+    }
+}
+
+/// Records `point` on a connection already held (inside a transaction). A point
+/// without a PROGRAM-DATE-TIME leaves the one recorded before.
+pub(super) fn save_on(c: &Connection, point: &Continuity) -> Result<(), DbError> {
+    meta::set_meta(c, "next_seq", &point.next_seq.to_string())?;
+    meta::set_meta(c, "next_pts", &point.next_pts.0.to_string())?;
+    meta::set_meta(
+        c,
+        "discontinuity_number",
+        &point.discontinuity_number.to_string(),
+    )?;
+    if let Some(ms) = point
+        .next_pdt
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis())
+    {
+        meta::set_meta(c, "next_pdt_ms", &ms.to_string())?;
+    }
+    Ok(())
+}
