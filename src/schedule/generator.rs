@@ -591,191 +591,261 @@ impl Inner {
     /// Builds (or finishes) one chunk.
     async fn make_chunk(&self, id: &str, cancel: &CancellationToken) -> Outcome {
         let s = self.settings();
-        let p = &s.profile;
-        let Some(chunk) = self.playout.chunks().into_iter().find(|c| c.id == id) else {
+        let Some(mut chunk) = self.resume_chunk(id, &s) else {
             return Outcome::Cancelled; // deleted meanwhile
         };
-        let dir = chunk.dir.clone();
-        let mut used: Vec<i64> = self.playout.clip_videos(id).unwrap_or_default();
-        let mut index = chunk.clips.len();
-        let mut total = chunk.duration;
-        let mut failures = 0;
-        let mut last_error = String::new();
-        let gop_secs = p.gop_frames as f64 / p.fps as f64;
-        self.update_job(id, |j| {
-            j.target_secs = s.channel.chunk_duration;
-            j.secs_done = total;
-            j.clips_done = index;
-        });
         let outcome = loop {
-            if total + 1e-6 >= s.channel.chunk_duration {
+            if chunk.total + 1e-6 >= s.channel.chunk_duration {
                 break Outcome::Done;
             }
-            // Each clip of a chunk from another video, in LRU order; a library with
-            // fewer videos than the chunk has clips repeats, but never back to back.
-            let picked = self.pick(&used);
-            let video = match picked {
-                Ok(Some(v)) => v,
-                Ok(None) => break self.no_video(&last_error),
-                Err(e) => break db_failed(&s, e),
-            };
-            // Fast start: while nothing at all can air, the first clip is one segment.
-            let fast = !self.playout.has_clip();
-            let (cut, want_secs) = {
-                let mut rng = self.rng.lock();
-                let secs = rng
-                    .random_range(s.channel.clip_min..=s.channel.clip_max.max(s.channel.clip_min));
-                let want = if fast { 1 } else { gops(secs, gop_secs) };
-                let min = if fast {
-                    1
-                } else {
-                    gops(s.channel.clip_min, gop_secs).min(want)
-                };
-                (
-                    self.library
-                        .plan_clip(&video, gop_secs, want, min, &mut *rng),
-                    secs,
-                )
-            };
-            let cut = match cut {
-                Ok(c) => c,
-                Err(e) => break db_failed(&s, e),
-            };
-            let _flight = InFlight::new(&self.in_flight, video.id);
-            let frames = cut.gops * p.gop_frames;
-            let file = format!("clip-{index:04}.ts");
-            let out = dir.join(&file);
-            let watermark = match s.channel.watermark {
-                WatermarkMode::None => None,
-                WatermarkMode::Title => Some(video.meta.title.clone()),
-                WatermarkMode::Creator => video
-                    .meta
-                    .creator
-                    .clone()
-                    .or_else(|| s.channel.watermark_fallback.clone())
-                    .or_else(|| Some(video.meta.title.clone())),
-            };
-            let req = ClipRequest {
-                src: &video.path,
-                info: &video.info,
-                start: cut.start,
-                frames,
-                profile: p,
-                encoder: &s.encoder,
-                out: &out,
-                look: &s.channel.look(),
-                watermark: watermark.as_deref(),
-            };
-            let t0 = Instant::now();
-            let secs = frames as f64 / p.fps as f64;
-            // The source as it was when its encode began: a clip of a file replaced
-            // or truncated meanwhile is not kept.
-            let before = FileStamp::of(&video.path).await;
-            let result = tokio::select! {
-                _ = cancel.cancelled() => break Outcome::Cancelled,
-                r = self.encode(id, &req, &video, total, secs) => r,
-            };
-            let after = FileStamp::of(&video.path).await;
-            match result {
-                Err(e) if e.is_disk_full() => {
-                    // Nothing wrong with the video (its partial clip is already
-                    // gone), and nothing of it is used up: the chunk stays 'building'
-                    // and this clip is made again once there is room.
-                    tracing::warn!(source = %video.path.display(), error = %e.cause(), "clip encode failed: the data disk is full");
-                    break Outcome::DiskFull(disk_full_reason(&s));
-                }
-                r if after.is_none() || after != before => {
-                    // Not the video's fault: its file was replaced or truncated, or it
-                    // (or its whole folder, a share unmounted) went away, during the
-                    // encode. The clip is dropped; the rescan probes a changed file
-                    // again (its used ranges cleared) or marks a gone one missing,
-                    // with its history kept, rather than setting it aside as broken.
-                    let _ = tokio::fs::remove_file(&out).await;
-                    failures += 1;
-                    let what = if after.is_none() {
-                        "the source went away during its encode"
-                    } else {
-                        "the source changed during its encode"
-                    };
-                    last_error = match &r {
-                        Ok(()) => what.to_string(),
-                        Err(e) => format!("{what}: {e}"),
-                    };
-                    tracing::warn!(source = %video.path.display(), error = r.err().map(|e| e.to_string()), "{what}: clip dropped, rescanning the library");
-                    if let Err(e) = self.library.rescan().await {
-                        break db_failed(&s, e);
-                    }
-                    if failures >= MAX_CONSECUTIVE_FAILURES {
-                        break Outcome::Stalled(format!(
-                            "{failures} encodes in a row failed; last: {last_error}"
-                        ));
-                    }
-                }
-                Ok(()) => {
-                    if let Err(e) = self.library.commit_clip(&video, &cut, gop_secs) {
-                        break db_failed(&s, e);
-                    }
-                    self.publish(|st| st.clips_encoded += 1);
-                    failures = 0;
-                    let size = std::fs::metadata(&out).map_or(0, |m| m.len());
-                    let elapsed = t0.elapsed().as_secs_f64();
-                    tracing::info!(
-                        chunk = %id, clip = index, source = %video.path.display(), start = format!("{:.1}", cut.start),
-                        secs, want = format!("{want_secs:.1}"), speed = format!("{:.2}x", secs / elapsed.max(1e-3)),
-                        "clip encoded"
-                    );
-                    let info = Arc::new(ClipInfo {
-                        id: format!("{id}/{index}"),
-                        source: Some(video.path.clone()),
-                        title: video.title(),
-                        creator: video.meta.creator.clone(),
-                        source_start: cut.start,
-                        chunk: Some(id.to_string()),
-                    });
-                    let rec = ClipRecord {
-                        file,
-                        video_id: Some(video.id),
-                        source: Some(video.path.clone()),
-                        title: video.title(),
-                        creator: video.meta.creator.clone(),
-                        start: cut.start,
-                        duration: secs,
-                        size_bytes: size,
-                        encoder: s.encoder.name().into(),
-                    };
-                    if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }, &rec) {
-                        break db_failed(&s, e);
-                    }
-                    used.push(video.id);
-                    index += 1;
-                    total += secs;
-                    self.update_job(id, |j| {
-                        j.clips_done = index;
-                        j.secs_done = total;
-                    });
-                }
-                Err(e) => {
-                    failures += 1;
-                    self.publish(|st| st.encode_failures += 1);
-                    last_error = e.to_string();
-                    tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed: the video is set aside until it changes");
-                    let reason = match &e {
-                        TranscodeError::Mismatch { .. } => e.to_string(),
-                        _ => format!("encode failed: {e}"),
-                    };
-                    let _ = self.library.mark_unusable(video.id, &reason);
-                    if failures >= MAX_CONSECUTIVE_FAILURES {
-                        break Outcome::Stalled(format!(
-                            "{failures} encodes in a row failed; last: {e}"
-                        ));
-                    }
-                }
+            if let Some(stop) = self.make_clip(id, &s, &mut chunk, cancel).await {
+                break stop;
             }
         };
+        self.finish_chunk(id, &s, &chunk, outcome).await
+    }
+
+    /// Where chunk `id` stands (a restart finishes what the last run began).
+    fn resume_chunk(&self, id: &str, s: &GeneratorSettings) -> Option<ChunkInProgress> {
+        let chunk = self.playout.chunks().into_iter().find(|c| c.id == id)?;
+        let progress = ChunkInProgress {
+            used: self.playout.clip_videos(id).unwrap_or_default(),
+            index: chunk.clips.len(),
+            total: chunk.duration,
+            dir: chunk.dir,
+            failures: 0,
+            last_error: String::new(),
+        };
+        self.update_job(id, |j| {
+            j.target_secs = s.channel.chunk_duration;
+            j.secs_done = progress.total;
+            j.clips_done = progress.index;
+        });
+        Some(progress)
+    }
+
+    /// Makes the next clip of a chunk: picks the video, cuts, encodes, and keeps the
+    /// clip or says why not. `Some` ends the chunk with that outcome.
+    async fn make_clip(
+        &self,
+        id: &str,
+        s: &GeneratorSettings,
+        chunk: &mut ChunkInProgress,
+        cancel: &CancellationToken,
+    ) -> Option<Outcome> {
+        // Each clip of a chunk from another video, in LRU order; a library with
+        // fewer videos than the chunk has clips repeats, but never back to back.
+        let video = match self.pick(&chunk.used) {
+            Ok(Some(v)) => v,
+            Ok(None) => return Some(self.no_video(&chunk.last_error)),
+            Err(e) => return Some(db_failed(s, e)),
+        };
+        let (cut, want_secs) = match self.plan_cut(s, &video) {
+            Ok(c) => c,
+            Err(e) => return Some(db_failed(s, e)),
+        };
+        let _flight = InFlight::new(&self.in_flight, video.id);
+        let p = &s.profile;
+        let frames = cut.gops * p.gop_frames;
+        let file = format!("clip-{:04}.ts", chunk.index);
+        let out = chunk.dir.join(&file);
+        let watermark = watermark_text(s, &video);
+        let req = ClipRequest {
+            src: &video.path,
+            info: &video.info,
+            start: cut.start,
+            frames,
+            profile: p,
+            encoder: &s.encoder,
+            out: &out,
+            look: &s.channel.look(),
+            watermark: watermark.as_deref(),
+        };
+        let t0 = Instant::now();
+        let secs = frames as f64 / p.fps as f64;
+        // The source as it was when its encode began: a clip of a file replaced
+        // or truncated meanwhile is not kept.
+        let before = FileStamp::of(&video.path).await;
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return Some(Outcome::Cancelled),
+            r = self.encode(id, &req, &video, chunk.total, secs) => r,
+        };
+        let after = FileStamp::of(&video.path).await;
+        match result {
+            Err(e) if e.is_disk_full() => {
+                // Nothing wrong with the video (its partial clip is already gone),
+                // and nothing of it is used up: the chunk stays 'building' and this
+                // clip is made again once there is room.
+                tracing::warn!(source = %video.path.display(), error = %e.cause(), "clip encode failed: the data disk is full");
+                Some(Outcome::DiskFull(disk_full_reason(s)))
+            }
+            r if after.is_none() || after != before => {
+                let gone = after.is_none();
+                self.source_changed(s, &video, &out, r, gone, chunk).await
+            }
+            Ok(()) => {
+                let made = Made {
+                    file,
+                    out,
+                    secs,
+                    want_secs,
+                    elapsed: t0.elapsed().as_secs_f64(),
+                };
+                self.keep_clip(id, s, &video, &cut, made, chunk)
+            }
+            Err(e) => self.clip_failed(&video, e, chunk),
+        }
+    }
+
+    /// The cut of `video` for the next clip, and the length that was drawn.
+    fn plan_cut(
+        &self,
+        s: &GeneratorSettings,
+        video: &Video,
+    ) -> Result<(crate::library::ranges::Cut, f64), crate::db::DbError> {
+        let ch = &s.channel;
+        let gop_secs = s.profile.gop_frames as f64 / s.profile.fps as f64;
+        // Fast start: while nothing at all can air, the first clip is one segment.
+        let fast = !self.playout.has_clip();
+        let mut rng = self.rng.lock();
+        let secs = rng.random_range(ch.clip_min..=ch.clip_max.max(ch.clip_min));
+        let want = if fast { 1 } else { gops(secs, gop_secs) };
+        let min = if fast {
+            1
+        } else {
+            gops(ch.clip_min, gop_secs).min(want)
+        };
+        let cut = self
+            .library
+            .plan_clip(video, gop_secs, want, min, &mut *rng)?;
+        Ok((cut, secs))
+    }
+
+    /// A clip whose source was replaced, truncated or went away (or its whole
+    /// folder, a share unmounted) during the encode: not the video's fault. The clip
+    /// is dropped; the rescan probes a changed file again (its used ranges cleared)
+    /// or marks a gone one missing, with its history kept, rather than setting it
+    /// aside as broken.
+    async fn source_changed(
+        &self,
+        s: &GeneratorSettings,
+        video: &Video,
+        out: &std::path::Path,
+        result: Result<(), TranscodeError>,
+        gone: bool,
+        chunk: &mut ChunkInProgress,
+    ) -> Option<Outcome> {
+        let _ = tokio::fs::remove_file(out).await;
+        chunk.failures += 1;
+        let what = if gone {
+            "the source went away during its encode"
+        } else {
+            "the source changed during its encode"
+        };
+        chunk.last_error = match &result {
+            Ok(()) => what.to_string(),
+            Err(e) => format!("{what}: {e}"),
+        };
+        tracing::warn!(source = %video.path.display(), error = result.err().map(|e| e.to_string()), "{what}: clip dropped, rescanning the library");
+        if let Err(e) = self.library.rescan().await {
+            return Some(db_failed(s, e));
+        }
+        chunk.too_many_failures()
+    }
+
+    /// A clip made: its range is used up, and it joins the chunk (and can air).
+    fn keep_clip(
+        &self,
+        id: &str,
+        s: &GeneratorSettings,
+        video: &Video,
+        cut: &crate::library::ranges::Cut,
+        made: Made,
+        chunk: &mut ChunkInProgress,
+    ) -> Option<Outcome> {
+        let gop_secs = s.profile.gop_frames as f64 / s.profile.fps as f64;
+        if let Err(e) = self.library.commit_clip(video, cut, gop_secs) {
+            return Some(db_failed(s, e));
+        }
+        self.publish(|st| st.clips_encoded += 1);
+        chunk.failures = 0;
+        let Made {
+            file,
+            out,
+            secs,
+            want_secs,
+            elapsed,
+        } = made;
+        let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+        let index = chunk.index;
+        tracing::info!(
+            chunk = %id, clip = index, source = %video.path.display(), start = format!("{:.1}", cut.start),
+            secs, want = format!("{want_secs:.1}"), speed = format!("{:.2}x", secs / elapsed.max(1e-3)),
+            "clip encoded"
+        );
+        let info = Arc::new(ClipInfo {
+            id: format!("{id}/{index}"),
+            source: Some(video.path.clone()),
+            title: video.title(),
+            creator: video.meta.creator.clone(),
+            source_start: cut.start,
+            chunk: Some(id.to_string()),
+        });
+        let rec = ClipRecord {
+            file,
+            video_id: Some(video.id),
+            source: Some(video.path.clone()),
+            title: video.title(),
+            creator: video.meta.creator.clone(),
+            start: cut.start,
+            duration: secs,
+            size_bytes: size,
+            encoder: s.encoder.name().into(),
+        };
+        if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }, &rec) {
+            return Some(db_failed(s, e));
+        }
+        chunk.used.push(video.id);
+        chunk.index += 1;
+        chunk.total += secs;
+        let (clips_done, secs_done) = (chunk.index, chunk.total);
+        self.update_job(id, |j| {
+            j.clips_done = clips_done;
+            j.secs_done = secs_done;
+        });
+        None
+    }
+
+    /// An encode that failed: the video is set aside until it changes.
+    fn clip_failed(
+        &self,
+        video: &Video,
+        e: TranscodeError,
+        chunk: &mut ChunkInProgress,
+    ) -> Option<Outcome> {
+        chunk.failures += 1;
+        self.publish(|st| st.encode_failures += 1);
+        chunk.last_error = e.to_string();
+        tracing::warn!(source = %video.path.display(), error = %e, "clip encode failed: the video is set aside until it changes");
+        let reason = match &e {
+            TranscodeError::Mismatch { .. } => e.to_string(),
+            _ => format!("encode failed: {e}"),
+        };
+        let _ = self.library.mark_unusable(video.id, &reason);
+        chunk.too_many_failures()
+    }
+
+    /// Closes a chunk that is done, or stalled with clips worth airing; leaves a
+    /// cancelled or paused one 'building' (never ready half made).
+    async fn finish_chunk(
+        &self,
+        id: &str,
+        s: &GeneratorSettings,
+        chunk: &ChunkInProgress,
+        outcome: Outcome,
+    ) -> Outcome {
         match outcome {
-            // A paused chunk stays 'building': never ready half made.
             Outcome::Cancelled | Outcome::DiskFull(_) => return outcome,
-            // A stalled chunk with clips in it is still worth airing.
             Outcome::Done | Outcome::Stalled(_) | Outcome::WaitingForLibrary => {}
         }
         match self.playout.complete_chunk(id) {
@@ -783,8 +853,10 @@ impl Inner {
                 let _ = tokio::fs::remove_dir_all(&empty).await;
                 tracing::warn!(chunk = %id, "chunk abandoned: no clip could be made");
             }
-            Ok(None) => tracing::info!(chunk = %id, clips = index, secs = total, "chunk ready"),
-            Err(e) => return db_failed(&s, e),
+            Ok(None) => {
+                tracing::info!(chunk = %id, clips = chunk.index, secs = chunk.total, "chunk ready")
+            }
+            Err(e) => return db_failed(s, e),
         }
         outcome
     }
@@ -928,6 +1000,58 @@ impl Inner {
 }
 
 /// The reason of a pause for a full data disk, as the status says it.
+/// A chunk being made: where it is, and how its last clips went.
+struct ChunkInProgress {
+    /// Its folder.
+    dir: PathBuf,
+    /// The videos its clips come from (so far).
+    used: Vec<i64>,
+    /// The index of the next clip.
+    index: usize,
+    /// Seconds made.
+    total: f64,
+    /// Encodes failed in a row.
+    failures: usize,
+    /// The last failure, in words.
+    last_error: String,
+}
+
+impl ChunkInProgress {
+    /// Ends a generation that cannot progress, so a library of broken files
+    /// cannot spin forever.
+    fn too_many_failures(&self) -> Option<Outcome> {
+        (self.failures >= MAX_CONSECUTIVE_FAILURES).then(|| {
+            Outcome::Stalled(format!(
+                "{} encodes in a row failed; last: {}",
+                self.failures, self.last_error
+            ))
+        })
+    }
+}
+
+/// A clip encoded, not yet kept.
+struct Made {
+    file: String,
+    out: PathBuf,
+    secs: f64,
+    want_secs: f64,
+    elapsed: f64,
+}
+
+/// The text to burn into a clip of `video`, if any.
+fn watermark_text(s: &GeneratorSettings, video: &Video) -> Option<String> {
+    match s.channel.watermark {
+        WatermarkMode::None => None,
+        WatermarkMode::Title => Some(video.meta.title.clone()),
+        WatermarkMode::Creator => video
+            .meta
+            .creator
+            .clone()
+            .or_else(|| s.channel.watermark_fallback.clone())
+            .or_else(|| Some(video.meta.title.clone())),
+    }
+}
+
 fn disk_full_reason(s: &GeneratorSettings) -> String {
     format!(
         "the data disk is full: no room left to write clips in {}; generation tries again every {} s by itself",
