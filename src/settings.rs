@@ -15,7 +15,7 @@ use crate::schedule::generator::{GeneratorSettings, WatermarkMode};
 use crate::transcode::{ColorGrade, HwAccel};
 
 /// Every editable setting, as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
     /// Shortest clip, seconds (live).
     pub clip_min: f64,
@@ -69,7 +69,7 @@ pub const RESTART_FIELDS: &[&str] = &[
 ];
 
 /// A PUT body: any subset of the fields.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct Patch {

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{Live, NowPlaying};
@@ -180,7 +179,7 @@ fn record_segment(
 }
 
 /// One row of a top list.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Played {
     /// Title.
     pub title: String,
@@ -193,7 +192,7 @@ pub struct Played {
 }
 
 /// The persisted stats.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
     /// Hours of stream published, all runs together.
     pub hours_streamed: f64,

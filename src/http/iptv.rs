@@ -73,7 +73,10 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// GET /iptv.m3u
+/// An M3U playlist with the channel, for IPTV apps.
+#[utoipa::path(get, path = "/iptv.m3u", responses(
+    (status = 200, description = "The playlist.", content_type = "audio/x-mpegurl", body = String),
+))]
 pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
     let q = token_query(&st);
@@ -94,7 +97,10 @@ pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
     )
 }
 
-/// GET /logo.svg: the channel's logo for IPTV apps.
+/// The channel's logo, for IPTV apps.
+#[utoipa::path(get, path = "/logo.svg", responses(
+    (status = 200, description = "An SVG picture.", content_type = "image/svg+xml", body = String),
+))]
 pub async fn logo() -> impl IntoResponse {
     (
         [
@@ -243,7 +249,10 @@ pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
     out
 }
 
-/// GET /epg.xml: the XMLTV guide.
+/// An XMLTV guide: the chunk on air and the chunks queued after it.
+#[utoipa::path(get, path = "/epg.xml", responses(
+    (status = 200, description = "The guide.", content_type = "application/xml", body = String),
+))]
 pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
     let name = attr(&st.channel_name);

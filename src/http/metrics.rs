@@ -118,7 +118,10 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// GET /metrics
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses(
+    (status = 200, description = "The metrics, in Prometheus' text format 0.0.4.", content_type = "text/plain", body = String),
+))]
 pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
     let live = st.live.stats();
     let chunks = st.playout.chunks();
