@@ -69,6 +69,8 @@ impl Access {
         title = "shufflecast",
         description = "A never-ending TV channel: the stream, the control API, the IPTV playlist and guide."
     ),
+    // Paths are relative to wherever the server is reached.
+    servers((url = "/")),
     components(schemas(ErrorBody)),
     modifiers(&Tokens)
 )]
