@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web client in a real browser: builds web/ with npm, then web/tests/browser.mjs
 # starts the server (debug build) on the demo library and drives Debian's Chromium
-# with playwright-core. Screenshots go to test-artifacts/. Part of scripts/test.sh.
+# with playwright-core. Screenshots go to test-artifacts/. First, scripts/wire-check.sh:
+# the web client's generated API types must match the server's. Part of scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
@@ -14,5 +15,6 @@ if ((${#need[@]})); then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 scripts/build-web.sh
+scripts/wire-check.sh
 cargo build --locked
 (cd web && node tests/browser.mjs --bin "../${CARGO_TARGET_DIR:-target}/debug/shufflecast" --web-dir dist --out ../test-artifacts)

@@ -291,7 +291,6 @@ pub async fn serve(
         monitor,
         encoder: encoder.to_string(),
         http: Default::default(),
-        segment_secs: config.output.segment_duration,
         config: Arc::new(config.clone()),
         web: http::web::WebRoot::open(&config.server.web_dir),
         tokens: http::Tokens {
@@ -299,8 +298,6 @@ pub async fn serve(
             viewer: config.security.viewer_token.clone(),
         },
         started: SystemTime::now(),
-        channel_name: config.channel.channel_name.clone(),
-        chunks_per_run: config.channel.chunks_per_run,
     });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -30,9 +30,13 @@ pub struct Cli {
 
 /// What the binary is asked to do.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once, at start
 pub enum Command {
     /// Run the channel: library, generator, live engine and HTTP server in one process.
     Serve(ServeArgs),
+    /// Print the HTTP API's OpenAPI document (what /api/openapi.json serves) and exit.
+    #[command(hide = true)]
+    Openapi,
 }
 
 /// Flags of `shufflecast serve`, one per setting of the table, as given (text).

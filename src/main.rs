@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             let cwd = std::env::current_dir().unwrap_or_default();
             LogSettings::from_env(args, &cwd)
         }
+        Command::Openapi => return print_openapi(),
     };
     let log = match log {
         Ok(log) => log,
@@ -87,7 +88,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        // Answered in main, before any logging.
+        Command::Openapi => Ok(()),
     }
+}
+
+/// For `scripts/wire-check.sh`, which generates the web client's types from it: no
+/// settings read, no server started.
+fn print_openapi() -> ExitCode {
+    let doc = shufflecast::http::openapi::document();
+    println!("{}", doc.to_pretty_json().expect("the document serializes"));
+    ExitCode::SUCCESS
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop` and systemd send): a graceful stop, so

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{Live, NowPlaying};
@@ -138,7 +137,7 @@ fn record_segment(
 }
 
 /// One row of a top list.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Played {
     /// Title.
     pub title: String,
@@ -151,7 +150,7 @@ pub struct Played {
 }
 
 /// The persisted stats.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
     /// Hours of stream published, all runs together.
     pub hours_streamed: f64,

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 /// Time between samples.
@@ -19,7 +18,7 @@ const KEEP: usize = 300;
 const WALK_EVERY: u32 = 15;
 
 /// A GPU's load, when one is visible.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuUsage {
     /// The model, as the driver names it.
     pub name: String,
@@ -32,7 +31,7 @@ pub struct GpuUsage {
 }
 
 /// One sample.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Usage {
     /// When, Unix seconds.
     pub at: u64,

@@ -1,146 +1,93 @@
 //! The JSON API, at the original tool's paths so its clients keep working.
 //! Read-only routes are open (or behind the viewer token); the rest need the admin
-//! token (see `auth`).
+//! token (see `auth`). Bodies are the types of `wire`; each handler's
+//! `#[utoipa::path]` is its entry in the OpenAPI document.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::wire::{
+    AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
+    GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
+    Queued, Requested, SearchQuery, ServerEvent, SettingsResponse, SkipTarget, Skipping, Stats,
+    Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video,
+};
 use crate::channel::Command;
-use crate::schedule::Chunk;
 use crate::schedule::generator::GeneratorCommand;
 use crate::settings;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// GET /api/status: is it on air, and how is it doing.
-pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+/// On air or not, counters, generator state, library counts.
+#[utoipa::path(get, path = "/api/status", responses(
+    (status = 200, description = "The channel's status.", body = Status),
+))]
+pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
     let live = st.live.stats();
     let counts = st.library.counts()?;
     let chunks = st.playout.chunks();
-    Ok(Json(json!({
-        "on_air": live.segments_published > 0,
-        "uptime_secs": st.started.elapsed().map_or(0, |d| d.as_secs()),
-        "segments_published": live.segments_published,
-        "underruns": live.underruns,
-        "discontinuities": live.discontinuities,
-        "chunks": chunks.iter().filter(|c| c.complete).count(),
-        "chunks_building": chunks.iter().filter(|c| !c.complete).count(),
-        "chunks_never_aired": chunks.iter().filter(|c| c.complete && c.times_aired == 0).count(),
-        "generator": st.generator.status(),
-        "library": counts,
-    })))
+    Ok(Json(Status {
+        on_air: live.segments_published > 0,
+        uptime_secs: st.started.elapsed().map_or(0, |d| d.as_secs()),
+        segments_published: live.segments_published,
+        underruns: live.underruns,
+        discontinuities: live.discontinuities,
+        chunks: chunks.iter().filter(|c| c.complete).count(),
+        chunks_building: chunks.iter().filter(|c| !c.complete).count(),
+        chunks_never_aired: chunks
+            .iter()
+            .filter(|c| c.complete && c.times_aired == 0)
+            .count(),
+        generator: st.generator.status().into(),
+        library: counts.into(),
+    }))
 }
 
-/// What is on air and what comes next.
-#[derive(Serialize)]
-struct StreamStatus {
-    on_air: bool,
-    /// The slate airs (no clip was ready): `clip` and `chunk` are then null.
-    slate: bool,
-    chunk: Option<String>,
-    clip: Option<Value>,
-    track: Option<Value>,
-    next_chunk: Option<String>,
-    sequence: u64,
+/// The chunk, clip and track on air, and the next chunk.
+///
+/// `slate` is true (clip and chunk null) while the slate airs.
+#[utoipa::path(get, path = "/api/stream-status", responses(
+    (status = 200, description = "What is on air.", body = StreamStatus),
+))]
+pub async fn stream_status(State(st): State<AppState>) -> Json<StreamStatus> {
+    Json(now_playing(&st))
 }
 
-/// GET /api/stream-status
-pub async fn stream_status(State(st): State<AppState>) -> Json<Value> {
-    Json(stream_status_value(&st))
-}
-
-pub(crate) fn stream_status_value(st: &AppState) -> Value {
-    let now = st.live.now_playing();
+fn now_playing(st: &AppState) -> StreamStatus {
     let (_, next_chunk) = st.playout.now_and_next();
-    // The slate is no clip: reported as the slate, never as a clip "shufflecast".
-    let slate = now.clip.as_ref().is_some_and(|c| c.is_slate());
-    let airing = now.clip.as_ref().filter(|c| !c.is_slate());
-    let clip = airing.map(|c| {
-        json!({
-            "id": c.id,
-            "title": c.title,
-            "creator": c.creator,
-            "source": c.source.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy()),
-            "source_start": c.source_start,
-            "position": now.clip_position,
-            "duration": now.clip_duration,
-        })
-    });
-    let track = now.track.as_ref().map(|t| {
-        json!({
-            "title": t.title,
-            "position": now.track_position,
-            "duration": t.duration,
-        })
-    });
-    serde_json::to_value(StreamStatus {
-        on_air: now.clip.is_some(),
-        slate,
-        chunk: airing.and_then(|c| c.chunk.clone()),
-        clip,
-        track,
-        next_chunk,
-        sequence: now.seq,
-    })
-    .expect("serializes")
+    StreamStatus::new(&st.live.now_playing(), next_chunk)
 }
 
-/// Paging and search of list routes.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    offset: Option<u64>,
-    limit: Option<u64>,
-    /// Substring of the id or of a clip's title (case-insensitive).
-    q: Option<String>,
-    /// created | aired | times_aired | size | duration
-    sort: Option<String>,
-    /// asc | desc
-    order: Option<String>,
-}
-
-fn page(q: &ListQuery) -> ApiResult<(usize, usize)> {
-    let limit = q.limit.unwrap_or(50);
+/// `offset` and `limit` of a list route, checked.
+fn page(offset: Option<u64>, limit: Option<u64>) -> ApiResult<(usize, usize)> {
+    let limit = limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 100"));
     }
-    Ok((q.offset.unwrap_or(0) as usize, limit as usize))
+    Ok((offset.unwrap_or(0) as usize, limit as usize))
 }
 
-fn chunk_json(c: &Chunk, airing: &[String]) -> Value {
-    json!({
-        "id": c.id,
-        "name": c.id,
-        "state": if c.complete { "ready" } else { "building" },
-        "clips": c.clips.len(),
-        "duration": c.duration,
-        "size_bytes": c.size_bytes,
-        "times_aired": c.times_aired,
-        "created_at": c.created_at,
-        "encoder": c.encoder,
-        "on_air": airing.first() == Some(&c.id),
-        "titles": c.clips.iter().map(|k| k.info.title.clone()).collect::<Vec<_>>(),
-    })
-}
-
-/// GET /api/chunks
+/// Chunks, with paging, search and sort.
+#[utoipa::path(get, path = "/api/chunks", params(ChunksQuery), responses(
+    (status = 200, description = "A page of chunks.", body = ChunkList),
+    (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
+    (status = 422, description = "`limit`, `sort` or `order` is out of range.", body = ErrorBody),
+))]
 pub async fn chunks(
     State(st): State<AppState>,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    q: Result<Query<ChunksQuery>, QueryRejection>,
+) -> ApiResult<Json<ChunkList>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let (offset, limit) = page(&q)?;
+    let (offset, limit) = page(q.offset, q.limit)?;
     let mut all = st.playout.chunks();
     if let Some(needle) =
         q.q.as_deref()
@@ -154,18 +101,21 @@ pub async fn chunks(
                     .any(|k| k.info.title.to_lowercase().contains(&needle))
         });
     }
-    match q.sort.as_deref().unwrap_or("created") {
-        "created" => all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))),
-        "aired" => all.sort_by_key(|c| c.last_aired),
-        "times_aired" => all.sort_by_key(|c| c.times_aired),
-        "size" => all.sort_by_key(|c| c.size_bytes),
-        "duration" => all.sort_by(|a, b| a.duration.total_cmp(&b.duration)),
-        _ => {
-            return Err(ApiError::invalid(
-                "sort",
-                "must be one of created, aired, times_aired, size, duration",
-            ));
+    let sort = q.sort.as_deref().unwrap_or("created");
+    let Some(&(_, sort)) = ChunkSort::ALL.iter().find(|(name, _)| *name == sort) else {
+        return Err(ApiError::invalid(
+            "sort",
+            "must be one of created, aired, times_aired, size, duration",
+        ));
+    };
+    match sort {
+        ChunkSort::Created => {
+            all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
         }
+        ChunkSort::Aired => all.sort_by_key(|c| c.last_aired),
+        ChunkSort::TimesAired => all.sort_by_key(|c| c.times_aired),
+        ChunkSort::Size => all.sort_by_key(|c| c.size_bytes),
+        ChunkSort::Duration => all.sort_by(|a, b| a.duration.total_cmp(&b.duration)),
     }
     match q.order.as_deref().unwrap_or("desc") {
         "asc" => {}
@@ -173,51 +123,62 @@ pub async fn chunks(
         _ => return Err(ApiError::invalid("order", "must be asc or desc")),
     }
     let airing = st.playout.airing();
-    let total = all.len();
-    let items: Vec<Value> = all
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|c| chunk_json(c, &airing))
-        .collect();
-    Ok(Json(
-        json!({ "total": total, "offset": offset, "limit": limit, "chunks": items }),
-    ))
+    let on_air = |c: &crate::schedule::Chunk| airing.first() == Some(&c.id);
+    Ok(Json(ChunkList {
+        total: all.len(),
+        offset,
+        limit,
+        chunks: all
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|c| Chunk::new(c, on_air(c)))
+            .collect(),
+    }))
 }
 
-/// GET /api/chunks/{id}: a chunk with its clips (source, time range).
-pub async fn chunk(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// A chunk with its clips (source, time range, encoder).
+#[utoipa::path(get, path = "/api/chunks/{id}",
+    params(("id" = String, Path, description = "The chunk's id.")),
+    responses(
+        (status = 200, description = "The chunk and its clips.", body = ChunkDetail),
+        (status = 404, description = "No such chunk.", body = ErrorBody),
+    ),
+)]
+pub async fn chunk(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChunkDetail>> {
     let Some(c) = st.playout.chunks().into_iter().find(|c| c.id == id) else {
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
-    let mut v = chunk_json(&c, &st.playout.airing());
-    let clips: Vec<Value> = st
+    let on_air = st.playout.airing().first() == Some(&c.id);
+    let clip_list = st
         .playout
         .clip_records(&id)
         .map_err(ApiError::internal)?
         .into_iter()
-        .map(|c| {
-            json!({
-                "index": c.idx,
-                "source": c.rec.source,
-                "title": c.rec.title,
-                "creator": c.rec.creator,
-                "start": c.rec.start,
-                "duration": c.rec.duration,
-                "size_bytes": c.rec.size_bytes,
-                "encoder": c.rec.encoder,
-            })
-        })
+        .map(ChunkClip::from)
         .collect();
-    v["clip_list"] = Value::Array(clips);
-    Ok(Json(v))
+    Ok(Json(ChunkDetail {
+        chunk: Chunk::new(&c, on_air),
+        clip_list,
+    }))
 }
 
-/// DELETE /api/chunks/{id}: never the one on air or one being built.
+/// Deletes a chunk; never the one on air or one being made (409).
+#[utoipa::path(delete, path = "/api/chunks/{id}",
+    params(("id" = String, Path, description = "The chunk's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such chunk.", body = ErrorBody),
+        (status = 409, description = "The chunk is on air or still being made.", body = ErrorBody),
+    ),
+)]
 pub async fn delete_chunk(
     State(st): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<StatusCode> {
     let Some(c) = st.playout.chunks().into_iter().find(|c| c.id == id) else {
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
@@ -228,71 +189,75 @@ pub async fn delete_chunk(
         Some(dir) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
             tracing::info!(chunk = %id, "chunk deleted on request");
-            Ok(StatusCode::NO_CONTENT.into_response())
+            Ok(StatusCode::NO_CONTENT)
         }
         None => Err(ApiError::conflict("the chunk is on air")),
     }
 }
 
-/// GET /api/library: source videos in LRU order, with used ranges and errors.
+/// Source videos in LRU order, with used ranges and errors.
+#[utoipa::path(get, path = "/api/library", params(PageQuery), responses(
+    (status = 200, description = "A page of source videos.", body = LibraryPage),
+    (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
+    (status = 422, description = "`limit` is out of range.", body = ErrorBody),
+))]
 pub async fn library(
     State(st): State<AppState>,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<Json<LibraryPage>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let (offset, limit) = page(&q)?;
+    let (offset, limit) = page(q.offset, q.limit)?;
     let videos = st.library.list(offset as u64, limit as u64)?;
     // The list is in LRU order, usable videos first: the rank is the position.
-    let videos: Vec<Value> = videos
+    let videos = videos
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            let usable = v.duration.is_some();
-            let mut j = serde_json::to_value(v).expect("serializes");
-            j["lru_rank"] = if usable {
-                json!(offset + i + 1)
-            } else {
-                Value::Null
-            };
-            j
+            let rank = v.duration.is_some().then_some(offset + i + 1);
+            Video::new(v, rank)
         })
         .collect();
-    Ok(Json(
-        json!({ "counts": st.library.counts()?, "offset": offset, "limit": limit, "videos": videos }),
-    ))
+    Ok(Json(LibraryPage {
+        counts: st.library.counts()?.into(),
+        offset,
+        limit,
+        videos,
+    }))
 }
 
-/// GET /api/audio: music tracks, least played first, with search.
+/// Music tracks, least played first, with search.
+#[utoipa::path(get, path = "/api/audio", params(SearchQuery), responses(
+    (status = 200, description = "A page of music tracks.", body = AudioPage),
+    (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
+    (status = 422, description = "`limit` is out of range.", body = ErrorBody),
+))]
 pub async fn audio(
     State(st): State<AppState>,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    q: Result<Query<SearchQuery>, QueryRejection>,
+) -> ApiResult<Json<AudioPage>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let (offset, limit) = page(&q)?;
+    let (offset, limit) = page(q.offset, q.limit)?;
     let (total, tracks) = st.music.list(q.q.as_deref(), offset as u64, limit as u64)?;
     let now = st.live.now_playing();
-    Ok(Json(json!({
-        "total": total,
-        "offset": offset,
-        "limit": limit,
-        "now_playing": now.track.as_ref().map(|t| t.title.clone()),
-        "tracks": tracks,
-    })))
+    Ok(Json(AudioPage {
+        total,
+        offset,
+        limit,
+        now_playing: now.track.as_ref().map(|t| t.title.clone()),
+        tracks: tracks.into_iter().map(Track::from).collect(),
+    }))
 }
 
-/// Body of POST /api/play_audio; `audio_name` is the original tool's name.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlayAudioBody {
-    audio_name: Option<String>,
-    track_id: Option<String>,
-}
-
-/// POST /api/play_audio: the track plays after the one already queued.
+/// The track plays after the one already queued.
+#[utoipa::path(post, path = "/api/play_audio", request_body = PlayAudioRequest, responses(
+    (status = 202, description = "Queued.", body = Queued),
+    (status = 404, description = "No playable track of that name.", body = ErrorBody),
+    (status = 422, description = "No track named, or a field of the wrong type or unknown.", body = ErrorBody),
+))]
 pub async fn play_audio(
     State(st): State<AppState>,
-    body: Result<Json<PlayAudioBody>, JsonRejection>,
-) -> ApiResult<Response> {
+    body: Result<Json<PlayAudioRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Queued>)> {
     let Json(b) = body?;
     let Some(name) = b.track_id.or(b.audio_name) else {
         return Err(ApiError::invalid("audio_name", "is required"));
@@ -300,49 +265,75 @@ pub async fn play_audio(
     // A path from the original's clients: only the file name counts.
     let name = name.rsplit('/').next().unwrap_or_default().to_string();
     match st.music.play_next(&name)? {
-        Some(title) => Ok((StatusCode::ACCEPTED, Json(json!({ "queued": title }))).into_response()),
+        Some(queued) => Ok((StatusCode::ACCEPTED, Json(Queued { queued }))),
         None => Err(ApiError::not_found(format!("no playable track {name:?}"))),
     }
 }
 
-/// GET /api/system-usage: the newest sample and the last minutes of them.
-pub async fn system_usage(State(st): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "now": st.monitor.latest(),
-        "history": st.monitor.history(),
-        "encoder": st.encoder,
-    }))
+/// CPU, memory, GPU and disk use, now and for the last ten minutes.
+#[utoipa::path(get, path = "/api/system-usage", responses(
+    (status = 200, description = "The machine's load.", body = SystemUsage),
+))]
+pub async fn system_usage(State(st): State<AppState>) -> Json<SystemUsage> {
+    Json(SystemUsage {
+        now: st.monitor.latest().map(Usage::from),
+        history: st.monitor.history().into_iter().map(Usage::from).collect(),
+        encoder: st.encoder.clone(),
+    })
 }
 
 /// The settings in force, those saved for the next start, and which differ.
-fn settings_value(st: &AppState) -> ApiResult<Value> {
+fn settings_value(st: &AppState) -> ApiResult<SettingsResponse> {
     let running = &st.config;
     let effective = running.with(&settings::saved(&st.db)?);
-    Ok(json!({
-        "settings": settings::view(&effective),
-        "restart_fields": settings::restart_fields(),
-        "pending_restart": effective.differences(running, settings::Apply::Restart),
-    }))
+    Ok(SettingsResponse {
+        settings: settings::view(&effective),
+        restart_fields: settings::restart_fields()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        pending_restart: effective
+            .differences(running, settings::Apply::Restart)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
-/// GET /api/settings
-pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+/// Every editable setting, and those waiting for a restart.
+#[utoipa::path(get, path = "/api/settings", responses(
+    (status = 200, description = "The settings.", body = SettingsResponse),
+))]
+pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<SettingsResponse>> {
     Ok(Json(settings_value(&st)?))
 }
 
-/// GET /api/settings/schema: the JSON schema of the editable settings, from which
-/// the web client renders its form.
-pub async fn settings_schema() -> Json<Value> {
+/// The JSON schema of the editable settings (bounds, choices, labels, groups), from
+/// which forms are made.
+#[utoipa::path(get, path = "/api/settings/schema", responses(
+    (status = 200, description = "A JSON Schema (draft 2020-12) with `x-` annotations for forms: `x-order`, and per setting `x-apply` (live or restart), `x-group`, `x-step`, `x-unit`, `x-scope`, `x-env`.", body = Object),
+))]
+pub async fn settings_schema() -> Json<serde_json::Value> {
     Json(settings::schema())
 }
 
-/// PUT /api/settings: any subset of the fields; all are checked before any is
-/// saved. Live fields apply to the next clip and chunk; the others at the next start.
+/// Changes settings (any subset); all are checked before any is saved.
+///
+/// Live fields apply to the next clip and chunk; the others at the next start.
+#[utoipa::path(put, path = "/api/settings", request_body = settings::Patch, responses(
+    (status = 200, description = "The settings, changed.", body = SettingsResponse),
+    (status = 422, description = "A value is out of range (`field` names it), of the wrong type, or unknown.", body = ErrorBody),
+))]
 pub async fn put_settings(
     State(st): State<AppState>,
-    body: Result<Json<settings::Patch>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
-    let Json(patch) = body?;
+    body: Result<Json<serde_json::Map<String, serde_json::Value>>, JsonRejection>,
+) -> ApiResult<Json<SettingsResponse>> {
+    let Json(body) = body?;
+    // Read here rather than by the extractor, so a value of the wrong type is named.
+    let patch = settings::Patch::from_map(body).map_err(|e| match e.field {
+        Some(field) => ApiError::invalid(field, e.reason),
+        None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.reason),
+    })?;
     let next = st.config.with(&settings::saved(&st.db)?).with(&patch);
     settings::validate(&next, settings::Scope::Editable).map_err(|(spec, problem)| {
         let reason = match problem {
@@ -358,30 +349,35 @@ pub async fn put_settings(
     Ok(Json(settings_value(&st)?))
 }
 
-/// GET /api/stats
-pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        serde_json::to_value(crate::stats::read(&st.db, 20)?).expect("serializes"),
-    ))
+/// Hours streamed, chunks created and aired, top videos, tracks and creators.
+#[utoipa::path(get, path = "/api/stats", responses(
+    (status = 200, description = "What the channel has aired.", body = Stats),
+))]
+pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<Stats>> {
+    Ok(Json(crate::stats::read(&st.db, 20)?.into()))
 }
 
-/// GET /api/jobs: the generator's state and each job's progress.
-pub async fn jobs(State(st): State<AppState>) -> Json<Value> {
-    Json(serde_json::to_value(st.generator.status()).expect("serializes"))
+/// The generator's state and each job's percent, speed and ETA.
+#[utoipa::path(get, path = "/api/jobs", responses(
+    (status = 200, description = "The generator.", body = Jobs),
+))]
+pub async fn jobs(State(st): State<AppState>) -> Json<Jobs> {
+    Json(st.generator.status().into())
 }
 
-/// Body of POST /api/generate_chunk (optional).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateBody {
-    count: Option<u32>,
-}
-
-/// POST /api/generate_chunk: makes `count` chunks (CHUNKS_PER_RUN by default).
-pub async fn generate(State(st): State<AppState>, body: axum::body::Bytes) -> ApiResult<Response> {
+/// Makes chunks (CHUNKS_PER_RUN by default). The body is optional.
+#[utoipa::path(post, path = "/api/generate_chunk", request_body = Option<GenerateRequest>, responses(
+    (status = 202, description = "Asked for.", body = Requested),
+    (status = 400, description = "The body is not JSON.", body = ErrorBody),
+    (status = 422, description = "`count` is out of range, of the wrong type, or unknown.", body = ErrorBody),
+))]
+pub async fn generate(
+    State(st): State<AppState>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Requested>)> {
     // The original's clients post no body at all.
-    let body: GenerateBody = if body.iter().all(u8::is_ascii_whitespace) {
-        GenerateBody::default()
+    let body: GenerateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        GenerateRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             if e.is_data() {
@@ -399,40 +395,48 @@ pub async fn generate(State(st): State<AppState>, body: axum::body::Bytes) -> Ap
     }
     st.generator
         .send(GeneratorCommand::Generate(count as usize));
-    Ok((StatusCode::ACCEPTED, Json(json!({ "requested": count }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(Requested { requested: count })))
 }
 
-/// POST /api/stop_generation
-pub async fn stop_generation(State(st): State<AppState>) -> Response {
+/// Stops the running jobs and pending requests.
+#[utoipa::path(post, path = "/api/stop_generation", responses(
+    (status = 202, description = "Stopping.", body = Stopping),
+))]
+pub async fn stop_generation(State(st): State<AppState>) -> (StatusCode, Json<Stopping>) {
     st.generator.send(GeneratorCommand::Stop);
-    (StatusCode::ACCEPTED, Json(json!({ "stopping": true }))).into_response()
+    (StatusCode::ACCEPTED, Json(Stopping { stopping: true }))
 }
 
-/// POST /api/skip_to_next: the next segment comes from the next clip.
-pub async fn skip_to_next(State(st): State<AppState>) -> Response {
+/// The next segment comes from the next clip.
+#[utoipa::path(post, path = "/api/skip_to_next", responses(
+    (status = 202, description = "Skipping.", body = Skipping),
+))]
+pub async fn skip_to_next(State(st): State<AppState>) -> (StatusCode, Json<Skipping>) {
     st.control.send(Command::SkipClip);
-    (StatusCode::ACCEPTED, Json(json!({ "skipping": "clip" }))).into_response()
+    let skipping = SkipTarget::Clip;
+    (StatusCode::ACCEPTED, Json(Skipping { skipping }))
 }
 
-/// POST /api/skip_to_next_audio
-pub async fn skip_to_next_audio(State(st): State<AppState>) -> Response {
+/// The music goes on with the next track.
+#[utoipa::path(post, path = "/api/skip_to_next_audio", responses(
+    (status = 202, description = "Skipping.", body = Skipping),
+))]
+pub async fn skip_to_next_audio(State(st): State<AppState>) -> (StatusCode, Json<Skipping>) {
     st.control.send(Command::SkipTrack);
-    (StatusCode::ACCEPTED, Json(json!({ "skipping": "track" }))).into_response()
+    let skipping = SkipTarget::Track;
+    (StatusCode::ACCEPTED, Json(Skipping { skipping }))
 }
 
-/// Body of POST /api/play_chunk; `chunk_name` is the original tool's name.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlayChunkBody {
-    chunk_name: Option<String>,
-    chunk_id: Option<String>,
-}
-
-/// POST /api/play_chunk: the chunk airs after the current one.
+/// The chunk airs after the current one.
+#[utoipa::path(post, path = "/api/play_chunk", request_body = PlayChunkRequest, responses(
+    (status = 202, description = "Queued.", body = Next),
+    (status = 404, description = "No ready chunk of that id.", body = ErrorBody),
+    (status = 422, description = "No chunk named, or a field of the wrong type or unknown.", body = ErrorBody),
+))]
 pub async fn play_chunk(
     State(st): State<AppState>,
-    body: Result<Json<PlayChunkBody>, JsonRejection>,
-) -> ApiResult<Response> {
+    body: Result<Json<PlayChunkRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Next>)> {
     let Json(b) = body?;
     let Some(name) = b.chunk_id.or(b.chunk_name) else {
         return Err(ApiError::invalid("chunk_name", "is required"));
@@ -445,14 +449,21 @@ pub async fn play_chunk(
     if st.playout.play_next(&id) {
         // The engine may have loaded the start of another chunk already.
         st.control.send(Command::Recue);
-        Ok((StatusCode::ACCEPTED, Json(json!({ "next": id }))).into_response())
+        Ok((StatusCode::ACCEPTED, Json(Next { next: id })))
     } else {
         Err(ApiError::not_found(format!("no ready chunk {id:?}")))
     }
 }
 
-/// GET /api/events: server-sent events (now_playing, jobs, library), so clients
-/// need not poll.
+/// Server-sent events: now_playing, jobs, library, so clients need not poll.
+///
+/// Each event's `event:` line names it and its `data:` line is JSON: the schema is
+/// one event, `event` and `data` as the two fields. `now_playing` comes at once,
+/// then at each change of clip, track or next chunk; `jobs` at each change of the
+/// generator; `library` at each change of the library.
+#[utoipa::path(get, path = "/api/events", responses(
+    (status = 200, description = "An endless stream of events.", content_type = "text/event-stream", body = ServerEvent),
+))]
 pub async fn events(
     State(st): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -461,8 +472,7 @@ pub async fn events(
         live: tokio::sync::watch::Receiver<u64>,
         jobs: tokio::sync::watch::Receiver<crate::schedule::generator::GeneratorStatus>,
         library: tokio::sync::watch::Receiver<u64>,
-        last_now: Option<Value>,
-        first: bool,
+        last_now: Option<StreamStatus>,
     }
     let s = S {
         live: st.live.subscribe(),
@@ -470,42 +480,35 @@ pub async fn events(
         library: st.library.subscribe(),
         st,
         last_now: None,
-        first: true,
     };
     let stream = futures::stream::unfold(s, |mut s| async move {
         loop {
-            if std::mem::take(&mut s.first) {
-                let v = stream_status_value(&s.st);
-                s.last_now = Some(strip_positions(&v));
-                let ev = Event::default()
-                    .event("now_playing")
-                    .json_data(v)
-                    .expect("json");
+            if s.last_now.is_none() {
+                let now = now_playing(&s.st);
+                let ev = ServerEvent::NowPlaying(now.clone()).to_sse();
+                s.last_now = Some(now);
                 return Some((Ok(ev), s));
             }
             tokio::select! {
                 r = s.live.changed() => {
                     r.ok()?;
                     // One event per change of clip or track, not per segment.
-                    let v = stream_status_value(&s.st);
-                    let key = strip_positions(&v);
-                    if s.last_now.as_ref() != Some(&key) {
-                        s.last_now = Some(key);
-                        let ev = Event::default().event("now_playing").json_data(v).expect("json");
+                    let now = now_playing(&s.st);
+                    if s.last_now.as_ref().map(StreamStatus::key) != Some(now.key()) {
+                        let ev = ServerEvent::NowPlaying(now.clone()).to_sse();
+                        s.last_now = Some(now);
                         return Some((Ok(ev), s));
                     }
                 }
                 r = s.jobs.changed() => {
                     r.ok()?;
-                    let v = s.jobs.borrow_and_update().clone();
-                    let ev = Event::default().event("jobs").json_data(v).expect("json");
-                    return Some((Ok(ev), s));
+                    let jobs = s.jobs.borrow_and_update().clone();
+                    return Some((Ok(ServerEvent::Jobs(jobs.into()).to_sse()), s));
                 }
                 r = s.library.changed() => {
                     r.ok()?;
                     let counts = s.st.library.counts().unwrap_or_default();
-                    let ev = Event::default().event("library").json_data(counts).expect("json");
-                    return Some((Ok(ev), s));
+                    return Some((Ok(ServerEvent::Library(counts.into()).to_sse()), s));
                 }
             }
         }
@@ -513,29 +516,22 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-/// The now-playing value without the positions that change every segment.
-fn strip_positions(v: &Value) -> Value {
-    json!([
-        v["chunk"],
-        v["clip"]["id"],
-        v["track"]["title"],
-        v["next_chunk"]
-    ])
-}
-
-/// GET /readyz: 200 while segments are flowing.
-pub async fn readyz(State(st): State<AppState>) -> Response {
+/// Readiness: a segment was published in the last 10 s (else 503).
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "Segments are flowing.", content_type = "text/plain", body = String),
+    (status = 503, description = "No segment in the last 10 s.", content_type = "text/plain", body = String),
+))]
+pub async fn readyz(State(st): State<AppState>) -> (StatusCode, &'static str) {
     let recent = st
         .live
         .last_published()
         .is_some_and(|t| t.elapsed().unwrap_or_default() < Duration::from_secs(10));
     if recent {
-        (StatusCode::OK, "ready\n").into_response()
+        (StatusCode::OK, "ready\n")
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             "no segment in the last 10 s\n",
         )
-            .into_response()
     }
 }

@@ -4,21 +4,15 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
-/// An error answered as `{"error": "...", "field": "..."}`.
+use super::wire::ErrorBody;
+
+/// An error answered as `{"error": "...", "field": "..."}` ([`ErrorBody`]).
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
     field: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
 }
 
 impl ApiError {
@@ -77,9 +71,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: &self.message,
-            field: self.field.as_deref(),
+        let body = ErrorBody {
+            error: self.message,
+            field: self.field,
         };
         (self.status, Json(body)).into_response()
     }

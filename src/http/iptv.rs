@@ -73,17 +73,23 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// GET /iptv.m3u
+/// An M3U playlist with the channel, for IPTV apps.
+#[utoipa::path(get, path = "/iptv.m3u", responses(
+    (status = 200, description = "The playlist.", content_type = "audio/x-mpegurl", body = String),
+))]
 pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
     let q = token_query(&st);
-    let name = attr(&st.channel_name);
-    let id = channel_id(&st.channel_name);
+    let name = attr(&st.config.channel.channel_name);
+    let id = channel_id(&st.config.channel.channel_name);
     let body = format!(
         "#EXTM3U url-tvg=\"{base}/epg.xml{q}\"\n\
          #EXTINF:-1 tvg-id=\"{id}\" tvg-name=\"{name}\" tvg-logo=\"{base}/logo.svg\" group-title=\"{name}\",{}\n\
          {base}/hls/stream.m3u8{q}\n",
-        st.channel_name.replace(['\n', '\r', ','], " ")
+        st.config
+            .channel
+            .channel_name
+            .replace(['\n', '\r', ','], " ")
     );
     (
         [
@@ -94,7 +100,10 @@ pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
     )
 }
 
-/// GET /logo.svg: the channel's logo for IPTV apps.
+/// The channel's logo, for IPTV apps.
+#[utoipa::path(get, path = "/logo.svg", responses(
+    (status = 200, description = "An SVG picture.", content_type = "image/svg+xml", body = String),
+))]
 pub async fn logo() -> impl IntoResponse {
     (
         [
@@ -243,11 +252,14 @@ pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
     out
 }
 
-/// GET /epg.xml: the XMLTV guide.
+/// An XMLTV guide: the chunk on air and the chunks queued after it.
+#[utoipa::path(get, path = "/epg.xml", responses(
+    (status = 200, description = "The guide.", content_type = "application/xml", body = String),
+))]
 pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
-    let name = attr(&st.channel_name);
-    let id = channel_id(&st.channel_name);
+    let name = attr(&st.config.channel.channel_name);
+    let id = channel_id(&st.config.channel.channel_name);
     let mut x = String::new();
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n");
     let _ = writeln!(
@@ -268,7 +280,7 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
         let title = match p.titles.first() {
             Some(t) if p.titles.len() > 1 => format!("{t} and {} more", p.titles.len() - 1),
             Some(t) => t.clone(),
-            None => st.channel_name.clone(),
+            None => st.config.channel.channel_name.clone(),
         };
         let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&title));
         // XMLTV: an empty desc is an error; leave it out instead.

@@ -15,7 +15,10 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
 use super::AppState;
-use crate::schedule::generator::GeneratorState;
+use crate::channel::live::LiveStats;
+use crate::library::LibraryCounts;
+use crate::schedule::Chunk;
+use crate::schedule::generator::{GeneratorState, GeneratorStatus};
 
 /// A window long enough to hold several segment fetches per viewer.
 const VIEWER_WINDOW: Duration = Duration::from_secs(30);
@@ -99,18 +102,6 @@ pub async fn count(
     resp
 }
 
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
-    let _ = writeln!(out, "# HELP shufflecast_{name} {help}");
-    let _ = writeln!(out, "# TYPE shufflecast_{name} {kind}");
-    for (labels, v) in samples {
-        let _ = writeln!(out, "shufflecast_{name}{labels} {v}");
-    }
-}
-
-fn one(v: impl Into<f64>) -> Vec<(String, f64)> {
-    vec![(String::new(), v.into())]
-}
-
 /// Label values escaped per the text format.
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -118,130 +109,171 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// GET /metrics
-pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
-    let live = st.live.stats();
-    let chunks = st.playout.chunks();
-    let gen_status = st.generator.status();
-    let counts = st.library.counts().unwrap_or_default();
-    let (runs, failures) = crate::transcode::process_counts();
-    let mut o = String::new();
-    metric(
-        &mut o,
+/// A metric's type, as the text format names it.
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+/// The page being written: each metric with its `# HELP` and `# TYPE` lines, then
+/// its samples. Every name gets the `shufflecast_` prefix.
+#[derive(Default)]
+struct Page(String);
+
+impl Page {
+    /// A metric with labelled samples: `(labels, value)`, labels in braces or empty.
+    fn metric(&mut self, name: &str, kind: Kind, help: &str, samples: &[(String, f64)]) {
+        let kind = match kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        };
+        let o = &mut self.0;
+        let _ = writeln!(o, "# HELP shufflecast_{name} {help}");
+        let _ = writeln!(o, "# TYPE shufflecast_{name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(o, "shufflecast_{name}{labels} {v}");
+        }
+    }
+
+    /// A metric with one sample and no labels.
+    fn one(&mut self, name: &str, kind: Kind, help: &str, v: impl Into<f64>) {
+        self.metric(name, kind, help, &[(String::new(), v.into())]);
+    }
+
+    /// A metric with one sample per value of one label.
+    fn by(&mut self, name: &str, kind: Kind, help: &str, label: &str, samples: &[(&str, f64)]) {
+        let samples: Vec<(String, f64)> = samples
+            .iter()
+            .map(|(value, v)| (format!("{{{label}=\"{value}\"}}"), *v))
+            .collect();
+        self.metric(name, kind, help, &samples);
+    }
+}
+
+/// The live stream's counters.
+fn stream(page: &mut Page, live: &LiveStats) {
+    use Kind::Counter;
+    let n = |v: u64| v as f64;
+    page.one(
         "segments_published_total",
-        "counter",
+        Counter,
         "Segments published since start.",
-        &one(live.segments_published as f64),
+        n(live.segments_published),
     );
-    metric(
-        &mut o,
+    page.one(
         "underruns_total",
-        "counter",
+        Counter,
         "Segments filled with a fallback because no clip was ready.",
-        &one(live.underruns as f64),
+        n(live.underruns),
     );
-    metric(
-        &mut o,
+    page.one(
         "discontinuities_total",
-        "counter",
+        Counter,
         "Segments preceded by a discontinuity.",
-        &one(live.discontinuities as f64),
+        n(live.discontinuities),
     );
-    metric(
-        &mut o,
+    page.one(
         "bytes_published_total",
-        "counter",
+        Counter,
         "Bytes of segments published.",
-        &one(live.bytes_published as f64),
+        n(live.bytes_published),
     );
-    metric(
-        &mut o,
+}
+
+/// Chunks by state.
+fn chunks(page: &mut Page, chunks: &[Chunk]) {
+    let count = |f: fn(&Chunk) -> bool| chunks.iter().filter(|c| f(c)).count() as f64;
+    page.by(
         "chunks",
-        "gauge",
+        Kind::Gauge,
         "Chunks by state.",
+        "state",
         &[
-            (
-                "{state=\"ready\"}".into(),
-                chunks.iter().filter(|c| c.complete).count() as f64,
-            ),
-            (
-                "{state=\"never_aired\"}".into(),
-                chunks
-                    .iter()
-                    .filter(|c| c.complete && c.times_aired == 0)
-                    .count() as f64,
-            ),
-            (
-                "{state=\"building\"}".into(),
-                chunks.iter().filter(|c| !c.complete).count() as f64,
-            ),
+            ("ready", count(|c| c.complete)),
+            ("never_aired", count(|c| c.complete && c.times_aired == 0)),
+            ("building", count(|c| !c.complete)),
         ],
     );
-    metric(
-        &mut o,
+}
+
+/// The generator's jobs and encodes.
+fn generator(page: &mut Page, status: &GeneratorStatus) {
+    use Kind::{Counter, Gauge};
+    let stalled = matches!(status.state, GeneratorState::Stalled { .. });
+    page.one(
         "generator_jobs",
-        "gauge",
+        Gauge,
         "Generation jobs running.",
-        &one(gen_status.jobs.len() as f64),
+        status.jobs.len() as f64,
     );
-    metric(
-        &mut o,
+    page.one(
         "generator_stalled",
-        "gauge",
+        Gauge,
         "1 when generation cannot make progress.",
-        &one(matches!(gen_status.state, GeneratorState::Stalled { .. }) as u8),
+        stalled as u8,
     );
-    metric(
-        &mut o,
+    page.one(
         "clips_encoded_total",
-        "counter",
+        Counter,
         "Clips encoded since start.",
-        &one(gen_status.clips_encoded as f64),
+        status.clips_encoded as f64,
     );
-    metric(
-        &mut o,
+    page.one(
         "encode_failures_total",
-        "counter",
+        Counter,
         "Clip encodes that failed since start.",
-        &one(gen_status.encode_failures as f64),
+        status.encode_failures as f64,
     );
+}
+
+/// What `transcode` counts: clips whose parameters differed, ffmpeg runs.
+fn ffmpeg(page: &mut Page) {
+    use Kind::Counter;
     let (mismatched, corrected) = crate::transcode::verify::mismatch_counts();
-    metric(
-        &mut o,
+    page.by(
         "clip_parameter_mismatches_total",
-        "counter",
+        Counter,
         "Clip encodes whose SPS/PPS differed from the channel's reference, and how many a retry with a correction fixed.",
+        "outcome",
         &[
-            ("{outcome=\"differed\"}".into(), mismatched as f64),
-            ("{outcome=\"corrected\"}".into(), corrected as f64),
+            ("differed", mismatched as f64),
+            ("corrected", corrected as f64),
         ],
     );
-    metric(
-        &mut o,
+    let (runs, failures) = crate::transcode::process_counts();
+    page.by(
         "ffmpeg_exits_total",
-        "counter",
+        Counter,
         "ffmpeg and ffprobe runs that ended, by outcome.",
+        "outcome",
         &[
-            (
-                "{outcome=\"success\"}".into(),
-                runs.saturating_sub(failures) as f64,
-            ),
-            ("{outcome=\"failure\"}".into(), failures as f64),
+            ("success", runs.saturating_sub(failures) as f64),
+            ("failure", failures as f64),
         ],
     );
-    metric(
-        &mut o,
+}
+
+/// Source videos by state.
+fn library(page: &mut Page, counts: &LibraryCounts) {
+    page.by(
         "library_videos",
-        "gauge",
+        Kind::Gauge,
         "Source videos by state.",
+        "state",
         &[
-            ("{state=\"usable\"}".into(), counts.usable as f64),
-            ("{state=\"unusable\"}".into(), counts.unusable as f64),
-            ("{state=\"pending\"}".into(), counts.pending as f64),
+            ("usable", counts.usable as f64),
+            ("unusable", counts.unusable as f64),
+            ("pending", counts.pending as f64),
         ],
     );
+}
+
+/// Requests by route, method and status; bytes sent; viewers.
+fn http(page: &mut Page, http: &HttpMetrics, segment_secs: f64) {
+    use Kind::{Counter, Gauge};
     let (requests, bytes) = {
-        let i = st.http.inner.lock();
+        let i = http.inner.lock();
         (i.requests.clone(), i.bytes)
     };
     let samples: Vec<(String, f64)> = requests
@@ -257,40 +289,51 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
             )
         })
         .collect();
-    metric(
-        &mut o,
+    page.metric(
         "http_requests_total",
-        "counter",
+        Counter,
         "HTTP requests by route, method and status.",
         &samples,
     );
-    metric(
-        &mut o,
+    page.one(
         "http_response_bytes_total",
-        "counter",
+        Counter,
         "Bytes of HTTP response bodies sent.",
-        &one(bytes as f64),
+        bytes as f64,
     );
-    metric(
-        &mut o,
+    page.one(
         "viewers",
-        "gauge",
+        Gauge,
         "Players watching, estimated from segment requests in the last 30 s.",
-        &one(st.http.viewers(st.segment_secs)),
+        http.viewers(segment_secs),
     );
-    metric(
-        &mut o,
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses(
+    (status = 200, description = "The metrics, in Prometheus' text format 0.0.4.", content_type = "text/plain", body = String),
+))]
+pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
+    let mut page = Page::default();
+    stream(&mut page, &st.live.stats());
+    chunks(&mut page, &st.playout.chunks());
+    generator(&mut page, &st.generator.status());
+    ffmpeg(&mut page);
+    library(&mut page, &st.library.counts().unwrap_or_default());
+    http(&mut page, &st.http, st.config.output.segment_duration);
+    let uptime = st.started.elapsed().map_or(0.0, |d| d.as_secs_f64());
+    page.one(
         "uptime_seconds",
-        "gauge",
+        Kind::Gauge,
         "Seconds since start.",
-        &one(st.started.elapsed().map_or(0.0, |d| d.as_secs_f64())),
+        uptime,
     );
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        o,
+        page.0,
     )
 }
 
@@ -314,6 +357,25 @@ mod tests {
             30
         );
         assert_eq!(i.bytes, 30_020);
+    }
+
+    #[test]
+    fn a_page_is_help_type_then_samples() {
+        let mut page = Page::default();
+        page.one("up", Kind::Gauge, "Up.", 1u8);
+        page.by(
+            "runs_total",
+            Kind::Counter,
+            "Runs.",
+            "outcome",
+            &[("ok", 2.0), ("failed", 0.5)],
+        );
+        assert_eq!(
+            page.0,
+            "# HELP shufflecast_up Up.\n# TYPE shufflecast_up gauge\nshufflecast_up 1\n\
+             # HELP shufflecast_runs_total Runs.\n# TYPE shufflecast_runs_total counter\n\
+             shufflecast_runs_total{outcome=\"ok\"} 2\nshufflecast_runs_total{outcome=\"failed\"} 0.5\n"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 mod range;
 pub mod web;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -22,12 +23,15 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::Tokens;
 pub use error::ApiError;
+use openapi::Access;
+use wire::{ErrorBody, MpegTs};
 
 use crate::channel::live::PLAYLIST_NAME;
 use crate::channel::{Control, Live};
@@ -62,16 +66,10 @@ pub struct AppState {
     pub tokens: Tokens,
     /// When the server started.
     pub started: SystemTime,
-    /// The channel's name in the IPTV playlist and guide.
-    pub channel_name: String,
-    /// Chunks a generation request makes by default.
-    pub chunks_per_run: usize,
     /// The video encoder in use, e.g. "libx264 (CPU)".
     pub encoder: String,
     /// HTTP counters for /metrics.
     pub http: Arc<metrics::HttpMetrics>,
-    /// Segment duration, seconds (for the viewer estimate).
-    pub segment_secs: f64,
     /// The configuration the server runs with (saved settings included).
     pub config: Arc<Config>,
     /// The built web client, when its folder exists.
@@ -87,6 +85,51 @@ const SEGMENT_TYPE: &str = "video/mp2t";
 const PLAYLIST_CACHE: &str = "public, max-age=1";
 const SEGMENT_CACHE: &str = "public, max-age=31536000, immutable";
 
+/// Every route, by who may call it. Each handler's `#[utoipa::path]` gives its path
+/// and method once, for the router and the OpenAPI document alike (`routes!`); a
+/// route added any other way is refused by a test in `openapi`.
+fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
+    let open = OpenApiRouter::new()
+        .routes(routes!(index))
+        .routes(routes!(healthz))
+        .routes(routes!(api::readyz))
+        .routes(routes!(metrics::render))
+        .routes(routes!(openapi::serve))
+        .routes(routes!(iptv::logo));
+    // The stream, the guide and read-only status.
+    let viewer = OpenApiRouter::new()
+        .routes(routes!(hls_file))
+        .routes(routes!(iptv::m3u))
+        .routes(routes!(iptv::epg))
+        .routes(routes!(api::status))
+        .routes(routes!(api::stream_status))
+        .routes(routes!(api::chunks))
+        .routes(routes!(api::chunk))
+        .routes(routes!(api::library))
+        .routes(routes!(api::audio))
+        .routes(routes!(api::system_usage))
+        .routes(routes!(api::stats))
+        .routes(routes!(api::jobs))
+        .routes(routes!(api::get_settings))
+        .routes(routes!(api::settings_schema))
+        .routes(routes!(api::events));
+    // Everything that changes something.
+    let admin = OpenApiRouter::new()
+        .routes(routes!(api::generate))
+        .routes(routes!(api::stop_generation))
+        .routes(routes!(api::skip_to_next))
+        .routes(routes!(api::skip_to_next_audio))
+        .routes(routes!(api::play_chunk))
+        .routes(routes!(api::play_audio))
+        .routes(routes!(api::put_settings))
+        .routes(routes!(api::delete_chunk));
+    [
+        (Access::Open, open),
+        (Access::Viewer, viewer),
+        (Access::Admin, admin),
+    ]
+}
+
 /// The router, without a socket: tests can call it directly.
 pub fn router(state: AppState) -> Router {
     // The stream is public by design: any origin may play it (hls.js in another site).
@@ -99,52 +142,28 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_RANGE,
             header::ACCEPT_RANGES,
         ]);
-    // Mutating routes: admin token and same origin; no CORS (browsers on other sites
-    // are refused by the origin check and get no CORS headers either).
-    let admin = Router::new()
-        .route("/api/generate_chunk", post(api::generate))
-        .route("/api/stop_generation", post(api::stop_generation))
-        .route("/api/skip_to_next", post(api::skip_to_next))
-        .route("/api/skip_to_next_audio", post(api::skip_to_next_audio))
-        .route("/api/play_chunk", post(api::play_chunk))
-        .route("/api/play_audio", post(api::play_audio))
-        .route("/api/settings", put(api::put_settings))
-        .route("/api/chunks/{id}", delete(api::delete_chunk))
-        .layer(middleware::from_fn_with_state(
-            state.tokens.clone(),
-            auth::require_admin,
-        ));
-    // The stream, the guide and read-only status: open, or behind the viewer token.
-    let viewer = Router::new()
-        .route("/hls/{file}", get(hls_file))
-        .route("/iptv.m3u", get(iptv::m3u))
-        .route("/epg.xml", get(iptv::epg))
-        .route("/api/status", get(api::status))
-        .route("/api/stream-status", get(api::stream_status))
-        .route("/api/chunks", get(api::chunks))
-        .route("/api/chunks/{id}", get(api::chunk))
-        .route("/api/library", get(api::library))
-        .route("/api/audio", get(api::audio))
-        .route("/api/system-usage", get(api::system_usage))
-        .route("/api/stats", get(api::stats))
-        .route("/api/jobs", get(api::jobs))
-        .route("/api/settings", get(api::get_settings))
-        .route("/api/settings/schema", get(api::settings_schema))
-        .route("/api/events", get(api::events))
-        .layer(middleware::from_fn_with_state(
-            state.tokens.clone(),
-            auth::require_viewer,
-        ))
-        .layer(cors);
-    Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(api::readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/api/openapi.json", get(openapi::serve))
-        .route("/logo.svg", get(iptv::logo))
-        .merge(viewer)
-        .merge(admin)
+    let tokens = state.tokens.clone();
+    let mut all = OpenApiRouter::new();
+    for (access, routes) in routes() {
+        all = all.merge(match access {
+            Access::Open => routes,
+            // Open, or behind the viewer token; any origin may read.
+            Access::Viewer => routes
+                .layer(middleware::from_fn_with_state(
+                    tokens.clone(),
+                    auth::require_viewer,
+                ))
+                .layer(cors.clone()),
+            // Admin token and same origin; no CORS (browsers on other sites are
+            // refused by the origin check and get no CORS headers either).
+            Access::Admin => routes.layer(middleware::from_fn_with_state(
+                tokens.clone(),
+                auth::require_admin,
+            )),
+        });
+    }
+    let (router, _) = all.split_for_parts();
+    router
         .fallback(static_file)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -203,6 +222,13 @@ async fn static_file(State(st): State<AppState>, method: Method, uri: axum::http
     }
 }
 
+/// A short text saying where the stream is, or the web client when it is installed.
+#[utoipa::path(get, path = "/", responses(
+    (status = 200, description = "The web client's page, or a line of text.", content(
+        ("text/html"),
+        (String = "text/plain"),
+    )),
+))]
 async fn index(State(st): State<AppState>) -> Response {
     if st.web.is_some() {
         return web::serve(st.web.as_ref(), "/").await;
@@ -214,6 +240,28 @@ async fn index(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses(
+    (status = 200, description = "ok", content_type = "text/plain", body = String),
+))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The live playlist (stream.m3u8) or a segment (immutable, Range supported).
+#[utoipa::path(get, path = "/hls/{file}",
+    params(("file" = String, Path, description = "stream.m3u8, or a segment the playlist names.")),
+    responses(
+        (status = 200, description = "The playlist or a segment.", content(
+            (String = "application/vnd.apple.mpegurl"),
+            (MpegTs = "video/mp2t"),
+        )),
+        (status = 206, description = "Part of a segment.", content((MpegTs = "video/mp2t"))),
+        (status = 404, description = "No such segment (it left the live window).", body = ErrorBody),
+        (status = 416, description = "The range lies outside the segment."),
+        (status = 503, description = "Not on air yet: retry in a second.", body = ErrorBody),
+    ),
+)]
 async fn hls_file(
     State(st): State<AppState>,
     Path(file): Path<String>,

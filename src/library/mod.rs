@@ -65,7 +65,7 @@ pub fn title_of(path: &Path) -> String {
 }
 
 /// How many videos the library holds, by state.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LibraryCounts {
     /// Files present in the folders.
     pub present: u64,
@@ -302,7 +302,7 @@ impl Library {
 }
 
 /// A video's state, for the API.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct VideoStatus {
     /// Database id.
     pub id: i64,

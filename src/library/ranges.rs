@@ -12,7 +12,7 @@ use rand::{Rng, RngExt};
 const EPS: f64 = 1e-6;
 
 /// A span of a video, seconds from its start.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Range {
     /// First second.
     pub start: f64,

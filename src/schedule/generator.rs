@@ -33,7 +33,9 @@ use crate::transcode::{
 };
 
 /// Which text is burned into clips (`WATERMARK`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum WatermarkMode {
     /// No watermark.
@@ -110,8 +112,7 @@ const DISK_FULL_RETRY: Duration = if cfg!(test) {
 };
 
 /// What the generator is doing, for the API, the UI and tests.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum GeneratorState {
     /// Enough chunks are ready.
     #[default]
@@ -131,7 +132,7 @@ pub enum GeneratorState {
 }
 
 /// Progress of one job (one chunk being built).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct JobStatus {
     /// The chunk being built.
     pub chunk: String,
@@ -152,10 +153,9 @@ pub struct JobStatus {
 }
 
 /// The generator's whole status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GeneratorStatus {
     /// What it is doing.
-    #[serde(flatten)]
     pub state: GeneratorState,
     /// Running jobs.
     pub jobs: Vec<JobStatus>,

@@ -47,7 +47,7 @@ pub struct Music {
 }
 
 /// A music track's state, for the API.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct TrackStatus {
     /// Database id.
     pub id: i64,

@@ -653,10 +653,10 @@ impl Channel {
 
 /// A value the API or a stored override refused: the setting and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
+#[error("{}{reason}", field.map(|f| format!("{f}: ")).unwrap_or_default())]
 pub struct Invalid {
-    /// The setting, as the API names it.
-    pub field: &'static str,
+    /// The setting, as the API names it; none for a name that is no setting.
+    pub field: Option<&'static str>,
     /// Why, in words.
     pub reason: String,
 }
@@ -684,13 +684,60 @@ pub fn spec(key: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.key == key)
 }
 
+/// The settings the API may change, with their values: the body of
+/// `GET /api/settings`. Its schema is [`schema`]'s.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Settings(pub serde_json::Map<String, Json>);
+
 /// The settings the API may change, with their values in `c`.
-pub fn view(c: &Config) -> serde_json::Map<String, Json> {
-    SPECS
-        .iter()
-        .filter(|s| s.meta.apply.editable())
-        .map(|s| (s.key.to_string(), (s.ops.get)(c)))
-        .collect()
+pub fn view(c: &Config) -> Settings {
+    Settings(
+        SPECS
+            .iter()
+            .filter(|s| s.meta.apply.editable())
+            .map(|s| (s.key.to_string(), (s.ops.get)(c)))
+            .collect(),
+    )
+}
+
+/// [`schema`] as an OpenAPI schema; every field required (a response) or none (a
+/// patch).
+fn openapi_schema(all_required: bool) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let mut s = schema();
+    let o = s.as_object_mut().expect("an object");
+    o.remove("$schema");
+    if all_required {
+        let keys = o["x-order"].clone();
+        o.insert("required".into(), keys);
+    } else {
+        o.insert("title".into(), json!("SettingsPatch"));
+    }
+    serde_json::from_value(s).expect("the settings schema is an OpenAPI schema")
+}
+
+impl utoipa::PartialSchema for Settings {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        openapi_schema(true)
+    }
+}
+
+impl utoipa::ToSchema for Settings {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Settings".into()
+    }
+}
+
+impl utoipa::PartialSchema for Patch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        openapi_schema(false)
+    }
+}
+
+impl utoipa::ToSchema for Patch {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "SettingsPatch".into()
+    }
 }
 
 /// The editable settings applied at the next start only.
@@ -715,12 +762,12 @@ impl Patch {
             let spec = spec(&k)
                 .filter(|s| s.meta.apply.editable())
                 .ok_or_else(|| Invalid {
-                    field: "body",
+                    field: None,
                     reason: format!("unknown setting `{k}`"),
                 })?;
             let mut c = Config::default();
             (spec.ops.set)(&mut c, &v).map_err(|reason| Invalid {
-                field: spec.key,
+                field: Some(spec.key),
                 reason,
             })?;
             // Kept as the type writes it (3 as 3.0, text trimmed), so that two
@@ -893,7 +940,7 @@ mod tests {
             (r#"{"color_grade": "sepia"}"#, "color_grade"),
             (r#"{"clip_min": "six"}"#, "clip_min"),
         ] {
-            assert_eq!(patch(p).unwrap_err().field, field, "{p}");
+            assert_eq!(patch(p).unwrap_err().field, Some(field), "{p}");
         }
         assert!(patch(r#"{"nope": 1}"#).is_err(), "unknown fields refused");
         assert!(
@@ -927,7 +974,7 @@ mod tests {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(order.len(), view(&Config::default()).len());
+        assert_eq!(order.len(), view(&Config::default()).0.len());
         assert_eq!(order[0], "clip_min");
         assert_eq!(order.last(), Some(&"music_loudness"));
         assert_eq!(s["properties"]["color_grade"]["enum"][1], "moody");

@@ -9,7 +9,17 @@ use std::str::FromStr;
 use super::OutputProfile;
 
 /// A colour-grade preset (`COLOR_GRADE`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorGrade {
     /// The source's colours.

@@ -1,5 +1,6 @@
 // Talking to the shufflecast server: JSON routes, the tokens kept on the device,
 // errors in words, and the server-sent events stream.
+import type { components } from "./api.gen";
 
 const ADMIN_KEY = "shufflecast.adminToken";
 const VIEWER_KEY = "shufflecast.viewerToken";
@@ -75,144 +76,40 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return data as T;
 }
 
-export interface Clip {
-  id: string;
-  title: string;
-  creator: string | null;
-  source: string | null;
-  source_start: number;
-  position: number;
-  duration: number;
-}
+type Schemas = components["schemas"];
 
-export interface StreamStatus {
-  on_air: boolean;
-  /** The slate airs (no clip was ready); clip and chunk are null then. */
-  slate: boolean;
-  chunk: string | null;
-  clip: Clip | null;
-  track: { title: string; position: number; duration: number } | null;
-  next_chunk: string | null;
-  sequence: number;
-}
+// The server's JSON, generated from its OpenAPI document into api.gen.ts
+// (scripts/wire-check.sh): these names are what the views use.
+export type StreamStatus = Schemas["StreamStatus"];
+export type Clip = Schemas["ClipOnAir"];
+export type Chunk = Schemas["Chunk"];
+export type ChunkList = Schemas["ChunkList"];
+export type ChunkDetail = Schemas["ChunkDetail"];
+export type ChunkClip = Schemas["ChunkClip"];
+export type AudioPage = Schemas["AudioPage"];
+export type Track = Schemas["Track"];
+export type LibraryPage = Schemas["LibraryPage"];
+export type Video = Schemas["Video"];
+export type LibraryCounts = Schemas["LibraryCounts"];
+export type Job = Schemas["Job"];
+export type Jobs = Schemas["Jobs"];
+export type SystemUsage = Schemas["SystemUsage"];
+export type Usage = Schemas["Usage"];
+export type Played = Schemas["Played"];
+export type Stats = Schemas["Stats"];
+export type SettingsReply = Schemas["SettingsResponse"];
+export type SettingsPatch = Schemas["SettingsPatch"];
 
-export interface Chunk {
-  id: string;
-  state: "ready" | "building";
-  clips: number;
-  duration: number;
-  size_bytes: number;
-  times_aired: number;
-  created_at: number;
-  encoder: string;
-  on_air: boolean;
-  titles: string[];
-}
-
-export interface ChunkClip {
-  index: number;
-  source: string | null;
-  title: string;
-  creator: string | null;
-  start: number;
-  duration: number;
-  size_bytes: number;
-  encoder: string;
-}
-
-export interface Track {
-  id: number;
-  title: string;
-  name: string;
-  plays: number;
-  airtime: number;
-  error: string | null;
-}
-
-export interface Video {
-  id: number;
-  path: string;
-  title: string;
-  creator: string | null;
-  duration: number | null;
-  error: string | null;
-  last_used: number | null;
-  clips_cut: number;
-  resets: number;
-  airtime: number;
-  used: { start: number; end: number }[];
-  lru_rank: number | null;
-}
-
-export interface LibraryCounts {
-  present: number;
-  usable: number;
-  unusable: number;
-  pending: number;
-}
-
-export interface Job {
-  chunk: string;
-  clips_done: number;
-  secs_done: number;
-  target_secs: number;
-  percent: number;
-  speed: number | null;
-  eta_secs: number | null;
-  current_source: string | null;
-}
-
-export interface Jobs {
-  state: "idle" | "generating" | "waiting_for_library" | "stalled" | "stopped";
-  reason?: string;
-  jobs: Job[];
-  requested: number;
-  next_run: string | null;
-  encode_failures: number;
-  clips_encoded: number;
-}
-
-export interface Usage {
-  at: number;
-  cpu_percent: number;
-  memory_percent: number;
-  memory_used: number;
-  memory_total: number;
-  gpus: { name: string; percent: number | null; memory_used: number | null; memory_total: number | null }[];
-  nvenc_percent: number | null;
-  data_bytes: number;
-  disk_free: number;
-  disk_total: number;
-  disk_percent: number;
-}
-
-export interface Played {
-  title: string;
-  creator: string | null;
-  plays: number;
-  airtime: number;
-}
-
-export interface Stats {
-  hours_streamed: number;
-  chunks_created: number;
-  chunks_aired: number;
-  top_videos: Played[];
-  top_tracks: Played[];
-  top_creators: Played[];
-}
-
-export interface SettingsReply {
-  settings: Record<string, string | number | boolean>;
-  restart_fields: string[];
-  pending_restart: string[];
-}
+/** A server-sent event's name, and the payload that comes with it. */
+type ServerEvent = Schemas["ServerEvent"];
+export type EventName = ServerEvent["event"];
+export type EventData<K extends EventName> = Extract<ServerEvent, { event: K }>["data"];
 
 /** Server-sent events; EventSource reconnects by itself, `onState` says whether
  * the connection is up so the page can say when the server is gone. */
-export function events(handlers: Record<string, (data: any) => void>, onState?: (up: boolean) => void): EventSource {
+export function events(handlers: { [K in EventName]?: (data: EventData<K>) => void }, onState?: (up: boolean) => void): EventSource {
   const es = new EventSource(withToken("/api/events"));
-  for (const [name, fn] of Object.entries(handlers)) {
+  for (const [name, fn] of Object.entries(handlers) as [EventName, (data: unknown) => void][]) {
     es.addEventListener(name, (ev) => fn(JSON.parse((ev as MessageEvent).data)));
   }
   es.onopen = () => onState?.(true);

@@ -1,6 +1,6 @@
 // Library: the chunks (search, sort, pages, their clips, play next, delete), the
 // music (search, play next) and the source videos (LRU rank, ranges used, errors).
-import { api, Chunk, ChunkClip, describe, events, Jobs, LibraryCounts, Track, Video } from "../api";
+import { api, AudioPage, Chunk, ChunkDetail, ChunkList, describe, events, LibraryPage, Video } from "../api";
 import { ago, button, bytes, clock, debounce, el, hours } from "../dom";
 import { act, say } from "../ui";
 
@@ -51,7 +51,7 @@ function chunks(view: HTMLElement): () => void {
 
   const clipsOf = async (c: Chunk, box: HTMLElement) => {
     try {
-      const r = await api<{ clip_list: ChunkClip[] }>(`/api/chunks/${encodeURIComponent(c.id)}`);
+      const r = await api<ChunkDetail>(`/api/chunks/${encodeURIComponent(c.id)}`);
       box.replaceChildren(
         el(
           "ol",
@@ -97,7 +97,7 @@ function chunks(view: HTMLElement): () => void {
   const load = async () => {
     try {
       const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value, sort: sort.value, order: order.value });
-      const r = await api<{ total: number; chunks: Chunk[] }>(`/api/chunks?${q}`);
+      const r = await api<ChunkList>(`/api/chunks?${q}`);
       if (!alive) return;
       list.replaceChildren(...(r.chunks.length ? r.chunks.map(row) : [el("li", { class: "muted" }, search.value ? "No chunk matches." : "No chunk yet: the first ones are being made.")]));
       pages.replaceChildren(pager(offset, r.chunks.length, r.total, (o) => {
@@ -124,7 +124,7 @@ function chunks(view: HTMLElement): () => void {
     if (!list.querySelector(".details:not([hidden])") && !view.contains(document.activeElement)) void load();
   });
   const es = events({
-    jobs: (j: Jobs) => {
+    jobs: (j) => {
       if (encoded !== -1 && j.clips_encoded !== encoded) refresh();
       encoded = j.clips_encoded;
     },
@@ -146,7 +146,7 @@ function music(view: HTMLElement): () => void {
   const load = async () => {
     try {
       const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value });
-      const r = await api<{ total: number; now_playing: string | null; tracks: Track[] }>(`/api/audio?${q}`);
+      const r = await api<AudioPage>(`/api/audio?${q}`);
       if (!alive) return;
       now.textContent = r.now_playing ? `Playing: ${r.now_playing}` : "No music playing.";
       list.replaceChildren(
@@ -206,7 +206,7 @@ function videos(view: HTMLElement): () => void {
   let alive = true;
   const load = async () => {
     try {
-      const r = await api<{ counts: LibraryCounts; videos: Video[] }>(`/api/library?offset=${offset}&limit=${PAGE}`);
+      const r = await api<LibraryPage>(`/api/library?offset=${offset}&limit=${PAGE}`);
       if (!alive) return;
       const c = r.counts;
       counts.textContent = `${c.present} videos: ${c.usable} usable, ${c.unusable} unusable, ${c.pending} being probed. Least recently used first.`;

@@ -47,7 +47,7 @@ export function settings(view: HTMLElement): () => void {
   view.replaceChildren(el("section", {}, el("h2", {}, "Settings"), pending, form));
   const inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   const errors = new Map<string, HTMLElement>();
-  let current: SettingsReply["settings"] = {};
+  let current: Record<string, unknown> = {};
 
   const build = (schema: Schema) => {
     const groups = new Map<string, HTMLElement>();
@@ -73,7 +73,7 @@ export function settings(view: HTMLElement): () => void {
   const fill = (r: SettingsReply) => {
     current = r.settings;
     for (const [k, input] of inputs) {
-      const v = r.settings[k];
+      const v = current[k];
       if (input instanceof HTMLInputElement && input.type === "checkbox") input.checked = Boolean(v);
       else input.value = v === undefined || v === null ? "" : String(v);
     }

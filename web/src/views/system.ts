@@ -1,5 +1,5 @@
 // System: CPU, memory, GPU and disk gauges, and a chart of the last minutes.
-import { api, describe, Usage } from "../api";
+import { api, describe, SystemUsage, Usage } from "../api";
 import { bytes, el, every } from "../dom";
 import { say } from "../ui";
 
@@ -60,7 +60,7 @@ export function system(view: HTMLElement): () => void {
   view.replaceChildren(el("section", {}, el("h2", {}, "System"), gauges, encoder, el("h3", {}, "Last minutes"), chartBox, legend));
   const stop = every(3000, async () => {
     try {
-      const r = await api<{ now: Usage | null; history: Usage[]; encoder: string }>("/api/system-usage");
+      const r = await api<SystemUsage>("/api/system-usage");
       encoder.textContent = `Encoder: ${r.encoder}`;
       const u = r.now;
       if (!u) return;
