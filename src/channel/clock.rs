@@ -21,6 +21,25 @@ pub trait Clock: Send + Sync + 'static {
     fn input_deadline(&self, at: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         self.sleep_until(at)
     }
+    /// The wall-clock time now: what timestamps in the database and the schedule
+    /// read, so tests on a virtual clock see them move with it.
+    fn wall_now(&self) -> SystemTime {
+        self.wall(self.now())
+    }
+    /// Unix time now, seconds.
+    fn unix_now(&self) -> i64 {
+        self.wall_now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// The clock every part of one server shares.
+pub type SharedClock = std::sync::Arc<dyn Clock>;
+
+/// The real clock, for parts made without one (tests, tools).
+pub fn system_clock() -> SharedClock {
+    std::sync::Arc::new(SystemClock::new())
 }
 
 /// Real time.

@@ -152,13 +152,6 @@ impl Db {
     }
 }
 
-/// Unix time now, seconds.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::meta::{add_real, bump};

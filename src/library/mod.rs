@@ -17,6 +17,7 @@ mod watch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::channel::clock::SharedClock;
 use crate::db::library::LibraryStore;
 use crate::db::ranges::RangeStore;
 use crate::db::{Db, DbError};
@@ -87,6 +88,8 @@ pub struct Library {
     changed: tokio::sync::watch::Sender<u64>,
     /// Which folders were unreachable at the last scan (each logged once).
     reach: scan::Reachability,
+    /// When things happen (first seen, removed).
+    clock: SharedClock,
 }
 
 impl Library {
@@ -97,6 +100,21 @@ impl Library {
         folders: Vec<PathBuf>,
         tube_archivist: Option<TubeArchivist>,
     ) -> Arc<Library> {
+        Library::with_clock(
+            db,
+            folders,
+            tube_archivist,
+            crate::channel::clock::system_clock(),
+        )
+    }
+
+    /// [`Library::new`], its times (first seen, removed) read from `clock`.
+    pub fn with_clock(
+        db: Db,
+        folders: Vec<PathBuf>,
+        tube_archivist: Option<TubeArchivist>,
+        clock: SharedClock,
+    ) -> Arc<Library> {
         Arc::new(Library {
             store: db.library(),
             ranges: db.ranges(),
@@ -104,6 +122,7 @@ impl Library {
             tube_archivist,
             changed: tokio::sync::watch::channel(0).0,
             reach: scan::Reachability::default(),
+            clock,
         })
     }
 
@@ -126,9 +145,9 @@ impl Library {
     pub fn scan(&self) -> Result<ScanReport, DbError> {
         let walk = scan::walk_roots(&self.folders, VIDEO_EXTENSIONS);
         let t0 = std::time::Instant::now();
-        let mut report = self
-            .store
-            .scan(|tx| scan::reconcile(tx, &walk.files, &walk.unreachable))?;
+        let mut report = self.store.scan(|tx| {
+            scan::reconcile(tx, &walk.files, &walk.unreachable, self.clock.unix_now())
+        })?;
         report.elapsed = t0.elapsed();
         self.reach.note("video", "videos", &self.folders, &report);
         if report.added + report.removed + report.changed + report.renamed + report.went_missing > 0

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::db::DbError;
 use crate::db::scan::{FileRow, ScanTx};
-use crate::db::{DbError, unix_now};
 
 /// A media file found by a walk.
 #[derive(Clone, Debug, PartialEq)]
@@ -166,6 +166,7 @@ pub fn reconcile(
     tx: &ScanTx<'_>,
     files: &[Found],
     unreachable: &[PathBuf],
+    now: i64,
 ) -> Result<ScanReport, DbError> {
     let mut rows: HashMap<String, FileRow> = tx
         .rows()?
@@ -225,7 +226,6 @@ pub fn reconcile(
             .or_default()
             .push(row.id);
     }
-    let now = unix_now();
     for f in new_files {
         let twin = gone
             .get_mut(&(f.size, f.mtime_ns))

@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{ClipRecord, Playout};
+use crate::channel::clock::SharedClock;
 use crate::channel::{ClipInfo, ClipRef};
 use crate::db::Db;
 use crate::library::{Library, Video};
@@ -235,6 +236,8 @@ struct Inner {
     /// The parameter sets every clip must carry, for the profile and encoder they
     /// were made for (`None`: the reference encode failed, clips go unchecked).
     reference: tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>>,
+    /// What the schedule reads the time from.
+    clock: SharedClock,
 }
 
 /// How a job ended.
@@ -275,6 +278,7 @@ impl Generator {
                     status,
                     in_flight: Mutex::new(Vec::new()),
                     reference: tokio::sync::Mutex::new(None),
+                    clock: crate::channel::clock::system_clock(),
                 }),
                 commands: rx,
             },
@@ -284,6 +288,14 @@ impl Generator {
                 settings: Arc::new(settings_tx),
             },
         )
+    }
+
+    /// This generator with its schedule on `clock` (before [`Generator::run`]).
+    pub fn with_clock(mut self, clock: SharedClock) -> Generator {
+        Arc::get_mut(&mut self.inner)
+            .expect("the clock is set before the generator runs")
+            .clock = clock;
+        self
     }
 
     /// Makes chunks until cancelled: finishes chunks a previous run left half built,
@@ -441,7 +453,7 @@ impl Generator {
                 st.jobs.retain(|j| running.contains(&j.chunk));
             });
             let until_run = next_run.map(|t| {
-                let secs = (t - local_now()).as_seconds_f64().max(0.0);
+                let secs = (t - me.local_now()).as_seconds_f64().max(0.0);
                 Duration::from_secs_f64(secs)
             });
             tokio::select! {
@@ -541,6 +553,11 @@ impl Inner {
         });
     }
 
+    /// Now on the generator's clock, in the machine's time zone.
+    fn local_now(&self) -> time::OffsetDateTime {
+        local_time(self.clock.wall_now())
+    }
+
     /// The next scheduled run after now and after the last one that fired (kept
     /// in the database, so a restart or a clock set back does not fire it again).
     fn next_run(&self, s: &GeneratorSettings) -> Option<time::OffsetDateTime> {
@@ -551,7 +568,10 @@ impl Inner {
             .flatten()
             .and_then(|v| v.parse::<i64>().ok())
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
-        s.channel.schedule.as_ref()?.next_run(local_now(), last)
+        s.channel
+            .schedule
+            .as_ref()?
+            .next_run(self.local_now(), last)
     }
 
     fn save_last_run(&self, slot: time::OffsetDateTime) {
@@ -1123,14 +1143,15 @@ fn gops(secs: f64, gop_secs: f64) -> u32 {
     (secs / gop_secs).round().max(1.0) as u32
 }
 
-/// Local time when the zone is known (TZ or /etc/localtime), else UTC: a schedule
-/// like "0 2 * * *" means 2 am where the machine is.
-/// Now, in the machine's time zone (TZ, else /etc/localtime), so "0 2 * * *" means
-/// 2 am where the operator lives. The `time` crate refuses the local offset once the
-/// process has threads (always, under tokio); chrono reads the zone itself.
-fn local_now() -> time::OffsetDateTime {
-    let offset = chrono::Local::now().offset().local_minus_utc();
-    let utc = time::OffsetDateTime::now_utc();
+/// `at` in the machine's time zone (TZ, else /etc/localtime; UTC when unknown), so
+/// "0 2 * * *" means 2 am where the operator lives. The `time` crate refuses the
+/// local offset once the process has threads (always, under tokio); chrono reads
+/// the zone itself.
+fn local_time(at: std::time::SystemTime) -> time::OffsetDateTime {
+    let offset = chrono::DateTime::<chrono::Local>::from(at)
+        .offset()
+        .local_minus_utc();
+    let utc = time::OffsetDateTime::from(at);
     time::UtcOffset::from_whole_seconds(offset).map_or(utc, |o| utc.to_offset(o))
 }
 
@@ -1147,7 +1168,8 @@ mod local_time_tests {
         // A thread is running, as under tokio: the offset must still be local.
         let _t = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
         let expected = chrono::Local::now().offset().local_minus_utc();
-        assert_eq!(super::local_now().offset().whole_seconds(), expected);
+        let now = super::local_time(std::time::SystemTime::now());
+        assert_eq!(now.offset().whole_seconds(), expected);
     }
 }
 

@@ -19,10 +19,11 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
+use crate::channel::clock::SharedClock;
 use crate::channel::{ClipInfo, ClipRef, ClipSource};
 use crate::db::airings::{AiringWrite, AiringWriter};
 use crate::db::chunks::{ChunkStore, ClipRow};
-use crate::db::{Db, DbError, unix_now};
+use crate::db::{Db, DbError};
 use crate::transcode::OutputProfile;
 
 /// What must match for clips to splice on one timeline: size, frame rate and GOP.
@@ -122,6 +123,8 @@ pub struct Playout {
     state: Mutex<State>,
     /// Ticks whenever a clip may have become ready to pull (see [`ClipSource::changed`]).
     changed: watch::Sender<u64>,
+    /// When things happen (the airing order itself is the airing clock's).
+    wall: SharedClock,
 }
 
 impl Playout {
@@ -134,6 +137,17 @@ impl Playout {
         db: Db,
         chunks_dir: &Path,
         profile: &OutputProfile,
+    ) -> Result<Arc<Playout>, DbError> {
+        let clock = crate::channel::clock::system_clock();
+        Playout::load_with_clock(db, chunks_dir, profile, clock)
+    }
+
+    /// [`Playout::load`], its times (chunks made, aired) read from `wall`.
+    pub fn load_with_clock(
+        db: Db,
+        chunks_dir: &Path,
+        profile: &OutputProfile,
+        wall: SharedClock,
     ) -> Result<Arc<Playout>, DbError> {
         let key = splice_key(profile);
         let store = db.chunks();
@@ -188,6 +202,7 @@ impl Playout {
                 ..State::default()
             }),
             changed: watch::channel(0).0,
+            wall,
         }))
     }
 
@@ -204,7 +219,7 @@ impl Playout {
         encoder: &str,
         target_secs: f64,
     ) -> Result<(), DbError> {
-        let now = unix_now();
+        let now = self.wall.unix_now();
         self.store
             .begin(id, &splice_key(profile), encoder, target_secs, now)?;
         self.state().chunks.push(Chunk {
@@ -254,7 +269,7 @@ impl Playout {
             let i = s.chunks.iter().position(|c| c.id == chunk);
             return Ok(i.map(|i| s.chunks.remove(i).dir));
         }
-        self.store.complete(chunk, unix_now())?;
+        self.store.complete(chunk, self.wall.unix_now())?;
         if let Some(c) = self.state().chunks.iter_mut().find(|c| c.id == chunk) {
             c.complete = true;
         }
@@ -582,7 +597,7 @@ impl ClipSource for Playout {
                 s.queued = None;
             }
             s.clock += 1;
-            let (clock, at) = (s.clock, unix_now());
+            let (clock, at) = (s.clock, self.wall.unix_now());
             s.crossing = Some(Crossing {
                 chunk: id.clone(),
                 last_aired: s.chunks[i].last_aired,

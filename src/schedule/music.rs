@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::channel::clock::SharedClock;
 use crate::channel::{TrackRef, TrackSource};
 use crate::db::music::MusicStore;
 use crate::db::{Db, DbError};
@@ -44,6 +45,8 @@ pub struct Music {
     asked: Mutex<Option<PathBuf>>,
     /// Whether the folder was unreachable at the last pass (logged once).
     reach: scan::Reachability,
+    /// When things happen.
+    clock: SharedClock,
 }
 
 /// A music track's state, for the API.
@@ -73,6 +76,19 @@ impl Music {
         cache: PathBuf,
         lufs: f64,
     ) -> Arc<Music> {
+        let clock = crate::channel::clock::system_clock();
+        Music::with_clock(ff, db, folder, cache, lufs, clock)
+    }
+
+    /// [`Music::new`], its times (tracks first seen, removed) read from `clock`.
+    pub fn with_clock(
+        ff: Ffmpeg,
+        db: Db,
+        folder: Option<PathBuf>,
+        cache: PathBuf,
+        lufs: f64,
+        clock: SharedClock,
+    ) -> Arc<Music> {
         Arc::new(Music {
             ff,
             store: db.music(),
@@ -84,6 +100,7 @@ impl Music {
             wake: Notify::new(),
             asked: Mutex::new(None),
             reach: scan::Reachability::default(),
+            clock,
         })
     }
 
@@ -95,9 +112,9 @@ impl Music {
         };
         let roots = std::slice::from_ref(folder);
         let walk = scan::walk_roots(roots, AUDIO_EXTENSIONS);
-        let report = self
-            .store
-            .scan(|tx| scan::reconcile(tx, &walk.files, &walk.unreachable))?;
+        let report = self.store.scan(|tx| {
+            scan::reconcile(tx, &walk.files, &walk.unreachable, self.clock.unix_now())
+        })?;
         self.reach.note("music", "tracks", roots, &report);
         let mut tracks: Vec<(PathBuf, i64)> = self
             .store

@@ -404,3 +404,20 @@ fn splice_key_ignores_bitrate_and_encoder() {
     p.fps = 25;
     assert_ne!(splice_key(&p), k);
 }
+
+#[test]
+fn chunks_and_airings_are_stamped_with_the_injected_clock() {
+    use crate::channel::clock::VirtualClock;
+    let mut f = Fixture::new();
+    // A clock set to September 2001: a time read from the wall would differ.
+    let wall = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let clock: crate::channel::clock::SharedClock = Arc::new(VirtualClock::new(wall));
+    f.playout =
+        Playout::load_with_clock(f.db.clone(), &f.chunks_dir(), &profile(), clock.clone()).unwrap();
+    f.chunk("a", 1);
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    let reloaded = f.reload(&profile());
+    let a = reloaded.chunks().into_iter().find(|c| c.id == "a").unwrap();
+    assert_eq!(a.created_at, clock.unix_now());
+    assert_eq!(a.last_aired_at, Some(1_000_000_000));
+}
