@@ -479,8 +479,8 @@ impl Generator {
                         }
                     }
                 }
-                // A deadline, not a fresh sleep each turn: the 1 s tick below would
-                // otherwise restart it for ever.
+                // A deadline, not a fresh sleep each turn: every other wake would
+                // otherwise restart it.
                 _ = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => {
                     retry_at = None;
                     if matches!(state, GeneratorState::Stalled { .. }) {
@@ -527,8 +527,9 @@ impl Generator {
                     // A lower MAX_CHUNKS or disk budget applies now, not after the next chunk.
                     me.evict().await;
                 }
-                // Chunks start airing (lowering the unaired count) without telling us.
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                // A chunk started airing or went away: the unaired count or the
+                // number of chunks dropped, so there may be room and need for one.
+                _ = me.playout.changed() => {}
             }
         }
         jobs_cancel.cancel();

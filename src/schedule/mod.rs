@@ -114,6 +114,8 @@ struct Crossing {
 pub struct Playout {
     db: Db,
     state: Mutex<State>,
+    /// Told when a chunk airs for the first time or goes away (see [`Playout::changed`]).
+    changed: tokio::sync::Notify,
 }
 
 impl Playout {
@@ -199,6 +201,7 @@ impl Playout {
                 chunks,
                 ..State::default()
             }),
+            changed: tokio::sync::Notify::new(),
         }))
     }
 
@@ -302,6 +305,14 @@ impl Playout {
             .iter()
             .filter(|c| c.times_aired == 0)
             .count()
+    }
+
+    /// Resolves once a chunk has aired for the first time or been deleted since the
+    /// last call: what lowers the unaired count or the number of chunks,
+    /// the generator's cue to make another. For one waiter, the generator: a change
+    /// while it is busy is kept for its next wait.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// A snapshot of the chunks, for status and tests.
@@ -471,7 +482,9 @@ impl Playout {
         self.db
             .conn()
             .execute("DELETE FROM chunks WHERE id = ?1", [chunk])?;
-        Ok(Some(s.chunks.remove(i).dir))
+        let dir = s.chunks.remove(i).dir;
+        self.changed.notify_one();
+        Ok(Some(dir))
     }
 
     /// Records that `chunk` goes on air; returns the airing clock and the chunk's
@@ -609,6 +622,9 @@ impl ClipSource for Playout {
                 previous: s.previous.clone(),
             });
             let c = &mut s.chunks[i];
+            if c.times_aired == 0 {
+                self.changed.notify_one();
+            }
             c.times_aired += 1;
             c.last_aired = clock;
             tracing::info!(chunk = %c.id, clips = c.clips.len(), times_aired = c.times_aired, "chunk up next");
