@@ -30,6 +30,8 @@ pub mod schedule;
 pub mod settings;
 pub mod stats;
 pub mod system;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod transcode;
 
 #[cfg(test)]

@@ -238,7 +238,10 @@ mod tests {
         assert_eq!(split_frames(&data).unwrap().len(), 3);
         data.truncate(whole + 1);
         assert_eq!(split_frames(&data).unwrap().len(), 3);
-        assert_eq!(split_frames(&[]).unwrap(), vec![]);
+        assert_eq!(
+            split_frames(&[]).unwrap(),
+            Vec::<std::ops::Range<usize>>::new()
+        );
     }
 
     #[test]
