@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn a_full_disk_stops_the_mirror_not_the_stream_and_it_resumes_when_space_returns() {
-        let Some(disk) = crate::transcode::testutil::Tmpfs::mount(256) else {
+        let Some(disk) = crate::testkit::disk::Tmpfs::mount(256) else {
             return;
         };
         let dir = disk.path().join("hls");

@@ -86,7 +86,7 @@ pub async fn get_json(base: &str, path: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-/// Calls `f` every 200 ms until it returns true; panics naming `what` after `limit`.
+/// Calls `f` every 50 ms until it returns true; panics naming `what` after `limit`.
 pub async fn until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
     let t0 = Instant::now();
     while !f().await {
@@ -94,6 +94,6 @@ pub async fn until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool
             t0.elapsed() < limit,
             "timed out after {limit:?} waiting for {what}"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -18,8 +18,6 @@ mod look;
 mod music;
 mod probe;
 mod run;
-#[cfg(test)]
-pub(crate) mod testutil;
 pub mod verify;
 
 use std::fmt;
