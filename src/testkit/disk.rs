@@ -3,30 +3,31 @@
 use std::path::{Path, PathBuf};
 
 /// A small tmpfs mounted on a fresh folder (unmounted on drop), to meet a real
-/// full disk (ENOSPC). `None` where mounting is not permitted (not root, a
-/// container without CAP_SYS_ADMIN): the tests that need one then say so and pass.
+/// full disk (ENOSPC). Mounting needs root or CAP_SYS_ADMIN, as the tests have
+/// in CI (scripts/test.sh in a container); a test that needs it fails without.
 pub struct Tmpfs {
     _dir: tempfile::TempDir,
     path: PathBuf,
 }
 
 impl Tmpfs {
-    /// Mounts a tmpfs of `kib` KiB.
-    pub fn mount(kib: u64) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().ok()?;
+    /// Mounts a tmpfs of `kib` KiB; panics, saying why, where that is not permitted.
+    pub fn mount(kib: u64) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("disk");
-        std::fs::create_dir(&path).ok()?;
-        let ok = std::process::Command::new("mount")
+        std::fs::create_dir(&path).unwrap();
+        let out = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
             .arg(&path)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("cannot mount a tmpfs here: the full-disk part of this test is skipped");
-            return None;
-        }
-        Some(Tmpfs { _dir: dir, path })
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run mount ({e}): util-linux is needed"));
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs to meet a full disk: this test needs root or \
+             CAP_SYS_ADMIN (as in CI): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Tmpfs { _dir: dir, path }
     }
 
     /// Where it is mounted.

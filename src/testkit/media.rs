@@ -37,6 +37,20 @@ pub fn args<const N: usize>(a: [&str; N]) -> Vec<OsString> {
     a.iter().map(OsString::from).collect()
 }
 
+/// Runs `program` with `args` to its end; returns what it did. Panics only when it
+/// cannot run, naming how to install it.
+pub fn output<I, S>(program: &str, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): {INSTALL_DEPS}"))
+}
+
 /// Runs `program` with `args`; returns its standard output. Panics when it cannot
 /// run (naming how to install it) or fails (with its standard error).
 pub fn run<I, S>(program: &str, args: I) -> Vec<u8>
@@ -45,11 +59,7 @@ where
     S: AsRef<OsStr>,
 {
     let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
-    let out = Command::new(program)
-        .args(&args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): {INSTALL_DEPS}"));
+    let out = output(program, &args);
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}",
@@ -275,12 +285,10 @@ pub fn frame_count(path: &Path) -> u64 {
 pub fn decode(path: &Path) -> (u64, String) {
     let frames = frame_count(path);
     // Errors are the finding here, not a failure of the judge.
-    let dec = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run ffmpeg ({e}): {INSTALL_DEPS}"));
+    let mut a = args(["-hide_banner", "-nostdin", "-v", "error", "-i"]);
+    a.push(path.into());
+    a.extend(args(["-f", "null", "-"]));
+    let dec = output("ffmpeg", a);
     (frames, String::from_utf8_lossy(&dec.stderr).into_owned())
 }
 
