@@ -253,10 +253,13 @@ impl App {
             recorder_stop.cancel();
         });
         // On air: now the music and the rest of the demo library may use the CPU.
-        let (music, token) = (self.music, cancel.child_token());
-        let wait = on_air.clone();
+        let (music, token, wait) = (self.music, cancel.child_token(), on_air.clone());
         tasks.spawn("music", async move {
-            if wait.await {
+            let on_air = tokio::select! {
+                _ = token.cancelled() => false,
+                on_air = wait => on_air,
+            };
+            if on_air {
                 music.run(token).await;
             }
         });
