@@ -6,41 +6,17 @@
 //!
 //! Run: cargo bench --bench engine   (STREAM_MINUTES=60 to change the length)
 
-use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
 use shufflecast::channel::{
-    ChannelTiming, ClipInfo, ClipRef, ClipSource, Engine, Live, LoadedClip, LoadedTrack, TrackRef,
-    TrackSource, VirtualClock,
+    ChannelTiming, ClipRef, Live, LoadedClip, LoadedTrack, TrackRef, VirtualClock,
 };
 use shufflecast::media::Ticks;
-use shufflecast::transcode::{ClipRequest, Encoder, Ffmpeg, Look, OutputProfile};
-
-/// Cycles through a fixed set of clips (or tracks) for ever.
-struct Cycle<T: Clone>(Mutex<(VecDeque<T>, usize)>);
-
-impl<T: Clone> Cycle<T> {
-    fn next(&self) -> Option<T> {
-        let mut g = self.0.lock().unwrap();
-        let (items, i) = &mut *g;
-        let item = items.get(*i % items.len()).cloned();
-        *i += 1;
-        item
-    }
-}
-impl ClipSource for Cycle<ClipRef> {
-    fn next_clip(&self) -> Option<ClipRef> {
-        self.next()
-    }
-}
-impl TrackSource for Cycle<TrackRef> {
-    fn next_track(&self) -> Option<TrackRef> {
-        self.next()
-    }
-}
+use shufflecast::testkit::engine::{self as kit, EngineParts, Playlist, TestEngine};
+use shufflecast::testkit::media;
+use shufflecast::transcode::{ClipRequest, Ffmpeg, OutputProfile};
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -61,111 +37,46 @@ async fn prepare(
     Arc<LoadedTrack>,
 ) {
     let ff = Ffmpeg::locate().await.expect("ffmpeg installed");
+    // A busy picture (noise over moving patterns), so clips reach their bitrate.
     let src = dir.join("src.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=30:duration=30",
-            "-f",
-            "lavfi",
-            "-i",
-            "life=size=1280x720:rate=30:mold=10:ratio=0.1",
-        ])
-        .args([
-            "-filter_complex",
-            "[0][1]blend=all_mode=addition,noise=alls=12:allf=t",
-            "-t",
-            "30",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "18",
-        ])
-        .arg(&src)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    let mut a = media::args([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=30:duration=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "life=size=1280x720:rate=30:mold=10:ratio=0.1",
+        "-filter_complex",
+        "[0][1]blend=all_mode=addition,noise=alls=12:allf=t",
+        "-t",
+        "30",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "18",
+    ]);
+    a.push(src.clone().into());
+    media::ffmpeg(a);
     let info = ff.probe(&src).await.unwrap();
     let mut clips = Vec::new();
     for i in 0..4 {
         let out = dir.join(format!("clip-{i}.ts"));
-        ff.encode_clip(&ClipRequest {
-            src: &src,
-            info: &info,
-            start: i as f64 * 6.0,
-            frames: 180,
-            profile,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        })
-        .await
-        .unwrap();
-        let info = Arc::new(ClipInfo {
-            id: format!("bench/{i}"),
-            source: None,
-            title: "bench".into(),
-            creator: None,
-            source_start: 0.0,
-            chunk: None,
-        });
-        clips.push(ClipRef { path: out, info });
+        let req = ClipRequest::test(&src, &info, &out)
+            .at(i as f64 * 6.0)
+            .frames(180)
+            .profile(profile);
+        clips.push(kit::encode_clip(&ff, &req, kit::clip_info(&format!("bench/{i}"))).await);
     }
     let song = dir.join("song.flac");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=330:d=60",
-            "-ac",
-            "2",
-        ])
-        .arg(&song)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let track = dir.join("song.aac");
-    ff.encode_track(&song, &track, -16.0).await.unwrap();
-    let tracks = vec![TrackRef {
-        path: track,
-        title: "song".into(),
-        source: None,
-    }];
-    let slate_path = dir.join("slate.ts");
-    ff.encode_slate(profile, &Encoder::X264, profile.gop_frames, &slate_path)
-        .await
-        .unwrap();
-    let slate_info = Arc::new(ClipInfo {
-        id: "slate".into(),
-        source: None,
-        title: "slate".into(),
-        creator: None,
-        source_start: 0.0,
-        chunk: None,
-    });
-    let slate =
-        LoadedClip::parse(slate_info, &std::fs::read(&slate_path).unwrap(), 3000, 60).unwrap();
-    let silence_path = dir.join("silence.aac");
-    ff.encode_silence(&silence_path, 1.0).await.unwrap();
-    let silence = LoadedTrack::parse(
-        "silence",
-        None,
-        Bytes::from(std::fs::read(&silence_path).unwrap()),
-    )
-    .unwrap();
-    (clips, tracks, Arc::new(slate), Arc::new(silence))
+    media::make_tone(&song, 330, 60.0);
+    let track = kit::encode_track(&ff, &song, &dir.join("song.aac"), "song").await;
+    let slate = kit::slate(&ff, profile, dir).await;
+    let silence = kit::silence(&ff, dir).await;
+    (clips, vec![track], slate, silence)
 }
 
 fn main() {
@@ -199,29 +110,20 @@ fn main() {
             first_seq: 0,
             first_clip_wait: Duration::from_secs(30),
         };
-        let clock = Arc::new(VirtualClock::new(SystemTime::now()));
-        let clip_src = Arc::new(Cycle(Mutex::new((clips.into_iter().collect(), 0))));
-        let track_src = Arc::new(Cycle(Mutex::new((tracks.into_iter().collect(), 0))));
-        let (engine, _c) = Engine::new(
-            timing,
-            clock,
-            live.clone(),
-            tokio::sync::watch::channel(Some(slate)).1,
-            silence,
-            clip_src,
-            track_src,
-        );
         let segments = minutes * 30;
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let mut rx = live.subscribe();
         let cpu0 = cpu_seconds();
         let t0 = Instant::now();
-        let task = tokio::spawn(engine.run(cancel.clone()));
-        while *rx.borrow_and_update() + 1 < segments {
-            rx.changed().await.unwrap();
-        }
-        cancel.cancel();
-        task.await.unwrap();
+        let engine = TestEngine::start(EngineParts {
+            timing,
+            clock: Arc::new(VirtualClock::new(SystemTime::now())),
+            live: live.clone(),
+            slate,
+            silence,
+            clips: Playlist::looping(clips),
+            tracks: Playlist::looping(tracks),
+        });
+        engine.wait_for(segments, Duration::MAX).await;
+        engine.stop().await;
         let wall = t0.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu0;
         let stream_secs = (segments * 2) as f64;

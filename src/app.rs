@@ -1,6 +1,11 @@
 //! Wires the pieces into one server: library, generator, music, live engine, HTTP.
-//! [`serve`] takes an already-bound listener and a shutdown future, so tests can
-//! run the whole server on a free port and stop it when they are done.
+//!
+//! In two steps, as mini-redis does: [`App::build`] makes every part and does all
+//! that can fail at start (data folders, database, ffmpeg, the first demo video,
+//! the silence track, the admin token), then [`App::run`] spawns the tasks, serves
+//! HTTP on an already-bound listener until a shutdown future resolves, and stops
+//! every task it spawned. Tests run the whole server in their own runtime on a
+//! listener bound to port 0, with [`Options`] injecting the clock.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -22,7 +27,7 @@ use crate::library::metadata::TubeArchivist;
 use crate::media::Ticks;
 use crate::media::hls;
 use crate::schedule::Playout;
-use crate::schedule::generator::{Generator, GeneratorSettings};
+use crate::schedule::generator::{Generator, GeneratorHandle, GeneratorSettings};
 use crate::schedule::music::Music;
 use crate::settings;
 use crate::stats;
@@ -51,9 +56,6 @@ pub enum StartError {
     /// The database could not be opened or read.
     #[error(transparent)]
     Db(#[from] DbError),
-    /// The listener's address could not be read, or the HTTP server failed.
-    #[error("HTTP server: {0}")]
-    Http(std::io::Error),
 }
 
 /// Scheduling niceness of ffmpeg runs, by how much the stream needs them now.
@@ -80,130 +82,404 @@ impl Default for Options {
     }
 }
 
-/// Runs the server until `shutdown` resolves.
-pub async fn serve(
-    mut config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    options: Options,
-) -> Result<(), StartError> {
-    let started = Instant::now();
-    let data = config.server.data.clone();
-    let dirs = DataDirs::create(&data)?;
-    let db = Db::open(&data.join("shufflecast.db"))?;
-    // Settings saved through the API lie over flags, environment and .env.
-    let saved = settings::load(&db)?.patch;
-    if !saved.is_empty() {
-        let next = config.with(&saved);
-        match settings::validate(&next, settings::Scope::All) {
-            Ok(()) => {
-                config = next;
-                tracing::info!(settings = %serde_json::to_string(&saved).unwrap_or_default(), "applying settings saved through the API");
-            }
-            Err((spec, _)) => tracing::warn!(
-                setting = spec.key,
-                "settings saved through the API are no longer valid here; ignoring them"
-            ),
-        }
-    }
-    let ff = Ffmpeg::locate()
-        .await?
-        .with_stall_limit(config.server.encode_stall());
-    let cancel = CancellationToken::new();
+/// How long the tasks get to stop once the server is told to, before they are
+/// aborted (an encode is killed at once; the engine records its last segment).
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
-    let (video_folders, audio_folder) = if config.channel.videos.is_empty() {
-        tracing::info!(dir = %dirs.demo.display(), "no video folder configured: using the demo library");
-        let demo = transcode::demo::make_first_demo_video(&ff, &dirs.demo).await?;
-        (
-            vec![demo.videos],
-            config.channel.audio.clone().or(Some(demo.music)),
-        )
-    } else {
-        (config.channel.videos.clone(), config.channel.audio.clone())
-    };
+/// How long open HTTP connections (a player mid-segment, a browser's event stream,
+/// which never ends by itself) get after the shutdown signal.
+const HTTP_GRACE: Duration = Duration::from_secs(5);
 
-    let encoder = ff
-        .select_encoder(config.output.hw_accel, &config.output.profile())
-        .await;
-    let profile = config.output.profile();
-    let tube_archivist = match &config.server.tubearchivist() {
-        Some((url, token)) => match TubeArchivist::new(url, token) {
-            Ok(ta) => Some(ta),
-            Err(e) => {
-                tracing::warn!(error = %e, "TubeArchivist disabled");
-                None
-            }
-        },
-        None => None,
-    };
-    let library = Library::new(db.clone(), video_folders, tube_archivist);
-    tokio::spawn(library.clone().run(ff.clone(), cancel.child_token()));
-    let playout = Playout::load(db.clone(), &dirs.chunks, &profile)?;
+/// How long the slate waits for the first clip to be encoded before it takes the
+/// CPU anyway.
+const SLATE_WAITS_FOR_FIRST_CLIP: Duration = Duration::from_secs(4);
 
-    let (generator, generator_handle) = Generator::new(
-        // Niceness: the engine (this process) first, then clips that keep it fed,
-        // then the slate, music and demo files. Parallel jobs share the cores
-        // rather than each taking them all.
-        clip_ffmpeg(&ff, config.server.generator_jobs),
-        db.clone(),
-        library.clone(),
-        playout.clone(),
-        GeneratorSettings {
-            chunks_dir: dirs.chunks.clone(),
-            cache_dir: dirs.cache.clone(),
+/// The server, built: every part exists and everything that can fail at start has
+/// been done. [`App::run`] puts it on air.
+pub struct App {
+    started: Instant,
+    ff: Ffmpeg,
+    library: Arc<Library>,
+    generator: Generator,
+    slate: SlateMaker,
+    engine: Engine,
+    recorder: (Db, Arc<Live>),
+    music: Arc<Music>,
+    /// Where the rest of the demo library goes, when the demo library is in use.
+    demo: Option<PathBuf>,
+    monitor: Arc<Monitor>,
+    /// Shared with the router: the first segment's publication is watched here.
+    live: Arc<Live>,
+    /// Its airing writer is drained once the engine stops.
+    playout: Arc<Playout>,
+    router: axum::Router,
+}
+
+impl App {
+    /// Makes every part of the server from `config`: the data folders and the
+    /// database (saved settings laid over `config`), ffmpeg, the first demo video
+    /// (without a video folder), the library, playout, generator, silence, live
+    /// window, engine, music, monitor and the HTTP router. Nothing runs yet.
+    pub async fn build(mut config: Config, options: Options) -> Result<App, StartError> {
+        let started = Instant::now();
+        let clock = options.clock.clone();
+        let dirs = DataDirs::create(&config.server.data)?;
+        let db = Db::open(&config.server.data.join("shufflecast.db"))?;
+        apply_saved_settings(&db, &mut config)?;
+        let ff = Ffmpeg::locate()
+            .await?
+            .with_stall_limit(config.server.encode_stall());
+        // Both are needed before going on air and neither needs the other.
+        let (sources, silence) =
+            tokio::join!(sources(&config, &ff, &dirs), load_silence(&ff, &dirs.cache));
+        let (video_folders, audio_folder) = sources?;
+        let silence = silence?;
+        let profile = config.output.profile();
+        let encoder = ff.select_encoder(config.output.hw_accel, &profile).await;
+        let library = Library::with_clock(
+            db.clone(),
+            video_folders,
+            tube_archivist(&config),
+            clock.clone(),
+        );
+        let playout = Playout::load_with_clock(db.clone(), &dirs.chunks, &profile, clock.clone())?;
+        let (generator, generator_handle) = Generator::new(
+            // Niceness: the engine (this process) first, then clips that keep it fed,
+            // then the slate, music and demo files. Parallel jobs share the cores
+            // rather than each taking them all.
+            clip_ffmpeg(&ff, config.server.generator_jobs),
+            db.clone(),
+            library.clone(),
+            playout.clone(),
+            generator_settings(&config, &dirs, &encoder),
+        );
+        let generator = generator.with_clock(clock.clone());
+        let (slate_tx, slate) = tokio::sync::watch::channel(None);
+        let slate_maker = SlateMaker {
+            ff: ff.clone().with_nice(NICE_CLIPS),
+            cache: dirs.cache.clone(),
             profile: profile.clone(),
             encoder: encoder.clone(),
-            parallel: config.server.generator_jobs,
-            seed: config.server.seed,
-            channel: config.channel.clone(),
-        },
-    );
-    let generator_task = tokio::spawn(generator.run(cancel.child_token()));
-    // Fast start: the first clip gets the CPU to itself (2 cores are not much), so
-    // the slate is made in the background, and music and demo files after going on air.
-    let (slate_tx, slate) = tokio::sync::watch::channel(None);
-    {
-        let (ff, cache, profile, encoder) = (
-            ff.clone().with_nice(NICE_CLIPS),
-            dirs.cache.clone(),
-            profile.clone(),
-            encoder.clone(),
+            playout: playout.clone(),
+            generator: generator_handle.clone(),
+            slate: slate_tx,
+        };
+        let resume = continuity(&db);
+        let timing = channel_timing(&config, resume, options.start);
+        let live = live_window(&config, &dirs, &timing, resume, &*clock);
+        let music = Music::with_clock(
+            ff.clone().with_nice(NICE_MUSIC),
+            db.clone(),
+            audio_folder,
+            dirs.tracks.clone(),
+            config.channel.music_loudness,
+            clock.clone(),
         );
-        let playout = playout.clone();
-        tokio::spawn(async move {
-            let wait_first = Instant::now();
-            while !playout.has_clip() && wait_first.elapsed() < Duration::from_secs(4) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            match load_slate(&ff, &cache, &profile, &encoder).await {
-                Ok(s) => {
-                    let _ = slate_tx.send(Some(s));
-                }
-                // Without a slate an underrun re-airs the last clip: worse, not fatal.
-                Err(e) => tracing::error!(error = %e, "no slate"),
+        let (engine, control) = Engine::new(
+            timing,
+            options.clock,
+            live.clone(),
+            slate,
+            silence,
+            playout.clone(),
+            music.clone(),
+        );
+        let monitor = Monitor::new(config.server.data.clone());
+        let admin = admin_token(&config)?;
+        let router = http::router(AppState {
+            live: live.clone(),
+            db: db.clone(),
+            playout: playout.clone(),
+            library: library.clone(),
+            generator: generator_handle,
+            control,
+            music: music.clone(),
+            monitor: monitor.clone(),
+            encoder: encoder.to_string(),
+            http: Default::default(),
+            web: http::web::WebRoot::open(&config.server.web_dir),
+            tokens: http::Tokens {
+                admin,
+                viewer: config.security.viewer_token.clone(),
+            },
+            started: clock.wall_now(),
+            config: Arc::new(config.clone()),
+        });
+        Ok(App {
+            started,
+            demo: config.channel.videos.is_empty().then_some(dirs.demo),
+            playout,
+            ff,
+            library,
+            generator,
+            slate: slate_maker,
+            engine,
+            recorder: (db, live.clone()),
+            music,
+            monitor,
+            live,
+            router,
+        })
+    }
+
+    /// Runs the server on `listener` until `shutdown` resolves, then stops every
+    /// task it spawned: each is cancelled and awaited, for at most
+    /// [`STOP_DEADLINE`]; one that overruns is named in the log and aborted.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let mut tasks = Tasks::default();
+        let router = self.router.clone();
+        self.spawn_all(&mut tasks, &cancel);
+        tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
+        let served = serve_http(listener, router, shutdown).await;
+        cancel.cancel();
+        tasks.stop(STOP_DEADLINE).await;
+        served
+    }
+
+    /// Spawns every task of the server on `tasks`, each stopped by `cancel`.
+    fn spawn_all(self, tasks: &mut Tasks, cancel: &CancellationToken) {
+        let on_air = first_segment(&self.live, self.started);
+        tasks.spawn(
+            "library",
+            self.library.run(self.ff.clone(), cancel.child_token()),
+        );
+        tasks.spawn("generator", self.generator.run(cancel.child_token()));
+        tasks.spawn("slate", until(cancel.child_token(), self.slate.run()));
+        // The recorder stops after the engine (when the engine's task ends), so the
+        // last segment aired is recorded.
+        let recorder_stop = CancellationToken::new();
+        let (db, live) = self.recorder;
+        tasks.spawn("recorder", stats::record(db, live, recorder_stop.clone()));
+        let engine = self.engine.run(cancel.child_token());
+        let airings = self.playout;
+        tasks.spawn("engine", async move {
+            engine.await;
+            // Nothing pulls clips any more: the last airings are written first.
+            airings.close().await;
+            recorder_stop.cancel();
+        });
+        // On air: now the music and the rest of the demo library may use the CPU.
+        let (music, token, wait) = (self.music, cancel.child_token(), on_air.clone());
+        tasks.spawn("music", async move {
+            let on_air = tokio::select! {
+                _ = token.cancelled() => false,
+                on_air = wait => on_air,
+            };
+            if on_air {
+                music.run(token).await;
             }
         });
+        if let Some(dir) = self.demo {
+            let ff = self.ff.with_nice(NICE_DEMO);
+            tasks.spawn(
+                "demo library",
+                until(cancel.child_token(), async move {
+                    if on_air.await
+                        && let Err(e) = transcode::demo::make_demo_library(&ff, &dir).await
+                    {
+                        tracing::error!(error = %e, "demo library incomplete");
+                    }
+                }),
+            );
+        }
+        tasks.spawn("monitor", self.monitor.run(cancel.child_token()));
     }
-    let silence = load_silence(&ff, &dirs.cache).await?;
+}
 
-    let frame_ticks = channel::frame_ticks(profile.fps);
-    // A restart goes on where the last run stopped: players that keep polling see the
-    // sequence and the timestamps move on, past one discontinuity.
-    let resume = stats::continuity(&db).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot read where the last run stopped; starting afresh");
-        None
+/// Runs `f` until it ends or `cancel` fires, whichever comes first (dropping an
+/// ffmpeg run kills its process).
+async fn until(cancel: CancellationToken, f: impl Future<Output = ()>) {
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = f => {}
+    }
+}
+
+/// Resolves true once the first segment is on air (logging how long the start
+/// took), false if the stream ended before.
+fn first_segment(
+    live: &Live,
+    started: Instant,
+) -> futures::future::Shared<futures::future::BoxFuture<'static, bool>> {
+    use futures::FutureExt;
+    let mut first = live.subscribe();
+    async move {
+        if first.changed().await.is_err() {
+            return false;
+        }
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "first segment on air"
+        );
+        true
+    }
+    .boxed()
+    .shared()
+}
+
+/// Serves HTTP until `shutdown`, then gives open connections [`HTTP_GRACE`].
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopping = CancellationToken::new();
+    let signal = stopping.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        signal.cancel();
     });
-    let timing = ChannelTiming {
-        frame_ticks,
-        segment_frames: profile.gop_frames as usize,
-        start: resume.map_or(options.start, |r| r.next_pts),
+    tokio::select! {
+        served = server => served,
+        _ = async { stopping.cancelled().await; tokio::time::sleep(HTTP_GRACE).await } => {
+            tracing::warn!(secs = HTTP_GRACE.as_secs(), "HTTP connections still open after the grace period: closed");
+            Ok(())
+        }
+    }
+}
+
+/// The tasks of a running server, by name, so a stop can say which overran.
+#[derive(Default)]
+struct Tasks {
+    set: tokio::task::JoinSet<&'static str>,
+    running: Vec<&'static str>,
+}
+
+impl Tasks {
+    fn spawn(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+        self.running.push(name);
+        self.set.spawn(async move {
+            task.await;
+            name
+        });
+    }
+
+    /// Waits for every task (already cancelled) until `deadline`; aborts and names
+    /// those still running then.
+    async fn stop(mut self, deadline: Duration) {
+        let all = tokio::time::timeout(deadline, async {
+            while let Some(done) = self.set.join_next().await {
+                match done {
+                    Ok(name) => self.running.retain(|n| *n != name),
+                    Err(e) if e.is_panic() => tracing::error!(error = %e, "a task panicked"),
+                    Err(_) => {}
+                }
+            }
+        })
+        .await;
+        if all.is_err() {
+            tracing::warn!(
+                tasks = %self.running.join(", "),
+                secs = deadline.as_secs(),
+                "tasks still running after the stop deadline: aborted"
+            );
+            self.set.shutdown().await;
+        }
+    }
+}
+
+/// Lays the settings saved through the API over flags, environment and `.env`
+/// (skipped, with a warning, when they are no longer valid together with them).
+fn apply_saved_settings(db: &Db, config: &mut Config) -> Result<(), StartError> {
+    let saved = settings::load(db)?.patch;
+    if saved.is_empty() {
+        return Ok(());
+    }
+    let next = config.with(&saved);
+    match settings::validate(&next, settings::Scope::All) {
+        Ok(()) => {
+            *config = next;
+            tracing::info!(settings = %serde_json::to_string(&saved).unwrap_or_default(), "applying settings saved through the API");
+        }
+        Err((spec, _)) => tracing::warn!(
+            setting = spec.key,
+            "settings saved through the API are no longer valid here; ignoring them"
+        ),
+    }
+    Ok(())
+}
+
+/// The video folders and the music folder: the configured ones, or without a video
+/// folder the demo library, of which the first video is made now.
+async fn sources(
+    config: &Config,
+    ff: &Ffmpeg,
+    dirs: &DataDirs,
+) -> Result<(Vec<PathBuf>, Option<PathBuf>), StartError> {
+    let ch = &config.channel;
+    if !ch.videos.is_empty() {
+        return Ok((ch.videos.clone(), ch.audio.clone()));
+    }
+    tracing::info!(dir = %dirs.demo.display(), "no video folder configured: using the demo library");
+    let demo = transcode::demo::make_first_demo_video(ff, &dirs.demo).await?;
+    Ok((vec![demo.videos], ch.audio.clone().or(Some(demo.music))))
+}
+
+/// The TubeArchivist client, when configured and valid (else metadata comes from
+/// the files alone).
+fn tube_archivist(config: &Config) -> Option<TubeArchivist> {
+    let (url, token) = config.server.tubearchivist()?;
+    TubeArchivist::new(&url, &token)
+        .map_err(|e| tracing::warn!(error = %e, "TubeArchivist disabled"))
+        .ok()
+}
+
+/// What the generator is told of the configuration.
+fn generator_settings(config: &Config, dirs: &DataDirs, encoder: &Encoder) -> GeneratorSettings {
+    GeneratorSettings {
+        chunks_dir: dirs.chunks.clone(),
+        cache_dir: dirs.cache.clone(),
+        profile: config.output.profile(),
+        encoder: encoder.clone(),
+        parallel: config.server.generator_jobs,
+        seed: config.server.seed,
+        channel: config.channel.clone(),
+    }
+}
+
+/// The channel's timing: from the profile, starting where the last run stopped
+/// (players that keep polling see the sequence and the timestamps move on, past
+/// one discontinuity), else at `start`.
+fn channel_timing(
+    config: &Config,
+    resume: Option<stats::Continuity>,
+    start: Ticks,
+) -> ChannelTiming {
+    ChannelTiming {
+        frame_ticks: channel::frame_ticks(config.output.fps),
+        segment_frames: config.output.profile().gop_frames as usize,
+        start: resume.map_or(start, |r| r.next_pts),
         first_seq: resume.map_or(0, |r| r.next_seq),
         first_clip_wait: Duration::from_secs(3),
-    };
-    let run_id = run_id();
+    }
+}
+
+/// Where the last run stopped, if it recorded it.
+fn continuity(db: &Db) -> Option<stats::Continuity> {
+    stats::continuity(db).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read where the last run stopped; starting afresh");
+        None
+    })
+}
+
+/// The live window, its segments mirrored to `data/hls`, going on from the last
+/// run's playlist when there was one.
+fn live_window(
+    config: &Config,
+    dirs: &DataDirs,
+    timing: &ChannelTiming,
+    resume: Option<stats::Continuity>,
+    clock: &dyn Clock,
+) -> Arc<Live> {
     let target = hls::target_duration(timing.segment_duration().as_secs_f64());
     let live = Live::new(
-        run_id,
+        run_id(clock.wall_now()),
         config.server.playlist_segments,
         target,
         Some(dirs.hls.clone()),
@@ -216,102 +492,55 @@ pub async fn serve(
         );
         live.resume(r.discontinuity_number, r.next_pdt);
     }
-    let music = Music::new(
-        ff.clone().with_nice(NICE_MUSIC),
-        db.clone(),
-        audio_folder,
-        dirs.tracks.clone(),
-        config.channel.music_loudness,
-    );
-    let music_handle = music.clone();
-    let (engine, control) = Engine::new(
-        timing,
-        options.clock.clone(),
-        live.clone(),
-        slate,
-        silence,
-        playout.clone(),
-        music.clone(),
-    );
-    let engine_task = tokio::spawn(engine.run(cancel.child_token()));
-    // Its own token: it stops after the engine, so the last segment is recorded.
-    let recorder_stop = CancellationToken::new();
-    let recorder = tokio::spawn(stats::record(
-        db.clone(),
-        live.clone(),
-        recorder_stop.clone(),
-    ));
+    live
+}
 
-    let mut first = live.subscribe();
-    let background = cancel.child_token();
-    let demo_dir = config.channel.videos.is_empty().then(|| dirs.demo.clone());
-    let ff2 = ff.clone().with_nice(NICE_DEMO);
-    tokio::spawn(async move {
-        if first.changed().await.is_err() {
-            return;
-        }
-        tracing::info!(
-            ms = started.elapsed().as_millis() as u64,
-            "first segment on air"
-        );
-        // On air: now the music and the rest of the demo library may use the CPU.
-        tokio::spawn(music.run(background));
-        if let Some(dir) = demo_dir
-            && let Err(e) = transcode::demo::make_demo_library(&ff2, &dir).await
-        {
-            tracing::error!(error = %e, "demo library incomplete");
-        }
-    });
-
-    let monitor = Monitor::new(data.clone());
-    tokio::spawn(monitor.clone().run(cancel.child_token()));
-    let addr = listener.local_addr().map_err(StartError::Http)?;
-    tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
-    let (admin, made) = http::auth::admin_token(config.security.admin_token.as_deref(), &data)
+/// The admin token: configured, else the one kept in the data folder (made and
+/// printed once on the first start).
+fn admin_token(config: &Config) -> Result<String, StartError> {
+    let data = &config.server.data;
+    let path = data.join("admin-token");
+    let (admin, made) = http::auth::admin_token(config.security.admin_token.as_deref(), data)
         .map_err(|source| StartError::DataDir {
-            path: data.join("admin-token"),
+            path: path.clone(),
             source,
         })?;
     if made {
         // Printed once, on the terminal or in the log, for the operator to copy.
-        tracing::warn!(
-            "admin token (also in {}): {admin}",
-            data.join("admin-token").display()
-        );
+        tracing::warn!("admin token (also in {}): {admin}", path.display());
     }
-    let airings = playout.clone();
-    let app = http::router(AppState {
-        live,
-        db: db.clone(),
-        playout,
-        library,
-        generator: generator_handle,
-        control,
-        music: music_handle,
-        monitor,
-        encoder: encoder.to_string(),
-        http: Default::default(),
-        config: Arc::new(config.clone()),
-        web: http::web::WebRoot::open(&config.server.web_dir),
-        tokens: http::Tokens {
-            admin,
-            viewer: config.security.viewer_token.clone(),
-        },
-        started: SystemTime::now(),
-    });
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    Ok(admin)
+}
+
+/// Makes the slate in the background once the first clip is encoded, so that
+/// clip gets the CPU to itself at a fresh start (2 cores are not much).
+struct SlateMaker {
+    ff: Ffmpeg,
+    cache: PathBuf,
+    profile: transcode::OutputProfile,
+    encoder: Encoder,
+    playout: Arc<Playout>,
+    generator: GeneratorHandle,
+    slate: tokio::sync::watch::Sender<Option<Arc<LoadedClip>>>,
+}
+
+impl SlateMaker {
+    async fn run(self) {
+        // Each generator status change (a clip's progress, a clip done) is a moment
+        // to look; a chunk on disk from an earlier run is there at once.
+        let mut status = self.generator.subscribe();
+        let _ = tokio::time::timeout(SLATE_WAITS_FOR_FIRST_CLIP, async {
+            while !self.playout.has_clip() && status.changed().await.is_ok() {}
+        })
         .await;
-    cancel.cancel();
-    let _ = engine_task.await;
-    // Nothing pulls clips any more: the last airings are written before the exit.
-    airings.close().await;
-    recorder_stop.cancel();
-    let _ = recorder.await;
-    // Jobs are stopped by now (their ffmpeg killed); chunks being built stay
-    // recorded as building and are finished by the next run.
-    let _ = generator_task.await;
-    result.map_err(StartError::Http)
+        match load_slate(&self.ff, &self.cache, &self.profile, &self.encoder).await {
+            Ok(s) => {
+                let _ = self.slate.send(Some(s));
+            }
+            // Without a slate an underrun re-airs the last clip: worse, not fatal.
+            Err(e) => tracing::error!(error = %e, "no slate"),
+        }
+    }
 }
 
 struct DataDirs {
@@ -418,8 +647,8 @@ async fn load_silence(ff: &Ffmpeg, cache: &Path) -> Result<Arc<LoadedTrack>, Sta
 }
 
 /// A short id unique to this run, for segment names: base 36 of the start time in ms.
-fn run_id() -> String {
-    let mut n = SystemTime::now()
+fn run_id(now: SystemTime) -> String {
+    let mut n = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let mut s = Vec::new();

@@ -12,7 +12,8 @@
 //! - [`media`]: pure media code: MPEG-TS mux/demux, H.264 and ADTS parsing, HLS
 //!   playlists, 90 kHz timestamps. No IO, no tokio.
 //! - [`transcode`]: the only module that spawns processes (ffmpeg, ffprobe).
-//! - [`app`]: wires the pieces together; [`app::serve`] is the testable entry point.
+//! - [`app`]: wires the pieces together; [`app::App`] (build, then run) is the
+//!   testable entry point.
 //!
 //! See `docs/architecture.md` for the invariants.
 
@@ -29,6 +30,8 @@ pub mod schedule;
 pub mod settings;
 pub mod stats;
 pub mod system;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod transcode;
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! The `shufflecast` binary: parses the command line, sets up logging, and hands
-//! over to [`shufflecast::app::serve`].
+//! over to [`shufflecast::app::App`].
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use shufflecast::app::App;
 use shufflecast::config::{Cli, Command, Config, LogFormat, LogSettings};
 use tracing_subscriber::EnvFilter;
 
@@ -70,8 +71,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     tracing::info!("stopping");
                 };
                 let data = config.server.data.clone();
-                let served =
-                    shufflecast::app::serve(config, listener, shutdown, Default::default()).await;
+                let served = match App::build(config, Default::default()).await {
+                    Ok(app) => app.run(listener, shutdown).await.context("HTTP server"),
+                    Err(e) => Err(e.into()),
+                };
                 // No child outlives us, not even as a zombie: those still running
                 // (music, probes, the slate) are killed and every one is reaped; then
                 // no partial output is left (one could be created after its run's

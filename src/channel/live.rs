@@ -567,9 +567,7 @@ mod tests {
 
     #[test]
     fn a_full_disk_stops_the_mirror_not_the_stream_and_it_resumes_when_space_returns() {
-        let Some(disk) = crate::transcode::testutil::Tmpfs::mount(256) else {
-            return;
-        };
+        let disk = crate::testkit::disk::Tmpfs::mount(256);
         let dir = disk.path().join("hls");
         std::fs::create_dir(&dir).unwrap();
         let live = Live::new("run".into(), 3, 2, Some(dir.clone()));

@@ -598,6 +598,7 @@ mod tests {
     use super::splicer::tests::{clip, track};
     use super::*;
     use crate::media::ts::TsMuxer;
+    use crate::testkit::engine::{EngineParts, Playlist, TestEngine};
 
     /// A clock the test steps by hand: each wait for a later time takes one permit.
     struct StepClock {
@@ -625,19 +626,6 @@ mod tests {
         }
     }
 
-    struct Clips(Mutex<VecDeque<ClipRef>>);
-    impl ClipSource for Clips {
-        fn next_clip(&self) -> Option<ClipRef> {
-            self.0.lock().pop_front()
-        }
-    }
-    struct NoMusic;
-    impl TrackSource for NoMusic {
-        fn next_track(&self) -> Option<TrackRef> {
-            None
-        }
-    }
-
     /// Writes a synthetic clip (3-frame GOPs, see the splicer tests) as a TS file,
     /// the way the engine finds clips on disk.
     fn clip_file(dir: &std::path::Path, id: &str, gops: usize) -> ClipRef {
@@ -658,13 +646,11 @@ mod tests {
         }
     }
 
-    /// An engine on a step clock airing from `source`, with what the tests steer it by.
+    /// An engine on a step clock airing from `source`, with the clock the tests
+    /// steer it by.
     struct Running {
         clock: Arc<StepClock>,
-        live: Arc<Live>,
-        control: Control,
-        cancel: CancellationToken,
-        task: tokio::task::JoinHandle<()>,
+        engine: TestEngine,
     }
 
     impl Running {
@@ -673,83 +659,58 @@ mod tests {
                 now: Mutex::new(Duration::ZERO),
                 permits: Semaphore::new(0),
             });
-            let live = Live::new("t".into(), 100, 1, None);
-            let timing = ChannelTiming {
-                frame_ticks: 3000,
-                segment_frames: 3,
-                start: Ticks(900_000),
-                first_seq: 0,
-                first_clip_wait: Duration::from_secs(10),
-            };
-            let (engine, control) = Engine::new(
-                timing,
-                clock.clone(),
-                live.clone(),
-                watch::channel(Some(clip("slate", 1, 1))).1,
-                track("silence", 10, 0),
-                source,
-                Arc::new(NoMusic),
-            );
-            let cancel = CancellationToken::new();
-            let task = tokio::spawn(engine.run(cancel.clone()));
-            Running {
-                clock,
-                live,
-                control,
-                cancel,
-                task,
-            }
+            let engine = TestEngine::start(EngineParts {
+                timing: ChannelTiming {
+                    frame_ticks: 3000,
+                    segment_frames: 3,
+                    start: Ticks(900_000),
+                    first_seq: 0,
+                    first_clip_wait: Duration::from_secs(10),
+                },
+                clock: clock.clone(),
+                live: Live::new("t".into(), 100, 1, None),
+                slate: clip("slate", 1, 1),
+                silence: track("silence", 10, 0),
+                clips: source,
+                tracks: Playlist::<TrackRef>::once([]),
+            });
+            Running { clock, engine }
         }
 
         /// Waits until `count` segments are published.
         async fn wait_for(&self, count: u64) {
-            let mut rx = self.live.subscribe();
-            tokio::time::timeout(Duration::from_secs(10), async {
-                while self.live.stats().segments_published < count {
-                    rx.changed().await.unwrap();
-                }
-            })
-            .await
-            .unwrap();
+            self.engine.wait_for(count, Duration::from_secs(10)).await;
         }
 
         /// The clips of the published segments, in order.
         fn aired(&self) -> Vec<String> {
-            self.live
+            self.engine
+                .live
                 .history()
                 .iter()
                 .map(|h| h.clip.as_ref().unwrap().id.clone())
                 .collect()
-        }
-
-        async fn stop(self) {
-            self.cancel.cancel();
-            self.task.await.unwrap();
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_skip_shows_in_the_next_segment() {
         let dir = tempfile::tempdir().unwrap();
-        let clips = Clips(Mutex::new(
-            [
-                clip_file(dir.path(), "long", 20),
-                clip_file(dir.path(), "next", 2),
-            ]
-            .into(),
-        ));
-        let e = Running::start(Arc::new(clips));
+        let e = Running::start(Playlist::once([
+            clip_file(dir.path(), "long", 20),
+            clip_file(dir.path(), "next", 2),
+        ]));
         // Segment 0 is published at once (time 0); segments 1 and 2 need a permit each.
         e.wait_for(1).await;
         e.clock.permits.add_permits(2);
         e.wait_for(3).await;
         // The engine now waits for segment 3's time: a skip sent now shows in segment 3.
-        assert!(e.control.send(Command::SkipClip));
+        assert!(e.engine.control.send(Command::SkipClip));
         e.clock.permits.add_permits(1);
         e.wait_for(4).await;
         assert_eq!(e.aired(), ["long", "long", "long", "next"]);
-        assert_eq!(e.live.stats().underruns, 0);
-        e.stop().await;
+        assert_eq!(e.engine.live.stats().underruns, 0);
+        e.engine.stop().await;
     }
 
     /// A source that starts empty and says when a clip is added.
@@ -776,7 +737,7 @@ mod tests {
         let e = Running::start(source.clone());
         // The loader found nothing and waits: the engine is still in its fast start.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(e.live.stats().segments_published, 0);
+        assert_eq!(e.engine.live.stats().segments_published, 0);
         let t0 = std::time::Instant::now();
         source
             .queue
@@ -786,7 +747,7 @@ mod tests {
         e.wait_for(1).await;
         assert_eq!(e.aired(), ["late"], "a clip, not the slate");
         assert!(t0.elapsed() < Duration::from_secs(5));
-        e.stop().await;
+        e.engine.stop().await;
     }
 
     /// A source whose order an operator changes: `recue` swaps in a new queue.
@@ -837,12 +798,12 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(source.queue.lock().0.is_empty(), "loader never ran ahead");
-        assert!(e.control.send(Command::Recue));
-        assert!(e.control.send(Command::SkipClip));
+        assert!(e.engine.control.send(Command::Recue));
+        assert!(e.engine.control.send(Command::SkipClip));
         e.clock.permits.add_permits(1);
         e.wait_for(2).await;
         assert_eq!(e.aired(), ["long", "picked"]);
-        assert_eq!(e.live.stats().underruns, 0);
-        e.stop().await;
+        assert_eq!(e.engine.live.stats().underruns, 0);
+        e.engine.stop().await;
     }
 }

@@ -4,7 +4,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::*;
-use crate::transcode::testutil::make_video;
+use crate::testkit::media::make_video;
 
 fn probe(duration: f64) -> ProbeInfo {
     ProbeInfo {

@@ -481,8 +481,8 @@ impl Generator {
                         }
                     }
                 }
-                // A deadline, not a fresh sleep each turn: the 1 s tick below would
-                // otherwise restart it for ever.
+                // A deadline, not a fresh sleep each turn: every other wake would
+                // otherwise restart it.
                 _ = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => {
                     retry_at = None;
                     if matches!(state, GeneratorState::Stalled { .. }) {
@@ -529,8 +529,9 @@ impl Generator {
                     // A lower MAX_CHUNKS or disk budget applies now, not after the next chunk.
                     me.evict().await;
                 }
-                // Chunks start airing (lowering the unaired count) without telling us.
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                // A chunk started airing or went away: the unaired count or the
+                // number of chunks dropped, so there may be room and need for one.
+                _ = me.playout.stock_changed() => {}
             }
         }
         jobs_cancel.cancel();
@@ -1222,7 +1223,7 @@ mod tests {
     use std::path::Path;
 
     use crate::library::Library;
-    use crate::transcode::testutil::make_video;
+    use crate::testkit::media::make_video;
 
     fn settings(chunks_dir: PathBuf) -> GeneratorSettings {
         GeneratorSettings {
@@ -1311,14 +1312,7 @@ mod tests {
     }
 
     async fn until(what: &str, mut f: impl FnMut() -> bool) {
-        let t0 = Instant::now();
-        while !f() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(120),
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::testkit::until(what, Duration::from_secs(120), async || f()).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1589,9 +1583,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_data_disk_pauses_generation_with_the_reason_and_it_resumes_by_itself() {
-        let Some(disk) = crate::transcode::testutil::Tmpfs::mount(8 * 1024) else {
-            return;
-        };
+        let disk = crate::testkit::disk::Tmpfs::mount(8 * 1024);
         let dir = tempfile::tempdir().unwrap();
         for n in ["a.mp4", "b.mp4", "c.mp4"] {
             source(&dir.path().join("videos"), n).await;
@@ -1659,7 +1651,7 @@ mod tests {
         assert_eq!(chunk.clips.len(), 3, "3 s of 1 s clips");
         for clip in &chunk.clips {
             assert_eq!(
-                frame_count(&rig.ff, &clip.path),
+                crate::testkit::media::frame_count(&clip.path),
                 30,
                 "{} is whole",
                 clip.path.display()
@@ -1797,29 +1789,6 @@ mod tests {
         // SAFETY: a valid C string and a statvfs to fill in.
         assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
         st.f_bavail as u64 * st.f_frsize as u64
-    }
-
-    /// Video frames in a file, as ffprobe decodes them.
-    fn frame_count(ff: &Ffmpeg, path: &Path) -> u64 {
-        let out = std::process::Command::new(ff.ffprobe_path())
-            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
-            .arg(path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // MPEG-TS lists the stream under its program too: the first line is it.
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .parse()
-            .unwrap()
     }
 
     fn walk_names(dir: &Path) -> Vec<String> {

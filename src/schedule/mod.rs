@@ -125,6 +125,9 @@ pub struct Playout {
     changed: watch::Sender<u64>,
     /// When things happen (the airing order itself is the airing clock's).
     wall: SharedClock,
+    /// Told when a chunk airs for the first time or goes away (see
+    /// [`Playout::stock_changed`]).
+    stock: tokio::sync::Notify,
 }
 
 impl Playout {
@@ -203,6 +206,7 @@ impl Playout {
             }),
             changed: watch::channel(0).0,
             wall,
+            stock: tokio::sync::Notify::new(),
         }))
     }
 
@@ -319,6 +323,14 @@ impl Playout {
             .iter()
             .filter(|c| c.times_aired == 0)
             .count()
+    }
+
+    /// Resolves once a chunk has aired for the first time or been deleted since the
+    /// last call: what lowers the unaired count or the number of chunks,
+    /// the generator's cue to make another. For one waiter, the generator: a change
+    /// while it is busy is kept for its next wait.
+    pub async fn stock_changed(&self) {
+        self.stock.notified().await;
     }
 
     /// A snapshot of the chunks, for status and tests.
@@ -482,6 +494,7 @@ impl Playout {
             self.restore(vec![c]);
             return Err(e);
         }
+        self.stock.notify_one();
         Ok(Some(c.dir))
     }
 }
@@ -611,6 +624,9 @@ impl ClipSource for Playout {
                 at,
             });
             let c = &mut s.chunks[i];
+            if c.times_aired == 0 {
+                self.stock.notify_one();
+            }
             c.times_aired += 1;
             c.last_aired = Some(clock);
             c.last_aired_at = Some(at);

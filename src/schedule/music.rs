@@ -401,15 +401,12 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tracks_are_announced_when_ready_and_the_encoder_wakes_when_one_is_taken() {
-        use crate::transcode::testutil::{args, ff, ffmpeg};
+        use crate::testkit::media::{ff, make_tone};
         let d = tempfile::tempdir().unwrap();
         let folder = d.path().join("music");
         std::fs::create_dir_all(&folder).unwrap();
         for n in ["a", "b", "c"] {
-            let out = folder.join(format!("{n}.wav"));
-            let mut a = args(["-f", "lavfi", "-i", "sine=d=1"]);
-            a.push(out.into());
-            ffmpeg(a).await;
+            make_tone(&folder.join(format!("{n}.wav")), 440, 1.0);
         }
         let cache = d.path().join("cache");
         std::fs::create_dir_all(&cache).unwrap();

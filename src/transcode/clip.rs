@@ -688,8 +688,9 @@ impl Ffmpeg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::clip::TEST_PROFILE;
+    use crate::testkit::media::{self, args, ff, ffmpeg};
     use crate::transcode::ColorGrade;
-    use crate::transcode::testutil::{self, args, ff, ffmpeg};
     use std::path::PathBuf;
 
     fn strings(a: &[OsString]) -> Vec<String> {
@@ -732,17 +733,15 @@ mod tests {
     fn build(encoder: &Encoder, interlaced: bool, threads: Option<u32>) -> Vec<String> {
         let info = info(interlaced);
         let profile = profile();
-        let req = ClipRequest {
-            src: Path::new("-weird name.mp4"),
-            info: &info,
-            start: 12.5,
-            frames: 360,
-            profile: &profile,
-            encoder,
-            out: Path::new("/tmp/out dir/clip.ts"),
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(
+            Path::new("-weird name.mp4"),
+            &info,
+            Path::new("/tmp/out dir/clip.ts"),
+        )
+        .at(12.5)
+        .frames(360)
+        .profile(&profile)
+        .encoder(encoder);
         strings(&clip_args(&req, threads))
     }
 
@@ -824,17 +823,9 @@ mod tests {
         i.color.primaries = Some("bt2020".into());
         i.color.matrix = Some("bt2020nc".into());
         let profile = profile();
-        let req = ClipRequest {
-            src: Path::new("hdr.mkv"),
-            info: &i,
-            start: 0.0,
-            frames: 30,
-            profile: &profile,
-            encoder: &Encoder::X264,
-            out: Path::new("o.ts"),
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(Path::new("hdr.mkv"), &i, Path::new("o.ts"))
+            .frames(30)
+            .profile(&profile);
         let a = strings(&clip_args(&req, None));
         let vf = value(&a, "-vf");
         assert!(
@@ -874,17 +865,9 @@ mod tests {
 
         let info = info(false);
         let profile = profile();
-        let req = ClipRequest {
-            src: Path::new("a.mp4"),
-            info: &info,
-            start: 0.0,
-            frames: 10,
-            profile: &profile,
-            encoder: &Encoder::X264,
-            out: Path::new("o.ts"),
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(Path::new("a.mp4"), &info, Path::new("o.ts"))
+            .frames(10)
+            .profile(&profile);
         assert!(!strings(&clip_args(&req, None)).iter().any(|x| x == "-ss"));
     }
 
@@ -1013,28 +996,9 @@ mod tests {
 
     // ---- real encodes ----
 
-    const TEST_PROFILE: OutputProfile = OutputProfile {
-        width: 320,
-        height: 180,
-        fps: 30,
-        gop_frames: 30,
-        video_kbps: 800,
-    };
-
-    async fn make_source(dir: &Path, name: &str, lavfi: &str, extra: &[&str]) -> PathBuf {
+    fn make_source(dir: &Path, name: &str, lavfi: &str, extra: &[&str]) -> PathBuf {
         let path = dir.join(name);
-        let mut a = args(["-f", "lavfi", "-i", lavfi]);
-        a.extend(args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-threads",
-            "1",
-        ]));
-        a.extend(extra.iter().map(OsString::from));
-        a.push(path.clone().into());
-        ffmpeg(a).await;
+        media::make_video_with(&path, lavfi, extra);
         path
     }
 
@@ -1045,25 +1009,15 @@ mod tests {
         start: f64,
         frames: u32,
         out: &Path,
-    ) -> testutil::H264Summary {
+    ) -> media::H264Summary {
         let info = ff.probe(src).await.unwrap();
-        let req = ClipRequest {
-            src,
-            info: &info,
-            start,
-            frames,
-            profile: &TEST_PROFILE,
-            encoder: &Encoder::X264,
-            out,
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(src, &info, out).at(start).frames(frames);
         ff.encode_clip(&req).await.unwrap();
         check_clip(out, frames).await
     }
 
-    async fn check_clip(out: &Path, frames: u32) -> testutil::H264Summary {
-        let streams = testutil::streams(out).await;
+    async fn check_clip(out: &Path, frames: u32) -> media::H264Summary {
+        let streams = media::streams(out);
         assert_eq!(streams.len(), 1, "video only: {streams:?}");
         let v = &streams[0];
         assert_eq!(v["codec_type"], "video");
@@ -1072,7 +1026,7 @@ mod tests {
         assert_eq!(v["pix_fmt"], "yuv420p");
         assert_eq!(v["profile"], "High");
         assert_eq!(v["nb_read_frames"], frames.to_string());
-        let h264 = testutil::h264_summary(out).await;
+        let h264 = media::h264_summary(out);
         assert_eq!(h264.access_units, frames as usize);
         let gop = TEST_PROFILE.gop_frames as usize;
         let want: Vec<usize> = (0..frames as usize).step_by(gop).collect();
@@ -1116,29 +1070,27 @@ mod tests {
         a.extend(args(["-c:a", "aac", "-color_primaries", "bt470bg"]));
         a.extend(args(["-colorspace", "bt470bg", "-color_trc", "gamma28"]));
         a.push(wide.clone().into());
-        ffmpeg(a).await;
+        ffmpeg(a);
         // Portrait by rotation: stored 640x360, displayed 360x640, at 30 fps, full range.
         let stored = make_source(
             d,
             "stored.mp4",
             "testsrc2=size=640x360:rate=30:duration=3",
             &["-pix_fmt", "yuvj420p"],
-        )
-        .await;
+        );
         let rotated = d.join("rotated.mp4");
         let mut a = args(["-i"]);
         a.push(stored.into());
         a.extend(args(["-c", "copy", "-metadata:s:v:0", "rotate=90"]));
         a.push(rotated.clone().into());
-        ffmpeg(a).await;
+        ffmpeg(a);
         // Interlaced PAL.
         let pal = make_source(
             d,
             "pal.mp4",
             "testsrc2=size=720x576:rate=25:duration=3",
             &["-flags", "+ilme+ildct", "-top", "1", "-aspect", "16:9"],
-        )
-        .await;
+        );
 
         // 10-bit 4:2:2, full range, 60 fps, in Matroska.
         let deep = make_source(
@@ -1146,8 +1098,7 @@ mod tests {
             "deep.mkv",
             "testsrc2=size=320x240:rate=60:duration=2",
             &["-pix_fmt", "yuv422p10le", "-color_range", "pc"],
-        )
-        .await;
+        );
 
         let out = d.join("clips");
         let a = encode_and_check(&ff, &wide, 0.0, 60, &out.join("a.ts")).await;
@@ -1189,8 +1140,7 @@ mod tests {
             "src.mp4",
             "testsrc2=size=640x360:rate=30:duration=4",
             &[],
-        )
-        .await;
+        );
         let info = ff.probe(&src).await.unwrap();
         let plain = encode_and_check(&ff, &src, 0.5, 30, &d.join("plain.ts")).await;
         // Text that would break a filter string if it were ever put in one.
@@ -1228,17 +1178,11 @@ mod tests {
         ];
         for (i, (look, watermark)) in looks.iter().enumerate() {
             let out = d.join(format!("look-{i}.ts"));
-            let req = ClipRequest {
-                src: &src,
-                info: &info,
-                start: 0.5,
-                frames: 30,
-                profile: &TEST_PROFILE,
-                encoder: &Encoder::X264,
-                out: &out,
-                look,
-                watermark: *watermark,
-            };
+            let req = ClipRequest::test(&src, &info, &out)
+                .at(0.5)
+                .frames(30)
+                .look(look)
+                .watermark(*watermark);
             ff.encode_clip(&req)
                 .await
                 .unwrap_or_else(|e| panic!("{look:?} {watermark:?}: {e}"));
@@ -1264,11 +1208,11 @@ mod tests {
             "the source has colour"
         );
         // The wall: three panels side by side, not one picture.
-        let wall = testutil::first_frame_gray(&d.join("look-3.ts")).await;
-        let one = testutil::first_frame_gray(&d.join("plain.ts")).await;
+        let wall = media::first_frame_gray(&d.join("look-3.ts"));
+        let one = media::first_frame_gray(&d.join("plain.ts"));
         assert_ne!(wall, one);
         // The watermark changes the bottom-right corner only.
-        let marked = testutil::first_frame_gray(&d.join("look-4.ts")).await;
+        let marked = media::first_frame_gray(&d.join("look-4.ts"));
         let (w, h) = (TEST_PROFILE.width as usize, TEST_PROFILE.height as usize);
         let diff = |x0: usize, y0: usize, x1: usize, y1: usize| {
             (y0..y1)
@@ -1296,7 +1240,7 @@ mod tests {
             "yuv420p",
             "pipe:1",
         ]));
-        let frame = ffmpeg(a).await;
+        let frame = ffmpeg(a);
         let luma = (TEST_PROFILE.width * TEST_PROFILE.height) as usize;
         frame[luma..].to_vec()
     }
@@ -1310,21 +1254,10 @@ mod tests {
             "src.mp4",
             "testsrc2=size=640x360:rate=30:duration=12",
             &[],
-        )
-        .await;
+        );
         let info = ff.probe(&src).await.unwrap();
         let out = dir.path().join("clip.ts");
-        let req = ClipRequest {
-            src: &src,
-            info: &info,
-            start: 0.0,
-            frames: 300,
-            profile: &TEST_PROFILE,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(&src, &info, &out).frames(300);
         let (tx, mut rx) = tokio::sync::watch::channel(EncodeProgress::default());
         let seen = tokio::spawn(async move {
             let mut updates = Vec::new();
@@ -1366,7 +1299,7 @@ mod tests {
 
     /// The first and last column of the first frame holding anything brighter than black.
     async fn picture_columns(clip: &Path) -> (usize, usize) {
-        let luma = testutil::first_frame_gray(clip).await;
+        let luma = media::first_frame_gray(clip);
         let (w, h) = (TEST_PROFILE.width as usize, TEST_PROFILE.height as usize);
         assert_eq!(luma.len(), w * h);
         let lit: Vec<usize> = (0..w)
@@ -1384,8 +1317,7 @@ mod tests {
             "short.mp4",
             "testsrc=size=160x120:rate=10:duration=1",
             &[],
-        )
-        .await;
+        );
         // 1 s of source, 2.5 s asked, starting half-way through.
         encode_and_check(&ff, &src, 0.5, 75, &dir.path().join("out.ts")).await;
     }
@@ -1399,21 +1331,10 @@ mod tests {
             "short.mp4",
             "testsrc=size=160x120:rate=10:duration=1",
             &[],
-        )
-        .await;
+        );
         let info = ff.probe(&src).await.unwrap();
         let out = dir.path().join("out.ts");
-        let req = ClipRequest {
-            src: &src,
-            info: &info,
-            start: 50.0,
-            frames: 30,
-            profile: &TEST_PROFILE,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(&src, &info, &out).at(50.0).frames(30);
         let err = ff.encode_clip(&req).await.unwrap_err();
         assert!(matches!(err, TranscodeError::Failed { .. }), "{err:?}");
         assert!(!out.exists());
@@ -1432,17 +1353,7 @@ mod tests {
         std::fs::write(&src, "definitely not a video\n".repeat(100)).unwrap();
         let out = dir.path().join("out.ts");
         let info = info(false);
-        let req = ClipRequest {
-            src: &src,
-            info: &info,
-            start: 1.0,
-            frames: 30,
-            profile: &TEST_PROFILE,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(&src, &info, &out).at(1.0).frames(30);
         match ff.encode_clip(&req).await {
             Err(TranscodeError::Failed {
                 program,
@@ -1472,22 +1383,13 @@ mod tests {
             "src.mp4",
             "testsrc=size=160x120:rate=10:duration=1",
             &[],
-        )
-        .await;
+        );
         let info = ff.probe(&src).await.unwrap();
         let out = dir.path().join("out.ts");
         let profile = OutputProfile::new(640, 360, 30, 2);
-        let req = ClipRequest {
-            src: &src,
-            info: &info,
-            start: 0.0,
-            frames: 100_000,
-            profile: &profile,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        };
+        let req = ClipRequest::test(&src, &info, &out)
+            .frames(100_000)
+            .profile(&profile);
         let r = tokio::time::timeout(Duration::from_millis(800), ff.encode_clip(&req)).await;
         assert!(r.is_err(), "still encoding");
         assert!(!out.exists());
@@ -1525,17 +1427,7 @@ mod tests {
     }
 
     fn fake_request<'a>(info: &'a ProbeInfo, out: &'a Path, frames: u32) -> ClipRequest<'a> {
-        ClipRequest {
-            src: Path::new("/nonexistent/source.mp4"),
-            info,
-            start: 0.0,
-            frames,
-            profile: &TEST_PROFILE,
-            encoder: &Encoder::X264,
-            out,
-            look: &Look::NONE,
-            watermark: None,
-        }
+        ClipRequest::test(Path::new("/nonexistent/source.mp4"), info, out).frames(frames)
     }
 
     #[tokio::test]

@@ -294,7 +294,7 @@ pub async fn make_demo_library(ff: &Ffmpeg, dir: &Path) -> Result<DemoLibrary, T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::testutil::ff;
+    use crate::testkit::media::ff;
     use std::collections::BTreeSet;
     use std::time::Instant;
 

@@ -136,7 +136,7 @@ impl Ffmpeg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::testutil::ff;
+    use crate::testkit::media::ff;
 
     fn profile() -> OutputProfile {
         OutputProfile::new(320, 180, 30, 2)

@@ -18,8 +18,6 @@ mod look;
 mod music;
 mod probe;
 mod run;
-#[cfg(test)]
-pub(crate) mod testutil;
 pub mod verify;
 
 use std::fmt;
@@ -439,7 +437,6 @@ async fn check_runs(program: &Path) -> Result<String, TranscodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     #[tokio::test]
     async fn locates_ffmpeg() {
@@ -483,110 +480,5 @@ mod tests {
             ..p
         };
         assert_ne!(a, ff.clip_fingerprint(&q, &Encoder::X264));
-    }
-
-    /// Timings for the report: `cargo test timings -- --ignored --nocapture`.
-    #[tokio::test]
-    #[ignore]
-    async fn timings() {
-        let ff = Ffmpeg::locate().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let t = Instant::now();
-        let lib = make_first_demo_video(&ff, dir.path()).await.unwrap();
-        eprintln!("first demo video: {:?}", t.elapsed());
-        let t2 = Instant::now();
-        make_demo_library(&ff, dir.path()).await.unwrap();
-        eprintln!(
-            "rest of the demo library: {:?} (all: {:?})",
-            t2.elapsed(),
-            t.elapsed()
-        );
-
-        let src = lib.videos.join("01-test-card.mp4");
-        let info = ff.probe(&src).await.unwrap();
-        for (threads, label) in [(None, "default threads"), (Some(1), "1 thread")] {
-            let ff = match threads {
-                Some(n) => ff.clone().with_threads(n),
-                None => ff.clone(),
-            };
-            for (secs, w, h) in [(6, 1280, 720), (2, 1280, 720), (6, 640, 360)] {
-                let profile = OutputProfile::new(w, h, 30, 2);
-                let out = dir.path().join(format!("clip-{secs}-{w}.ts"));
-                let req = ClipRequest {
-                    src: &src,
-                    info: &info,
-                    start: 7.3,
-                    frames: secs * 30,
-                    profile: &profile,
-                    encoder: &Encoder::X264,
-                    out: &out,
-                    look: &Look::NONE,
-                    watermark: None,
-                };
-                let t = Instant::now();
-                ff.encode_clip(&req).await.unwrap();
-                eprintln!("{secs} s clip at {w}x{h}@30 ({label}): {:?}", t.elapsed());
-            }
-        }
-        let profile = OutputProfile::new(1280, 720, 30, 2);
-        let t = Instant::now();
-        ff.encode_slate(&profile, &Encoder::X264, 60, &dir.path().join("slate.ts"))
-            .await
-            .unwrap();
-        eprintln!("2 s slate at 1280x720@30: {:?}", t.elapsed());
-        let t = Instant::now();
-        ff.encode_track(
-            &lib.music.join("01-drift.mp3"),
-            &dir.path().join("t.aac"),
-            DEFAULT_MUSIC_LUFS,
-        )
-        .await
-        .unwrap();
-        eprintln!("encode_track of the 48 s demo track: {:?}", t.elapsed());
-        let t = Instant::now();
-        let _ = ff.select_encoder(HwAccel::Auto, &profile).await;
-        eprintln!("select_encoder(auto) here: {:?}", t.elapsed());
-    }
-
-    /// The fresh-install path of the app, for the report:
-    /// `cargo test fast_start -- --ignored --nocapture`.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore]
-    async fn fast_start() {
-        let t = Instant::now();
-        let ff = Ffmpeg::locate().await.unwrap();
-        eprintln!("locate: {:?}", t.elapsed());
-        let dir = tempfile::tempdir().unwrap();
-        let lib = make_first_demo_video(&ff, dir.path()).await.unwrap();
-        eprintln!("first demo video: {:?}", t.elapsed());
-        let (ff2, d2) = (ff.clone(), dir.path().to_path_buf());
-        let rest = tokio::spawn(async move {
-            make_demo_library(&ff2, &d2).await.unwrap();
-        });
-        let profile = OutputProfile::new(1280, 720, 30, 2);
-        let src = lib.videos.join("01-test-card.mp4");
-        let info = ff.probe(&src).await.unwrap();
-        let out = dir.path().join("first.ts");
-        let req = ClipRequest {
-            src: &src,
-            info: &info,
-            start: 3.0,
-            frames: 60,
-            profile: &profile,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        };
-        let slate = dir.path().join("slate.ts");
-        let (a, b) = tokio::join!(
-            ff.encode_clip(&req),
-            ff.encode_slate(&profile, &Encoder::X264, 60, &slate)
-        );
-        a.unwrap();
-        b.unwrap();
-        eprintln!("first 2 s clip and slate ready: {:?}", t.elapsed());
-        rest.await.unwrap();
-        eprintln!("whole demo library: {:?}", t.elapsed());
     }
 }

@@ -233,7 +233,7 @@ impl Ffmpeg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::testutil::{self, args, ff, ffmpeg};
+    use crate::testkit::media::{self, args, ff, ffmpeg};
 
     fn strings(a: &[OsString]) -> Vec<String> {
         a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
@@ -274,8 +274,8 @@ mod tests {
     }
 
     async fn check_adts(path: &Path, secs: f64) {
-        assert_eq!(testutil::format_name(path).await, "aac");
-        let streams = testutil::streams(path).await;
+        assert_eq!(media::format_name(path), "aac");
+        let streams = media::streams(path);
         assert_eq!(streams.len(), 1);
         let s = &streams[0];
         assert_eq!(s["codec_name"], "aac");
@@ -314,7 +314,7 @@ mod tests {
             "3",
         ]));
         a.push(src.clone().into());
-        ffmpeg(a).await;
+        ffmpeg(a);
         let out = dir.path().join("bed/song.aac");
         let ff = ff().await;
         ff.encode_track(&src, &out, DEFAULT_MUSIC_LUFS)
@@ -326,7 +326,7 @@ mod tests {
         let mut a = args(["-i"]);
         a.push(file_arg(&out));
         a.extend(args(["-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1"]));
-        let pcm = ffmpeg(a).await;
+        let pcm = ffmpeg(a);
         let samples: Vec<i16> = pcm
             .chunks_exact(2)
             .map(|c| i16::from_le_bytes([c[0], c[1]]))
@@ -362,7 +362,7 @@ mod tests {
             "libx264",
         ]);
         a.push(src.clone().into());
-        ffmpeg(a).await;
+        ffmpeg(a);
         let out = dir.path().join("o.aac");
         let err = ff()
             .await
@@ -410,7 +410,7 @@ mod tests {
             a.extend(args(["-af"]));
             a.push(format!("volume={volume}").into());
             a.push(src.clone().into());
-            ffmpeg(a).await;
+            ffmpeg(a);
             let before = integrated_loudness(&src);
             let out = dir.path().join(format!("{name}.aac"));
             ff.encode_track(&src, &out, target).await.unwrap();
@@ -440,8 +440,7 @@ mod tests {
             "-t",
             "3",
             src.to_str().unwrap(),
-        ]))
-        .await;
+        ]));
         let out = dir.path().join("silence.aac");
         ff().await.encode_track(&src, &out, -16.0).await.unwrap();
         check_adts(&out, 3.0).await;

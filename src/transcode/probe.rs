@@ -336,7 +336,7 @@ fn number(v: &Value) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::testutil::{args as test_args, ff, ffmpeg};
+    use crate::testkit::media::{args as test_args, ff, ffmpeg};
 
     #[test]
     fn parses_rotation_rate_and_interlacing() {
@@ -435,7 +435,7 @@ mod tests {
             "1",
         ]);
         args.push(f.clone().into());
-        ffmpeg(args).await;
+        ffmpeg(args);
         let info = ff().await.probe(&f).await.unwrap();
         assert_eq!((info.width, info.height), (320, 240));
         assert_eq!(info.fps, 25.0);
@@ -470,7 +470,7 @@ mod tests {
             args.push("-metadata".into());
             args.push(format!("{artist_key}=Some Creator").into());
             args.push(f.clone().into());
-            ffmpeg(args).await;
+            ffmpeg(args);
             let info = ff().await.probe(&f).await.unwrap();
             assert_eq!(
                 info.title.as_deref(),
@@ -527,12 +527,12 @@ mod tests {
             "1",
         ]);
         args.push(plain.clone().into());
-        ffmpeg(args).await;
+        ffmpeg(args);
         let mut args = test_args(["-i"]);
         args.push(plain.into());
         args.extend(test_args(["-c", "copy", "-metadata:s:v:0", "rotate=90"]));
         args.push(rotated.clone().into());
-        ffmpeg(args).await;
+        ffmpeg(args);
         let info = ff().await.probe(&rotated).await.unwrap();
         // ffmpeg 5.1 turns the tag `rotate=90` into a display matrix of 90° counter-clockwise
         // (ffprobe: "rotation": 90), which is what its autorotation then applies: 270° clockwise.
@@ -562,7 +562,7 @@ mod tests {
             "1",
         ]);
         args.push(f.clone().into());
-        ffmpeg(args).await;
+        ffmpeg(args);
         let info = ff().await.probe(&f).await.unwrap();
         assert!(info.interlaced);
     }
@@ -580,7 +580,7 @@ mod tests {
             "libmp3lame",
         ]);
         args.push(f.clone().into());
-        ffmpeg(args).await;
+        ffmpeg(args);
         let ff = ff().await;
         let d = ff.probe_audio(&f).await.unwrap();
         assert!((d - 1.5).abs() < 0.1, "{d}");

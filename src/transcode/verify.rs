@@ -194,47 +194,32 @@ fn vui_rewrite(reference: &ParameterSets) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::testutil::{args, ff, ffmpeg};
-    use crate::transcode::{Look, ProbeInfo};
+    use crate::testkit::clip::TEST_PROFILE;
+    use crate::testkit::media::{args, ff, ffmpeg, make_video_with};
+    use crate::transcode::ProbeInfo;
     use std::ffi::OsString;
     use std::path::PathBuf;
 
-    const PROFILE: OutputProfile = OutputProfile {
-        width: 320,
-        height: 180,
-        fps: 30,
-        gop_frames: 30,
-        video_kbps: 800,
-    };
-
     /// A source tagged with a chroma location and BT.601 colours: what an encoder
     /// copies into the VUI unless told otherwise.
-    async fn leaky_source(dir: &Path) -> PathBuf {
+    fn leaky_source(dir: &Path) -> PathBuf {
         let src = dir.join("topleft.mkv");
-        let mut a = args([
-            "-f",
-            "lavfi",
-            "-i",
+        make_video_with(
+            &src,
             "testsrc2=size=320x240:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-threads",
-            "1",
-            "-x264-params",
-            "chromaloc=2",
-            "-color_primaries",
-            "bt470bg",
-            "-colorspace",
-            "bt470bg",
-            "-color_trc",
-            "gamma28",
-            "-chroma_sample_location",
-            "topleft",
-        ]);
-        a.push(src.clone().into());
-        ffmpeg(a).await;
+            &[
+                "-x264-params",
+                "chromaloc=2",
+                "-color_primaries",
+                "bt470bg",
+                "-colorspace",
+                "bt470bg",
+                "-color_trc",
+                "gamma28",
+                "-chroma_sample_location",
+                "topleft",
+            ],
+        );
         src
     }
 
@@ -247,22 +232,12 @@ mod tests {
         a.push(format!("h264_metadata={opts}").into());
         a.extend(args(["-f", "mpegts"]));
         a.push(to.into());
-        ffmpeg(a).await;
+        ffmpeg(a);
         read_parameter_sets(to).await.unwrap()
     }
 
     fn request<'a>(src: &'a Path, info: &'a ProbeInfo, out: &'a Path) -> ClipRequest<'a> {
-        ClipRequest {
-            src,
-            info,
-            start: 0.2,
-            frames: 30,
-            profile: &PROFILE,
-            encoder: &Encoder::X264,
-            out,
-            look: &Look::NONE,
-            watermark: None,
-        }
+        ClipRequest::test(src, info, out).at(0.2).frames(30)
     }
 
     #[tokio::test]
@@ -271,20 +246,20 @@ mod tests {
         let d = dir.path();
         let ff = ff().await;
         let reference = ff
-            .reference_parameters(&PROFILE, &Encoder::X264, d)
+            .reference_parameters(&TEST_PROFILE, &Encoder::X264, d)
             .await
             .unwrap();
         // Cached: the second call reads the file the first one wrote.
         let cached: Vec<_> = std::fs::read_dir(d).unwrap().collect();
         assert_eq!(cached.len(), 1);
         assert_eq!(
-            ff.reference_parameters(&PROFILE, &Encoder::X264, d)
+            ff.reference_parameters(&TEST_PROFILE, &Encoder::X264, d)
                 .await
                 .unwrap(),
             reference
         );
 
-        let src = leaky_source(d).await;
+        let src = leaky_source(d);
         let info = ff.probe(&src).await.unwrap();
         let out = d.join("clip.ts");
         let (tx, _rx) = tokio::sync::watch::channel(EncodeProgress::default());
@@ -312,7 +287,7 @@ mod tests {
             "mpegts",
         ]));
         a.push(bare.clone().into());
-        ffmpeg(a).await;
+        ffmpeg(a);
         let diffs = params::differences(&reference, &read_parameter_sets(&bare).await.unwrap());
         let text = params::describe(&diffs);
         eprintln!("{text}");
@@ -338,7 +313,7 @@ mod tests {
         let d = dir.path();
         let ff = ff().await;
         let real = ff
-            .reference_parameters(&PROFILE, &Encoder::X264, d)
+            .reference_parameters(&TEST_PROFILE, &Encoder::X264, d)
             .await
             .unwrap();
         let file = std::fs::read_dir(d)
@@ -347,7 +322,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .path();
-        let src = leaky_source(d).await;
+        let src = leaky_source(d);
         let info = ff.probe(&src).await.unwrap();
         let (tx, _rx) = tokio::sync::watch::channel(EncodeProgress::default());
 

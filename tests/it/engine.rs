@@ -1,35 +1,20 @@
 //! The live engine end to end on a virtual clock: real clips from real sources,
 //! spliced across switches and a music track change, judged by ffprobe.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use shufflecast::channel::{
-    self, ChannelTiming, ClipInfo, ClipRef, ClipSource, Engine, Live, LoadedClip, LoadedTrack,
-    TrackRef, TrackSource, VirtualClock,
+    self, ChannelTiming, ClipInfo, ClipRef, Live, LoadedClip, LoadedTrack, TrackRef, VirtualClock,
 };
 use shufflecast::media::Ticks;
 use shufflecast::media::time::PTS_WRAP;
-use shufflecast::transcode::{ClipRequest, Encoder, Ffmpeg, Look, OutputProfile};
+use shufflecast::testkit::engine::{self as kit, EngineParts, Playlist, TestEngine};
+use shufflecast::transcode::{ClipRequest, Ffmpeg, OutputProfile};
 
 use crate::harness::{self, decode, packets, steps};
-
-struct Queue<T>(Mutex<VecDeque<T>>);
-
-impl ClipSource for Queue<ClipRef> {
-    fn next_clip(&self) -> Option<ClipRef> {
-        self.0.lock().unwrap().pop_front()
-    }
-}
-
-impl TrackSource for Queue<TrackRef> {
-    fn next_track(&self) -> Option<TrackRef> {
-        self.0.lock().unwrap().pop_front()
-    }
-}
 
 const FPS: u32 = 30;
 const GOP: u32 = 30; // 1 s segments keep the test small
@@ -57,123 +42,66 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
     let sources = harness::make_sources(&dir.join("src"));
     let music = harness::make_music(&dir.join("music"), music_secs);
     let p = profile();
-    let enc = Encoder::X264;
     let mut clips = Vec::new();
     for (i, frames) in clip_frames.iter().enumerate() {
         let src = &sources[i % sources.len()];
         let info = ff.probe(src).await.expect("probe source");
         let out = dir.join(format!("clip-{i}.ts"));
-        ff.encode_clip(&ClipRequest {
-            src,
-            info: &info,
-            start: 0.5,
-            frames: *frames,
-            profile: &p,
-            encoder: &enc,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        })
-        .await
-        .expect("encode clip");
-        clips.push(ClipRef {
-            path: out,
-            info: Arc::new(ClipInfo {
-                id: format!("test/{i}"),
-                source: Some(src.clone()),
-                title: src.file_stem().unwrap().to_string_lossy().into(),
-                creator: None,
-                source_start: 0.5,
-                chunk: Some("test".into()),
-            }),
+        let req = ClipRequest::test(src, &info, &out)
+            .at(0.5)
+            .frames(*frames)
+            .profile(&p);
+        let info = Arc::new(ClipInfo {
+            id: format!("test/{i}"),
+            source: Some(src.clone()),
+            title: src.file_stem().unwrap().to_string_lossy().into(),
+            creator: None,
+            source_start: 0.5,
+            chunk: Some("test".into()),
         });
+        clips.push(kit::encode_clip(&ff, &req, info).await);
     }
     let mut tracks = Vec::new();
     for (i, m) in music.iter().enumerate() {
         let out = dir.join(format!("track-{i}.aac"));
-        ff.encode_track(m, &out, -16.0).await.expect("encode track");
-        tracks.push(TrackRef {
-            path: out,
-            title: format!("track-{i}"),
-            source: Some(m.clone()),
-        });
+        tracks.push(kit::encode_track(&ff, m, &out, &format!("track-{i}")).await);
     }
-    let slate_path = dir.join("slate.ts");
-    ff.encode_slate(&p, &enc, GOP, &slate_path)
-        .await
-        .expect("slate");
-    let slate_info = Arc::new(ClipInfo {
-        id: "slate".into(),
-        source: None,
-        title: "slate".into(),
-        creator: None,
-        source_start: 0.0,
-        chunk: None,
-    });
-    let slate = LoadedClip::parse(
-        slate_info,
-        &std::fs::read(&slate_path).unwrap(),
-        3000,
-        GOP as usize,
-    )
-    .expect("slate parses");
-    let silence_path = dir.join("silence.aac");
-    ff.encode_silence(&silence_path, 1.0)
-        .await
-        .expect("silence");
-    let silence = LoadedTrack::parse(
-        "silence",
-        None,
-        Bytes::from(std::fs::read(&silence_path).unwrap()),
-    )
-    .expect("silence parses");
     Prepared {
         clips,
         clip_frames: clip_frames.to_vec(),
         tracks,
-        slate: Arc::new(slate),
-        silence: Arc::new(silence),
+        slate: kit::slate(&ff, &p, dir).await,
+        silence: kit::silence(&ff, dir).await,
     }
+}
+
+/// The engine of a channel at [`profile`] starting at `start`, airing `clips` and
+/// `tracks` once each, on a virtual clock.
+fn start_engine(p: &Prepared, clock: VirtualClock, start: Ticks, first_seq: u64) -> TestEngine {
+    TestEngine::start(EngineParts {
+        timing: ChannelTiming {
+            frame_ticks: 3000,
+            segment_frames: GOP as usize,
+            start,
+            first_seq,
+            first_clip_wait: Duration::from_secs(10),
+        },
+        clock: Arc::new(clock),
+        live: Live::new("t".into(), 1000, 1, None),
+        slate: p.slate.clone(),
+        silence: p.silence.clone(),
+        clips: Playlist::once(p.clips.clone()),
+        tracks: Playlist::once(p.tracks.clone()),
+    })
 }
 
 /// Runs the engine on a virtual clock until `segments` segments are out; returns
 /// the live state (with a window big enough to hold them all).
 async fn run_engine(p: &Prepared, start: Ticks, segments: u64) -> Arc<Live> {
-    let live = Live::new("t".into(), 1000, 1, None);
-    let timing = ChannelTiming {
-        frame_ticks: 3000,
-        segment_frames: GOP as usize,
-        start,
-        first_seq: 41,
-        first_clip_wait: Duration::from_secs(10),
-    };
-    let clock = Arc::new(VirtualClock::new(
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000),
-    ));
-    let clips = Arc::new(Queue(Mutex::new(p.clips.iter().cloned().collect())));
-    let tracks = Arc::new(Queue(Mutex::new(p.tracks.iter().cloned().collect())));
-    let (engine, _control) = Engine::new(
-        timing,
-        clock,
-        live.clone(),
-        tokio::sync::watch::channel(Some(p.slate.clone())).1,
-        p.silence.clone(),
-        clips,
-        tracks,
-    );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(engine.run(cancel.clone()));
-    let mut rx = live.subscribe();
-    tokio::time::timeout(Duration::from_secs(120), async {
-        while *rx.borrow_and_update() < 41 + segments - 1 {
-            rx.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("segments in time");
-    cancel.cancel();
-    task.await.unwrap();
-    live
+    let clock = VirtualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000));
+    let engine = start_engine(p, clock, start, 41);
+    engine.wait_for(segments, Duration::from_secs(120)).await;
+    engine.stop().await
 }
 
 fn concat(live: &Live, dir: &Path, n: usize) -> (PathBuf, Vec<Bytes>, String) {
@@ -310,35 +238,10 @@ async fn airs_the_slate_when_no_clip_is_ready_and_goes_on() {
     let start = Ticks(900_000);
     // One 1 s clip, then nothing: the engine must keep publishing (slate) with
     // seamless timestamps.
-    let clock_patience = Duration::from_millis(50);
-    let live = Live::new("t".into(), 1000, 1, None);
-    let timing = ChannelTiming {
-        frame_ticks: 3000,
-        segment_frames: 30,
-        start,
-        first_seq: 0,
-        first_clip_wait: Duration::from_secs(10),
-    };
-    let clock = Arc::new(VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(clock_patience));
-    let clips = Arc::new(Queue(Mutex::new(prepared.clips.iter().cloned().collect())));
-    let tracks = Arc::new(Queue(Mutex::new(VecDeque::new())));
-    let (engine, _c) = Engine::new(
-        timing,
-        clock,
-        live.clone(),
-        tokio::sync::watch::channel(Some(prepared.slate.clone())).1,
-        prepared.silence.clone(),
-        clips,
-        tracks,
-    );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(engine.run(cancel.clone()));
-    let mut rx = live.subscribe();
-    while *rx.borrow_and_update() < 5 {
-        rx.changed().await.unwrap();
-    }
-    cancel.cancel();
-    task.await.unwrap();
+    let clock = VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(Duration::from_millis(50));
+    let engine = start_engine(&prepared, clock, start, 0);
+    engine.wait_for(6, Duration::from_secs(120)).await;
+    let live = engine.stop().await;
     assert_eq!(live.stats().underruns, 5, "segments 1..=5 are slate");
     let (capture, _, playlist) = concat(&live, dir.path(), 6);
     assert!(
@@ -383,26 +286,11 @@ async fn a_discontinuity_marks_exactly_the_codec_parameter_changes() {
     let mut foreign = Vec::new();
     for i in 0..2 {
         let out = dir.path().join(format!("other-{i}.ts"));
-        ff.encode_clip(&ClipRequest {
-            src: &src,
-            info: &info,
-            start: i as f64,
-            frames: 30,
-            profile: &other,
-            encoder: &Encoder::X264,
-            out: &out,
-            look: &Look::NONE,
-            watermark: None,
-        })
-        .await
-        .unwrap();
-        foreign.push(ClipRef {
-            path: out,
-            info: Arc::new(ClipInfo {
-                id: format!("other/{i}"),
-                ..ClipInfo::default()
-            }),
-        });
+        let req = ClipRequest::test(&src, &info, &out)
+            .at(i as f64)
+            .frames(30)
+            .profile(&other);
+        foreign.push(kit::encode_clip(&ff, &req, kit::clip_info(&format!("other/{i}"))).await);
     }
     // Air: test/0, other/0, other/1, test/1, test/2.
     let a = prepared.clips.clone();

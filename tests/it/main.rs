@@ -1,6 +1,8 @@
-//! End-to-end tests: one test binary, sharing the harness in `harness.rs`.
-//! Everything is real: ffmpeg makes the media, ffprobe judges it, the server
-//! listens on a free loopback port.
+//! End-to-end tests: one test binary. Everything is real: ffmpeg makes the media,
+//! ffprobe judges it, HTTP goes over loopback. The HTTP families (`api`) run the
+//! whole server in process (`shufflecast::testkit::server`); the tests of the
+//! binary itself (its command line, signals, crashes, restarts, packaging, real
+//! players, the source matrix) run it as a user would (`harness::Server`).
 
 mod api;
 mod cli;

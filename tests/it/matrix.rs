@@ -48,7 +48,8 @@ fn bbox(luma: &[u8], keep: impl Fn(u8) -> bool) -> Option<(u32, u32, u32, u32)> 
 /// The picture of a clip from `source` (grey, white marker in its top-left quarter)
 /// is centred, keeps the source's display aspect, and is the right way up.
 fn check_geometry(clip: &Path, source: &str) {
-    let luma = harness::first_frame_luma(clip, W, H);
+    let luma = harness::first_frame_gray(clip);
+    assert_eq!(luma.len(), (W * H) as usize, "{}", clip.display());
     let (px0, py0, px1, py1) =
         bbox(&luma, |v| v > 40).unwrap_or_else(|| panic!("{source}: a black frame"));
     let (pw, ph) = (f64::from(px1 - px0 + 1), f64::from(py1 - py0 + 1));

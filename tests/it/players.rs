@@ -1,19 +1,25 @@
 //! Real players (mpv, GStreamer, VLC) play the live stream through clip switches
-//! without a stall or an error. Skipped, with a note, where a player is missing
-//! (scripts/install-deps.sh --test installs them).
+//! without a stall or an error. A missing player fails its test, saying how to
+//! install it (scripts/install-deps.sh --test).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::{self, Server};
 
-fn have(program: &str) -> bool {
-    Command::new(program)
+/// Fails the test unless `program` runs, naming how to install it.
+fn need(program: &str) {
+    let runs = Command::new(program)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        .is_ok();
+    assert!(
+        runs,
+        "{program} is not installed: {}",
+        harness::INSTALL_TEST_DEPS
+    );
 }
 
 /// What a player run left: exit code, everything it printed, how long it took.
@@ -63,10 +69,7 @@ async fn play(player: impl FnOnce(String) -> Command + Send + 'static) -> Played
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mpv_plays_through_clip_switches_without_stalling() {
-    if !have("mpv") {
-        eprintln!("mpv not installed: skipped");
-        return;
-    }
+    need("mpv");
     let length = 16;
     let p = play(move |url| {
         let mut c = Command::new("mpv");
@@ -100,10 +103,7 @@ async fn mpv_plays_through_clip_switches_without_stalling() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gstreamer_plays_the_stream_without_errors() {
-    if !have("gst-launch-1.0") {
-        eprintln!("gst-launch-1.0 not installed: skipped");
-        return;
-    }
+    need("gst-launch-1.0");
     let p = play(|url| {
         // A live stream never ends: let it play 12 s, then interrupt it.
         let mut c = Command::new("timeout");
@@ -130,10 +130,7 @@ async fn gstreamer_plays_the_stream_without_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vlc_plays_through_clip_switches_without_late_pictures() {
-    if !have("cvlc") {
-        eprintln!("cvlc not installed: skipped");
-        return;
-    }
+    need("cvlc");
     let secs = 14;
     let p = play(move |url| {
         // VLC refuses to run as root; CI runs as root, so play as nobody there.

@@ -588,24 +588,13 @@ mod tests {
         }
     }
 
-    fn tool_missing(tool: &str) -> bool {
-        let missing = std::process::Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_err();
-        if missing {
-            eprintln!("skipping: {tool} not found");
-        }
-        missing
-    }
-
     /// Runs `program` with the whitespace-separated `args`, then `paths`.
     fn run(program: &str, args: &str, paths: &[&str]) -> std::process::Output {
-        let output = std::process::Command::new(program)
-            .args(args.split_whitespace())
-            .args(paths)
-            .output()
-            .unwrap();
+        let all: Vec<&str> = args
+            .split_whitespace()
+            .chain(paths.iter().copied())
+            .collect();
+        let output = crate::testkit::media::output(program, all);
         assert!(
             output.status.success(),
             "{program} {args:?} failed: {}",
@@ -621,9 +610,6 @@ mod tests {
 
     #[test]
     fn ffprobe_accepts_a_remuxed_clip_across_the_wrap() {
-        if tool_missing("ffmpeg") || tool_missing("ffprobe") {
-            return;
-        }
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
         let (clip, aac, out) = (path("clip.ts"), path("a.aac"), path("out.ts"));

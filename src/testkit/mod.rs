@@ -1,0 +1,25 @@
+//! The test kit: what unit tests, the end-to-end tests (`tests/it`) and the benches
+//! share, so each helper exists once. Everything in it is real: ffmpeg makes the
+//! media, ffprobe judges it, the server listens on loopback.
+//!
+//! Compiled under `cfg(test)` and with the `testkit` feature, which the crate's
+//! dev-dependency on itself turns on for `tests/` and `benches/` (Cargo.toml); a
+//! normal or release build never has it. A module of the crate rather than a
+//! crate of its own, because it uses the crate's internals (the router's state,
+//! `ClipRequest`'s fields) and adds methods to its types (`ClipRequest::test`).
+//!
+//! - [`media`]: lavfi sources, ffmpeg and ffprobe as judges, H.264 summaries.
+//! - [`clip`]: [`clip::TEST_PROFILE`] and the `ClipRequest::test` builder.
+//! - [`engine`]: clip and track sources, slate and silence, a running engine.
+//! - [`server`]: the whole server in the test's own runtime on a loopback port.
+//! - [`http`]: requests as a test makes them, and [`until`] for "wait until".
+//! - [`disk`]: a real full disk on a small tmpfs.
+
+pub mod clip;
+pub mod disk;
+pub mod engine;
+pub mod http;
+pub mod media;
+pub mod server;
+
+pub use http::until;

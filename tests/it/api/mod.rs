@@ -1,0 +1,67 @@
+//! The control API, the IPTV playlist and guide, the web client's files and their
+//! security, on the whole server run in this process (`testkit::server`), one test
+//! per route family so that a failure in one does not hide the others.
+//!
+//! A family that needs a stream on air gets the demo channel ([`on_air`]); one that
+//! does not gets a server with an empty video folder ([`quiet`]): nothing to
+//! encode, so it starts in a moment and leaves the CPU to the others.
+
+mod auth;
+mod chunks;
+mod events;
+mod generation;
+mod hls;
+mod iptv;
+mod metrics;
+mod music;
+mod openapi;
+mod settings;
+mod stats;
+mod status;
+mod system;
+mod web;
+
+use std::path::Path;
+use std::time::Duration;
+
+use shufflecast::testkit::server::TestServer;
+
+/// The admin token of every test server here.
+pub const TOKEN: &str = "test-admin-token-123";
+
+/// A small, quick channel: 320x180, chunks of 12 s in clips of 4 s.
+const SMALL: [&str; 10] = [
+    "--width",
+    "320",
+    "--height",
+    "180",
+    "--chunk-duration",
+    "12",
+    "--clip-min",
+    "4",
+    "--clip-max",
+    "4",
+];
+
+/// The demo channel (no video folder) at [`SMALL`] with the admin [`TOKEN`] and
+/// the flags `extra`, once its first segment is on air.
+pub async fn on_air(dir: &Path, extra: &[&str]) -> TestServer {
+    let mut args = vec!["--admin-token", TOKEN];
+    args.extend(SMALL);
+    args.extend(extra);
+    let server = TestServer::start(dir, &args).await;
+    server.wait_ready(Duration::from_secs(60)).await;
+    server
+}
+
+/// A server at [`SMALL`] with the admin [`TOKEN`] and the flags `extra` whose
+/// video folder is empty: its API answers, nothing is encoded or aired.
+pub async fn quiet(dir: &Path, extra: &[&str]) -> TestServer {
+    let videos = dir.join("no-videos");
+    std::fs::create_dir_all(&videos).unwrap();
+    let videos = videos.display().to_string();
+    let mut args = vec!["--admin-token", TOKEN, "--videos", &videos];
+    args.extend(SMALL);
+    args.extend(extra);
+    TestServer::start(dir, &args).await
+}
