@@ -192,8 +192,8 @@ impl Live {
         self.inner.read().history.iter().cloned().collect()
     }
 
-    /// When the newest segment was published, on the engine's clock (its
-    /// PROGRAM-DATE-TIME), for the guide and readiness checks.
+    /// When the newest segment was published, on the engine's clock, for the guide
+    /// and readiness checks.
     pub fn last_published(&self) -> Option<SystemTime> {
         self.inner.read().last_published
     }
@@ -232,6 +232,10 @@ impl Live {
             // The engine's times come from the monotonic clock anchored once (they
             // never go back within a run); the shift keeps them after the last run's.
             let pdt = seg.entry.program_date_time;
+            // When it is published, on the engine's clock (a guide built from it and a
+            // test on a virtual clock agree with the engine), before the shift that
+            // keeps PROGRAM-DATE-TIME after the last run's.
+            let published_at = pdt;
             let floor = w.pdt_floor;
             let shift = *w.pdt_shift.get_or_insert_with(|| {
                 floor
@@ -242,9 +246,7 @@ impl Live {
             seg.entry.program_date_time = pdt;
             w.pdt_floor = Some(pdt + std::time::Duration::from_secs_f64(seg.entry.duration));
             w.stats.segments_published += 1;
-            // The engine's clock, not the wall's: a guide built from it agrees with
-            // the playlist's PROGRAM-DATE-TIME, and tests on a virtual clock see it.
-            w.last_published = Some(pdt);
+            w.last_published = Some(published_at);
             w.stats.bytes_published += seg.data.len() as u64;
             w.stats.underruns += underrun as u64;
             w.stats.discontinuities += seg.entry.discontinuity as u64;

@@ -304,227 +304,50 @@ impl Generator {
     pub async fn run(mut self, cancel: CancellationToken) {
         let me = self.inner.clone();
         let mut settings_rx = me.settings.clone();
-        let mut requested: usize = me
-            .db
-            .meta("requested_chunks")
-            .ok()
-            .flatten()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut resume: Vec<String> = me.playout.building().into_iter().map(|c| c.id).collect();
-        if !resume.is_empty() {
-            tracing::info!(
-                chunks = resume.len(),
-                "resuming chunks a previous run left unfinished"
-            );
-        }
-        let mut jobs: JoinSet<(String, Outcome)> = JoinSet::new();
-        let jobs_cancel = cancel.child_token();
+        let mut run = Run::new(&me, cancel.child_token());
         // Made beside the first clip rather than after it, so checking that clip
         // costs no extra time at a fresh start.
         {
             let me = me.clone();
             tokio::spawn(async move { me.reference().await });
         }
-        let mut running: Vec<String> = Vec::new();
         let mut library = me.library.subscribe();
-        let mut state = GeneratorState::Idle;
-        let mut logged = GeneratorState::Idle;
-        // Paused by a full data disk: tried again at this time (every DISK_FULL_RETRY).
-        let mut retry_at: Option<tokio::time::Instant> = None;
-        // The pause was logged: said once, not at every retry, until space returns.
-        let mut disk_full_logged = false;
-        let mut next_run = me.next_run(&me.settings());
         me.evict().await;
         loop {
             let s = me.settings();
-            // Start jobs while there is demand and room.
-            let blocked = matches!(
-                state,
-                GeneratorState::Stalled { .. }
-                    | GeneratorState::WaitingForLibrary
-                    | GeneratorState::Stopped
-            );
-            while running.len() < s.parallel.max(1) && !blocked {
-                let id = if let Some(id) = resume.pop() {
-                    id
-                } else {
-                    let unaired = me.playout.unaired();
-                    let room = me.playout.chunks().len() < s.channel.max_chunks.max(1);
-                    // Building chunks count as unaired: they will air before re-runs do.
-                    let below_target = unaired < s.channel.ready_chunks;
-                    if !room || (!below_target && requested == 0) {
-                        break;
-                    }
-                    // Nothing to cut: say so rather than start a chunk that stays empty.
-                    if me.library.counts().is_ok_and(|c| c.usable == 0) {
-                        state = match me.no_video("") {
-                            Outcome::Stalled(reason) => GeneratorState::Stalled { reason },
-                            _ => GeneratorState::WaitingForLibrary,
-                        };
-                        break;
-                    }
-                    if !below_target {
-                        requested -= 1;
-                        me.save_requested(requested);
-                    }
-                    let id = chunk_id();
-                    let dir = s.chunks_dir.join(&id);
-                    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
-                        if crate::transcode::is_disk_full_io(&e) {
-                            // Not counted as made: the request stays for the retry.
-                            if !below_target {
-                                requested += 1;
-                                me.save_requested(requested);
-                            }
-                            retry_at = Some(tokio::time::Instant::now() + DISK_FULL_RETRY);
-                            tracing::warn!(error = %e, dir = %dir.display(), "cannot create a chunk folder: the data disk is full");
-                            state = GeneratorState::Stalled {
-                                reason: disk_full_reason(&s),
-                            };
-                            break;
-                        }
-                        tracing::error!(error = %e, dir = %dir.display(), "cannot create chunk folder");
-                        state = GeneratorState::Stalled {
-                            reason: format!("cannot create {}: {e}", dir.display()),
-                        };
-                        break;
-                    }
-                    if let Err(e) = me.playout.begin_chunk(
-                        &id,
-                        dir,
-                        &s.profile,
-                        s.encoder.name(),
-                        s.channel.chunk_duration,
-                    ) {
-                        tracing::error!(error = %e, "cannot record a new chunk");
-                        state = GeneratorState::Stalled {
-                            reason: e.to_string(),
-                        };
-                        break;
-                    }
-                    id
-                };
-                tracing::info!(chunk = %id, "generating chunk");
-                running.push(id.clone());
-                let (job, cancel) = (me.clone(), jobs_cancel.clone());
-                jobs.spawn(async move {
-                    // A panicking job must still report, or its slot would stay taken.
-                    let outcome = AssertUnwindSafe(job.make_chunk(&id, &cancel))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|_| {
-                            Outcome::Stalled(format!("the job making {id} crashed"))
-                        });
-                    (id, outcome)
-                });
-                state = GeneratorState::Generating;
-            }
-            if running.is_empty() && state == GeneratorState::Generating {
-                state = GeneratorState::Idle;
-            }
-            if state != logged {
-                match &state {
-                    GeneratorState::WaitingForLibrary => {
-                        tracing::info!("generator waiting for the library to find a usable video")
-                    }
-                    GeneratorState::Stalled { reason } if retry_at.is_some() => {
-                        if !disk_full_logged {
-                            disk_full_logged = true;
-                            tracing::error!(%reason, retry_secs = DISK_FULL_RETRY.as_secs(), "generation paused: it tries again by itself");
-                        }
-                    }
-                    GeneratorState::Stalled { reason } => tracing::error!(
-                        %reason,
-                        "generation stalled: it waits for the library to change or a new request"
-                    ),
-                    GeneratorState::Stopped => tracing::info!("generation stopped"),
-                    GeneratorState::Idle | GeneratorState::Generating => {}
-                }
-                logged = state.clone();
-            }
-            me.publish(|st| {
-                st.state = state.clone();
-                st.requested = requested;
-                st.next_run = next_run.and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                });
-                st.jobs.retain(|j| running.contains(&j.chunk));
-            });
-            let until_run = next_run.map(|t| {
+            run.start_jobs(&me, &s).await;
+            run.log_state();
+            run.publish(&me);
+            let until_run = run.next_run.map(|t| {
                 let secs = (t - me.local_now()).as_seconds_f64().max(0.0);
                 Duration::from_secs_f64(secs)
             });
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                Some(done) = jobs.join_next(), if !jobs.is_empty() => {
-                    let Ok((id, outcome)) = done else { continue };
-                    running.retain(|r| *r != id);
-                    if disk_full_logged && !matches!(outcome, Outcome::DiskFull(_) | Outcome::Cancelled) {
-                        disk_full_logged = false;
-                        tracing::info!("the data disk has room again: generation resumed");
-                    }
-                    match outcome {
-                        Outcome::Done => me.evict().await,
-                        Outcome::Cancelled => {}
-                        Outcome::WaitingForLibrary => state = GeneratorState::WaitingForLibrary,
-                        Outcome::Stalled(reason) => {
-                            retry_at = None;
-                            state = GeneratorState::Stalled { reason };
-                        }
-                        Outcome::DiskFull(reason) => {
-                            // The chunk stays 'building' and is taken up again.
-                            resume.push(id);
-                            retry_at = Some(tokio::time::Instant::now() + DISK_FULL_RETRY);
-                            state = GeneratorState::Stalled { reason };
-                        }
+                Some(done) = run.jobs.join_next(), if !run.jobs.is_empty() => {
+                    if let Ok((id, outcome)) = done {
+                        run.job_done(&me, id, outcome).await;
                     }
                 }
                 // A deadline, not a fresh sleep each turn: every other wake would
                 // otherwise restart it.
-                _ = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => {
-                    retry_at = None;
-                    if matches!(state, GeneratorState::Stalled { .. }) {
-                        state = GeneratorState::Idle;
-                    }
+                _ = tokio::time::sleep_until(run.retry_at.unwrap_or_else(tokio::time::Instant::now)), if run.retry_at.is_some() => {
+                    run.retry_at = None;
+                    run.unstall();
                 }
                 _ = library.changed() => {
-                    if matches!(state, GeneratorState::Stalled { .. } | GeneratorState::WaitingForLibrary) {
-                        state = GeneratorState::Idle;
+                    if matches!(run.state, GeneratorState::WaitingForLibrary) {
+                        run.state = GeneratorState::Idle;
                     }
+                    run.unstall();
                 }
-                cmd = self.commands.recv() => match cmd {
-                    Some(GeneratorCommand::Generate(n)) => {
-                        requested += n;
-                        me.save_requested(requested);
-                        state = GeneratorState::Idle;
-                    }
-                    Some(GeneratorCommand::Stop) => {
-                        requested = 0;
-                        me.save_requested(0);
-                        jobs_cancel_restart(&mut jobs).await;
-                        resume = me.playout.building().into_iter().map(|c| c.id).collect();
-                        running.clear();
-                        state = GeneratorState::Stopped;
-                    }
-                    None => {}
-                },
+                Some(cmd) = self.commands.recv() => run.command(&me, cmd).await,
                 _ = tokio::time::sleep(until_run.unwrap_or(Duration::from_secs(3600))), if until_run.is_some() => {
-                    requested += s.channel.chunks_per_run;
-                    me.save_requested(requested);
-                    tracing::info!(chunks = s.channel.chunks_per_run, "scheduled generation run");
-                    if let Some(slot) = next_run {
-                        me.save_last_run(slot);
-                    }
-                    next_run = me.next_run(&s);
-                    if state == GeneratorState::Stopped {
-                        state = GeneratorState::Idle;
-                    }
+                    run.scheduled(&me, &s);
                 }
                 Ok(()) = settings_rx.changed() => {
                     let s = settings_rx.borrow_and_update().clone();
-                    next_run = me.next_run(&s);
+                    run.next_run = me.next_run(&s);
                     tracing::info!("generation settings changed");
                     // A lower MAX_CHUNKS or disk budget applies now, not after the next chunk.
                     me.evict().await;
@@ -534,8 +357,255 @@ impl Generator {
                 _ = me.playout.stock_changed() => {}
             }
         }
-        jobs_cancel.cancel();
-        while jobs.join_next().await.is_some() {}
+        run.jobs_cancel.cancel();
+        while run.jobs.join_next().await.is_some() {}
+    }
+}
+
+/// The generator's loop state between turns.
+struct Run {
+    /// Chunks asked for beyond the ready target (kept in the database).
+    requested: usize,
+    /// Chunks left 'building' (by an earlier run, a pause or a stop) to take up first.
+    resume: Vec<String>,
+    jobs: JoinSet<(String, Outcome)>,
+    jobs_cancel: CancellationToken,
+    /// The chunks the jobs are making.
+    running: Vec<String>,
+    state: GeneratorState,
+    /// The state last logged, so each change is logged once.
+    logged: GeneratorState,
+    /// Paused by a full data disk: tried again at this time (every DISK_FULL_RETRY).
+    retry_at: Option<tokio::time::Instant>,
+    /// The pause was logged: said once, not at every retry, until space returns.
+    disk_full_logged: bool,
+    next_run: Option<time::OffsetDateTime>,
+}
+
+impl Run {
+    fn new(me: &Inner, jobs_cancel: CancellationToken) -> Run {
+        let requested = me
+            .db
+            .meta("requested_chunks")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let resume: Vec<String> = me.playout.building().into_iter().map(|c| c.id).collect();
+        if !resume.is_empty() {
+            tracing::info!(
+                chunks = resume.len(),
+                "resuming chunks a previous run left unfinished"
+            );
+        }
+        Run {
+            requested,
+            resume,
+            jobs: JoinSet::new(),
+            jobs_cancel,
+            running: Vec::new(),
+            state: GeneratorState::Idle,
+            logged: GeneratorState::Idle,
+            retry_at: None,
+            disk_full_logged: false,
+            next_run: me.next_run(&me.settings()),
+        }
+    }
+
+    /// A stalled or paused generator tries again (the library changed, the retry
+    /// time came).
+    fn unstall(&mut self) {
+        if matches!(self.state, GeneratorState::Stalled { .. }) {
+            self.state = GeneratorState::Idle;
+        }
+    }
+
+    fn set_requested(&mut self, me: &Inner, n: usize) {
+        self.requested = n;
+        me.save_requested(n);
+    }
+
+    /// Starts jobs while there is demand and room.
+    async fn start_jobs(&mut self, me: &Arc<Inner>, s: &GeneratorSettings) {
+        let blocked = matches!(
+            self.state,
+            GeneratorState::Stalled { .. }
+                | GeneratorState::WaitingForLibrary
+                | GeneratorState::Stopped
+        );
+        while !blocked && self.running.len() < s.parallel.max(1) {
+            let id = match self.resume.pop() {
+                Some(id) => id,
+                None => match self.new_chunk(me, s).await {
+                    Some(id) => id,
+                    None => break,
+                },
+            };
+            tracing::info!(chunk = %id, "generating chunk");
+            self.running.push(id.clone());
+            let (job, cancel) = (me.clone(), self.jobs_cancel.clone());
+            self.jobs.spawn(async move {
+                // A panicking job must still report, or its slot would stay taken.
+                let outcome = AssertUnwindSafe(job.make_chunk(&id, &cancel))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Outcome::Stalled(format!("the job making {id} crashed")));
+                (id, outcome)
+            });
+            self.state = GeneratorState::Generating;
+        }
+        if self.running.is_empty() && self.state == GeneratorState::Generating {
+            self.state = GeneratorState::Idle;
+        }
+    }
+
+    /// Begins a new chunk if one is needed (below the ready target, or asked for)
+    /// and there is room; `None` when not, or when it cannot (the state says why).
+    async fn new_chunk(&mut self, me: &Inner, s: &GeneratorSettings) -> Option<String> {
+        let room = me.playout.chunks().len() < s.channel.max_chunks.max(1);
+        // Building chunks count as unaired: they will air before re-runs do.
+        let below_target = me.playout.unaired() < s.channel.ready_chunks;
+        if !room || (!below_target && self.requested == 0) {
+            return None;
+        }
+        // Nothing to cut: say so rather than start a chunk that stays empty.
+        if me.library.counts().is_ok_and(|c| c.usable == 0) {
+            self.state = match me.no_video("") {
+                Outcome::Stalled(reason) => GeneratorState::Stalled { reason },
+                _ => GeneratorState::WaitingForLibrary,
+            };
+            return None;
+        }
+        let id = chunk_id();
+        let dir = s.chunks_dir.join(&id);
+        if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+            if crate::transcode::is_disk_full_io(&e) {
+                // Not counted as made: the request stays for the retry.
+                self.retry_at = Some(tokio::time::Instant::now() + DISK_FULL_RETRY);
+                tracing::warn!(error = %e, dir = %dir.display(), "cannot create a chunk folder: the data disk is full");
+                self.state = GeneratorState::Stalled {
+                    reason: disk_full_reason(s),
+                };
+            } else {
+                tracing::error!(error = %e, dir = %dir.display(), "cannot create chunk folder");
+                self.state = GeneratorState::Stalled {
+                    reason: format!("cannot create {}: {e}", dir.display()),
+                };
+            }
+            return None;
+        }
+        if let Err(e) = me.playout.begin_chunk(
+            &id,
+            dir,
+            &s.profile,
+            s.encoder.name(),
+            s.channel.chunk_duration,
+        ) {
+            tracing::error!(error = %e, "cannot record a new chunk");
+            self.state = GeneratorState::Stalled {
+                reason: e.to_string(),
+            };
+            return None;
+        }
+        if !below_target {
+            self.set_requested(me, self.requested - 1);
+        }
+        Some(id)
+    }
+
+    /// Logs a change of state, once.
+    fn log_state(&mut self) {
+        if self.state == self.logged {
+            return;
+        }
+        match &self.state {
+            GeneratorState::WaitingForLibrary => {
+                tracing::info!("generator waiting for the library to find a usable video")
+            }
+            GeneratorState::Stalled { reason } if self.retry_at.is_some() => {
+                if !self.disk_full_logged {
+                    self.disk_full_logged = true;
+                    tracing::error!(%reason, retry_secs = DISK_FULL_RETRY.as_secs(), "generation paused: it tries again by itself");
+                }
+            }
+            GeneratorState::Stalled { reason } => tracing::error!(
+                %reason,
+                "generation stalled: it waits for the library to change or a new request"
+            ),
+            GeneratorState::Stopped => tracing::info!("generation stopped"),
+            GeneratorState::Idle | GeneratorState::Generating => {}
+        }
+        self.logged = self.state.clone();
+    }
+
+    /// Tells the status watchers where generation stands.
+    fn publish(&self, me: &Inner) {
+        me.publish(|st| {
+            st.state = self.state.clone();
+            st.requested = self.requested;
+            st.next_run = self.next_run.and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+            st.jobs.retain(|j| self.running.contains(&j.chunk));
+        });
+    }
+
+    /// A job ended.
+    async fn job_done(&mut self, me: &Inner, id: String, outcome: Outcome) {
+        self.running.retain(|r| *r != id);
+        if self.disk_full_logged && !matches!(outcome, Outcome::DiskFull(_) | Outcome::Cancelled) {
+            self.disk_full_logged = false;
+            tracing::info!("the data disk has room again: generation resumed");
+        }
+        match outcome {
+            Outcome::Done => me.evict().await,
+            Outcome::Cancelled => {}
+            Outcome::WaitingForLibrary => self.state = GeneratorState::WaitingForLibrary,
+            Outcome::Stalled(reason) => {
+                self.retry_at = None;
+                self.state = GeneratorState::Stalled { reason };
+            }
+            Outcome::DiskFull(reason) => {
+                // The chunk stays 'building' and is taken up again.
+                self.resume.push(id);
+                self.retry_at = Some(tokio::time::Instant::now() + DISK_FULL_RETRY);
+                self.state = GeneratorState::Stalled { reason };
+            }
+        }
+    }
+
+    /// An operator's command.
+    async fn command(&mut self, me: &Inner, cmd: GeneratorCommand) {
+        match cmd {
+            GeneratorCommand::Generate(n) => {
+                self.set_requested(me, self.requested + n);
+                self.state = GeneratorState::Idle;
+            }
+            GeneratorCommand::Stop => {
+                self.set_requested(me, 0);
+                jobs_cancel_restart(&mut self.jobs).await;
+                self.resume = me.playout.building().into_iter().map(|c| c.id).collect();
+                self.running.clear();
+                self.state = GeneratorState::Stopped;
+            }
+        }
+    }
+
+    /// The schedule's slot came: a run of `chunks_per_run` is asked for.
+    fn scheduled(&mut self, me: &Inner, s: &GeneratorSettings) {
+        self.set_requested(me, self.requested + s.channel.chunks_per_run);
+        tracing::info!(
+            chunks = s.channel.chunks_per_run,
+            "scheduled generation run"
+        );
+        if let Some(slot) = self.next_run {
+            me.save_last_run(slot);
+        }
+        self.next_run = me.next_run(s);
+        if self.state == GeneratorState::Stopped {
+            self.state = GeneratorState::Idle;
+        }
     }
 }
 
