@@ -9,18 +9,7 @@ use std::str::FromStr;
 use super::OutputProfile;
 
 /// A colour-grade preset (`COLOR_GRADE`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColorGrade {
     /// The source's colours.
     #[default]
