@@ -86,6 +86,29 @@ pub async fn get_json(base: &str, path: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// Polls `url` every 50 ms until it answers 200; returns the time it took, or
+/// `None` after `limit`. Before each try `alive` says whether the server still
+/// runs (`Err` with why: the test fails at once rather than at `limit`).
+pub async fn wait_200(
+    url: &str,
+    limit: Duration,
+    mut alive: impl FnMut() -> Result<(), String>,
+) -> Option<Duration> {
+    let t0 = Instant::now();
+    let client = Client::new();
+    while t0.elapsed() < limit {
+        if let Err(why) = alive() {
+            panic!("{url}: {why}");
+        }
+        let r = client.get(url).timeout(Duration::from_secs(5)).send().await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            return Some(t0.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// Calls `f` every 50 ms until it returns true; panics naming `what` after `limit`.
 pub async fn until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
     let t0 = Instant::now();

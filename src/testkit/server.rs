@@ -9,7 +9,7 @@
 //! as a user would instead.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -74,25 +74,15 @@ impl TestServer {
     /// Polls `path` until it answers 200, failing early if the server stopped;
     /// returns the time it took.
     pub async fn wait_200(&self, path: &str, limit: Duration) -> Duration {
-        let t0 = Instant::now();
-        let client = reqwest::Client::new();
-        let url = self.url(path);
-        while t0.elapsed() < limit {
-            assert!(
-                !self.task.as_ref().is_some_and(|t| t.is_finished()),
-                "the server stopped"
-            );
-            let r = client
-                .get(&url)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await;
-            if r.is_ok_and(|r| r.status() == 200) {
-                return t0.elapsed();
+        let task = &self.task;
+        super::http::wait_200(&self.url(path), limit, || {
+            match task.as_ref().is_some_and(|t| t.is_finished()) {
+                true => Err("the server stopped".into()),
+                false => Ok(()),
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{path} not 200 after {limit:?}");
+        })
+        .await
+        .unwrap_or_else(|| panic!("{path} not 200 after {limit:?}"))
     }
 
     /// Shuts the server down as a signal would and waits until every task of it

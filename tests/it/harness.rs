@@ -102,24 +102,14 @@ impl Server {
     /// Polls `path` until it answers 200, failing early if the server exits;
     /// returns the time it took.
     pub async fn wait_200(&mut self, path: &str, limit: Duration) -> Duration {
-        let t0 = Instant::now();
-        let client = reqwest::Client::new();
         let url = format!("{}{path}", self.base);
-        while t0.elapsed() < limit {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("server exited with {status}: {}", self.logs());
-            }
-            let r = client
-                .get(&url)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await;
-            if r.is_ok_and(|r| r.status() == 200) {
-                return t0.elapsed();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{path} not 200 after {limit:?}: {}", self.logs());
+        let (child, log) = (&mut self.child, self.log.clone());
+        shufflecast::testkit::http::wait_200(&url, limit, || match child.try_wait() {
+            Ok(Some(status)) => Err(format!("server exited with {status}: {}", read_logs(&log))),
+            _ => Ok(()),
+        })
+        .await
+        .unwrap_or_else(|| panic!("{path} not 200 after {limit:?}: {}", self.logs()))
     }
 
     /// Stops the server as `docker stop` or systemd would (SIGTERM) and waits for
@@ -168,11 +158,15 @@ impl Server {
     }
 
     pub fn logs(&self) -> String {
-        let out = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let err =
-            std::fs::read_to_string(self.log.with_file_name("server.err")).unwrap_or_default();
-        format!("{out}\n{err}")
+        read_logs(&self.log)
     }
+}
+
+/// The server's stdout log at `log` and its stderr beside it.
+fn read_logs(log: &Path) -> String {
+    let out = std::fs::read_to_string(log).unwrap_or_default();
+    let err = std::fs::read_to_string(log.with_file_name("server.err")).unwrap_or_default();
+    format!("{out}\n{err}")
 }
 
 impl Drop for Server {

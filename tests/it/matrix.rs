@@ -249,14 +249,7 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
             "no clip of {n} in the first chunk: {seen:?}"
         );
     }
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = shufflecast::testkit::http::text(&client, &format!("{base}/metrics")).await;
     assert!(
         metrics.contains("shufflecast_clip_parameter_mismatches_total{outcome=\"differed\"} 0"),
         "{metrics}"

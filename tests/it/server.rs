@@ -55,14 +55,7 @@ async fn own_folders_with_bad_files_among_them() {
 }
 
 async fn playlist(client: &reqwest::Client, base: &str) -> String {
-    client
-        .get(format!("{base}/hls/stream.m3u8"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    shufflecast::testkit::http::text(client, &format!("{base}/hls/stream.m3u8")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

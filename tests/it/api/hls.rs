@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use shufflecast::testkit::http;
 use shufflecast::testkit::server::TestServer;
 
 use crate::harness::{self, parse_playlist};
@@ -53,14 +54,7 @@ async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
     );
 
     // Segment headers, Range and HEAD.
-    let text = client
-        .get(format!("{base}/hls/stream.m3u8"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = http::text(&client, &format!("{base}/hls/stream.m3u8")).await;
     let (_, _, items) = parse_playlist(&text);
     let uri = &items.last().unwrap().0;
     let r = client
@@ -142,27 +136,9 @@ async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
         seq + items.len() as u64
     };
     let playlist_url = format!("{base}/hls/stream.m3u8");
-    let before = live_edge(
-        client
-            .get(&playlist_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let before = live_edge(http::text(&client, &playlist_url).await);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = live_edge(
-        client
-            .get(&playlist_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let after = live_edge(http::text(&client, &playlist_url).await);
     assert!(after > before, "the stream keeps flowing");
 
     // Segments are mirrored to disk, and old ones deleted.
