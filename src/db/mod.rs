@@ -76,6 +76,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_init.sql")),
         M::up(include_str!("migrations/002_reprobe_colour.sql")),
+        M::up(include_str!("migrations/003_channels.sql")),
     ])
 }
 
