@@ -16,21 +16,18 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::channel::{
-    self, ChannelTiming, ClipInfo, Clock, Engine, Live, LoadedClip, LoadedTrack, SystemClock,
-};
+use crate::channel::{self, ClipInfo, Clock, Live, LoadedClip, LoadedTrack, SystemClock};
+use crate::channels::def::{ChannelDef, Slug};
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::http::{self, AppState};
 use crate::library::Library;
 use crate::library::metadata::TubeArchivist;
 use crate::media::Ticks;
-use crate::media::hls;
 use crate::schedule::Playout;
-use crate::schedule::generator::{Generator, GeneratorHandle, GeneratorSettings};
-use crate::schedule::music::Music;
+use crate::schedule::pool::EncodePool;
 use crate::settings;
-use crate::stats;
+use crate::station::{self, ChannelError, Demo, Shared, Station};
 use crate::system::Monitor;
 use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
 
@@ -56,6 +53,9 @@ pub enum StartError {
     /// The database could not be opened or read.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A channel could not be put on air.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
 }
 
 /// Scheduling niceness of ffmpeg runs, by how much the stream needs them now.
@@ -100,26 +100,20 @@ pub struct App {
     started: Instant,
     ff: Ffmpeg,
     library: Arc<Library>,
-    generator: Generator,
+    station: Arc<Station>,
     slate: SlateMaker,
-    engine: Engine,
-    recorder: (Db, Arc<Live>),
-    music: Arc<Music>,
     /// Where the rest of the demo library goes, when the demo library is in use.
     demo: Option<PathBuf>,
     monitor: Arc<Monitor>,
-    /// Shared with the router: the first segment's publication is watched here.
-    live: Arc<Live>,
-    /// Its airing writer is drained once the engine stops.
-    playout: Arc<Playout>,
     router: axum::Router,
 }
 
 impl App {
     /// Makes every part of the server from `config`: the data folders and the
     /// database (saved settings laid over `config`), ffmpeg, the first demo video
-    /// (without a video folder), the library, playout, generator, silence, live
-    /// window, engine, music, monitor and the HTTP router. Nothing runs yet.
+    /// (for channels without a video folder), the library, the silence, the
+    /// channels (each with its playout, generator, music, live window and engine),
+    /// the monitor and the HTTP router. Nothing runs yet.
     pub async fn build(mut config: Config, options: Options) -> Result<App, StartError> {
         let started = Instant::now();
         let clock = options.clock.clone();
@@ -129,71 +123,67 @@ impl App {
         let ff = Ffmpeg::locate()
             .await?
             .with_stall_limit(config.server.encode_stall());
+        let defs = vec![station::classic(&config)];
+        let default = Slug::new(crate::channels::def::CLASSIC).expect("a valid slug");
         // Both are needed before going on air and neither needs the other.
-        let (sources, silence) =
-            tokio::join!(sources(&config, &ff, &dirs), load_silence(&ff, &dirs.cache));
-        let (video_folders, audio_folder) = sources?;
+        let (demo, silence) = tokio::join!(
+            demo_library(&config, &defs, &ff, &dirs),
+            load_silence(&ff, &dirs.cache)
+        );
+        let demo = demo?;
         let silence = silence?;
         let profile = config.output.profile();
         let encoder = ff.select_encoder(config.output.hw_accel, &profile).await;
         let library = Library::with_clock(
             db.clone(),
-            video_folders,
+            Vec::new(),
             tube_archivist(&config),
             clock.clone(),
         );
-        let playout = Playout::load_with_clock(db.clone(), &dirs.chunks, &profile, clock.clone())?;
-        let (generator, generator_handle) = Generator::new(
-            // Niceness: the engine (this process) first, then clips that keep it fed,
-            // then the slate, music and demo files. Parallel jobs share the cores
-            // rather than each taking them all.
-            clip_ffmpeg(&ff, config.server.generator_jobs),
-            db.clone(),
-            library.clone(),
-            playout.clone(),
-            generator_settings(&config, &dirs, &encoder),
-        );
-        let generator = generator.with_clock(clock.clone());
         let (slate_tx, slate) = tokio::sync::watch::channel(None);
+        let station = Station::build(
+            Shared {
+                db: db.clone(),
+                music_ff: ff.clone().with_nice(NICE_MUSIC),
+                // Niceness: the engines (this process) first, then clips that keep
+                // them fed, then the slate, music and demo files. Parallel jobs
+                // share the cores rather than each taking them all.
+                clip_ff: clip_ffmpeg(&ff, config.server.generator_jobs),
+                library: library.clone(),
+                pool: EncodePool::new(config.server.generator_jobs),
+                slate,
+                silence,
+                clock: options.clock.clone(),
+                start: options.start,
+                data: config.server.data.clone(),
+                tracks: dirs.tracks.clone(),
+                cache: dirs.cache.clone(),
+                encoder: encoder.clone(),
+                demo: demo.clone(),
+                run_id: run_id(clock.wall_now()),
+            },
+            config.clone(),
+            defs,
+            default,
+        )?;
+        let first = station
+            .default_channel()
+            .expect("the station has a channel");
         let slate_maker = SlateMaker {
             ff: ff.clone().with_nice(NICE_CLIPS),
             cache: dirs.cache.clone(),
             profile: profile.clone(),
             encoder: encoder.clone(),
-            playout: playout.clone(),
-            generator: generator_handle.clone(),
+            playout: first.playout.clone(),
+            generator: first.generator.subscribe(),
             slate: slate_tx,
         };
-        let resume = continuity(&db);
-        let timing = channel_timing(&config, resume, options.start);
-        let live = live_window(&config, &dirs, &timing, resume, &*clock);
-        let music = Music::with_clock(
-            ff.clone().with_nice(NICE_MUSIC),
-            db.clone(),
-            audio_folder,
-            dirs.tracks.clone(),
-            config.channel.music_loudness,
-            clock.clone(),
-        );
-        let (engine, control) = Engine::new(
-            timing,
-            options.clock,
-            live.clone(),
-            slate,
-            silence,
-            playout.clone(),
-            music.clone(),
-        );
         let monitor = Monitor::new(config.server.data.clone());
         let admin = admin_token(&config)?;
         let router = http::router(AppState {
-            live: live.clone(),
+            station: station.clone(),
             db: db.clone(),
-            playout: playout.clone(),
             library: library.clone(),
-            generator: generator_handle,
-            control,
-            music: music.clone(),
             monitor: monitor.clone(),
             encoder: encoder.to_string(),
             http: Default::default(),
@@ -207,17 +197,12 @@ impl App {
         });
         Ok(App {
             started,
-            demo: config.channel.videos.is_empty().then_some(dirs.demo),
-            playout,
+            demo: demo.is_some().then(|| dirs.demo.clone()),
             ff,
             library,
-            generator,
+            station,
             slate: slate_maker,
-            engine,
-            recorder: (db, live.clone()),
-            music,
             monitor,
-            live,
             router,
         })
     }
@@ -244,37 +229,18 @@ impl App {
 
     /// Spawns every task of the server on `tasks`, each stopped by `cancel`.
     fn spawn_all(self, tasks: &mut Tasks, cancel: &CancellationToken) {
-        let on_air = first_segment(&self.live, self.started);
+        let first = self.station.default_channel().expect("a channel");
+        let on_air = first_segment(&first.live, self.started);
         tasks.spawn(
             "library",
             self.library.run(self.ff.clone(), cancel.child_token()),
         );
-        tasks.spawn("generator", self.generator.run(cancel.child_token()));
         tasks.spawn("slate", until(cancel.child_token(), self.slate.run()));
-        // The recorder stops after the engine (when the engine's task ends), so the
-        // last segment aired is recorded.
-        let recorder_stop = CancellationToken::new();
-        let (db, live) = self.recorder;
-        tasks.spawn("recorder", stats::record(db, live, recorder_stop.clone()));
-        let engine = self.engine.run(cancel.child_token());
-        let airings = self.playout;
-        tasks.spawn("engine", async move {
-            engine.await;
-            // Nothing pulls clips any more: the last airings are written first.
-            airings.close().await;
-            recorder_stop.cancel();
-        });
-        // On air: now the music and the rest of the demo library may use the CPU.
-        let (music, token, wait) = (self.music, cancel.child_token(), on_air.clone());
-        tasks.spawn("music", async move {
-            let on_air = tokio::select! {
-                _ = token.cancelled() => false,
-                on_air = wait => on_air,
-            };
-            if on_air {
-                music.run(token).await;
-            }
-        });
+        // Each channel's tasks (generator, engine, recorder, music) run on the
+        // station's trackers; this task ends once they all have.
+        let station = self.station.clone();
+        station.run(cancel.child_token());
+        tasks.spawn("channels", async move { station.stopped().await });
         if let Some(dir) = self.demo {
             let ff = self.ff.with_nice(NICE_DEMO);
             tasks.spawn(
@@ -405,20 +371,26 @@ fn apply_saved_settings(db: &Db, config: &mut Config) -> Result<(), StartError> 
     Ok(())
 }
 
-/// The video folders and the music folder: the configured ones, or without a video
-/// folder the demo library, of which the first video is made now.
-async fn sources(
+/// The demo library, when a channel has no video folder: its first video is made
+/// now, the rest once on air.
+async fn demo_library(
     config: &Config,
+    defs: &[ChannelDef],
     ff: &Ffmpeg,
     dirs: &DataDirs,
-) -> Result<(Vec<PathBuf>, Option<PathBuf>), StartError> {
-    let ch = &config.channel;
-    if !ch.videos.is_empty() {
-        return Ok((ch.videos.clone(), ch.audio.clone()));
+) -> Result<Option<Demo>, StartError> {
+    if defs
+        .iter()
+        .all(|d| !d.config(config).channel.videos.is_empty())
+    {
+        return Ok(None);
     }
-    tracing::info!(dir = %dirs.demo.display(), "no video folder configured: using the demo library");
+    tracing::info!(dir = %dirs.demo.display(), "a channel has no video folder: using the demo library");
     let demo = transcode::demo::make_first_demo_video(ff, &dirs.demo).await?;
-    Ok((vec![demo.videos], ch.audio.clone().or(Some(demo.music))))
+    Ok(Some(Demo {
+        videos: demo.videos,
+        music: demo.music,
+    }))
 }
 
 /// The TubeArchivist client, when configured and valid (else metadata comes from
@@ -428,71 +400,6 @@ fn tube_archivist(config: &Config) -> Option<TubeArchivist> {
     TubeArchivist::new(&url, &token)
         .map_err(|e| tracing::warn!(error = %e, "TubeArchivist disabled"))
         .ok()
-}
-
-/// What the generator is told of the configuration.
-fn generator_settings(config: &Config, dirs: &DataDirs, encoder: &Encoder) -> GeneratorSettings {
-    GeneratorSettings {
-        chunks_dir: dirs.chunks.clone(),
-        cache_dir: dirs.cache.clone(),
-        profile: config.output.profile(),
-        encoder: encoder.clone(),
-        parallel: config.server.generator_jobs,
-        seed: config.server.seed,
-        channel: config.channel.clone(),
-    }
-}
-
-/// The channel's timing: from the profile, starting where the last run stopped
-/// (players that keep polling see the sequence and the timestamps move on, past
-/// one discontinuity), else at `start`.
-fn channel_timing(
-    config: &Config,
-    resume: Option<stats::Continuity>,
-    start: Ticks,
-) -> ChannelTiming {
-    ChannelTiming {
-        frame_ticks: channel::frame_ticks(config.output.fps),
-        segment_frames: config.output.profile().gop_frames as usize,
-        start: resume.map_or(start, |r| r.next_pts),
-        first_seq: resume.map_or(0, |r| r.next_seq),
-        first_clip_wait: Duration::from_secs(3),
-    }
-}
-
-/// Where the last run stopped, if it recorded it.
-fn continuity(db: &Db) -> Option<stats::Continuity> {
-    stats::continuity(db).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot read where the last run stopped; starting afresh");
-        None
-    })
-}
-
-/// The live window, its segments mirrored to `data/hls`, going on from the last
-/// run's playlist when there was one.
-fn live_window(
-    config: &Config,
-    dirs: &DataDirs,
-    timing: &ChannelTiming,
-    resume: Option<stats::Continuity>,
-    clock: &dyn Clock,
-) -> Arc<Live> {
-    let target = hls::target_duration(timing.segment_duration().as_secs_f64());
-    let live = Live::new(
-        run_id(clock.wall_now()),
-        config.server.playlist_segments,
-        target,
-        Some(dirs.hls.clone()),
-    );
-    if let Some(r) = resume {
-        tracing::info!(
-            seq = r.next_seq,
-            pts = r.next_pts.0,
-            "continuing the stream of the last run"
-        );
-        live.resume(r.discontinuity_number, r.next_pdt);
-    }
-    live
 }
 
 /// The admin token: configured, else the one kept in the data folder (made and
@@ -520,7 +427,7 @@ struct SlateMaker {
     profile: transcode::OutputProfile,
     encoder: Encoder,
     playout: Arc<Playout>,
-    generator: GeneratorHandle,
+    generator: tokio::sync::watch::Receiver<crate::schedule::generator::GeneratorStatus>,
     slate: tokio::sync::watch::Sender<Option<Arc<LoadedClip>>>,
 }
 
@@ -528,7 +435,7 @@ impl SlateMaker {
     async fn run(self) {
         // Each generator status change (a clip's progress, a clip done) is a moment
         // to look; a chunk on disk from an earlier run is there at once.
-        let mut status = self.generator.subscribe();
+        let mut status = self.generator.clone();
         let _ = tokio::time::timeout(SLATE_WAITS_FOR_FIRST_CLIP, async {
             while !self.playout.has_clip() && status.changed().await.is_ok() {}
         })
@@ -545,9 +452,7 @@ impl SlateMaker {
 
 struct DataDirs {
     demo: PathBuf,
-    chunks: PathBuf,
     tracks: PathBuf,
-    hls: PathBuf,
     cache: PathBuf,
 }
 
@@ -555,12 +460,10 @@ impl DataDirs {
     fn create(data: &Path) -> Result<DataDirs, StartError> {
         let d = DataDirs {
             demo: data.join("demo"),
-            chunks: data.join("chunks"),
             tracks: data.join("tracks"),
-            hls: data.join("hls"),
             cache: data.join("cache"),
         };
-        for dir in [&d.chunks, &d.tracks, &d.hls, &d.cache] {
+        for dir in [&d.tracks, &d.cache] {
             std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
                 path: dir.clone(),
                 source,
@@ -571,14 +474,30 @@ impl DataDirs {
         for path in transcode::remove_partials(data) {
             tracing::info!(path = %path.display(), "removed a partial output of an earlier run");
         }
-        // Segments of an earlier run are never served again (names carry the run id).
-        if let Ok(entries) = std::fs::read_dir(&d.hls) {
-            for e in entries.flatten() {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+        upgrade_layout(data)?;
         Ok(d)
     }
+}
+
+/// A one-channel release kept its chunks in `data/chunks` and its segments in
+/// `data/hls`: the chunks are the classic channel's now (moved, not copied: one
+/// rename), the segments are never served again.
+fn upgrade_layout(data: &Path) -> Result<(), StartError> {
+    let old = data.join("chunks");
+    let new = station::channel_dir(data, crate::channels::def::CLASSIC).join("chunks");
+    if old.is_dir() && !new.exists() {
+        let moved = new
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::rename(&old, &new));
+        moved.map_err(|source| StartError::DataDir {
+            path: old.clone(),
+            source,
+        })?;
+        tracing::info!(from = %old.display(), to = %new.display(), "moved the chunks of the one-channel release to the classic channel");
+    }
+    let _ = std::fs::remove_dir_all(data.join("hls"));
+    Ok(())
 }
 
 /// The ffmpeg of clip encodes: niced, and with `jobs` running at once, limited to

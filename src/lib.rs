@@ -21,6 +21,7 @@
 
 pub mod app;
 pub mod channel;
+pub mod channels;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -28,6 +29,7 @@ pub mod library;
 pub mod media;
 pub mod schedule;
 pub mod settings;
+pub mod station;
 pub mod stats;
 pub mod system;
 #[cfg(any(test, feature = "testkit"))]

@@ -29,9 +29,9 @@ pub struct Continuity {
     pub next_pdt: Option<SystemTime>,
 }
 
-/// The continuity point recorded by a previous run, if any.
-pub fn continuity(db: &Db) -> Result<Option<Continuity>, DbError> {
-    db.continuity().load()
+/// The continuity point of `channel` recorded by a previous run, if any.
+pub fn continuity(db: &Db, channel: &str) -> Result<Option<Continuity>, DbError> {
+    db.continuity(channel).load()
 }
 
 /// Records every published segment until cancelled.
@@ -44,7 +44,7 @@ pub fn continuity(db: &Db) -> Result<Option<Continuity>, DbError> {
 /// player may have seen (its first segment carries a discontinuity anyway). Once
 /// cancelled (the engine has stopped: nothing more is published) the point is
 /// exact, so a graceful restart goes on right where the stream stopped.
-pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
+pub async fn record(db: Db, channel: Arc<str>, live: Arc<Live>, cancel: CancellationToken) {
     let mut rx = live.subscribe();
     let mut last: Option<NowPlaying> = None;
     let mut stopping = false;
@@ -71,7 +71,7 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
             .collect();
         for now in segments {
             let pdt = live.next_program_date_time();
-            if let Err(e) = record_segment(&db, last.as_ref(), &now, pdt) {
+            if let Err(e) = record_segment(&db, &channel, last.as_ref(), &now, pdt) {
                 tracing::warn!(error = %e, "cannot record stats");
             }
             last = Some(now);
@@ -80,7 +80,7 @@ pub async fn record(db: Db, live: Arc<Live>, cancel: CancellationToken) {
     // The exact point, also when nothing was published since the last pass.
     if let Some(now) = &last {
         let pdt = live.next_program_date_time();
-        if let Err(e) = db.continuity().save(&next_point(now, pdt, false)) {
+        if let Err(e) = db.continuity(&channel).save(&next_point(now, pdt, false)) {
             tracing::warn!(error = %e, "cannot record where the stream stopped");
         }
     }
@@ -109,6 +109,7 @@ fn next_point(now: &NowPlaying, next_pdt: Option<SystemTime>, ahead: bool) -> Co
 
 fn record_segment(
     db: &Db,
+    channel: &str,
     prev: Option<&NowPlaying>,
     now: &NowPlaying,
     next_pdt: Option<SystemTime>,
@@ -126,7 +127,7 @@ fn record_segment(
             .is_none_or(|p| !Arc::ptr_eq(p, track));
         track.source.as_deref().map(|src| (src, new_track))
     });
-    db.stats().record_segment(
+    db.stats(channel).record_segment(
         &SegmentAired {
             secs: now.duration,
             video,
@@ -168,9 +169,9 @@ pub struct Stats {
     pub top_creators: Vec<Played>,
 }
 
-/// Reads the stats, with the `top` first entries of each list.
-pub fn read(db: &Db, top: usize) -> Result<Stats, DbError> {
-    let rows = db.stats().read(top)?;
+/// Reads `channel`'s stats, with the `top` first entries of each list.
+pub fn read(db: &Db, channel: &str, top: usize) -> Result<Stats, DbError> {
+    let rows = db.stats(channel).read(top)?;
     let played = |rows: Vec<PlayedRow>| -> Vec<Played> {
         rows.into_iter()
             .map(|r| Played {
@@ -259,13 +260,21 @@ mod tests {
             .insert_usable(&[video("/v/a.mp4", "A"), video("/v/b.mp4", "B")])
             .unwrap();
         // As the music scanner records a track: no title.
-        db.music()
+        db.music(crate::channels::def::CLASSIC)
             .scan(|tx| tx.add(Path::new("/m/Night Drive.mp3"), 1, 1, 0))
             .unwrap();
-        assert_eq!(continuity(&db).unwrap(), None);
+        assert_eq!(
+            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
+            None
+        );
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(record(db.clone(), live.clone(), cancel.clone()));
+        let task = tokio::spawn(record(
+            db.clone(),
+            crate::channels::def::CLASSIC.into(),
+            live.clone(),
+            cancel.clone(),
+        ));
         let clip = |p: &str| {
             Arc::new(ClipInfo {
                 id: p.into(),
@@ -286,7 +295,7 @@ mod tests {
         }
         cancel.cancel();
         task.await.unwrap();
-        let s = read(&db, 10).unwrap();
+        let s = read(&db, crate::channels::def::CLASSIC, 10).unwrap();
         assert!((s.hours_streamed - 12.0 / 3600.0).abs() < 1e-9, "{s:?}");
         let va = &s.top_videos[0];
         assert_eq!((va.title.as_str(), va.plays, va.airtime), ("A", 2, 8.0));
@@ -302,7 +311,7 @@ mod tests {
             (3, 12.0)
         );
         assert_eq!(
-            continuity(&db).unwrap(),
+            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
             Some(Continuity {
                 next_seq: 13,
                 next_pts: Ticks(900_000 + 13 * 180_000),
@@ -318,7 +327,12 @@ mod tests {
         let db = Db::in_memory().unwrap();
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(record(db.clone(), live.clone(), cancel.clone()));
+        let task = tokio::spawn(record(
+            db.clone(),
+            crate::channels::def::CLASSIC.into(),
+            live.clone(),
+            cancel.clone(),
+        ));
         let clip = Arc::new(ClipInfo::default());
         let track = Arc::new(TrackInfo {
             title: "t".into(),
@@ -331,12 +345,15 @@ mod tests {
         // Segment 8 recorded; a kill -9 now could come right after segment 9 is
         // published and before it is recorded: the point is past segment 9.
         let t0 = std::time::Instant::now();
-        while continuity(&db).unwrap().is_none_or(|c| c.next_seq < 10) {
+        while continuity(&db, crate::channels::def::CLASSIC)
+            .unwrap()
+            .is_none_or(|c| c.next_seq < 10)
+        {
             assert!(t0.elapsed() < Duration::from_secs(5), "not recorded");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert_eq!(
-            continuity(&db).unwrap(),
+            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
             Some(Continuity {
                 next_seq: 10,
                 next_pts: Ticks(900_000 + 10 * 180_000),
@@ -349,7 +366,7 @@ mod tests {
         cancel.cancel();
         task.await.unwrap();
         assert_eq!(
-            continuity(&db).unwrap(),
+            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
             Some(Continuity {
                 next_seq: 9,
                 next_pts: Ticks(900_000 + 9 * 180_000),
@@ -369,8 +386,13 @@ mod tests {
         let db = Db::open(&d.path().join("state.db")).unwrap();
         let chunks = d.path().join("chunks");
         let profile = OutputProfile::new(320, 180, 30, 2);
-        let playout = Playout::load(db.clone(), &chunks, &profile).unwrap();
-        let created = || read(&db, 10).unwrap().chunks_created;
+        let playout =
+            Playout::load(db.clone(), crate::channels::def::CLASSIC, &chunks, &profile).unwrap();
+        let created = || {
+            read(&db, crate::channels::def::CLASSIC, 10)
+                .unwrap()
+                .chunks_created
+        };
         let begin = |id: &str| {
             let dir = chunks.join(id);
             std::fs::create_dir_all(&dir).unwrap();
@@ -417,7 +439,9 @@ mod tests {
         assert!(playout.complete_chunk("c2").unwrap().is_none());
         assert_eq!(created(), 2);
         // Made chunks stay counted once evicted or deleted.
-        db.chunks().delete(&["c1", "c2"]).unwrap();
+        db.chunks(crate::channels::def::CLASSIC)
+            .delete(&["c1", "c2"])
+            .unwrap();
         assert_eq!(created(), 2);
     }
 }

@@ -21,12 +21,18 @@ const CLOCK: &str = "airing_clock";
 #[derive(Clone)]
 pub struct AiringStore {
     db: Db,
+    /// Whose `chunks_aired` counter each airing moves.
+    channel: std::sync::Arc<str>,
 }
 
 impl Db {
-    /// Chunk airings.
-    pub fn airings(&self) -> AiringStore {
-        AiringStore { db: self.clone() }
+    /// The airings of `channel`'s chunks (the airing clock is shared: it only
+    /// orders airings).
+    pub fn airings(&self, channel: &str) -> AiringStore {
+        AiringStore {
+            db: self.clone(),
+            channel: channel.into(),
+        }
     }
 }
 
@@ -74,7 +80,7 @@ impl AiringStore {
                     )?
                     .execute(params![chunk, clock, at])?;
                     meta::set_meta(tx, CLOCK, &clock.to_string())?;
-                    meta::bump(tx, "chunks_aired", 1)?;
+                    meta::bump(tx, &meta::scoped(&self.channel, "chunks_aired"), 1)?;
                 }
                 AiringWrite::Undone {
                     chunk,
@@ -87,7 +93,7 @@ impl AiringStore {
                          WHERE id = ?1",
                     )?
                     .execute(params![chunk, last_aired, last_aired_at])?;
-                    meta::bump(tx, "chunks_aired", -1)?;
+                    meta::bump(tx, &meta::scoped(&self.channel, "chunks_aired"), -1)?;
                 }
             }
             Ok(())

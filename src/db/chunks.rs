@@ -3,6 +3,7 @@
 //! keeps a copy in memory; the order and eviction rules are `schedule`'s.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
@@ -13,12 +14,16 @@ use crate::schedule::ClipRecord;
 #[derive(Clone)]
 pub struct ChunkStore {
     db: Db,
+    channel: Arc<str>,
 }
 
 impl Db {
-    /// The playout's chunks and clips.
-    pub fn chunks(&self) -> ChunkStore {
-        ChunkStore { db: self.clone() }
+    /// The chunks and clips of `channel`'s playout.
+    pub fn chunks(&self, channel: &str) -> ChunkStore {
+        ChunkStore {
+            db: self.clone(),
+            channel: channel.into(),
+        }
     }
 }
 
@@ -62,9 +67,9 @@ impl ChunkStore {
                 let mut st = tx.prepare_cached(
                     "SELECT id, state, profile, times_aired, last_aired, last_aired_at,
                             created_at, encoder, target_secs
-                     FROM chunks ORDER BY id",
+                     FROM chunks WHERE channel = ?1 ORDER BY id",
                 )?;
-                st.query_map([], |r| {
+                st.query_map([&*self.channel], |r| {
                     Ok(ChunkRow {
                         id: r.get(0)?,
                         complete: r.get::<_, String>(1)? == "ready",
@@ -103,9 +108,16 @@ impl ChunkStore {
         created_at: i64,
     ) -> Result<(), DbError> {
         self.db.conn().execute(
-            "INSERT INTO chunks (id, state, profile, encoder, target_secs, created_at)
-             VALUES (?1, 'building', ?2, ?3, ?4, ?5)",
-            params![id, profile, encoder, target_secs, created_at],
+            "INSERT INTO chunks (id, channel, state, profile, encoder, target_secs, created_at)
+             VALUES (?1, ?6, 'building', ?2, ?3, ?4, ?5)",
+            params![
+                id,
+                profile,
+                encoder,
+                target_secs,
+                created_at,
+                &*self.channel
+            ],
         )?;
         Ok(())
     }
@@ -140,7 +152,7 @@ impl ChunkStore {
                 "UPDATE chunks SET state = 'ready', ready_at = ?2 WHERE id = ?1",
                 params![chunk, ready_at],
             )?;
-            meta::bump(tx, "chunks_created", 1)?;
+            meta::bump(tx, &meta::scoped(&self.channel, "chunks_created"), 1)?;
             Ok(())
         })
     }
@@ -148,9 +160,9 @@ impl ChunkStore {
     /// Deletes chunks and their clips, in one transaction.
     pub fn delete(&self, ids: &[&str]) -> Result<(), DbError> {
         self.db.transaction(|tx| {
-            let mut st = tx.prepare_cached("DELETE FROM chunks WHERE id = ?1")?;
+            let mut st = tx.prepare_cached("DELETE FROM chunks WHERE id = ?1 AND channel = ?2")?;
             for id in ids {
-                st.execute([id])?;
+                st.execute([id, &*self.channel])?;
             }
             Ok(())
         })
@@ -195,13 +207,13 @@ fn clips_of(c: &Connection, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
     Ok(v)
 }
 
-/// Chunks still being built that hold a clip (they can air), on a connection
-/// already held.
-pub(super) fn building_with_clips(c: &Connection) -> Result<u64, DbError> {
+/// `channel`'s chunks still being built that hold a clip (they can air), on a
+/// connection already held.
+pub(super) fn building_with_clips(c: &Connection, channel: &str) -> Result<u64, DbError> {
     let n: i64 = c.query_row(
-        "SELECT count(*) FROM chunks WHERE state = 'building'
+        "SELECT count(*) FROM chunks WHERE state = 'building' AND channel = ?1
          AND EXISTS (SELECT 1 FROM clips WHERE clips.chunk_id = chunks.id)",
-        [],
+        [channel],
         |r| r.get(0),
     )?;
     Ok(n as u64)

@@ -12,12 +12,16 @@ use crate::stats::Continuity;
 #[derive(Clone)]
 pub struct ContinuityStore {
     db: Db,
+    channel: std::sync::Arc<str>,
 }
 
 impl Db {
-    /// The stream's continuity point.
-    pub fn continuity(&self) -> ContinuityStore {
-        ContinuityStore { db: self.clone() }
+    /// The continuity point of `channel`'s stream.
+    pub fn continuity(&self, channel: &str) -> ContinuityStore {
+        ContinuityStore {
+            db: self.clone(),
+            channel: channel.into(),
+        }
     }
 }
 
@@ -26,7 +30,7 @@ impl ContinuityStore {
     pub fn load(&self) -> Result<Option<Continuity>, DbError> {
         let c = self.db.conn();
         let get = |k: &str| -> Result<Option<u64>, DbError> {
-            Ok(meta::get(&c, k)?.and_then(|v| v.parse().ok()))
+            Ok(meta::get(&c, &meta::scoped(&self.channel, k))?.and_then(|v| v.parse().ok()))
         };
         match (
             get("next_seq")?,
@@ -46,18 +50,19 @@ impl ContinuityStore {
 
     /// Records `point`.
     pub fn save(&self, point: &Continuity) -> Result<(), DbError> {
-        self.db.transaction(|tx| save_on(tx, point))
+        self.db.transaction(|tx| save_on(tx, &self.channel, point))
     }
 }
 
 /// Records `point` on a connection already held (inside a transaction). A point
 /// without a PROGRAM-DATE-TIME leaves the one recorded before.
-pub(super) fn save_on(c: &Connection, point: &Continuity) -> Result<(), DbError> {
-    meta::set_meta(c, "next_seq", &point.next_seq.to_string())?;
-    meta::set_meta(c, "next_pts", &point.next_pts.0.to_string())?;
+pub(super) fn save_on(c: &Connection, channel: &str, point: &Continuity) -> Result<(), DbError> {
+    let key = |k: &str| meta::scoped(channel, k);
+    meta::set_meta(c, &key("next_seq"), &point.next_seq.to_string())?;
+    meta::set_meta(c, &key("next_pts"), &point.next_pts.0.to_string())?;
     meta::set_meta(
         c,
-        "discontinuity_number",
+        &key("discontinuity_number"),
         &point.discontinuity_number.to_string(),
     )?;
     if let Some(ms) = point
@@ -65,7 +70,7 @@ pub(super) fn save_on(c: &Connection, point: &Continuity) -> Result<(), DbError>
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map(|d| d.as_millis())
     {
-        meta::set_meta(c, "next_pdt_ms", &ms.to_string())?;
+        meta::set_meta(c, &key("next_pdt_ms"), &ms.to_string())?;
     }
     Ok(())
 }

@@ -35,8 +35,9 @@ pub struct NewVideo {
     pub info: ProbeInfo,
     /// Title and creator.
     pub meta: SourceMeta,
-    /// LRU clock of its last clip; `None`: never used.
-    pub last_used: Option<i64>,
+    /// The channel that last cut a clip of it, and its LRU clock then; `None`:
+    /// never used.
+    pub last_used: Option<(String, i64)>,
 }
 
 impl LibraryStore {
@@ -97,23 +98,34 @@ impl LibraryStore {
         Ok(())
     }
 
-    /// The first usable video in LRU order (never used first, then oldest use,
-    /// ties by id) that is not in `exclude`.
-    pub fn least_recently_used(&self, exclude: &[i64]) -> Result<Option<Video>, DbError> {
+    /// `channel`'s first usable video in its LRU order (never used by it first,
+    /// then oldest use, ties by id) that is not in `exclude` and `belongs` to it.
+    pub fn least_recently_used(
+        &self,
+        channel: &str,
+        exclude: &[i64],
+        belongs: &dyn Fn(&Path, Option<&str>) -> bool,
+    ) -> Result<Option<Video>, DbError> {
         let c = self.db.conn();
-        // The partial index gives rows in LRU order: read just past the exclusions.
+        // Rows come in the channel's LRU order; which belong to it is the channel's
+        // patterns' call, so the first that does is read and the rest never are.
         let mut st = c.prepare_cached(
-            "SELECT id, path, probe, title, creator, url, meta_origin FROM videos
-             WHERE present = 1 AND duration IS NOT NULL
-             ORDER BY coalesce(last_used, -1), id LIMIT ?1",
+            "SELECT v.id, v.path, v.probe, v.title, v.creator, v.url, v.meta_origin
+             FROM videos v LEFT JOIN channel_videos cv ON cv.channel = ?1 AND cv.video_id = v.id
+             WHERE v.present = 1 AND v.duration IS NOT NULL
+             ORDER BY coalesce(cv.last_used, -1), v.id",
         )?;
-        let mut rows = st.query([exclude.len() as i64 + 1])?;
+        let mut rows = st.query([channel])?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             if exclude.contains(&id) {
                 continue;
             }
             let path = PathBuf::from(r.get::<_, String>(1)?);
+            let creator: Option<String> = r.get(4)?;
+            if !belongs(&path, creator.as_deref()) {
+                continue;
+            }
             let Some(info) = r
                 .get::<_, Option<String>>(2)?
                 .and_then(|p| serde_json::from_str::<ProbeInfo>(&p).ok())
@@ -122,7 +134,7 @@ impl LibraryStore {
             };
             let meta = SourceMeta {
                 title: r.get(3)?,
-                creator: r.get(4)?,
+                creator,
                 url: r.get(5)?,
                 origin: MetaOrigin::parse(r.get::<_, Option<String>>(6)?.as_deref()),
             };
@@ -136,78 +148,114 @@ impl LibraryStore {
         Ok(None)
     }
 
-    /// Records a clip cut from video `id`, in one transaction: its used ranges
-    /// become `ranges(stored ranges)`, the video moves to the back of the LRU, and
-    /// `reset` counts a start-over of its ranges.
+    /// Records a clip `channel` cut from video `id`, in one transaction: its used
+    /// ranges become `ranges(stored ranges)`, the video moves to the back of the
+    /// channel's LRU, and `reset` counts a start-over of its ranges.
     pub fn record_cut(
         &self,
+        channel: &str,
         id: i64,
         reset: bool,
         ranges: impl FnOnce(Vec<Range>) -> Vec<Range>,
     ) -> Result<(), DbError> {
         self.db.transaction(|tx| {
-            let now_used = ranges(ranges::read(tx, id)?);
-            ranges::replace(tx, id, &now_used)?;
+            let now_used = ranges(ranges::read(tx, channel, id)?);
+            ranges::replace(tx, channel, id, &now_used)?;
             let clock = meta::bump(tx, "lru_clock", 1)?;
             tx.prepare_cached(
-                "UPDATE videos SET last_used = ?2, clips_cut = clips_cut + 1, resets = resets + ?3
-                 WHERE id = ?1",
+                "INSERT INTO channel_videos (channel, video_id, last_used, clips_cut, resets)
+                 VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT (channel, video_id) DO UPDATE SET last_used = excluded.last_used,
+                     clips_cut = clips_cut + 1, resets = resets + excluded.resets",
             )?
-            .execute(params![id, clock, reset as i64])?;
+            .execute(params![channel, id, clock, reset as i64])?;
             Ok(())
         })
     }
 
-    /// How many present videos are usable, unusable and not probed yet.
-    pub fn counts(&self) -> Result<LibraryCounts, DbError> {
-        Ok(self.db.conn().query_row(
-            "SELECT count(*),
-                    count(*) FILTER (WHERE duration IS NOT NULL),
-                    count(*) FILTER (WHERE error IS NOT NULL),
-                    count(*) FILTER (WHERE probe IS NULL AND error IS NULL)
-             FROM videos WHERE present = 1",
-            [],
-            |r| {
-                Ok(LibraryCounts {
-                    present: r.get::<_, i64>(0)? as u64,
-                    usable: r.get::<_, i64>(1)? as u64,
-                    unusable: r.get::<_, i64>(2)? as u64,
-                    pending: r.get::<_, i64>(3)? as u64,
-                })
-            },
-        )?)
-    }
-
-    /// Present videos, usable ones in LRU order first, with their used ranges;
-    /// `offset`/`limit` page through them.
-    pub fn list(&self, offset: u64, limit: u64) -> Result<Vec<VideoStatus>, DbError> {
+    /// How many present videos are usable, unusable and not probed yet, of those
+    /// that `belong` to a channel.
+    pub fn counts(
+        &self,
+        belongs: &dyn Fn(&Path, Option<&str>) -> bool,
+    ) -> Result<LibraryCounts, DbError> {
         let c = self.db.conn();
         let mut st = c.prepare_cached(
-            "SELECT id, path, title, creator, duration, error, last_used, clips_cut, resets, airtime
-             FROM videos WHERE present = 1
-             ORDER BY duration IS NULL, coalesce(last_used, -1), id LIMIT ?1 OFFSET ?2",
+            "SELECT path, creator, duration IS NOT NULL, error IS NOT NULL FROM videos
+             WHERE present = 1",
         )?;
-        let rows = st
-            .query_map(params![limit as i64, offset as i64], |r| {
-                Ok(VideoStatus {
-                    id: r.get(0)?,
-                    path: PathBuf::from(r.get::<_, String>(1)?),
-                    title: r.get(2)?,
-                    creator: r.get(3)?,
-                    duration: r.get(4)?,
-                    error: r.get(5)?,
-                    last_used: r.get(6)?,
-                    clips_cut: r.get(7)?,
-                    resets: r.get(8)?,
-                    airtime: r.get(9)?,
-                    used: Vec::new(),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows = st.query([])?;
+        let mut n = LibraryCounts::default();
+        while let Some(r) = rows.next()? {
+            let path = PathBuf::from(r.get::<_, String>(0)?);
+            if !belongs(&path, r.get::<_, Option<String>>(1)?.as_deref()) {
+                continue;
+            }
+            let (usable, unusable): (bool, bool) = (r.get(2)?, r.get(3)?);
+            n.present += 1;
+            if usable {
+                n.usable += 1;
+            } else if unusable {
+                n.unusable += 1;
+            } else {
+                n.pending += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Present videos that `belong` to `channel`, usable ones in its LRU order
+    /// first, with the ranges it used; `offset`/`limit` page through them.
+    pub fn list(
+        &self,
+        channel: &str,
+        belongs: &dyn Fn(&Path, Option<&str>) -> bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<VideoStatus>, DbError> {
+        let c = self.db.conn();
+        let mut st = c.prepare_cached(
+            "SELECT v.id, v.path, v.title, v.creator, v.duration, v.error, cv.last_used,
+                    coalesce(cv.clips_cut, 0), coalesce(cv.resets, 0), coalesce(cv.airtime, 0)
+             FROM videos v LEFT JOIN channel_videos cv ON cv.channel = ?1 AND cv.video_id = v.id
+             WHERE v.present = 1
+             ORDER BY v.duration IS NULL, coalesce(cv.last_used, -1), v.id",
+        )?;
+        let mut rows = st.query([channel])?;
+        let mut out = Vec::new();
+        let mut skip = offset;
+        while let Some(r) = rows.next()? {
+            if out.len() as u64 >= limit {
+                break;
+            }
+            let path = PathBuf::from(r.get::<_, String>(1)?);
+            let creator: Option<String> = r.get(3)?;
+            if !belongs(&path, creator.as_deref()) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            out.push(VideoStatus {
+                id: r.get(0)?,
+                path,
+                title: r.get(2)?,
+                creator,
+                duration: r.get(4)?,
+                error: r.get(5)?,
+                last_used: r.get(6)?,
+                clips_cut: r.get(7)?,
+                resets: r.get(8)?,
+                airtime: r.get(9)?,
+                used: Vec::new(),
+            });
+        }
+        drop(rows);
         drop(st);
-        rows.into_iter()
+        out.into_iter()
             .map(|mut v| {
-                v.used = ranges::read(&c, v.id)?;
+                v.used = ranges::read(&c, channel, v.id)?;
                 Ok(v)
             })
             .collect()
@@ -218,8 +266,11 @@ impl LibraryStore {
         self.db.transaction(|tx| {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO videos (path, size, mtime_ns, probe, duration, title, creator,
-                                     added_at, last_used)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, 0, ?7)",
+                                     added_at)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, 0)",
+            )?;
+            let mut used = tx.prepare_cached(
+                "INSERT INTO channel_videos (channel, video_id, last_used) VALUES (?1, ?2, ?3)",
             )?;
             for v in videos {
                 ins.execute(params![
@@ -229,8 +280,10 @@ impl LibraryStore {
                     v.info.duration,
                     v.meta.title,
                     v.meta.creator,
-                    v.last_used
                 ])?;
+                if let Some((channel, last)) = &v.last_used {
+                    used.execute(params![channel, tx.last_insert_rowid(), last])?;
+                }
             }
             Ok(())
         })
@@ -255,8 +308,11 @@ impl LibraryStore {
     fn row_where(&self, cond: &str, arg: rusqlite::types::Value) -> Result<VideoRow, DbError> {
         Ok(self.db.conn().query_row(
             &format!(
-                "SELECT id, present, probe, duration, error, last_used, clips_cut FROM videos
-                 WHERE {cond}"
+                "SELECT id, present, probe, duration, error,
+                        (SELECT last_used FROM channel_videos WHERE channel = 'main' AND video_id = id),
+                        coalesce((SELECT clips_cut FROM channel_videos
+                                  WHERE channel = 'main' AND video_id = id), 0)
+                 FROM videos WHERE {cond}"
             ),
             [arg],
             |r| {
@@ -287,9 +343,11 @@ pub(crate) struct VideoRow {
     pub clips_cut: i64,
 }
 
-/// Adds a segment's airtime to the video at `path`, and a play when `new_play`.
+/// Adds a segment `channel` aired to the video at `path`: its airtime, and a play
+/// when `new_play`, to the channel's and to the video's totals.
 pub(super) fn add_airtime(
     c: &Connection,
+    channel: &str,
     path: &Path,
     secs: f64,
     new_play: bool,
@@ -298,5 +356,12 @@ pub(super) fn add_airtime(
         "UPDATE videos SET airtime = airtime + ?2, plays = plays + ?3 WHERE path = ?1",
     )?
     .execute(params![path.to_str(), secs, new_play as i64])?;
+    c.prepare_cached(
+        "INSERT INTO channel_videos (channel, video_id, plays, airtime)
+             SELECT ?1, id, ?4, ?3 FROM videos WHERE path = ?2
+         ON CONFLICT (channel, video_id) DO UPDATE SET plays = plays + excluded.plays,
+             airtime = airtime + excluded.airtime",
+    )?
+    .execute(params![channel, path.to_str(), secs, new_play as i64])?;
     Ok(())
 }

@@ -18,6 +18,12 @@ impl Db {
     }
 }
 
+/// The key of a channel's own value `key` (its counters, requests and continuity
+/// point): `<channel>/<key>`.
+pub(crate) fn scoped(channel: &str, key: &str) -> String {
+    format!("{channel}/{key}")
+}
+
 /// A `meta` value, on a connection already held.
 pub(super) fn get(conn: &Connection, key: &str) -> Result<Option<String>, DbError> {
     Ok(conn

@@ -20,18 +20,19 @@ impl Db {
 }
 
 impl RangeStore {
-    /// The ranges of video `id` already cut into clips, in order.
-    pub fn used(&self, id: i64) -> Result<Vec<Range>, DbError> {
-        read(&self.db.conn(), id)
+    /// The ranges of video `id` that `channel` already cut into clips, in order.
+    pub fn used(&self, channel: &str, id: i64) -> Result<Vec<Range>, DbError> {
+        read(&self.db.conn(), channel, id)
     }
 }
 
-/// The used ranges of video `id`, on a connection already held.
-pub(super) fn read(c: &Connection, id: i64) -> Result<Vec<Range>, DbError> {
-    let mut st =
-        c.prepare_cached("SELECT start, end FROM video_ranges WHERE video_id = ?1 ORDER BY start")?;
+/// The ranges of video `id` used by `channel`, on a connection already held.
+pub(super) fn read(c: &Connection, channel: &str, id: i64) -> Result<Vec<Range>, DbError> {
+    let mut st = c.prepare_cached(
+        "SELECT start, end FROM video_ranges WHERE channel = ?1 AND video_id = ?2 ORDER BY start",
+    )?;
     let v = st
-        .query_map([id], |r| {
+        .query_map(params![channel, id], |r| {
             Ok(Range {
                 start: r.get(0)?,
                 end: r.get(1)?,
@@ -41,20 +42,27 @@ pub(super) fn read(c: &Connection, id: i64) -> Result<Vec<Range>, DbError> {
     Ok(v)
 }
 
-/// Forgets the used ranges of video `id` (its file changed).
+/// Forgets the used ranges of video `id`, every channel's (its file changed).
 pub(super) fn clear(c: &Connection, id: i64) -> Result<(), DbError> {
     c.prepare_cached("DELETE FROM video_ranges WHERE video_id = ?1")?
         .execute([id])?;
     Ok(())
 }
 
-/// Replaces the used ranges of video `id` with `ranges`.
-pub(super) fn replace(c: &Connection, id: i64, ranges: &[Range]) -> Result<(), DbError> {
-    clear(c, id)?;
-    let mut ins =
-        c.prepare_cached("INSERT INTO video_ranges (video_id, start, end) VALUES (?1, ?2, ?3)")?;
+/// Replaces the ranges of video `id` used by `channel` with `ranges`.
+pub(super) fn replace(
+    c: &Connection,
+    channel: &str,
+    id: i64,
+    ranges: &[Range],
+) -> Result<(), DbError> {
+    c.prepare_cached("DELETE FROM video_ranges WHERE channel = ?1 AND video_id = ?2")?
+        .execute(params![channel, id])?;
+    let mut ins = c.prepare_cached(
+        "INSERT INTO video_ranges (channel, video_id, start, end) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for r in ranges {
-        ins.execute(params![id, r.start, r.end])?;
+        ins.execute(params![channel, id, r.start, r.end])?;
     }
     Ok(())
 }

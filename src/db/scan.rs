@@ -11,11 +11,11 @@ use super::{Db, DbError, ranges};
 
 /// Which table a scan reconciles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Table {
-    /// Source videos.
+pub enum Table<'a> {
+    /// Source videos (shared by every channel).
     Videos,
-    /// Music tracks.
-    Tracks,
+    /// The music tracks of a channel.
+    Tracks(&'a str),
 }
 
 /// The file columns of a row.
@@ -56,28 +56,30 @@ const VIDEOS: Sql = Sql {
     missing: "UPDATE videos SET present = 0 WHERE id = ?1",
 };
 
+// Each channel has its tracks: the statements that do not name a row by id take the
+// channel as their last parameter.
 const TRACKS: Sql = Sql {
-    rows: "SELECT id, path, size, mtime_ns, present FROM tracks",
+    rows: "SELECT id, path, size, mtime_ns, present FROM tracks WHERE channel = ?1",
     back: "UPDATE tracks SET present = 1 WHERE id = ?1",
     changed: "UPDATE tracks SET size = ?2, mtime_ns = ?3, present = 1, error = NULL WHERE id = ?1",
     renamed: "UPDATE tracks SET path = ?2 WHERE id = ?1",
-    forget_path: "DELETE FROM tracks WHERE path = ?1",
-    insert: "INSERT INTO tracks (path, size, mtime_ns, added_at) VALUES (?1, ?2, ?3, ?4)",
+    forget_path: "DELETE FROM tracks WHERE path = ?1 AND channel = ?2",
+    insert: "INSERT INTO tracks (path, size, mtime_ns, added_at, channel) VALUES (?1, ?2, ?3, ?4, ?5)",
     missing: "UPDATE tracks SET present = 0 WHERE id = ?1",
 };
 
 /// One scan's transaction on one table.
 pub struct ScanTx<'c> {
     tx: Transaction<'c>,
-    table: Table,
+    table: Table<'c>,
     sql: &'static Sql,
 }
 
 /// Runs `f` on `table` in one transaction, committed when it returns `Ok`.
-pub(super) fn run<R>(
+pub(super) fn run<'t, R>(
     db: &Db,
-    table: Table,
-    f: impl FnOnce(&ScanTx<'_>) -> Result<R, DbError>,
+    table: Table<'t>,
+    f: impl for<'c> FnOnce(&ScanTx<'c>) -> Result<R, DbError>,
 ) -> Result<R, DbError> {
     let mut c = db.conn();
     let tx = ScanTx {
@@ -85,7 +87,7 @@ pub(super) fn run<R>(
         table,
         sql: match table {
             Table::Videos => &VIDEOS,
-            Table::Tracks => &TRACKS,
+            Table::Tracks(_) => &TRACKS,
         },
     };
     let r = f(&tx)?;
@@ -95,15 +97,16 @@ pub(super) fn run<R>(
 
 impl ScanTx<'_> {
     /// The table being reconciled.
-    pub fn table(&self) -> Table {
+    pub fn table(&self) -> Table<'_> {
         self.table
     }
 
     /// Every row, present or not.
     pub fn rows(&self) -> Result<Vec<FileRow>, DbError> {
         let mut st = self.tx.prepare_cached(self.sql.rows)?;
+        let channel: Vec<&str> = self.channel().into_iter().collect();
         let v = st
-            .query_map([], |r| {
+            .query_map(rusqlite::params_from_iter(channel), |r| {
                 Ok(FileRow {
                     id: r.get(0)?,
                     path: r.get(1)?,
@@ -140,11 +143,30 @@ impl ScanTx<'_> {
     /// A new row for the file at `path`, replacing any row that still holds the
     /// path (a removed file that comes back different).
     pub fn add(&self, path: &Path, size: u64, mtime_ns: i64, now: i64) -> Result<(), DbError> {
-        self.exec(self.sql.forget_path, params![path.to_str()])?;
-        self.exec(
-            self.sql.insert,
-            params![path.to_str(), size as i64, mtime_ns, now],
-        )
+        match self.channel() {
+            None => {
+                self.exec(self.sql.forget_path, params![path.to_str()])?;
+                self.exec(
+                    self.sql.insert,
+                    params![path.to_str(), size as i64, mtime_ns, now],
+                )
+            }
+            Some(ch) => {
+                self.exec(self.sql.forget_path, params![path.to_str(), ch])?;
+                self.exec(
+                    self.sql.insert,
+                    params![path.to_str(), size as i64, mtime_ns, now, ch],
+                )
+            }
+        }
+    }
+
+    /// The channel whose tracks are reconciled; none for the shared videos.
+    fn channel(&self) -> Option<&str> {
+        match self.table {
+            Table::Videos => None,
+            Table::Tracks(ch) => Some(ch),
+        }
     }
 
     /// Row `id`'s file is not there (removed, or its folder unreachable); its

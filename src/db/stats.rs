@@ -10,12 +10,16 @@ use crate::stats::Continuity;
 #[derive(Clone)]
 pub struct StatsStore {
     db: Db,
+    channel: std::sync::Arc<str>,
 }
 
 impl Db {
-    /// Airtime and counters.
-    pub fn stats(&self) -> StatsStore {
-        StatsStore { db: self.clone() }
+    /// `channel`'s airtime and counters.
+    pub fn stats(&self, channel: &str) -> StatsStore {
+        StatsStore {
+            db: self.clone(),
+            channel: channel.into(),
+        }
     }
 }
 
@@ -72,24 +76,26 @@ impl StatsStore {
         next: &Continuity,
     ) -> Result<(), DbError> {
         self.db.transaction(|tx| {
-            meta::add_real(tx, "seconds_streamed", segment.secs)?;
+            let ch = &*self.channel;
+            meta::add_real(tx, &meta::scoped(ch, "seconds_streamed"), segment.secs)?;
             if let Some((path, new_play)) = segment.video {
-                library::add_airtime(tx, path, segment.secs, new_play)?;
+                library::add_airtime(tx, ch, path, segment.secs, new_play)?;
             }
             if let Some((path, new_play)) = segment.track {
-                music::add_airtime(tx, path, segment.secs, new_play)?;
+                music::add_airtime(tx, ch, path, segment.secs, new_play)?;
             }
-            continuity::save_on(tx, next)
+            continuity::save_on(tx, ch, next)
         })
     }
 
     /// The counters, and the `top` first entries of each list.
     pub fn read(&self, top: usize) -> Result<StatsRows, DbError> {
         let c = self.db.conn();
+        let ch = &*self.channel;
         let list = |sql: &str| -> Result<Vec<PlayedRow>, DbError> {
             let mut st = c.prepare_cached(sql)?;
             let v = st
-                .query_map([top as i64], |r| {
+                .query_map(rusqlite::params![top as i64, ch], |r| {
                     Ok(PlayedRow {
                         title: r.get(0)?,
                         creator: r.get(1)?,
@@ -102,21 +108,26 @@ impl StatsStore {
             Ok(v)
         };
         Ok(StatsRows {
-            seconds_streamed: meta::number(&c, "seconds_streamed")?,
-            chunks_created: meta::number(&c, "chunks_created")? as u64,
-            chunks_building: chunks::building_with_clips(&c)?,
-            chunks_aired: meta::number(&c, "chunks_aired")? as u64,
+            seconds_streamed: meta::number(&c, &meta::scoped(ch, "seconds_streamed"))?,
+            chunks_created: meta::number(&c, &meta::scoped(ch, "chunks_created"))? as u64,
+            chunks_building: chunks::building_with_clips(&c, ch)?,
+            chunks_aired: meta::number(&c, &meta::scoped(ch, "chunks_aired"))? as u64,
             top_videos: list(
-                "SELECT title, creator, plays, airtime, NULL FROM videos WHERE airtime > 0
-                 ORDER BY airtime DESC, id LIMIT ?1",
+                "SELECT v.title, v.creator, cv.plays, cv.airtime, NULL
+                 FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
+                 WHERE cv.channel = ?2 AND cv.airtime > 0
+                 ORDER BY cv.airtime DESC, v.id LIMIT ?1",
             )?,
             top_tracks: list(
-                "SELECT title, NULL, plays, airtime, path FROM tracks WHERE airtime > 0
+                "SELECT title, NULL, plays, airtime, path FROM tracks
+                 WHERE channel = ?2 AND airtime > 0
                  ORDER BY airtime DESC, id LIMIT ?1",
             )?,
             top_creators: list(
-                "SELECT creator, creator, sum(plays), sum(airtime) AS a, NULL FROM videos
-                 WHERE airtime > 0 AND creator IS NOT NULL GROUP BY creator ORDER BY a DESC LIMIT ?1",
+                "SELECT v.creator, v.creator, sum(cv.plays), sum(cv.airtime) AS a, NULL
+                 FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
+                 WHERE cv.channel = ?2 AND cv.airtime > 0 AND v.creator IS NOT NULL
+                 GROUP BY v.creator ORDER BY a DESC LIMIT ?1",
             )?,
         })
     }

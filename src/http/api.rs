@@ -15,6 +15,7 @@ use futures::Stream;
 
 use super::AppState;
 use super::error::ApiError;
+use super::pick::{Ch, ChannelQuery};
 use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
     GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
@@ -24,17 +25,19 @@ use super::wire::{
 use crate::channel::Command;
 use crate::schedule::generator::GeneratorCommand;
 use crate::settings;
+use crate::station::OnAir;
+use std::sync::Arc;
 
 type ApiResult<T> = Result<T, ApiError>;
 
 /// On air or not, counters, generator state, library counts.
-#[utoipa::path(get, path = "/api/status", responses(
+#[utoipa::path(get, path = "/api/status", params(ChannelQuery), responses(
     (status = 200, description = "The channel's status.", body = Status),
 ))]
-pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
-    let live = st.live.stats();
-    let counts = st.library.counts()?;
-    let chunks = st.playout.chunks();
+pub async fn status(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<Status>> {
+    let live = ch.live.stats();
+    let counts = ch.library.counts()?;
+    let chunks = ch.playout.chunks();
     Ok(Json(Status {
         on_air: live.segments_published > 0,
         uptime_secs: st.started.elapsed().map_or(0, |d| d.as_secs()),
@@ -47,7 +50,7 @@ pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
             .iter()
             .filter(|c| c.complete && c.times_aired == 0)
             .count(),
-        generator: st.generator.status().into(),
+        generator: ch.generator.status().into(),
         library: counts.into(),
     }))
 }
@@ -55,16 +58,16 @@ pub async fn status(State(st): State<AppState>) -> ApiResult<Json<Status>> {
 /// The chunk, clip and track on air, and the next chunk.
 ///
 /// `slate` is true (clip and chunk null) while the slate airs.
-#[utoipa::path(get, path = "/api/stream-status", responses(
+#[utoipa::path(get, path = "/api/stream-status", params(ChannelQuery), responses(
     (status = 200, description = "What is on air.", body = StreamStatus),
 ))]
-pub async fn stream_status(State(st): State<AppState>) -> Json<StreamStatus> {
-    Json(now_playing(&st))
+pub async fn stream_status(Ch(ch): Ch) -> Json<StreamStatus> {
+    Json(now_playing(&ch))
 }
 
-fn now_playing(st: &AppState) -> StreamStatus {
-    let (_, next_chunk) = st.playout.now_and_next();
-    StreamStatus::new(&st.live.now_playing(), next_chunk)
+fn now_playing(ch: &OnAir) -> StreamStatus {
+    let (_, next_chunk) = ch.playout.now_and_next();
+    StreamStatus::new(&ch.live.now_playing(), next_chunk)
 }
 
 /// `offset` and `limit` of a list route, checked.
@@ -77,18 +80,18 @@ fn page(offset: Option<u64>, limit: Option<u64>) -> ApiResult<(usize, usize)> {
 }
 
 /// Chunks, with paging, search and sort.
-#[utoipa::path(get, path = "/api/chunks", params(ChunksQuery), responses(
+#[utoipa::path(get, path = "/api/chunks", params(ChunksQuery, ChannelQuery), responses(
     (status = 200, description = "A page of chunks.", body = ChunkList),
     (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
     (status = 422, description = "`limit`, `sort` or `order` is out of range.", body = ErrorBody),
 ))]
 pub async fn chunks(
-    State(st): State<AppState>,
+    Ch(ch): Ch,
     q: Result<Query<ChunksQuery>, QueryRejection>,
 ) -> ApiResult<Json<ChunkList>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (offset, limit) = page(q.offset, q.limit)?;
-    let mut all = st.playout.chunks();
+    let mut all = ch.playout.chunks();
     if let Some(needle) =
         q.q.as_deref()
             .map(str::to_lowercase)
@@ -122,7 +125,7 @@ pub async fn chunks(
         "desc" => all.reverse(),
         _ => return Err(ApiError::invalid("order", "must be asc or desc")),
     }
-    let airing = st.playout.airing();
+    let airing = ch.playout.airing();
     let on_air = |c: &crate::schedule::Chunk| airing.first() == Some(&c.id);
     Ok(Json(ChunkList {
         total: all.len(),
@@ -139,21 +142,18 @@ pub async fn chunks(
 
 /// A chunk with its clips (source, time range, encoder).
 #[utoipa::path(get, path = "/api/chunks/{id}",
-    params(("id" = String, Path, description = "The chunk's id.")),
+    params(ChannelQuery, ("id" = String, Path, description = "The chunk's id.")),
     responses(
         (status = 200, description = "The chunk and its clips.", body = ChunkDetail),
         (status = 404, description = "No such chunk.", body = ErrorBody),
     ),
 )]
-pub async fn chunk(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ChunkDetail>> {
-    let Some(c) = st.playout.chunks().into_iter().find(|c| c.id == id) else {
+pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDetail>> {
+    let Some(c) = ch.playout.chunks().into_iter().find(|c| c.id == id) else {
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
-    let on_air = st.playout.airing().first() == Some(&c.id);
-    let clip_list = st
+    let on_air = ch.playout.airing().first() == Some(&c.id);
+    let clip_list = ch
         .playout
         .clip_records(&id)
         .map_err(ApiError::internal)?
@@ -168,24 +168,21 @@ pub async fn chunk(
 
 /// Deletes a chunk; never the one on air or one being made (409).
 #[utoipa::path(delete, path = "/api/chunks/{id}",
-    params(("id" = String, Path, description = "The chunk's id.")),
+    params(ChannelQuery, ("id" = String, Path, description = "The chunk's id.")),
     responses(
         (status = 204, description = "Deleted."),
         (status = 404, description = "No such chunk.", body = ErrorBody),
         (status = 409, description = "The chunk is on air or still being made.", body = ErrorBody),
     ),
 )]
-pub async fn delete_chunk(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let Some(c) = st.playout.chunks().into_iter().find(|c| c.id == id) else {
+pub async fn delete_chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let Some(c) = ch.playout.chunks().into_iter().find(|c| c.id == id) else {
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
     if !c.complete {
         return Err(ApiError::conflict("the chunk is still being made"));
     }
-    match st.playout.delete(&id)? {
+    match ch.playout.delete(&id)? {
         Some(dir) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
             tracing::info!(chunk = %id, "chunk deleted on request");
@@ -196,18 +193,18 @@ pub async fn delete_chunk(
 }
 
 /// Source videos in LRU order, with used ranges and errors.
-#[utoipa::path(get, path = "/api/library", params(PageQuery), responses(
+#[utoipa::path(get, path = "/api/library", params(PageQuery, ChannelQuery), responses(
     (status = 200, description = "A page of source videos.", body = LibraryPage),
     (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
     (status = 422, description = "`limit` is out of range.", body = ErrorBody),
 ))]
 pub async fn library(
-    State(st): State<AppState>,
+    Ch(ch): Ch,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<LibraryPage>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (offset, limit) = page(q.offset, q.limit)?;
-    let videos = st.library.list(offset as u64, limit as u64)?;
+    let videos = ch.library.list(offset as u64, limit as u64)?;
     // The list is in LRU order, usable videos first: the rank is the position.
     let videos = videos
         .into_iter()
@@ -218,7 +215,7 @@ pub async fn library(
         })
         .collect();
     Ok(Json(LibraryPage {
-        counts: st.library.counts()?.into(),
+        counts: ch.library.counts()?.into(),
         offset,
         limit,
         videos,
@@ -226,19 +223,19 @@ pub async fn library(
 }
 
 /// Music tracks, least played first, with search.
-#[utoipa::path(get, path = "/api/audio", params(SearchQuery), responses(
+#[utoipa::path(get, path = "/api/audio", params(SearchQuery, ChannelQuery), responses(
     (status = 200, description = "A page of music tracks.", body = AudioPage),
     (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
     (status = 422, description = "`limit` is out of range.", body = ErrorBody),
 ))]
 pub async fn audio(
-    State(st): State<AppState>,
+    Ch(ch): Ch,
     q: Result<Query<SearchQuery>, QueryRejection>,
 ) -> ApiResult<Json<AudioPage>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (offset, limit) = page(q.offset, q.limit)?;
-    let (total, tracks) = st.music.list(q.q.as_deref(), offset as u64, limit as u64)?;
-    let now = st.live.now_playing();
+    let (total, tracks) = ch.music.list(q.q.as_deref(), offset as u64, limit as u64)?;
+    let now = ch.live.now_playing();
     Ok(Json(AudioPage {
         total,
         offset,
@@ -249,13 +246,13 @@ pub async fn audio(
 }
 
 /// The track plays after the one already queued.
-#[utoipa::path(post, path = "/api/play_audio", request_body = PlayAudioRequest, responses(
+#[utoipa::path(post, path = "/api/play_audio", params(ChannelQuery), request_body = PlayAudioRequest, responses(
     (status = 202, description = "Queued.", body = Queued),
     (status = 404, description = "No playable track of that name.", body = ErrorBody),
     (status = 422, description = "No track named, or a field of the wrong type or unknown.", body = ErrorBody),
 ))]
 pub async fn play_audio(
-    State(st): State<AppState>,
+    Ch(ch): Ch,
     body: Result<Json<PlayAudioRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     let Json(b) = body?;
@@ -264,7 +261,7 @@ pub async fn play_audio(
     };
     // A path from the original's clients: only the file name counts.
     let name = name.rsplit('/').next().unwrap_or_default().to_string();
-    match st.music.play_next(&name)? {
+    match ch.music.play_next(&name)? {
         Some(queued) => Ok((StatusCode::ACCEPTED, Json(Queued { queued }))),
         None => Err(ApiError::not_found(format!("no playable track {name:?}"))),
     }
@@ -343,36 +340,38 @@ pub async fn put_settings(
         ApiError::invalid(spec.key, reason)
     })?;
     settings::save(&st.db, &patch)?;
-    st.generator
-        .update_settings(|g| g.channel = next.channel.clone());
+    // The server-wide defaults of every channel (a channel's own values win).
+    st.station.set_defaults(next);
     tracing::info!(changes = %serde_json::to_string(&patch).unwrap_or_default(), "settings changed");
     Ok(Json(settings_value(&st)?))
 }
 
 /// Hours streamed, chunks created and aired, top videos, tracks and creators.
-#[utoipa::path(get, path = "/api/stats", responses(
+#[utoipa::path(get, path = "/api/stats", params(ChannelQuery), responses(
     (status = 200, description = "What the channel has aired.", body = Stats),
 ))]
-pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<Stats>> {
-    Ok(Json(crate::stats::read(&st.db, 20)?.into()))
+pub async fn stats(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<Stats>> {
+    Ok(Json(
+        crate::stats::read(&st.db, ch.slug.as_str(), 20)?.into(),
+    ))
 }
 
 /// The generator's state and each job's percent, speed and ETA.
-#[utoipa::path(get, path = "/api/jobs", responses(
+#[utoipa::path(get, path = "/api/jobs", params(ChannelQuery), responses(
     (status = 200, description = "The generator.", body = Jobs),
 ))]
-pub async fn jobs(State(st): State<AppState>) -> Json<Jobs> {
-    Json(st.generator.status().into())
+pub async fn jobs(Ch(ch): Ch) -> Json<Jobs> {
+    Json(ch.generator.status().into())
 }
 
 /// Makes chunks (CHUNKS_PER_RUN by default). The body is optional.
-#[utoipa::path(post, path = "/api/generate_chunk", request_body = Option<GenerateRequest>, responses(
+#[utoipa::path(post, path = "/api/generate_chunk", params(ChannelQuery), request_body = Option<GenerateRequest>, responses(
     (status = 202, description = "Asked for.", body = Requested),
     (status = 400, description = "The body is not JSON.", body = ErrorBody),
     (status = 422, description = "`count` is out of range, of the wrong type, or unknown.", body = ErrorBody),
 ))]
 pub async fn generate(
-    State(st): State<AppState>,
+    Ch(ch): Ch,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Requested>)> {
     // The original's clients post no body at all.
@@ -389,52 +388,52 @@ pub async fn generate(
     };
     let count = body
         .count
-        .unwrap_or(st.generator.settings().channel.chunks_per_run as u32);
+        .unwrap_or(ch.generator.settings().channel.chunks_per_run as u32);
     if !(1..=100).contains(&count) {
         return Err(ApiError::invalid("count", "must be between 1 and 100"));
     }
-    st.generator
+    ch.generator
         .send(GeneratorCommand::Generate(count as usize));
     Ok((StatusCode::ACCEPTED, Json(Requested { requested: count })))
 }
 
 /// Stops the running jobs and pending requests.
-#[utoipa::path(post, path = "/api/stop_generation", responses(
+#[utoipa::path(post, path = "/api/stop_generation", params(ChannelQuery), responses(
     (status = 202, description = "Stopping.", body = Stopping),
 ))]
-pub async fn stop_generation(State(st): State<AppState>) -> (StatusCode, Json<Stopping>) {
-    st.generator.send(GeneratorCommand::Stop);
+pub async fn stop_generation(Ch(ch): Ch) -> (StatusCode, Json<Stopping>) {
+    ch.generator.send(GeneratorCommand::Stop);
     (StatusCode::ACCEPTED, Json(Stopping { stopping: true }))
 }
 
 /// The next segment comes from the next clip.
-#[utoipa::path(post, path = "/api/skip_to_next", responses(
+#[utoipa::path(post, path = "/api/skip_to_next", params(ChannelQuery), responses(
     (status = 202, description = "Skipping.", body = Skipping),
 ))]
-pub async fn skip_to_next(State(st): State<AppState>) -> (StatusCode, Json<Skipping>) {
-    st.control.send(Command::SkipClip);
+pub async fn skip_to_next(Ch(ch): Ch) -> (StatusCode, Json<Skipping>) {
+    ch.control.send(Command::SkipClip);
     let skipping = SkipTarget::Clip;
     (StatusCode::ACCEPTED, Json(Skipping { skipping }))
 }
 
 /// The music goes on with the next track.
-#[utoipa::path(post, path = "/api/skip_to_next_audio", responses(
+#[utoipa::path(post, path = "/api/skip_to_next_audio", params(ChannelQuery), responses(
     (status = 202, description = "Skipping.", body = Skipping),
 ))]
-pub async fn skip_to_next_audio(State(st): State<AppState>) -> (StatusCode, Json<Skipping>) {
-    st.control.send(Command::SkipTrack);
+pub async fn skip_to_next_audio(Ch(ch): Ch) -> (StatusCode, Json<Skipping>) {
+    ch.control.send(Command::SkipTrack);
     let skipping = SkipTarget::Track;
     (StatusCode::ACCEPTED, Json(Skipping { skipping }))
 }
 
 /// The chunk airs after the current one.
-#[utoipa::path(post, path = "/api/play_chunk", request_body = PlayChunkRequest, responses(
+#[utoipa::path(post, path = "/api/play_chunk", params(ChannelQuery), request_body = PlayChunkRequest, responses(
     (status = 202, description = "Queued.", body = Next),
     (status = 404, description = "No ready chunk of that id.", body = ErrorBody),
     (status = 422, description = "No chunk named, or a field of the wrong type or unknown.", body = ErrorBody),
 ))]
 pub async fn play_chunk(
-    State(st): State<AppState>,
+    Ch(ch): Ch,
     body: Result<Json<PlayChunkRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Next>)> {
     let Json(b) = body?;
@@ -446,9 +445,9 @@ pub async fn play_chunk(
         .trim_end_matches(".mp4")
         .trim_end_matches(".ts")
         .to_string();
-    if st.playout.play_next(&id) {
+    if ch.playout.play_next(&id) {
         // The engine may have loaded the start of another chunk already.
-        st.control.send(Command::Recue);
+        ch.control.send(Command::Recue);
         Ok((StatusCode::ACCEPTED, Json(Next { next: id })))
     } else {
         Err(ApiError::not_found(format!("no ready chunk {id:?}")))
@@ -461,30 +460,28 @@ pub async fn play_chunk(
 /// one event, `event` and `data` as the two fields. `now_playing` comes at once,
 /// then at each change of clip, track or next chunk; `jobs` at each change of the
 /// generator; `library` at each change of the library.
-#[utoipa::path(get, path = "/api/events", responses(
+#[utoipa::path(get, path = "/api/events", params(ChannelQuery), responses(
     (status = 200, description = "An endless stream of events.", content_type = "text/event-stream", body = ServerEvent),
 ))]
-pub async fn events(
-    State(st): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(Ch(ch): Ch) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     struct S {
-        st: AppState,
+        ch: Arc<OnAir>,
         live: tokio::sync::watch::Receiver<u64>,
         jobs: tokio::sync::watch::Receiver<crate::schedule::generator::GeneratorStatus>,
         library: tokio::sync::watch::Receiver<u64>,
         last_now: Option<StreamStatus>,
     }
     let s = S {
-        live: st.live.subscribe(),
-        jobs: st.generator.subscribe(),
-        library: st.library.subscribe(),
-        st,
+        live: ch.live.subscribe(),
+        jobs: ch.generator.subscribe(),
+        library: ch.library.subscribe(),
+        ch,
         last_now: None,
     };
     let stream = futures::stream::unfold(s, |mut s| async move {
         loop {
             if s.last_now.is_none() {
-                let now = now_playing(&s.st);
+                let now = now_playing(&s.ch);
                 let ev = ServerEvent::NowPlaying(now.clone()).to_sse();
                 s.last_now = Some(now);
                 return Some((Ok(ev), s));
@@ -493,7 +490,7 @@ pub async fn events(
                 r = s.live.changed() => {
                     r.ok()?;
                     // One event per change of clip or track, not per segment.
-                    let now = now_playing(&s.st);
+                    let now = now_playing(&s.ch);
                     if s.last_now.as_ref().map(StreamStatus::key) != Some(now.key()) {
                         let ev = ServerEvent::NowPlaying(now.clone()).to_sse();
                         s.last_now = Some(now);
@@ -507,7 +504,7 @@ pub async fn events(
                 }
                 r = s.library.changed() => {
                     r.ok()?;
-                    let counts = s.st.library.counts().unwrap_or_default();
+                    let counts = s.ch.library.counts().unwrap_or_default();
                     return Some((Ok(ServerEvent::Library(counts.into()).to_sse()), s));
                 }
             }
@@ -517,12 +514,12 @@ pub async fn events(
 }
 
 /// Readiness: a segment was published in the last 10 s (else 503).
-#[utoipa::path(get, path = "/readyz", responses(
+#[utoipa::path(get, path = "/readyz", params(ChannelQuery), responses(
     (status = 200, description = "Segments are flowing.", content_type = "text/plain", body = String),
     (status = 503, description = "No segment in the last 10 s.", content_type = "text/plain", body = String),
 ))]
-pub async fn readyz(State(st): State<AppState>) -> (StatusCode, &'static str) {
-    let recent = st
+pub async fn readyz(Ch(ch): Ch) -> (StatusCode, &'static str) {
+    let recent = ch
         .live
         .last_published()
         .is_some_and(|t| t.elapsed().unwrap_or_default() < Duration::from_secs(10));

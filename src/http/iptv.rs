@@ -10,7 +10,28 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
 use super::AppState;
+use crate::channels::def::Origin;
 use crate::schedule::Chunk;
+use crate::station::OnAir;
+
+/// A channel's id in the playlist and the guide: the classic channel keeps the id
+/// made from its name (the IPTV apps of a one-channel release matched it), the
+/// others are their slug, which is unique and never changes.
+pub fn tvg_id(ch: &OnAir) -> String {
+    let def = ch.def();
+    match def.origin {
+        Origin::Classic => channel_id(&def.name),
+        _ => format!("{}.local", def.slug),
+    }
+}
+
+/// A channel's logo URL: its own image when it has one, else ours.
+pub fn logo_url(base: &str, ch: &OnAir) -> String {
+    match ch.def().logo {
+        Some(_) => format!("{base}/logos/{}", ch.slug),
+        None => format!("{base}/logo.svg"),
+    }
+}
 
 /// The channel's id in the playlist (`tvg-id`) and the guide (`<channel id>`), made
 /// from its name: XMLTV wants an RFC 2838 style id (`name.domain`, letters, digits
@@ -73,24 +94,29 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// An M3U playlist with the channel, for IPTV apps.
+/// An M3U playlist with every channel, for IPTV apps.
 #[utoipa::path(get, path = "/iptv.m3u", responses(
     (status = 200, description = "The playlist.", content_type = "audio/x-mpegurl", body = String),
 ))]
 pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
     let q = token_query(&st);
-    let name = attr(&st.config.channel.channel_name);
-    let id = channel_id(&st.config.channel.channel_name);
-    let body = format!(
-        "#EXTM3U url-tvg=\"{base}/epg.xml{q}\"\n\
-         #EXTINF:-1 tvg-id=\"{id}\" tvg-name=\"{name}\" tvg-logo=\"{base}/logo.svg\" group-title=\"{name}\",{}\n\
-         {base}/hls/stream.m3u8{q}\n",
-        st.config
-            .channel
-            .channel_name
-            .replace(['\n', '\r', ','], " ")
-    );
+    let mut body = format!("#EXTM3U url-tvg=\"{base}/epg.xml{q}\"\n");
+    let group = attr(&st.station.defaults().channel.channel_name);
+    for ch in st.station.list() {
+        let def = ch.def();
+        let name = attr(&def.name);
+        let _ = write!(
+            body,
+            "#EXTINF:-1 tvg-id=\"{id}\" tvg-chno=\"{no}\" tvg-name=\"{name}\" tvg-logo=\"{logo}\" group-title=\"{group}\",{title}\n\
+             {base}/hls/{slug}/stream.m3u8{q}\n",
+            id = tvg_id(&ch),
+            no = def.number,
+            logo = logo_url(&base, &ch),
+            title = def.name.replace(['\n', '\r', ','], " "),
+            slug = def.slug,
+        );
+    }
     (
         [
             (header::CONTENT_TYPE, "audio/x-mpegurl; charset=utf-8"),
@@ -170,7 +196,7 @@ pub struct Programme {
 /// next one), the chunk being fed if another, then the chunks that follow. While
 /// the slate airs with no chunk at all, one programme of a minute (the guide is
 /// fetched again before it ends) says the channel is on air with nothing else.
-pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
+pub fn programmes(st: &OnAir, n: usize) -> Vec<Programme> {
     let now_playing = st.live.now_playing();
     let now = st.live.last_published().unwrap_or_else(SystemTime::now);
     let (current, upcoming) = st.playout.upcoming(n);
@@ -252,25 +278,50 @@ pub fn programmes(st: &AppState, n: usize) -> Vec<Programme> {
     out
 }
 
-/// An XMLTV guide: the chunk on air and the chunks queued after it.
+/// An XMLTV guide: every channel, each with the chunk on air and the chunks queued
+/// after it.
 #[utoipa::path(get, path = "/epg.xml", responses(
     (status = 200, description = "The guide.", content_type = "application/xml", body = String),
 ))]
 pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
-    let name = attr(&st.config.channel.channel_name);
-    let id = channel_id(&st.config.channel.channel_name);
+    let channels = st.station.list();
     let mut x = String::new();
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n");
     let _ = writeln!(
         x,
         "<tv generator-info-name=\"shufflecast\" source-info-url=\"{base}/\">"
     );
-    let _ = writeln!(
+    // XMLTV's DTD: every <channel> before any <programme>.
+    for ch in &channels {
+        let def = ch.def();
+        let _ = writeln!(
+            x,
+            "  <channel id=\"{}\">\n    <display-name>{}</display-name>\n    <display-name>{}</display-name>\n    <icon src=\"{}\"/>\n  </channel>",
+            tvg_id(ch),
+            attr(&def.name),
+            def.number,
+            logo_url(&base, ch)
+        );
+    }
+    for ch in &channels {
+        programmes_xml(&mut x, ch);
+    }
+    x.push_str("</tv>\n");
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=30"),
+        ],
         x,
-        "  <channel id=\"{id}\">\n    <display-name>{name}</display-name>\n    <icon src=\"{base}/logo.svg\"/>\n  </channel>"
-    );
-    for p in programmes(&st, 12) {
+    )
+}
+
+/// A channel's programmes, as XMLTV.
+fn programmes_xml(x: &mut String, ch: &OnAir) {
+    let id = tvg_id(ch);
+    let name = ch.name();
+    for p in programmes(ch, 12) {
         let _ = writeln!(
             x,
             "  <programme start=\"{}\" stop=\"{}\" channel=\"{id}\">",
@@ -280,7 +331,7 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
         let title = match p.titles.first() {
             Some(t) if p.titles.len() > 1 => format!("{t} and {} more", p.titles.len() - 1),
             Some(t) => t.clone(),
-            None => st.config.channel.channel_name.clone(),
+            None => name.clone(),
         };
         let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&title));
         // XMLTV: an empty desc is an error; leave it out instead.
@@ -307,14 +358,6 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
         }
         x.push_str("  </programme>\n");
     }
-    x.push_str("</tv>\n");
-    (
-        [
-            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=30"),
-        ],
-        x,
-    )
 }
 
 #[cfg(test)]

@@ -151,79 +151,117 @@ impl Page {
     }
 }
 
-/// The live stream's counters.
-fn stream(page: &mut Page, live: &LiveStats) {
+/// One sample per channel, labelled with its slug, of what `f` reads of it.
+fn per_channel<T>(
+    page: &mut Page,
+    name: &str,
+    kind: Kind,
+    help: &str,
+    channels: &[(String, T)],
+    f: impl Fn(&T) -> f64,
+) {
+    let samples: Vec<(String, f64)> = channels
+        .iter()
+        .map(|(slug, t)| (format!("{{channel=\"{}\"}}", label(slug)), f(t)))
+        .collect();
+    page.metric(name, kind, help, &samples);
+}
+
+/// Each channel's live stream counters.
+fn stream(page: &mut Page, live: &[(String, LiveStats)]) {
     use Kind::Counter;
-    let n = |v: u64| v as f64;
-    page.one(
+    per_channel(
+        page,
         "segments_published_total",
         Counter,
         "Segments published since start.",
-        n(live.segments_published),
+        live,
+        |l| l.segments_published as f64,
     );
-    page.one(
+    per_channel(
+        page,
         "underruns_total",
         Counter,
         "Segments filled with a fallback because no clip was ready.",
-        n(live.underruns),
+        live,
+        |l| l.underruns as f64,
     );
-    page.one(
+    per_channel(
+        page,
         "discontinuities_total",
         Counter,
         "Segments preceded by a discontinuity.",
-        n(live.discontinuities),
+        live,
+        |l| l.discontinuities as f64,
     );
-    page.one(
+    per_channel(
+        page,
         "bytes_published_total",
         Counter,
         "Bytes of segments published.",
-        n(live.bytes_published),
+        live,
+        |l| l.bytes_published as f64,
     );
 }
 
-/// Chunks by state.
-fn chunks(page: &mut Page, chunks: &[Chunk]) {
-    let count = |f: fn(&Chunk) -> bool| chunks.iter().filter(|c| f(c)).count() as f64;
-    page.by(
-        "chunks",
-        Kind::Gauge,
-        "Chunks by state.",
-        "state",
-        &[
+/// Each channel's chunks by state.
+fn chunks(page: &mut Page, channels: &[(String, Vec<Chunk>)]) {
+    let mut samples = Vec::new();
+    for (slug, chunks) in channels {
+        let count = |f: fn(&Chunk) -> bool| chunks.iter().filter(|c| f(c)).count() as f64;
+        for (state, n) in [
             ("ready", count(|c| c.complete)),
             ("never_aired", count(|c| c.complete && c.times_aired == 0)),
             ("building", count(|c| !c.complete)),
-        ],
+        ] {
+            samples.push((
+                format!("{{channel=\"{}\",state=\"{state}\"}}", label(slug)),
+                n,
+            ));
+        }
+    }
+    page.metric(
+        "chunks",
+        Kind::Gauge,
+        "Chunks by channel and state.",
+        &samples,
     );
 }
 
-/// The generator's jobs and encodes.
-fn generator(page: &mut Page, status: &GeneratorStatus) {
+/// Each channel's generator: jobs and encodes.
+fn generator(page: &mut Page, status: &[(String, GeneratorStatus)]) {
     use Kind::{Counter, Gauge};
-    let stalled = matches!(status.state, GeneratorState::Stalled { .. });
-    page.one(
+    per_channel(
+        page,
         "generator_jobs",
         Gauge,
         "Generation jobs running.",
-        status.jobs.len() as f64,
+        status,
+        |s| s.jobs.len() as f64,
     );
-    page.one(
+    per_channel(
+        page,
         "generator_stalled",
         Gauge,
         "1 when generation cannot make progress.",
-        stalled as u8,
+        status,
+        |s| matches!(s.state, GeneratorState::Stalled { .. }) as u8 as f64,
     );
-    page.one(
+    per_channel(
+        page,
         "clips_encoded_total",
         Counter,
         "Clips encoded since start.",
-        status.clips_encoded as f64,
+        status,
+        |s| s.clips_encoded as f64,
     );
-    page.one(
+    per_channel(
+        page,
         "encode_failures_total",
         Counter,
         "Clip encodes that failed since start.",
-        status.encode_failures as f64,
+        status,
+        |s| s.encode_failures as f64,
     );
 }
 
@@ -315,9 +353,47 @@ fn http(page: &mut Page, http: &HttpMetrics, segment_secs: f64) {
 ))]
 pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
     let mut page = Page::default();
-    stream(&mut page, &st.live.stats());
-    chunks(&mut page, &st.playout.chunks());
-    generator(&mut page, &st.generator.status());
+    let channels = st.station.list();
+    let each = |f: &dyn Fn(&crate::station::OnAir) -> _| -> Vec<_> {
+        channels
+            .iter()
+            .map(|c| (c.slug.to_string(), f(c)))
+            .collect()
+    };
+    stream(&mut page, &each(&|c| c.live.stats()));
+    chunks(
+        &mut page,
+        &channels
+            .iter()
+            .map(|c| (c.slug.to_string(), c.playout.chunks()))
+            .collect::<Vec<_>>(),
+    );
+    generator(
+        &mut page,
+        &channels
+            .iter()
+            .map(|c| (c.slug.to_string(), c.generator.status()))
+            .collect::<Vec<_>>(),
+    );
+    page.one(
+        "channels",
+        Kind::Gauge,
+        "Channels on air.",
+        channels.len() as f64,
+    );
+    let (busy, waiting) = st.station.shared().pool.load();
+    page.one(
+        "encode_slots_busy",
+        Kind::Gauge,
+        "Encode slots of the shared pool in use.",
+        busy as f64,
+    );
+    page.one(
+        "encode_waiting_channels",
+        Kind::Gauge,
+        "Channels waiting for an encode slot.",
+        waiting as f64,
+    );
     ffmpeg(&mut page);
     library(&mut page, &st.library.counts().unwrap_or_default());
     http(&mut page, &st.http, st.config.output.segment_duration);

@@ -11,6 +11,7 @@ mod error;
 pub mod iptv;
 pub mod metrics;
 pub mod openapi;
+mod pick;
 mod range;
 pub mod web;
 pub mod wire;
@@ -34,32 +35,22 @@ use openapi::Access;
 use wire::{ErrorBody, MpegTs};
 
 use crate::channel::live::PLAYLIST_NAME;
-use crate::channel::{Control, Live};
 use crate::config::Config;
 use crate::db::Db;
 use crate::library::Library;
-use crate::schedule::Playout;
-use crate::schedule::generator::GeneratorHandle;
-use crate::schedule::music::Music;
+use crate::station::Station;
 use crate::system::Monitor;
 
 /// Everything handlers need.
 #[derive(Clone)]
 pub struct AppState {
-    /// The live window: playlist, segments and "now playing".
-    pub live: Arc<Live>,
+    /// Every channel on air: each one's live window, playout, generator, engine
+    /// and music (a route picks one with `?channel=`, see `pick`).
+    pub station: Arc<Station>,
     /// The database, for details the in-memory copies do not hold.
     pub db: Db,
-    /// The playout order: chunks, play next, delete.
-    pub playout: Arc<Playout>,
-    /// The source videos.
+    /// The source videos, shared by every channel.
     pub library: Arc<Library>,
-    /// The chunk generator's status and commands.
-    pub generator: GeneratorHandle,
-    /// The live engine's commands (skip).
-    pub control: Control,
-    /// The music order: list, play next.
-    pub music: Arc<Music>,
     /// CPU, memory, GPU and disk, sampled.
     pub monitor: Arc<Monitor>,
     /// Who may do what.
@@ -99,6 +90,7 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
     // The stream, the guide and read-only status.
     let viewer = OpenApiRouter::new()
         .routes(routes!(hls_file))
+        .routes(routes!(channel_hls_file))
         .routes(routes!(iptv::m3u))
         .routes(routes!(iptv::epg))
         .routes(routes!(api::status))
@@ -267,8 +259,52 @@ async fn hls_file(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    match st.station.default_channel() {
+        Some(ch) => serve_hls(&st, &ch.live, &file, &headers),
+        None => ApiError::not_found("no channel on air").into_response(),
+    }
+}
+
+/// A channel's live playlist (stream.m3u8) or a segment of it.
+#[utoipa::path(get, path = "/hls/{channel}/{file}",
+    params(
+        ("channel" = String, Path, description = "The channel's slug."),
+        ("file" = String, Path, description = "stream.m3u8, or a segment the playlist names."),
+    ),
+    responses(
+        (status = 200, description = "The playlist or a segment.", content(
+            (String = "application/vnd.apple.mpegurl"),
+            (MpegTs = "video/mp2t"),
+        )),
+        (status = 206, description = "Part of a segment.", content((MpegTs = "video/mp2t"))),
+        (status = 404, description = "No such channel, or no such segment (it left the live window).", body = ErrorBody),
+        (status = 416, description = "The range lies outside the segment."),
+        (status = 503, description = "Not on air yet: retry in a second.", body = ErrorBody),
+    ),
+)]
+async fn channel_hls_file(
+    State(st): State<AppState>,
+    Path((channel, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    match st.station.get(&channel) {
+        Some(ch) => serve_hls(&st, &ch.live, &file, &headers),
+        None => (
+            [(header::CACHE_CONTROL, "no-store")],
+            ApiError::not_found(format!("no channel {channel:?}")),
+        )
+            .into_response(),
+    }
+}
+
+fn serve_hls(
+    st: &AppState,
+    live: &crate::channel::Live,
+    file: &str,
+    headers: &HeaderMap,
+) -> Response {
     if file == PLAYLIST_NAME {
-        return match st.live.playlist() {
+        return match live.playlist() {
             Some(body) => (
                 [
                     (
@@ -298,8 +334,8 @@ async fn hls_file(
         };
     }
     // Segment names are looked up, never joined to a path: nothing here touches the disk.
-    match st.live.segment(&file) {
-        Some(body) => range::respond(body, &headers, SEGMENT_TYPE, SEGMENT_CACHE),
+    match live.segment(file) {
+        Some(body) => range::respond(body, headers, SEGMENT_TYPE, SEGMENT_CACHE),
         None => (
             [(header::CACHE_CONTROL, "no-store")],
             ApiError::not_found("no such segment"),

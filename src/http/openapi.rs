@@ -211,7 +211,9 @@ mod tests {
                 "/logo.svg" => &["image/svg+xml"],
                 "/iptv.m3u" => &["audio/x-mpegurl"],
                 "/epg.xml" => &["application/xml"],
-                "/hls/{file}" => &["application/vnd.apple.mpegurl", "video/mp2t"],
+                "/hls/{file}" | "/hls/{channel}/{file}" => {
+                    &["application/vnd.apple.mpegurl", "video/mp2t"]
+                }
                 "/api/events" => &["text/event-stream"],
                 _ => &["application/json"],
             }
@@ -317,7 +319,7 @@ mod tests {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["offset", "limit", "q", "sort", "order"]);
+        assert_eq!(names, ["offset", "limit", "q", "sort", "order", "channel"]);
         let event = &d["components"]["schemas"]["ServerEvent"];
         assert_eq!(event["oneOf"].as_array().unwrap().len(), 3, "{event}");
     }

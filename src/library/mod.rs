@@ -78,11 +78,25 @@ pub struct LibraryCounts {
     pub pending: u64,
 }
 
-/// Source videos under one or more folders, with their LRU state.
+/// Whether a video (its path and creator) belongs to a channel: the channel's
+/// folders and patterns, compiled.
+pub type Belongs = Arc<dyn Fn(&Path, Option<&str>) -> bool + Send + Sync>;
+
+/// Every video belongs: a channel of the whole library.
+pub fn everything() -> Belongs {
+    Arc::new(|_, _| true)
+}
+
+/// Source videos under one or more folders, shared by every channel: each file is
+/// walked and probed once. What a channel did with them (its LRU order, its used
+/// ranges) is its [`ChannelLibrary`]'s.
 pub struct Library {
     store: LibraryStore,
     ranges: RangeStore,
-    folders: Vec<PathBuf>,
+    /// Every channel's folders together; changed when a channel is added or edited.
+    folders: parking_lot::RwLock<Vec<PathBuf>>,
+    /// Told when the folders change, so the watcher follows them.
+    refolder: tokio::sync::Notify,
     tube_archivist: Option<TubeArchivist>,
     /// Bumped whenever the set of usable videos may have changed.
     changed: tokio::sync::watch::Sender<u64>,
@@ -118,7 +132,8 @@ impl Library {
         Arc::new(Library {
             store: db.library(),
             ranges: db.ranges(),
-            folders,
+            folders: parking_lot::RwLock::new(folders),
+            refolder: tokio::sync::Notify::new(),
             tube_archivist,
             changed: tokio::sync::watch::channel(0).0,
             reach: scan::Reachability::default(),
@@ -127,8 +142,32 @@ impl Library {
     }
 
     /// The folders scanned.
-    pub fn folders(&self) -> &[PathBuf] {
-        &self.folders
+    pub fn folders(&self) -> Vec<PathBuf> {
+        self.folders.read().clone()
+    }
+
+    /// Scans `folders` from now on (every channel's, together): a change rescans
+    /// at once. Videos only under folders no longer scanned are missing, their
+    /// history kept.
+    pub fn set_folders(&self, mut folders: Vec<PathBuf>) {
+        folders.sort();
+        folders.dedup();
+        let mut cur = self.folders.write();
+        if *cur != folders {
+            *cur = folders;
+            drop(cur);
+            self.refolder.notify_one();
+        }
+    }
+
+    /// What `channel` sees of the library: the videos that `belong` to it, in its
+    /// own LRU order, with its own used ranges.
+    pub fn channel(self: &Arc<Self>, channel: &str, belongs: Belongs) -> Arc<ChannelLibrary> {
+        Arc::new(ChannelLibrary {
+            library: self.clone(),
+            channel: channel.into(),
+            belongs: parking_lot::RwLock::new(belongs),
+        })
     }
 
     /// Ticks whenever usable videos may have been added or removed; the generator
@@ -143,13 +182,14 @@ impl Library {
 
     /// Walks the folders and reconciles the database with them (blocking).
     pub fn scan(&self) -> Result<ScanReport, DbError> {
-        let walk = scan::walk_roots(&self.folders, VIDEO_EXTENSIONS);
+        let folders = self.folders();
+        let walk = scan::walk_roots(&folders, VIDEO_EXTENSIONS);
         let t0 = std::time::Instant::now();
         let mut report = self.store.scan(|tx| {
             scan::reconcile(tx, &walk.files, &walk.unreachable, self.clock.unix_now())
         })?;
         report.elapsed = t0.elapsed();
-        self.reach.note("video", "videos", &self.folders, &report);
+        self.reach.note("video", "videos", &folders, &report);
         if report.added + report.removed + report.changed + report.renamed + report.went_missing > 0
         {
             tracing::info!(
@@ -244,10 +284,59 @@ impl Library {
         self.store.mark_unusable(id, reason)
     }
 
+    /// Counts of every video by state.
+    pub fn counts(&self) -> Result<LibraryCounts, DbError> {
+        self.store.counts(&|_, _| true)
+    }
+}
+
+/// One channel's view of the shared [`Library`]: the videos that belong to it, in
+/// its LRU order (a channel prefers what it has not aired, whatever the others
+/// did), with the ranges it used.
+pub struct ChannelLibrary {
+    library: Arc<Library>,
+    channel: Arc<str>,
+    /// Replaced when the channel is edited.
+    belongs: parking_lot::RwLock<Belongs>,
+}
+
+impl ChannelLibrary {
+    /// The shared library.
+    pub fn library(&self) -> &Arc<Library> {
+        &self.library
+    }
+
+    /// The channel's slug.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// From now on, the videos that `belong` are the channel's.
+    pub fn set_belongs(&self, belongs: Belongs) {
+        *self.belongs.write() = belongs;
+        self.library.notify();
+    }
+
+    fn belongs(&self) -> Belongs {
+        self.belongs.read().clone()
+    }
+
+    /// Ticks whenever usable videos may have been added or removed.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.library.subscribe()
+    }
+
+    /// Records why a video cannot be used (for every channel).
+    pub fn mark_unusable(&self, id: i64, reason: &str) -> Result<(), DbError> {
+        self.library.mark_unusable(id, reason)
+    }
+
     /// The least recently used usable video not in `exclude` (never-used videos first,
     /// then oldest use; ties in the order files were found).
     pub fn pick(&self, exclude: &[i64]) -> Result<Option<Video>, DbError> {
-        self.store.least_recently_used(exclude)
+        self.library
+            .store
+            .least_recently_used(&self.channel, exclude, &*self.belongs())
     }
 
     /// Chooses the next clip of `video` from a range never used (see
@@ -262,7 +351,7 @@ impl Library {
         min_gops: u32,
         rng: &mut impl rand::Rng,
     ) -> Result<Cut, DbError> {
-        let used = self.ranges.used(video.id)?;
+        let used = self.library.ranges.used(&self.channel, video.id)?;
         Ok(ranges::choose(
             &used,
             video.info.duration,
@@ -278,11 +367,13 @@ impl Library {
     /// transaction, so a crash never leaves it half recorded.
     pub fn commit_clip(&self, video: &Video, cut: &Cut, gop_secs: f64) -> Result<(), DbError> {
         let range = cut.range(gop_secs, video.info.duration);
-        self.store.record_cut(video.id, cut.reset, |used| {
-            let mut now_used = if cut.reset { Vec::new() } else { used };
-            now_used.push(range);
-            ranges::merge(now_used)
-        })?;
+        self.library
+            .store
+            .record_cut(&self.channel, video.id, cut.reset, |used| {
+                let mut now_used = if cut.reset { Vec::new() } else { used };
+                now_used.push(range);
+                ranges::merge(now_used)
+            })?;
         if cut.reset {
             tracing::info!(file = %video.path.display(), "every part of this video was used: its ranges start over");
         }
@@ -305,18 +396,20 @@ impl Library {
 
     /// The ranges of a video already cut into clips.
     pub fn used_ranges(&self, id: i64) -> Result<Vec<Range>, DbError> {
-        self.ranges.used(id)
+        self.library.ranges.used(&self.channel, id)
     }
 
-    /// Counts of videos by state.
+    /// Counts of the channel's videos by state.
     pub fn counts(&self) -> Result<LibraryCounts, DbError> {
-        self.store.counts()
+        self.library.store.counts(&*self.belongs())
     }
 
     /// Present videos in LRU order (next to be cut first), with their state: for the
     /// API and tests. `offset`/`limit` page through them.
     pub fn list(&self, offset: u64, limit: u64) -> Result<Vec<VideoStatus>, DbError> {
-        self.store.list(offset, limit)
+        self.library
+            .store
+            .list(&self.channel, &*self.belongs(), offset, limit)
     }
 }
 
@@ -361,7 +454,7 @@ impl Library {
     /// `RESCAN_EVERY` in case the watcher misses some (network shares).
     pub async fn run(self: Arc<Self>, ff: Ffmpeg, cancel: tokio_util::sync::CancellationToken) {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
-        let _watcher = watch::start(&self.folders, tx);
+        let mut _watcher = watch::start(&self.folders(), tx.clone());
         loop {
             match self.rescan().await {
                 Ok(_) => {}
@@ -376,6 +469,9 @@ impl Library {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = rx.recv() => {}
+                _ = self.refolder.notified() => {
+                    _watcher = watch::start(&self.folders(), tx.clone());
+                }
                 _ = tokio::time::sleep(RESCAN_EVERY) => {}
             }
         }

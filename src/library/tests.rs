@@ -28,7 +28,7 @@ fn touch(dir: &Path, name: &str, bytes: &[u8]) {
 
 /// Scans and marks every pending video usable with a fake probe of `duration`
 /// (what ffprobe finds is tested in transcode; here it is the bookkeeping).
-fn scan_and_fake_probe(lib: &Library, duration: f64) -> ScanReport {
+fn scan_and_fake_probe(lib: &Arc<Library>, duration: f64) -> ScanReport {
     let report = lib.scan().unwrap();
     for (id, path) in lib.store.pending_probes().unwrap() {
         let meta = SourceMeta::from_file_name(&path);
@@ -37,17 +37,18 @@ fn scan_and_fake_probe(lib: &Library, duration: f64) -> ScanReport {
     report
 }
 
-fn names(lib: &Library) -> Vec<String> {
-    lib.list(0, 1000)
+fn names(lib: &Arc<Library>) -> Vec<String> {
+    classic(&lib)
+        .list(0, 1000)
         .unwrap()
         .iter()
         .map(|v| v.path.file_name().unwrap().to_string_lossy().into_owned())
         .collect()
 }
 
-fn cut_next(lib: &Library, rng: &mut StdRng) -> String {
-    let v = lib.pick(&[]).unwrap().expect("a usable video");
-    lib.take_clip(&v, 2.0, 3, 3, rng).unwrap();
+fn cut_next(lib: &Arc<Library>, rng: &mut StdRng) -> String {
+    let v = classic(&lib).pick(&[]).unwrap().expect("a usable video");
+    classic(&lib).take_clip(&v, 2.0, 3, 3, rng).unwrap();
     v.path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
@@ -66,17 +67,17 @@ fn rescan_sees_added_removed_renamed_and_changed_files() {
     );
     // Give b some history, to see it survive the rename.
     let mut rng = StdRng::seed_from_u64(1);
-    let others: Vec<i64> = lib
+    let others: Vec<i64> = classic(&lib)
         .list(0, 10)
         .unwrap()
         .iter()
         .filter(|v| !v.path.ends_with("sub/b.MKV"))
         .map(|v| v.id)
         .collect();
-    let b = lib.pick(&others).unwrap().unwrap();
+    let b = classic(&lib).pick(&others).unwrap().unwrap();
     assert!(b.path.ends_with("sub/b.MKV"));
-    lib.take_clip(&b, 2.0, 3, 3, &mut rng).unwrap();
-    let before = lib.used_ranges(b.id).unwrap();
+    classic(&lib).take_clip(&b, 2.0, 3, 3, &mut rng).unwrap();
+    let before = classic(&lib).used_ranges(b.id).unwrap();
 
     let r = lib.scan().unwrap();
     assert_eq!(
@@ -95,14 +96,14 @@ fn rescan_sees_added_removed_renamed_and_changed_files() {
         (1, 1, 1, 1, 0),
         "{r:?}"
     );
-    let all = lib.list(0, 100).unwrap();
+    let all = classic(&lib).list(0, 100).unwrap();
     let b2 = all
         .iter()
         .find(|v| v.path.ends_with("b renamed.mkv"))
         .unwrap();
     assert_eq!(b2.id, b.id, "a renamed file keeps its row");
     assert_eq!(
-        lib.used_ranges(b2.id).unwrap(),
+        classic(&lib).used_ranges(b2.id).unwrap(),
         before,
         "and its used ranges"
     );
@@ -111,7 +112,7 @@ fn rescan_sees_added_removed_renamed_and_changed_files() {
         all.iter().all(|v| !v.path.ends_with("c.webm")),
         "removed files drop out"
     );
-    assert_eq!(lib.counts().unwrap().present, 3);
+    assert_eq!(classic(&lib).counts().unwrap().present, 3);
 
     // A removed file that comes back resumes its history.
     touch(d.path(), "c.webm", b"cc");
@@ -142,8 +143,8 @@ fn strict_lru_new_videos_first_and_it_persists_across_a_restart() {
     let order: Vec<String> = (0..4).map(|_| cut_next(&lib, &mut rng)).collect();
     assert_eq!(order, ["4.mp4", "2.mp4", "3.mp4", "1.mp4"]);
     // Exclusions skip to the next in LRU order.
-    let v = lib.pick(&[]).unwrap().unwrap();
-    let w = lib.pick(&[v.id]).unwrap().unwrap();
+    let v = classic(&lib).pick(&[]).unwrap().unwrap();
+    let w = classic(&lib).pick(&[v.id]).unwrap().unwrap();
     assert_ne!(v.id, w.id);
     assert_eq!(
         names(&lib)[1],
@@ -157,18 +158,18 @@ fn ranges_are_recorded_and_start_over_once_the_video_is_used_up() {
     let lib = Library::new(Db::in_memory().unwrap(), vec![d.path().to_path_buf()], None);
     touch(d.path(), "v.mp4", b"v");
     scan_and_fake_probe(&lib, 12.0);
-    let v = lib.pick(&[]).unwrap().unwrap();
+    let v = classic(&lib).pick(&[]).unwrap().unwrap();
     let mut rng = StdRng::seed_from_u64(9);
     let mut resets = 0;
     let mut covered = Vec::new();
     for _ in 0..4 {
-        let cut = lib.take_clip(&v, 2.0, 2, 2, &mut rng).unwrap();
+        let cut = classic(&lib).take_clip(&v, 2.0, 2, 2, &mut rng).unwrap();
         resets += cut.reset as u32;
         covered.push(cut);
     }
     // 12 s holds three 4 s clips at most: the fourth had to start over.
     assert!(resets >= 1, "{covered:?}");
-    let status = &lib.list(0, 10).unwrap()[0];
+    let status = &classic(&lib).list(0, 10).unwrap()[0];
     assert_eq!(status.clips_cut, 4);
     assert_eq!(status.resets, resets as i64);
     assert!(!status.used.is_empty());
@@ -188,10 +189,10 @@ fn corrupt_files_are_recorded_and_not_probed_again_until_they_change() {
         let lib = Library::new(Db::in_memory().unwrap(), vec![d.path().to_path_buf()], None);
         lib.scan().unwrap();
         assert_eq!(lib.probe_pending(&ff).await.unwrap(), 2);
-        let c = lib.counts().unwrap();
+        let c = classic(&lib).counts().unwrap();
         assert_eq!((c.present, c.usable, c.unusable, c.pending), (2, 0, 2, 0));
-        assert!(lib.pick(&[]).unwrap().is_none());
-        let errors: Vec<String> = lib
+        assert!(classic(&lib).pick(&[]).unwrap().is_none());
+        let errors: Vec<String> = classic(&lib)
             .list(0, 10)
             .unwrap()
             .into_iter()
@@ -228,7 +229,7 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
         let lib = Library::new(Db::in_memory().unwrap(), vec![media.clone()], None);
         let cancel = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(lib.clone().run(ff, cancel.clone()));
-        let wait = |what: &'static str, want: Box<dyn Fn(&Library) -> bool + Send>| {
+        let wait = |what: &'static str, want: Box<dyn Fn(&Arc<Library>) -> bool + Send>| {
             let lib = lib.clone();
             async move {
                 let t0 = std::time::Instant::now();
@@ -247,12 +248,13 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
             Box::new(|l| l.counts().unwrap().usable == 1),
         )
         .await;
-        let id = lib.list(0, 10).unwrap()[0].id;
+        let id = classic(&lib).list(0, 10).unwrap()[0].id;
         std::fs::rename(media.join("sub/new.mp4"), media.join("renamed.mp4")).unwrap();
         wait(
             "the rename",
             Box::new(|l| {
-                l.list(0, 10)
+                classic(l)
+                    .list(0, 10)
                     .unwrap()
                     .iter()
                     .any(|v| v.path.ends_with("renamed.mp4"))
@@ -260,7 +262,7 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
         )
         .await;
         assert_eq!(
-            lib.list(0, 10).unwrap()[0].id,
+            classic(&lib).list(0, 10).unwrap()[0].id,
             id,
             "same video, same history"
         );
@@ -278,7 +280,7 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
 /// `(present, last_used, clips_cut)` of a video row.
 type RowState = (bool, Option<i64>, i64);
 
-fn row_state(lib: &Library, id: i64) -> RowState {
+fn row_state(lib: &Arc<Library>, id: i64) -> RowState {
     let r = lib.store.row(id).unwrap();
     (r.present, r.last_used, r.clips_cut)
 }
@@ -303,7 +305,7 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
     for _ in 0..3 {
         cut_next(&lib, &mut rng);
     }
-    let nas_videos: Vec<VideoStatus> = lib
+    let nas_videos: Vec<VideoStatus> = classic(&lib)
         .list(0, 10)
         .unwrap()
         .into_iter()
@@ -313,7 +315,7 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
     let before: Vec<(i64, Vec<Range>, RowState)> = nas_videos
         .iter()
         .map(|v| {
-            let ranges = lib.used_ranges(v.id).unwrap();
+            let ranges = classic(&lib).used_ranges(v.id).unwrap();
             assert!(!ranges.is_empty(), "{v:?} has history");
             (v.id, ranges, row_state(&lib, v.id))
         })
@@ -331,9 +333,13 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
             (false, *last_used, *clips),
             "missing, history kept"
         );
-        assert_eq!(&lib.used_ranges(*id).unwrap(), ranges, "used ranges kept");
+        assert_eq!(
+            &classic(&lib).used_ranges(*id).unwrap(),
+            ranges,
+            "used ranges kept"
+        );
     }
-    assert_eq!(lib.counts().unwrap().present, 1);
+    assert_eq!(classic(&lib).counts().unwrap().present, 1);
     // The channel goes on with what it still has.
     for _ in 0..3 {
         assert_eq!(cut_next(&lib, &mut rng), "l1.mp4");
@@ -364,15 +370,20 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
             "same id, back"
         );
         assert_eq!(
-            &lib.used_ranges(*id).unwrap(),
+            &classic(&lib).used_ranges(*id).unwrap(),
             ranges,
             "with its used ranges"
         );
     }
-    assert_eq!(lib.counts().unwrap().present, 3);
+    assert_eq!(classic(&lib).counts().unwrap().present, 3);
     assert_eq!(
-        lib.counts().unwrap().usable,
+        classic(&lib).counts().unwrap().usable,
         3,
         "usable again, no probe needed"
     );
+}
+
+/// The classic channel's view of the whole library, as a one-channel release had.
+fn classic(lib: &Arc<Library>) -> Arc<super::ChannelLibrary> {
+    lib.channel(crate::channels::def::CLASSIC, super::everything())
 }

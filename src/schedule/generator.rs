@@ -26,8 +26,9 @@ use super::{ClipRecord, Playout};
 use crate::channel::clock::SharedClock;
 use crate::channel::{ClipInfo, ClipRef};
 use crate::db::Db;
-use crate::library::{Library, Video};
+use crate::library::{ChannelLibrary, Video};
 use crate::media::h264::ParameterSets;
+use crate::schedule::pool::EncodePool;
 use crate::transcode::{
     ClipRequest, EncodeProgress, Encoder, Ffmpeg, OutputProfile, TranscodeError,
 };
@@ -220,8 +221,10 @@ pub struct Generator {
 struct Inner {
     ff: Ffmpeg,
     db: Db,
-    library: Arc<Library>,
+    library: Arc<ChannelLibrary>,
     playout: Arc<Playout>,
+    /// The encode slots every channel shares.
+    pool: EncodePool,
     /// Changed live by the settings API; each job and loop turn reads the latest.
     settings: watch::Receiver<GeneratorSettings>,
     rng: Mutex<StdRng>,
@@ -229,9 +232,6 @@ struct Inner {
     /// Videos a running job is cutting: other jobs leave them alone, since their
     /// ranges and LRU place are recorded only once the clip is encoded.
     in_flight: Mutex<Vec<i64>>,
-    /// The parameter sets every clip must carry, for the profile and encoder they
-    /// were made for (`None`: the reference encode failed, clips go unchecked).
-    reference: tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>>,
     /// What the schedule reads the time from.
     clock: SharedClock,
 }
@@ -251,8 +251,9 @@ impl Generator {
     pub fn new(
         ff: Ffmpeg,
         db: Db,
-        library: Arc<Library>,
+        library: Arc<ChannelLibrary>,
         playout: Arc<Playout>,
+        pool: EncodePool,
         settings: GeneratorSettings,
     ) -> (Generator, GeneratorHandle) {
         let rng = match settings.seed {
@@ -269,11 +270,11 @@ impl Generator {
                     db,
                     library,
                     playout,
+                    pool,
                     settings,
                     rng: Mutex::new(rng),
                     status,
                     in_flight: Mutex::new(Vec::new()),
-                    reference: tokio::sync::Mutex::new(None),
                     clock: crate::channel::clock::system_clock(),
                 }),
                 commands: rx,
@@ -382,7 +383,7 @@ impl Run {
     fn new(me: &Inner, jobs_cancel: CancellationToken) -> Run {
         let requested = me
             .db
-            .meta("requested_chunks")
+            .meta(&me.key("requested_chunks"))
             .ok()
             .flatten()
             .and_then(|v| v.parse().ok())
@@ -630,7 +631,7 @@ impl Inner {
     fn next_run(&self, s: &GeneratorSettings) -> Option<time::OffsetDateTime> {
         let last = self
             .db
-            .meta(LAST_RUN_KEY)
+            .meta(&self.key(LAST_RUN_KEY))
             .ok()
             .flatten()
             .and_then(|v| v.parse::<i64>().ok())
@@ -644,20 +645,28 @@ impl Inner {
     fn save_last_run(&self, slot: time::OffsetDateTime) {
         if let Err(e) = self
             .db
-            .set_meta(LAST_RUN_KEY, &slot.unix_timestamp().to_string())
+            .set_meta(&self.key(LAST_RUN_KEY), &slot.unix_timestamp().to_string())
         {
             tracing::warn!(error = %e, "cannot save the time of the scheduled run");
         }
     }
 
     fn save_requested(&self, n: usize) {
-        if let Err(e) = self.db.set_meta("requested_chunks", &n.to_string()) {
+        if let Err(e) = self
+            .db
+            .set_meta(&self.key("requested_chunks"), &n.to_string())
+        {
             tracing::warn!(error = %e, "cannot save the generation requests");
         }
     }
 
     fn settings(&self) -> GeneratorSettings {
         self.settings.borrow().clone()
+    }
+
+    /// The `meta` key of this channel's `key`.
+    fn key(&self, key: &str) -> String {
+        crate::db::meta::scoped(self.library.channel(), key)
     }
 
     async fn evict(&self) {
@@ -834,7 +843,7 @@ impl Inner {
             Err(e) => format!("{what}: {e}"),
         };
         tracing::warn!(source = %video.path.display(), error = result.err().map(|e| e.to_string()), "{what}: clip dropped, rescanning the library");
-        if let Err(e) = self.library.rescan().await {
+        if let Err(e) = self.library.library().rescan().await {
             return Some(db_failed(s, e));
         }
         chunk.too_many_failures()
@@ -1000,6 +1009,13 @@ impl Inner {
         let title = video.title();
         self.update_job(id, |j| j.current_source = Some(title));
         let reference = self.reference().await;
+        // A slot of the shared pool, for this clip only: the next goes to whichever
+        // channel needs it most by then.
+        let playout = self.playout.clone();
+        let _slot = self
+            .pool
+            .acquire(Arc::new(move || playout.fresh_secs()))
+            .await;
         let encode = async {
             match &reference {
                 Some(r) => self.ff.encode_clip_checked(req, &tx, r).await,
@@ -1039,7 +1055,7 @@ impl Inner {
     async fn reference(&self) -> Option<ParameterSets> {
         let s = self.settings();
         let key = s.profile.key(&s.encoder);
-        let mut slot = self.reference.lock().await;
+        let mut slot = self.pool.reference().lock().await;
         if let Some((k, r)) = &*slot
             && *k == key
         {
@@ -1243,9 +1259,10 @@ mod local_time_tests {
 /// A unique, sortable chunk id.
 fn chunk_id() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let n: u16 = rand::rng().random();
+    // 32 random bits: channels making chunks in the same second must not collide.
+    let n: u32 = rand::rng().random();
     format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}-{n:04x}",
+        "{:04}{:02}{:02}-{:02}{:02}{:02}-{n:08x}",
         now.year(),
         now.month() as u8,
         now.day(),
@@ -1288,6 +1305,7 @@ mod tests {
 
     use std::path::Path;
 
+    use crate::channels::def::CLASSIC;
     use crate::library::Library;
     use crate::testkit::media::make_video;
 
@@ -1349,6 +1367,10 @@ mod tests {
             }
         }
 
+        fn classic(&self) -> Arc<crate::library::ChannelLibrary> {
+            self.library.channel(CLASSIC, crate::library::everything())
+        }
+
         async fn refresh(&self) {
             self.library.scan().unwrap();
             self.library.probe_pending(&self.ff).await.unwrap();
@@ -1363,12 +1385,14 @@ mod tests {
             tokio::task::JoinHandle<()>,
         ) {
             let p = settings(self.chunks.clone());
-            let playout = Playout::load(self.db.clone(), &self.chunks, &p.profile).unwrap();
+            let playout =
+                Playout::load(self.db.clone(), CLASSIC, &self.chunks, &p.profile).unwrap();
             let (g, handle) = Generator::new(
                 self.ff.clone(),
                 self.db.clone(),
-                self.library.clone(),
+                self.library.channel(CLASSIC, crate::library::everything()),
                 playout.clone(),
+                EncodePool::new(p.parallel),
                 p,
             );
             let cancel = CancellationToken::new();
@@ -1423,12 +1447,12 @@ mod tests {
             "never-used videos first, in order, each once"
         );
         for v in &videos {
-            assert_eq!(rig.library.used_ranges(*v).unwrap().len(), 1);
+            assert_eq!(rig.classic().used_ranges(*v).unwrap().len(), 1);
         }
         // d was never used, so it is next; a is now the least recently used after it.
-        let next = rig.library.pick(&[]).unwrap().unwrap();
+        let next = rig.classic().pick(&[]).unwrap().unwrap();
         assert!(next.path.ends_with("d.mp4"));
-        let after = rig.library.pick(&[next.id]).unwrap().unwrap();
+        let after = rig.classic().pick(&[next.id]).unwrap().unwrap();
         assert!(after.path.ends_with("a.mp4"));
         // Clip files on disk are exactly those recorded.
         let files = std::fs::read_dir(&chunk.dir).unwrap().count();
@@ -1469,7 +1493,10 @@ mod tests {
             GeneratorState::Stalled { .. }
         ));
         assert!(playout.chunks().is_empty(), "no empty chunk left behind");
-        assert!(rig.db.chunks().all().unwrap().is_empty(), "nor its record");
+        assert!(
+            rig.db.chunks(CLASSIC).all().unwrap().is_empty(),
+            "nor its record"
+        );
         // A usable video arrives: the generator goes on by itself.
         source(&videos, "good.mp4").await;
         rig.refresh().await;
@@ -1512,7 +1539,7 @@ mod tests {
         .await;
         cancel.cancel();
         task.await.unwrap();
-        rig.db.set_meta("requested_chunks", "1").unwrap();
+        rig.db.set_meta("main/requested_chunks", "1").unwrap();
         let (playout, _handle, cancel, task) = rig.start();
         until("the persisted request", || {
             playout.chunks().iter().filter(|c| c.complete).count() == 4
@@ -1522,7 +1549,7 @@ mod tests {
         task.await.unwrap();
         let made: i64 = rig
             .db
-            .meta("chunks_created")
+            .meta("main/chunks_created")
             .unwrap()
             .unwrap()
             .parse()
@@ -1681,7 +1708,7 @@ mod tests {
             let (id, present, error) = video_row(&rig.db, n);
             assert_eq!((present, error), (true, None));
             assert!(
-                rig.library.used_ranges(id).unwrap().is_empty(),
+                rig.classic().used_ranges(id).unwrap().is_empty(),
                 "nothing used up"
             );
         }
@@ -1824,7 +1851,7 @@ mod tests {
                 "kept, not set aside"
             );
             assert!(
-                rig.library.used_ranges(id).unwrap().is_empty(),
+                rig.classic().used_ranges(id).unwrap().is_empty(),
                 "nothing used up"
             );
         }

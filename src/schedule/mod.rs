@@ -11,6 +11,7 @@
 pub mod cron;
 pub mod generator;
 pub mod music;
+pub mod pool;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -138,22 +139,24 @@ impl Playout {
     /// are kept: the generator finishes them.
     pub fn load(
         db: Db,
+        channel: &str,
         chunks_dir: &Path,
         profile: &OutputProfile,
     ) -> Result<Arc<Playout>, DbError> {
         let clock = crate::channel::clock::system_clock();
-        Playout::load_with_clock(db, chunks_dir, profile, clock)
+        Playout::load_with_clock(db, channel, chunks_dir, profile, clock)
     }
 
     /// [`Playout::load`], its times (chunks made, aired) read from `wall`.
     pub fn load_with_clock(
         db: Db,
+        channel: &str,
         chunks_dir: &Path,
         profile: &OutputProfile,
         wall: SharedClock,
     ) -> Result<Arc<Playout>, DbError> {
         let key = splice_key(profile);
-        let store = db.chunks();
+        let store = db.chunks(channel);
         let mut chunks = Vec::new();
         let mut gone: Vec<String> = Vec::new();
         for (row, clips) in store.all()? {
@@ -194,7 +197,7 @@ impl Playout {
         }
         store.delete(&gone.iter().map(String::as_str).collect::<Vec<_>>())?;
         remove_strays(chunks_dir, &chunks);
-        let airings = db.airings();
+        let airings = db.airings(channel);
         let clock = airings.clock()?;
         Ok(Arc::new(Playout {
             store,
@@ -323,6 +326,17 @@ impl Playout {
             .iter()
             .filter(|c| c.times_aired == 0)
             .count()
+    }
+
+    /// Seconds of clips encoded and never aired: how long the channel can go on
+    /// before it re-airs old chunks, its place in the queue for an encode slot.
+    pub fn fresh_secs(&self) -> f64 {
+        self.state()
+            .chunks
+            .iter()
+            .filter(|c| c.times_aired == 0)
+            .map(|c| c.duration)
+            .sum()
     }
 
     /// Resolves once a chunk has aired for the first time or been deleted since the

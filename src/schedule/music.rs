@@ -67,23 +67,25 @@ pub struct TrackStatus {
 }
 
 impl Music {
-    /// Music from `folder` (`None`: silence), each track encoded once into `cache`
+    /// `channel`'s music from `folder` (`None`: silence), each track encoded once into `cache`
     /// at `lufs` integrated loudness. Nothing is encoded until [`Music::run`].
     pub fn new(
         ff: Ffmpeg,
         db: Db,
+        channel: &str,
         folder: Option<PathBuf>,
         cache: PathBuf,
         lufs: f64,
     ) -> Arc<Music> {
         let clock = crate::channel::clock::system_clock();
-        Music::with_clock(ff, db, folder, cache, lufs, clock)
+        Music::with_clock(ff, db, channel, folder, cache, lufs, clock)
     }
 
     /// [`Music::new`], its times (tracks first seen, removed) read from `clock`.
     pub fn with_clock(
         ff: Ffmpeg,
         db: Db,
+        channel: &str,
         folder: Option<PathBuf>,
         cache: PathBuf,
         lufs: f64,
@@ -91,7 +93,7 @@ impl Music {
     ) -> Arc<Music> {
         Arc::new(Music {
             ff,
-            store: db.music(),
+            store: db.music(channel),
             folder,
             cache,
             lufs,
@@ -368,6 +370,7 @@ mod tests {
         let music = Music::new(
             ff,
             db.clone(),
+            crate::channels::def::CLASSIC,
             Some(folder.clone()),
             d.path().join("cache"),
             -16.0,
@@ -380,7 +383,11 @@ mod tests {
         let mut all = names(music.next_pass(None).unwrap());
         all.sort();
         assert_eq!(all, ["a.mp3", "b.flac", "c.ogg", "d.MP3"]);
-        let set = |name: &str, plays: i64| db.music().set_plays(name, plays).unwrap();
+        let set = |name: &str, plays: i64| {
+            db.music(crate::channels::def::CLASSIC)
+                .set_plays(name, plays)
+                .unwrap()
+        };
         set("a.mp3", 2);
         set("c.ogg", 1);
         let b = folder.join("b.flac");
@@ -413,6 +420,7 @@ mod tests {
         let music = Music::new(
             ff().await,
             Db::in_memory().unwrap(),
+            crate::channels::def::CLASSIC,
             Some(folder),
             cache,
             -16.0,
@@ -462,13 +470,16 @@ mod tests {
         let music = Music::new(
             ff,
             db.clone(),
+            crate::channels::def::CLASSIC,
             Some(folder.clone()),
             d.path().join("cache"),
             -16.0,
         );
         assert_eq!(music.next_pass(None).unwrap().len(), 2);
-        db.music().set_plays("a.mp3", 3).unwrap();
-        let rows = || db.music().rows().unwrap();
+        db.music(crate::channels::def::CLASSIC)
+            .set_plays("a.mp3", 3)
+            .unwrap();
+        let rows = || db.music(crate::channels::def::CLASSIC).rows().unwrap();
         let before = rows();
 
         let away = d.path().join("music-away");

@@ -1,4 +1,5 @@
 use super::*;
+use crate::channels::def::CLASSIC;
 
 fn profile() -> OutputProfile {
     OutputProfile::new(1280, 720, 30, 2)
@@ -15,7 +16,8 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("state.db")).unwrap();
         std::fs::create_dir_all(dir.path().join("chunks")).unwrap();
-        let playout = Playout::load(db.clone(), &dir.path().join("chunks"), &profile()).unwrap();
+        let playout =
+            Playout::load(db.clone(), CLASSIC, &dir.path().join("chunks"), &profile()).unwrap();
         Fixture { dir, db, playout }
     }
 
@@ -26,7 +28,7 @@ impl Fixture {
     /// The playout of a restart (the airings handed to the writer so far written).
     fn reload(&self, p: &OutputProfile) -> Arc<Playout> {
         self.playout.flush();
-        Playout::load(self.db.clone(), &self.chunks_dir(), p).unwrap()
+        Playout::load(self.db.clone(), CLASSIC, &self.chunks_dir(), p).unwrap()
     }
 
     fn begin(&self, id: &str) {
@@ -178,7 +180,7 @@ fn airings_persist_and_a_restart_goes_on_in_order() {
     // Never-aired c first, then a (aired longest ago).
     assert_eq!(ids(&p, 2), ["c/0", "a/0"]);
     p.flush();
-    let n = f.db.meta("chunks_aired").unwrap();
+    let n = f.db.meta("main/chunks_aired").unwrap();
     assert_eq!(n.as_deref(), Some("4"));
 }
 
@@ -264,9 +266,12 @@ fn pulls_recues_and_picks_never_wait_on_sqlite_and_the_writer_records_them_in_or
         .map(|c| (c.id.clone(), c.times_aired))
         .collect();
     assert_eq!(aired, [("a".into(), 1), ("b".into(), 0), ("c".into(), 1)]);
-    assert_eq!(f.db.meta("chunks_aired").unwrap().as_deref(), Some("2"));
+    assert_eq!(
+        f.db.meta("main/chunks_aired").unwrap().as_deref(),
+        Some("2")
+    );
     // The airing clock went on in memory, and so it is stored: b's tick is spent.
-    assert_eq!(f.db.airings().clock().unwrap(), 3);
+    assert_eq!(f.db.airings(CLASSIC).clock().unwrap(), 3);
     let (a, c) = (&p.chunks()[0], &p.chunks()[2]);
     assert!(a.last_aired < c.last_aired && c.last_aired == Some(3));
     assert!(c.last_aired_at.is_some());
@@ -412,8 +417,14 @@ fn chunks_and_airings_are_stamped_with_the_injected_clock() {
     // A clock set to September 2001: a time read from the wall would differ.
     let wall = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
     let clock: crate::channel::clock::SharedClock = Arc::new(VirtualClock::new(wall));
-    f.playout =
-        Playout::load_with_clock(f.db.clone(), &f.chunks_dir(), &profile(), clock.clone()).unwrap();
+    f.playout = Playout::load_with_clock(
+        f.db.clone(),
+        CLASSIC,
+        &f.chunks_dir(),
+        &profile(),
+        clock.clone(),
+    )
+    .unwrap();
     f.chunk("a", 1);
     assert_eq!(ids(&f.playout, 1), ["a/0"]);
     let reloaded = f.reload(&profile());

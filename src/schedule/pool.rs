@@ -1,0 +1,212 @@
+//! One pool of encode slots for every channel (GENERATOR_JOBS of them).
+//!
+//! Each channel's generator asks for a slot before each clip it encodes and gives
+//! it back when the encode ends. A slot that comes free goes to the waiting
+//! channel with the least fresh air time ready at that moment, so with hundreds of
+//! channels the one closest to re-airing old chunks is fed first, clip by clip,
+//! and no channel starves while another builds a long chunk.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use crate::media::h264::ParameterSets;
+
+/// How much fresh (never aired) air time a channel has ready, in seconds: its
+/// place in the queue for the next slot.
+pub type Need = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+/// The shared encode slots, and what every generator shares besides (the
+/// reference parameter sets of the profile).
+#[derive(Clone)]
+pub struct EncodePool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    slots: usize,
+    /// The parameter sets every clip must carry, for the profile and encoder they
+    /// were made for (`None`: the reference encode failed, clips go unchecked):
+    /// made once for all channels.
+    pub(super) reference: tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>>,
+}
+
+#[derive(Default)]
+struct State {
+    free: usize,
+    waiters: Vec<Waiter>,
+}
+
+struct Waiter {
+    need: Need,
+    grant: oneshot::Sender<Slot>,
+}
+
+/// A slot held: given back when dropped.
+pub struct Slot {
+    inner: Arc<Inner>,
+}
+
+impl EncodePool {
+    /// A pool of `slots` encodes at once (at least one).
+    pub fn new(slots: usize) -> EncodePool {
+        let slots = slots.max(1);
+        EncodePool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    free: slots,
+                    waiters: Vec::new(),
+                }),
+                slots,
+                reference: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Waits for a slot; `need` ranks this channel among the waiters whenever one
+    /// comes free (the least ready air time first).
+    pub async fn acquire(&self, need: Need) -> Slot {
+        let rx = {
+            let mut s = self.inner.state.lock();
+            if s.free > 0 && s.waiters.is_empty() {
+                s.free -= 1;
+                return Slot {
+                    inner: self.inner.clone(),
+                };
+            }
+            let (grant, rx) = oneshot::channel();
+            s.waiters.push(Waiter { need, grant });
+            rx
+        };
+        // The sender is only dropped after sending (a grant) or with the pool,
+        // which outlives its users.
+        rx.await.unwrap_or_else(|_| Slot {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Encodes running now, and channels waiting for a slot.
+    pub fn load(&self) -> (usize, usize) {
+        let s = self.inner.state.lock();
+        (self.inner.slots - s.free, s.waiters.len())
+    }
+
+    /// The shared reference parameter sets (see [`crate::schedule::generator`]).
+    pub(super) fn reference(&self) -> &tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>> {
+        &self.inner.reference
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut s = self.inner.state.lock();
+        // Waiters whose generator stopped waiting are dropped as they are met.
+        s.waiters.retain(|w| !w.grant.is_closed());
+        loop {
+            let Some(i) = neediest(&s.waiters) else {
+                s.free += 1;
+                return;
+            };
+            let w = s.waiters.swap_remove(i);
+            let slot = Slot {
+                inner: self.inner.clone(),
+            };
+            match w.grant.send(slot) {
+                Ok(()) => return,
+                // It stopped waiting just now: the slot came back (its drop could
+                // not take the lock we hold, so it is forgotten) and goes on.
+                Err(slot) => std::mem::forget(slot),
+            }
+        }
+    }
+}
+
+/// The waiter with the least ready air time (the first to ask among equals).
+fn neediest(waiters: &[Waiter]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, w) in waiters.iter().enumerate() {
+        let n = (w.need)();
+        if best.is_none_or(|(_, b)| n < b) {
+            best = Some((i, n));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn need(v: f64) -> Need {
+        Arc::new(move || v)
+    }
+
+    #[tokio::test]
+    async fn a_free_slot_goes_to_the_channel_with_the_least_ready_air_time() {
+        let pool = EncodePool::new(1);
+        let held = pool.acquire(need(0.0)).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, secs) in [("rich", 600.0), ("poor", 5.0), ("middle", 60.0)] {
+            let (p, order) = (pool.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let slot = p.acquire(need(secs)).await;
+                order.lock().push(name);
+                tokio::task::yield_now().await;
+                drop(slot);
+            }));
+            // Each is queued before the next asks.
+            while pool.load().1 < tasks.len() {
+                tokio::task::yield_now().await;
+            }
+        }
+        assert_eq!(pool.load(), (1, 3));
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock(), ["poor", "middle", "rich"]);
+        assert_eq!(pool.load(), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn the_need_is_read_when_the_slot_comes_free_and_a_waiter_that_left_loses_nothing() {
+        let pool = EncodePool::new(2);
+        let a = pool.acquire(need(0.0)).await;
+        let b = pool.acquire(need(0.0)).await;
+        // Ranked by what it has ready when a slot frees, not when it asked.
+        let fresh = Arc::new(AtomicU64::new(1000));
+        let f = fresh.clone();
+        let waiting = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.acquire(Arc::new(move || f.load(Ordering::SeqCst) as f64))
+                    .await
+            })
+        };
+        let other = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire(need(100.0)).await })
+        };
+        let leaving = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire(need(-1.0)).await })
+        };
+        while pool.load().1 < 3 {
+            tokio::task::yield_now().await;
+        }
+        leaving.abort();
+        let _ = leaving.await;
+        fresh.store(1, Ordering::SeqCst);
+        drop(a);
+        let first = waiting.await.unwrap();
+        drop(b);
+        let second = other.await.unwrap();
+        assert_eq!(pool.load(), (2, 0));
+        drop((first, second));
+        assert_eq!(pool.load(), (0, 0));
+    }
+}
