@@ -27,6 +27,7 @@
 //! [`airings::AiringWriter`].
 
 pub mod airings;
+pub mod channels;
 pub mod chunks;
 pub mod continuity;
 pub mod library;

@@ -482,7 +482,7 @@ pub async fn events(Ch(ch): Ch) -> Sse<impl Stream<Item = Result<Event, Infallib
         loop {
             if s.last_now.is_none() {
                 let now = now_playing(&s.ch);
-                let ev = ServerEvent::NowPlaying(now.clone()).to_sse();
+                let ev = ServerEvent::NowPlaying(now.clone()).to_sse(s.ch.slug.as_str());
                 s.last_now = Some(now);
                 return Some((Ok(ev), s));
             }
@@ -492,7 +492,7 @@ pub async fn events(Ch(ch): Ch) -> Sse<impl Stream<Item = Result<Event, Infallib
                     // One event per change of clip or track, not per segment.
                     let now = now_playing(&s.ch);
                     if s.last_now.as_ref().map(StreamStatus::key) != Some(now.key()) {
-                        let ev = ServerEvent::NowPlaying(now.clone()).to_sse();
+                        let ev = ServerEvent::NowPlaying(now.clone()).to_sse(s.ch.slug.as_str());
                         s.last_now = Some(now);
                         return Some((Ok(ev), s));
                     }
@@ -500,12 +500,12 @@ pub async fn events(Ch(ch): Ch) -> Sse<impl Stream<Item = Result<Event, Infallib
                 r = s.jobs.changed() => {
                     r.ok()?;
                     let jobs = s.jobs.borrow_and_update().clone();
-                    return Some((Ok(ServerEvent::Jobs(jobs.into()).to_sse()), s));
+                    return Some((Ok(ServerEvent::Jobs(jobs.into()).to_sse(s.ch.slug.as_str())), s));
                 }
                 r = s.library.changed() => {
                     r.ok()?;
                     let counts = s.ch.library.counts().unwrap_or_default();
-                    return Some((Ok(ServerEvent::Library(counts.into()).to_sse()), s));
+                    return Some((Ok(ServerEvent::Library(counts.into()).to_sse(s.ch.slug.as_str())), s));
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! them; the playlist changes every segment, so it is cacheable for one second only.
 
 mod api;
+mod channels;
 pub mod auth;
 mod error;
 pub mod iptv;
@@ -86,7 +87,8 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::readyz))
         .routes(routes!(metrics::render))
         .routes(routes!(openapi::serve))
-        .routes(routes!(iptv::logo));
+        .routes(routes!(iptv::logo))
+        .routes(routes!(channels::logo));
     // The stream, the guide and read-only status.
     let viewer = OpenApiRouter::new()
         .routes(routes!(hls_file))
@@ -104,7 +106,9 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::jobs))
         .routes(routes!(api::get_settings))
         .routes(routes!(api::settings_schema))
-        .routes(routes!(api::events));
+        .routes(routes!(api::events))
+        .routes(routes!(channels::list))
+        .routes(routes!(channels::get));
     // Everything that changes something.
     let admin = OpenApiRouter::new()
         .routes(routes!(api::generate))
@@ -114,7 +118,9 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::play_chunk))
         .routes(routes!(api::play_audio))
         .routes(routes!(api::put_settings))
-        .routes(routes!(api::delete_chunk));
+        .routes(routes!(api::delete_chunk))
+        .routes(routes!(channels::create))
+        .routes(routes!(channels::update, channels::delete));
     [
         (Access::Open, open),
         (Access::Viewer, viewer),

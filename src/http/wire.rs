@@ -876,16 +876,77 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
-    /// The event as SSE: its name in `event:`, its payload as JSON in `data:`.
-    pub fn to_sse(&self) -> axum::response::sse::Event {
+    /// The event of `channel` as SSE: its name in `event:`, its payload as JSON in
+    /// `data:`, with the channel's slug added as `channel`.
+    pub fn to_sse(&self, channel: &str) -> axum::response::sse::Event {
+        #[derive(Serialize)]
+        struct Of<'a, T> {
+            channel: &'a str,
+            #[serde(flatten)]
+            data: &'a T,
+        }
         let ev = axum::response::sse::Event::default();
         let ev = match self {
-            ServerEvent::NowPlaying(v) => ev.event("now_playing").json_data(v),
-            ServerEvent::Jobs(v) => ev.event("jobs").json_data(v),
-            ServerEvent::Library(v) => ev.event("library").json_data(v),
+            ServerEvent::NowPlaying(data) => ev.event("now_playing").json_data(Of { channel, data }),
+            ServerEvent::Jobs(data) => ev.event("jobs").json_data(Of { channel, data }),
+            ServerEvent::Library(data) => ev.event("library").json_data(Of { channel, data }),
         };
         ev.expect("wire types serialize")
     }
+}
+
+/// A channel, with what airs on it now and next.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ChannelInfo {
+    /// Its URL id.
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+    /// Its number in guides and tuners.
+    pub number: u32,
+    /// Its logo's URL.
+    pub logo: String,
+    /// Its live playlist's URL.
+    pub stream: String,
+    /// Where it is defined: `classic` (the settings), `file` (the channels file)
+    /// or `api`.
+    pub origin: String,
+    /// Whether the API may edit and delete it (made through the API).
+    pub editable: bool,
+    /// Whether it is the default channel (at `/hls/stream.m3u8`, and for routes
+    /// without `?channel=`).
+    pub default: bool,
+    /// What airs now.
+    pub now: StreamStatus,
+    /// The programme that airs next (its first clip's title), when known.
+    #[schema(required = true)]
+    pub next: Option<String>,
+    /// When the programme on air started and ends, Unix seconds.
+    #[schema(required = true)]
+    pub programme: Option<ProgrammeTimes>,
+    /// Its definition: the keys the channels file and `POST /api/channels` take.
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Map<String, serde_json::Value>,
+}
+
+/// When a programme airs.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProgrammeTimes {
+    /// Its title.
+    pub title: String,
+    /// Start, Unix seconds.
+    pub start: f64,
+    /// Stop, Unix seconds.
+    pub stop: f64,
+}
+
+/// Every channel.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ChannelList {
+    /// The default channel's slug.
+    pub default: String,
+    /// The channels, by number.
+    pub channels: Vec<ChannelInfo>,
 }
 
 #[cfg(test)]
@@ -908,8 +969,9 @@ mod tests {
             serde_json::to_value(ServerEvent::Jobs(jobs)).unwrap()["event"],
             "jobs"
         );
-        let sse = format!("{:?}", ServerEvent::Library(counts).to_sse());
+        let sse = format!("{:?}", ServerEvent::Library(counts).to_sse("news"));
         assert!(sse.contains("event: library"), "{sse}");
+        assert!(sse.contains(r#""channel":"news""#), "{sse}");
     }
 
     #[test]
