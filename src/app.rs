@@ -123,7 +123,7 @@ impl App {
         let ff = Ffmpeg::locate()
             .await?
             .with_stall_limit(config.server.encode_stall());
-        let defs = vec![station::classic(&config)];
+        let defs = vec![ChannelDef::classic(&config)];
         let default = Slug::new(crate::channels::def::CLASSIC).expect("a valid slug");
         // Both are needed before going on air and neither needs the other.
         let (demo, silence) = tokio::join!(

@@ -8,6 +8,8 @@
 //! onto one continuous timeline, muxes the music bed in, and cuts HLS segments) →
 //! [`http`] (playlist and segments to viewers).
 //!
+//! - [`channels`]: what a channel is (slug, name, number, sources, settings over
+//!   the server's defaults), read from a channels file or the API.
 //! - [`config`]: raw flags, environment and `.env` → a validated [`config::Config`].
 //! - [`media`]: pure media code: MPEG-TS mux/demux, H.264 and ADTS parsing, HLS
 //!   playlists, 90 kHz timestamps. No IO, no tokio.

@@ -287,8 +287,7 @@ impl Station {
         let restart = was.channel.audio != now.channel.audio
             || was.channel.music_loudness != now.channel.music_loudness;
         if !restart {
-            let matcher = def
-                .matcher(&defaults)
+            let matcher = def::Matcher::new(&self.videos_of(&now), &def.sources)
                 .map_err(|reason| ChannelError::Sources {
                     slug: def.slug.clone(),
                     reason,
@@ -584,18 +583,4 @@ fn live_window(
         live.resume(r.discontinuity_number, r.next_pdt);
     }
     live
-}
-
-/// The classic channel: the one a release before channels aired, from the
-/// settings alone.
-pub fn classic(config: &Config) -> ChannelDef {
-    ChannelDef {
-        slug: Slug::new(def::CLASSIC).expect("a valid slug"),
-        name: config.channel.channel_name.clone(),
-        number: 1,
-        logo: None,
-        sources: def::Sources::default(),
-        settings: crate::settings::Patch::default(),
-        origin: Origin::Classic,
-    }
 }

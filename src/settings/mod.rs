@@ -335,6 +335,13 @@ declare! {
         data: PathBuf = PathBuf::from("data"),
             "Data folder: clips, music cache, segments, state"
             { env: &["DATA_DIR", "CHUNK_FOLDER"], flag: Some("data"), value_name: "DIR", group: SERVER }
+        channels_file: Option<PathBuf> = None,
+            "Channels file: a TOML list of [[channel]] tables (slug, name, number, videos, ...); none: one channel from the settings below, plus those made in the web UI"
+            { env: &["CHANNELS_FILE"], flag: Some("channels"), value_name: "FILE", group: SERVER }
+        default_channel: Option<String> = None,
+            "The channel at /hls/stream.m3u8 and for API calls without ?channel=; none: the first channel of the channels file, else the classic channel"
+            { env: &["DEFAULT_CHANNEL"], flag: Some("default-channel"), value_name: "SLUG", group: SERVER,
+              check: Some(default_channel) }
         listen: Option<std::net::SocketAddr> = None,
             "Address to listen on, ADDR:PORT (host names too); unset: all interfaces on PORT"
             { env: &["LISTEN"], flag: Some("listen"), value_name: "ADDR:PORT", group: SERVER,
@@ -568,6 +575,15 @@ fn watermark_fallback(c: &Config) -> Result<(), Problem> {
     }
 }
 
+fn default_channel(c: &Config) -> Result<(), Problem> {
+    match &c.server.default_channel {
+        Some(slug) => crate::channels::Slug::new(slug)
+            .map(drop)
+            .map_err(Problem::Reason),
+        None => Ok(()),
+    }
+}
+
 fn tubearchivist(c: &Config) -> Result<(), Problem> {
     let Some(url) = &c.server.tubearchivist_url else {
         return Ok(());
@@ -757,14 +773,28 @@ pub struct Patch(serde_json::Map<String, Json>);
 impl Patch {
     /// Reads a change, naming the first unknown or malformed field.
     pub fn from_map(map: serde_json::Map<String, Json>) -> Result<Patch, Invalid> {
+        Patch::read(map, |s| s.meta.apply.editable())
+    }
+
+    /// Reads a channel's settings: any setting of the [`Section::Channel`] section,
+    /// whatever its [`Apply`] (a channel's own folders are part of what defines it,
+    /// though the settings API cannot change the server-wide ones). Names the first
+    /// unknown or malformed field.
+    pub fn channel_from_map(map: serde_json::Map<String, Json>) -> Result<Patch, Invalid> {
+        Patch::read(map, |s| s.section == Section::Channel)
+    }
+
+    /// Reads the settings `accept` lets through, each with its type's parser.
+    fn read(
+        map: serde_json::Map<String, Json>,
+        accept: impl Fn(&Spec) -> bool,
+    ) -> Result<Patch, Invalid> {
         let mut out = serde_json::Map::new();
         for (k, v) in map {
-            let spec = spec(&k)
-                .filter(|s| s.meta.apply.editable())
-                .ok_or_else(|| Invalid {
-                    field: None,
-                    reason: format!("unknown setting `{k}`"),
-                })?;
+            let spec = spec(&k).filter(|s| accept(s)).ok_or_else(|| Invalid {
+                field: None,
+                reason: format!("unknown setting `{k}`"),
+            })?;
             let mut c = Config::default();
             (spec.ops.set)(&mut c, &v).map_err(|reason| Invalid {
                 field: Some(spec.key),
@@ -952,6 +982,40 @@ mod tests {
         assert_eq!(next.channel.disk_budget, None);
         assert_eq!(next.output.profile().width, 640);
         assert_eq!(next.differences(&c, Apply::Restart), ["width"]);
+    }
+
+    #[test]
+    fn a_channel_patch_takes_every_channel_setting_and_only_those() {
+        let read = |s: &str| Patch::channel_from_map(serde_json::from_str(s).unwrap());
+        let p = read(r#"{"videos": ["/v"], "audio": "/m", "clip_min": 4, "channel_name": "N"}"#)
+            .unwrap();
+        let c = Config::default().with(&p);
+        assert_eq!(c.channel.videos, [PathBuf::from("/v")]);
+        assert_eq!(c.channel.audio, Some(PathBuf::from("/m")));
+        assert_eq!(p.values()["clip_min"], json!(4.0), "as the type writes it");
+        assert_eq!(
+            read(r#"{"clip_min": "x"}"#).unwrap_err().field,
+            Some("clip_min")
+        );
+        for other in [r#"{"width": 640}"#, r#"{"data": "/d"}"#, r#"{"nope": 1}"#] {
+            assert_eq!(read(other).unwrap_err().field, None, "{other}");
+        }
+        assert!(
+            patch(r#"{"videos": ["/v"]}"#).is_err(),
+            "not through the settings API"
+        );
+    }
+
+    #[test]
+    fn the_default_channel_is_a_slug() {
+        let mut c = Config::default();
+        c.server.default_channel = Some("Nature!".into());
+        assert_eq!(
+            validate(&c, Scope::All).unwrap_err().0.key,
+            "default_channel"
+        );
+        c.server.default_channel = Some("nature".into());
+        validate(&c, Scope::All).unwrap();
     }
 
     #[test]
