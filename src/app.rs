@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{self, ClipInfo, Clock, Live, LoadedClip, LoadedTrack, SystemClock};
-use crate::channels::def::{ChannelDef, Slug};
+use crate::channels::def::{ChannelDef, Origin, Slug};
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::http::{self, AppState};
@@ -56,6 +56,12 @@ pub enum StartError {
     /// A channel could not be put on air.
     #[error(transparent)]
     Channel(#[from] ChannelError),
+    /// The channels file is wrong (the message names the file, line, channel, key).
+    #[error("{0}")]
+    ChannelsFile(#[from] crate::channels::FileError),
+    /// DEFAULT_CHANNEL names no channel.
+    #[error("DEFAULT_CHANNEL: no channel {0:?} (the channels are {1})")]
+    NoDefault(String, String),
 }
 
 /// Scheduling niceness of ffmpeg runs, by how much the stream needs them now.
@@ -123,8 +129,7 @@ impl App {
         let ff = Ffmpeg::locate()
             .await?
             .with_stall_limit(config.server.encode_stall());
-        let defs = vec![ChannelDef::classic(&config)];
-        let default = Slug::new(crate::channels::def::CLASSIC).expect("a valid slug");
+        let (defs, default) = channel_set(&db, &config)?;
         // Both are needed before going on air and neither needs the other.
         let (demo, silence) = tokio::join!(
             demo_library(&config, &defs, &ff, &dirs),
@@ -369,6 +374,49 @@ fn apply_saved_settings(db: &Db, config: &mut Config) -> Result<(), StartError> 
         ),
     }
     Ok(())
+}
+
+/// The channels to air and the default one: those of the channels file (else the
+/// classic channel, from the settings alone) and those made through the API. The
+/// default is DEFAULT_CHANNEL, else the file's first channel, else the classic one.
+fn channel_set(db: &Db, config: &Config) -> Result<(Vec<ChannelDef>, Slug), StartError> {
+    let mut defs = match &config.server.channels_file {
+        Some(file) => crate::channels::load_file(file, config)?,
+        None => vec![ChannelDef::classic(config)],
+    };
+    // Channels made through the API: one no longer valid here (a folder gone, a
+    // slug or number the file took since) is left off the air with the reason,
+    // its definition kept for when it is fixed.
+    for (slug, json) in db.channels().all()? {
+        let def = serde_json::from_str(&json)
+            .map_err(|e| e.to_string())
+            .and_then(|map| ChannelDef::from_map(map, Origin::Api).map_err(|e| e.to_string()))
+            .and_then(|d| d.validate(config).map(|()| d).map_err(|e| e.to_string()));
+        match def {
+            Ok(d) => {
+                defs.push(d);
+                if let Err((_, e)) = crate::channels::check_unique(&defs) {
+                    defs.pop();
+                    tracing::error!(channel = %slug, reason = %e, "channel made through the API left off the air");
+                }
+            }
+            Err(reason) => {
+                tracing::error!(channel = %slug, %reason, "channel made through the API left off the air")
+            }
+        }
+    }
+    let default = match &config.server.default_channel {
+        Some(want) => match defs.iter().find(|d| d.slug.as_str() == want) {
+            Some(d) => d.slug.clone(),
+            None => {
+                let all: Vec<&str> = defs.iter().map(|d| d.slug.as_str()).collect();
+                return Err(StartError::NoDefault(want.clone(), all.join(", ")));
+            }
+        },
+        None => defs[0].slug.clone(),
+    };
+    tracing::info!(channels = defs.len(), default = %default, "channels");
+    Ok((defs, default))
 }
 
 /// The demo library, when a channel has no video folder: its first video is made

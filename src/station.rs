@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::channel::{self, ChannelTiming, Clock, Control, Engine, Live, LoadedClip, LoadedTrack};
-use crate::channels::def::{self, ChannelDef, Origin, Slug};
+use crate::channels::def::{self, ChannelDef, Slug};
 use crate::config::Config;
 use crate::db::Db;
 use crate::library::{ChannelLibrary, Library};
@@ -287,10 +287,12 @@ impl Station {
         let restart = was.channel.audio != now.channel.audio
             || was.channel.music_loudness != now.channel.music_loudness;
         if !restart {
-            let matcher = def::Matcher::new(&self.videos_of(&now), &def.sources)
-                .map_err(|reason| ChannelError::Sources {
-                    slug: def.slug.clone(),
-                    reason,
+            let matcher =
+                def::Matcher::new(&self.videos_of(&now), &def.sources).map_err(|reason| {
+                    ChannelError::Sources {
+                        slug: def.slug.clone(),
+                        reason,
+                    }
                 })?;
             old.library.set_belongs(belongs(matcher));
             old.generator

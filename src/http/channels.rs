@@ -10,10 +10,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::AppState;
 use super::error::ApiError;
 use super::iptv;
 use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes, StreamStatus};
-use super::AppState;
 use crate::channels::def::{ChannelDef, Origin};
 use crate::station::OnAir;
 
@@ -28,7 +28,12 @@ fn unix(t: SystemTime) -> f64 {
 fn info(ch: &OnAir, default: &str) -> ChannelInfo {
     let def = ch.def();
     let progs = iptv::programmes(ch, 1);
-    let title = |p: &iptv::Programme| p.titles.first().cloned().unwrap_or_else(|| def.name.clone());
+    let title = |p: &iptv::Programme| {
+        p.titles
+            .first()
+            .cloned()
+            .unwrap_or_else(|| def.name.clone())
+    };
     let (_, next_chunk) = ch.playout.now_and_next();
     ChannelInfo {
         slug: def.slug.to_string(),
@@ -75,7 +80,10 @@ pub async fn list(State(st): State<AppState>) -> Json<ChannelList> {
         (status = 404, description = "No such channel.", body = ErrorBody),
     ),
 )]
-pub async fn get(State(st): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<ChannelInfo>> {
+pub async fn get(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<ChannelInfo>> {
     let ch = found(&st, &slug)?;
     Ok(Json(info(&ch, st.station.default_slug().as_str())))
 }
@@ -88,7 +96,11 @@ fn found(st: &AppState, slug: &str) -> ApiResult<std::sync::Arc<OnAir>> {
 
 /// Reads and checks a definition: its keys, its values, its folders, and that its
 /// slug and number are free among the other channels.
-fn read_def(st: &AppState, body: Map<String, Value>, replacing: Option<&str>) -> ApiResult<ChannelDef> {
+fn read_def(
+    st: &AppState,
+    body: Map<String, Value>,
+    replacing: Option<&str>,
+) -> ApiResult<ChannelDef> {
     let def = ChannelDef::from_map(body, Origin::Api).map_err(invalid)?;
     def.validate(&st.station.defaults()).map_err(invalid)?;
     for other in st.station.list() {
@@ -170,7 +182,12 @@ pub async fn update(
             body.insert("slug".into(), Value::String(slug.clone()));
         }
         Some(Value::String(s)) if *s == slug => {}
-        Some(_) => return Err(ApiError::invalid("slug", "cannot change: it is the channel's URL")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "slug",
+                "cannot change: it is the channel's URL",
+            ));
+        }
     }
     let def = read_def(&st, body, Some(&slug))?;
     save(&st, &def)?;

@@ -6,8 +6,8 @@
 //! them; the playlist changes every segment, so it is cacheable for one second only.
 
 mod api;
-mod channels;
 pub mod auth;
+mod channels;
 mod error;
 pub mod iptv;
 pub mod metrics;

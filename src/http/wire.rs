@@ -887,7 +887,9 @@ impl ServerEvent {
         }
         let ev = axum::response::sse::Event::default();
         let ev = match self {
-            ServerEvent::NowPlaying(data) => ev.event("now_playing").json_data(Of { channel, data }),
+            ServerEvent::NowPlaying(data) => {
+                ev.event("now_playing").json_data(Of { channel, data })
+            }
             ServerEvent::Jobs(data) => ev.event("jobs").json_data(Of { channel, data }),
             ServerEvent::Library(data) => ev.event("library").json_data(Of { channel, data }),
         };

@@ -372,7 +372,10 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
     assert!(!ready.is_empty(), "a chunk was made: {clips:?}");
     let mut checked = 0;
     for (chunk, _, file, duration) in &clips {
-        let path = dir.path().join("data/chunks").join(chunk).join(file);
+        let path = crate::harness::classic(&dir.path().join("data"))
+            .join("chunks")
+            .join(chunk)
+            .join(file);
         assert!(path.exists(), "{} on record, not on disk", path.display());
         let want = (duration * f64::from(FPS)).round() as u64;
         let got = count_frames(&path);

@@ -13,6 +13,11 @@ pub use shufflecast::testkit::http::{get_json, get_text};
 pub use shufflecast::testkit::media::*;
 
 /// A free loopback port.
+/// The classic channel's folder under a data folder: its `chunks` and `hls`.
+pub fn classic(data: &Path) -> PathBuf {
+    shufflecast::station::channel_dir(data, shufflecast::channels::CLASSIC)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

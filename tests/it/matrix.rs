@@ -230,8 +230,7 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let path = server
-            .data
+        let path = harness::classic(&server.data)
             .join("chunks")
             .join(id)
             .join(format!("clip-{:04}.ts", c["index"].as_u64().unwrap()));

@@ -358,7 +358,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let data = r.var("DATA_DIR");
-    let chunks_dir = data.join("chunks");
+    let chunks_dir = crate::harness::classic(&data).join("chunks");
     let leftovers: Vec<_> = files_under(&chunks_dir)
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".part"))

@@ -92,7 +92,9 @@ async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_
     let (seq0, disc0, items0) = harness::parse_playlist(&before);
     let last_seq = seq0 + items0.len() as u64 - 1;
     let last_uri = &items0.last().unwrap().0;
-    let last_seg = dir.path().join("data/hls").join(last_uri);
+    let last_seg = harness::classic(&dir.path().join("data"))
+        .join("hls")
+        .join(last_uri);
     // The disk mirror keeps the segments of the run until the next start.
     let last_pts = harness::packets(&last_seg)
         .iter()
@@ -103,12 +105,13 @@ async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_
     assert!(status.success(), "graceful stop on SIGTERM: {status}");
     let first_log = server.logs();
     drop(server);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("data/chunks"))
-        .unwrap()
-        .flat_map(|c| std::fs::read_dir(c.unwrap().path()).unwrap())
-        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".part"))
-        .collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(harness::classic(&dir.path().join("data")).join("chunks"))
+            .unwrap()
+            .flat_map(|c| std::fs::read_dir(c.unwrap().path()).unwrap())
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".part"))
+            .collect();
     assert!(
         leftovers.is_empty(),
         "no half-written clip left behind: {leftovers:?}"
@@ -189,5 +192,10 @@ async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_
         "{}",
         server.logs()
     );
-    assert!(!dir.path().join("data/chunks").join(&ready_chunk).exists());
+    assert!(
+        !harness::classic(&dir.path().join("data"))
+            .join("chunks")
+            .join(&ready_chunk)
+            .exists()
+    );
 }

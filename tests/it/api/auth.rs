@@ -109,7 +109,7 @@ async fn a_viewer_token_guards_the_stream_and_the_guide() {
     assert_eq!(seg.status(), 200);
     let m3u = text(&c, &format!("{b}/iptv.m3u?token=viewer-secret-1")).await;
     assert!(
-        m3u.contains("/hls/stream.m3u8?token=viewer-secret-1"),
+        m3u.contains("/hls/main/stream.m3u8?token=viewer-secret-1"),
         "{m3u}"
     );
     // The viewer token does not open the admin routes.

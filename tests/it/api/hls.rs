@@ -142,7 +142,9 @@ async fn demo_channel_starts_fast_and_plays_like_a_live_stream() {
     assert!(after > before, "the stream keeps flowing");
 
     // Segments are mirrored to disk, and old ones deleted.
-    let on_disk = std::fs::read_dir(server.data.join("hls")).unwrap().count();
+    let on_disk = std::fs::read_dir(crate::harness::classic(&server.data).join("hls"))
+        .unwrap()
+        .count();
     assert!(
         (2..=2 * 10 + 2).contains(&on_disk),
         "{on_disk} files in data/hls"

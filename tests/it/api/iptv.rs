@@ -16,7 +16,8 @@ async fn the_playlist_names_the_guides_channel_and_the_guide_validates() {
     let m3u = text(&c, &s.url("/iptv.m3u")).await;
     assert!(m3u.starts_with("#EXTM3U url-tvg=\""), "{m3u}");
     assert!(m3u.contains("tvg-logo="), "{m3u}");
-    assert!(m3u.contains(&s.url("/hls/stream.m3u8")), "{m3u}");
+    assert!(m3u.contains(&s.url("/hls/main/stream.m3u8")), "{m3u}");
+    assert!(m3u.contains("tvg-chno=\"1\""), "{m3u}");
 
     // The guide, as the XMLTV project judges it.
     let xml = text(&c, &s.url("/epg.xml")).await;

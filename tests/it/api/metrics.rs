@@ -38,8 +38,8 @@ async fn metrics_count_the_stream_the_encodes_and_the_requests_by_route() {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {line_start} in:\n{m}"))
     };
-    assert!(value("shufflecast_segments_published_total ") >= 1.0);
-    value("shufflecast_underruns_total ");
+    assert!(value("shufflecast_segments_published_total{channel=\"main\"} ") >= 1.0);
+    value("shufflecast_underruns_total{channel=\"main\"} ");
     assert!(
         value(
             "shufflecast_http_requests_total{route=\"/api/status\",method=\"GET\",status=\"200\"}"
@@ -56,9 +56,9 @@ async fn metrics_count_the_stream_the_encodes_and_the_requests_by_route() {
     );
     assert!(value("shufflecast_http_response_bytes_total ") > 0.0);
     assert!(value("shufflecast_ffmpeg_exits_total{outcome=\"success\"}") >= 1.0);
-    assert!(value("shufflecast_clips_encoded_total ") >= 1.0);
+    assert!(value("shufflecast_clips_encoded_total{channel=\"main\"} ") >= 1.0);
     value("shufflecast_viewers ");
-    value("shufflecast_chunks{state=\"ready\"}");
+    value("shufflecast_chunks{channel=\"main\",state=\"ready\"}");
     for line in m.lines().filter(|l| !l.starts_with('#')) {
         assert!(
             line.starts_with("shufflecast_")
