@@ -59,7 +59,7 @@ fn info(ch: &OnAir, default: &str) -> ChannelInfo {
 #[utoipa::path(get, path = "/api/channels", responses(
     (status = 200, description = "The channels.", body = ChannelList),
 ))]
-pub async fn list(State(st): State<AppState>) -> Json<ChannelList> {
+pub async fn list_channels(State(st): State<AppState>) -> Json<ChannelList> {
     let default = st.station.default_slug().to_string();
     Json(ChannelList {
         channels: st
@@ -80,7 +80,7 @@ pub async fn list(State(st): State<AppState>) -> Json<ChannelList> {
         (status = 404, description = "No such channel.", body = ErrorBody),
     ),
 )]
-pub async fn get(
+pub async fn get_channel(
     State(st): State<AppState>,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<ChannelInfo>> {
@@ -144,7 +144,7 @@ fn save(st: &AppState, def: &ChannelDef) -> ApiResult<()> {
     (status = 201, description = "On air.", body = ChannelInfo),
     (status = 422, description = "A key is unknown, a value wrong (`field` names it), a folder missing, or the slug or number taken.", body = ErrorBody),
 ))]
-pub async fn create(
+pub async fn create_channel(
     State(st): State<AppState>,
     body: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<ChannelInfo>)> {
@@ -169,7 +169,7 @@ pub async fn create(
         (status = 422, description = "A key is unknown or a value wrong (`field` names it).", body = ErrorBody),
     ),
 )]
-pub async fn update(
+pub async fn update_channel(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     body: Result<Json<Map<String, Value>>, JsonRejection>,
@@ -206,7 +206,10 @@ pub async fn update(
         (status = 409, description = "The channel is owned by the channels file or the settings.", body = ErrorBody),
     ),
 )]
-pub async fn delete(State(st): State<AppState>, Path(slug): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_channel(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<StatusCode> {
     let ch = found(&st, &slug)?;
     owned_here(&ch)?;
     st.db.channels().delete(&slug)?;
@@ -240,7 +243,7 @@ fn owned_here(ch: &OnAir) -> ApiResult<()> {
         (status = 404, description = "No such channel, or it has no logo.", body = ErrorBody),
     ),
 )]
-pub async fn logo(State(st): State<AppState>, Path(slug): Path<String>) -> Response {
+pub async fn channel_logo(State(st): State<AppState>, Path(slug): Path<String>) -> Response {
     // The file is the one the channel's definition names, never a path from the URL.
     let Some(path) = st.station.get(&slug).and_then(|c| c.def().logo) else {
         return ApiError::not_found(format!("no logo for channel {slug:?}")).into_response();

@@ -88,7 +88,7 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(metrics::render))
         .routes(routes!(openapi::serve))
         .routes(routes!(iptv::logo))
-        .routes(routes!(channels::logo));
+        .routes(routes!(channels::channel_logo));
     // The stream, the guide and read-only status.
     let viewer = OpenApiRouter::new()
         .routes(routes!(hls_file))
@@ -107,8 +107,8 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::get_settings))
         .routes(routes!(api::settings_schema))
         .routes(routes!(api::events))
-        .routes(routes!(channels::list))
-        .routes(routes!(channels::get));
+        .routes(routes!(channels::list_channels))
+        .routes(routes!(channels::get_channel));
     // Everything that changes something.
     let admin = OpenApiRouter::new()
         .routes(routes!(api::generate))
@@ -119,8 +119,8 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::play_audio))
         .routes(routes!(api::put_settings))
         .routes(routes!(api::delete_chunk))
-        .routes(routes!(channels::create))
-        .routes(routes!(channels::update, channels::delete));
+        .routes(routes!(channels::create_channel))
+        .routes(routes!(channels::update_channel, channels::delete_channel));
     [
         (Access::Open, open),
         (Access::Viewer, viewer),

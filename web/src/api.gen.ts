@@ -40,6 +40,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every channel, by number, with what airs on each now and next. */
+        get: operations["list_channels"];
+        put?: never;
+        /**
+         * Makes a channel and puts it on air.
+         * @description The body has the keys of a `[[channel]]` table of the channels file: `slug`,
+         *     `name`, `number`, optional `logo`, `videos`, `include`, `exclude`, `creators`,
+         *     `audio`, and any channel setting (`clip_min`, `color_grade`...).
+         */
+        post: operations["create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One channel. */
+        get: operations["get_channel"];
+        /**
+         * Replaces a channel's definition; it stays on air (a new music folder restarts
+         *     its stream after one discontinuity).
+         */
+        put: operations["update_channel"];
+        post?: never;
+        /**
+         * Takes a channel off the air and deletes its chunks and segments; what it aired
+         *     stays in the stats.
+         */
+        delete: operations["delete_channel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chunks": {
         parameters: {
             query?: never;
@@ -370,7 +418,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An XMLTV guide: the chunk on air and the chunks queued after it. */
+        /**
+         * An XMLTV guide: every channel, each with the chunk on air and the chunks queued
+         *     after it.
+         */
         get: operations["epg"];
         put?: never;
         post?: never;
@@ -389,6 +440,23 @@ export interface paths {
         };
         /** Liveness: the process answers. */
         get: operations["healthz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hls/{channel}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A channel's live playlist (stream.m3u8) or a segment of it. */
+        get: operations["channel_hls_file"];
         put?: never;
         post?: never;
         delete?: never;
@@ -421,7 +489,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An M3U playlist with the channel, for IPTV apps. */
+        /** An M3U playlist with every channel, for IPTV apps. */
         get: operations["m3u"];
         put?: never;
         post?: never;
@@ -440,6 +508,23 @@ export interface paths {
         };
         /** The channel's logo, for IPTV apps. */
         get: operations["logo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/logos/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A channel's logo image. */
+        get: operations["channel_logo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -501,6 +586,48 @@ export interface components {
             now_playing: string | null;
             /** @description This page. */
             tracks: components["schemas"]["Track"][];
+        };
+        /** @description A channel, with what airs on it now and next. */
+        ChannelInfo: {
+            /** @description Its URL id. */
+            slug: string;
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Its number in guides and tuners.
+             */
+            number: number;
+            /** @description Its logo's URL. */
+            logo: string;
+            /** @description Its live playlist's URL. */
+            stream: string;
+            /**
+             * @description Where it is defined: `classic` (the settings), `file` (the channels file)
+             *     or `api`.
+             */
+            origin: string;
+            /** @description Whether the API may edit and delete it (made through the API). */
+            editable: boolean;
+            /**
+             * @description Whether it is the default channel (at `/hls/stream.m3u8`, and for routes
+             *     without `?channel=`).
+             */
+            default: boolean;
+            /** @description What airs now. */
+            now: components["schemas"]["StreamStatus"];
+            /** @description The programme that airs next (its first clip's title), when known. */
+            next: string | null;
+            programme: components["schemas"]["ProgrammeTimes"] | null;
+            /** @description Its definition: the keys the channels file and `POST /api/channels` take. */
+            definition: Record<string, never>;
+        };
+        /** @description Every channel. */
+        ChannelList: {
+            /** @description The default channel's slug. */
+            default: string;
+            /** @description The channels, by number. */
+            channels: components["schemas"]["ChannelInfo"][];
         };
         /** @description A chunk: a montage of clips, aired as one. */
         Chunk: {
@@ -792,6 +919,21 @@ export interface components {
              * @description Seconds aired.
              */
             airtime: number;
+        };
+        /** @description When a programme airs. */
+        ProgrammeTimes: {
+            /** @description Its title. */
+            title: string;
+            /**
+             * Format: double
+             * @description Start, Unix seconds.
+             */
+            start: number;
+            /**
+             * Format: double
+             * @description Stop, Unix seconds.
+             */
+            stop: number;
         };
         /** @description Answer of POST /api/play_audio. */
         Queued: {
@@ -1370,6 +1512,8 @@ export interface operations {
                 limit?: number;
                 /** @description Case-insensitive search in titles and file names. */
                 q?: string;
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
             };
             header?: never;
             path?: never;
@@ -1415,6 +1559,256 @@ export interface operations {
             };
         };
     };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channels. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description On air. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelInfo"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A key is unknown, a value wrong (`field` names it), a folder missing, or the slug or number taken. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelInfo"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelInfo"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The channel is owned by the channels file or the settings. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A key is unknown or a value wrong (`field` names it). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The channel is owned by the channels file or the settings. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     chunks: {
         parameters: {
             query?: {
@@ -1431,6 +1825,8 @@ export interface operations {
                 sort?: "created" | "aired" | "times_aired" | "size" | "duration";
                 /** @description Sort order (default desc). */
                 order?: "asc" | "desc";
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
             };
             header?: never;
             path?: never;
@@ -1478,7 +1874,10 @@ export interface operations {
     };
     chunk: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path: {
                 /** @description The chunk's id. */
@@ -1519,7 +1918,10 @@ export interface operations {
     };
     delete_chunk: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path: {
                 /** @description The chunk's id. */
@@ -1576,7 +1978,10 @@ export interface operations {
     };
     events: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1605,7 +2010,10 @@ export interface operations {
     };
     generate: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1665,7 +2073,10 @@ export interface operations {
     };
     jobs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1699,6 +2110,8 @@ export interface operations {
                 offset?: number;
                 /** @description Items to return, 1-100 (default 50). */
                 limit?: number;
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
             };
             header?: never;
             path?: never;
@@ -1766,7 +2179,10 @@ export interface operations {
     };
     play_audio: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1826,7 +2242,10 @@ export interface operations {
     };
     play_chunk: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1995,7 +2414,10 @@ export interface operations {
     };
     skip_to_next: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2033,7 +2455,10 @@ export interface operations {
     };
     skip_to_next_audio: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2071,7 +2496,10 @@ export interface operations {
     };
     stats: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2100,7 +2528,10 @@ export interface operations {
     };
     status: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2129,7 +2560,10 @@ export interface operations {
     };
     stop_generation: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2167,7 +2601,10 @@ export interface operations {
     };
     stream_status: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2268,6 +2705,75 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+        };
+    };
+    channel_hls_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                channel: string;
+                /** @description stream.m3u8, or a segment the playlist names. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The playlist or a segment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Part of a segment. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel, or no such segment (it left the live window). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The range lies outside the segment. */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not on air yet: retry in a second. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2388,6 +2894,42 @@ export interface operations {
             };
         };
     };
+    channel_logo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": number[];
+                    "image/jpeg": number[];
+                    "image/svg+xml": string;
+                    "image/webp": number[];
+                    "image/gif": number[];
+                };
+            };
+            /** @description No such channel, or it has no logo. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     render: {
         parameters: {
             query?: never;
@@ -2410,7 +2952,10 @@ export interface operations {
     };
     readyz: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
