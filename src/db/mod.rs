@@ -211,6 +211,75 @@ mod tests {
     }
 
     #[test]
+    fn a_one_channel_database_becomes_the_classic_channels_state() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.db");
+        {
+            // A database of the one-channel release: schemas 1 and 2.
+            let mut c = Connection::open(&path).unwrap();
+            Migrations::new(vec![
+                M::up(include_str!("migrations/001_init.sql")),
+                M::up(include_str!("migrations/002_reprobe_colour.sql")),
+            ])
+            .to_latest(&mut c)
+            .unwrap();
+            c.execute_batch(
+                r#"INSERT INTO videos (id, path, size, mtime_ns, added_at, probe, duration, last_used, clips_cut, plays, airtime)
+                       VALUES (1, '/v/a.mp4', 1, 1, 0, '{"duration":9.0,"width":2,"height":2,"fps":25.0,"rotation":0,"interlaced":false,"color":{}}', 9.0, 7, 3, 2, 12.5),
+                              (2, '/v/b.mp4', 1, 1, 0, '{"duration":9.0,"width":2,"height":2,"fps":25.0,"rotation":0,"interlaced":false,"color":{}}', 9.0, NULL, 0, 0, 0);
+                   INSERT INTO video_ranges (video_id, start, end) VALUES (1, 0.0, 4.0);
+                   INSERT INTO chunks (id, state, profile, encoder, target_secs, created_at, times_aired)
+                       VALUES ('c1', 'ready', 'p', 'libx264', 12.0, 0, 1);
+                   INSERT INTO tracks (path, size, mtime_ns, added_at, plays, airtime) VALUES ('/m/t.mp3', 1, 1, 0, 4, 60.0);
+                   INSERT INTO meta (key, value) VALUES ('next_seq', '41'), ('next_pts', '900000'),
+                       ('discontinuity_number', '2'), ('seconds_streamed', '82.0'), ('chunks_aired', '5'),
+                       ('lru_clock', '7'), ('airing_clock', '5');"#,
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let main = crate::channels::CLASSIC;
+        let point = db
+            .continuity(main)
+            .load()
+            .unwrap()
+            .expect("the continuity point");
+        assert_eq!(
+            (point.next_seq, point.next_pts.0, point.discontinuity_number),
+            (41, 900000, 2)
+        );
+        assert!(db.continuity("other").load().unwrap().is_none());
+        let stats = db.stats(main).read(5).unwrap();
+        assert_eq!((stats.seconds_streamed, stats.chunks_aired), (82.0, 5));
+        assert_eq!(stats.top_videos[0].plays, 2);
+        assert_eq!(stats.top_tracks[0].airtime, 60.0);
+        assert_eq!(db.chunks(main).all().unwrap().len(), 1);
+        assert!(db.chunks("other").all().unwrap().is_empty());
+        assert_eq!(db.ranges().used(main, 1).unwrap().len(), 1);
+        assert!(db.ranges().used("other", 1).unwrap().is_empty());
+        // The LRU: the classic channel goes on with the never-used video; another
+        // channel starts with the first.
+        let all = |_: &Path, _: Option<&str>| true;
+        let lib = db.library();
+        assert_eq!(
+            lib.least_recently_used(main, &[], &all)
+                .unwrap()
+                .unwrap()
+                .id,
+            2
+        );
+        assert_eq!(
+            lib.least_recently_used("other", &[], &all)
+                .unwrap()
+                .unwrap()
+                .id,
+            1
+        );
+        assert_eq!(db.music(main).playable().unwrap()[0].plays, 4);
+        assert!(db.music("other").playable().unwrap().is_empty());
+    }
+
+    #[test]
     fn meta_and_counters_persist_across_reopen() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("state.db");

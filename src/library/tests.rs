@@ -387,3 +387,41 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
 fn classic(lib: &Arc<Library>) -> Arc<super::ChannelLibrary> {
     lib.channel(crate::channels::def::CLASSIC, super::everything())
 }
+
+#[tokio::test]
+async fn each_channel_has_its_own_lru_order_and_used_ranges() {
+    let d = tempfile::tempdir().unwrap();
+    make_video(
+        &d.path().join("a.mp4"),
+        "testsrc2=size=160x90:rate=25:duration=4",
+    );
+    make_video(
+        &d.path().join("b.mp4"),
+        "testsrc2=size=160x90:rate=25:duration=4",
+    );
+    let lib = Library::new(Db::in_memory().unwrap(), vec![d.path().to_path_buf()], None);
+    lib.scan().unwrap();
+    lib.probe_pending(&crate::testkit::media::ff().await)
+        .await
+        .unwrap();
+    let (one, two) = (
+        lib.channel("one", everything()),
+        lib.channel("two", everything()),
+    );
+    let mut rng = StdRng::seed_from_u64(1);
+    let first = one.pick(&[]).unwrap().unwrap();
+    one.take_clip(&first, 2.0, 1, 1, &mut rng).unwrap();
+    // Channel one moves on; channel two has cut nothing, so it starts where one did.
+    assert_ne!(one.pick(&[]).unwrap().unwrap().id, first.id);
+    assert_eq!(two.pick(&[]).unwrap().unwrap().id, first.id);
+    assert_eq!(one.used_ranges(first.id).unwrap().len(), 1);
+    assert!(two.used_ranges(first.id).unwrap().is_empty());
+    // A channel sees only what belongs to it.
+    let only_b = lib.channel(
+        "b",
+        Arc::new(|p: &Path, _: Option<&str>| p.ends_with("b.mp4")),
+    );
+    assert_eq!(only_b.counts().unwrap().usable, 1);
+    assert!(only_b.pick(&[]).unwrap().unwrap().path.ends_with("b.mp4"));
+    assert_eq!(only_b.list(0, 10).unwrap().len(), 1);
+}

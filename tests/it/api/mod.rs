@@ -7,6 +7,7 @@
 //! encode, so it starts in a moment and leaves the CPU to the others.
 
 mod auth;
+mod channels;
 mod chunks;
 mod events;
 mod generation;
