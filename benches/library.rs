@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use shufflecast::channels::CLASSIC;
 use shufflecast::db::Db;
 use shufflecast::db::library::NewVideo;
 use shufflecast::library::Library;
+use shufflecast::library::everything;
 use shufflecast::library::metadata::{MetaOrigin, SourceMeta};
 use shufflecast::transcode::ProbeInfo;
 
@@ -86,11 +88,11 @@ fn pick(videos: usize) {
                 origin: MetaOrigin::FileName,
             },
             // Half never used, half used in a scattered order.
-            last_used: (i % 2 == 0).then(|| ((i * 7919) % videos) as i64),
+            last_used: (i % 2 == 0).then(|| (CLASSIC.to_string(), ((i * 7919) % videos) as i64)),
         })
         .collect();
     db.library().insert_usable(&rows).unwrap();
-    let lib = Library::new(db, Vec::new(), None);
+    let lib = Library::new(db, Vec::new(), None).channel(CLASSIC, everything());
     let mut rng = StdRng::seed_from_u64(1);
     let n = 2000;
     let t0 = Instant::now();

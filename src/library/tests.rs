@@ -38,7 +38,7 @@ fn scan_and_fake_probe(lib: &Arc<Library>, duration: f64) -> ScanReport {
 }
 
 fn names(lib: &Arc<Library>) -> Vec<String> {
-    classic(&lib)
+    classic(lib)
         .list(0, 1000)
         .unwrap()
         .iter()
@@ -47,8 +47,8 @@ fn names(lib: &Arc<Library>) -> Vec<String> {
 }
 
 fn cut_next(lib: &Arc<Library>, rng: &mut StdRng) -> String {
-    let v = classic(&lib).pick(&[]).unwrap().expect("a usable video");
-    classic(&lib).take_clip(&v, 2.0, 3, 3, rng).unwrap();
+    let v = classic(lib).pick(&[]).unwrap().expect("a usable video");
+    classic(lib).take_clip(&v, 2.0, 3, 3, rng).unwrap();
     v.path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
@@ -229,7 +229,7 @@ fn the_watcher_picks_up_added_renamed_and_removed_files_while_running() {
         let lib = Library::new(Db::in_memory().unwrap(), vec![media.clone()], None);
         let cancel = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(lib.clone().run(ff, cancel.clone()));
-        let wait = |what: &'static str, want: Box<dyn Fn(&Arc<Library>) -> bool + Send>| {
+        let wait = |what: &'static str, want: Want| {
             let lib = lib.clone();
             async move {
                 let t0 = std::time::Instant::now();
@@ -384,6 +384,9 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
 }
 
 /// The classic channel's view of the whole library, as a one-channel release had.
+/// What a test waits for the library to show.
+type Want = Box<dyn Fn(&Arc<Library>) -> bool + Send>;
+
 fn classic(lib: &Arc<Library>) -> Arc<super::ChannelLibrary> {
     lib.channel(crate::channels::def::CLASSIC, super::everything())
 }
