@@ -209,6 +209,13 @@ mod tests {
                 "/" => &["text/html", "text/plain"],
                 "/healthz" | "/readyz" | "/metrics" => &["text/plain"],
                 "/logo.svg" => &["image/svg+xml"],
+                "/logos/{slug}" => &[
+                    "image/gif",
+                    "image/jpeg",
+                    "image/png",
+                    "image/svg+xml",
+                    "image/webp",
+                ],
                 "/iptv.m3u" => &["audio/x-mpegurl"],
                 "/epg.xml" => &["application/xml"],
                 "/hls/{file}" | "/hls/{channel}/{file}" => {

@@ -973,7 +973,7 @@ mod tests {
         );
         let sse = format!("{:?}", ServerEvent::Library(counts).to_sse("news"));
         assert!(sse.contains("event: library"), "{sse}");
-        assert!(sse.contains(r#""channel":"news""#), "{sse}");
+        assert!(sse.contains(r#"\"channel\":\"news\""#), "{sse}");
     }
 
     #[test]
