@@ -149,8 +149,9 @@ export function channelForm(view: HTMLElement, sub: string): () => void {
     try {
       await api(`/api/channels/${encodeURIComponent(slug)}`, { method: "DELETE" });
       say(`Channel ${slug} deleted.`, true);
-      if (current() === slug) select(null);
+      // To the guide first: a selection change starts the view it finds again.
       location.hash = "#/guide";
+      if (current() === slug) select(null);
     } catch (e) {
       say(describe(e));
     }
