@@ -99,16 +99,19 @@ export type Played = Schemas["Played"];
 export type Stats = Schemas["Stats"];
 export type SettingsReply = Schemas["SettingsResponse"];
 export type SettingsPatch = Schemas["SettingsPatch"];
+export type ChannelInfo = Schemas["ChannelInfo"];
+export type ChannelList = Schemas["ChannelList"];
 
 /** A server-sent event's name, and the payload that comes with it. */
 type ServerEvent = Schemas["ServerEvent"];
 export type EventName = ServerEvent["event"];
 export type EventData<K extends EventName> = Extract<ServerEvent, { event: K }>["data"];
 
-/** Server-sent events; EventSource reconnects by itself, `onState` says whether
- * the connection is up so the page can say when the server is gone. */
-export function events(handlers: { [K in EventName]?: (data: EventData<K>) => void }, onState?: (up: boolean) => void): EventSource {
-  const es = new EventSource(withToken("/api/events"));
+/** Server-sent events (of one channel: `path` with its `?channel=`); EventSource
+ * reconnects by itself, `onState` says whether the connection is up so the page
+ * can say when the server is gone. */
+export function events(handlers: { [K in EventName]?: (data: EventData<K>) => void }, onState?: (up: boolean) => void, path = "/api/events"): EventSource {
+  const es = new EventSource(withToken(path));
   for (const [name, fn] of Object.entries(handlers) as [EventName, (data: unknown) => void][]) {
     es.addEventListener(name, (ev) => fn(JSON.parse((ev as MessageEvent).data)));
   }

@@ -106,13 +106,25 @@ function controlKeepsKey(e: KeyboardEvent): boolean {
   return false;
 }
 
-export function enableTv(onBack: () => void): void {
+/** Keys for the next channel up (+1) or down (−1): PageUp/PageDown on many
+ * remotes and keyboards, ChannelUp/ChannelDown where the browser names them. */
+function channelStep(e: KeyboardEvent): number {
+  if (e.key === "PageUp" || e.key === "ChannelUp") return 1;
+  if (e.key === "PageDown" || e.key === "ChannelDown") return -1;
+  return 0;
+}
+
+export function enableTv(onBack: () => void, onChannel: (step: number) => void = () => {}): void {
   document.documentElement.classList.add("tv");
   document.addEventListener(
     "keydown",
     (e) => {
       if (e.defaultPrevented) return;
-      if (e.key === "ArrowUp" || e.key === "ArrowDown" || e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      const step = channelStep(e);
+      if (step) {
+        e.preventDefault();
+        onChannel(step);
+      } else if (e.key === "ArrowUp" || e.key === "ArrowDown" || e.key === "ArrowLeft" || e.key === "ArrowRight") {
         if (controlKeepsKey(e)) return;
         e.preventDefault();
         const all = focusables();

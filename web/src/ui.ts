@@ -65,3 +65,18 @@ export function askTokens(why?: string): void {
   dialog.showModal();
   admin.focus();
 }
+
+let bannerTimer = 0;
+
+/** The channel switched to, in big type over the page for a few seconds (TV). */
+export function banner(number: number, name: string): void {
+  let b = document.getElementById("channel-banner");
+  if (!b) {
+    b = el("div", { id: "channel-banner", class: "channel-banner", role: "status", "aria-live": "polite" });
+    document.body.append(b);
+  }
+  b.replaceChildren(el("span", { class: "number" }, String(number)), el("span", { class: "name" }, name));
+  b.hidden = false;
+  window.clearTimeout(bannerTimer);
+  bannerTimer = window.setTimeout(() => (b!.hidden = true), 3000);
+}

@@ -9,12 +9,18 @@
 //              header of the stats tables wraps (1280x800 and the phone)
 //   tv         in TV mode every control of every view is reachable with the arrow
 //              keys from where the focus starts, and Enter and Back work
+//   channels   a second channel made through the form shows in the guide; its row
+//              plays it (the player's playlist is /hls/<slug>/stream.m3u8, the
+//              views say and ask for that channel); PageDown in TV mode switches
+//              channel and shows the banner; a name edited through the form shows in
+//              the guide; clip_min = 0 is refused by the field; the classic channel
+//              is read-only; the channel is deleted through the form
 //   errors     the server's validation message shows by its field; a wrong token,
 //              and the server going away, are said in words
 // Usage: node tests/browser.mjs --bin PATH --web-dir DIR [--out DIR]
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -105,6 +111,8 @@ async function open(viewport, url, tokenValue = token) {
 }
 
 const READY = {
+  guide: "#guide li[data-channel]",
+  "channel/new": "#channel-form #ch-slug",
   live: "#now-title[data-clip]:not([data-clip=''])",
   "library/chunks": "#chunk-list li[data-chunk]",
   "library/music": "#track-list li",
@@ -348,7 +356,7 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
     const expect = { live: ["#skip-video", "/api/skip_to_next"], "library/chunks": ['button[data-chunk]', "/api/play_chunk"], generation: ["#gen-start", "/api/generate_chunk"], settings: ["#settings-save", null] }[v];
     if (expect) {
       const [sel, api] = expect;
-      const resp = api ? tv.waitForResponse((r) => r.url().endsWith(api) && r.status() === 202, { timeout: 10_000 }) : null;
+      const resp = api ? tv.waitForResponse((r) => new URL(r.url()).pathname === api && r.status() === 202, { timeout: 10_000 }) : null;
       await reachAndPress(g, sel);
       if (resp) await resp.catch(() => fail(`TV: Enter on ${sel} did not call ${api}`, tv));
       else await tv.waitForSelector("#notice:not([hidden])", { timeout: 5000 }).catch(() => fail(`TV: Enter on ${sel} did nothing`, tv));
@@ -365,6 +373,96 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
   if (tv.errors.length) await fail(`console errors in TV mode: ${tv.errors.join(" | ")}`, tv);
   await tv.context().close();
   console.log(`ok tv: all ${controls} controls of ${VIEWS.length} views reachable with arrow keys; Enter skips, plays next, generates, saves and opens; Back returns`);
+}
+
+// ---- channels: the guide, the form, switching -------------------------------------
+{
+  const slug = "second";
+  const folder = join(work, "data", "demo", "videos");
+  if (!existsSync(folder)) await fail(`no demo folder at ${folder}`);
+  const before = await json("/api/channels");
+  const c = await open({ width: 1280, height: 800 }, "/#/channel/new");
+  await c.waitForSelector("#ch-slug");
+  await c.waitForFunction(() => document.querySelector("#ch-number").value !== "", null, { timeout: 10_000 }).catch(() => fail("the form did not suggest a number", c));
+  await c.fill("#ch-slug", slug);
+  await c.fill("#ch-name", "Second");
+  await c.fill("#ch-videos", folder);
+  await c.click("#channel-save");
+  await c.waitForFunction(() => location.hash === "#/guide", null, { timeout: 10_000 }).catch(async () => fail(`creating the channel did not return to the guide: ${await c.textContent("#notice")} ${await c.evaluate(() => [...document.querySelectorAll(".field-error")].map((e) => e.textContent).join(" "))}`, c));
+  const n = before.channels.length + 1;
+  await c.waitForFunction((k) => document.querySelectorAll("#guide li[data-channel]").length === k, n, { timeout: 10_000 }).catch(() => fail(`the guide does not show ${n} rows`, c));
+  const made = (await json(`/api/channels/${slug}`)).definition;
+  if (JSON.stringify(made.videos) !== JSON.stringify([folder])) await fail(`the form sent videos ${JSON.stringify(made.videos)}`, c);
+  await c.screenshot({ path: `${out}/guide.png` });
+  console.log(`ok guide: the channel made through the form is row ${n} of the guide (number ${(await json(`/api/channels/${slug}`)).number})`);
+
+  // Its row plays it once it is on air; the views ask for it and say so.
+  const airAt = Date.now();
+  while (!(await fetch(`${base}/hls/${slug}/stream.m3u8`).then((r) => r.ok, () => false))) {
+    if (Date.now() - airAt > 180_000) await fail(`the second channel did not come on air within 180 s`, c);
+    await sleep(500);
+  }
+  console.log(`second channel on air ${((Date.now() - airAt) / 1000).toFixed(1)} s after it was made`);
+  await c.click(`#guide li[data-channel="${slug}"] .guide-row`);
+  await c.waitForSelector(`video[data-stream="/hls/${slug}/stream.m3u8"]`, { timeout: 10_000 }).catch(() => fail("the player did not switch to the second channel's playlist", c));
+  if (!(await c.evaluate(() => location.search)).includes(`channel=${slug}`)) await fail("the address does not name the selected channel", c);
+  const jobs = c.waitForRequest((r) => r.url().includes("/api/jobs?channel=" + slug), { timeout: 10_000 });
+  await c.evaluate(() => (location.hash = "#/generation"));
+  await jobs.catch(() => fail("the generation view did not ask for the selected channel", c));
+  await c.waitForSelector(`#view-channel[data-channel="${slug}"]:has-text("Second")`, { timeout: 10_000 }).catch(() => fail("the generation view does not say its channel", c));
+  console.log(`ok select: the guide row plays /hls/${slug}/stream.m3u8; the generation view asks for and names it`);
+
+  // TV mode: PageDown goes to the other channel, with a banner.
+  const tv = await open({ width: 1920, height: 1080 }, "/?tv=1#/live");
+  await tv.waitForSelector("video[data-stream]");
+  const from = await tv.getAttribute("video", "data-stream");
+  await tv.keyboard.press("PageDown");
+  await tv.waitForFunction((f) => document.querySelector("video")?.dataset.stream && document.querySelector("video").dataset.stream !== f, from, { timeout: 10_000 }).catch(() => fail("PageDown did not switch channel", tv));
+  const to = await tv.getAttribute("video", "data-stream");
+  const banner = await tv.textContent("#channel-banner:not([hidden])", { timeout: 2000 }).catch(() => null);
+  if (!banner) await fail("no channel banner after PageDown", tv);
+  await tv.screenshot({ path: `${out}/tv-channel-banner.png` });
+  await tv.keyboard.press("PageUp");
+  await tv.waitForFunction((f) => document.querySelector("video")?.dataset.stream === f, from, { timeout: 10_000 }).catch(() => fail("PageUp did not switch back", tv));
+  if (tv.errors.length) await fail(`console errors in TV mode: ${tv.errors.join(" | ")}`, tv);
+  await tv.context().close();
+  console.log(`ok tv channels: PageDown ${from} → ${to} with the banner “${banner}”, PageUp back`);
+
+  // Edit the name; an invalid value is refused by its field.
+  await c.evaluate((s) => (location.hash = `#/channel/${s}`), slug);
+  await c.waitForFunction(() => document.querySelector("#ch-name").value === "Second", null, { timeout: 10_000 }).catch(() => fail("the edit form did not fill in", c));
+  await c.fill("#ch-name", "Second renamed");
+  await c.click("#channel-save");
+  await c.waitForSelector(`#guide li[data-channel="${slug}"] .name:has-text("Second renamed")`, { timeout: 10_000 }).catch(() => fail("the new name does not show in the guide", c));
+  await c.evaluate((s) => (location.hash = `#/channel/${s}`), slug);
+  await c.waitForFunction(() => document.querySelector("#ch-name").value === "Second renamed", null, { timeout: 10_000 });
+  await c.fill("#ch-clip_min", "0");
+  await c.click("#channel-save");
+  await c.waitForSelector("#ch-clip_min-error:not(:empty)", { timeout: 5000 }).catch(() => fail("the server's message did not show by clip_min", c));
+  const msg = await c.textContent("#ch-clip_min-error");
+  // The refusal's own console line (“status of 422”) is expected; nothing else is.
+  c.errors = c.errors.filter((e) => !/status of 422/.test(e));
+  await c.screenshot({ path: `${out}/channel-invalid.png` });
+  const kept = (await json(`/api/channels/${slug}`)).definition;
+  if (kept.clip_min === 0 || kept.name !== "Second renamed") await fail(`an invalid channel was saved: ${JSON.stringify(kept)}`, c);
+  console.log(`ok channel edit: the new name shows in the guide; clip_min = 0 refused with “${msg}” by the field`);
+
+  // A channel the API did not make is read-only.
+  await c.evaluate((s) => (location.hash = `#/channel/${s}`), before.default);
+  await c.waitForSelector("#channel-readonly:not([hidden])", { timeout: 10_000 }).catch(() => fail("the default channel's form is not marked read-only", c));
+  const ro = await c.evaluate(() => ({ save: document.querySelector("#channel-save").hidden, del: document.querySelector("#channel-delete").hidden, name: document.querySelector("#ch-name").disabled }));
+  if (!ro.save || !ro.del || !ro.name) await fail(`the default channel can be edited: ${JSON.stringify(ro)}`, c);
+
+  // Delete through the form (the confirm is accepted).
+  await c.evaluate((s) => (location.hash = `#/channel/${s}`), slug);
+  await c.waitForSelector("#channel-delete:not([hidden])", { timeout: 10_000 });
+  await c.click("#channel-delete");
+  await c.waitForFunction((k) => location.hash === "#/guide" && document.querySelectorAll("#guide li[data-channel]").length === k, before.channels.length, { timeout: 10_000 }).catch(() => fail("the deleted channel still shows in the guide", c));
+  const left = await fetch(`${base}/api/channels/${slug}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (left.status !== 404) await fail(`the deleted channel answers ${left.status}`, c);
+  if (c.errors.length) await fail(`console errors: ${c.errors.join(" | ")}`, c);
+  await c.context().close();
+  console.log(`ok channel delete: gone from the guide and the API; the ${before.default} channel's form is read-only`);
 }
 
 // ---- errors in words (a page whose console errors are expected) ----------------

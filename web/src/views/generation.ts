@@ -2,6 +2,7 @@
 // from the server's events.
 import { api, describe, events, Jobs } from "../api";
 import { bar, button, clock, el } from "../dom";
+import { chan, channelLine } from "../channel";
 import { act, say } from "../ui";
 
 const STATES: Record<Jobs["state"], string> = {
@@ -16,10 +17,10 @@ export function generation(view: HTMLElement): () => void {
   const state = el("p", { class: "state", id: "gen-state" });
   const facts = el("p", { class: "muted" });
   const count = el("input", { type: "number", min: "1", max: "100", value: "1", "aria-label": "Chunks to make", id: "gen-count" });
-  const start = button("Generate", () => act("/api/generate_chunk", `Asked for ${count.value} more chunk(s).`, { count: Number(count.value) }));
+  const start = button("Generate", () => act(chan("/api/generate_chunk"), `Asked for ${count.value} more chunk(s).`, { count: Number(count.value) }));
   start.id = "gen-start";
   start.dataset.autofocus = "";
-  const stop = button("Stop", () => act("/api/stop_generation", "Generation stopped."), "ghost danger");
+  const stop = button("Stop", () => act(chan("/api/stop_generation"), "Generation stopped."), "ghost danger");
   stop.id = "gen-stop";
   const jobs = el("div", { class: "jobs", id: "gen-jobs" });
   view.replaceChildren(
@@ -27,6 +28,7 @@ export function generation(view: HTMLElement): () => void {
       "section",
       {},
       el("h2", {}, "Generation"),
+      channelLine(),
       state,
       facts,
       el("div", { class: "row" }, el("label", { for: "gen-count" }, "Chunks"), count, start, stop),
@@ -60,7 +62,7 @@ export function generation(view: HTMLElement): () => void {
         : [el("p", { class: "muted" }, "No job running.")]),
     );
   };
-  api<Jobs>("/api/jobs").then(show, (e) => say(describe(e)));
-  const es = events({ jobs: show });
+  api<Jobs>(chan("/api/jobs")).then(show, (e) => say(describe(e)));
+  const es = events({ jobs: show }, undefined, chan("/api/events"));
   return () => es.close();
 }

@@ -2,6 +2,7 @@
 // music (search, play next) and the source videos (LRU rank, ranges used, errors).
 import { api, AudioPage, Chunk, ChunkDetail, ChunkList, describe, events, LibraryPage, Video } from "../api";
 import { ago, button, bytes, clock, debounce, el, hours } from "../dom";
+import { chan, channelLine } from "../channel";
 import { act, say } from "../ui";
 
 const PAGE = 12;
@@ -9,7 +10,7 @@ const PAGE = 12;
 function tabs(current: string): HTMLElement {
   const tab = (id: string, label: string) =>
     el("a", { href: `#/library/${id}`, class: current === id ? "tab active" : "tab", "aria-current": current === id ? "page" : false }, label);
-  return el("nav", { class: "tabs", "aria-label": "Library" }, tab("chunks", "Chunks"), tab("music", "Music"), tab("videos", "Source videos"));
+  return el("div", {}, channelLine(), el("nav", { class: "tabs", "aria-label": "Library" }, tab("chunks", "Chunks"), tab("music", "Music"), tab("videos", "Source videos")));
 }
 
 /** Previous / next page buttons and the position. */
@@ -51,7 +52,7 @@ function chunks(view: HTMLElement): () => void {
 
   const clipsOf = async (c: Chunk, box: HTMLElement) => {
     try {
-      const r = await api<ChunkDetail>(`/api/chunks/${encodeURIComponent(c.id)}`);
+      const r = await api<ChunkDetail>(chan(`/api/chunks/${encodeURIComponent(c.id)}`));
       box.replaceChildren(
         el(
           "ol",
@@ -75,12 +76,12 @@ function chunks(view: HTMLElement): () => void {
     }, "ghost");
     toggle.setAttribute("aria-expanded", "false");
     const play = button("Play next", async () => {
-      if (await act("/api/play_chunk", `Chunk ${c.id} airs next.`, { chunk_id: c.id })) void load();
+      if (await act(chan("/api/play_chunk"), `Chunk ${c.id} airs next.`, { chunk_id: c.id })) void load();
     });
     play.dataset.chunk = c.id;
     const del = button("Delete", async () => {
       if (!window.confirm(`Delete chunk ${c.id} and its files?`)) return;
-      if (await act(`/api/chunks/${encodeURIComponent(c.id)}`, `Chunk ${c.id} deleted.`, undefined, "DELETE")) void load();
+      if (await act(chan(`/api/chunks/${encodeURIComponent(c.id)}`), `Chunk ${c.id} deleted.`, undefined, "DELETE")) void load();
     }, "ghost danger");
     del.disabled = c.on_air;
     return el(
@@ -97,7 +98,7 @@ function chunks(view: HTMLElement): () => void {
   const load = async () => {
     try {
       const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value, sort: sort.value, order: order.value });
-      const r = await api<ChunkList>(`/api/chunks?${q}`);
+      const r = await api<ChunkList>(chan(`/api/chunks?${q}`));
       if (!alive) return;
       list.replaceChildren(...(r.chunks.length ? r.chunks.map(row) : [el("li", { class: "muted" }, search.value ? "No chunk matches." : "No chunk yet: the first ones are being made.")]));
       pages.replaceChildren(pager(offset, r.chunks.length, r.total, (o) => {
@@ -128,7 +129,7 @@ function chunks(view: HTMLElement): () => void {
       if (encoded !== -1 && j.clips_encoded !== encoded) refresh();
       encoded = j.clips_encoded;
     },
-  });
+  }, undefined, chan("/api/events"));
   return () => {
     alive = false;
     es.close();
@@ -146,7 +147,7 @@ function music(view: HTMLElement): () => void {
   const load = async () => {
     try {
       const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value });
-      const r = await api<AudioPage>(`/api/audio?${q}`);
+      const r = await api<AudioPage>(chan(`/api/audio?${q}`));
       if (!alive) return;
       now.textContent = r.now_playing ? `Playing: ${r.now_playing}` : "No music playing.";
       list.replaceChildren(
@@ -157,7 +158,7 @@ function music(view: HTMLElement): () => void {
                 {},
                 el("strong", {}, t.title),
                 el("p", { class: "muted" }, `${t.name} · played ${t.plays}× · ${hours(t.airtime)} on air`),
-                t.error ? el("p", { class: "warn" }, `Skipped: ${t.error}`) : el("div", { class: "row" }, button("Play next", () => act("/api/play_audio", `“${t.title}” plays next.`, { track_id: t.name }))),
+                t.error ? el("p", { class: "warn" }, `Skipped: ${t.error}`) : el("div", { class: "row" }, button("Play next", () => act(chan("/api/play_audio"), `“${t.title}” plays next.`, { track_id: t.name }))),
               ),
             )
           : [el("li", { class: "muted" }, search.value ? "No track matches." : "No music: set AUDIO_FOLDER to a folder of tracks.")]),
@@ -206,7 +207,7 @@ function videos(view: HTMLElement): () => void {
   let alive = true;
   const load = async () => {
     try {
-      const r = await api<LibraryPage>(`/api/library?offset=${offset}&limit=${PAGE}`);
+      const r = await api<LibraryPage>(chan(`/api/library?offset=${offset}&limit=${PAGE}`));
       if (!alive) return;
       const c = r.counts;
       counts.textContent = `${c.present} videos: ${c.usable} usable, ${c.unusable} unusable, ${c.pending} being probed. Least recently used first.`;

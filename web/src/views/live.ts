@@ -2,7 +2,8 @@
 // progress that moves between updates, and the controls.
 import { api, describe, events, StreamStatus, withToken } from "../api";
 import { bar, button, clock, el } from "../dom";
-import { attach } from "../player";
+import { chan, channelLine, channels, current, info } from "../channel";
+import { attach, Player } from "../player";
 import { act, say } from "../ui";
 
 const VOLUME_KEY = "shufflecast.volume";
@@ -46,10 +47,10 @@ export function live(view: HTMLElement): () => void {
   const trackBar = bar("Music progress");
   const trackTime = el("span", { class: "muted small" });
   const next = el("p", { class: "muted", id: "next-chunk" });
-  const skip = button("Skip video", () => act("/api/skip_to_next", "Skipping to the next clip…"));
+  const skip = button("Skip video", () => act(chan("/api/skip_to_next"), "Skipping to the next clip…"));
   skip.id = "skip-video";
   skip.dataset.autofocus = "";
-  const skipMusic = button("Skip music", () => act("/api/skip_to_next_audio", "Skipping to the next track…"));
+  const skipMusic = button("Skip music", () => act(chan("/api/skip_to_next_audio"), "Skipping to the next track…"));
   skipMusic.id = "skip-music";
 
   const playerBox = el("div", { class: "player" }, video, badge, problem);
@@ -61,6 +62,7 @@ export function live(view: HTMLElement): () => void {
       el(
         "div",
         { class: "now", "aria-live": "polite" },
+        channelLine(),
         el("p", { class: "eyebrow" }, "Now playing"),
         title,
         creator,
@@ -77,10 +79,27 @@ export function live(view: HTMLElement): () => void {
     ),
   );
 
-  const player = attach(video, withToken("/hls/stream.m3u8"), (msg) => {
+  // The selected channel's playlist, as the server names it; the default
+  // channel's own address until the list of channels answers.
+  const onProblem = (msg: string | null) => {
     problem.hidden = !msg;
     problem.textContent = msg ?? "";
-  });
+  };
+  let player: Player = { destroy: () => {}, goLive: () => {}, latency: () => null };
+  let gone = false;
+  const play = (url: string) => {
+    if (gone) return;
+    video.dataset.stream = url;
+    player = attach(video, withToken(url), onProblem);
+  };
+  const fallback = () => {
+    const s = current();
+    return s ? `/hls/${encodeURIComponent(s)}/stream.m3u8` : "/hls/stream.m3u8";
+  };
+  channels().then(
+    (l) => play(info(l)?.stream ?? fallback()),
+    () => play(fallback()),
+  );
   badge.onclick = () => player.goLive();
 
   // Positions come with each update; between updates they move with the clock.
@@ -118,17 +137,18 @@ export function live(view: HTMLElement): () => void {
     badge.textContent = lat !== null && lat > 10 ? `−${clock(lat)}` : "LIVE";
   };
   const refresh = () =>
-    api<StreamStatus>("/api/stream-status").then(show, (e) => {
+    api<StreamStatus>(chan("/api/stream-status")).then(show, (e) => {
       say(describe(e));
     });
   void refresh();
   const es = events({ now_playing: show }, (up) => {
     if (!up) say("Lost the connection to the server; reconnecting…");
     else void refresh().then(() => say(null));
-  });
+  }, chan("/api/events"));
   // Events come per clip and track change; a slow refresh corrects the drift.
   const timers = [window.setInterval(tick, 500), window.setInterval(() => void refresh(), 10000)];
   return () => {
+    gone = true;
     es.close();
     timers.forEach((t) => window.clearInterval(t));
     player.destroy();

@@ -2,6 +2,7 @@
 // and tracks.
 import { api, describe, Played, Stats } from "../api";
 import { el, hours } from "../dom";
+import { chan, channelLine } from "../channel";
 import { say } from "../ui";
 
 // Each table sits in its own box, which scrolls sideways when the table is wider
@@ -33,8 +34,8 @@ function table(caption: string, rows: Played[], withCreator: boolean): HTMLEleme
 
 export function stats(view: HTMLElement): () => void {
   const box = el("div", { id: "stats" }, el("p", { class: "muted" }, "Loading…"));
-  view.replaceChildren(el("section", {}, el("h2", {}, "Stats"), box));
-  api<Stats>("/api/stats").then(
+  view.replaceChildren(el("section", {}, el("h2", {}, "Stats"), channelLine(), box));
+  api<Stats>(chan("/api/stats")).then(
     (s) =>
       box.replaceChildren(
         el(
