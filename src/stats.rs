@@ -228,7 +228,8 @@ mod tests {
             end_pts: Ticks(900_000 + (seq + 1) * 180_000),
             ..NowPlaying::default()
         };
-        live.publish(seg, now, false).run();
+        live.publish(seg, now, false, std::time::Duration::ZERO)
+            .run();
     }
 
     #[tokio::test]

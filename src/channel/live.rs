@@ -67,6 +67,69 @@ pub struct LiveStats {
     pub discontinuities: u64,
     /// Total size of the published segments, bytes.
     pub bytes_published: u64,
+    /// How late segments were published against their schedule.
+    pub lateness: Lateness,
+}
+
+/// How late segments were published against the engine's schedule: a histogram of
+/// whole milliseconds (the last bucket holds everything from [`Lateness::BUCKETS`]
+/// ms on), and the worst.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lateness {
+    counts: Vec<u32>,
+    /// The latest segment, ever.
+    pub max: std::time::Duration,
+}
+
+impl Default for Lateness {
+    fn default() -> Self {
+        Lateness {
+            counts: vec![0; Lateness::BUCKETS + 1],
+            max: std::time::Duration::ZERO,
+        }
+    }
+}
+
+impl Lateness {
+    /// Milliseconds told apart; later ones share the last bucket.
+    pub const BUCKETS: usize = 250;
+
+    /// Counts a segment published `late`.
+    pub fn record(&mut self, late: std::time::Duration) {
+        let ms = (late.as_millis() as usize).min(Lateness::BUCKETS);
+        self.counts[ms] += 1;
+        self.max = self.max.max(late);
+    }
+
+    /// Segments counted.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    /// The lateness `q` (0..=1) of the segments were at most, to the millisecond
+    /// (the worst when it falls in the last bucket).
+    pub fn quantile(&self, q: f64) -> std::time::Duration {
+        let want = (q.clamp(0.0, 1.0) * self.count() as f64).ceil() as u64;
+        let mut seen = 0;
+        for (ms, &n) in self.counts.iter().enumerate() {
+            seen += u64::from(n);
+            if seen >= want.max(1) {
+                if ms == Lateness::BUCKETS {
+                    return self.max;
+                }
+                return std::time::Duration::from_millis(ms as u64 + 1).min(self.max);
+            }
+        }
+        self.max
+    }
+
+    /// Adds `other`'s counts (for figures over several channels).
+    pub fn merge(&mut self, other: &Lateness) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.max = self.max.max(other.max);
+    }
 }
 
 struct Window {
@@ -215,6 +278,7 @@ impl Live {
         mut seg: PublishedSegment,
         mut now: NowPlaying,
         underrun: bool,
+        late: std::time::Duration,
     ) -> MirrorJob {
         let seq = seg.seq;
         let mut job = MirrorJob {
@@ -249,6 +313,7 @@ impl Live {
             w.last_published = Some(published_at);
             w.stats.bytes_published += seg.data.len() as u64;
             w.stats.underruns += underrun as u64;
+            w.stats.lateness.record(late);
             w.stats.discontinuities += seg.entry.discontinuity as u64;
             job.write = Some((seg.name.clone(), seg.data.clone()));
             w.segments.push_back(seg);
@@ -389,6 +454,7 @@ mod tests {
                 ..Default::default()
             },
             false,
+            Duration::ZERO,
         )
     }
 
@@ -503,6 +569,7 @@ mod tests {
                 ..Default::default()
             },
             false,
+            Duration::ZERO,
         );
         assert_eq!(pdts(&live)[1], "1970-01-01T00:00:22.000Z");
     }
@@ -590,12 +657,14 @@ mod tests {
             v.sort();
             v
         };
-        live.publish(seg(0), NowPlaying::default(), false).run();
+        live.publish(seg(0), NowPlaying::default(), false, Duration::ZERO)
+            .run();
         assert_eq!(on_disk(), ["run-0.ts", PLAYLIST_NAME]);
 
         disk.fill(4096);
         for seq in 1..4 {
-            live.publish(seg(seq), NowPlaying::default(), false).run();
+            live.publish(seg(seq), NowPlaying::default(), false, Duration::ZERO)
+                .run();
         }
         assert!(live.mirror_failing.load(Ordering::Relaxed));
         assert_eq!(
@@ -608,10 +677,29 @@ mod tests {
         assert!(text(&live).contains("run-3.ts"));
 
         disk.free();
-        live.publish(seg(4), NowPlaying::default(), false).run();
+        live.publish(seg(4), NowPlaying::default(), false, Duration::ZERO)
+            .run();
         assert!(!live.mirror_failing.load(Ordering::Relaxed));
         assert_eq!(on_disk(), ["run-0.ts", "run-4.ts", PLAYLIST_NAME]);
         let playlist = std::fs::read_to_string(dir.join(PLAYLIST_NAME)).unwrap();
         assert!(playlist.contains("run-4.ts"), "{playlist}");
+    }
+
+    #[test]
+    fn lateness_quantiles_are_whole_milliseconds_and_the_worst_is_kept() {
+        let mut l = Lateness::default();
+        for ms in 0..100 {
+            l.record(Duration::from_micros(ms * 1000 + 300));
+        }
+        l.record(Duration::from_secs(3));
+        assert_eq!(l.count(), 101);
+        assert_eq!(l.quantile(0.5), Duration::from_millis(51));
+        assert_eq!(l.quantile(0.99), Duration::from_millis(100));
+        assert_eq!(l.quantile(1.0), Duration::from_secs(3));
+        assert_eq!(l.max, Duration::from_secs(3));
+        let mut all = Lateness::default();
+        all.merge(&l);
+        all.merge(&l);
+        assert_eq!((all.count(), all.max), (202, Duration::from_secs(3)));
     }
 }

@@ -350,7 +350,9 @@ impl Engine {
             end_pts,
             discontinuity_number: 0, // numbered by the live window
         };
-        let job = self.live.publish(published, now, underrun);
+        // Against its schedule: the sleep's wake-up, waiting for a late clip, cutting.
+        let late = self.clock.now().saturating_sub(at);
+        let job = self.live.publish(published, now, underrun, late);
         tokio::task::spawn_blocking(move || job.run());
     }
 }
