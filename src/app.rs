@@ -246,6 +246,10 @@ impl App {
         let station = self.station.clone();
         station.run(cancel.child_token());
         tasks.spawn("channels", async move { station.stopped().await });
+        let (station, token) = (self.station.clone(), cancel.child_token());
+        tasks.spawn("disk budget", async move {
+            station.keep_total_budget(token).await
+        });
         if let Some(dir) = self.demo {
             let ff = self.ff.with_nice(NICE_DEMO);
             tasks.spawn(

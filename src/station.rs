@@ -141,6 +141,10 @@ impl OnAir {
     }
 }
 
+/// How often the budget of every channel together is checked: a sum over the
+/// chunks in memory, cheap even with hundreds of channels.
+const TOTAL_BUDGET_EVERY: Duration = Duration::from_secs(1);
+
 /// What a built channel runs, until it is started.
 struct Parts {
     generator: Generator,
@@ -241,6 +245,68 @@ impl Station {
         *self.running.lock() = Some(cancel.clone());
         for (on_air, parts) in std::mem::take(&mut *self.pending.lock()) {
             self.start(&on_air, parts, &cancel);
+        }
+    }
+
+    /// Keeps the chunks of every channel within TOTAL_DISK_BUDGET until `cancel`:
+    /// checked every few seconds (each channel keeps its own budget as it makes
+    /// chunks), the chunk aired longest ago on any channel going first.
+    pub async fn keep_total_budget(&self, cancel: CancellationToken) {
+        let mut stuck_logged = false;
+        loop {
+            match self.enforce_total_budget().await {
+                Err((total, budget)) if !stuck_logged => {
+                    stuck_logged = true;
+                    tracing::warn!(
+                        mb = total / 1_000_000,
+                        budget_mb = budget / 1_000_000,
+                        "over the disk budget of all channels, and no chunk may go (they are on air, queued or never aired)"
+                    );
+                }
+                Err(_) => {}
+                Ok(_) => stuck_logged = false,
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(TOTAL_BUDGET_EVERY) => {}
+            }
+        }
+    }
+
+    /// Evicts across channels until their chunks fit TOTAL_DISK_BUDGET: how many
+    /// went, or (bytes, budget) when still over and nothing more may go.
+    pub async fn enforce_total_budget(&self) -> Result<usize, (u64, u64)> {
+        let Some(budget) = self.defaults().server.total_disk_budget.map(|b| b.0) else {
+            return Ok(0);
+        };
+        let mut evicted = 0;
+        loop {
+            let channels = self.list();
+            let total: u64 = channels.iter().map(|c| c.playout.size_bytes()).sum();
+            if total <= budget {
+                return Ok(evicted);
+            }
+            // The oldest airing first, the most aired among equals.
+            let victim = channels
+                .iter()
+                .filter_map(|c| c.playout.first_evictable().map(|v| (c, v)))
+                .min_by_key(|(_, (_, at, times))| (*at, std::cmp::Reverse(*times)));
+            let Some((c, (id, _, _))) = victim else {
+                return Err((total, budget));
+            };
+            match c.playout.delete(&id) {
+                Ok(Some(dir)) => {
+                    tracing::info!(channel = %c.slug, chunk = %id, "evicting chunk: over the disk budget of all channels");
+                    let _ = tokio::fs::remove_dir_all(dir).await;
+                    evicted += 1;
+                }
+                // On air by now: the next check takes another.
+                Ok(None) => return Ok(evicted),
+                Err(e) => {
+                    tracing::error!(channel = %c.slug, error = %e, "eviction failed");
+                    return Ok(evicted);
+                }
+            }
         }
     }
 

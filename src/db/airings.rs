@@ -13,8 +13,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::{Db, DbError, meta};
 
-/// The meta key of the airing clock: one tick per chunk airing, so the airing
-/// order survives wall-clock changes.
+/// The meta key (per channel) of the airing clock: one tick per chunk airing, so
+/// the airing order survives wall-clock changes. Each channel has its own: its
+/// playout counts in memory from the value it loaded.
 const CLOCK: &str = "airing_clock";
 
 /// Chunk airings.
@@ -63,9 +64,11 @@ pub enum AiringWrite {
 impl AiringStore {
     /// The airing clock's value: the clock of the latest airing recorded.
     pub fn clock(&self) -> Result<i64, DbError> {
-        Ok(meta::get(&self.db.conn(), CLOCK)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
+        Ok(
+            meta::get(&self.db.conn(), &meta::scoped(&self.channel, CLOCK))?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        )
     }
 
     /// Writes one change, in one transaction.
@@ -79,7 +82,7 @@ impl AiringStore {
                          WHERE id = ?1",
                     )?
                     .execute(params![chunk, clock, at])?;
-                    meta::set_meta(tx, CLOCK, &clock.to_string())?;
+                    meta::set_meta(tx, &meta::scoped(&self.channel, CLOCK), &clock.to_string())?;
                     meta::bump(tx, &meta::scoped(&self.channel, "chunks_aired"), 1)?;
                 }
                 AiringWrite::Undone {

@@ -276,6 +276,12 @@ mod tests {
             1
         );
         assert_eq!(db.music(main).playable().unwrap()[0].plays, 4);
+        assert_eq!(
+            db.airings(main).clock().unwrap(),
+            5,
+            "the airing order goes on"
+        );
+        assert_eq!(db.airings("other").clock().unwrap(), 0);
         assert!(db.music("other").playable().unwrap().is_empty());
     }
 

@@ -486,6 +486,31 @@ impl Playout {
             .collect())
     }
 
+    /// Bytes of every chunk on disk.
+    pub fn size_bytes(&self) -> u64 {
+        self.state().chunks.iter().map(|c| c.size_bytes).sum()
+    }
+
+    /// The chunk the eviction rules would take first (complete, aired, neither on
+    /// air nor queued), with when it last aired (Unix seconds) and how often: for
+    /// the budget of every channel together, which compares channels by wall time
+    /// (each channel's airing clock counts its own airings only).
+    pub fn first_evictable(&self) -> Option<(String, Option<i64>, u32)> {
+        let s = self.state();
+        let spared: Vec<&String> = s
+            .cursor
+            .iter()
+            .map(|c| &c.0)
+            .chain(s.previous.iter())
+            .chain(s.queued.iter())
+            .collect();
+        s.chunks
+            .iter()
+            .filter(|c| c.complete && c.times_aired > 0 && !spared.contains(&&c.id))
+            .min_by_key(|c| (c.last_aired, std::cmp::Reverse(c.times_aired)))
+            .map(|c| (c.id.clone(), c.last_aired_at, c.times_aired))
+    }
+
     /// Deletes a chunk on request; refused (false) for one that may be on air or is
     /// being built. Returns its folder on success.
     pub fn delete(&self, chunk: &str) -> Result<Option<PathBuf>, DbError> {

@@ -357,6 +357,11 @@ declare! {
             "Chunks built at the same time"
             { env: &["GENERATOR_JOBS"], flag: Some("generator-jobs"), value_name: "N", group: OUTPUT,
               apply: Apply::Restart, label: "Parallel jobs", min: Some(1.0), max: Some(16.0), step: Some(1.0) }
+        total_disk_budget: Option<Bytes> = None,
+            "Most disk space for the chunks of every channel together, e.g. 100G (bytes in the form and the API, where 0 is no limit); the chunk aired longest ago, on any channel, goes first"
+            { env: &["TOTAL_DISK_BUDGET"], flag: Some("total-disk-budget"), value_name: "SIZE", group: CLIPS,
+              apply: Apply::Live, label: "Disk budget, all channels (bytes)", step: Some(1.0),
+              default_text: Some("no limit"), example: Some("100G") }
         encode_stall_secs: u64 = 60,
             "An encode that writes no new frame for this long (a hung ffmpeg, a share that stopped answering) is killed and counts as a failure of its source"
             { env: &["ENCODE_STALL_SECS"], flag: Some("encode-stall-secs"), value_name: "SECS", group: SERVER,
@@ -454,7 +459,7 @@ declare! {
             { env: &["CHUNKS_PER_RUN"], flag: Some("chunks-per-run"), value_name: "N", group: CLIPS,
               apply: Apply::Live, label: "Chunks per run", min: Some(1.0), max: Some(1000.0), step: Some(1.0) }
         disk_budget: Option<Bytes> = None,
-            "Most disk space for chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first"
+            "Most disk space for a channel's chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first"
             { env: &["DISK_BUDGET"], flag: Some("disk-budget"), value_name: "SIZE", group: CLIPS,
               apply: Apply::Live, label: "Disk budget (bytes)", step: Some(1.0), default_text: Some("no limit"),
               example: Some("20G") }
@@ -1039,7 +1044,8 @@ mod tests {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(order.len(), view(&Config::default()).0.len());
-        assert_eq!(order[0], "clip_min");
+        assert_eq!(order[0], "total_disk_budget");
+        assert!(order.contains(&"clip_min"));
         assert_eq!(order.last(), Some(&"music_loudness"));
         assert_eq!(s["properties"]["color_grade"]["enum"][1], "moody");
         assert_eq!(s["properties"]["clip_min"]["x-apply"], "live");

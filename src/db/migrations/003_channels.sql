@@ -61,8 +61,10 @@ INSERT INTO tracks_by_channel
 DROP TABLE tracks;
 ALTER TABLE tracks_by_channel RENAME TO tracks;
 
--- Counters, requests and the continuity point, per channel: `<slug>/<key>`.
+-- Counters, requests, the airing clock (the order of a channel's airings) and the
+-- continuity point, per channel: `<slug>/<key>`. The LRU clock stays shared: it
+-- only has to grow.
 UPDATE meta SET key = 'main/' || key
     WHERE key IN ('next_seq', 'next_pts', 'next_pdt_ms', 'discontinuity_number',
                   'seconds_streamed', 'chunks_created', 'chunks_aired',
-                  'requested_chunks', 'schedule_last_run');
+                  'requested_chunks', 'schedule_last_run', 'airing_clock');

@@ -328,6 +328,115 @@ videos = ["{a}", "{b}"]
         1,
         "{video:?}"
     );
+    // A restart: each channel's stream goes on from where it stopped.
+    let mut last = Vec::new();
+    for slug in ["alpha", "beta", "both"] {
+        let p = text(&c, &s.url(&format!("/hls/{slug}/stream.m3u8"))).await;
+        last.push((slug, sequence(&p) + segments(&p) - 1));
+    }
+    s.stop().await;
+    let s = TestServer::start(dir.path(), &args).await;
+    for (slug, was) in last {
+        let url = format!("/hls/{slug}/stream.m3u8");
+        s.wait_200(&url, Duration::from_secs(120)).await;
+        let p = text(&c, &s.url(&url)).await;
+        assert!(sequence(&p) > was, "{slug}: it goes on after {was}:\n{p}");
+        assert!(
+            p.contains("#EXT-X-DISCONTINUITY"),
+            "{slug}: one discontinuity at the restart:\n{p}"
+        );
+    }
+    s.stop().await;
+}
+
+fn sequence(playlist: &str) -> u64 {
+    playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no media sequence in {playlist}"))
+}
+
+fn segments(playlist: &str) -> u64 {
+    playlist
+        .lines()
+        .filter(|l| l.starts_with("#EXTINF"))
+        .count() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_of_every_channel_together_evicts_the_chunk_aired_longest_ago() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v");
+    std::fs::create_dir_all(&v).unwrap();
+    make_video(&v.join("a.mp4"), "testsrc2=size=320x240:rate=25:duration=6");
+    make_video(
+        &v.join("b.mkv"),
+        "smptebars=size=256x144:rate=30:duration=6",
+    );
+    let file = channels_file(
+        dir.path(),
+        &format!(
+            "[[channel]]\nslug = \"one\"\nname = \"One\"\nnumber = 1\nvideos = \"{v}\"\n\n\
+             [[channel]]\nslug = \"two\"\nname = \"Two\"\nnumber = 2\nvideos = \"{v}\"\n",
+            v = v.display()
+        ),
+    );
+    // Chunks of one 2 s clip: each airs in 2 s, so aired chunks pile up quickly.
+    let args = [
+        "--admin-token",
+        TOKEN,
+        "--channels",
+        &file,
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--chunk-duration",
+        "2",
+        "--clip-min",
+        "2",
+        "--clip-max",
+        "2",
+        "--ready-chunks",
+        "2",
+        "--max-chunks",
+        "100",
+        "--total-disk-budget",
+        "1M",
+    ];
+    let s = TestServer::start(dir.path(), &args).await;
+    let c = Client::new();
+    let stat = |slug: &'static str, path: &'static str| {
+        let (c, url) = (
+            c.clone(),
+            s.url(&format!("{path}?channel={slug}&limit=100")),
+        );
+        async move { get_json(&c, &url).await }
+    };
+    until(
+        "chunks aired on both channels",
+        Duration::from_secs(180),
+        async || {
+            let n = async |slug| stat(slug, "/api/stats").await["chunks_aired"].as_u64();
+            n("one").await.unwrap_or(0) >= 4 && n("two").await.unwrap_or(0) >= 4
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Over a budget of 1 MB (less than a few chunks), every aired chunk goes but
+    // the one on air, the one before it (its last frames may still be airing)
+    // and one aired since the last check, on either channel.
+    for slug in ["one", "two"] {
+        let list = stat(slug, "/api/chunks").await;
+        let aired = list["chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["times_aired"].as_u64().unwrap() > 0)
+            .count();
+        assert!(aired <= 3, "{slug}: {aired} aired chunks kept: {list}");
+    }
     s.stop().await;
 }
 

@@ -21,25 +21,7 @@ async fn the_playlist_names_the_guides_channel_and_the_guide_validates() {
 
     // The guide, as the XMLTV project judges it.
     let xml = text(&c, &s.url("/epg.xml")).await;
-    let file = dir.path().join("epg.xml");
-    std::fs::write(&file, &xml).unwrap();
-    // The DTD xmltv-util ships, not the copy it would fetch from the web.
-    let dtd = "/usr/share/xmltv/xmltv.dtd";
-    assert!(
-        std::path::Path::new(dtd).is_file(),
-        "{dtd} missing: install xmltv-util (scripts/install-deps.sh --test)"
-    );
-    let out = std::process::Command::new("tv_validate_file")
-        .args(["--dtd-file", dtd])
-        .arg(&file)
-        .output()
-        .expect("tv_validate_file runs (xmltv-util: scripts/install-deps.sh --test installs it)");
-    assert!(
-        out.status.success(),
-        "tv_validate_file: {}{}\n{xml}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    validate_xmltv(dir.path(), &xml);
     let doc = roxmltree::Document::parse_with_options(
         &xml,
         roxmltree::ParsingOptions {
@@ -62,4 +44,27 @@ async fn the_playlist_names_the_guides_channel_and_the_guide_validates() {
         .unwrap_or_else(|| panic!("no tvg-id: {m3u}"));
     assert_eq!(tvg_id, id, "the playlist's channel is the guide's");
     s.stop().await;
+}
+
+/// The guide `xml` passes the XMLTV project's validator, `tv_validate_file`.
+pub fn validate_xmltv(dir: &std::path::Path, xml: &str) {
+    let file = dir.join("epg.xml");
+    std::fs::write(&file, xml).unwrap();
+    // The DTD xmltv-util ships, not the copy it would fetch from the web.
+    let dtd = "/usr/share/xmltv/xmltv.dtd";
+    assert!(
+        std::path::Path::new(dtd).is_file(),
+        "{dtd} missing: install xmltv-util (scripts/install-deps.sh --test)"
+    );
+    let out = std::process::Command::new("tv_validate_file")
+        .args(["--dtd-file", dtd])
+        .arg(&file)
+        .output()
+        .expect("tv_validate_file runs (xmltv-util: scripts/install-deps.sh --test installs it)");
+    assert!(
+        out.status.success(),
+        "tv_validate_file: {}{}\n{xml}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
