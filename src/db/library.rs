@@ -98,6 +98,24 @@ impl LibraryStore {
         Ok(())
     }
 
+    /// Gives `channel` a row for every video added after `after` (an id): its place
+    /// in the channel's LRU order, never used. Returns the newest id, the next
+    /// call's `after` (ids only grow: a file that comes back different gets a new
+    /// row).
+    pub fn see_new_videos(&self, channel: &str, after: i64) -> Result<i64, DbError> {
+        self.db.transaction(|tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO channel_videos (channel, video_id)
+                 SELECT ?1, id FROM videos WHERE id > ?2",
+            )?
+            .execute(params![channel, after])?;
+            let newest: Option<i64> = tx
+                .prepare_cached("SELECT max(id) FROM videos")?
+                .query_row([], |r| r.get(0))?;
+            Ok(newest.unwrap_or(after).max(after))
+        })
+    }
+
     /// `channel`'s first usable video in its LRU order (never used by it first,
     /// then oldest use, ties by id) that is not in `exclude` and `belongs` to it.
     pub fn least_recently_used(
@@ -107,13 +125,14 @@ impl LibraryStore {
         belongs: &dyn Fn(&Path, Option<&str>) -> bool,
     ) -> Result<Option<Video>, DbError> {
         let c = self.db.conn();
-        // Rows come in the channel's LRU order; which belong to it is the channel's
-        // patterns' call, so the first that does is read and the rest never are.
+        // Rows come in the channel's LRU order (its index); which belong to it is
+        // the channel's patterns' call, so the first that does is read and the rest
+        // never are.
         let mut st = c.prepare_cached(
             "SELECT v.id, v.path, v.probe, v.title, v.creator, v.url, v.meta_origin
-             FROM videos v LEFT JOIN channel_videos cv ON cv.channel = ?1 AND cv.video_id = v.id
-             WHERE v.present = 1 AND v.duration IS NOT NULL
-             ORDER BY coalesce(cv.last_used, -1), v.id",
+             FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
+             WHERE cv.channel = ?1 AND v.present = 1 AND v.duration IS NOT NULL
+             ORDER BY coalesce(cv.last_used, -1), cv.video_id",
         )?;
         let mut rows = st.query([channel])?;
         while let Some(r) = rows.next()? {
@@ -216,10 +235,10 @@ impl LibraryStore {
         let c = self.db.conn();
         let mut st = c.prepare_cached(
             "SELECT v.id, v.path, v.title, v.creator, v.duration, v.error, cv.last_used,
-                    coalesce(cv.clips_cut, 0), coalesce(cv.resets, 0), coalesce(cv.airtime, 0)
-             FROM videos v LEFT JOIN channel_videos cv ON cv.channel = ?1 AND cv.video_id = v.id
-             WHERE v.present = 1
-             ORDER BY v.duration IS NULL, coalesce(cv.last_used, -1), v.id",
+                    cv.clips_cut, cv.resets, cv.airtime
+             FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
+             WHERE cv.channel = ?1 AND v.present = 1
+             ORDER BY v.duration IS NULL, coalesce(cv.last_used, -1), cv.video_id",
         )?;
         let mut rows = st.query([channel])?;
         let mut out = Vec::new();

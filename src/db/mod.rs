@@ -261,6 +261,8 @@ mod tests {
         // channel starts with the first.
         let all = |_: &Path, _: Option<&str>| true;
         let lib = db.library();
+        assert_eq!(lib.see_new_videos(main, 0).unwrap(), 2);
+        assert_eq!(lib.see_new_videos("other", 0).unwrap(), 2);
         assert_eq!(
             lib.least_recently_used(main, &[], &all)
                 .unwrap()

@@ -167,6 +167,7 @@ impl Library {
             library: self.clone(),
             channel: channel.into(),
             belongs: parking_lot::RwLock::new(belongs),
+            seen: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -298,6 +299,9 @@ pub struct ChannelLibrary {
     channel: Arc<str>,
     /// Replaced when the channel is edited.
     belongs: parking_lot::RwLock<Belongs>,
+    /// The newest video id the channel has a row for (see
+    /// [`LibraryStore::see_new_videos`]).
+    seen: std::sync::atomic::AtomicI64,
 }
 
 impl ChannelLibrary {
@@ -321,6 +325,16 @@ impl ChannelLibrary {
         self.belongs.read().clone()
     }
 
+    /// Gives the channel a place in its LRU order for every video added since the
+    /// last call: one indexed insert of the new ids only.
+    fn see_new_videos(&self) -> Result<(), DbError> {
+        use std::sync::atomic::Ordering;
+        let after = self.seen.load(Ordering::Acquire);
+        let newest = self.library.store.see_new_videos(&self.channel, after)?;
+        self.seen.fetch_max(newest, Ordering::AcqRel);
+        Ok(())
+    }
+
     /// Ticks whenever usable videos may have been added or removed.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.library.subscribe()
@@ -334,6 +348,7 @@ impl ChannelLibrary {
     /// The least recently used usable video not in `exclude` (never-used videos first,
     /// then oldest use; ties in the order files were found).
     pub fn pick(&self, exclude: &[i64]) -> Result<Option<Video>, DbError> {
+        self.see_new_videos()?;
         self.library
             .store
             .least_recently_used(&self.channel, exclude, &*self.belongs())
@@ -407,6 +422,7 @@ impl ChannelLibrary {
     /// Present videos in LRU order (next to be cut first), with their state: for the
     /// API and tests. `offset`/`limit` page through them.
     pub fn list(&self, offset: u64, limit: u64) -> Result<Vec<VideoStatus>, DbError> {
+        self.see_new_videos()?;
         self.library
             .store
             .list(&self.channel, &*self.belongs(), offset, limit)

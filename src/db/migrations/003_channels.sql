@@ -12,7 +12,8 @@ CREATE TABLE channels (
     created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- A video as one channel used it. No row: never used by that channel.
+-- A video as one channel sees it: a row for every video the channel has looked at
+-- (added as the library grows), in the channel's LRU order by the index below.
 CREATE TABLE channel_videos (
     channel   TEXT    NOT NULL,
     video_id  INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
@@ -27,6 +28,7 @@ CREATE TABLE channel_videos (
 INSERT INTO channel_videos (channel, video_id, last_used, clips_cut, resets, plays, airtime)
     SELECT 'main', id, last_used, clips_cut, resets, plays, airtime FROM videos
     WHERE last_used IS NOT NULL OR clips_cut > 0 OR resets > 0 OR plays > 0 OR airtime > 0;
+CREATE INDEX channel_videos_lru ON channel_videos (channel, coalesce(last_used, -1), video_id);
 -- videos.last_used, clips_cut and resets are no longer read; plays and airtime stay
 -- the totals of every channel.
 DROP INDEX videos_lru;
