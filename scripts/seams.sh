@@ -5,6 +5,10 @@
 #   scripts/seams.sh            the demo channel
 #   scripts/seams.sh --matrix   a channel of scripts/source-matrix.sh's varied library
 #                               (one-second clips, so every source airs within a minute)
+#   scripts/seams.sh --channels three channels at once from a channels file (the varied
+#                               library split in two folders; one channel with an include
+#                               glob, one without music, one on both folders), each
+#                               recorded and judged at the same time
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seams="${HLS_SEAMS:-../shared/tools/hls-seams}"
@@ -15,17 +19,55 @@ fi
 cargo build --release --locked
 work=$(mktemp -d)
 args=(--clip-min 4 --clip-max 4 --chunk-duration 20)
+streams=(stream.m3u8)
 if [[ "${1:-}" == "--matrix" ]]; then
   scripts/source-matrix.sh "$work/videos"
   args=(--videos "$work/videos" --segment-duration 1 --clip-min 1 --clip-max 1 --chunk-duration 30)
+elif [[ "${1:-}" == "--channels" ]]; then
+  scripts/source-matrix.sh "$work/all"
+  mkdir -p "$work/a" "$work/b" "$work/music"
+  # Half the library in each folder, by name.
+  i=0
+  for f in "$work"/all/*; do
+    if ((i++ % 2)); then mv "$f" "$work/a/"; else mv "$f" "$work/b/"; fi
+  done
+  ffmpeg -hide_banner -nostdin -loglevel error -f lavfi -i "sine=frequency=330:duration=40" "$work/music/tone.mp3"
+  cat >"$work/channels.toml" <<TOML
+[[channel]]
+slug = "alpha"
+name = "Alpha"
+number = 1
+videos = "$work/a"
+audio = "$work/music"
+
+[[channel]]
+slug = "beta"
+name = "Beta"
+number = 2
+videos = "$work/b"
+include = ["**/*.m*"]
+
+[[channel]]
+slug = "both"
+name = "Both"
+number = 3
+videos = ["$work/a", "$work/b"]
+audio = "$work/music"
+TOML
+  args=(--channels "$work/channels.toml" --segment-duration 1 --clip-min 1 --clip-max 1 --chunk-duration 20 --generator-jobs 2)
+  streams=(alpha/stream.m3u8 beta/stream.m3u8 both/stream.m3u8)
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" "${args[@]}" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 up=""
-for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$port/hls/stream.m3u8" >/dev/null 2>&1 && { up=1; break; }
+for _ in $(seq 1 600); do
+  all=1
+  for st in "${streams[@]}"; do
+    curl -sf "http://127.0.0.1:$port/hls/$st" >/dev/null 2>&1 || all=""
+  done
+  [[ -n "$all" ]] && { up=1; break; }
   sleep 0.1
 done
 if [[ -z "$up" ]]; then
@@ -33,6 +75,21 @@ if [[ -z "$up" ]]; then
   cat "$work/server.log" >&2
   exit 1
 fi
-# Long enough for several clip switches and a music track change.
-"$seams" "http://127.0.0.1:$port/hls/stream.m3u8" "${SEAMS_SECONDS:-70}" "$work/capture"
+# Long enough for several clip switches and a music track change; every stream at
+# once.
+jobs=()
+for st in "${streams[@]}"; do
+  name=${st%%/*}
+  "$seams" "http://127.0.0.1:$port/hls/$st" "${SEAMS_SECONDS:-70}" "$work/capture-${name%.m3u8}" >"$work/verdict-${name%.m3u8}.json" &
+  jobs+=($!)
+done
+failed=0
+for i in "${!jobs[@]}"; do
+  st=${streams[$i]}
+  name=${st%%/*}
+  if ! wait "${jobs[$i]}"; then failed=1; fi
+  echo "== ${st}"
+  cat "$work/verdict-${name%.m3u8}.json"
+done
+((failed == 0)) || { echo "seams: a seam is not clean" >&2; exit 1; }
 echo "seams: ok"

@@ -331,14 +331,19 @@ impl Station {
 
     /// Adds `def` and puts it on air.
     pub fn add(&self, def: ChannelDef) -> Result<Arc<OnAir>, ChannelError> {
-        let (on_air, parts) = self.build_channel(def, None)?;
+        let built = self.build_channel(def, None)?;
+        Ok(self.put_on_air(built))
+    }
+
+    /// Lists a built channel, has the library scan its folders and starts it.
+    fn put_on_air(&self, (on_air, parts): (Arc<OnAir>, Parts)) -> Arc<OnAir> {
         self.channels
             .write()
             .insert(on_air.slug.clone(), on_air.clone());
         self.sync_folders();
         self.launch(on_air.clone(), parts);
         self.changed.send_modify(|n| *n += 1);
-        Ok(on_air)
+        on_air
     }
 
     /// Replaces the definition of `def.slug`. What applies live (clip lengths,
@@ -369,14 +374,8 @@ impl Station {
             return Ok(old);
         }
         self.stop(&old).await;
-        let (on_air, parts) = self.build_channel(def, Some(old.live.clone()))?;
-        self.channels
-            .write()
-            .insert(on_air.slug.clone(), on_air.clone());
-        self.sync_folders();
-        self.launch(on_air.clone(), parts);
-        self.changed.send_modify(|n| *n += 1);
-        Ok(on_air)
+        let built = self.build_channel(def, Some(old.live.clone()))?;
+        Ok(self.put_on_air(built))
     }
 
     /// Takes `slug` off the air and deletes its chunks and segments; its history
