@@ -1004,7 +1004,7 @@ export interface components {
             color_grade: "none" | "moody" | "warm" | "cool" | "mono";
             /**
              * Disk budget (bytes)
-             * @description Most disk space for chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first
+             * @description Most disk space for a channel's chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first
              * @default 0
              */
             disk_budget: number;
@@ -1057,6 +1057,12 @@ export interface components {
              * @default
              */
             schedule: string;
+            /**
+             * Disk budget, all channels (bytes)
+             * @description Most disk space for the chunks of every channel together, e.g. 100G (bytes in the form and the API, where 0 is no limit); the chunk aired longest ago, on any channel, goes first
+             * @default 0
+             */
+            total_disk_budget: number;
             /**
              * Video bitrate (kb/s)
              * @description Video bitrate cap in kb/s
@@ -1124,7 +1130,7 @@ export interface components {
             color_grade: "none" | "moody" | "warm" | "cool" | "mono";
             /**
              * Disk budget (bytes)
-             * @description Most disk space for chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first
+             * @description Most disk space for a channel's chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first
              * @default 0
              */
             disk_budget: number;
@@ -1177,6 +1183,12 @@ export interface components {
              * @default
              */
             schedule: string;
+            /**
+             * Disk budget, all channels (bytes)
+             * @description Most disk space for the chunks of every channel together, e.g. 100G (bytes in the form and the API, where 0 is no limit); the chunk aired longest ago, on any channel, goes first
+             * @default 0
+             */
+            total_disk_budget: number;
             /**
              * Video bitrate (kb/s)
              * @description Video bitrate cap in kb/s
