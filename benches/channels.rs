@@ -5,11 +5,13 @@
 //! ([`TestServer`]): a small profile (320x180, 25 fps, 2 s segments), 8 s chunks
 //! of two 4 s clips, one ready chunk per channel, 2 encode slots, 6 segments listed.
 //!
-//! Once every channel is on air with a chunk ready, its generation is stopped as
-//! it gets there (so setup encodes about one chunk per channel), then two phases of
+//! Setup waits until every channel is on air with its chunk made: with
+//! MAX_CHUNKS (1) chunks a channel makes no more and re-airs what it has, so the
+//! pool goes idle by itself after about one chunk per channel. Then two phases of
 //! BENCH_SECS (30) seconds each are measured:
-//!  - "airing": the pool idle, the channels re-airing the chunks they have;
-//!  - "load": every channel asked for more chunks (200 in all, at least one per
+//!  - "airing": the pool idle, the channels re-airing their chunks;
+//!  - "load": max_chunks raised (PUT /api/settings, which applies live) and every
+//!    channel asked for more chunks (LOAD_CHUNKS, 200 in all, at least one per
 //!    channel), so ffmpeg keeps the 2 encode slots busy for the whole phase.
 //!
 //! Over each phase: the server's CPU time (utime + stime of this process, every
@@ -23,7 +25,7 @@
 //! Run: cargo bench --bench channels          (N = 1, 10, 50, 200)
 //!      cargo bench --bench channels -- 10    (one N, or several: -- 1 10)
 //! BENCH_SECS changes the phases' length, SETUP_SECS the most the setup may take
-//! (900), LOAD_CHUNKS the chunks asked for under load (200 in all).
+//! (600), LOAD_CHUNKS the chunks asked for under load (200 in all).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -262,12 +264,13 @@ async fn post(c: &reqwest::Client, s: &TestServer, path: &str, body: Value) {
 /// One N, in this process: setup, then the two phases.
 async fn one(n: usize, dir: &Path) {
     let secs = env_u64("BENCH_SECS", 30);
-    let setup_limit = Duration::from_secs(env_u64("SETUP_SECS", 900));
+    let setup_limit = Duration::from_secs(env_u64("SETUP_SECS", 600));
     let load_chunks = env_u64("LOAD_CHUNKS", 200) as usize;
     // Chunks each channel is asked for under load (the API takes up to 100), and
-    // room for them: a channel with max_chunks chunks makes no more.
+    // room for them: a channel with max_chunks chunks makes no more, even asked.
     let ask = load_chunks.div_ceil(n).clamp(1, 100);
-    let max_chunks = ask + 3;
+    let max_chunks_airing = env_u64("MAX_CHUNKS", 1) as usize;
+    let max_chunks_load = ask + max_chunks_airing + 1;
     let work = dir.join(format!("run-{n}"));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
@@ -276,7 +279,7 @@ async fn one(n: usize, dir: &Path) {
     for (i, slug) in slugs.iter().enumerate() {
         file += &format!(
             "[[channel]]\nslug = \"{slug}\"\nname = \"Bench {i}\"\nnumber = {}\nvideos = \"{}\"\n\
-             clip_min = 4.0\nclip_max = 4.0\nchunk_duration = 8.0\nready_chunks = 1\nmax_chunks = {max_chunks}\n\n",
+             clip_min = 4.0\nclip_max = 4.0\nchunk_duration = 8.0\nready_chunks = 1\n\n",
             i + 1,
             dir.join("videos").display()
         );
@@ -307,34 +310,37 @@ async fn one(n: usize, dir: &Path) {
             TOKEN,
             "--seed",
             "1",
+            "--max-chunks",
+            &max_chunks_airing.to_string(),
+            "--ready-chunks",
+            "1",
         ],
     )
     .await;
     let c = reqwest::Client::new();
 
-    // Setup: each channel on air with a chunk ready, then its generation stopped.
-    let mut stopped = vec![false; n];
+    // Setup: each channel on air with its chunks made (max_chunks of them: then
+    // a generator makes no more) and the pool idle.
     let mut last_log = Instant::now();
-    loop {
+    let idle = loop {
         let m = Metrics::get(&c, &s).await;
-        for (i, slug) in slugs.iter().enumerate() {
-            let ready = m.one(&format!(
-                "shufflecast_chunks{{channel=\"{slug}\",state=\"ready\"}}"
-            ));
-            if !stopped[i] && ready >= 1.0 && m.channel("segments_published_total", slug) > 0.0 {
-                post(
-                    &c,
-                    &s,
-                    &format!("/api/stop_generation?channel={slug}"),
-                    json!({}),
-                )
-                .await;
-                stopped[i] = true;
-            }
-        }
-        let done = stopped.iter().filter(|&&x| x).count();
-        if done == n {
-            break;
+        let done = slugs
+            .iter()
+            .filter(|slug| {
+                let chunks = |state: &str| {
+                    m.one(&format!(
+                        "shufflecast_chunks{{channel=\"{slug}\",state=\"{state}\"}}"
+                    ))
+                };
+                chunks("ready") >= max_chunks_airing as f64
+                    && chunks("building") == 0.0
+                    && m.channel("segments_published_total", slug) > 0.0
+            })
+            .count();
+        let pool_idle = m.one("shufflecast_encode_slots_busy") == 0.0
+            && m.one("shufflecast_encode_waiting_channels") == 0.0;
+        if done == n && pool_idle {
+            break true;
         }
         if last_log.elapsed() > Duration::from_secs(20) {
             eprintln!(
@@ -344,24 +350,12 @@ async fn one(n: usize, dir: &Path) {
             );
             last_log = Instant::now();
         }
-        assert!(
-            t0.elapsed() < setup_limit,
-            "N={n}: only {done} channels ready after {setup_limit:?}"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    // The pool idle: the stopped jobs ended.
-    let mut idle = false;
-    for _ in 0..60 {
-        let m = Metrics::get(&c, &s).await;
-        if m.one("shufflecast_encode_slots_busy") == 0.0
-            && m.one("shufflecast_encode_waiting_channels") == 0.0
-        {
-            idle = true;
-            break;
+        if t0.elapsed() > setup_limit {
+            eprintln!("  N={n}: only {done} channels ready after {setup_limit:?}, pool idle: {pool_idle}; measuring anyway");
+            break false;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    };
     let m = Metrics::get(&c, &s).await;
     let setup = json!({
         "n": n,
@@ -379,6 +373,16 @@ async fn one(n: usize, dir: &Path) {
 
     phase(&c, &s, n, "airing", secs, false).await;
 
+    // Room for the chunks asked for: max_chunks is a server-wide setting here,
+    // which applies live to every channel.
+    let r = c
+        .put(s.url("/api/settings"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "max_chunks": max_chunks_load }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "PUT /api/settings: {}", r.status());
     for slug in &slugs {
         post(
             &c,
