@@ -351,7 +351,9 @@ async fn one(n: usize, dir: &Path) {
             last_log = Instant::now();
         }
         if t0.elapsed() > setup_limit {
-            eprintln!("  N={n}: only {done} channels ready after {setup_limit:?}, pool idle: {pool_idle}; measuring anyway");
+            eprintln!(
+                "  N={n}: only {done} channels ready after {setup_limit:?}, pool idle: {pool_idle}; measuring anyway"
+            );
             break false;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -394,7 +396,11 @@ async fn one(n: usize, dir: &Path) {
     }
     // The phase begins once both slots are taken.
     for _ in 0..20 {
-        if Metrics::get(&c, &s).await.one("shufflecast_encode_slots_busy") >= 2.0 {
+        if Metrics::get(&c, &s)
+            .await
+            .one("shufflecast_encode_slots_busy")
+            >= 2.0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -439,7 +445,7 @@ fn report(results: &[Value], setups: &[Value], secs: u64) {
     };
     println!();
     println!(
-        "{:>4}  {:<7} {:>12} {:>12} {:>15} {:>9} {:>16} {:>8} {:>6} {:>12} {:>9} {:>8}",
+        "{:>4}  {:<7} {:>12} {:>12} {:>15} {:>9} {:>16} {:>8} {:>6} {:>12} {:>9} {:>8} {:>13}",
         "N",
         "phase",
         "cpu%/channel",
@@ -451,7 +457,8 @@ fn report(results: &[Value], setups: &[Value], secs: u64) {
         ">100",
         "max ever ms",
         "ffmpeg",
-        "slots"
+        "slots",
+        "host cpu/load"
     );
     for r in results {
         let n = f(r, "n");
@@ -463,7 +470,7 @@ fn report(results: &[Value], setups: &[Value], secs: u64) {
         };
         let expected = n * f(r, "wall") / SEGMENT_SECS;
         println!(
-            "{:>4}  {:<7} {:>12.4} {:>12.1} {:>15} {:>9} {:>16} {:>8} {:>6} {:>12.1} {:>9} {:>8}",
+            "{:>4}  {:<7} {:>12.4} {:>12.1} {:>15} {:>9} {:>16} {:>8} {:>6} {:>12.1} {:>9} {:>8} {:>13}",
             n,
             phase,
             f(r, "cpu") / f(r, "wall") / n * 100.0,
@@ -476,6 +483,11 @@ fn report(results: &[Value], setups: &[Value], secs: u64) {
             f(r, "max_since_start_ms"),
             format!("{:.2} core", f(r, "ffmpeg_cpu") / f(r, "wall")),
             format!("{:.1}/2", f(r, "busy_mean")),
+            format!(
+                "{:.0}%/{}",
+                f(r, "machine_busy") * 100.0,
+                r["loadavg"].as_str().unwrap_or("?")
+            ),
         );
     }
     println!(
@@ -483,7 +495,8 @@ fn report(results: &[Value], setups: &[Value], secs: u64) {
          in {secs} s; lateness over the phase, to the /metrics histogram's buckets; >100: segments \
          100 ms late or more; max ever: the latest segment of any channel since start (setup \
          included); ffmpeg: cores of the ffmpeg runs that ended in the phase; slots: encode slots \
-         busy, mean of 2 s samples."
+         busy, mean of 2 s samples; host cpu/load: the whole machine's CPU busy over the \
+         phase (every process, ours or not) and its 1-minute load average at the end."
     );
     for s in setups {
         println!(
