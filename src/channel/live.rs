@@ -79,6 +79,8 @@ pub struct Lateness {
     counts: Vec<u32>,
     /// The latest segment, ever.
     pub max: std::time::Duration,
+    /// Every segment's lateness added up (the `_sum` of the /metrics histogram).
+    pub total: std::time::Duration,
 }
 
 impl Default for Lateness {
@@ -86,6 +88,7 @@ impl Default for Lateness {
         Lateness {
             counts: vec![0; Lateness::BUCKETS + 1],
             max: std::time::Duration::ZERO,
+            total: std::time::Duration::ZERO,
         }
     }
 }
@@ -99,11 +102,21 @@ impl Lateness {
         let ms = (late.as_millis() as usize).min(Lateness::BUCKETS);
         self.counts[ms] += 1;
         self.max = self.max.max(late);
+        self.total += late;
     }
 
     /// Segments counted.
     pub fn count(&self) -> u64 {
         self.counts.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    /// Segments published less than `ms` milliseconds late (`ms` up to
+    /// [`Lateness::BUCKETS`]; all of them beyond).
+    pub fn under(&self, ms: usize) -> u64 {
+        match ms > Lateness::BUCKETS {
+            true => self.count(),
+            false => self.counts[..ms].iter().map(|&n| u64::from(n)).sum(),
+        }
     }
 
     /// The lateness `q` (0..=1) of the segments were at most, to the millisecond
@@ -129,6 +142,7 @@ impl Lateness {
             *a += b;
         }
         self.max = self.max.max(other.max);
+        self.total += other.total;
     }
 }
 
@@ -697,9 +711,16 @@ mod tests {
         assert_eq!(l.quantile(0.99), Duration::from_millis(100));
         assert_eq!(l.quantile(1.0), Duration::from_secs(3));
         assert_eq!(l.max, Duration::from_secs(3));
+        assert_eq!((l.under(0), l.under(1), l.under(50)), (0, 1, 50));
+        assert_eq!((l.under(250), l.under(251)), (100, 101));
+        assert_eq!(
+            l.total,
+            Duration::from_micros(4_950_000 + 30_000 + 3_000_000)
+        );
         let mut all = Lateness::default();
         all.merge(&l);
         all.merge(&l);
         assert_eq!((all.count(), all.max), (202, Duration::from_secs(3)));
+        assert_eq!(all.total, l.total * 2);
     }
 }

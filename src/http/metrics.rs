@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
 use super::AppState;
-use crate::channel::live::LiveStats;
+use crate::channel::live::{Lateness, LiveStats};
 use crate::library::LibraryCounts;
 use crate::schedule::Chunk;
 use crate::schedule::generator::{GeneratorState, GeneratorStatus};
@@ -204,6 +204,53 @@ fn stream(page: &mut Page, live: &[(String, LiveStats)]) {
     );
 }
 
+/// Upper bounds of the lateness histogram's buckets, milliseconds (at most
+/// [`Lateness::BUCKETS`], the last one told apart).
+const LATENESS_BUCKETS_MS: [usize; 16] =
+    [1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 250];
+
+/// How late segments were published against their schedule: each channel's p99
+/// and worst since start, and one histogram of every channel's segments, whose
+/// counters a scraper (or a benchmark) subtracts to get the figures of a window.
+/// A bucket `le="x"` counts the segments less than x seconds late (whole ms).
+fn lateness(page: &mut Page, live: &[(String, LiveStats)]) {
+    use Kind::Gauge;
+    per_channel(
+        page,
+        "segment_lateness_p99_seconds",
+        Gauge,
+        "Lateness 99% of the segments published since start were at most (whole ms).",
+        live,
+        |l| l.lateness.quantile(0.99).as_secs_f64(),
+    );
+    per_channel(
+        page,
+        "segment_lateness_max_seconds",
+        Gauge,
+        "The latest a segment was published since start.",
+        live,
+        |l| l.lateness.max.as_secs_f64(),
+    );
+    let mut all = Lateness::default();
+    for (_, l) in live {
+        all.merge(&l.lateness);
+    }
+    let o = &mut page.0;
+    let name = "shufflecast_segment_lateness_seconds";
+    let _ = writeln!(
+        o,
+        "# HELP {name} How late segments of every channel were published against their schedule, since start."
+    );
+    let _ = writeln!(o, "# TYPE {name} histogram");
+    for ms in LATENESS_BUCKETS_MS {
+        let le = ms as f64 / 1000.0;
+        let _ = writeln!(o, "{name}_bucket{{le=\"{le}\"}} {}", all.under(ms));
+    }
+    let _ = writeln!(o, "{name}_bucket{{le=\"+Inf\"}} {}", all.count());
+    let _ = writeln!(o, "{name}_sum {}", all.total.as_secs_f64());
+    let _ = writeln!(o, "{name}_count {}", all.count());
+}
+
 /// Each channel's chunks by state.
 fn chunks(page: &mut Page, channels: &[(String, Vec<Chunk>)]) {
     let mut samples = Vec::new();
@@ -360,7 +407,9 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
             .map(|c| (c.slug.to_string(), f(c)))
             .collect()
     };
-    stream(&mut page, &each(&|c| c.live.stats()));
+    let live = each(&|c| c.live.stats());
+    stream(&mut page, &live);
+    lateness(&mut page, &live);
     chunks(
         &mut page,
         &channels
@@ -452,6 +501,45 @@ mod tests {
              # HELP shufflecast_runs_total Runs.\n# TYPE shufflecast_runs_total counter\n\
              shufflecast_runs_total{outcome=\"ok\"} 2\nshufflecast_runs_total{outcome=\"failed\"} 0.5\n"
         );
+    }
+
+    #[test]
+    fn lateness_is_each_channels_p99_and_worst_and_one_histogram() {
+        let stats = |ms: &[u64]| {
+            let mut l = LiveStats::default();
+            for &m in ms {
+                l.lateness.record(Duration::from_micros(m * 1000 + 500));
+            }
+            l
+        };
+        let live = [
+            ("a".to_string(), stats(&[0, 0, 4])),
+            ("b".to_string(), stats(&[120, 400])),
+        ];
+        let mut page = Page::default();
+        lateness(&mut page, &live);
+        let p = &page.0;
+        for line in [
+            "shufflecast_segment_lateness_p99_seconds{channel=\"a\"} 0.0045",
+            "shufflecast_segment_lateness_max_seconds{channel=\"b\"} 0.4005",
+            "# TYPE shufflecast_segment_lateness_seconds histogram",
+            "shufflecast_segment_lateness_seconds_bucket{le=\"0.001\"} 2",
+            "shufflecast_segment_lateness_seconds_bucket{le=\"0.004\"} 2",
+            "shufflecast_segment_lateness_seconds_bucket{le=\"0.005\"} 3",
+            "shufflecast_segment_lateness_seconds_bucket{le=\"0.15\"} 4",
+            "shufflecast_segment_lateness_seconds_bucket{le=\"0.25\"} 4",
+            "shufflecast_segment_lateness_seconds_bucket{le=\"+Inf\"} 5",
+            "shufflecast_segment_lateness_seconds_count 5",
+        ] {
+            assert!(p.lines().any(|l| l == line), "{line} not in:\n{p}");
+        }
+        let sum: f64 = p
+            .lines()
+            .find_map(|l| l.strip_prefix("shufflecast_segment_lateness_seconds_sum "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((sum - 0.5265).abs() < 1e-9, "{sum}");
     }
 
     #[test]
