@@ -69,18 +69,35 @@ pub async fn record(db: Db, channel: Arc<str>, live: Arc<Live>, cancel: Cancella
             .into_iter()
             .filter(|n| n.seq >= from)
             .collect();
-        for now in segments {
-            let pdt = live.next_program_date_time();
-            if let Err(e) = record_segment(&db, &channel, last.as_ref(), &now, pdt) {
-                tracing::warn!(error = %e, "cannot record stats");
-            }
-            last = Some(now);
+        if segments.is_empty() {
+            continue;
         }
+        let pdt = live.next_program_date_time();
+        // SQLite off the runtime's threads: a write waiting on the connection (an
+        // airing, a scan, a checkpoint) must not hold up the engines that share
+        // them, hundreds of channels of them.
+        let (db, channel, prev) = (db.clone(), channel.clone(), last.take());
+        last = tokio::task::spawn_blocking(move || {
+            let mut last = prev;
+            for now in segments {
+                if let Err(e) = record_segment(&db, &channel, last.as_ref(), &now, pdt) {
+                    tracing::warn!(error = %e, "cannot record stats");
+                }
+                last = Some(now);
+            }
+            last
+        })
+        .await
+        .unwrap_or_default();
     }
     // The exact point, also when nothing was published since the last pass.
-    if let Some(now) = &last {
+    if let Some(now) = last {
         let pdt = live.next_program_date_time();
-        if let Err(e) = db.continuity(&channel).save(&next_point(now, pdt, false)) {
+        let saved = tokio::task::spawn_blocking(move || {
+            db.continuity(&channel).save(&next_point(&now, pdt, false))
+        })
+        .await;
+        if let Ok(Err(e)) = saved {
             tracing::warn!(error = %e, "cannot record where the stream stopped");
         }
     }
