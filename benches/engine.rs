@@ -109,6 +109,7 @@ fn main() {
             start: Ticks(900_000),
             first_seq: 0,
             first_clip_wait: Duration::from_secs(30),
+            phase: Duration::ZERO,
         };
         let segments = minutes * 30;
         let cpu0 = cpu_seconds();

@@ -59,6 +59,9 @@ pub enum StartError {
     /// The channels file is wrong (the message names the file, line, channel, key).
     #[error("{0}")]
     ChannelsFile(#[from] crate::channels::FileError),
+    /// The engines' threads could not be started.
+    #[error("cannot start the engines' threads: {0}")]
+    Threads(std::io::Error),
     /// DEFAULT_CHANNEL names no channel.
     #[error("DEFAULT_CHANNEL: no channel {0:?} (the channels are {1})")]
     NoDefault(String, String),
@@ -166,6 +169,7 @@ impl App {
                 encoder: encoder.clone(),
                 demo: demo.clone(),
                 run_id: run_id(clock.wall_now()),
+                engines: station::Engines::start().map_err(StartError::Threads)?,
             },
             config.clone(),
             defs,

@@ -110,6 +110,11 @@ pub struct ChannelTiming {
     pub first_seq: u64,
     /// At start, how long to wait for a real clip before airing the slate.
     pub first_clip_wait: Duration,
+    /// Where in a segment's period this channel's boundaries fall, from the moment
+    /// it would start: the channels of one process spread their cuts over the
+    /// period instead of all cutting (and queueing for the cores) at the same
+    /// instant. The first segment comes that much later.
+    pub phase: Duration,
 }
 
 impl ChannelTiming {
@@ -209,7 +214,8 @@ impl Engine {
             t.first_seq,
             self.silence.clone(),
         );
-        let mut timeline = Timeline::starting(self.clock.now());
+        // The phase is waited for before the first segment, like any segment's time.
+        let mut timeline = Timeline::starting(self.clock.now() + t.phase);
         tracing::info!(
             start_pts = t.start.0,
             first_seq = t.first_seq,
@@ -668,6 +674,7 @@ mod tests {
                     start: Ticks(900_000),
                     first_seq: 0,
                     first_clip_wait: Duration::from_secs(10),
+                    phase: Duration::ZERO,
                 },
                 clock: clock.clone(),
                 live: Live::new("t".into(), 100, 1, None),
