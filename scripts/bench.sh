@@ -2,7 +2,9 @@
 # Prints the benchmark figures quoted in the README:
 #  1. the live engine's CPU time per second of stream (cargo bench --bench engine),
 #     and the library: a rescan of 10,000 unchanged files, the next-clip pick in a
-#     library of 100,000 videos (cargo bench --bench library);
+#     library of 100,000 videos (cargo bench --bench library); many channels at
+#     once: CPU, memory and segment lateness for N = 1, 10, 50, 200 channels
+#     (cargo bench --bench channels, about 6 minutes);
 #  2. fast start: time from launch to the first segment in the playlist, on a fresh
 #     data folder with the demo library (median of RUNS runs).
 set -euo pipefail
@@ -10,6 +12,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test   # curl and python3 too, for the fast-start runs
 cargo bench --locked --bench engine
 cargo bench --locked --bench library
+cargo bench --locked --bench channels
 cargo build --release --locked
 runs=${RUNS:-5}
 times=()
