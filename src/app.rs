@@ -27,8 +27,9 @@ use crate::media::Ticks;
 use crate::schedule::Playout;
 use crate::schedule::pool::EncodePool;
 use crate::settings;
-use crate::station::{self, ChannelError, Demo, Shared, Station};
+use crate::station::{self, ChannelError, Shared, Station};
 use crate::system::Monitor;
+use crate::transcode::demo::DemoLibrary;
 use crate::transcode::{self, Encoder, Ffmpeg, TranscodeError};
 
 /// Why the server could not start.
@@ -434,7 +435,7 @@ async fn demo_library(
     defs: &[ChannelDef],
     ff: &Ffmpeg,
     dirs: &DataDirs,
-) -> Result<Option<Demo>, StartError> {
+) -> Result<Option<DemoLibrary>, StartError> {
     if defs
         .iter()
         .all(|d| !d.config(config).channel.videos.is_empty())
@@ -442,11 +443,9 @@ async fn demo_library(
         return Ok(None);
     }
     tracing::info!(dir = %dirs.demo.display(), "a channel has no video folder: using the demo library");
-    let demo = transcode::demo::make_first_demo_video(ff, &dirs.demo).await?;
-    Ok(Some(Demo {
-        videos: demo.videos,
-        music: demo.music,
-    }))
+    Ok(Some(
+        transcode::demo::make_first_demo_video(ff, &dirs.demo).await?,
+    ))
 }
 
 /// The TubeArchivist client, when configured and valid (else metadata comes from

@@ -33,6 +33,7 @@ use crate::schedule::generator::{Generator, GeneratorHandle, GeneratorSettings};
 use crate::schedule::music::Music;
 use crate::schedule::pool::EncodePool;
 use crate::stats;
+use crate::transcode::demo::DemoLibrary;
 use crate::transcode::{Encoder, Ffmpeg};
 
 /// Why a channel could not be put on air.
@@ -91,7 +92,7 @@ pub struct Shared {
     /// The encoder of every clip.
     pub encoder: Encoder,
     /// The demo library, for channels without a video folder.
-    pub demo: Option<Demo>,
+    pub demo: Option<DemoLibrary>,
     /// A short id of this run, for segment names.
     pub run_id: String,
     /// The threads the engines run on.
@@ -134,15 +135,6 @@ impl Drop for Engines {
             rt.shutdown_background();
         }
     }
-}
-
-/// The demo library's folders.
-#[derive(Clone, Debug)]
-pub struct Demo {
-    /// Its videos.
-    pub videos: PathBuf,
-    /// Its music.
-    pub music: PathBuf,
 }
 
 /// One channel on air.
@@ -202,8 +194,6 @@ pub struct Station {
     running: Mutex<Option<CancellationToken>>,
     /// Channels built before the station runs, started by [`Station::run`].
     pending: Mutex<Vec<(Arc<OnAir>, Parts)>>,
-    /// Bumped when channels are added, edited or removed.
-    changed: watch::Sender<u64>,
 }
 
 impl Station {
@@ -222,7 +212,6 @@ impl Station {
             default: RwLock::new(default),
             running: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
-            changed: watch::channel(0).0,
         });
         for d in defs {
             let built = station.build_channel(d, None)?;
@@ -255,11 +244,7 @@ impl Station {
 
     /// The channel `slug`.
     pub fn get(&self, slug: &str) -> Option<Arc<OnAir>> {
-        self.channels
-            .read()
-            .iter()
-            .find(|(s, _)| s.as_str() == slug)
-            .map(|(_, c)| c.clone())
+        self.channels.read().get(slug).cloned()
     }
 
     /// The default channel (at `/hls/stream.m3u8`, and for API calls without
@@ -273,11 +258,6 @@ impl Station {
     /// The default channel's slug.
     pub fn default_slug(&self) -> Slug {
         self.default.read().clone()
-    }
-
-    /// Ticks when channels are added, edited or removed.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.subscribe()
     }
 
     /// Starts every channel built so far, and those added later, until `cancel`.
@@ -382,7 +362,6 @@ impl Station {
             .insert(on_air.slug.clone(), on_air.clone());
         self.sync_folders();
         self.launch(on_air.clone(), parts);
-        self.changed.send_modify(|n| *n += 1);
         on_air
     }
 
@@ -410,7 +389,6 @@ impl Station {
                 .update_settings(|g| g.channel = now.channel.clone());
             *old.def.write() = def;
             self.sync_folders();
-            self.changed.send_modify(|n| *n += 1);
             return Ok(old);
         }
         self.stop(&old).await;
@@ -437,7 +415,6 @@ impl Station {
         }
         let _ = tokio::fs::remove_dir_all(self.channel_dir(&c.slug)).await;
         self.sync_folders();
-        self.changed.send_modify(|n| *n += 1);
         tracing::info!(channel = %c.slug, "channel removed");
         Ok(true)
     }

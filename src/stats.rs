@@ -58,7 +58,7 @@ pub async fn record(db: Db, channel: Arc<str>, live: Arc<Live>, cancel: Cancella
                 r = rx.changed() => if r.is_err() { stopping = true },
             }
         }
-        if live.stats().segments_published == 0 {
+        if live.last_published().is_none() {
             continue;
         }
         // Segments come every couple of seconds; the retained history covers any we

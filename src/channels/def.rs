@@ -127,6 +127,14 @@ impl FromStr for Slug {
     }
 }
 
+/// Channels are kept by slug and looked up by the text of a URL: the order and
+/// hash of a slug are those of its text.
+impl std::borrow::Borrow<str> for Slug {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for Slug {
     fn as_ref(&self) -> &str {
         &self.0

@@ -103,17 +103,20 @@ impl LibraryStore {
     /// call's `after` (ids only grow: a file that comes back different gets a new
     /// row).
     pub fn see_new_videos(&self, channel: &str, after: i64) -> Result<i64, DbError> {
-        self.db.transaction(|tx| {
-            tx.prepare_cached(
+        let c = self.db.conn();
+        // Read first: a pick with nothing new (nearly every pick) writes nothing.
+        let newest: Option<i64> = c
+            .prepare_cached("SELECT max(id) FROM videos")?
+            .query_row([], |r| r.get(0))?;
+        let newest = newest.unwrap_or(after);
+        if newest > after {
+            c.prepare_cached(
                 "INSERT OR IGNORE INTO channel_videos (channel, video_id)
-                 SELECT ?1, id FROM videos WHERE id > ?2",
+                 SELECT ?1, id FROM videos WHERE id > ?2 AND id <= ?3",
             )?
-            .execute(params![channel, after])?;
-            let newest: Option<i64> = tx
-                .prepare_cached("SELECT max(id) FROM videos")?
-                .query_row([], |r| r.get(0))?;
-            Ok(newest.unwrap_or(after).max(after))
-        })
+            .execute(params![channel, after, newest])?;
+        }
+        Ok(newest.max(after))
     }
 
     /// `channel`'s first usable video in its LRU order (never used by it first,

@@ -65,7 +65,8 @@ pub async fn stream_status(Ch(ch): Ch) -> Json<StreamStatus> {
     Json(now_playing(&ch))
 }
 
-fn now_playing(ch: &OnAir) -> StreamStatus {
+/// What airs on `ch` now, and its next chunk.
+pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     let (_, next_chunk) = ch.playout.now_and_next();
     StreamStatus::new(&ch.live.now_playing(), next_chunk)
 }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::AppState;
 use super::error::ApiError;
 use super::iptv;
-use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes, StreamStatus};
+use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes};
 use crate::channels::def::{ChannelDef, Origin};
 use crate::station::OnAir;
 
@@ -34,7 +34,6 @@ fn info(ch: &OnAir, default: &str) -> ChannelInfo {
             .cloned()
             .unwrap_or_else(|| def.name.clone())
     };
-    let (_, next_chunk) = ch.playout.now_and_next();
     ChannelInfo {
         slug: def.slug.to_string(),
         name: def.name.clone(),
@@ -44,7 +43,7 @@ fn info(ch: &OnAir, default: &str) -> ChannelInfo {
         origin: def.origin.as_str().to_string(),
         editable: def.origin.editable(),
         default: def.slug.as_str() == default,
-        now: StreamStatus::new(&ch.live.now_playing(), next_chunk),
+        now: super::api::now_playing(ch),
         next: progs.get(1).map(title),
         programme: progs.first().map(|p| ProgrammeTimes {
             title: title(p),

@@ -394,6 +394,17 @@ fn http(page: &mut Page, http: &HttpMetrics, segment_secs: f64) {
     );
 }
 
+/// What `f` reads of each channel, by slug.
+fn each<T>(
+    channels: &[std::sync::Arc<crate::station::OnAir>],
+    f: impl Fn(&crate::station::OnAir) -> T,
+) -> Vec<(String, T)> {
+    channels
+        .iter()
+        .map(|c| (c.slug.to_string(), f(c)))
+        .collect()
+}
+
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", responses(
     (status = 200, description = "The metrics, in Prometheus' text format 0.0.4.", content_type = "text/plain", body = String),
@@ -401,29 +412,11 @@ fn http(page: &mut Page, http: &HttpMetrics, segment_secs: f64) {
 pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
     let mut page = Page::default();
     let channels = st.station.list();
-    let each = |f: &dyn Fn(&crate::station::OnAir) -> _| -> Vec<_> {
-        channels
-            .iter()
-            .map(|c| (c.slug.to_string(), f(c)))
-            .collect()
-    };
-    let live = each(&|c| c.live.stats());
+    let live = each(&channels, |c| c.live.stats());
     stream(&mut page, &live);
     lateness(&mut page, &live);
-    chunks(
-        &mut page,
-        &channels
-            .iter()
-            .map(|c| (c.slug.to_string(), c.playout.chunks()))
-            .collect::<Vec<_>>(),
-    );
-    generator(
-        &mut page,
-        &channels
-            .iter()
-            .map(|c| (c.slug.to_string(), c.generator.status()))
-            .collect::<Vec<_>>(),
-    );
+    chunks(&mut page, &each(&channels, |c| c.playout.chunks()));
+    generator(&mut page, &each(&channels, |c| c.generator.status()));
     page.one(
         "channels",
         Kind::Gauge,

@@ -466,7 +466,8 @@ impl Run {
             return None;
         }
         // Nothing to cut: say so rather than start a chunk that stays empty.
-        if me.library.counts().is_ok_and(|c| c.usable == 0) {
+        // The channel's indexed pick, not a count of the whole library.
+        if me.library.pick(&[]).is_ok_and(|v| v.is_none()) {
             self.state = match me.no_video("") {
                 Outcome::Stalled(reason) => GeneratorState::Stalled { reason },
                 _ => GeneratorState::WaitingForLibrary,
