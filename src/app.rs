@@ -115,6 +115,7 @@ pub struct App {
     /// Where the rest of the demo library goes, when the demo library is in use.
     demo: Option<PathBuf>,
     monitor: Arc<Monitor>,
+    state: AppState,
     router: axum::Router,
 }
 
@@ -190,7 +191,7 @@ impl App {
         };
         let monitor = Monitor::new(config.server.data.clone());
         let admin = admin_token(&config)?;
-        let router = http::router(AppState {
+        let state = AppState {
             station: station.clone(),
             db: db.clone(),
             library: library.clone(),
@@ -203,8 +204,11 @@ impl App {
                 viewer: config.security.viewer_token.clone(),
             },
             started: clock.wall_now(),
+            tuners: Arc::new(http::stream::Tuners::new(config.server.tuner_count)),
+            device: tuner_device(&db)?,
             config: Arc::new(config.clone()),
-        });
+        };
+        let router = http::router(state.clone());
         Ok(App {
             started,
             demo: demo.is_some().then(|| dirs.demo.clone()),
@@ -213,6 +217,7 @@ impl App {
             station,
             slate: slate_maker,
             monitor,
+            state,
             router,
         })
     }
@@ -229,6 +234,9 @@ impl App {
         let cancel = CancellationToken::new();
         let mut tasks = Tasks::default();
         let router = self.router.clone();
+        if self.state.config.server.discovery {
+            spawn_discovery(&mut tasks, &cancel, self.state.clone(), addr.port());
+        }
         self.spawn_all(&mut tasks, &cancel);
         tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
         let served = serve_http(listener, router, shutdown).await;
@@ -311,7 +319,13 @@ async fn serve_http(
 ) -> std::io::Result<()> {
     let stopping = CancellationToken::new();
     let signal = stopping.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    // Each connection can be hung up on (a continuous-stream client that stopped
+    // reading), see `http::conn`.
+    let server = axum::serve(
+        http::conn::Listener(listener),
+        router.into_make_service_with_connect_info::<http::conn::Peer>(),
+    )
+    .with_graceful_shutdown(async move {
         shutdown.await;
         signal.cancel();
     });
@@ -455,6 +469,59 @@ fn tube_archivist(config: &Config) -> Option<TubeArchivist> {
     TubeArchivist::new(&url, &token)
         .map_err(|e| tracing::warn!(error = %e, "TubeArchivist disabled"))
         .ok()
+}
+
+/// Answers HDHomeRun discovery on UDP port 65001, telling requesters the HTTP
+/// `port`. A port already taken (another tuner emulator, a second server) costs
+/// only discovery: the tuner can still be added by its address.
+fn spawn_discovery(tasks: &mut Tasks, cancel: &CancellationToken, state: AppState, port: u16) {
+    let socket = match crate::hdhomerun::bind(crate::hdhomerun::DISCOVERY_PORT) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, port = crate::hdhomerun::DISCOVERY_PORT, "HDHomeRun discovery off: cannot listen on UDP port 65001; add the tuner by its address (see the README), or set DISCOVERY=false");
+            return;
+        }
+    };
+    tracing::info!(device = %state.device.id, "answering HDHomeRun discovery on UDP port 65001");
+    tasks.spawn(
+        "discovery",
+        crate::hdhomerun::serve(
+            socket,
+            move |_peer, local| http::hdhomerun::advert(&state, local, port),
+            cancel.child_token(),
+        ),
+    );
+}
+
+/// The HDHomeRun tuner's identity: made on the first start and kept in the
+/// database, so Plex, Jellyfin and Emby know it as the same device for ever.
+fn tuner_device(db: &Db) -> Result<http::hdhomerun::Device, StartError> {
+    use crate::hdhomerun::DeviceId;
+    let id = match db.meta("device_id")?.map(|s| s.parse::<DeviceId>()) {
+        Some(Ok(id)) => id,
+        other => {
+            if let Some(Err(e)) = other {
+                tracing::warn!(error = %e, "the stored HDHomeRun device id is invalid: a new one is made");
+            }
+            let id = DeviceId::generate();
+            db.set_meta("device_id", &id.to_string())?;
+            id
+        }
+    };
+    let auth = match db.meta("device_auth")? {
+        Some(a) if !a.is_empty() => a,
+        _ => {
+            use rand::RngExt;
+            let a: String = rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(24)
+                .map(char::from)
+                .collect();
+            db.set_meta("device_auth", &a)?;
+            a
+        }
+    };
+    Ok(http::hdhomerun::Device { id, auth })
 }
 
 /// The admin token: configured, else the one kept in the data folder (made and

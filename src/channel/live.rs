@@ -31,6 +31,17 @@ pub struct PublishedSegment {
     pub entry: PlaylistEntry,
 }
 
+/// Whether a segment is still held, by number.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Retained {
+    /// Its bytes, shared with every other reader.
+    Here(Bytes),
+    /// Not published yet.
+    NotYet,
+    /// Aged out of memory.
+    Gone,
+}
+
 /// What is on air, from the newest published segment.
 #[derive(Clone, Debug, Default)]
 pub struct NowPlaying {
@@ -257,6 +268,31 @@ impl Live {
         let first = w.segments.front()?.seq;
         let idx = seq.checked_sub(first)? as usize;
         w.segments.get(idx).map(|s| s.data.clone())
+    }
+
+    /// Segment `seq` by number, for the continuous stream, which reads them in order.
+    pub fn segment_at(&self, seq: u64) -> Retained {
+        let w = self.inner.read();
+        let Some(first) = w.segments.front().map(|s| s.seq) else {
+            return Retained::NotYet;
+        };
+        match seq.checked_sub(first) {
+            None => Retained::Gone,
+            Some(i) => match w.segments.get(i as usize) {
+                Some(s) => Retained::Here(s.data.clone()),
+                None => Retained::NotYet,
+            },
+        }
+    }
+
+    /// The newest segment's number; None before the first.
+    pub fn newest_seq(&self) -> Option<u64> {
+        self.inner.read().segments.back().map(|s| s.seq)
+    }
+
+    /// Segments the playlist lists.
+    pub fn window(&self) -> usize {
+        self.window
     }
 
     /// What is on air, from the newest published segment.
@@ -526,6 +562,10 @@ mod tests {
         ] {
             assert!(live.segment(bad).is_none(), "{bad}");
         }
+        assert_eq!(live.segment_at(102), Retained::Here(live.segment("run-102.ts").unwrap()));
+        assert_eq!(live.segment_at(101), Retained::Gone);
+        assert_eq!(live.segment_at(108), Retained::NotYet);
+        assert_eq!(live.newest_seq(), Some(107));
         assert_eq!(live.history().len(), 6);
         assert_eq!(live.now_playing().seq, 107);
         assert_eq!(live.stats().segments_published, 8);

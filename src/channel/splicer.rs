@@ -93,12 +93,18 @@ impl Splicer {
         first_seq: u64,
         silence: Arc<LoadedTrack>,
     ) -> Splicer {
+        let mut mux = TsMuxer::new();
+        if first_seq > 0 {
+            // Continuing an earlier run's stream (whose playlist shows a
+            // discontinuity): the counters start again.
+            mux.mark_discontinuity();
+        }
         Splicer {
             frame_ticks,
             segment_frames,
             next_pts: start,
             seq: first_seq,
-            mux: TsMuxer::new(),
+            mux,
             airing: None,
             last_params: None,
             pending_discontinuity: false,

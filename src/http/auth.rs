@@ -20,6 +20,18 @@ pub struct Tokens {
     pub viewer: Option<String>,
 }
 
+impl Tokens {
+    /// True when `token`, given in a URL path by a client that can send neither
+    /// headers nor a query string, opens the viewer routes: the viewer token or the
+    /// admin one; any, when no viewer token is set (nothing is closed then).
+    pub fn viewer_in_path(&self, token: &str) -> bool {
+        match &self.viewer {
+            None => true,
+            Some(viewer) => same(token, viewer) || same(token, &self.admin),
+        }
+    }
+}
+
 /// The admin token: `configured` if set, else the one stored in `data/admin-token`,
 /// else a new random one, stored there (mode 0600) and printed once. Returns the token
 /// and whether it was just made.
@@ -143,7 +155,8 @@ pub async fn require_admin(State(tokens): State<Tokens>, req: Request, next: Nex
 }
 
 /// Middleware of viewer routes: the viewer token when one is set (the admin token
-/// works too); mutating methods never reach these routes.
+/// works too). Nothing these routes do changes the channel (an HDHomeRun's
+/// `POST /lineup.post` scan only answers that it is done).
 pub async fn require_viewer(State(tokens): State<Tokens>, req: Request, next: Next) -> Response {
     let Some(viewer) = &tokens.viewer else {
         return next.run(req).await;

@@ -56,7 +56,7 @@ pub fn channel_id(name: &str) -> String {
 
 /// The base URL the client used to reach us, from its Host header (and a proxy's
 /// X-Forwarded-Proto); only characters a host can have are kept.
-fn base_url(headers: &HeaderMap) -> String {
+pub(super) fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -82,7 +82,7 @@ fn token_query(st: &AppState) -> String {
         .unwrap_or_default()
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -141,7 +141,7 @@ pub async fn logo() -> impl IntoResponse {
 }
 
 /// XML text and attribute escaping.
-fn attr(s: &str) -> String {
+pub(super) fn attr(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -297,11 +297,11 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
         let def = ch.def();
         let _ = writeln!(
             x,
-            "  <channel id=\"{}\">\n    <display-name>{}</display-name>\n    <display-name>{}</display-name>\n    <icon src=\"{}\"/>\n  </channel>",
+            "  <channel id=\"{}\">\n    <display-name>{name}</display-name>\n    <display-name>{no}</display-name>\n    <display-name>{no} {name}</display-name>\n    <icon src=\"{}\"/>\n  </channel>",
             tvg_id(ch),
-            attr(&def.name),
-            def.number,
-            logo_url(&base, ch)
+            logo_url(&base, ch),
+            name = attr(&def.name),
+            no = def.number,
         );
     }
     for ch in &channels {

@@ -312,6 +312,33 @@ fn generator(page: &mut Page, status: &[(String, GeneratorStatus)]) {
     );
 }
 
+/// The continuous MPEG-TS streams: tuners in use, and each channel's clients.
+fn tuners(page: &mut Page, tuners: &super::stream::Tuners) {
+    use Kind::{Counter, Gauge};
+    use std::sync::atomic::Ordering::Relaxed;
+    page.one("tuners", Gauge, "Continuous streams that may be open at once (TUNER_COUNT).", tuners.count() as f64);
+    page.one("tuners_in_use", Gauge, "Continuous streams open now.", tuners.in_use() as f64);
+    page.one(
+        "tuner_refusals_total",
+        Counter,
+        "Continuous streams refused because every tuner was in use.",
+        tuners.refused() as f64,
+    );
+    let all = tuners.all();
+    per_channel(page, "ts_clients", Gauge, "Clients of the channel's continuous MPEG-TS now.", &all, |c| {
+        c.clients.load(Relaxed) as f64
+    });
+    per_channel(page, "ts_clients_opened_total", Counter, "Continuous MPEG-TS clients since start.", &all, |c| {
+        c.opened.load(Relaxed) as f64
+    });
+    per_channel(page, "ts_clients_dropped_total", Counter, "Continuous MPEG-TS clients disconnected for falling more than the live window behind.", &all, |c| {
+        c.dropped.load(Relaxed) as f64
+    });
+    per_channel(page, "ts_bytes_total", Counter, "Bytes of continuous MPEG-TS handed to clients.", &all, |c| {
+        c.bytes.load(Relaxed) as f64
+    });
+}
+
 /// What `transcode` counts: clips whose parameters differed, ffmpeg runs.
 fn ffmpeg(page: &mut Page) {
     use Kind::Counter;
@@ -436,6 +463,7 @@ pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
         "Channels waiting for an encode slot.",
         waiting as f64,
     );
+    tuners(&mut page, &st.tuners);
     ffmpeg(&mut page);
     library(&mut page, &st.library.counts().unwrap_or_default());
     http(&mut page, &st.http, st.config.output.segment_duration);

@@ -8,12 +8,15 @@
 mod api;
 pub mod auth;
 mod channels;
+pub mod conn;
 mod error;
+pub mod hdhomerun;
 pub mod iptv;
 pub mod metrics;
 pub mod openapi;
 mod pick;
 mod range;
+pub mod stream;
 pub mod web;
 pub mod wire;
 
@@ -66,6 +69,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The built web client, when its folder exists.
     pub web: Option<web::WebRoot>,
+    /// The continuous streams' tuners and counters.
+    pub tuners: Arc<stream::Tuners>,
+    /// Who the HDHomeRun tuner is.
+    pub device: hdhomerun::Device,
 }
 
 /// Largest request body: the API takes small JSON objects only.
@@ -88,11 +95,20 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(metrics::render))
         .routes(routes!(openapi::serve))
         .routes(routes!(iptv::logo))
-        .routes(routes!(channels::channel_logo));
+        .routes(routes!(channels::channel_logo))
+        // These check the viewer token in their path themselves.
+        .routes(routes!(stream::stream_with_token))
+        .routes(routes!(hdhomerun::with_token));
     // The stream, the guide and read-only status.
     let viewer = OpenApiRouter::new()
         .routes(routes!(hls_file))
         .routes(routes!(channel_hls_file))
+        .routes(routes!(stream::stream))
+        .routes(routes!(hdhomerun::discover))
+        .routes(routes!(hdhomerun::lineup))
+        .routes(routes!(hdhomerun::lineup_status))
+        .routes(routes!(hdhomerun::lineup_post))
+        .routes(routes!(hdhomerun::device_xml))
         .routes(routes!(iptv::m3u))
         .routes(routes!(iptv::epg))
         .routes(routes!(api::status))

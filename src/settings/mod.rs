@@ -319,8 +319,9 @@ const OUTPUT: &str = "Output and encoding";
 const SOURCES: &str = "Sources and music";
 const SERVER: &str = "Server";
 const API: &str = "Access and integrations";
+const TUNER: &str = "Live TV tuner (Plex, Jellyfin, Emby)";
 /// The groups in the order a form shows them.
-const GROUPS: &[&str] = &[SOURCES, CLIPS, LOOK, OUTPUT, SERVER, API];
+const GROUPS: &[&str] = &[SOURCES, CLIPS, LOOK, OUTPUT, SERVER, TUNER, API];
 
 fn group_rank(s: &Spec) -> usize {
     GROUPS
@@ -370,6 +371,18 @@ declare! {
             "Seed of the clip choices, for reproducible runs"
             { env: &["SEED"], flag: Some("seed"), value_name: "N", group: SERVER,
               default_text: Some("random"), example: Some("42") }
+        tuner_count: usize = 8,
+            "Continuous MPEG-TS streams (/stream/SLUG.ts, what Plex, Jellyfin and Emby tune) open at once; the HDHomeRun tuner count they are told; one more gets a 503"
+            { env: &["TUNER_COUNT"], flag: Some("tuner-count"), value_name: "N", group: TUNER,
+              min: Some(1.0), max: Some(100000.0) }
+        discovery: bool = true,
+            "Answer HDHomeRun discovery (UDP port 65001), so Plex, Jellyfin, Emby and hdhomerun_config find the tuner without a typed address"
+            { env: &["DISCOVERY"], flag: Some("discovery"), value_name: "BOOL", group: TUNER }
+        base_url: Option<String> = None,
+            "The address clients reach this server at, as the tuner advertises it (http://host:port, behind a proxy its public URL); unset: the address each request came in on"
+            { env: &["BASE_URL"], flag: Some("base-url"), value_name: "URL", group: TUNER,
+              default_text: Some("the address asked"), example: Some("http://192.168.1.20:8081"),
+              check: Some(base_url) }
         tubearchivist_url: Option<String> = None,
             "TubeArchivist base URL, for titles and creators (the video id is read from file names)"
             { env: &["TUBEARCHIVIST_URL"], flag: Some("tubearchivist-url"), value_name: "URL", group: API,
@@ -605,6 +618,24 @@ fn tubearchivist(c: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+fn base_url(c: &Config) -> Result<(), Problem> {
+    let Some(url) = &c.server.base_url else {
+        return Ok(());
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.contains(char::is_whitespace) && !r.contains(['?', '#']) => {
+            Ok(())
+        }
+        _ => Err(String::from(
+            "must be an http:// or https:// URL without a query, e.g. http://192.168.1.20:8081",
+        )
+        .into()),
+    }
+}
+
 fn token(t: &Option<String>) -> Result<(), Problem> {
     match t {
         Some(v) if v.len() < 8 || v.chars().any(|c| c.is_whitespace() || c.is_control()) => {
@@ -634,6 +665,11 @@ impl Server {
     /// How long an encode may go without writing a frame.
     pub fn encode_stall(&self) -> Duration {
         Duration::from_secs(self.encode_stall_secs)
+    }
+
+    /// BASE_URL without a trailing slash, if set.
+    pub fn advertised_url(&self) -> Option<&str> {
+        self.base_url.as_deref().map(|u| u.trim_end_matches('/'))
     }
 
     /// TubeArchivist's base URL (without a trailing slash) and token, if set.

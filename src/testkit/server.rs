@@ -108,7 +108,9 @@ impl Drop for TestServer {
 
 /// The configuration of `shufflecast serve args` run in `dir`, with an empty
 /// environment (a test sees no setting of the machine it runs on), its data in
-/// `dir/data` and its web client in `dir/web` unless `args` give them.
+/// `dir/data` and its web client in `dir/web` unless `args` give them, and no
+/// HDHomeRun discovery unless they ask (its UDP port is one for the machine, and
+/// tests run side by side).
 pub fn config(dir: &Path, args: &[&str]) -> Config {
     let mut argv: Vec<String> = vec!["shufflecast".into(), "serve".into()];
     for (flag, default) in [("--data", "data"), ("--web-dir", "web")] {
@@ -116,6 +118,9 @@ pub fn config(dir: &Path, args: &[&str]) -> Config {
             argv.push(flag.into());
             argv.push(dir.join(default).display().to_string());
         }
+    }
+    if !args.contains(&"--discovery") {
+        argv.extend(["--discovery".into(), "false".into()]);
     }
     argv.extend(args.iter().map(|a| a.to_string()));
     let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));

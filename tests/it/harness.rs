@@ -77,6 +77,8 @@ impl Server {
                 data.to_str().unwrap(),
             ])
             .args(args)
+            // Its UDP port is one for the machine; tests run side by side.
+            .env("DISCOVERY", "false")
             .env("RUST_LOG", "info");
         cmd
     }

@@ -63,6 +63,9 @@ pub struct TsMuxer {
     /// continuity counter is patched per segment.
     pat: [u8; PACKET_SIZE],
     pmt: [u8; PACKET_SIZE],
+    /// The next packet of each [`Slot`] carries discontinuity_indicator: its
+    /// continuity counter (and time base) follow no packet of this stream.
+    discontinuity: [bool; 4],
 }
 
 impl Default for TsMuxer {
@@ -104,7 +107,17 @@ impl TsMuxer {
             cc: [0; 4],
             pat: serialize_psi(Slot::Pat, TsPayload::Pat(pat)),
             pmt: serialize_psi(Slot::Pmt, TsPayload::Pmt(pmt)),
+            discontinuity: [false; 4],
         }
+    }
+
+    /// Flags the next packet of every PID with discontinuity_indicator (13818-1
+    /// 2.4.3.5). For a muxer that continues another's stream, as after a restart:
+    /// its counters start again at 0, and a reader of the continuous transport
+    /// stream (not just of HLS segments, which carry EXT-X-DISCONTINUITY) must not
+    /// take that for lost packets.
+    pub fn mark_discontinuity(&mut self) {
+        self.discontinuity = [true; 4];
     }
 
     /// Starts a segment: writes a PAT then a PMT (H.264 stream_type 0x1B on
@@ -113,9 +126,17 @@ impl TsMuxer {
         let pat_cc = self.next_cc(Slot::Pat);
         let pmt_cc = self.next_cc(Slot::Pmt);
         out.reserve(2 * PACKET_SIZE);
-        for (packet, cc) in [(&self.pat, pat_cc), (&self.pmt, pmt_cc)] {
+        for (slot, cc) in [(Slot::Pat, pat_cc), (Slot::Pmt, pmt_cc)] {
+            let packet = match slot {
+                Slot::Pat => &self.pat,
+                _ => &self.pmt,
+            };
             let start = out.len();
-            out.extend_from_slice(packet);
+            if std::mem::take(&mut self.discontinuity[slot as usize]) {
+                out.extend_from_slice(&with_discontinuity(packet));
+            } else {
+                out.extend_from_slice(packet);
+            }
             out[start + 3] = (out[start + 3] & 0xF0) | cc;
         }
     }
@@ -133,7 +154,7 @@ impl TsMuxer {
     ) {
         let pcr_base = Ticks(dts.0.saturating_sub(PCR_LEAD.0)).wrapped();
         let adaptation_field = AdaptationField {
-            discontinuity_indicator: false,
+            discontinuity_indicator: std::mem::take(&mut self.discontinuity[Slot::Video as usize]),
             random_access_indicator: keyframe,
             es_priority_indicator: false,
             pcr: Some(ClockReference::new(pcr_base * 300).expect("a 33-bit PCR base is in range")),
@@ -192,7 +213,19 @@ impl TsMuxer {
         } else {
             0
         };
-        self.write_pes(out, Slot::Audio, None, header, pes_packet_len, data);
+        // Audio packets carry no adaptation field, but for the flag.
+        let adaptation_field = std::mem::take(&mut self.discontinuity[Slot::Audio as usize])
+            .then(|| AdaptationField {
+                discontinuity_indicator: true,
+                random_access_indicator: false,
+                es_priority_indicator: false,
+                pcr: None,
+                opcr: None,
+                splice_countdown: None,
+                transport_private_data: Vec::new(),
+                extension: None,
+            });
+        self.write_pes(out, Slot::Audio, adaptation_field, header, pes_packet_len, data);
     }
 
     fn next_cc(&mut self, slot: Slot) -> u8 {
@@ -299,6 +332,19 @@ fn serialize_psi(slot: Slot, payload: TsPayload) -> [u8; PACKET_SIZE] {
     bytes[3] = (bytes[3] & 0xCF) | 0x10; // adaptation_field_control: payload only
     bytes[4..4 + section.len()].copy_from_slice(section);
     bytes
+}
+
+/// A PSI packet (payload only, 0xFF padding) with a two-byte adaptation field
+/// whose discontinuity_indicator is set; the section moves two bytes on, into the
+/// padding.
+fn with_discontinuity(packet: &[u8; PACKET_SIZE]) -> [u8; PACKET_SIZE] {
+    let mut out = [0xFF; PACKET_SIZE];
+    out[..4].copy_from_slice(&packet[..4]);
+    out[3] = (out[3] & 0xCF) | 0x30; // adaptation_field_control: adaptation field and payload
+    out[4] = 1; // adaptation_field_length: the flags byte
+    out[5] = 0x80; // discontinuity_indicator
+    out[6..].copy_from_slice(&packet[4..PACKET_SIZE - 2]);
+    out
 }
 
 fn pes_header(stream_id: u8, pts: Ticks, dts: Option<Ticks>) -> PesHeader {
@@ -526,6 +572,33 @@ mod tests {
             all.extend(segment);
         }
         assert_eq!(read_video_access_units(&all).unwrap().len(), 20);
+    }
+
+    #[test]
+    fn a_marked_discontinuity_flags_the_next_packet_of_every_pid_once() {
+        let mut mux = TsMuxer::new();
+        let mut ts = Vec::new();
+        mux.begin_segment(&mut ts);
+        mux.write_video(&mut ts, Ticks(0), Ticks(0), true, &[0, 0, 1, 0x65]);
+        mux.write_audio(&mut ts, Ticks(0), &adts_frame(100, 1));
+        let before = ts.len();
+        mux.mark_discontinuity();
+        for n in 0..2u64 {
+            mux.begin_segment(&mut ts);
+            mux.write_video(&mut ts, Ticks(n), Ticks(n), true, &[0, 0, 1, 0x65]);
+            mux.write_audio(&mut ts, Ticks(n), &adts_frame(100, 1));
+        }
+        let flagged = |p: &Packet| !p.adaptation.is_empty() && p.adaptation[0] & 0x80 != 0;
+        let first = packets(&ts[..before]);
+        assert!(!first.iter().any(flagged));
+        let after = packets(&ts[before..]);
+        let pids: Vec<u16> = after.iter().filter(|p| flagged(p)).map(|p| p.pid).collect();
+        assert_eq!(pids, [0, PMT_PID, VIDEO_PID, AUDIO_PID]);
+        // The PSI sections are still read: the second segment's tables are the same.
+        assert_eq!(after[0].payload, &first[0].payload[..PAYLOAD_SIZE - 2]);
+        assert_eq!(after[1].payload, &first[1].payload[..PAYLOAD_SIZE - 2]);
+        assert_eq!(read_video_access_units(&ts).unwrap().len(), 3);
+        assert_eq!(read_audio_pes(&ts).unwrap().len(), 3);
     }
 
     #[test]

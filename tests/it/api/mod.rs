@@ -20,6 +20,7 @@ mod settings;
 mod stats;
 mod status;
 mod system;
+mod tuner;
 mod web;
 
 use std::path::Path;
@@ -45,13 +46,23 @@ const SMALL: [&str; 10] = [
 ];
 
 /// The demo channel (no video folder) at [`SMALL`] with the admin [`TOKEN`] and
-/// the flags `extra`, once its first segment is on air.
+/// the flags `extra`, once its first segment is on air (asked with the viewer
+/// token when `extra` sets one).
 pub async fn on_air(dir: &Path, extra: &[&str]) -> TestServer {
     let mut args = vec!["--admin-token", TOKEN];
     args.extend(SMALL);
     args.extend(extra);
     let server = TestServer::start(dir, &args).await;
-    server.wait_ready(Duration::from_secs(60)).await;
+    // With a viewer token, the playlist answers only with it.
+    let token = extra
+        .iter()
+        .position(|a| *a == "--viewer-token")
+        .and_then(|i| extra.get(i + 1));
+    let playlist = match token {
+        Some(t) => format!("/hls/stream.m3u8?token={t}"),
+        None => "/hls/stream.m3u8".to_string(),
+    };
+    server.wait_200(&playlist, Duration::from_secs(60)).await;
     server
 }
 

@@ -1,0 +1,324 @@
+//! The continuous MPEG-TS of a channel, for Plex, Jellyfin, Emby and any player
+//! that wants one endless stream rather than HLS: the live window's segments sent
+//! back to back. They already form one transport stream (the muxer carries
+//! timestamps and continuity counters on across segments and clip switches), so
+//! a client costs a reference to the same bytes every other client gets, and no
+//! remuxing at all.
+//!
+//! A client starts at the newest segment (PAT, PMT, then a keyframe) and then gets
+//! each one as it is published. One that falls more than the live window behind
+//! is hung up on (logged, counted): nothing waits for it, and it holds nothing but
+//! its place in the sequence.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::conn::{Hangup, Peer};
+use super::wire::{ErrorBody, MpegTs};
+use super::{ApiError, AppState};
+use crate::channel::Live;
+use crate::channel::live::Retained;
+use crate::station::Station;
+
+/// What the continuous streams of one channel did since start.
+#[derive(Debug, Default)]
+pub struct StreamCounters {
+    /// Clients connected now.
+    pub clients: AtomicU64,
+    /// Clients that ever connected.
+    pub opened: AtomicU64,
+    /// Bytes handed to clients' sockets.
+    pub bytes: AtomicU64,
+    /// Clients hung up on for falling behind.
+    pub dropped: AtomicU64,
+}
+
+/// The tuners: how many continuous streams may be open at once (TUNER_COUNT, what
+/// an HDHomeRun says it has), and each channel's counters.
+pub struct Tuners {
+    free: Arc<Semaphore>,
+    count: usize,
+    refused: AtomicU64,
+    channels: Mutex<HashMap<String, Arc<StreamCounters>>>,
+}
+
+impl Tuners {
+    /// `count` streams at most.
+    pub fn new(count: usize) -> Tuners {
+        Tuners {
+            free: Arc::new(Semaphore::new(count)),
+            count,
+            refused: AtomicU64::new(0),
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Tuners in all.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Tuners streaming now.
+    pub fn in_use(&self) -> usize {
+        self.count - self.free.available_permits()
+    }
+
+    /// Streams refused because every tuner was in use.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// The counters of `slug`'s streams.
+    pub fn counters(&self, slug: &str) -> Arc<StreamCounters> {
+        self.channels.lock().entry(slug.to_string()).or_default().clone()
+    }
+
+    /// Every channel's counters that ever had a client, by slug.
+    pub fn all(&self) -> Vec<(String, Arc<StreamCounters>)> {
+        let mut v: Vec<_> = self
+            .channels
+            .lock()
+            .iter()
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
+
+/// The continuous MPEG-TS file name of a channel: `<slug>.ts`.
+pub fn file_name(slug: &str) -> String {
+    format!("{slug}.ts")
+}
+
+/// A channel's continuous MPEG-TS: an endless response, starting at the newest
+/// segment. Query strings (such as Jellyfin's `?transcode=`) are ignored.
+#[utoipa::path(get, path = "/stream/{file}",
+    params(("file" = String, Path, description = "The channel's slug and `.ts`, e.g. `main.ts`.")),
+    responses(
+        (status = 200, description = "The stream, without end (chunked).", content((MpegTs = "video/mp2t"))),
+        (status = 404, description = "No such channel.", body = ErrorBody),
+        (status = 503, description = "Every tuner is in use, or the channel is not on air yet.", body = ErrorBody),
+    ),
+)]
+pub async fn stream(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> Response {
+    open(&st, &file, peer.map(|Extension(ConnectInfo(p))| p))
+}
+
+/// A channel's continuous MPEG-TS with the viewer token in the path, for clients
+/// that drop query strings and cannot send headers (Plex).
+#[utoipa::path(get, path = "/stream/{token}/{file}",
+    params(
+        ("token" = String, Path, description = "The viewer token (VIEWER_TOKEN)."),
+        ("file" = String, Path, description = "The channel's slug and `.ts`."),
+    ),
+    responses(
+        (status = 200, description = "The stream, without end (chunked).", content((MpegTs = "video/mp2t"))),
+        (status = 401, description = "Wrong token.", body = ErrorBody),
+        (status = 404, description = "No such channel.", body = ErrorBody),
+        (status = 503, description = "Every tuner is in use, or the channel is not on air yet.", body = ErrorBody),
+    ),
+)]
+pub async fn stream_with_token(
+    State(st): State<AppState>,
+    Path((token, file)): Path<(String, String)>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> Response {
+    if !st.tokens.viewer_in_path(&token) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "wrong viewer token").into_response();
+    }
+    open(&st, &file, peer.map(|Extension(ConnectInfo(p))| p))
+}
+
+/// How often a stream with no new segment checks its channel is still on air.
+const STILL_ON_AIR: Duration = Duration::from_secs(5);
+
+fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
+    let Some(slug) = file.strip_suffix(".ts") else {
+        return ApiError::not_found("no such stream: names end in .ts").into_response();
+    };
+    let Some(ch) = st.station.get(slug) else {
+        return ApiError::not_found(format!("no channel {slug:?}")).into_response();
+    };
+    let Some(newest) = ch.live.newest_seq() else {
+        return (
+            [(header::RETRY_AFTER, "1")],
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stream starting, retry in a second",
+            ),
+        )
+            .into_response();
+    };
+    let tuners = &st.tuners;
+    let Ok(permit) = tuners.free.clone().try_acquire_owned() else {
+        tuners.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(channel = %slug, tuners = tuners.count, "continuous stream refused: every tuner is in use");
+        return (
+            [(header::RETRY_AFTER, "5")],
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "all {} tuners are in use (TUNER_COUNT); close a stream or raise it",
+                    tuners.count
+                ),
+            ),
+        )
+            .into_response();
+    };
+    let counters = tuners.counters(slug);
+    counters.clients.fetch_add(1, Ordering::Relaxed);
+    counters.opened.fetch_add(1, Ordering::Relaxed);
+    let client = Arc::new(Client {
+        slug: slug.to_string(),
+        addr: peer.as_ref().map(|p| p.addr),
+        hangup: peer.map(|p| p.hangup),
+        next: AtomicU64::new(newest),
+        dropped: AtomicBool::new(false),
+        counters,
+    });
+    tracing::debug!(channel = %slug, peer = ?client.addr, from = newest, "continuous stream opened");
+    let watching = CancellationToken::new();
+    tokio::spawn(watch_pace(
+        ch.live.clone(),
+        client.clone(),
+        watching.clone(),
+    ));
+    let feed = Feed {
+        rx: ch.live.subscribe(),
+        live: ch.live.clone(),
+        station: st.station.clone(),
+        client,
+        _permit: permit,
+        _watching: watching.drop_guard(),
+    };
+    let body = futures::stream::unfold(feed, Feed::next);
+    (
+        [
+            (header::CONTENT_TYPE, "video/mp2t"),
+            // Live: every request is a new tune-in, never a cached one.
+            (header::CACHE_CONTROL, "no-store"),
+            // A proxy in front (nginx) must pass it on as it comes.
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// One client of a channel's continuous stream.
+struct Client {
+    slug: String,
+    addr: Option<SocketAddr>,
+    hangup: Option<Arc<Hangup>>,
+    /// The next segment to hand to its socket.
+    next: AtomicU64,
+    dropped: AtomicBool,
+    counters: Arc<StreamCounters>,
+}
+
+impl Client {
+    /// Hangs up on a client `behind` segments behind the live edge, once.
+    fn drop_behind(&self, behind: u64) {
+        if self.dropped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(channel = %self.slug, peer = ?self.addr, behind, "continuous stream: the client fell behind the live window; disconnected");
+        if let Some(h) = &self.hangup {
+            h.hang_up();
+        }
+    }
+}
+
+/// Hangs up on `client` once it is more than the live window behind. The body
+/// alone cannot tell: a client that stopped reading is never asked for more.
+async fn watch_pace(live: Arc<Live>, client: Arc<Client>, done: CancellationToken) {
+    let mut rx = live.subscribe();
+    let window = live.window() as u64;
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+        let newest = *rx.borrow_and_update();
+        let behind = (newest + 1).saturating_sub(client.next.load(Ordering::Acquire));
+        if behind > window {
+            client.drop_behind(behind);
+            return;
+        }
+    }
+}
+
+/// The body of one continuous stream.
+struct Feed {
+    live: Arc<Live>,
+    rx: watch::Receiver<u64>,
+    station: Arc<Station>,
+    client: Arc<Client>,
+    _permit: OwnedSemaphorePermit,
+    _watching: DropGuard,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.client.counters.clients.fetch_sub(1, Ordering::Relaxed);
+        tracing::debug!(channel = %self.client.slug, peer = ?self.client.addr, "continuous stream closed");
+    }
+}
+
+impl Feed {
+    /// The next segment, once it is published. An error ends the response without
+    /// its closing chunk, so the client sees a cut, not an end of stream.
+    async fn next(mut self) -> Option<(io::Result<Bytes>, Feed)> {
+        loop {
+            if self.client.dropped.load(Ordering::Acquire) {
+                return None;
+            }
+            let seq = self.client.next.load(Ordering::Acquire);
+            match self.live.segment_at(seq) {
+                Retained::Here(data) => {
+                    self.client.next.store(seq + 1, Ordering::Release);
+                    (self.client.counters.bytes).fetch_add(data.len() as u64, Ordering::Relaxed);
+                    return Some((Ok(data), self));
+                }
+                Retained::Gone => {
+                    let newest = self.live.newest_seq().unwrap_or(seq);
+                    self.client.drop_behind(newest + 1 - seq);
+                    return Some((Err(io::Error::other("fell behind the live window")), self));
+                }
+                Retained::NotYet => {
+                    tokio::select! {
+                        changed = self.rx.changed() => if changed.is_err() { return None },
+                        _ = tokio::time::sleep(STILL_ON_AIR) => {
+                            let on_air = self.station.get(&self.client.slug)
+                                .is_some_and(|c| Arc::ptr_eq(&c.live, &self.live));
+                            if !on_air {
+                                return None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

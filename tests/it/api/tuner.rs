@@ -1,0 +1,393 @@
+//! The HDHomeRun tuner (what Plex, Jellyfin and Emby add) and the continuous
+//! MPEG-TS it lists: found by libhdhomerun's own client, described as Jellyfin's
+//! HdHomerunHost reads it, and one clean transport stream, judged packet by
+//! packet by our reading of ISO/IEC 13818-1 and by ffprobe and ffmpeg.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use serde_json::Value;
+use shufflecast::media::ts::{PACKET_SIZE, PMT_PID, VIDEO_PID};
+use shufflecast::testkit::http::{json, text};
+use shufflecast::testkit::media::{decode, packets, timestamp_steps};
+
+/// Debian's hdhomerun-config (libhdhomerun's client) finds the tuner on loopback
+/// with the id `discover.json` gives; the documents carry what Jellyfin reads, with
+/// its types; device.xml parses; the id survives a restart; the guide names every
+/// channel by the lineup's GuideNumber, so Plex and Jellyfin attach it unmapped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tuner_is_discovered_and_describes_itself_as_clients_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--discovery", "true", "--tuner-count", "3"];
+    let s = super::quiet(dir.path(), &args).await;
+    let c = Client::new();
+
+    let d = json(&c, &s.url("/discover.json")).await;
+    for key in [
+        "FriendlyName",
+        "Manufacturer",
+        "ModelNumber",
+        "FirmwareName",
+        "FirmwareVersion",
+        "DeviceID",
+        "DeviceAuth",
+        "BaseURL",
+        "LineupURL",
+    ] {
+        assert!(d[key].is_string(), "{key} is a string: {d}");
+    }
+    assert_eq!(d["TunerCount"], 3, "{d}");
+    let model = d["ModelNumber"].as_str().unwrap();
+    assert!(
+        !model.to_ascii_lowercase().contains("hdtc"),
+        "Jellyfin would transcode: {model}"
+    );
+    assert_eq!(d["BaseURL"], s.base, "{d}");
+    assert_eq!(d["LineupURL"], s.url("/lineup.json"), "{d}");
+    let id = d["DeviceID"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 8);
+    assert!(id.parse::<shufflecast::hdhomerun::DeviceId>().is_ok(), "{id}");
+
+    // libhdhomerun's own client, by unicast to loopback.
+    let found = discover_until_found(&id).await;
+    assert!(found.contains("127.0.0.1"), "{found}");
+
+    let lineup = json(&c, &s.url("/lineup.json")).await;
+    let entries = lineup.as_array().expect("an array");
+    assert_eq!(entries.len(), 1, "{lineup}");
+    let e = &entries[0];
+    for key in ["GuideNumber", "GuideName", "VideoCodec", "AudioCodec", "URL"] {
+        assert!(e[key].is_string(), "{key} is a string: {e}");
+    }
+    assert_eq!(e["GuideNumber"], "1");
+    assert_eq!(e["VideoCodec"], "H264");
+    assert_eq!(e["AudioCodec"], "AAC");
+    // 0/1, which Jellyfin's bool-or-number reader takes; 320x180 is not HD.
+    assert_eq!(e["HD"], 0);
+    assert_eq!(e["URL"], s.url("/stream/main.ts"), "no query string");
+
+    let status = json(&c, &s.url("/lineup_status.json")).await;
+    assert_eq!(status["ScanInProgress"], 0);
+    assert_eq!(status["ScanPossible"], 1);
+    assert!(status["Source"].is_string() && status["SourceList"].is_array());
+    let scan = c
+        .post(s.url("/lineup.post?scan=start&source=Cable"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.status(), 200);
+
+    let xml = text(&c, &s.url("/device.xml")).await;
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    let el = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .unwrap_or_else(|| panic!("no {name}: {xml}"))
+            .to_string()
+    };
+    assert_eq!(el("URLBase"), s.base);
+    assert!(el("UDN").starts_with("uuid:"), "{xml}");
+    assert_eq!(el("serialNumber"), id);
+
+    // The guide's channel carries the GuideNumber as a display name (the guide
+    // with programmes is validated in `iptv`).
+    let epg = text(&c, &s.url("/epg.xml")).await;
+    assert!(
+        epg.contains("<display-name>1</display-name>"),
+        "the lineup's GuideNumber: {epg}"
+    );
+
+    // The same device after a restart.
+    s.stop().await;
+    let s = super::quiet(dir.path(), &[]).await;
+    let again = json(&c, &s.url("/discover.json")).await;
+    assert_eq!(again["DeviceID"], id.as_str());
+    assert_eq!(again["DeviceAuth"], d["DeviceAuth"]);
+    s.stop().await;
+}
+
+/// Runs `hdhomerun_config discover 127.0.0.1` until it names `id` (the responder
+/// starts with the server), returning what it printed.
+async fn discover_until_found(id: &str) -> String {
+    let t0 = Instant::now();
+    loop {
+        let out = tokio::process::Command::new("hdhomerun_config")
+            .args(["discover", "127.0.0.1"])
+            .output()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "hdhomerun_config: {e}: {}",
+                    crate::harness::INSTALL_TEST_DEPS
+                )
+            });
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if printed.to_ascii_uppercase().contains(id) {
+            return printed;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "hdhomerun_config never found {id}: {printed}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Reads `url` for `secs` seconds (or until it ends), returning the bytes.
+async fn capture(c: &Client, url: &str, secs: u64) -> Vec<u8> {
+    let mut r = c.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    assert_eq!(r.headers()["content-type"], "video/mp2t");
+    let mut out = Vec::new();
+    let end = Instant::now() + Duration::from_secs(secs);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(end.into(), r.chunk()).await {
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+/// What our reading of ISO/IEC 13818-1 finds in a transport stream.
+#[derive(Debug, Default)]
+struct TsReport {
+    packets: usize,
+    /// Packets whose continuity counter does not follow the last one of its PID
+    /// (payload-carrying packets only, 2.4.3.3).
+    cc_errors: Vec<(usize, u16, u8, u8)>,
+    /// Packets with discontinuity_indicator set.
+    discontinuities: usize,
+    /// PIDs of the first packets.
+    first_pids: Vec<u16>,
+    /// random_access_indicator of the first video PES start.
+    first_video_random_access: Option<bool>,
+}
+
+fn check_ts(ts: &[u8]) -> TsReport {
+    assert_eq!(ts.len() % PACKET_SIZE, 0, "whole packets");
+    let mut r = TsReport::default();
+    let mut last: std::collections::HashMap<u16, u8> = Default::default();
+    for (i, p) in ts.chunks(PACKET_SIZE).enumerate() {
+        assert_eq!(p[0], 0x47, "sync byte of packet {i}");
+        let pid = u16::from_be_bytes([p[1] & 0x1F, p[2]]);
+        let start = p[1] & 0x40 != 0;
+        let control = (p[3] >> 4) & 0b11;
+        let cc = p[3] & 0x0F;
+        let has_af = control & 0b10 != 0 && p[4] > 0;
+        let discontinuity = has_af && p[5] & 0x80 != 0;
+        r.discontinuities += usize::from(discontinuity);
+        if r.first_pids.len() < 3 {
+            r.first_pids.push(pid);
+        }
+        if pid == VIDEO_PID && start && r.first_video_random_access.is_none() {
+            r.first_video_random_access = Some(has_af && p[5] & 0x40 != 0);
+        }
+        if control & 0b01 != 0 {
+            if let Some(&prev) = last.get(&pid)
+                && !discontinuity
+                && cc != (prev + 1) & 0x0F
+            {
+                r.cc_errors.push((i, pid, prev, cc));
+            }
+            last.insert(pid, cc);
+        }
+        r.packets += 1;
+    }
+    r
+}
+
+/// The continuous stream for 30 s through several clip switches: PAT and PMT
+/// first, then a keyframe; every continuity counter follows on; video DTS and
+/// audio PTS step one frame everywhere; ffmpeg decodes it without an error; a
+/// second client at the same time gets the very same bytes from where it joined;
+/// Jellyfin's `?transcode=` is ignored; and /metrics counts the clients and bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::on_air(dir.path(), &[]).await;
+    let c = Client::new();
+    let url = s.url("/stream/main.ts");
+    let second = {
+        let (c, url) = (c.clone(), s.url("/stream/main.ts?transcode=heavy"));
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            capture(&c, &url, 10).await
+        })
+    };
+    let ts = capture(&c, &url, 30).await;
+    let other = second.await.unwrap();
+
+    let r = check_ts(&ts);
+    assert_eq!(r.first_pids[..2], [0, PMT_PID], "PAT and PMT first");
+    assert_eq!(r.first_video_random_access, Some(true), "a keyframe first");
+    assert!(r.cc_errors.is_empty(), "continuity: {:?}", r.cc_errors);
+    assert_eq!(r.discontinuities, 0);
+    // 30 s of 2 s segments, less the start-up of the request.
+    assert!(r.packets > 1000, "{} packets", r.packets);
+
+    let file = dir.path().join("continuous.ts");
+    std::fs::write(&file, &ts).unwrap();
+    let pk = packets(&file);
+    let first_video = pk.iter().find(|p| p.kind == "video").expect("video");
+    assert!(first_video.key, "ffprobe: the first video packet is a keyframe");
+    let (video, audio) = timestamp_steps(&file);
+    // 30 fps: 3000 ticks a frame; AAC: 1024 samples at 48 kHz, 1920 ticks.
+    assert!(video.len() > 600, "{} video steps", video.len());
+    assert!(video.iter().all(|&d| d == 3000), "video DTS steps {video:?}");
+    assert!(audio.iter().all(|&d| d == 1920), "audio PTS steps {audio:?}");
+    let (frames, errors) = decode(&file);
+    assert!(frames as usize > video.len(), "{frames} frames");
+    assert!(errors.trim().is_empty(), "decode errors: {errors}");
+
+    // The second client's stream is the first's, from where it joined.
+    assert!(other.len() > 100 * PACKET_SIZE, "{} bytes", other.len());
+    let head = &other[..20 * PACKET_SIZE];
+    let at = (0..ts.len() / PACKET_SIZE)
+        .find(|i| ts[i * PACKET_SIZE..].starts_with(head))
+        .expect("the second client's bytes are in the first's stream");
+    let shared = (ts.len() - at * PACKET_SIZE).min(other.len());
+    assert_eq!(
+        ts[at * PACKET_SIZE..at * PACKET_SIZE + shared],
+        other[..shared],
+        "the same bytes"
+    );
+
+    let metrics = text(&c, &s.url("/metrics")).await;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics"))
+    };
+    assert_eq!(
+        value("shufflecast_ts_clients_opened_total{channel=\"main\"}"),
+        2.0
+    );
+    let bytes = value("shufflecast_ts_bytes_total{channel=\"main\"}");
+    assert!(
+        bytes >= (ts.len() + other.len()) as f64,
+        "{bytes} bytes counted"
+    );
+    s.stop().await;
+}
+
+/// A client that connects and never reads is hung up on once it is more than the
+/// live window behind, while a client reading alongside gets a clean stream;
+/// TUNER_COUNT streams at most, the next gets a 503 until one closes; with a
+/// viewer token, the stream opens with the token in its path (Plex drops query
+/// strings) and the tuner's documents list such URLs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let token = "viewer-token-456";
+    let s = super::on_air(
+        dir.path(),
+        &[
+            "--playlist-segments",
+            "3",
+            "--tuner-count",
+            "2",
+            "--viewer-token",
+            token,
+        ],
+    )
+    .await;
+    let c = Client::new();
+    let open = s.url(&format!("/stream/{token}/main.ts"));
+    assert_eq!(
+        c.get(s.url("/stream/main.ts")).send().await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        c.get(s.url("/stream/wrong-token-1/main.ts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let lineup: Value = json(&c, &s.url(&format!("/tuner/{token}/lineup.json"))).await;
+    assert_eq!(lineup[0]["URL"], open.as_str(), "{lineup}");
+    let d = json(&c, &s.url(&format!("/tuner/{token}/discover.json"))).await;
+    assert_eq!(d["BaseURL"], s.url(&format!("/tuner/{token}")), "{d}");
+    assert_eq!(
+        c.get(s.url("/discover.json")).send().await.unwrap().status(),
+        401,
+        "the root documents need the token too"
+    );
+
+    // The stalled client: a small receive buffer, a request, then nothing.
+    let addr: std::net::SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    stalled
+        .write_all(
+            format!("GET /stream/{token}/main.ts HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    // The reading client, alongside.
+    let reader = {
+        let (c, open) = (c.clone(), open.clone());
+        tokio::spawn(async move { capture(&c, &open, 40).await })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Both tuners in use.
+    let third = c.get(&open).send().await.unwrap();
+    assert_eq!(third.status(), 503, "TUNER_COUNT 2");
+    assert!(third.text().await.unwrap().contains("tuners"));
+
+    let metrics = || {
+        let (c, url) = (c.clone(), s.url(&format!("/metrics?token={token}")));
+        async move { text(&c, &url).await }
+    };
+    let t0 = Instant::now();
+    loop {
+        let m = metrics().await;
+        if m.contains("shufflecast_ts_clients_dropped_total{channel=\"main\"} 1") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "the stalled client was not dropped:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let dropped_after = t0.elapsed();
+    // Its connection is closed: reading on, it reaches the end.
+    let mut sink = vec![0u8; 1 << 16];
+    let end = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match stalled.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the stalled client's connection stays open");
+    // A tuner is free again.
+    let again = c.get(&open).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    drop(again);
+
+    let ts = reader.await.unwrap();
+    let r = check_ts(&ts);
+    assert!(r.cc_errors.is_empty(), "continuity: {:?}", r.cc_errors);
+    let file = dir.path().join("reader.ts");
+    std::fs::write(&file, &ts).unwrap();
+    let (video, _) = timestamp_steps(&file);
+    assert!(video.iter().all(|&d| d == 3000), "video DTS steps {video:?}");
+    eprintln!(
+        "stalled client dropped {:.1} s after the first poll; reader got {} packets",
+        dropped_after.as_secs_f64(),
+        r.packets
+    );
+    s.stop().await;
+}
