@@ -3,13 +3,14 @@
 # Idempotent: does nothing when everything is already there.
 #   scripts/install-deps.sh          ffmpeg/ffprobe (needed to run)
 #   scripts/install-deps.sh --test   also the real players used by the tests (mpv, VLC, GStreamer)
-#                                    and the XMLTV project's validator (xmltv-util) for the guide
+#                                    and the XMLTV project's validator (xmltv-util) for the guide,
+#                                    and SiliconDust's hdhomerun_config for tuner discovery
 set -euo pipefail
 # ffmpeg runs the encodes (a font for the slate and watermarks); gcc and libc6-dev
 # are the linker Rust needs to build.
 want=(ffmpeg fonts-dejavu-core gcc libc6-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(curl mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util)
+  want+=(curl hdhomerun-config mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util)
 fi
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
