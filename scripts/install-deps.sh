@@ -3,7 +3,8 @@
 # Idempotent: does nothing when everything is already there.
 #   scripts/install-deps.sh          ffmpeg/ffprobe (needed to run)
 #   scripts/install-deps.sh --test   also the real players used by the tests (mpv, VLC, GStreamer),
-#                                    the XMLTV project's validator (xmltv-util) for the guide, and
+#                                    the XMLTV project's validator (xmltv-util) for the guide,
+#                                    SiliconDust's hdhomerun_config for tuner discovery, and
 #                                    nginx, which runs deploy/nginx-cache.conf in front of the server
 #                                    (Debian's nginx; bookworm's nginx-light is only a transitional
 #                                    package pulling it in; on a host with systemd it also starts
@@ -13,7 +14,7 @@ set -euo pipefail
 # are the linker Rust needs to build.
 want=(ffmpeg fonts-dejavu-core gcc libc6-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(curl mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util nginx)
+  want+=(curl hdhomerun-config mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util nginx)
 fi
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
