@@ -59,7 +59,7 @@ ENV VIDEO_FOLDER=/videos \
 # The working folder is where a .env is read from: the data folder, as with systemd.
 WORKDIR /data
 VOLUME /data
-EXPOSE 8081
+EXPOSE 8081 65001/udp
 # By number, so that Kubernetes' runAsNonRoot can tell it is not root; a uid listed
 # in /etc/passwd keeps that user's groups (video).
 USER 10001

@@ -562,7 +562,10 @@ mod tests {
         ] {
             assert!(live.segment(bad).is_none(), "{bad}");
         }
-        assert_eq!(live.segment_at(102), Retained::Here(live.segment("run-102.ts").unwrap()));
+        assert_eq!(
+            live.segment_at(102),
+            Retained::Here(live.segment("run-102.ts").unwrap())
+        );
         assert_eq!(live.segment_at(101), Retained::Gone);
         assert_eq!(live.segment_at(108), Retained::NotYet);
         assert_eq!(live.newest_seq(), Some(107));

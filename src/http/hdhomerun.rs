@@ -7,10 +7,10 @@
 //! `/tuner/{token}/`, and the stream URLs they list carry the token in their path:
 //! these clients send no headers and Plex drops query strings.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::wire::{ErrorBody, LineupEntry, LineupStatus, TunerDiscover};
 use super::{ApiError, AppState, iptv};
@@ -204,7 +204,9 @@ pub async fn with_token(
     }
     let base = Base::of(&st, &headers);
     match (method, file.as_str()) {
-        (Method::GET | Method::HEAD, "discover.json") => Json(discover_doc(&st, &base)).into_response(),
+        (Method::GET | Method::HEAD, "discover.json") => {
+            Json(discover_doc(&st, &base)).into_response()
+        }
         (Method::GET | Method::HEAD, "lineup.json") => Json(lineup_doc(&st, &base)).into_response(),
         (Method::GET | Method::HEAD, "lineup_status.json") => lineup_status().await.into_response(),
         (Method::GET | Method::HEAD, "device.xml") => device_doc(&st, &base),

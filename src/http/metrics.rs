@@ -316,8 +316,18 @@ fn generator(page: &mut Page, status: &[(String, GeneratorStatus)]) {
 fn tuners(page: &mut Page, tuners: &super::stream::Tuners) {
     use Kind::{Counter, Gauge};
     use std::sync::atomic::Ordering::Relaxed;
-    page.one("tuners", Gauge, "Continuous streams that may be open at once (TUNER_COUNT).", tuners.count() as f64);
-    page.one("tuners_in_use", Gauge, "Continuous streams open now.", tuners.in_use() as f64);
+    page.one(
+        "tuners",
+        Gauge,
+        "Continuous streams that may be open at once (TUNER_COUNT).",
+        tuners.count() as f64,
+    );
+    page.one(
+        "tuners_in_use",
+        Gauge,
+        "Continuous streams open now.",
+        tuners.in_use() as f64,
+    );
     page.one(
         "tuner_refusals_total",
         Counter,
@@ -325,18 +335,38 @@ fn tuners(page: &mut Page, tuners: &super::stream::Tuners) {
         tuners.refused() as f64,
     );
     let all = tuners.all();
-    per_channel(page, "ts_clients", Gauge, "Clients of the channel's continuous MPEG-TS now.", &all, |c| {
-        c.clients.load(Relaxed) as f64
-    });
-    per_channel(page, "ts_clients_opened_total", Counter, "Continuous MPEG-TS clients since start.", &all, |c| {
-        c.opened.load(Relaxed) as f64
-    });
-    per_channel(page, "ts_clients_dropped_total", Counter, "Continuous MPEG-TS clients disconnected for falling more than the live window behind.", &all, |c| {
-        c.dropped.load(Relaxed) as f64
-    });
-    per_channel(page, "ts_bytes_total", Counter, "Bytes of continuous MPEG-TS handed to clients.", &all, |c| {
-        c.bytes.load(Relaxed) as f64
-    });
+    per_channel(
+        page,
+        "ts_clients",
+        Gauge,
+        "Clients of the channel's continuous MPEG-TS now.",
+        &all,
+        |c| c.clients.load(Relaxed) as f64,
+    );
+    per_channel(
+        page,
+        "ts_clients_opened_total",
+        Counter,
+        "Continuous MPEG-TS clients since start.",
+        &all,
+        |c| c.opened.load(Relaxed) as f64,
+    );
+    per_channel(
+        page,
+        "ts_clients_dropped_total",
+        Counter,
+        "Continuous MPEG-TS clients disconnected for falling more than the live window behind.",
+        &all,
+        |c| c.dropped.load(Relaxed) as f64,
+    );
+    per_channel(
+        page,
+        "ts_bytes_total",
+        Counter,
+        "Bytes of continuous MPEG-TS handed to clients.",
+        &all,
+        |c| c.bytes.load(Relaxed) as f64,
+    );
 }
 
 /// What `transcode` counts: clips whose parameters differed, ffmpeg runs.

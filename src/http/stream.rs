@@ -85,7 +85,11 @@ impl Tuners {
 
     /// The counters of `slug`'s streams.
     pub fn counters(&self, slug: &str) -> Arc<StreamCounters> {
-        self.channels.lock().entry(slug.to_string()).or_default().clone()
+        self.channels
+            .lock()
+            .entry(slug.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Every channel's counters that ever had a client, by slug.

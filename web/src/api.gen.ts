@@ -411,6 +411,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/device.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The UPnP device description, for clients that find tuners by SSDP. */
+        get: operations["device_xml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/discover.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the tuner is: what HDHomeRun clients read first. */
+        get: operations["discover"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/epg.xml": {
         parameters: {
             query?: never;
@@ -499,6 +533,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lineup.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every channel, as a tuner's channel list. */
+        get: operations["lineup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lineup.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A channel scan: the channels are always known, so it is done at once. */
+        post: operations["lineup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lineup_status.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel scan's state: never scanning, always done. */
+        get: operations["lineup_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/logo.svg": {
         parameters: {
             query?: never;
@@ -561,6 +646,64 @@ export interface paths {
         get: operations["readyz"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stream/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A channel's continuous MPEG-TS: an endless response, starting at the newest
+         *     segment. Query strings (such as Jellyfin's `?transcode=`) are ignored.
+         */
+        get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stream/{token}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A channel's continuous MPEG-TS with the viewer token in the path, for clients
+         *     that drop query strings and cannot send headers (Plex).
+         */
+        get: operations["stream_with_token"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tuner/{token}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tuner's documents with the viewer token in the path. */
+        get: operations["with_token"];
+        put?: never;
+        /** The tuner's documents with the viewer token in the path. */
+        post: operations["with_token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -874,6 +1017,41 @@ export interface components {
             limit: number;
             /** @description This page, next to be cut first. */
             videos: components["schemas"]["Video"][];
+        };
+        /** @description A channel in `lineup.json`. */
+        LineupEntry: {
+            /** @description The channel's number, as text. */
+            GuideNumber: string;
+            /** @description The channel's name. */
+            GuideName: string;
+            /** @description Always H264. */
+            VideoCodec: string;
+            /** @description Always AAC. */
+            AudioCodec: string;
+            /**
+             * Format: int32
+             * @description 1 when the output is 720 lines or more.
+             */
+            HD: number;
+            /** @description The channel's continuous MPEG-TS, without a query string. */
+            URL: string;
+        };
+        /** @description `lineup_status.json`: the state of a channel scan. */
+        LineupStatus: {
+            /**
+             * Format: int32
+             * @description Always 0.
+             */
+            ScanInProgress: number;
+            /**
+             * Format: int32
+             * @description Always 1.
+             */
+            ScanPossible: number;
+            /** @description The signal source. */
+            Source: string;
+            /** @description The sources a scan can use. */
+            SourceList: string[];
         };
         /**
          * Format: binary
@@ -1371,6 +1549,34 @@ export interface components {
              * @description The track's length, seconds.
              */
             duration: number;
+        };
+        /** @description `discover.json`: who the tuner is and where its channel list is. */
+        TunerDiscover: {
+            /** @description The name clients show. */
+            FriendlyName: string;
+            /** @description The maker clients expect of an HDHomeRun. */
+            Manufacturer: string;
+            /** @description Where the software comes from. */
+            ManufacturerURL: string;
+            /** @description The HDHomeRun model emulated. */
+            ModelNumber: string;
+            /** @description Firmware name. */
+            FirmwareName: string;
+            /** @description Firmware version: shufflecast's. */
+            FirmwareVersion: string;
+            /** @description Eight hex digits, the last a check digit. */
+            DeviceID: string;
+            /** @description An opaque, stable string. */
+            DeviceAuth: string;
+            /** @description Where these documents are. */
+            BaseURL: string;
+            /** @description The channel list. */
+            LineupURL: string;
+            /**
+             * Format: int32
+             * @description Continuous streams that may be open at once (TUNER_COUNT).
+             */
+            TunerCount: number;
         };
         /** @description One sample of the machine's load. */
         Usage: {
@@ -2672,6 +2878,64 @@ export interface operations {
             };
         };
     };
+    device_xml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A UPnP device description. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    discover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tuner's description. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TunerDiscover"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     epg: {
         parameters: {
             query?: never;
@@ -2886,6 +3150,91 @@ export interface operations {
             };
         };
     };
+    lineup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per channel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineupEntry"][];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lineup_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Scan done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lineup_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No scan in progress. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineupStatus"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     logo: {
         parameters: {
             query?: never;
@@ -2990,6 +3339,190 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+        };
+    };
+    stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug and `.ts`, e.g. `main.ts`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream, without end (chunked). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every tuner is in use, or the channel is not on air yet. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_with_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The viewer token (VIEWER_TOKEN). */
+                token: string;
+                /** @description The channel's slug and `.ts`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream, without end (chunked). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Wrong token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every tuner is in use, or the channel is not on air yet. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    with_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The viewer token (VIEWER_TOKEN). */
+                token: string;
+                /** @description discover.json, lineup.json, lineup_status.json, lineup.post or device.xml. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, as at the server's root. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such document. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    with_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The viewer token (VIEWER_TOKEN). */
+                token: string;
+                /** @description discover.json, lineup.json, lineup_status.json, lineup.post or device.xml. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, as at the server's root. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such document. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -214,18 +214,27 @@ impl TsMuxer {
             0
         };
         // Audio packets carry no adaptation field, but for the flag.
-        let adaptation_field = std::mem::take(&mut self.discontinuity[Slot::Audio as usize])
-            .then(|| AdaptationField {
-                discontinuity_indicator: true,
-                random_access_indicator: false,
-                es_priority_indicator: false,
-                pcr: None,
-                opcr: None,
-                splice_countdown: None,
-                transport_private_data: Vec::new(),
-                extension: None,
+        let adaptation_field =
+            std::mem::take(&mut self.discontinuity[Slot::Audio as usize]).then(|| {
+                AdaptationField {
+                    discontinuity_indicator: true,
+                    random_access_indicator: false,
+                    es_priority_indicator: false,
+                    pcr: None,
+                    opcr: None,
+                    splice_countdown: None,
+                    transport_private_data: Vec::new(),
+                    extension: None,
+                }
             });
-        self.write_pes(out, Slot::Audio, adaptation_field, header, pes_packet_len, data);
+        self.write_pes(
+            out,
+            Slot::Audio,
+            adaptation_field,
+            header,
+            pes_packet_len,
+            data,
+        );
     }
 
     fn next_cc(&mut self, slot: Slot) -> u8 {

@@ -46,7 +46,10 @@ async fn the_tuner_is_discovered_and_describes_itself_as_clients_read_it() {
     assert_eq!(d["LineupURL"], s.url("/lineup.json"), "{d}");
     let id = d["DeviceID"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 8);
-    assert!(id.parse::<shufflecast::hdhomerun::DeviceId>().is_ok(), "{id}");
+    assert!(
+        id.parse::<shufflecast::hdhomerun::DeviceId>().is_ok(),
+        "{id}"
+    );
 
     // libhdhomerun's own client, by unicast to loopback.
     let found = discover_until_found(&id).await;
@@ -56,7 +59,13 @@ async fn the_tuner_is_discovered_and_describes_itself_as_clients_read_it() {
     let entries = lineup.as_array().expect("an array");
     assert_eq!(entries.len(), 1, "{lineup}");
     let e = &entries[0];
-    for key in ["GuideNumber", "GuideName", "VideoCodec", "AudioCodec", "URL"] {
+    for key in [
+        "GuideNumber",
+        "GuideName",
+        "VideoCodec",
+        "AudioCodec",
+        "URL",
+    ] {
         assert!(e[key].is_string(), "{key} is a string: {e}");
     }
     assert_eq!(e["GuideNumber"], "1");
@@ -232,12 +241,21 @@ async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() 
     std::fs::write(&file, &ts).unwrap();
     let pk = packets(&file);
     let first_video = pk.iter().find(|p| p.kind == "video").expect("video");
-    assert!(first_video.key, "ffprobe: the first video packet is a keyframe");
+    assert!(
+        first_video.key,
+        "ffprobe: the first video packet is a keyframe"
+    );
     let (video, audio) = timestamp_steps(&file);
     // 30 fps: 3000 ticks a frame; AAC: 1024 samples at 48 kHz, 1920 ticks.
     assert!(video.len() > 600, "{} video steps", video.len());
-    assert!(video.iter().all(|&d| d == 3000), "video DTS steps {video:?}");
-    assert!(audio.iter().all(|&d| d == 1920), "audio PTS steps {audio:?}");
+    assert!(
+        video.iter().all(|&d| d == 3000),
+        "video DTS steps {video:?}"
+    );
+    assert!(
+        audio.iter().all(|&d| d == 1920),
+        "audio PTS steps {audio:?}"
+    );
     let (frames, errors) = decode(&file);
     assert!(frames as usize > video.len(), "{frames} frames");
     assert!(errors.trim().is_empty(), "decode errors: {errors}");
@@ -300,7 +318,11 @@ async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
     let c = Client::new();
     let open = s.url(&format!("/stream/{token}/main.ts"));
     assert_eq!(
-        c.get(s.url("/stream/main.ts")).send().await.unwrap().status(),
+        c.get(s.url("/stream/main.ts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401
     );
     assert_eq!(
@@ -316,7 +338,11 @@ async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
     let d = json(&c, &s.url(&format!("/tuner/{token}/discover.json"))).await;
     assert_eq!(d["BaseURL"], s.url(&format!("/tuner/{token}")), "{d}");
     assert_eq!(
-        c.get(s.url("/discover.json")).send().await.unwrap().status(),
+        c.get(s.url("/discover.json"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401,
         "the root documents need the token too"
     );
@@ -383,7 +409,10 @@ async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
     let file = dir.path().join("reader.ts");
     std::fs::write(&file, &ts).unwrap();
     let (video, _) = timestamp_steps(&file);
-    assert!(video.iter().all(|&d| d == 3000), "video DTS steps {video:?}");
+    assert!(
+        video.iter().all(|&d| d == 3000),
+        "video DTS steps {video:?}"
+    );
     eprintln!(
         "stalled client dropped {:.1} s after the first poll; reader got {} packets",
         dropped_after.as_secs_f64(),
