@@ -574,6 +574,34 @@ async fn a_cache_in_front_serves_200_players_with_about_one_origin_request_per_s
         "{first:?}"
     );
     drop(r);
+    // The continuous MPEG-TS comes through as it is sent, uncached: the newest
+    // segment at once, then the next as it is published (nginx buffering it would
+    // hold the stream back or pile it up).
+    let mut r = get(format!("/stream/{VIEWER_TOKEN}/main.ts"), None).await;
+    assert_eq!(status(&r), (200, String::new()));
+    let mut got = 0usize;
+    let t0 = Instant::now();
+    while got < 2 * 188 {
+        let chunk = tokio::time::timeout(Duration::from_secs(1), r.chunk())
+            .await
+            .expect("the stream's first bytes within 1 s through nginx")
+            .unwrap()
+            .expect("an endless stream");
+        got += chunk.len();
+    }
+    let first = t0.elapsed();
+    // And it keeps coming.
+    let before = got;
+    while got == before || got % 188 != 0 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), r.chunk())
+            .await
+            .expect("more of the stream within 5 s")
+            .unwrap()
+            .unwrap();
+        got += chunk.len();
+    }
+    eprintln!("continuous stream through nginx: first bytes after {first:?}");
+    drop(r);
     // The API is passed through, never cached.
     let r = get("/api/status".into(), Some(VIEWER_TOKEN)).await;
     assert_eq!(status(&r), (200, String::new()));
