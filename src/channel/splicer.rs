@@ -466,6 +466,29 @@ pub(crate) mod tests {
         );
     }
 
+    /// Whether each TS packet of `ts` carries discontinuity_indicator.
+    fn flagged_pids(ts: &[u8]) -> Vec<u16> {
+        ts.chunks(ts::PACKET_SIZE)
+            .filter(|p| p[3] & 0x20 != 0 && p[4] > 0 && p[5] & 0x80 != 0)
+            .map(|p| u16::from_be_bytes([p[1] & 0x1F, p[2]]))
+            .collect()
+    }
+
+    #[test]
+    fn a_continued_stream_flags_its_restarted_counters_once_and_a_new_one_not_at_all() {
+        // first_seq 7: the stream of an earlier run goes on, its counters from 0.
+        let mut s = splicer(900_000);
+        s.start_clip(clip("a", 2, 1));
+        let (a, b) = (s.next_segment(), s.next_segment());
+        let mut pids = flagged_pids(&a.data);
+        pids.sort_unstable();
+        assert_eq!(pids, [0, ts::VIDEO_PID, ts::AUDIO_PID, ts::PMT_PID]);
+        assert!(flagged_pids(&b.data).is_empty());
+        let mut fresh = Splicer::new(FT, GOP, Ticks(0), 0, track("silence", 10, 0));
+        fresh.start_clip(clip("a", 1, 1));
+        assert!(flagged_pids(&fresh.next_segment().data).is_empty());
+    }
+
     #[test]
     fn a_skip_cuts_the_clip_at_the_next_segment_and_stays_continuous() {
         let mut s = splicer(0);
