@@ -592,7 +592,7 @@ async fn a_cache_in_front_serves_200_players_with_about_one_origin_request_per_s
     let first = t0.elapsed();
     // And it keeps coming.
     let before = got;
-    while got == before || got % 188 != 0 {
+    while got == before || !got.is_multiple_of(188) {
         let chunk = tokio::time::timeout(Duration::from_secs(5), r.chunk())
             .await
             .expect("more of the stream within 5 s")
