@@ -9,7 +9,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::wire::{ErrorBody, LineupEntry, LineupStatus, TunerDiscover};
@@ -139,10 +139,28 @@ pub async fn lineup_status() -> Json<LineupStatus> {
 
 /// A channel scan: the channels are always known, so it is done at once.
 #[utoipa::path(post, path = "/lineup.post", responses(
-    (status = 200, description = "Scan done."),
+    (status = 200, description = "Scan done (an empty body).", content_type = "text/plain", body = String),
 ))]
-pub async fn lineup_post() -> StatusCode {
-    StatusCode::OK
+pub async fn lineup_post() -> &'static str {
+    ""
+}
+
+/// A channel scan, with the viewer token in the path.
+#[utoipa::path(post, path = "/tuner/{token}/lineup.post",
+    params(("token" = String, Path, description = "The viewer token (VIEWER_TOKEN).")),
+    responses(
+        (status = 200, description = "Scan done (an empty body).", content_type = "text/plain", body = String),
+        (status = 401, description = "Wrong token.", body = ErrorBody),
+    ),
+)]
+pub async fn lineup_post_with_token(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
+    if !st.tokens.viewer_in_path(&token) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "wrong viewer token").into_response();
+    }
+    lineup_post().await.into_response()
 }
 
 /// The UPnP device description, for clients that find tuners by SSDP.
@@ -182,13 +200,16 @@ fn device_doc(st: &AppState, base: &Base) -> Response {
 }
 
 /// The tuner's documents with the viewer token in the path.
-#[utoipa::path(method(get, post), path = "/tuner/{token}/{file}",
+#[utoipa::path(get, path = "/tuner/{token}/{file}",
     params(
         ("token" = String, Path, description = "The viewer token (VIEWER_TOKEN)."),
-        ("file" = String, Path, description = "discover.json, lineup.json, lineup_status.json, lineup.post or device.xml."),
+        ("file" = String, Path, description = "discover.json, lineup.json, lineup_status.json or device.xml."),
     ),
     responses(
-        (status = 200, description = "The document, as at the server's root."),
+        (status = 200, description = "The document, as at the server's root.", content(
+            (serde_json::Value = "application/json"),
+            (String = "application/xml"),
+        )),
         (status = 401, description = "Wrong token.", body = ErrorBody),
         (status = 404, description = "No such document.", body = ErrorBody),
     ),
@@ -196,21 +217,17 @@ fn device_doc(st: &AppState, base: &Base) -> Response {
 pub async fn with_token(
     State(st): State<AppState>,
     Path((token, file)): Path<(String, String)>,
-    method: Method,
     headers: HeaderMap,
 ) -> Response {
     if !st.tokens.viewer_in_path(&token) {
         return ApiError::new(StatusCode::UNAUTHORIZED, "wrong viewer token").into_response();
     }
     let base = Base::of(&st, &headers);
-    match (method, file.as_str()) {
-        (Method::GET | Method::HEAD, "discover.json") => {
-            Json(discover_doc(&st, &base)).into_response()
-        }
-        (Method::GET | Method::HEAD, "lineup.json") => Json(lineup_doc(&st, &base)).into_response(),
-        (Method::GET | Method::HEAD, "lineup_status.json") => lineup_status().await.into_response(),
-        (Method::GET | Method::HEAD, "device.xml") => device_doc(&st, &base),
-        (Method::POST, "lineup.post") => lineup_post().await.into_response(),
+    match file.as_str() {
+        "discover.json" => Json(discover_doc(&st, &base)).into_response(),
+        "lineup.json" => Json(lineup_doc(&st, &base)).into_response(),
+        "lineup_status.json" => lineup_status().await.into_response(),
+        "device.xml" => device_doc(&st, &base),
         _ => ApiError::not_found("no such tuner document").into_response(),
     }
 }

@@ -98,7 +98,8 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(channels::channel_logo))
         // These check the viewer token in their path themselves.
         .routes(routes!(stream::stream_with_token))
-        .routes(routes!(hdhomerun::with_token));
+        .routes(routes!(hdhomerun::with_token))
+        .routes(routes!(hdhomerun::lineup_post_with_token));
     // The stream, the guide and read-only status.
     let viewer = OpenApiRouter::new()
         .routes(routes!(hls_file))

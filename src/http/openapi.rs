@@ -217,7 +217,10 @@ mod tests {
                     "image/webp",
                 ],
                 "/iptv.m3u" => &["audio/x-mpegurl"],
-                "/epg.xml" => &["application/xml"],
+                "/epg.xml" | "/device.xml" => &["application/xml"],
+                "/lineup.post" | "/tuner/{token}/lineup.post" => &["text/plain"],
+                "/tuner/{token}/{file}" => &["application/json", "application/xml"],
+                "/stream/{file}" | "/stream/{token}/{file}" => &["video/mp2t"],
                 "/hls/{file}" | "/hls/{channel}/{file}" => {
                     &["application/vnd.apple.mpegurl", "video/mp2t"]
                 }

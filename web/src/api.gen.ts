@@ -692,6 +692,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tuner/{token}/lineup.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A channel scan, with the viewer token in the path. */
+        post: operations["lineup_post_with_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tuner/{token}/{file}": {
         parameters: {
             query?: never;
@@ -702,8 +719,7 @@ export interface paths {
         /** The tuner's documents with the viewer token in the path. */
         get: operations["with_token"];
         put?: never;
-        /** The tuner's documents with the viewer token in the path. */
-        post: operations["with_token"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3188,12 +3204,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Scan done. */
+            /** @description Scan done (an empty body). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/plain": string;
+                };
             };
             /** @description No token, or a wrong one. */
             401: {
@@ -3445,38 +3463,29 @@ export interface operations {
             };
         };
     };
-    with_token: {
+    lineup_post_with_token: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The viewer token (VIEWER_TOKEN). */
                 token: string;
-                /** @description discover.json, lineup.json, lineup_status.json, lineup.post or device.xml. */
-                file: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The document, as at the server's root. */
+            /** @description Scan done (an empty body). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/plain": string;
+                };
             };
             /** @description Wrong token. */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such document. */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3493,7 +3502,7 @@ export interface operations {
             path: {
                 /** @description The viewer token (VIEWER_TOKEN). */
                 token: string;
-                /** @description discover.json, lineup.json, lineup_status.json, lineup.post or device.xml. */
+                /** @description discover.json, lineup.json, lineup_status.json or device.xml. */
                 file: string;
             };
             cookie?: never;
@@ -3505,7 +3514,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": unknown;
+                    "application/xml": string;
+                };
             };
             /** @description Wrong token. */
             401: {
