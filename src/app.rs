@@ -96,8 +96,8 @@ impl Default for Options {
 /// aborted (an encode is killed at once; the engine records its last segment).
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
-/// How long open HTTP connections (a player mid-segment, a browser's event stream,
-/// which never ends by itself) get after the shutdown signal.
+/// How long open HTTP connections (a player mid-segment) get after the shutdown
+/// signal; the endless ones (events, continuous streams) end at the signal.
 const HTTP_GRACE: Duration = Duration::from_secs(5);
 
 /// How long the slate waits for the first clip to be encoded before it takes the
@@ -206,6 +206,7 @@ impl App {
             started: clock.wall_now(),
             tuners: Arc::new(http::stream::Tuners::new(config.server.tuner_count)),
             device: tuner_device(&db)?,
+            stopping: CancellationToken::new(),
             config: Arc::new(config.clone()),
         };
         let router = http::router(state.clone());
@@ -234,12 +235,13 @@ impl App {
         let cancel = CancellationToken::new();
         let mut tasks = Tasks::default();
         let router = self.router.clone();
+        let stopping = self.state.stopping.clone();
         if self.state.config.server.discovery {
             spawn_discovery(&mut tasks, &cancel, self.state.clone(), addr.port());
         }
         self.spawn_all(&mut tasks, &cancel);
         tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
-        let served = serve_http(listener, router, shutdown).await;
+        let served = serve_http(listener, router, stopping, shutdown).await;
         cancel.cancel();
         tasks.stop(STOP_DEADLINE).await;
         served
@@ -315,9 +317,9 @@ fn first_segment(
 async fn serve_http(
     listener: TcpListener,
     router: axum::Router,
+    stopping: CancellationToken,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopping = CancellationToken::new();
     let signal = stopping.clone();
     // Each connection can be hung up on (a continuous-stream client that stopped
     // reading), see `http::conn`.

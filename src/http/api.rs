@@ -464,7 +464,10 @@ pub async fn play_chunk(
 #[utoipa::path(get, path = "/api/events", params(ChannelQuery), responses(
     (status = 200, description = "An endless stream of events.", content_type = "text/event-stream", body = ServerEvent),
 ))]
-pub async fn events(Ch(ch): Ch) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(
+    State(st): State<AppState>,
+    Ch(ch): Ch,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     struct S {
         ch: Arc<OnAir>,
         live: tokio::sync::watch::Receiver<u64>,
@@ -511,6 +514,7 @@ pub async fn events(Ch(ch): Ch) -> Sse<impl Stream<Item = Result<Event, Infallib
             }
         }
     });
+    let stream = futures::StreamExt::take_until(stream, st.stopping.clone().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

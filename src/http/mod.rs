@@ -73,6 +73,9 @@ pub struct AppState {
     pub tuners: Arc<stream::Tuners>,
     /// Who the HDHomeRun tuner is.
     pub device: hdhomerun::Device,
+    /// Cancelled as the server starts to stop: endless responses (the continuous
+    /// streams, the events) end then, instead of holding the shutdown up.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 /// Largest request body: the API takes small JSON objects only.

@@ -208,6 +208,7 @@ fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
         watching.clone(),
     ));
     let feed = Feed {
+        stopping: st.stopping.clone(),
         rx: ch.live.subscribe(),
         live: ch.live.clone(),
         station: st.station.clone(),
@@ -275,6 +276,8 @@ async fn watch_pace(live: Arc<Live>, client: Arc<Client>, done: CancellationToke
 
 /// The body of one continuous stream.
 struct Feed {
+    /// The server stopping: the stream ends, rather than hold the shutdown up.
+    stopping: CancellationToken,
     live: Arc<Live>,
     rx: watch::Receiver<u64>,
     station: Arc<Station>,
@@ -312,6 +315,7 @@ impl Feed {
                 }
                 Retained::NotYet => {
                     tokio::select! {
+                        _ = self.stopping.cancelled() => return None,
                         changed = self.rx.changed() => if changed.is_err() { return None },
                         _ = tokio::time::sleep(STILL_ON_AIR) => {
                             let on_air = self.station.get(&self.client.slug)

@@ -290,7 +290,22 @@ async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() 
         bytes >= (ts.len() + other.len()) as f64,
         "{bytes} bytes counted"
     );
+    // A stream open when the server stops ends with it, not after the grace
+    // period the server gives other connections.
+    let mut held = c.get(&url).send().await.unwrap();
+    held.chunk().await.unwrap().expect("the newest segment");
+    let t0 = Instant::now();
     s.stop().await;
+    let stopped = t0.elapsed();
+    assert!(
+        stopped < Duration::from_secs(4),
+        "stopped after {stopped:?}"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(Some(_)) = held.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended with the server");
 }
 
 /// A client that connects and never reads is hung up on once it is more than the
