@@ -76,7 +76,6 @@ fn discover_doc(st: &AppState, base: &Base) -> TunerDiscover {
         friendly_name: st.station.defaults().channel.channel_name,
         // Clients tell HDHomeRun devices by their maker; the name says who we are.
         manufacturer: "Silicondust".into(),
-        manufacturer_url: "https://github.com/shufflecast/shufflecast".into(),
         model_number: MODEL_NUMBER.into(),
         firmware_name: "hdhomerun4_shufflecast".into(),
         firmware_version: env!("CARGO_PKG_VERSION").into(),

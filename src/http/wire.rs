@@ -1019,9 +1019,6 @@ pub struct TunerDiscover {
     pub friendly_name: String,
     /// The maker clients expect of an HDHomeRun.
     pub manufacturer: String,
-    /// Where the software comes from.
-    #[serde(rename = "ManufacturerURL")]
-    pub manufacturer_url: String,
     /// The HDHomeRun model emulated.
     pub model_number: String,
     /// Firmware name.
