@@ -4,7 +4,9 @@
 #     and the library: a rescan of 10,000 unchanged files, the next-clip pick in a
 #     library of 100,000 videos (cargo bench --bench library); many channels at
 #     once: CPU, memory and segment lateness for N = 1, 10, 50, 200 channels
-#     (cargo bench --bench channels, about 6 minutes);
+#     (cargo bench --bench channels, about 6 minutes); the continuous MPEG-TS: 500
+#     clients of /stream/main.ts against 500 HLS players, the server's CPU and bytes
+#     per CPU-second of each (cargo bench --bench tuner, about 2 minutes);
 #  2. fast start: time from launch to the first segment in the playlist, on a fresh
 #     data folder with the demo library (median of RUNS runs).
 set -euo pipefail
@@ -13,6 +15,7 @@ scripts/install-deps.sh --test   # curl and python3 too, for the fast-start runs
 cargo bench --locked --bench engine
 cargo bench --locked --bench library
 cargo bench --locked --bench channels
+cargo bench --locked --bench tuner
 cargo build --release --locked
 runs=${RUNS:-5}
 times=()
