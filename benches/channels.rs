@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shufflecast::testkit::media::make_video;
+use shufflecast::testkit::procfs::{cpu_seconds, loadavg, machine_ticks, rss_mb};
 use shufflecast::testkit::server::TestServer;
 
 const TOKEN: &str = "bench-admin-token-1";
@@ -45,55 +46,6 @@ fn env_u64(k: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Fields of /proc/self/stat after the command name, in seconds: (utime + stime,
-/// cutime + cstime), this process and its reaped children (the ffmpeg runs).
-fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields 14-17 (utime, stime, cutime, cstime) of stat(5), counted after the ')'.
-    (
-        (ticks(11) + ticks(12)) / 100.0,
-        (ticks(13) + ticks(14)) / 100.0,
-    )
-}
-
-/// VmRSS of this process, MB.
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// The machine's (busy, total) CPU time from /proc/stat, in ticks.
-fn machine_ticks() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: f64 = v.iter().take(8).sum();
-    let idle = v.get(3).unwrap_or(&0.0) + v.get(4).unwrap_or(&0.0);
-    (total - idle, total)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .next()
-        .unwrap_or("?")
-        .to_string()
 }
 
 /// One scrape of /metrics: every sample by its name with labels.
@@ -197,7 +149,7 @@ async fn phase(
     sample_pool: bool,
 ) -> Value {
     let m0 = Metrics::get(c, s).await;
-    let (cpu0, kids0) = cpu_seconds();
+    let (cpu0, kids0) = cpu_seconds("self");
     let mach0 = machine_ticks();
     let t0 = Instant::now();
     let mut busy = Vec::new();
@@ -211,9 +163,9 @@ async fn phase(
         tokio::time::sleep(Duration::from_secs(secs)).await;
     }
     let wall = t0.elapsed().as_secs_f64();
-    let (cpu1, kids1) = cpu_seconds();
+    let (cpu1, kids1) = cpu_seconds("self");
     let mach1 = machine_ticks();
-    let rss = rss_mb();
+    let rss = rss_mb("self");
     let m1 = Metrics::get(c, s).await;
     let (p99, max, late) = window_lateness(&m0, &m1);
     let segments = m1.sum("segments_published_total") - m0.sum("segments_published_total");
@@ -287,7 +239,7 @@ async fn one(n: usize, dir: &Path) {
     let channels = work.join("channels.toml");
     std::fs::write(&channels, file).unwrap();
     let channels = channels.display().to_string();
-    let rss_empty = rss_mb();
+    let rss_empty = rss_mb("self");
     let t0 = Instant::now();
     let s = TestServer::start(
         &work,

@@ -16,16 +16,8 @@ use shufflecast::channel::{
 use shufflecast::media::Ticks;
 use shufflecast::testkit::engine::{self as kit, EngineParts, Playlist, TestEngine};
 use shufflecast::testkit::media;
+use shufflecast::testkit::procfs::cpu_seconds;
 use shufflecast::transcode::{ClipRequest, Ffmpeg, OutputProfile};
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields 14 and 15 (utime, stime) of stat(5), counted after the ')'.
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 async fn prepare(
     dir: &Path,
@@ -112,7 +104,7 @@ fn main() {
             phase: Duration::ZERO,
         };
         let segments = minutes * 30;
-        let cpu0 = cpu_seconds();
+        let cpu0 = cpu_seconds("self").0;
         let t0 = Instant::now();
         let engine = TestEngine::start(EngineParts {
             timing,
@@ -126,7 +118,7 @@ fn main() {
         engine.wait_for(segments, Duration::MAX).await;
         engine.stop().await;
         let wall = t0.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu0;
+        let cpu = cpu_seconds("self").0 - cpu0;
         let stream_secs = (segments * 2) as f64;
         let stats = live.stats();
         println!(

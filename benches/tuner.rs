@@ -55,6 +55,8 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use shufflecast::testkit::procfs::{cpu_seconds, loadavg, machine_ticks, rss_mb, stat_fields};
+
 const SLUG: &str = "main";
 
 fn env_u64(k: &str, default: u64) -> u64 {
@@ -62,31 +64,6 @@ fn env_u64(k: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
-}
-
-/// The fields of /proc/<pid>/stat after the command name ("self" for this
-/// process), and the name.
-fn stat_fields(pid: &str) -> Option<(String, Vec<String>)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (head, after) = stat.rsplit_once(')')?;
-    let comm = head.split_once('(')?.1.to_string();
-    Some((comm, after.split_whitespace().map(str::to_string).collect()))
-}
-
-/// (utime + stime, cutime + cstime) of `pid`, in seconds.
-fn cpu_seconds(pid: &str) -> (f64, f64) {
-    let f = stat_fields(pid).map(|x| x.1).unwrap_or_default();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields 14-17 (utime, stime, cutime, cstime) of proc_pid_stat(5), counted
-    // after the ')'.
-    let hz = clock_ticks();
-    ((ticks(11) + ticks(12)) / hz, (ticks(13) + ticks(14)) / hz)
 }
 
 /// The live children of `pid`: (pid, name, utime + stime in s).
@@ -112,41 +89,6 @@ fn children(pid: u32) -> Vec<(String, String, f64)> {
 /// The CPU time of `pid`'s children, reaped and running, in seconds.
 fn children_cpu(pid: u32) -> f64 {
     cpu_seconds(&pid.to_string()).1 + children(pid).iter().map(|c| c.2).sum::<f64>()
-}
-
-/// VmRSS of `pid`, MB.
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// The machine's (busy, total) CPU time from /proc/stat, in ticks.
-fn machine_ticks() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: f64 = v.iter().take(8).sum();
-    let idle = v.get(3).unwrap_or(&0.0) + v.get(4).unwrap_or(&0.0);
-    (total - idle, total)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .next()
-        .unwrap_or("?")
-        .to_string()
 }
 
 /// Room for this process's sockets and the server's (which inherits it).
@@ -595,7 +537,7 @@ async fn phase(c: &reqwest::Client, s: &Server, name: &str, n: usize, secs: u64)
     let wall = t0.elapsed().as_secs_f64();
     let b1 = counts.bytes.load(Relaxed);
     let connected_at_end = counts.connected.load(Relaxed);
-    let rss = rss_mb(s.pid);
+    let rss = rss_mb(&s.pid.to_string());
     let (sb1, d1) = (
         metric(c, s, &ts_bytes).await,
         metric(c, s, &ts_dropped).await,
@@ -728,7 +670,7 @@ async fn setup(c: &reqwest::Client, s: &Server) {
     eprintln!(
         "setup: {:.0} s to on air with the generator idle; server RSS {:.0} MB, CPU so far {:.1} s",
         t0.elapsed().as_secs_f64(),
-        rss_mb(s.pid),
+        rss_mb(&s.pid.to_string()),
         s.cpu()
     );
 }

@@ -14,12 +14,14 @@
 //! - [`server`]: the whole server in the test's own runtime on a loopback port.
 //! - [`http`]: requests as a test makes them, and [`until`] for "wait until".
 //! - [`disk`]: a real full disk on a small tmpfs.
+//! - [`procfs`]: CPU time and memory of processes and the machine, for the benches.
 
 pub mod clip;
 pub mod disk;
 pub mod engine;
 pub mod http;
 pub mod media;
+pub mod procfs;
 pub mod server;
 
 pub use http::until;
