@@ -55,7 +55,9 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use shufflecast::testkit::procfs::{cpu_seconds, loadavg, machine_ticks, rss_mb, stat_fields};
+use shufflecast::testkit::procfs::{
+    cpu_seconds, loadavg, machine_ticks, rss_mb, stat_fields, terminate,
+};
 
 const SLUG: &str = "main";
 
@@ -191,17 +193,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // SAFETY: a signal to the child this process started and has not reaped.
-        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(15) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        terminate(&mut self.child, Duration::from_secs(15));
     }
 }
 

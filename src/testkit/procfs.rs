@@ -64,6 +64,25 @@ pub fn loadavg() -> String {
         .to_string()
 }
 
+/// Stops `child` as a service manager would: SIGTERM (nginx's fast shutdown, our
+/// server's graceful stop; a SIGKILL of nginx's master would leave its workers
+/// running), then SIGKILL if it has not exited within `grace`; reaped either way.
+pub fn terminate(child: &mut std::process::Child, grace: std::time::Duration) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on a child of this process that has not been reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,21 +177,7 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SIGTERM is nginx's fast shutdown: the master stops its workers. A SIGKILL
-        // of the master would leave them running.
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: kill(2) on the child this struct owns and has not reaped.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        shufflecast::testkit::procfs::terminate(&mut self.child, Duration::from_secs(5));
     }
 }
 
@@ -331,26 +317,10 @@ async fn origin_hls_requests(base: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cache_in_front_serves_200_players_with_about_one_origin_request_per_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(
-        dir.path(),
-        &[
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--viewer-token",
-            VIEWER_TOKEN,
-            "--width",
-            "320",
-            "--height",
-            "180",
-            "--chunk-duration",
-            "12",
-            "--clip-min",
-            "4",
-            "--clip-max",
-            "4",
-        ],
-    )
-    .await;
+    // Not `api::on_air`: what the cache does before the first segment is tested too.
+    let mut args = vec!["--admin-token", ADMIN_TOKEN, "--viewer-token", VIEWER_TOKEN];
+    args.extend(crate::api::SMALL);
+    let server = TestServer::start(dir.path(), &args).await;
     let origin = server.base.clone();
     let mut nginx = Nginx::start(
         &dir.path().join("nginx"),

@@ -32,7 +32,7 @@ use shufflecast::testkit::server::TestServer;
 pub const TOKEN: &str = "test-admin-token-123";
 
 /// A small, quick channel: 320x180, chunks of 12 s in clips of 4 s.
-const SMALL: [&str; 10] = [
+pub const SMALL: [&str; 10] = [
     "--width",
     "320",
     "--height",
