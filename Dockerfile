@@ -59,7 +59,9 @@ ENV VIDEO_FOLDER=/videos \
 # The working folder is where a .env is read from: the data folder, as with systemd.
 WORKDIR /data
 VOLUME /data
-EXPOSE 8081 65001/udp
+EXPOSE 8081
+# HDHomeRun discovery (see docker-compose.yml for what passes Docker's NAT).
+EXPOSE 65001/udp
 # By number, so that Kubernetes' runAsNonRoot can tell it is not root; a uid listed
 # in /etc/passwd keeps that user's groups (video).
 USER 10001

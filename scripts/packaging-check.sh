@@ -94,7 +94,8 @@ for setup in bare sample; do
       "^        max-size: 10m$" \
       "^        max-file: '3'$" \
       ':/videos:ro$' ':/audio:ro$' ':/data:rw$' \
-      '^      target: 8081$'
+      '^      target: 8081$' \
+      '^      target: 65001$' '- protocol: udp$'
     # The host's paths and port never leak into the container's settings.
     unexpected "$setup/$files" "$out" '^      (VIDEO_FOLDER|AUDIO_FOLDER|DATA_DIR|PORT|LISTEN):'
     unset -n args
@@ -141,7 +142,7 @@ expect Dockerfile Dockerfile \
   '^COPY --from=web /web/dist /usr/share/shufflecast/web$' \
   '^ENV VIDEO_FOLDER=/videos' 'AUDIO_FOLDER=/audio' 'DATA_DIR=/data' \
   'WEB_DIR=/usr/share/shufflecast/web' 'PORT=8081$' \
-  '^VOLUME /data$' '^EXPOSE 8081$' '^USER 10001$' \
+  '^VOLUME /data$' '^EXPOSE 8081$' '^EXPOSE 65001/udp$' '^USER 10001$' \
   '^HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3' \
   '^    CMD \["curl", "-fsS", "http://127\.0\.0\.1:8081/healthz"\]$' \
   '^STOPSIGNAL SIGTERM$' '^ENTRYPOINT \["shufflecast"\]$' '^CMD \["serve"\]$'
