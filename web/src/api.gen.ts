@@ -1572,8 +1572,6 @@ export interface components {
             FriendlyName: string;
             /** @description The maker clients expect of an HDHomeRun. */
             Manufacturer: string;
-            /** @description Where the software comes from. */
-            ManufacturerURL: string;
             /** @description The HDHomeRun model emulated. */
             ModelNumber: string;
             /** @description Firmware name. */
