@@ -435,3 +435,71 @@ async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
     );
     s.stop().await;
 }
+
+/// A channel restarted by an edit (a new music folder) keeps its live window, so
+/// a client of its continuous stream stays on: the restarted muxer's counters are
+/// flagged with discontinuity_indicator, once per PID, and nothing else breaks
+/// continuity; video DTS still steps one frame and ffmpeg decodes it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_continuous_stream_goes_on_across_a_channels_restart() {
+    use reqwest::Method;
+    use serde_json::json;
+    use shufflecast::testkit::http::call;
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    shufflecast::testkit::media::make_music(&music, 20);
+    let s = super::on_air(dir.path(), &[]).await;
+    let c = Client::new();
+    let videos = s.data.join("demo/videos").display().to_string();
+    let body = |audio: Option<&str>| {
+        let mut b = json!({"slug": "two", "name": "Two", "number": 2, "videos": [videos],
+                           "clip_min": 4, "clip_max": 4});
+        if let Some(a) = audio {
+            b["audio"] = json!(a);
+        }
+        b.to_string()
+    };
+    let (st, v) = call(
+        &c,
+        Method::POST,
+        &s.url("/api/channels"),
+        Some(super::TOKEN),
+        Some(&body(None)),
+        None,
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    s.wait_200("/hls/two/stream.m3u8", Duration::from_secs(120))
+        .await;
+    let reader = {
+        let (c, url) = (c.clone(), s.url("/stream/two.ts"));
+        tokio::spawn(async move { capture(&c, &url, 24).await })
+    };
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (st, v) = call(
+        &c,
+        Method::PUT,
+        &s.url("/api/channels/two"),
+        Some(super::TOKEN),
+        Some(&body(Some(&music.display().to_string()))),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let ts = reader.await.unwrap();
+    let r = check_ts(&ts);
+    assert!(r.cc_errors.is_empty(), "continuity: {:?}", r.cc_errors);
+    assert_eq!(r.discontinuities, 4, "PAT, PMT, video and audio, once each");
+    let file = dir.path().join("restart.ts");
+    std::fs::write(&file, &ts).unwrap();
+    let (video, _) = timestamp_steps(&file);
+    assert!(video.len() > 300, "{} video steps", video.len());
+    assert!(
+        video.iter().all(|&d| d == 3000),
+        "video DTS steps {video:?}"
+    );
+    let (_, errors) = decode(&file);
+    assert!(errors.trim().is_empty(), "decode errors: {errors}");
+    s.stop().await;
+}
