@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the demo channel on a free port and records it with hls-seams (an independent
-# recorder and judge built on ffprobe), when the tool is beside the project.
-# Prints its JSON verdict; fails when a seam is not clean.
+# recorder and judge built on ffprobe), when the tool is beside the project; at the
+# same time records each channel's continuous MPEG-TS (/stream/SLUG.ts) and judges it
+# with ts-judge, when that is beside it too.
+# Prints the JSON verdicts; fails when a seam is not clean.
 #   scripts/seams.sh            the demo channel
 #   scripts/seams.sh --matrix   a channel of scripts/source-matrix.sh's varied library
 #                               (one-second clips, so every source airs within a minute)
@@ -12,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seams="${HLS_SEAMS:-../shared/tools/hls-seams}"
+tsjudge="${TS_JUDGE:-$(dirname "$seams")/ts-judge}"
 if [[ ! -x "$seams" ]]; then
   echo "seams: $seams not found, skipped"
   exit 0
@@ -78,10 +81,20 @@ fi
 # Long enough for several clip switches and a music track change; every stream at
 # once.
 jobs=()
+tsjobs=()
 for st in "${streams[@]}"; do
   name=${st%%/*}
   "$seams" "http://127.0.0.1:$port/hls/$st" "${SEAMS_SECONDS:-70}" "$work/capture-${name%.m3u8}" >"$work/verdict-${name%.m3u8}.json" &
   jobs+=($!)
+  if [[ -x "$tsjudge" ]]; then
+    # The default channel's slug is main; the others are in the playlist's path.
+    slug=${name%.m3u8}
+    [[ "$slug" == stream ]] && slug=main
+    # curl ends the endless response at --max-time (its exit 28 is expected).
+    (curl -s --max-time "${SEAMS_SECONDS:-70}" -o "$work/$slug.ts" "http://127.0.0.1:$port/stream/$slug.ts" || true
+     "$tsjudge" "$work/$slug.ts" >"$work/ts-verdict-$slug.json") &
+    tsjobs+=("$!:$slug")
+  fi
 done
 failed=0
 for i in "${!jobs[@]}"; do
@@ -90,6 +103,11 @@ for i in "${!jobs[@]}"; do
   if ! wait "${jobs[$i]}"; then failed=1; fi
   echo "== ${st}"
   cat "$work/verdict-${name%.m3u8}.json"
+done
+for job in "${tsjobs[@]}"; do
+  if ! wait "${job%%:*}"; then failed=1; fi
+  echo "== /stream/${job#*:}.ts"
+  cat "$work/ts-verdict-${job#*:}.json"
 done
 ((failed == 0)) || { echo "seams: a seam is not clean" >&2; exit 1; }
 echo "seams: ok"

@@ -115,8 +115,8 @@ pub struct App {
     /// Where the rest of the demo library goes, when the demo library is in use.
     demo: Option<PathBuf>,
     monitor: Arc<Monitor>,
+    /// What HTTP handlers share; the router is made from it at the start.
     state: AppState,
-    router: axum::Router,
 }
 
 impl App {
@@ -124,7 +124,7 @@ impl App {
     /// database (saved settings laid over `config`), ffmpeg, the first demo video
     /// (for channels without a video folder), the library, the silence, the
     /// channels (each with its playout, generator, music, live window and engine),
-    /// the monitor and the HTTP router. Nothing runs yet.
+    /// the monitor and what the HTTP handlers share. Nothing runs yet.
     pub async fn build(mut config: Config, options: Options) -> Result<App, StartError> {
         let started = Instant::now();
         let clock = options.clock.clone();
@@ -209,7 +209,6 @@ impl App {
             stopping: CancellationToken::new(),
             config: Arc::new(config.clone()),
         };
-        let router = http::router(state.clone());
         Ok(App {
             started,
             demo: demo.is_some().then(|| dirs.demo.clone()),
@@ -219,7 +218,6 @@ impl App {
             slate: slate_maker,
             monitor,
             state,
-            router,
         })
     }
 
@@ -234,7 +232,7 @@ impl App {
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
         let mut tasks = Tasks::default();
-        let router = self.router.clone();
+        let router = http::router(self.state.clone());
         let stopping = self.state.stopping.clone();
         if self.state.config.server.discovery {
             spawn_discovery(&mut tasks, &cancel, self.state.clone(), addr.port());
