@@ -327,6 +327,16 @@ pub async fn put_settings(
     body: Result<Json<serde_json::Map<String, serde_json::Value>>, JsonRejection>,
 ) -> ApiResult<Json<SettingsResponse>> {
     let Json(body) = body?;
+    change_settings(&st, body)?;
+    Ok(Json(settings_value(&st)?))
+}
+
+/// Checks `body` (settings by key) whole, saves it and lays it under every channel:
+/// what `PUT /api/settings` does, and the original's `update_settings`.
+pub(super) fn change_settings(
+    st: &AppState,
+    body: serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<settings::Patch> {
     // Read here rather than by the extractor, so a value of the wrong type is named.
     let patch = settings::Patch::from_map(body).map_err(|e| match e.field {
         Some(field) => ApiError::invalid(field, e.reason),
@@ -344,7 +354,7 @@ pub async fn put_settings(
     // The server-wide defaults of every channel (a channel's own values win).
     st.station.set_defaults(next);
     tracing::info!(changes = %serde_json::to_string(&patch).unwrap_or_default(), "settings changed");
-    Ok(Json(settings_value(&st)?))
+    Ok(patch)
 }
 
 /// Hours streamed, chunks created and aired, top videos, tracks and creators.

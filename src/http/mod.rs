@@ -14,6 +14,7 @@ pub mod hdhomerun;
 pub mod iptv;
 pub mod metrics;
 pub mod openapi;
+mod original;
 mod pick;
 mod range;
 pub mod stream;
@@ -127,6 +128,7 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::get_settings))
         .routes(routes!(api::settings_schema))
         .routes(routes!(api::events))
+        .routes(routes!(original::get_cron))
         .routes(routes!(channels::list_channels))
         .routes(routes!(channels::get_channel));
     // Everything that changes something.
@@ -140,6 +142,9 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::put_settings))
         .routes(routes!(api::delete_chunk))
         .routes(routes!(channels::create_channel))
+        .routes(routes!(original::update_settings))
+        .routes(routes!(original::set_cron, original::delete_cron))
+        .routes(routes!(original::clear_generation_lock))
         .routes(routes!(channels::update_channel, channels::delete_channel));
     [
         (Access::Open, open),

@@ -1073,3 +1073,44 @@ pub struct LineupStatus {
     /// The sources a scan can use.
     pub source_list: Vec<String>,
 }
+
+// ---- the original tool's routes ------------------------------------------------------
+// Its shapes, as its clients read them.
+
+/// What a change made by the original's routes says.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Outcome {
+    /// Always true: a failure is an error answer.
+    pub success: bool,
+    /// What was done, in words.
+    pub message: String,
+}
+
+/// The answer of `POST /api/update_settings`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UpdatedSettings {
+    /// Always true: a failure is an error answer.
+    pub success: bool,
+    /// The names changed, as sent.
+    pub updated: Vec<String>,
+    /// Whether they apply now or at the next start.
+    pub message: String,
+}
+
+/// `GET /api/cron`: the generation schedule.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CronStatus {
+    /// Always true: the scheduler is part of the server.
+    pub available: bool,
+    /// The cron expression, if one is set.
+    pub schedule: Option<String>,
+    /// What a run does.
+    pub command: String,
+}
+
+/// The body of `POST /api/cron`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CronBody {
+    /// A cron expression, local time (`0 2 * * *`: 2 am).
+    pub schedule: String,
+}

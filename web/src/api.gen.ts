@@ -123,6 +123,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/clear_generation_lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The original guarded generation with a lock file that a crash could leave
+         *     behind; here jobs are tasks of the process and no lock exists.
+         */
+        post: operations["clear_generation_lock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cron": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The generation schedule: extra runs on a cron schedule, kept in process (no
+         *     crontab). `command` says what a run does.
+         */
+        get: operations["get_cron"];
+        put?: never;
+        /** Sets the generation schedule (a cron expression, local time). */
+        post: operations["set_cron"];
+        /** Removes the generation schedule: chunks are still made to keep READY_CHUNKS. */
+        delete: operations["delete_cron"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -405,6 +447,28 @@ export interface paths {
         get: operations["system_usage"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/update_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Settings by the names the original's `.env` gave them (`MAX_CHUNKS`,
+         *     `CHUNK_DURATION`, `CLIP_MIN`, `CLIP_MAX`, `CHUNKS_PER_RUN`, `HW_ACCEL`, and any
+         *     other variable of an editable setting). All are checked before any is saved;
+         *     nothing is written to `.env`.
+         */
+        post: operations["update_settings"];
         delete?: never;
         options?: never;
         head?: never;
@@ -903,6 +967,20 @@ export interface components {
              */
             duration: number;
         };
+        /** @description The body of `POST /api/cron`. */
+        CronBody: {
+            /** @description A cron expression, local time (`0 2 * * *`: 2 am). */
+            schedule: string;
+        };
+        /** @description `GET /api/cron`: the generation schedule. */
+        CronStatus: {
+            /** @description Always true: the scheduler is part of the server. */
+            available: boolean;
+            /** @description The cron expression, if one is set. */
+            schedule?: string | null;
+            /** @description What a run does. */
+            command: string;
+        };
         /** @description An error: what went wrong, and the field at fault when one is (422). */
         ErrorBody: {
             /** @description What went wrong, in words. */
@@ -1079,6 +1157,13 @@ export interface components {
         Next: {
             /** @description The chunk that airs next. */
             next: string;
+        };
+        /** @description What a change made by the original's routes says. */
+        Outcome: {
+            /** @description Always true: a failure is an error answer. */
+            success: boolean;
+            /** @description What was done, in words. */
+            message: string;
         };
         /** @description Body of POST /api/play_audio: one of the two fields. */
         PlayAudioRequest: {
@@ -1591,6 +1676,15 @@ export interface components {
              * @description Continuous streams that may be open at once (TUNER_COUNT).
              */
             TunerCount: number;
+        };
+        /** @description The answer of `POST /api/update_settings`. */
+        UpdatedSettings: {
+            /** @description Always true: a failure is an error answer. */
+            success: boolean;
+            /** @description The names changed, as sent. */
+            updated: string[];
+            /** @description Whether they apply now or at the next start. */
+            message: string;
         };
         /** @description One sample of the machine's load. */
         Usage: {
@@ -2199,6 +2293,162 @@ export interface operations {
             };
             /** @description The chunk is on air or still being made. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    clear_generation_lock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Nothing to clear. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcome"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_cron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule, if any. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CronStatus"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_cron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CronBody"];
+            };
+        };
+        responses: {
+            /** @description Set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcome"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a cron expression (`field`: schedule). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_cron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcome"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2883,6 +3133,57 @@ export interface operations {
             };
             /** @description No token, or a wrong one. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Saved; what applies live does so at once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedSettings"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unknown name or a bad value (`field` names it). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

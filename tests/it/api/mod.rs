@@ -16,6 +16,7 @@ mod iptv;
 mod metrics;
 mod music;
 mod openapi;
+mod original;
 mod settings;
 mod stats;
 mod status;
