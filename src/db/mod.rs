@@ -34,6 +34,7 @@ pub mod library;
 pub mod meta;
 pub mod music;
 pub mod ranges;
+pub mod runs;
 pub mod scan;
 pub mod stats;
 
@@ -78,6 +79,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/001_init.sql")),
         M::up(include_str!("migrations/002_reprobe_colour.sql")),
         M::up(include_str!("migrations/003_channels.sql")),
+        M::up(include_str!("migrations/004_generation_runs.sql")),
     ])
 }
 

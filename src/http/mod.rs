@@ -129,6 +129,7 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(api::settings_schema))
         .routes(routes!(api::events))
         .routes(routes!(original::get_cron))
+        .routes(routes!(original::run_history))
         .routes(routes!(channels::list_channels))
         .routes(routes!(channels::get_channel));
     // Everything that changes something.

@@ -7,14 +7,18 @@
 //! rules, the stored overrides, the live defaults of every channel.
 
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
 use serde_json::{Map, Value};
 
 use super::AppState;
 use super::api::change_settings;
 use super::error::ApiError;
-use super::wire::{CronBody, CronStatus, ErrorBody, Outcome, UpdatedSettings};
+use super::pick::{Ch, ChannelQuery};
+use super::wire::{
+    CronBody, CronStatus, ErrorBody, Outcome, RunEntry, RunHistory, RunHistoryQuery,
+    UpdatedSettings,
+};
 use crate::settings;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -128,6 +132,52 @@ pub async fn delete_cron(State(st): State<AppState>) -> ApiResult<Json<Outcome>>
     Ok(Json(Outcome {
         success: true,
         message: "generation schedule removed".into(),
+    }))
+}
+
+/// The channel's generation runs, newest first: every run asked for, whether by
+/// the schedule, an operator (`manual`) or a start.
+#[utoipa::path(get, path = "/api/cron-run-history", params(RunHistoryQuery, ChannelQuery), responses(
+    (status = 200, description = "A page of runs.", body = RunHistory),
+    (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
+    (status = 422, description = "`page` or `per_page` is out of range.", body = ErrorBody),
+))]
+pub async fn run_history(
+    State(st): State<AppState>,
+    Ch(ch): Ch,
+    q: Result<Query<RunHistoryQuery>, QueryRejection>,
+) -> ApiResult<Json<RunHistory>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(20);
+    if page == 0 {
+        return Err(ApiError::invalid("page", "pages count from 1"));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(ApiError::invalid("per_page", "must be between 1 and 100"));
+    }
+    let offset = (page - 1).saturating_mul(per_page);
+    let (runs, total) = st.db.runs(ch.slug.as_str()).page(offset, per_page)?;
+    let entries = runs
+        .into_iter()
+        .map(|r| RunEntry {
+            timestamp: time::OffsetDateTime::from_unix_timestamp(r.at)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default(),
+            trigger: r.trigger,
+            chunks: r.chunks,
+        })
+        .collect();
+    Ok(Json(RunHistory {
+        entries,
+        page,
+        per_page,
+        total,
+        total_pages: total.div_ceil(per_page).max(1),
     }))
 }
 

@@ -1114,3 +1114,39 @@ pub struct CronBody {
     /// A cron expression, local time (`0 2 * * *`: 2 am).
     pub schedule: String,
 }
+
+/// The query of `GET /api/cron-run-history`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunHistoryQuery {
+    /// The page, from 1 (default 1).
+    pub page: Option<u64>,
+    /// Runs a page, 1-100 (default 20).
+    pub per_page: Option<u64>,
+}
+
+/// A generation run in the history.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunEntry {
+    /// When it was asked for, RFC 3339.
+    pub timestamp: String,
+    /// Why: `schedule`, `manual` or `start`.
+    pub trigger: String,
+    /// Chunks asked for.
+    pub chunks: u64,
+}
+
+/// `GET /api/cron-run-history`: a page of generation runs, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunHistory {
+    /// The runs of the page.
+    pub entries: Vec<RunEntry>,
+    /// The page, from 1.
+    pub page: u64,
+    /// Runs a page.
+    pub per_page: u64,
+    /// Runs in all.
+    pub total: u64,
+    /// Pages in all (at least 1).
+    pub total_pages: u64,
+}

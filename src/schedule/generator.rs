@@ -310,6 +310,8 @@ impl Generator {
         }
         let mut library = me.library.subscribe();
         me.evict().await;
+        // The run every start makes: the ready target, and what was asked before.
+        me.record_run("start", me.settings().channel.ready_chunks + run.requested);
         loop {
             let s = me.settings();
             run.start_jobs(&me, &s).await;
@@ -577,6 +579,7 @@ impl Run {
     async fn command(&mut self, me: &Inner, cmd: GeneratorCommand) {
         match cmd {
             GeneratorCommand::Generate(n) => {
+                me.record_run("manual", n);
                 self.set_requested(me, self.requested + n);
                 self.state = GeneratorState::Idle;
             }
@@ -592,6 +595,7 @@ impl Run {
 
     /// The schedule's slot came: a run of `chunks_per_run` is asked for.
     fn scheduled(&mut self, me: &Inner, s: &GeneratorSettings) {
+        me.record_run("schedule", s.channel.chunks_per_run);
         self.set_requested(me, self.requested + s.channel.chunks_per_run);
         tracing::info!(
             chunks = s.channel.chunks_per_run,
@@ -668,6 +672,24 @@ impl Inner {
     /// The `meta` key of this channel's `key`.
     fn key(&self, key: &str) -> String {
         crate::db::meta::scoped(self.library.channel(), key)
+    }
+
+    /// Records a generation run in the channel's history: why (`start`,
+    /// `manual`, `schedule`) and the chunks it asks for.
+    fn record_run(&self, trigger: &str, chunks: usize) {
+        let at = self
+            .clock
+            .wall_now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let run = crate::db::runs::GenerationRun {
+            at,
+            trigger: trigger.into(),
+            chunks: chunks as u64,
+        };
+        if let Err(e) = self.db.runs(self.library.channel()).record(&run) {
+            tracing::warn!(error = %e, "cannot record the generation run");
+        }
     }
 
     async fn evict(&self) {

@@ -165,6 +165,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cron-run-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The channel's generation runs, newest first: every run asked for, whether by
+         *     the schedule, an operator (`manual`) or a start.
+         */
+        get: operations["run_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -1226,6 +1246,43 @@ export interface components {
              * @description Chunks asked for.
              */
             requested: number;
+        };
+        /** @description A generation run in the history. */
+        RunEntry: {
+            /** @description When it was asked for, RFC 3339. */
+            timestamp: string;
+            /** @description Why: `schedule`, `manual` or `start`. */
+            trigger: string;
+            /**
+             * Format: int64
+             * @description Chunks asked for.
+             */
+            chunks: number;
+        };
+        /** @description `GET /api/cron-run-history`: a page of generation runs, newest first. */
+        RunHistory: {
+            /** @description The runs of the page. */
+            entries: components["schemas"]["RunEntry"][];
+            /**
+             * Format: int64
+             * @description The page, from 1.
+             */
+            page: number;
+            /**
+             * Format: int64
+             * @description Runs a page.
+             */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description Runs in all.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Pages in all (at least 1).
+             */
+            total_pages: number;
         };
         /**
          * @description One server-sent event of GET /api/events: `event` is the SSE event name and
@@ -2449,6 +2506,60 @@ export interface operations {
             };
             /** @description A browser's request from another origin. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_history: {
+        parameters: {
+            query?: {
+                /** @description The page, from 1 (default 1). */
+                page?: number;
+                /** @description Runs a page, 1-100 (default 20). */
+                per_page?: number;
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunHistory"];
+                };
+            };
+            /** @description A query parameter does not parse. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `page` or `per_page` is out of range. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

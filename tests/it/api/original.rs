@@ -1,6 +1,6 @@
 //! The original tool's routes with its request and response shapes: settings by
-//! their upper-case names, the generation schedule as a "cron", the generation
-//! lock; each needs the admin token and goes through the settings table's rules.
+//! their upper-case names, the generation schedule as a "cron" and its run
+//! history, the generation lock; each needs the admin token and goes through the settings table's rules.
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -132,6 +132,45 @@ async fn the_originals_settings_and_cron_routes_answer_in_its_shapes() {
         get_json(&c, &s.url("/api/cron")).await["schedule"],
         Value::Null
     );
+
+    // The history of generation runs: the start's, then one asked for.
+    let (st, v) = send(
+        Method::POST,
+        "/api/generate_chunk",
+        Some(json!({"count": 2})),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(st.is_success(), "{v}");
+    let h = get_json(&c, &s.url("/api/cron-run-history?per_page=1")).await;
+    assert_eq!(
+        (h["total"].as_u64(), h["total_pages"].as_u64()),
+        (Some(2), Some(2)),
+        "{h}"
+    );
+    assert_eq!(
+        (h["page"].as_u64(), h["per_page"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(h["entries"][0]["trigger"], "manual", "newest first: {h}");
+    assert_eq!(h["entries"][0]["chunks"], 2);
+    let at = h["entries"][0]["timestamp"].as_str().unwrap();
+    assert!(
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok(),
+        "{at}"
+    );
+    let h = get_json(&c, &s.url("/api/cron-run-history?page=2&per_page=1")).await;
+    assert_eq!(h["entries"][0]["trigger"], "start", "{h}");
+    for bad in ["page=0", "per_page=0", "per_page=101", "page=x"] {
+        let (st, _) = send(
+            Method::GET,
+            &format!("/api/cron-run-history?{bad}"),
+            None,
+            None,
+        )
+        .await;
+        assert!(st.is_client_error(), "{bad}: {st}");
+    }
 
     // The lock the original needed.
     let (st, _) = send(Method::POST, "/api/clear_generation_lock", None, None).await;
