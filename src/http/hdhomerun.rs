@@ -39,15 +39,21 @@ struct Base {
 }
 
 impl Base {
-    fn of(st: &AppState, headers: &HeaderMap) -> Base {
+    /// BASE_URL when set, else `asked`: the address the client used.
+    fn new(st: &AppState, asked: impl FnOnce() -> String) -> Base {
         Base {
             origin: st
                 .config
                 .server
                 .advertised_url()
-                .map_or_else(|| iptv::base_url(headers), str::to_string),
+                .map_or_else(asked, str::to_string),
             token: st.tokens.viewer.clone(),
         }
+    }
+
+    /// For an HTTP request: the address from its Host header.
+    fn of(st: &AppState, headers: &HeaderMap) -> Base {
+        Base::new(st, || iptv::base_url(headers))
     }
 
     /// The tuner's base URL, where its documents are.
@@ -238,14 +244,7 @@ pub fn advert(st: &AppState, local: std::net::IpAddr, port: u16) -> crate::hdhom
         std::net::IpAddr::V6(a) => format!("[{a}]"),
         a => a.to_string(),
     };
-    let base = Base {
-        origin: st
-            .config
-            .server
-            .advertised_url()
-            .map_or_else(|| format!("http://{host}:{port}"), str::to_string),
-        token: st.tokens.viewer.clone(),
-    };
+    let base = Base::new(st, || format!("http://{host}:{port}"));
     let d = discover_doc(st, &base);
     crate::hdhomerun::Advert {
         device_id: st.device.id,

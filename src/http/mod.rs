@@ -214,16 +214,7 @@ fn with_viewer_token(playlist: bytes::Bytes, token: Option<&str>) -> bytes::Byte
     let Some(token) = token else {
         return playlist;
     };
-    let q: String = token
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let q = iptv::urlencode(token);
     let text = String::from_utf8_lossy(&playlist);
     let mut out = String::with_capacity(text.len() + 64);
     for line in text.lines() {
