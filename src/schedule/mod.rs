@@ -65,6 +65,27 @@ pub struct Chunk {
     pub encoder: String,
 }
 
+/// A chunk's title for people, from its clips' titles in airing order: the first
+/// two distinct titles, then how many other distinct titles follow ("Big Buck
+/// Bunny, bikes and 12 more"); "A and B" for two, one title alone; empty for none
+/// (the caller names it otherwise). The guide, the chunks list and the XMLTV guide
+/// all use this one.
+pub fn human_title(titles: &[String]) -> String {
+    let mut distinct: Vec<&str> = Vec::new();
+    for t in titles {
+        let t = t.trim();
+        if !t.is_empty() && !distinct.contains(&t) {
+            distinct.push(t);
+        }
+    }
+    match distinct.as_slice() {
+        [] => String::new(),
+        [a] => (*a).to_string(),
+        [a, b] => format!("{a} and {b}"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
+    }
+}
+
 /// A clip as recorded in the database, with where it came from.
 #[derive(Clone, Debug)]
 pub struct ClipRecord {

@@ -432,3 +432,24 @@ fn chunks_and_airings_are_stamped_with_the_injected_clock() {
     assert_eq!(a.created_at, clock.unix_now());
     assert_eq!(a.last_aired_at, Some(1_000_000_000));
 }
+
+#[test]
+fn a_chunk_is_named_by_its_first_two_distinct_titles_and_how_many_more() {
+    let t = |v: &[&str]| human_title(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(t(&[]), "");
+    assert_eq!(t(&["Big Buck Bunny"]), "Big Buck Bunny");
+    assert_eq!(t(&["Big Buck Bunny", "Big Buck Bunny"]), "Big Buck Bunny");
+    assert_eq!(t(&["Big Buck Bunny", "bikes"]), "Big Buck Bunny and bikes");
+    assert_eq!(
+        t(&[
+            "Big Buck Bunny",
+            "Big Buck Bunny",
+            "bikes",
+            "c",
+            "bikes",
+            "d",
+            " "
+        ]),
+        "Big Buck Bunny, bikes and 2 more"
+    );
+}
