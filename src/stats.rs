@@ -5,12 +5,12 @@
 //! The recorder follows the live window: one small transaction per segment.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::channel::{Live, NowPlaying};
-use crate::db::stats::{PlayedRow, SegmentAired};
+use crate::db::stats::{PlayedRow, SegmentAired, day_of};
 use crate::db::{Db, DbError};
 use crate::media::Ticks;
 use crate::schedule::music;
@@ -73,14 +73,27 @@ pub async fn record(db: Db, channel: Arc<str>, live: Arc<Live>, cancel: Cancella
             continue;
         }
         let pdt = live.next_program_date_time();
+        // When each one started, for the day it counts on: the newest ends at the
+        // next PROGRAM-DATE-TIME (the engine's clock), each one before where the
+        // one after it starts.
+        let mut starts = Vec::with_capacity(segments.len());
+        let mut end = pdt.unwrap_or_else(SystemTime::now);
+        for s in segments.iter().rev() {
+            let start = end
+                .checked_sub(Duration::from_secs_f64(s.duration.max(0.0)))
+                .unwrap_or(end);
+            starts.push(start);
+            end = start;
+        }
+        starts.reverse();
         // SQLite off the runtime's threads: a write waiting on the connection (an
         // airing, a scan, a checkpoint) must not hold up the engines that share
         // them, hundreds of channels of them.
         let (db, channel, prev) = (db.clone(), channel.clone(), last.take());
         last = tokio::task::spawn_blocking(move || {
             let mut last = prev;
-            for now in segments {
-                if let Err(e) = record_segment(&db, &channel, last.as_ref(), &now, pdt) {
+            for (now, start) in segments.into_iter().zip(starts) {
+                if let Err(e) = record_segment(&db, &channel, last.as_ref(), &now, start, pdt) {
                     tracing::warn!(error = %e, "cannot record stats");
                 }
                 last = Some(now);
@@ -129,6 +142,7 @@ fn record_segment(
     channel: &str,
     prev: Option<&NowPlaying>,
     now: &NowPlaying,
+    started: SystemTime,
     next_pdt: Option<SystemTime>,
 ) -> Result<(), DbError> {
     // A segment starts a play when its clip (or track) is not the one before.
@@ -149,6 +163,7 @@ fn record_segment(
             secs: now.duration,
             video,
             track,
+            day: day_of(unix_secs(started)),
         },
         &next_point(now, next_pdt, true),
     )
@@ -165,6 +180,30 @@ pub struct Played {
     pub plays: u64,
     /// Seconds aired.
     pub airtime: f64,
+    /// The source video's id, for videos.
+    pub video_id: Option<i64>,
+}
+
+/// Seconds of stream aired on one UTC day.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DayAirtime {
+    /// The day.
+    pub day: time::Date,
+    /// Seconds aired on it.
+    pub seconds: f64,
+}
+
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// Days in [`Stats::airtime_by_day`].
+pub const AIRTIME_DAYS: usize = 30;
+
+fn unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
+    }
 }
 
 /// The persisted stats.
@@ -184,11 +223,17 @@ pub struct Stats {
     pub top_tracks: Vec<Played>,
     /// Plays per creator, most first.
     pub top_creators: Vec<Played>,
+    /// Seconds aired on each of the last [`AIRTIME_DAYS`] UTC days, today last,
+    /// every day present (0 when nothing aired).
+    pub airtime_by_day: Vec<DayAirtime>,
 }
 
-/// Reads `channel`'s stats, with the `top` first entries of each list.
-pub fn read(db: &Db, channel: &str, top: usize) -> Result<Stats, DbError> {
-    let rows = db.stats(channel).read(top)?;
+/// Reads `channel`'s stats, with the `top` first entries of each list; `now` says
+/// which day is today.
+pub fn read(db: &Db, channel: &str, top: usize, now: SystemTime) -> Result<Stats, DbError> {
+    let store = db.stats(channel);
+    let rows = store.read(top)?;
+    let days = store.airtime_by_day(day_of(unix_secs(now)), AIRTIME_DAYS)?;
     let played = |rows: Vec<PlayedRow>| -> Vec<Played> {
         rows.into_iter()
             .map(|r| Played {
@@ -200,6 +245,7 @@ pub fn read(db: &Db, channel: &str, top: usize) -> Result<Stats, DbError> {
                 creator: r.creator,
                 plays: r.plays,
                 airtime: r.airtime,
+                video_id: r.video_id,
             })
             .collect()
     };
@@ -212,6 +258,14 @@ pub fn read(db: &Db, channel: &str, top: usize) -> Result<Stats, DbError> {
         top_videos: played(rows.top_videos),
         top_tracks: played(rows.top_tracks),
         top_creators: played(rows.top_creators),
+        airtime_by_day: days
+            .into_iter()
+            .map(|(day, seconds)| DayAirtime {
+                day: time::Date::from_julian_day((day + UNIX_EPOCH_JULIAN_DAY) as i32)
+                    .unwrap_or(time::Date::MIN),
+                seconds,
+            })
+            .collect(),
     })
 }
 
@@ -313,10 +367,33 @@ mod tests {
         }
         cancel.cancel();
         task.await.unwrap();
-        let s = read(&db, crate::channels::def::CLASSIC, 10).unwrap();
+        let s = read(
+            &db,
+            crate::channels::def::CLASSIC,
+            10,
+            UNIX_EPOCH + Duration::from_secs(30),
+        )
+        .unwrap();
         assert!((s.hours_streamed - 12.0 / 3600.0).abs() < 1e-9, "{s:?}");
         let va = &s.top_videos[0];
         assert_eq!((va.title.as_str(), va.plays, va.airtime), ("A", 2, 8.0));
+        assert!(va.video_id.is_some(), "a video's row has its id");
+        assert_eq!(s.top_tracks[0].video_id, None);
+        // Every segment aired on 1970-01-01, the last of the 30 days.
+        assert_eq!(s.airtime_by_day.len(), AIRTIME_DAYS);
+        assert_eq!(
+            s.airtime_by_day[AIRTIME_DAYS - 1],
+            DayAirtime {
+                day: time::macros::date!(1970 - 01 - 01),
+                seconds: 12.0
+            }
+        );
+        assert_eq!(s.airtime_by_day[0].day, time::macros::date!(1969 - 12 - 03));
+        assert!(
+            s.airtime_by_day[..AIRTIME_DAYS - 1]
+                .iter()
+                .all(|d| d.seconds == 0.0)
+        );
         assert_eq!((s.top_videos[1].plays, s.top_videos[1].airtime), (1, 4.0));
         let t = &s.top_tracks[0];
         assert_eq!(
@@ -337,6 +414,55 @@ mod tests {
                 // Segment 12 starts at 24 s and lasts 2 s.
                 next_pdt: Some(UNIX_EPOCH + Duration::from_secs(26)),
             })
+        );
+    }
+
+    #[tokio::test]
+    async fn airtime_counts_on_the_utc_day_each_segment_started() {
+        let db = Db::in_memory().unwrap();
+        let live = Live::new("r".into(), 5, 2, None);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(record(
+            db.clone(),
+            crate::channels::def::CLASSIC.into(),
+            live.clone(),
+            cancel.clone(),
+        ));
+        let clip = Arc::new(ClipInfo::default());
+        let track = Arc::new(TrackInfo {
+            title: "t".into(),
+            source: None,
+            duration: 60.0,
+        });
+        // Segment n starts at 2n s: 43198 and 43199 end the first day, 43200 and
+        // 43201 start the second (one of them published while the recorder is
+        // busy, so some are recorded together).
+        for seq in [43_198, 43_199, 43_200] {
+            publish(&live, seq, &clip, &track);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        publish(&live, 43_201, &clip, &track);
+        cancel.cancel();
+        task.await.unwrap();
+        let days = read(
+            &db,
+            crate::channels::def::CLASSIC,
+            10,
+            UNIX_EPOCH + Duration::from_secs(86_400 + 3_600),
+        )
+        .unwrap()
+        .airtime_by_day;
+        let tail: Vec<(String, f64)> = days[AIRTIME_DAYS - 3..]
+            .iter()
+            .map(|d| (d.day.to_string(), d.seconds))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                ("1969-12-31".to_string(), 0.0),
+                ("1970-01-01".to_string(), 4.0),
+                ("1970-01-02".to_string(), 4.0)
+            ]
         );
     }
 
@@ -407,7 +533,7 @@ mod tests {
         let playout =
             Playout::load(db.clone(), crate::channels::def::CLASSIC, &chunks, &profile).unwrap();
         let created = || {
-            read(&db, crate::channels::def::CLASSIC, 10)
+            read(&db, crate::channels::def::CLASSIC, 10, SystemTime::now())
                 .unwrap()
                 .chunks_created
         };

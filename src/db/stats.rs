@@ -32,6 +32,13 @@ pub struct SegmentAired<'a> {
     pub video: Option<(&'a Path, bool)>,
     /// The music file of its track, and whether the segment starts a play of it.
     pub track: Option<(&'a Path, bool)>,
+    /// The UTC day it aired on, in days since 1970-01-01 (see [`day_of`]).
+    pub day: i64,
+}
+
+/// The UTC day of Unix time `unix_secs`, in days since 1970-01-01.
+pub fn day_of(unix_secs: i64) -> i64 {
+    unix_secs.div_euclid(86_400)
 }
 
 /// One row of a top list, as stored.
@@ -47,6 +54,8 @@ pub struct PlayedRow {
     pub airtime: f64,
     /// The file, for tracks (to name an untitled one).
     pub path: Option<PathBuf>,
+    /// The source video's id, for videos.
+    pub video_id: Option<i64>,
 }
 
 /// The stored counters and top lists.
@@ -78,6 +87,11 @@ impl StatsStore {
         self.db.transaction(|tx| {
             let ch = &*self.channel;
             meta::add_real(tx, &meta::scoped(ch, "seconds_streamed"), segment.secs)?;
+            tx.prepare_cached(
+                "INSERT INTO airtime_by_day (channel, day, seconds) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (channel, day) DO UPDATE SET seconds = seconds + excluded.seconds",
+            )?
+            .execute(rusqlite::params![ch, segment.day, segment.secs])?;
             if let Some((path, new_play)) = segment.video {
                 library::add_airtime(tx, ch, path, segment.secs, new_play)?;
             }
@@ -102,6 +116,7 @@ impl StatsStore {
                         plays: r.get::<_, i64>(2)?.max(0) as u64,
                         airtime: r.get(3)?,
                         path: r.get::<_, Option<String>>(4)?.map(PathBuf::from),
+                        video_id: r.get(5)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -113,22 +128,104 @@ impl StatsStore {
             chunks_building: chunks::building_with_clips(&c, ch)?,
             chunks_aired: meta::number(&c, &meta::scoped(ch, "chunks_aired"))? as u64,
             top_videos: list(
-                "SELECT v.title, v.creator, cv.plays, cv.airtime, NULL
+                "SELECT v.title, v.creator, cv.plays, cv.airtime, NULL, v.id
                  FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
                  WHERE cv.channel = ?2 AND cv.airtime > 0
                  ORDER BY cv.airtime DESC, v.id LIMIT ?1",
             )?,
             top_tracks: list(
-                "SELECT title, NULL, plays, airtime, path FROM tracks
+                "SELECT title, NULL, plays, airtime, path, NULL FROM tracks
                  WHERE channel = ?2 AND airtime > 0
                  ORDER BY airtime DESC, id LIMIT ?1",
             )?,
             top_creators: list(
-                "SELECT v.creator, v.creator, sum(cv.plays), sum(cv.airtime) AS a, NULL
+                "SELECT v.creator, v.creator, sum(cv.plays), sum(cv.airtime) AS a, NULL, NULL
                  FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
                  WHERE cv.channel = ?2 AND cv.airtime > 0 AND v.creator IS NOT NULL
                  GROUP BY v.creator ORDER BY a DESC LIMIT ?1",
             )?,
         })
+    }
+
+    /// Seconds aired on each of the `days` UTC days up to `last_day` (days since
+    /// 1970-01-01, see [`day_of`]), oldest first, a day with nothing aired as 0.
+    pub fn airtime_by_day(&self, last_day: i64, days: usize) -> Result<Vec<(i64, f64)>, DbError> {
+        let first = last_day - days as i64 + 1;
+        let c = self.db.conn();
+        let mut st = c.prepare_cached(
+            "SELECT day, seconds FROM airtime_by_day
+             WHERE channel = ?1 AND day BETWEEN ?2 AND ?3",
+        )?;
+        let rows = st
+            .query_map(rusqlite::params![&*self.channel, first, last_day], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))
+            })?
+            .collect::<Result<std::collections::HashMap<_, _>, _>>()?;
+        Ok((first..=last_day)
+            .map(|d| (d, rows.get(&d).copied().unwrap_or(0.0)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::Ticks;
+
+    fn point() -> Continuity {
+        Continuity {
+            next_seq: 1,
+            next_pts: Ticks(0),
+            discontinuity_number: 0,
+            next_pdt: None,
+        }
+    }
+
+    fn aired(db: &Db, channel: &str, day: i64, secs: f64) {
+        db.stats(channel)
+            .record_segment(
+                &SegmentAired {
+                    secs,
+                    video: None,
+                    track: None,
+                    day,
+                },
+                &point(),
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn airtime_is_added_up_per_channel_and_utc_day_and_read_with_every_day_present() {
+        let db = Db::in_memory().unwrap();
+        let today = day_of(1_795_000_000); // 2026-11-18
+        assert_eq!(today, 20_775);
+        assert_eq!(day_of(-1), -1, "before 1970: the day before, not day 0");
+        for _ in 0..3 {
+            aired(&db, "a", today, 2.0);
+        }
+        aired(&db, "a", today - 2, 1.5);
+        aired(&db, "a", today - 29, 4.0);
+        aired(&db, "a", today - 30, 100.0); // a day too old for the chart
+        aired(&db, "b", today, 7.0); // another channel
+        let days = db.stats("a").airtime_by_day(today, 30).unwrap();
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[0], (today - 29, 4.0), "oldest first");
+        assert_eq!(days[27], (today - 2, 1.5));
+        assert_eq!(days[28], (today - 1, 0.0), "a day with nothing aired is 0");
+        assert_eq!(days[29], (today, 6.0));
+        let total: f64 = days.iter().map(|d| d.1).sum();
+        assert_eq!(total, 11.5);
+        assert_eq!(
+            db.stats("b").airtime_by_day(today, 30).unwrap()[29],
+            (today, 7.0)
+        );
+        assert!(
+            db.stats("c")
+                .airtime_by_day(today, 30)
+                .unwrap()
+                .iter()
+                .all(|d| d.1 == 0.0)
+        );
     }
 }

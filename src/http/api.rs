@@ -357,13 +357,20 @@ pub(super) fn change_settings(
     Ok(patch)
 }
 
-/// Hours streamed, chunks created and aired, top videos, tracks and creators.
+/// Hours streamed, chunks created and aired, top videos, tracks and creators, and
+/// airtime per day for the last 30 days.
 #[utoipa::path(get, path = "/api/stats", params(ChannelQuery), responses(
     (status = 200, description = "What the channel has aired.", body = Stats),
 ))]
 pub async fn stats(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<Stats>> {
     Ok(Json(
-        crate::stats::read(&st.db, ch.slug.as_str(), 20)?.into(),
+        crate::stats::read(
+            &st.db,
+            ch.slug.as_str(),
+            20,
+            st.station.shared().clock.wall_now(),
+        )?
+        .into(),
     ))
 }
 

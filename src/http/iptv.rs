@@ -189,6 +189,15 @@ pub struct Programme {
     pub titles: Vec<String>,
     /// Its clips' creators, distinct.
     pub creators: Vec<String>,
+    /// It is on air now (the first programme, when the stream is on air).
+    pub on_air: bool,
+}
+
+impl Programme {
+    /// Its title for people ([`crate::schedule::human_title`]); empty for the slate.
+    pub fn title(&self) -> String {
+        crate::schedule::human_title(&self.titles)
+    }
 }
 
 /// The programmes from what is on air onwards, at most `n + 2`: the chunk of the
@@ -222,6 +231,7 @@ pub fn programmes(st: &OnAir, n: usize) -> Vec<Programme> {
             stop: start + Duration::from_secs_f64(secs.max(0.0)),
             titles: c.clips.iter().map(|k| k.info.title.clone()).collect(),
             creators,
+            on_air: false,
         }
     };
     let current = current.map(|(c, _)| c);
@@ -246,7 +256,8 @@ pub fn programmes(st: &OnAir, n: usize) -> Vec<Programme> {
         let start = now
             .checked_sub(Duration::from_secs_f64(into.max(0.0)))
             .unwrap_or(now);
-        let p = describe(chunk, start);
+        let mut p = describe(chunk, start);
+        p.on_air = true;
         at = p.stop.max(now);
         out.push(p);
     }
@@ -265,6 +276,7 @@ pub fn programmes(st: &OnAir, n: usize) -> Vec<Programme> {
                 stop: now + Duration::from_secs(60),
                 titles: Vec::new(),
                 creators: Vec::new(),
+                on_air: true,
             });
             at = now + Duration::from_secs(60);
         }
@@ -276,6 +288,28 @@ pub fn programmes(st: &OnAir, n: usize) -> Vec<Programme> {
         out.push(p);
     }
     out
+}
+
+/// The programmes from what is on air onwards, until the first that starts at
+/// `until` or later, at most `max` (the order goes on for ever: old chunks re-air),
+/// or as far as the playout knows.
+pub fn programmes_until(st: &OnAir, until: SystemTime, max: usize) -> Vec<Programme> {
+    let mut n = 8.min(max);
+    loop {
+        let mut progs = programmes(st, n);
+        // Fewer than asked: the playout has nothing more to predict.
+        let known = progs.len() < n;
+        if let Some(i) = progs.iter().position(|p| p.start >= until) {
+            progs.truncate(i);
+            progs.truncate(max);
+            return progs;
+        }
+        if known || n >= max {
+            progs.truncate(max);
+            return progs;
+        }
+        n = (n * 2).min(max);
+    }
 }
 
 /// An XMLTV guide: every channel, each with the chunk on air and the chunks queued

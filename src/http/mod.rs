@@ -10,6 +10,7 @@ pub mod auth;
 mod channels;
 pub mod conn;
 mod error;
+mod guide;
 pub mod hdhomerun;
 pub mod iptv;
 pub mod metrics;
@@ -131,7 +132,8 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::get_cron))
         .routes(routes!(original::run_history))
         .routes(routes!(channels::list_channels))
-        .routes(routes!(channels::get_channel));
+        .routes(routes!(channels::get_channel))
+        .routes(routes!(guide::guide));
     // Everything that changes something.
     let admin = OpenApiRouter::new()
         .routes(routes!(api::generate))

@@ -642,6 +642,18 @@ pub struct Stats {
     pub top_tracks: Vec<Played>,
     /// Creators by plays, most first.
     pub top_creators: Vec<Played>,
+    /// Seconds aired on each of the last 30 UTC days, oldest first, today last;
+    /// every day present (0 when nothing aired).
+    pub airtime_by_day: Vec<DayAirtime>,
+}
+
+/// Seconds of stream aired on one UTC day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayAirtime {
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Seconds aired on it.
+    pub seconds: f64,
 }
 
 /// One row of a top list.
@@ -656,6 +668,10 @@ pub struct Played {
     pub plays: u64,
     /// Seconds aired.
     pub airtime: f64,
+    /// The source video's poster (`/thumbs/videos/{id}.jpg`), for videos; null
+    /// for tracks and creators.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
 }
 
 impl From<crate::stats::Stats> for Stats {
@@ -668,6 +684,19 @@ impl From<crate::stats::Stats> for Stats {
             top_videos: list(s.top_videos),
             top_tracks: list(s.top_tracks),
             top_creators: list(s.top_creators),
+            airtime_by_day: s
+                .airtime_by_day
+                .into_iter()
+                .map(|d| DayAirtime {
+                    day: format!(
+                        "{:04}-{:02}-{:02}",
+                        d.day.year(),
+                        d.day.month() as u8,
+                        d.day.day()
+                    ),
+                    seconds: d.seconds,
+                })
+                .collect(),
         }
     }
 }
@@ -679,6 +708,7 @@ impl From<crate::stats::Played> for Played {
             creator: p.creator,
             plays: p.plays,
             airtime: p.airtime,
+            thumbnail: p.video_id.map(video_poster),
         }
     }
 }
@@ -1149,4 +1179,94 @@ pub struct RunHistory {
     pub total: u64,
     /// Pages in all (at least 1).
     pub total_pages: u64,
+}
+
+// ---- the guide (issue 15) --------------------------------------------------------------
+
+/// The poster of source video `id`, as the thumbnail routes serve it.
+pub fn video_poster(id: i64) -> String {
+    format!("/thumbs/videos/{id}.jpg")
+}
+
+/// The query of `GET /api/guide`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GuideQuery {
+    /// Hours from now the guide covers: more than 0, at most 24 (default 3).
+    pub hours: Option<f64>,
+    /// Programmes per channel at most, 1-300 (default 300).
+    pub limit: Option<u64>,
+}
+
+/// `GET /api/guide`: every channel with its programmes, from the one on air on.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Guide {
+    /// The server's time when the guide was made, Unix seconds (where the now line
+    /// goes).
+    pub now: f64,
+    /// Hours from now the programmes cover (as far as they are known).
+    pub hours: f64,
+    /// The default channel's slug.
+    pub default: String,
+    /// The channels, by number.
+    pub channels: Vec<GuideChannel>,
+}
+
+/// A channel of the guide.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GuideChannel {
+    /// Its URL id.
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+    /// Its number in guides and tuners.
+    pub number: u32,
+    /// Its logo's URL.
+    pub logo: String,
+    /// Its live playlist's URL.
+    pub stream: String,
+    /// Whether it is the default channel.
+    pub default: bool,
+    /// What airs, in order: the programme on air first (it started before `now`),
+    /// then each that follows it, start to stop without gaps.
+    pub programmes: Vec<GuideProgramme>,
+}
+
+/// A programme of the guide: a chunk (or, while nothing else can air, the slate).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GuideProgramme {
+    /// The chunk (see `/api/chunks/{id}`); null for the slate.
+    #[schema(required = true)]
+    pub chunk: Option<String>,
+    /// When it starts (or started), Unix seconds.
+    pub start: f64,
+    /// When it ends, Unix seconds.
+    pub stop: f64,
+    /// Its title for people: the first two distinct clip titles, then how many
+    /// more ("Big Buck Bunny, bikes and 12 more"); the channel's name for the slate.
+    pub title: String,
+    /// It is on air now.
+    pub on_air: bool,
+    /// The strip of its clips' pictures; null until there is one.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
+    /// Its clips, in airing order (as far as they are made).
+    pub clips: Vec<GuideClip>,
+}
+
+/// A clip of a programme.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GuideClip {
+    /// Its position in the chunk, from 0.
+    pub index: u32,
+    /// Title shown to viewers.
+    pub title: String,
+    /// Uploader, channel or artist, when known.
+    #[schema(required = true)]
+    pub creator: Option<String>,
+    /// Its length, seconds.
+    pub duration: f64,
+    /// Its picture; null until there is one.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
 }

@@ -225,6 +225,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/guide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every channel, by number, with its programmes from the one on air on: start and
+         *     stop, the title people read, the picture, and each clip with its own.
+         */
+        get: operations["guide"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs": {
         parameters: {
             query?: never;
@@ -392,7 +412,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hours streamed, chunks created and aired, top videos, tracks and creators. */
+        /**
+         * Hours streamed, chunks created and aired, top videos, tracks and creators, and
+         *     airtime per day for the last 30 days.
+         */
         get: operations["stats"];
         put?: never;
         post?: never;
@@ -1001,6 +1024,16 @@ export interface components {
             /** @description What a run does. */
             command: string;
         };
+        /** @description Seconds of stream aired on one UTC day. */
+        DayAirtime: {
+            /** @description The day, `YYYY-MM-DD` (UTC). */
+            day: string;
+            /**
+             * Format: double
+             * @description Seconds aired on it.
+             */
+            seconds: number;
+        };
         /** @description An error: what went wrong, and the field at fault when one is (422). */
         ErrorBody: {
             /** @description What went wrong, in words. */
@@ -1035,6 +1068,92 @@ export interface components {
              * @description Memory in all, bytes.
              */
             memory_total: number | null;
+        };
+        /** @description `GET /api/guide`: every channel with its programmes, from the one on air on. */
+        Guide: {
+            /**
+             * Format: double
+             * @description The server's time when the guide was made, Unix seconds (where the now line
+             *     goes).
+             */
+            now: number;
+            /**
+             * Format: double
+             * @description Hours from now the programmes cover (as far as they are known).
+             */
+            hours: number;
+            /** @description The default channel's slug. */
+            default: string;
+            /** @description The channels, by number. */
+            channels: components["schemas"]["GuideChannel"][];
+        };
+        /** @description A channel of the guide. */
+        GuideChannel: {
+            /** @description Its URL id. */
+            slug: string;
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Its number in guides and tuners.
+             */
+            number: number;
+            /** @description Its logo's URL. */
+            logo: string;
+            /** @description Its live playlist's URL. */
+            stream: string;
+            /** @description Whether it is the default channel. */
+            default: boolean;
+            /**
+             * @description What airs, in order: the programme on air first (it started before `now`),
+             *     then each that follows it, start to stop without gaps.
+             */
+            programmes: components["schemas"]["GuideProgramme"][];
+        };
+        /** @description A clip of a programme. */
+        GuideClip: {
+            /**
+             * Format: int32
+             * @description Its position in the chunk, from 0.
+             */
+            index: number;
+            /** @description Title shown to viewers. */
+            title: string;
+            /** @description Uploader, channel or artist, when known. */
+            creator: string | null;
+            /**
+             * Format: double
+             * @description Its length, seconds.
+             */
+            duration: number;
+            /** @description Its picture; null until there is one. */
+            thumbnail: string | null;
+        };
+        /** @description A programme of the guide: a chunk (or, while nothing else can air, the slate). */
+        GuideProgramme: {
+            /** @description The chunk (see `/api/chunks/{id}`); null for the slate. */
+            chunk: string | null;
+            /**
+             * Format: double
+             * @description When it starts (or started), Unix seconds.
+             */
+            start: number;
+            /**
+             * Format: double
+             * @description When it ends, Unix seconds.
+             */
+            stop: number;
+            /**
+             * @description Its title for people: the first two distinct clip titles, then how many
+             *     more ("Big Buck Bunny, bikes and 12 more"); the channel's name for the slate.
+             */
+            title: string;
+            /** @description It is on air now. */
+            on_air: boolean;
+            /** @description The strip of its clips' pictures; null until there is one. */
+            thumbnail: string | null;
+            /** @description Its clips, in airing order (as far as they are made). */
+            clips: components["schemas"]["GuideClip"][];
         };
         /** @description Progress of one job (one chunk being made). */
         Job: {
@@ -1218,6 +1337,11 @@ export interface components {
              * @description Seconds aired.
              */
             airtime: number;
+            /**
+             * @description The source video's poster (`/thumbs/videos/{id}.jpg`), for videos; null
+             *     for tracks and creators.
+             */
+            thumbnail: string | null;
         };
         /** @description When a programme airs. */
         ProgrammeTimes: {
@@ -1602,6 +1726,11 @@ export interface components {
             top_tracks: components["schemas"]["Played"][];
             /** @description Creators by plays, most first. */
             top_creators: components["schemas"]["Played"][];
+            /**
+             * @description Seconds aired on each of the last 30 UTC days, oldest first, today last;
+             *     every day present (0 when nothing aired).
+             */
+            airtime_by_day: components["schemas"]["DayAirtime"][];
         };
         /** @description GET /api/status: on air or not, counters, the generator, the library. */
         Status: {
@@ -2654,6 +2783,58 @@ export interface operations {
                 };
             };
             /** @description `count` is out of range, of the wrong type, or unknown. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    guide: {
+        parameters: {
+            query?: {
+                /** @description Hours from now the guide covers: more than 0, at most 24 (default 3). */
+                hours?: number;
+                /** @description Programmes per channel at most, 1-300 (default 300). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The guide. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Guide"];
+                };
+            };
+            /** @description A query parameter does not parse. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `hours` or `limit` is out of range. */
             422: {
                 headers: {
                     [name: string]: unknown;

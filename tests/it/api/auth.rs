@@ -74,6 +74,7 @@ async fn a_viewer_token_guards_the_stream_and_the_guide() {
         "/hls/stream.m3u8",
         "/iptv.m3u",
         "/epg.xml",
+        "/api/guide",
         "/api/status",
         "/api/stream-status",
     ] {

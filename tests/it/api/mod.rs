@@ -11,6 +11,7 @@ mod channels;
 mod chunks;
 mod events;
 mod generation;
+mod guide;
 mod hls;
 mod iptv;
 mod metrics;

@@ -49,5 +49,52 @@ async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
         assert!(t["airtime"].as_f64().unwrap() > 0.0, "{t}");
     }
     assert!(stats["chunks_created"].as_u64().unwrap() >= 1, "{stats}");
+
+    // Airtime per UTC day: the last 30 days, today last, every day present.
+    let days = stats["airtime_by_day"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "{stats}");
+    let today = |t: std::time::SystemTime| {
+        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let d = time::OffsetDateTime::from_unix_timestamp(secs)
+            .unwrap()
+            .date();
+        format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+    };
+    let last = days[29]["day"].as_str().unwrap();
+    assert!(
+        last == today(std::time::SystemTime::now())
+            || last == today(std::time::SystemTime::now() - Duration::from_secs(60)),
+        "{last}"
+    );
+    let mut seen = Vec::new();
+    for d in days {
+        let day = d["day"].as_str().unwrap();
+        let date = time::Date::parse(
+            day,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap_or_else(|e| panic!("{day}: {e}"));
+        if let Some(prev) = seen.last() {
+            assert_eq!(date, time::Date::next_day(*prev).unwrap(), "{stats}");
+        }
+        seen.push(date);
+    }
+    let aired: f64 = days.iter().map(|d| d["seconds"].as_f64().unwrap()).sum();
+    let streamed = stats["hours_streamed"].as_f64().unwrap() * 3600.0;
+    assert!(
+        aired > 0.0 && (aired - streamed).abs() < 1e-6,
+        "{aired} s by day, {streamed} s streamed"
+    );
+    // Top sources with their posters.
+    let videos = stats["top_videos"].as_array().unwrap();
+    assert!(!videos.is_empty(), "{stats}");
+    for v in videos {
+        let t = v["thumbnail"].as_str().unwrap_or_else(|| panic!("{v}"));
+        assert!(
+            t.starts_with("/thumbs/videos/") && t.ends_with(".jpg"),
+            "{t}"
+        );
+    }
+    assert!(stats["top_tracks"][0]["thumbnail"].is_null(), "{stats}");
     s.stop().await;
 }
