@@ -101,6 +101,11 @@ export type SettingsReply = Schemas["SettingsResponse"];
 export type SettingsPatch = Schemas["SettingsPatch"];
 export type ChannelInfo = Schemas["ChannelInfo"];
 export type ChannelList = Schemas["ChannelList"];
+export type Guide = Schemas["Guide"];
+export type GuideChannel = Schemas["GuideChannel"];
+export type GuideProgramme = Schemas["GuideProgramme"];
+export type GuideClip = Schemas["GuideClip"];
+export type DayAirtime = Schemas["DayAirtime"];
 
 /** A server-sent event's name, and the payload that comes with it. */
 type ServerEvent = Schemas["ServerEvent"];

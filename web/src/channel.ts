@@ -76,7 +76,7 @@ export function neighbour(step: number, l: ChannelList | null = list): ChannelIn
 }
 
 /** "3 · Cartoons": a channel in a few words. */
-export function label(c: ChannelInfo): string {
+export function label(c: { number: number; name: string }): string {
   return `${c.number} · ${c.name}`;
 }
 

@@ -1,6 +1,7 @@
-// The live player: hls.js where Media Source Extensions exist, the browser's own
-// HLS (Safari, iOS, many TVs) elsewhere. Problems are reported in words and retried;
-// a player never gives up on a live channel.
+// The player: hls.js where Media Source Extensions exist, the browser's own HLS
+// (Safari, iOS, many TVs) elsewhere, for the live channel and for a chunk's
+// preview (a VOD playlist). Problems are reported in words and retried; a player
+// never gives up on a live channel.
 // The light build: no subtitles, alternate audio or DRM, which a channel of one
 // muxed rendition never needs.
 import Hls from "hls.js/light";
@@ -13,7 +14,13 @@ export interface Player {
   latency(): number | null;
 }
 
-export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: string | null) => void): Player {
+/** What is played: the live channel (retried for ever, words about being on air)
+ * or a recording (a chunk's preview: words about the preview). */
+export interface AttachOptions {
+  vod?: boolean;
+}
+
+export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: string | null) => void, opts: AttachOptions = {}): Player {
   video.addEventListener("playing", () => onProblem(null));
   if (Hls.isSupported()) {
     const hls = new Hls({ liveSyncDurationCount: 3, lowLatencyMode: false, manifestLoadingMaxRetry: 2 });
@@ -25,9 +32,11 @@ export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: st
         onProblem(
           code === 401
             ? "The stream needs a viewer token: set it with “Tokens”."
-            : code === 404 || code === 503
-              ? "The stream is not on air yet; it starts as soon as the first clip is ready…"
-              : "The stream is not reachable; retrying…",
+            : opts.vod
+              ? `The preview cannot be loaded (${code ? `HTTP ${code}` : data.details}); retrying…`
+              : code === 404 || code === 503
+                ? "The stream is not on air yet; it starts as soon as the first clip is ready…"
+                : "The stream is not reachable; retrying…",
         );
         window.clearTimeout(retry);
         retry = window.setTimeout(() => hls.loadSource(url), 3000);
@@ -54,7 +63,7 @@ export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: st
   }
   if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.src = url;
-    video.addEventListener("error", () => onProblem("The stream is not on air yet or not reachable; retrying…"));
+    video.addEventListener("error", () => onProblem(opts.vod ? "The preview cannot be loaded; retrying…" : "The stream is not on air yet or not reachable; retrying…"));
     const retry = window.setInterval(() => {
       if (video.error) {
         video.src = url;

@@ -1,95 +1,270 @@
-// Guide: one row per channel (logo, number, name, what airs now with its
-// progress, what airs next); a row selects its channel and plays it. The rows are
-// updated in place every few seconds, so a remote's focus keeps its place.
-import { ChannelInfo, ChannelList, describe, withToken } from "../api";
+// Guide: a timeline grid of what airs, one row per channel, time across from now
+// on with a line at now. Each programme (a chunk) is a block as long as it airs,
+// with its picture and its title; focusing one (arrow keys in TV mode, the mouse
+// or Tab elsewhere) shows its clips below the grid, with their pictures, titles and
+// creators; Enter or a click on a row or a block selects that channel and plays
+// it. The grid is rebuilt only when what it shows changes, and the focus is put
+// back on the same block, so a remote keeps its place across updates.
+import { api, ChannelInfo, describe, Guide, GuideChannel, GuideProgramme, withToken } from "../api";
 import { channels, current, label, select } from "../channel";
-import { bar, button, clock, el, every } from "../dom";
+import { button, clock, el } from "../dom";
+import { picture, strip } from "../pictures";
 import { say } from "../ui";
 
-interface Row {
-  li: HTMLElement;
-  logo: HTMLImageElement;
-  name: HTMLElement;
-  now: HTMLElement;
-  progress: HTMLProgressElement;
-  time: HTMLElement;
-  next: HTMLElement;
+/** The span the grid shows at once, seconds (it scrolls sideways for more). */
+const VISIBLE = 2.5 * 3600;
+/** How far ahead the guide is asked for. */
+const HOURS = 3;
+/** Programmes per channel at most: enough for 3 hours of 5-minute chunks. */
+const LIMIT = 40;
+/** The narrowest a typical block may be, rem: below that the scale grows (chunks
+ * of a few seconds would otherwise be slivers). */
+const MIN_BLOCK_REM = 9;
+/** Tick steps the time axis may use, seconds. */
+const STEPS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+/** "14:05", or "14:05:30" when seconds matter. */
+function hhmm(unix: number, seconds = false): string {
+  const d = new Date(unix * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}${seconds ? `:${p(d.getSeconds())}` : ""}`;
 }
 
-/** How far into what airs now, and how long it is: the programme's times when the
- * server knows them, else the clip's position. */
-function airing(c: ChannelInfo): { pos: number; len: number } | null {
-  if (c.programme && c.programme.stop > c.programme.start) {
-    const len = c.programme.stop - c.programme.start;
-    return { pos: Math.min(len, Math.max(0, Date.now() / 1000 - c.programme.start)), len };
-  }
-  const clip = c.now.clip;
-  return clip ? { pos: clip.position, len: clip.duration } : null;
+function span(p: GuideProgramme, seconds: boolean): string {
+  return `${hhmm(p.start, seconds)}–${hhmm(p.stop, seconds)}`;
 }
 
-function nowText(c: ChannelInfo): string {
-  const clip = c.now.clip;
-  if (clip) return clip.creator ? `${clip.title} · ${clip.creator}` : clip.title;
-  return c.now.slate ? "Back in a moment (slate)" : c.now.on_air ? "On air" : "Starting…";
+function key(slug: string, p: GuideProgramme): string {
+  return `${slug}|${p.chunk ?? "slate"}|${Math.round(p.start)}`;
+}
+
+interface Scale {
+  /** Unix seconds at the left edge of the tracks. */
+  t0: number;
+  /** Unix seconds at their right edge. */
+  t1: number;
+  /** Pixels per second. */
+  pps: number;
+  /** Seconds between ticks. */
+  step: number;
+}
+
+function median(xs: number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 export function guide(view: HTMLElement): () => void {
-  const list = el("ul", { class: "guide", id: "guide" });
   const add = el("a", { href: "#/channel/new", class: "tab", id: "channel-new" }, "New channel");
-  view.replaceChildren(el("section", {}, el("div", { class: "row spread" }, el("h2", {}, "Guide"), add), list));
-  const rows = new Map<string, Row>();
-  let order = "";
+  const corner = el("div", { class: "epg-corner" }, el("span", { class: "muted small" }, "Channel"));
+  const ticks = el("div", { class: "epg-ticks", "aria-hidden": "true" });
+  const nowLine = el("div", { class: "epg-now", "aria-hidden": "true", id: "guide-now" });
+  const list = el("ul", { class: "guide epg-rows", id: "guide", "aria-label": "Channels and what airs on them" });
+  const body = el("div", { class: "epg-body" }, el("div", { class: "epg-times" }, corner, ticks), list, nowLine);
+  const grid = el("div", { class: "epg", id: "guide-grid" }, body);
+  const detail = el("section", { class: "epg-detail", id: "guide-detail", "aria-live": "polite", "aria-label": "Programme details" });
+  view.replaceChildren(el("section", { class: "guide-view" }, el("div", { class: "row spread" }, el("h2", {}, "Guide"), add), grid, detail));
 
-  const make = (c: ChannelInfo): Row => {
-    const logo = el("img", { class: "logo", alt: "", loading: "lazy" });
-    const name = el("span", { class: "name" });
-    const now = el("span", { class: "now-title" });
-    const progress = bar(`Progress on ${c.name}`);
-    const time = el("span", { class: "muted small" });
-    const next = el("span", { class: "muted small next" });
-    const play = el(
-      "button",
-      { type: "button", class: "guide-row", "data-channel": c.slug },
-      logo,
-      el("span", { class: "what" }, name, now, progress, el("span", { class: "row spread" }, time, next)),
-    );
-    play.addEventListener("click", () => {
-      select(c.slug);
-      location.hash = "#/live";
-    });
-    const edit = button(c.editable ? "Edit" : "Details", () => (location.hash = `#/channel/${encodeURIComponent(c.slug)}`), "ghost");
-    edit.dataset.edit = c.slug;
-    const li = el("li", { "data-channel": c.slug }, play, edit);
-    return { li, logo, name, now, progress, time, next };
+  let guideData: Guide | null = null;
+  let infos = new Map<string, ChannelInfo>();
+  /** Server time minus this device's, seconds: the now line follows the server. */
+  let skew = 0;
+  let scale: Scale | null = null;
+  let shown = "";
+  /** The programme the details show, by key; null: the selected channel's on air. */
+  let detailKey: string | null = null;
+  const programmes = new Map<string, { ch: GuideChannel; p: GuideProgramme }>();
+  let alive = true;
+
+  const now = () => Date.now() / 1000 + skew;
+  const rem = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+
+  const play = (slug: string) => {
+    select(slug);
+    location.hash = "#/live";
   };
 
-  const fill = (r: Row, c: ChannelInfo, selected: boolean) => {
-    const src = withToken(c.logo);
-    if (r.logo.getAttribute("src") !== src) r.logo.src = src;
-    r.name.textContent = `${label(c)}${c.default ? " (default)" : ""}`;
-    r.now.textContent = nowText(c);
-    const a = airing(c);
-    r.progress.value = a ? a.pos / Math.max(0.001, a.len) : 0;
-    r.time.textContent = a ? `${clock(a.pos)} / ${clock(a.len)}` : "";
-    r.next.textContent = c.next ? `Next: ${c.next}` : "";
-    r.li.classList.toggle("selected", selected);
-    r.li.querySelector(".guide-row")!.setAttribute("aria-current", selected ? "true" : "false");
+  const measure = (g: Guide): Scale => {
+    const head = corner.getBoundingClientRect().width || 15 * rem();
+    const visiblePx = Math.max(8 * rem(), grid.clientWidth - head);
+    const durations = g.channels.flatMap((c) => c.programmes.map((p) => p.stop - p.start)).filter((d) => d > 0);
+    let pps = visiblePx / VISIBLE;
+    const typical = median(durations);
+    if (typical > 0 && typical * pps < MIN_BLOCK_REM * rem()) pps = (MIN_BLOCK_REM * rem()) / typical;
+    const step = STEPS.find((s) => s * pps >= 6 * rem()) ?? 7200;
+    const t = now();
+    const t0 = Math.floor(t / step) * step;
+    const end = Math.max(t0 + 1, ...g.channels.map((c) => c.programmes[c.programmes.length - 1]?.stop ?? t0));
+    const t1 = Math.min(end, t0 + HOURS * 3600, t0 + Math.max(VISIBLE, visiblePx / pps));
+    return { t0, t1: Math.max(t1, t0 + visiblePx / pps), pps, step };
   };
 
-  const show = (l: ChannelList) => {
-    const sel = current() ?? l.default;
-    const keys = l.channels.map((c) => `${c.slug}:${c.editable}`).join(",");
-    if (keys !== order) {
-      order = keys;
-      const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("li[data-channel]")?.dataset.channel;
-      rows.clear();
-      for (const c of l.channels) rows.set(c.slug, make(c));
-      list.replaceChildren(...[...rows.values()].map((r) => r.li));
-      if (focused) rows.get(focused)?.li.querySelector<HTMLElement>(".guide-row")?.focus({ preventScroll: true });
+  const drawTicks = (s: Scale) => {
+    ticks.replaceChildren();
+    ticks.style.width = `${(s.t1 - s.t0) * s.pps}px`;
+    for (let t = s.t0; t < s.t1; t += s.step) {
+      const tick = el("span", { class: "epg-tick" }, hhmm(t, s.step < 60));
+      tick.style.left = `${(t - s.t0) * s.pps}px`;
+      ticks.append(tick);
     }
-    for (const c of l.channels) fill(rows.get(c.slug)!, c, c.slug === sel);
-    if (!l.channels.length) list.replaceChildren(el("li", { class: "muted" }, "No channel."));
   };
 
-  return every(4000, () => channels().then(show, (e) => say(describe(e))));
+  const block = (c: GuideChannel, p: GuideProgramme, s: Scale): HTMLElement | null => {
+    const from = Math.max(p.start, s.t0);
+    const to = Math.min(p.stop, s.t1);
+    if (to <= from) return null;
+    const seconds = s.step < 60;
+    const k = key(c.slug, p);
+    programmes.set(k, { ch: c, p });
+    const pic = p.thumbnail ?? p.clips[0]?.thumbnail ?? null;
+    const b = el(
+      "button",
+      {
+        type: "button",
+        class: `epg-block${p.on_air ? " on-air" : ""}`,
+        "data-key": k,
+        "data-channel": c.slug,
+        "data-chunk": p.chunk ?? "",
+        "aria-label": `${p.title}, ${p.on_air ? "on air now, until" : `${hhmm(p.start, seconds)} to`} ${hhmm(p.stop, seconds)}, on ${c.number} · ${c.name}`,
+      },
+      picture(pic, `Picture of “${p.title}”`, "epg-pic"),
+      el("span", { class: "epg-text" }, el("span", { class: "epg-title" }, p.title), el("span", { class: "epg-time muted small" }, p.on_air ? `Now · until ${hhmm(p.stop, seconds)}` : span(p, seconds))),
+    );
+    b.style.left = `${(from - s.t0) * s.pps}px`;
+    b.style.width = `${Math.max(2, (to - from) * s.pps - 2)}px`;
+    const focus = () => {
+      detailKey = k;
+      showDetail();
+    };
+    b.addEventListener("focus", focus);
+    b.addEventListener("mouseenter", focus);
+    b.addEventListener("click", () => play(c.slug));
+    return b;
+  };
+
+  const row = (c: GuideChannel, s: Scale): HTMLElement => {
+    const info = infos.get(c.slug);
+    const logo = el("img", { class: "logo", alt: "", loading: "lazy", src: withToken(c.logo) });
+    const name = el("span", { class: "name" }, label(c));
+    const head = el(
+      "button",
+      { type: "button", class: "guide-row", "data-channel": c.slug, "aria-label": `Play ${label(c)}` },
+      logo,
+      el("span", { class: "what" }, name, c.default ? el("span", { class: "muted small" }, "default") : null),
+    );
+    head.addEventListener("click", () => play(c.slug));
+    head.addEventListener("focus", () => {
+      detailKey = c.programmes[0] ? key(c.slug, c.programmes[0]) : null;
+      showDetail();
+    });
+    const edit = button(info?.editable ? "Edit" : "Details", () => (location.hash = `#/channel/${encodeURIComponent(c.slug)}`), "ghost small-button");
+    edit.dataset.edit = c.slug;
+    const track = el("div", { class: "epg-track" });
+    track.style.width = `${(s.t1 - s.t0) * s.pps}px`;
+    for (const p of c.programmes) {
+      const b = block(c, p, s);
+      if (b) track.append(b);
+    }
+    if (!c.programmes.length) track.append(el("span", { class: "muted small epg-empty" }, "Nothing to show yet."));
+    const li = el("li", { "data-channel": c.slug }, el("div", { class: "epg-head" }, head, edit), track);
+    li.classList.toggle("selected", c.slug === (current() ?? guideData?.default));
+    head.setAttribute("aria-current", li.classList.contains("selected") ? "true" : "false");
+    return li;
+  };
+
+  const placeNow = () => {
+    if (!scale) return;
+    const head = corner.getBoundingClientRect().width;
+    const x = (now() - scale.t0) * scale.pps;
+    // Hidden once it would pass under the channel column (scrolled sideways).
+    nowLine.hidden = x < grid.scrollLeft || now() > scale.t1;
+    nowLine.style.left = `${head + x}px`;
+  };
+
+  const showDetail = () => {
+    const g = guideData;
+    if (!g) return;
+    let item = detailKey ? programmes.get(detailKey) : undefined;
+    if (!item) {
+      const sel = current() ?? g.default;
+      const c = g.channels.find((x) => x.slug === sel) ?? g.channels[0];
+      const p = c?.programmes[0];
+      if (c && p) item = { ch: c, p };
+    }
+    if (!item) {
+      detail.replaceChildren(el("p", { class: "muted" }, "No programme to show yet."));
+      return;
+    }
+    const { ch, p } = item;
+    const seconds = (scale?.step ?? 60) < 60;
+    detail.dataset.key = key(ch.slug, p);
+    detail.replaceChildren(
+      el("p", { class: "eyebrow" }, p.on_air ? "On air now" : "Coming up"),
+      el("h3", { id: "guide-detail-title" }, p.title),
+      el("p", { class: "muted" }, `${label(ch)} · ${span(p, seconds)} · ${clock(p.stop - p.start)}${p.chunk ? ` · chunk ${p.chunk}` : ""}`),
+      p.clips.length
+        ? strip(
+            p.clips.map((k) => ({ title: k.title, creator: k.creator, thumbnail: k.thumbnail, note: clock(k.duration) })),
+            `The clips of “${p.title}”`,
+            "guide-clips",
+          )
+        : el("p", { class: "muted" }, p.chunk ? "Its clips are being made." : "The slate: back in a moment."),
+    );
+  };
+
+  const render = (g: Guide) => {
+    guideData = g;
+    const s = measure(g);
+    // What the grid shows; the same again (an update with nothing new) leaves it be.
+    const what = JSON.stringify([s.t0, s.pps.toFixed(4), s.t1.toFixed(0), current(), g.channels.map((c) => [c.slug, c.name, infos.get(c.slug)?.editable, c.programmes.map((p) => [p.chunk, p.start.toFixed(0), p.stop.toFixed(0), p.title, p.on_air, p.thumbnail])])]);
+    if (what !== shown) {
+      shown = what;
+      const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-key], .guide-row, [data-edit]");
+      const focusKey = focused?.dataset.key ? `[data-key="${CSS.escape(focused.dataset.key)}"]` : focused?.matches(".guide-row") ? `.guide-row[data-channel="${CSS.escape(focused.dataset.channel ?? "")}"]` : focused?.dataset.edit ? `[data-edit="${CSS.escape(focused.dataset.edit)}"]` : null;
+      scale = s;
+      programmes.clear();
+      drawTicks(s);
+      list.replaceChildren(...(g.channels.length ? g.channels.map((c) => row(c, s)) : [el("li", { class: "muted" }, "No channel.")]));
+      body.style.width = `${corner.getBoundingClientRect().width + (s.t1 - s.t0) * s.pps}px`;
+      if (focusKey) list.querySelector<HTMLElement>(focusKey)?.focus({ preventScroll: true });
+    }
+    placeNow();
+    showDetail();
+  };
+
+  const load = async () => {
+    try {
+      const [g, l] = await Promise.all([api<Guide>(`/api/guide?hours=${HOURS}&limit=${LIMIT}`), channels()]);
+      if (!alive) return;
+      skew = g.now - Date.now() / 1000;
+      infos = new Map(l.channels.map((c) => [c.slug, c]));
+      render(g);
+    } catch (e) {
+      say(describe(e));
+    }
+  };
+  // Asked again every 15 s, and as soon as a programme on air has ended (chunks
+  // may be short), at most every 3 s.
+  let loadedAt = 0;
+  let loading = false;
+  const tick = () => {
+    placeNow();
+    const since = Date.now() - loadedAt;
+    const ended = guideData?.channels.some((c) => c.programmes[0] && c.programmes[0].stop < now() - 0.5) ?? true;
+    if (loading || since < 3000 || (since < 15000 && !ended)) return;
+    loading = true;
+    loadedAt = Date.now();
+    void load().finally(() => (loading = false));
+  };
+  tick();
+  const line = window.setInterval(tick, 1000);
+  grid.addEventListener("scroll", placeNow, { passive: true });
+  const resized = () => guideData && render(guideData);
+  window.addEventListener("resize", resized);
+  return () => {
+    alive = false;
+    window.clearInterval(line);
+    window.removeEventListener("resize", resized);
+  };
 }

@@ -1,9 +1,61 @@
-// Library: the chunks (search, sort, pages, their clips, play next, delete), the
-// music (search, play next) and the source videos (LRU rank, ranges used, errors).
-import { api, AudioPage, Chunk, ChunkDetail, ChunkList, describe, events, LibraryPage, Video } from "../api";
+// Library: the chunks (their picture strips and titles, search, sort, pages, their
+// clips, a preview, play next, delete), the music (search, listen, play next) and
+// the source videos (posters, LRU rank, ranges used, errors).
+import { api, AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, describe, events, LibraryPage, Track, Video, withToken } from "../api";
 import { ago, button, bytes, clock, debounce, el, hours } from "../dom";
 import { chan, channelLine } from "../channel";
+import { attach } from "../player";
+import { picture, strip } from "../pictures";
 import { act, say } from "../ui";
+
+// Fields of the issue 15 wire contract that the server adds alongside this client
+// (optional here until they are in api.gen.ts).
+type PicturedChunk = Chunk & { title?: string; thumbnail?: string | null; preview?: string };
+type PicturedClip = ChunkClip & { thumbnail?: string | null };
+type PicturedVideo = Video & { thumbnail?: string | null };
+type PlayableTrack = Track & { url?: string; duration?: number | null };
+
+/** A chunk's title for people, or its first clip's title until the server says. */
+function chunkTitle(c: PicturedChunk): string {
+  return c.title || c.titles[0] || c.id;
+}
+
+/** Plays a chunk's preview (its VOD playlist) in a dialog, with "Play next". */
+function preview(c: PicturedChunk, playNext: () => Promise<unknown>): void {
+  const title = chunkTitle(c);
+  const video = el("video", { controls: true, playsinline: true, autoplay: true, muted: true, id: "preview-video", "aria-label": `Preview of ${title}` });
+  video.muted = true;
+  const problem = el("p", { class: "warn", id: "preview-problem", hidden: true });
+  const next = button("Play next", async () => {
+    await playNext();
+    dialog.close();
+  });
+  next.id = "preview-play-next";
+  const close = button("Close", () => dialog.close(), "ghost");
+  close.id = "preview-close";
+  const dialog = el(
+    "dialog",
+    { class: "preview", id: "preview-dialog", "aria-labelledby": "preview-title" },
+    el("h2", { id: "preview-title" }, title),
+    el("p", { class: "muted small" }, `Chunk ${c.id} · ${clock(c.duration)} · the pictures only (the music is the channel's)`),
+    el("div", { class: "player" }, video),
+    problem,
+    el("div", { class: "row" }, next, close),
+  );
+  const url = c.preview ?? chan(`/api/chunks/${encodeURIComponent(c.id)}/playlist.m3u8`);
+  video.dataset.src = url;
+  document.body.append(dialog);
+  const player = attach(video, withToken(url), (msg) => {
+    problem.hidden = !msg;
+    problem.textContent = msg ?? "";
+  }, { vod: true });
+  dialog.addEventListener("close", () => {
+    player.destroy();
+    dialog.remove();
+  });
+  dialog.showModal();
+  next.focus();
+}
 
 const PAGE = 12;
 
@@ -54,12 +106,14 @@ function chunks(view: HTMLElement): () => void {
     try {
       const r = await api<ChunkDetail>(chan(`/api/chunks/${encodeURIComponent(c.id)}`));
       box.replaceChildren(
-        el(
-          "ol",
-          { class: "clips" },
-          ...r.clip_list.map((k) =>
-            el("li", {}, el("strong", {}, k.title), k.creator ? ` · ${k.creator}` : "", el("span", { class: "muted" }, ` · ${k.source ?? "slate"} at ${clock(k.start)} for ${k.duration.toFixed(1)} s`)),
-          ),
+        strip(
+          r.clip_list.map((k: PicturedClip) => ({
+            title: k.title,
+            creator: k.creator,
+            thumbnail: k.thumbnail,
+            note: `${k.source ? (k.source.split("/").pop() ?? k.source) : "slate"} at ${clock(k.start)} for ${k.duration.toFixed(1)} s`,
+          })),
+          `The clips of chunk ${c.id}`,
         ),
       );
     } catch (e) {
@@ -67,7 +121,7 @@ function chunks(view: HTMLElement): () => void {
     }
   };
 
-  const row = (c: Chunk) => {
+  const row = (c: PicturedChunk) => {
     const details = el("div", { class: "details", hidden: true });
     const toggle = button("Clips", async () => {
       details.hidden = !details.hidden;
@@ -75,22 +129,28 @@ function chunks(view: HTMLElement): () => void {
       if (!details.hidden) await clipsOf(c, details);
     }, "ghost");
     toggle.setAttribute("aria-expanded", "false");
-    const play = button("Play next", async () => {
+    const playNext = async () => {
       if (await act(chan("/api/play_chunk"), `Chunk ${c.id} airs next.`, { chunk_id: c.id })) void load();
-    });
+    };
+    const play = button("Play next", playNext);
     play.dataset.chunk = c.id;
+    const look = button("Preview", () => preview(c, playNext), "ghost");
+    look.dataset.preview = c.id;
     const del = button("Delete", async () => {
       if (!window.confirm(`Delete chunk ${c.id} and its files?`)) return;
       if (await act(chan(`/api/chunks/${encodeURIComponent(c.id)}`), `Chunk ${c.id} deleted.`, undefined, "DELETE")) void load();
     }, "ghost danger");
     del.disabled = c.on_air;
+    const title = chunkTitle(c);
     return el(
       "li",
       { "data-chunk": c.id },
-      el("div", { class: "row spread" }, el("strong", {}, c.id), c.on_air ? el("span", { class: "badge" }, "ON AIR") : null, c.state === "building" ? el("span", { class: "badge building" }, "BEING MADE") : null),
+      picture(c.thumbnail, `The pictures of “${title}”`, "chunk-strip"),
+      el("div", { class: "row spread" }, el("strong", { class: "chunk-title" }, title), c.on_air ? el("span", { class: "badge" }, "ON AIR") : null, c.state === "building" ? el("span", { class: "badge building" }, "BEING MADE") : null),
+      el("p", { class: "muted small chunk-id" }, c.id),
       el("p", { class: "muted" }, `${c.clips} clip${c.clips === 1 ? "" : "s"} · ${clock(c.duration)} · ${bytes(c.size_bytes)} · aired ${c.times_aired}× · made ${ago(c.created_at)} · ${c.encoder}`),
       el("p", { class: "titles" }, c.titles.slice(0, 5).join(" · ") + (c.titles.length > 5 ? " …" : "")),
-      c.state === "ready" ? el("div", { class: "row" }, play, toggle, del) : null,
+      c.state === "ready" ? el("div", { class: "row" }, look, play, toggle, del) : null,
       details,
     );
   };
@@ -141,9 +201,39 @@ function music(view: HTMLElement): () => void {
   const list = el("ul", { class: "list", id: "track-list" });
   const now = el("p", { class: "muted" });
   const pages = el("div");
-  view.replaceChildren(el("section", {}, tabs("music"), now, search, list, pages));
+  // One track heard at a time, in the page (not on air): its own player.
+  const audio = el("audio", { controls: true, preload: "none", id: "track-audio", "aria-label": "Track preview" });
+  const hearing = el("p", { class: "muted small", id: "track-hearing" });
+  const listener = el("div", { class: "listen", hidden: true }, hearing, audio);
+  view.replaceChildren(el("section", {}, tabs("music"), now, search, listener, list, pages));
   let offset = 0;
   let alive = true;
+  let heard: string | null = null;
+  const syncButtons = () => {
+    for (const b of list.querySelectorAll<HTMLButtonElement>("button[data-listen]")) {
+      const on = b.dataset.listen === heard && !audio.paused;
+      b.textContent = on ? "Stop" : "Listen";
+      b.setAttribute("aria-pressed", String(on));
+    }
+  };
+  for (const ev of ["play", "pause", "ended", "emptied"]) audio.addEventListener(ev, syncButtons);
+  audio.addEventListener("error", () => {
+    if (heard) say(`The track cannot be played here (${audio.error?.message || "error"}).`);
+  });
+  const listen = (t: PlayableTrack) => {
+    if (heard === t.name && !audio.paused) {
+      audio.pause();
+      audio.currentTime = 0;
+      return;
+    }
+    const url = t.url ?? chan(`/audio/${t.name.split("/").map(encodeURIComponent).join("/")}`);
+    heard = t.name;
+    hearing.textContent = `Listening: ${t.title}`;
+    listener.hidden = false;
+    audio.src = withToken(url);
+    audio.dataset.track = t.name;
+    void audio.play().catch((e) => say(`The track cannot be played here: ${describe(e)}`));
+  };
   const load = async () => {
     try {
       const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE), q: search.value });
@@ -152,17 +242,23 @@ function music(view: HTMLElement): () => void {
       now.textContent = r.now_playing ? `Playing: ${r.now_playing}` : "No music playing.";
       list.replaceChildren(
         ...(r.tracks.length
-          ? r.tracks.map((t) =>
-              el(
+          ? r.tracks.map((t: PlayableTrack) => {
+              const hear = button("Listen", () => listen(t), "ghost");
+              hear.dataset.listen = t.name;
+              hear.setAttribute("aria-label", `Listen to ${t.title}`);
+              return el(
                 "li",
-                {},
+                { "data-track": t.name },
                 el("strong", {}, t.title),
-                el("p", { class: "muted" }, `${t.name} · played ${t.plays}× · ${hours(t.airtime)} on air`),
-                t.error ? el("p", { class: "warn" }, `Skipped: ${t.error}`) : el("div", { class: "row" }, button("Play next", () => act(chan("/api/play_audio"), `“${t.title}” plays next.`, { track_id: t.name }))),
-              ),
-            )
+                el("p", { class: "muted" }, `${t.name} · ${t.duration ? clock(t.duration) : "length not known yet"} · played ${t.plays}× · ${hours(t.airtime)} on air`),
+                t.error
+                  ? el("div", {}, el("p", { class: "warn" }, `Skipped: ${t.error}`), el("div", { class: "row" }, hear))
+                  : el("div", { class: "row" }, hear, button("Play next", () => act(chan("/api/play_audio"), `“${t.title}” plays next.`, { track_id: t.name }))),
+              );
+            })
           : [el("li", { class: "muted" }, search.value ? "No track matches." : "No music: set AUDIO_FOLDER to a folder of tracks.")]),
       );
+      syncButtons();
       pages.replaceChildren(pager(offset, r.tracks.length, r.total, (o) => {
         offset = o;
         void load();
@@ -178,6 +274,9 @@ function music(view: HTMLElement): () => void {
   void load();
   return () => {
     alive = false;
+    audio.pause();
+    audio.removeAttribute("src");
+    audio.load();
   };
 }
 
@@ -212,16 +311,21 @@ function videos(view: HTMLElement): () => void {
       const c = r.counts;
       counts.textContent = `${c.present} videos: ${c.usable} usable, ${c.unusable} unusable, ${c.pending} being probed. Least recently used first.`;
       list.replaceChildren(
-        ...r.videos.map((v) =>
+        ...r.videos.map((v: PicturedVideo) =>
           el(
             "li",
-            {},
-            el("div", { class: "row spread" }, el("strong", {}, v.lru_rank !== null ? `#${v.lru_rank} ` : "", v.title), v.creator ? el("span", { class: "muted" }, v.creator) : null),
-            el("p", { class: "muted small" }, v.path),
-            v.error
-              ? el("p", { class: "warn" }, `Unusable: ${v.error}`)
-              : el("p", { class: "muted" }, `${clock(v.duration)} · ${v.clips_cut} clips cut · used up ${v.resets}× · ${hours(v.airtime)} on air${v.last_used === null ? " · never used yet" : ""}`),
-            v.error ? null : rangesBar(v),
+            { class: "video", "data-video": String(v.id) },
+            picture(v.thumbnail, `Poster of “${v.title}”`, "poster"),
+            el(
+              "div",
+              { class: "video-text" },
+              el("div", { class: "row spread" }, el("strong", {}, v.lru_rank !== null ? `#${v.lru_rank} ` : "", v.title), v.creator ? el("span", { class: "muted" }, v.creator) : null),
+              el("p", { class: "muted small" }, v.path),
+              v.error
+                ? el("p", { class: "warn" }, `Unusable: ${v.error}`)
+                : el("p", { class: "muted" }, `${clock(v.duration)} · ${v.clips_cut} clips cut · used up ${v.resets}× · ${hours(v.airtime)} on air${v.last_used === null ? " · never used yet" : ""}`),
+              v.error ? null : rangesBar(v),
+            ),
           ),
         ),
       );

@@ -1,9 +1,10 @@
 // Live: the player with its LIVE badge, what is on air (chunk, clip, music) with
 // progress that moves between updates, and the controls.
-import { api, describe, events, StreamStatus, withToken } from "../api";
+import { api, describe, events, Guide, StreamStatus, withToken } from "../api";
 import { bar, button, clock, el } from "../dom";
 import { chan, channelLine, channels, current, info } from "../channel";
 import { attach, Player } from "../player";
+import { strip, StripItem } from "../pictures";
 import { act, say } from "../ui";
 
 const VOLUME_KEY = "shufflecast.volume";
@@ -54,11 +55,12 @@ export function live(view: HTMLElement): () => void {
   skipMusic.id = "skip-music";
 
   const playerBox = el("div", { class: "player" }, video, badge, problem);
+  const coming = el("div", { class: "coming", id: "coming" }, el("p", { class: "muted" }, "…"));
   view.replaceChildren(
     el(
       "section",
       { class: "live" },
-      el("div", {}, playerBox, el("div", { class: "row controls" }, mute, volume, full)),
+      el("div", {}, playerBox, el("div", { class: "row controls" }, mute, volume, full), el("h3", {}, "Coming up"), coming),
       el(
         "div",
         { class: "now", "aria-live": "polite" },
@@ -105,8 +107,48 @@ export function live(view: HTMLElement): () => void {
   // Positions come with each update; between updates they move with the clock.
   let status: StreamStatus | null = null;
   let at = performance.now();
+  // The coming clips, as pictures with titles: the rest of the chunk on air, then
+  // the chunks after it, from the guide (asked again when the chunk changes).
+  let guideData: Guide | null = null;
+  let guideFor = "";
+  let guideAt = 0;
+  const showComing = () => {
+    const g = guideData;
+    if (!g) return;
+    const slug = current() ?? g.default;
+    const c = g.channels.find((x) => x.slug === slug);
+    const items: StripItem[] = [];
+    const t = Date.now() / 1000;
+    for (const p of c?.programmes ?? []) {
+      // In the chunk on air, the clips after the one airing; elsewhere, by time.
+      const airing = p.on_air && p.chunk !== null && status?.chunk === p.chunk && status.clip ? Number(status.clip.id.split("/").pop()) : null;
+      let at = p.start;
+      for (const k of p.clips) {
+        const start = at;
+        at += k.duration;
+        if (airing !== null ? k.index <= airing : start < t - 1) continue;
+        items.push({ title: k.title, creator: k.creator, thumbnail: k.thumbnail, note: start - t > 1 ? `in ${clock(start - t)}` : "next" });
+      }
+      if (items.length >= 8) break;
+    }
+    coming.replaceChildren(items.length ? strip(items.slice(0, 8), "The clips coming up", "coming-clips") : el("p", { class: "muted" }, "Nothing announced yet."));
+  };
+  const loadComing = async (chunk: string) => {
+    guideFor = chunk;
+    guideAt = Date.now();
+    try {
+      guideData = await api<Guide>("/api/guide?hours=1&limit=4");
+      showComing();
+    } catch (e) {
+      say(describe(e));
+    }
+  };
+
   const show = (s: StreamStatus) => {
     status = s;
+    const chunkNow = `${current() ?? ""}/${s.chunk ?? ""}`;
+    if (chunkNow !== guideFor || Date.now() - guideAt > 30000) void loadComing(chunkNow);
+    else showComing();
     at = performance.now();
     title.dataset.clip = s.clip?.id ?? "";
     if (!s.clip) {
