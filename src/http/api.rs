@@ -363,15 +363,15 @@ pub(super) fn change_settings(
     (status = 200, description = "What the channel has aired.", body = Stats),
 ))]
 pub async fn stats(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<Stats>> {
-    Ok(Json(
-        crate::stats::read(
-            &st.db,
-            ch.slug.as_str(),
-            20,
-            st.station.shared().clock.wall_now(),
-        )?
-        .into(),
-    ))
+    let s = crate::stats::read(
+        &st.db,
+        ch.slug.as_str(),
+        20,
+        st.station.shared().clock.wall_now(),
+    )?;
+    Ok(Json(Stats::new(s, |id| {
+        super::guide::video_poster(&st, id)
+    })))
 }
 
 /// The generator's state and each job's percent, speed and ETA.

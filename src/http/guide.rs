@@ -126,6 +126,11 @@ fn channel(ch: &OnAir, default: &str, progs: Vec<Programme>) -> Result<GuideChan
     })
 }
 
+/// Source video `id`'s poster, once it has one.
+pub(super) fn video_poster(_st: &AppState, _id: i64) -> Option<String> {
+    None
+}
+
 /// The chunk's strip of pictures, once there is one.
 fn chunk_thumbnail(_ch: &OnAir, _chunk: &str) -> Option<String> {
     None

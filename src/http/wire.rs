@@ -668,20 +668,28 @@ pub struct Played {
     pub plays: u64,
     /// Seconds aired.
     pub airtime: f64,
-    /// The source video's poster (`/thumbs/videos/{id}.jpg`), for videos; null
-    /// for tracks and creators.
+    /// The source video's poster (`/thumbs/videos/{id}.jpg`), for videos, once it
+    /// has one; null for tracks and creators.
     #[schema(required = true)]
     pub thumbnail: Option<String>,
 }
 
-impl From<crate::stats::Stats> for Stats {
-    fn from(s: crate::stats::Stats) -> Self {
+impl Stats {
+    /// The stats `s`; `poster` gives a source video's poster URL, when it has one.
+    pub fn new(s: crate::stats::Stats, poster: impl Fn(i64) -> Option<String>) -> Stats {
         let list = |v: Vec<crate::stats::Played>| v.into_iter().map(Played::from).collect();
         Stats {
             hours_streamed: s.hours_streamed,
             chunks_created: s.chunks_created,
             chunks_aired: s.chunks_aired,
-            top_videos: list(s.top_videos),
+            top_videos: s
+                .top_videos
+                .into_iter()
+                .map(|p| Played {
+                    thumbnail: p.video_id.and_then(&poster),
+                    ..Played::from(p)
+                })
+                .collect(),
             top_tracks: list(s.top_tracks),
             top_creators: list(s.top_creators),
             airtime_by_day: s
@@ -708,7 +716,7 @@ impl From<crate::stats::Played> for Played {
             creator: p.creator,
             plays: p.plays,
             airtime: p.airtime,
-            thumbnail: p.video_id.map(video_poster),
+            thumbnail: None,
         }
     }
 }
@@ -1182,11 +1190,6 @@ pub struct RunHistory {
 }
 
 // ---- the guide (issue 15) --------------------------------------------------------------
-
-/// The poster of source video `id`, as the thumbnail routes serve it.
-pub fn video_poster(id: i64) -> String {
-    format!("/thumbs/videos/{id}.jpg")
-}
 
 /// The query of `GET /api/guide`.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -15,7 +15,15 @@ export function placeholder(alt: string, cls = ""): HTMLElement {
 export function picture(url: string | null | undefined, alt: string, cls = ""): HTMLElement {
   if (!url) return placeholder(alt, cls);
   const img = el("img", { class: `picture ${cls}`.trim(), src: withToken(url), alt, loading: "lazy", decoding: "async" });
-  img.addEventListener("error", () => img.replaceWith(placeholder(alt, cls)), { once: true });
+  img.addEventListener(
+    "error",
+    () => {
+      const ph = placeholder(alt, cls);
+      ph.dataset.failed = url;
+      img.replaceWith(ph);
+    },
+    { once: true },
+  );
   return img;
 }
 

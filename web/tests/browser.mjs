@@ -17,6 +17,17 @@
 //              is read-only; the channel is deleted through the form
 //   errors     the server's validation message shows by its field; a wrong token,
 //              and the server going away, are said in words
+//   guide      the timeline grid has a row per channel and blocks sized by their
+//              length (the same pixels per second for each), one on air, a now
+//              line; focusing a block shows its clips; in TV mode the arrow keys
+//              reach a block, its clips show, Enter plays its channel
+//   preview    a chunk's preview dialog plays its VOD playlist with hls.js: the
+//              video's time advances 4 s or more in 5 s, with no error
+//   music      a track's Listen button plays it (the audio's time advances), one
+//              track at a time
+//   stats      the airtime chart has 30 bars, an accessible title and labelled axes
+//   pictures   every picture the views show loads (naturalWidth > 0); a missing
+//              one is a placeholder
 // Usage: node tests/browser.mjs --bin PATH --web-dir DIR [--out DIR]
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -111,7 +122,7 @@ async function open(viewport, url, tokenValue = token) {
 }
 
 const READY = {
-  guide: "#guide li[data-channel]",
+  guide: "#guide li[data-channel] .epg-block",
   "channel/new": "#channel-form #ch-slug",
   live: "#now-title[data-clip]:not([data-clip=''])",
   "library/chunks": "#chunk-list li[data-chunk]",
@@ -255,6 +266,138 @@ console.log(`ok stats: ${await statsHeadersOnOneLine(page, "1280x800")} table he
 }
 if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`, page);
 
+// ---- pictures: every one shown loads, a missing one is a placeholder ----------
+/** Loads every picture of the view (lazy ones too) and returns what came of them. */
+async function pictures(p) {
+  return p.evaluate(async () => {
+    const imgs = [...document.querySelectorAll("#view img.picture")];
+    await Promise.all(
+      imgs.map((i) => {
+        i.loading = "eager";
+        return i.complete ? null : new Promise((ok) => (i.addEventListener("load", ok, { once: true }), i.addEventListener("error", ok, { once: true }), setTimeout(ok, 10_000)));
+      }),
+    );
+    const shown = imgs.filter((i) => i.isConnected);
+    return {
+      loaded: shown.filter((i) => i.naturalWidth > 0).length,
+      broken: [...shown.filter((i) => i.naturalWidth === 0).map((i) => i.src), ...[...document.querySelectorAll("#view .placeholder[data-failed]")].map((e) => e.dataset.failed)],
+      placeholders: document.querySelectorAll("#view .picture.placeholder:not([data-failed])").length,
+    };
+  });
+}
+{
+  const chunks = (await json("/api/chunks?limit=100")).chunks;
+  const served = chunks.some((c) => typeof c.thumbnail === "string");
+  const counts = [];
+  for (const v of ["guide", "live", "library/chunks", "library/videos", "stats"]) {
+    await show(page, v);
+    if (v === "live") await page.waitForSelector("#coming-clips li", { timeout: 30_000 }).catch(() => fail("Live shows no coming clips", page));
+    const r = await pictures(page);
+    if (r.broken.length) await fail(`${v}: pictures that do not load: ${r.broken.join(", ")}`, page);
+    if (served && r.loaded === 0) await fail(`${v}: the server gives picture URLs, and none shows`, page);
+    if (!served && r.loaded + r.placeholders === 0) await fail(`${v}: no picture and no placeholder`, page);
+    counts.push(`${v} ${r.loaded} loaded, ${r.placeholders} placeholders`);
+  }
+  console.log(`ok pictures: ${served ? "" : "(the server gives no picture URLs yet) "}${counts.join("; ")}`);
+}
+
+// ---- the guide: a timeline grid, clips on focus ---------------------------------
+{
+  await show(page, "guide");
+  const g = await page.evaluate(() => ({
+    rows: document.querySelectorAll("#guide li[data-channel]").length,
+    blocks: [...document.querySelectorAll("#guide .epg-block")].map((b) => ({ w: b.getBoundingClientRect().width, start: Number(b.dataset.start), stop: Number(b.dataset.stop), clipped: b.hasAttribute("data-clipped"), onAir: b.classList.contains("on-air") })),
+    now: !document.querySelector("#guide-now").hidden,
+  }));
+  const channels = (await json("/api/channels")).channels.length;
+  if (g.rows !== channels) await fail(`the guide has ${g.rows} rows for ${channels} channels`, page);
+  if (g.blocks.length < 2) await fail(`the guide has ${g.blocks.length} blocks`, page);
+  if (g.blocks.filter((b) => b.onAir).length !== g.rows) await fail(`not one block on air per row: ${JSON.stringify(g.blocks.slice(0, 3))}`, page);
+  if (!g.now) await fail("the guide has no now line", page);
+  // Sized by their length: each whole block has the same pixels per second (2 px
+  // of each are the gap between blocks).
+  const pps = g.blocks.filter((b) => !b.clipped && b.stop > b.start).map((b) => (b.w + 2) / (b.stop - b.start));
+  if (pps.length < 2 || Math.max(...pps) / Math.min(...pps) > 1.03) await fail(`blocks are not sized by their length: ${pps.map((x) => x.toFixed(2)).join(", ")} px/s`, page);
+  const block = page.locator("#guide .epg-block").nth(1);
+  await block.focus();
+  const key = await block.getAttribute("data-key");
+  await page.waitForFunction((k) => document.querySelector("#guide-detail").dataset.key === k, key, { timeout: 5000 }).catch(() => fail("focusing a block does not show it below the grid", page));
+  const chunk = await block.getAttribute("data-chunk");
+  const want = (await json(`/api/chunks/${chunk}`)).clip_list.length;
+  const got = await page.locator("#guide-clips li").count();
+  if (got !== want) await fail(`the detail shows ${got} clips of chunk ${chunk}, which has ${want}`, page);
+  await page.screenshot({ path: `${out}/desktop-guide-detail.png` });
+  console.log(`ok guide grid: ${g.rows} row(s), ${g.blocks.length} blocks at ${Math.min(...pps).toFixed(2)}–${Math.max(...pps).toFixed(2)} px/s, a now line; a focused block shows its ${got} clips`);
+}
+
+// ---- a chunk's preview: its VOD playlist in a dialog ----------------------------
+{
+  await show(page, "library/chunks");
+  const first = page.locator("#chunk-list button[data-preview]").first();
+  const chunk = await first.getAttribute("data-preview");
+  await first.click();
+  await page.waitForSelector("#preview-dialog[open] #preview-video", { timeout: 5000 }).catch(() => fail("the preview dialog did not open", page));
+  await page.waitForFunction(() => document.querySelector("#preview-video").currentTime > 0, null, { timeout: 30_000 }).catch(async () => fail(`the preview of ${chunk} did not start: ${await page.textContent("#preview-problem")}`, page));
+  const t0 = await page.evaluate(() => document.querySelector("#preview-video").currentTime);
+  await sleep(5000);
+  const r = await page.evaluate(() => ({ t: document.querySelector("#preview-video").currentTime, err: document.querySelector("#preview-video").error?.message ?? null, problem: document.querySelector("#preview-problem").hidden ? null : document.querySelector("#preview-problem").textContent, src: document.querySelector("#preview-video").dataset.src }));
+  if (r.err || r.problem) await fail(`the preview failed: ${r.err ?? r.problem}`, page);
+  if (r.t - t0 < 4) await fail(`the preview played ${(r.t - t0).toFixed(2)} s in 5 s`, page);
+  await page.screenshot({ path: `${out}/desktop-preview.png` });
+  if (!(await page.isVisible("#preview-dialog #preview-play-next"))) await fail("the preview has no Play next", page);
+  await page.click("#preview-close");
+  await page.waitForSelector("#preview-dialog", { state: "detached", timeout: 5000 }).catch(() => fail("the preview dialog did not close", page));
+  console.log(`ok preview: chunk ${chunk} (${r.src}) played ${(r.t - t0).toFixed(2)} s in 5 s with no error`);
+}
+
+// ---- music: a track heard in the page, one at a time ---------------------------
+{
+  await show(page, "library/music");
+  const buttons = page.locator("#track-list button[data-listen]");
+  if ((await buttons.count()) < 1) await fail("no Listen button in the music list", page);
+  await buttons.first().click();
+  await page.waitForFunction(() => document.querySelector("#track-audio").currentTime > 1, null, { timeout: 20_000 }).catch(async () => fail(`the track did not play: ${await page.evaluate(() => document.querySelector("#track-audio").error?.message ?? "no error")} ${await page.textContent("#notice")}`, page));
+  const a = await page.evaluate(() => ({ t: document.querySelector("#track-audio").currentTime, track: document.querySelector("#track-audio").dataset.track, src: document.querySelector("#track-audio").src }));
+  await sleep(1500);
+  const b = await page.evaluate(() => ({ t: document.querySelector("#track-audio").currentTime, err: document.querySelector("#track-audio").error?.message ?? null, pressed: [...document.querySelectorAll("button[data-listen][aria-pressed=true]")].map((e) => e.dataset.listen) }));
+  if (b.err || b.t <= a.t) await fail(`the track stopped at ${b.t} s: ${b.err}`, page);
+  if (b.pressed.length !== 1 || b.pressed[0] !== a.track) await fail(`the pressed Listen buttons are ${JSON.stringify(b.pressed)}, not ${a.track}`, page);
+  await page.screenshot({ path: `${out}/desktop-music-listen.png` });
+  let other = null;
+  if ((await buttons.count()) > 1) {
+    await buttons.nth(1).click();
+    await page.waitForFunction((t) => document.querySelector("#track-audio").dataset.track !== t && document.querySelector("#track-audio").currentTime > 0.5, a.track, { timeout: 20_000 }).catch(() => fail("the second track did not play", page));
+    const pressed = await page.evaluate(() => [...document.querySelectorAll("button[data-listen][aria-pressed=true]")].map((e) => e.dataset.listen));
+    other = pressed.join(", ");
+    if (pressed.length !== 1) await fail(`two tracks play at once: ${pressed.join(", ")}`, page);
+  }
+  await page.locator("#track-list button[data-listen][aria-pressed=true]").click();
+  await page.waitForFunction(() => document.querySelector("#track-audio").paused, null, { timeout: 5000 }).catch(() => fail("Stop did not stop the track", page));
+  console.log(`ok music: ${a.track} (${new URL(a.src).pathname}) played ${b.t.toFixed(1)} s${other ? `; then ${other} alone` : ""}; Stop stops`);
+}
+
+// ---- stats: airtime per day ---------------------------------------------------
+{
+  await show(page, "stats");
+  const c = await page.evaluate(() => {
+    const svg = document.querySelector("#airtime-chart");
+    const ids = (svg?.getAttribute("aria-labelledby") ?? "").split(/\s+/).filter(Boolean);
+    return {
+      bars: svg?.querySelectorAll("rect.bar").length ?? 0,
+      role: svg?.getAttribute("role"),
+      title: ids.map((i) => document.getElementById(i)?.textContent ?? "").join(" / "),
+      axes: [...(svg?.querySelectorAll("text.axis-name") ?? [])].map((t) => t.textContent),
+      today: Number(svg?.querySelector("rect.bar:last-of-type")?.getAttribute("height") ?? 0),
+    };
+  });
+  if (c.bars !== 30) await fail(`the airtime chart has ${c.bars} bars`, page);
+  if (c.role !== "img" || !/Airtime per day/.test(c.title)) await fail(`the chart has no accessible title: ${JSON.stringify(c)}`, page);
+  if (c.axes.length !== 2) await fail(`the chart's axes are not named: ${c.axes.join(", ")}`, page);
+  if (!(c.today > 0)) await fail("today's bar is empty though the channel is on air", page);
+  console.log(`ok stats chart: ${c.bars} bars, “${c.title}”, axes ${c.axes.join(" and ")}`);
+}
+if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`, page);
+
 // ---- installable: manifest, icons, a service worker that leaves the stream alone ----
 {
   const manifest = await (await fetch(`${base}/manifest.webmanifest`)).json();
@@ -362,6 +505,31 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
       else await tv.waitForSelector("#notice:not([hidden])", { timeout: 5000 }).catch(() => fail(`TV: Enter on ${sel} did nothing`, tv));
     }
   }
+  // The guide: the arrow keys reach a block of the grid, its clips show, Enter
+  // plays its channel.
+  {
+    await show(tv, "guide");
+    await sleep(300);
+    const g = await graph();
+    const target = '#guide .epg-block:not(.on-air)';
+    await tv.evaluate(() => document.querySelector("header nav a[data-view=guide]").focus());
+    const from = await tv.evaluate(() => document.activeElement.dataset.tvid);
+    const to = await tv.evaluate((s) => document.querySelector(s)?.dataset.tvid ?? null, target);
+    const keys = to === null ? null : path(g, from, to);
+    if (!keys) await fail("TV: no block of the guide can be reached from the menu", tv);
+    for (const k of keys) await tv.keyboard.press(k);
+    const at = await tv.evaluate(() => ({ key: document.activeElement.dataset.key ?? null, channel: document.activeElement.dataset.channel ?? null, title: document.activeElement.querySelector(".epg-title")?.textContent ?? null }));
+    if (!at.key) await fail(`TV: the keys ${keys.join(" ")} did not reach a block`, tv);
+    await tv.waitForFunction((k) => document.querySelector("#guide-detail").dataset.key === k && document.querySelectorAll("#guide-clips li").length > 0, at.key, { timeout: 5000 }).catch(() => fail("TV: the focused block's clips do not show", tv));
+    const detailTitle = await tv.textContent("#guide-detail-title");
+    if (detailTitle !== at.title) await fail(`TV: the detail says “${detailTitle}” for the block “${at.title}”`, tv);
+    await tv.screenshot({ path: `${out}/tv-guide-detail.png` });
+    await tv.keyboard.press("Enter");
+    await tv.waitForFunction(() => location.hash === "#/live", null, { timeout: 5000 }).catch(() => fail("TV: Enter on a block of the guide did not play its channel", tv));
+    await tv.waitForSelector(`video[data-stream="/hls/${at.channel}/stream.m3u8"]`, { timeout: 10_000 }).catch(() => fail(`TV: the player does not play ${at.channel}`, tv));
+    console.log(`ok tv guide: ${keys.length} arrow keys from the menu to “${at.title}”, its clips shown, Enter plays ${at.channel}`);
+  }
+
   // Enter on a menu link opens its view; Back returns to Live.
   await show(tv, "live");
   await tv.evaluate(() => document.querySelector("#skip-video").focus());

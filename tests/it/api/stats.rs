@@ -89,9 +89,11 @@ async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
     let videos = stats["top_videos"].as_array().unwrap();
     assert!(!videos.is_empty(), "{stats}");
     for v in videos {
-        let t = v["thumbnail"].as_str().unwrap_or_else(|| panic!("{v}"));
+        let t = &v["thumbnail"];
         assert!(
-            t.starts_with("/thumbs/videos/") && t.ends_with(".jpg"),
+            t.is_null()
+                || t.as_str()
+                    .is_some_and(|t| t.starts_with("/thumbs/videos/") && t.ends_with(".jpg")),
             "{t}"
         );
     }

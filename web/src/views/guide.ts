@@ -3,8 +3,9 @@
 // with its picture and its title; focusing one (arrow keys in TV mode, the mouse
 // or Tab elsewhere) shows its clips below the grid, with their pictures, titles and
 // creators; Enter or a click on a row or a block selects that channel and plays
-// it. The grid is rebuilt only when what it shows changes, and the focus is put
-// back on the same block, so a remote keeps its place across updates.
+// it. The grid is rebuilt only when what it shows changes and no key was pressed
+// for a few seconds, and the focus is put back on the same block, so a remote
+// keeps its place across updates.
 import { api, ChannelInfo, describe, Guide, GuideChannel, GuideProgramme, withToken } from "../api";
 import { channels, current, label, select } from "../channel";
 import { button, clock, el } from "../dom";
@@ -22,6 +23,8 @@ const LIMIT = 40;
 const MIN_BLOCK_REM = 9;
 /** Tick steps the time axis may use, seconds. */
 const STEPS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+/** How long keys and the focus must rest before the grid is updated, ms. */
+const KEYS_REST = 8000;
 
 /** "14:05", or "14:05:30" when seconds matter. */
 function hhmm(unix: number, seconds = false): string {
@@ -76,6 +79,11 @@ export function guide(view: HTMLElement): () => void {
   let detailKey: string | null = null;
   const programmes = new Map<string, { ch: GuideChannel; p: GuideProgramme }>();
   let alive = true;
+  let first = true;
+  let keyed = 0;
+  const onKey = () => (keyed = Date.now());
+  document.addEventListener("keydown", onKey, true);
+  document.addEventListener("focusin", onKey, true);
 
   const now = () => Date.now() / 1000 + skew;
   const rem = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
@@ -131,6 +139,9 @@ export function guide(view: HTMLElement): () => void {
       picture(pic, `Picture of “${p.title}”`, "epg-pic"),
       el("span", { class: "epg-text" }, el("span", { class: "epg-title" }, p.title), el("span", { class: "epg-time muted small" }, p.on_air ? `Now · until ${hhmm(p.stop, seconds)}` : span(p, seconds))),
     );
+    b.dataset.start = String(p.start);
+    b.dataset.stop = String(p.stop);
+    if (from > p.start || to < p.stop) b.dataset.clipped = "";
     b.style.left = `${(from - s.t0) * s.pps}px`;
     b.style.width = `${Math.max(2, (to - from) * s.pps - 2)}px`;
     const focus = () => {
@@ -217,6 +228,12 @@ export function guide(view: HTMLElement): () => void {
     guideData = g;
     const s = measure(g);
     // What the grid shows; the same again (an update with nothing new) leaves it be.
+    // Nothing moves under a remote (or keyboard) in use: an update waits until
+    // the keys and the focus have rested a few seconds.
+    if (shown && Date.now() - keyed < KEYS_REST) {
+      placeNow();
+      return;
+    }
     const what = JSON.stringify([s.t0, s.pps.toFixed(4), s.t1.toFixed(0), current(), g.channels.map((c) => [c.slug, c.name, infos.get(c.slug)?.editable, c.programmes.map((p) => [p.chunk, p.start.toFixed(0), p.stop.toFixed(0), p.title, p.on_air, p.thumbnail])])]);
     if (what !== shown) {
       shown = what;
@@ -228,6 +245,13 @@ export function guide(view: HTMLElement): () => void {
       list.replaceChildren(...(g.channels.length ? g.channels.map((c) => row(c, s)) : [el("li", { class: "muted" }, "No channel.")]));
       body.style.width = `${corner.getBoundingClientRect().width + (s.t1 - s.t0) * s.pps}px`;
       if (focusKey) list.querySelector<HTMLElement>(focusKey)?.focus({ preventScroll: true });
+      // In TV mode the guide opens on what airs on the selected channel.
+      const tv = document.documentElement.classList.contains("tv");
+      if (first && tv && (document.activeElement === document.body || document.activeElement === add)) {
+        const sel = CSS.escape(current() ?? g.default);
+        (list.querySelector<HTMLElement>(`li[data-channel="${sel}"] .epg-block`) ?? list.querySelector<HTMLElement>(".epg-block"))?.focus({ preventScroll: true });
+      }
+      first = false;
     }
     placeNow();
     showDetail();
@@ -266,5 +290,7 @@ export function guide(view: HTMLElement): () => void {
     alive = false;
     window.clearInterval(line);
     window.removeEventListener("resize", resized);
+    document.removeEventListener("keydown", onKey, true);
+    document.removeEventListener("focusin", onKey, true);
   };
 }
