@@ -29,20 +29,25 @@ impl Confined {
     /// The file a request path names, if it is a regular file inside the root.
     pub fn resolve(&self, request_path: &str) -> Option<PathBuf> {
         let rel = request_path.trim_start_matches('/');
-        // Whatever survived URL decoding: refuse anything that is not a plain name.
-        if rel.is_empty() || rel.contains(['\\', '\0', '%']) {
+        if !plain_relative(rel) {
             return None;
         }
-        let rel = Path::new(rel);
-        for c in rel.components() {
-            match c {
-                Component::Normal(n) if !n.to_string_lossy().starts_with('.') => {}
-                _ => return None,
-            }
-        }
+        // Through every symlink: what it names must still be inside the root.
         let full = std::fs::canonicalize(self.root.join(rel)).ok()?;
         (full.starts_with(&self.root) && full.is_file()).then_some(full)
     }
+}
+
+/// Whether `rel` (already URL-decoded, once) is a plain relative path: names only,
+/// none hidden, no `..`, no root, no backslash or NUL. A `%` left after the one
+/// decoding is a literal character of a name, so a double-encoded `..` names a
+/// file called `%2e%2e`, not the parent.
+pub fn plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.contains(['\\', '\0'])
+        && Path::new(rel).components().all(|c| {
+            matches!(c, Component::Normal(n) if !n.to_string_lossy().starts_with('.'))
+        })
 }
 
 /// The folder of the web client, resolved once.
