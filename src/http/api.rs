@@ -242,7 +242,10 @@ pub async fn audio(
         offset,
         limit,
         now_playing: now.track.as_ref().map(|t| t.title.clone()),
-        tracks: tracks.into_iter().map(|t| Track::new(t, ch.slug.as_str())).collect(),
+        tracks: tracks
+            .into_iter()
+            .map(|t| Track::new(t, ch.slug.as_str()))
+            .collect(),
     }))
 }
 

@@ -213,7 +213,8 @@ pub async fn chunk_file(
             let mut j = Joiner::new();
             for p in paths.iter() {
                 let clip = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
-                j.push(&clip, &mut out).map_err(|e| format!("{}: {e}", p.display()))?;
+                j.push(&clip, &mut out)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
             }
             std::fs::write(&ts_tmp, &out).map_err(|e| format!("writing {}: {e}", ts_tmp.display()))
         })
@@ -221,7 +222,13 @@ pub async fn chunk_file(
         .map_err(ApiError::internal)?
     };
     let remuxed = match joined {
-        Ok(()) => st.station.shared().music_ff.remux_mp4(&ts_tmp, &mp4_tmp).await.map_err(|e| e.to_string()),
+        Ok(()) => st
+            .station
+            .shared()
+            .music_ff
+            .remux_mp4(&ts_tmp, &mp4_tmp)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
     let _ = tokio::fs::remove_file(&ts_tmp).await;
@@ -235,7 +242,10 @@ pub async fn chunk_file(
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("video/mp4")),
             (header::CONTENT_LENGTH, HeaderValue::from(len)),
-            (header::CACHE_CONTROL, HeaderValue::from_static(PREVIEW_CACHE)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(PREVIEW_CACHE),
+            ),
             (header::CONTENT_DISPOSITION, attachment(id, "mp4")),
         ],
         body,
@@ -278,8 +288,14 @@ fn joined_ts(id: &str, paths: Arc<[std::path::PathBuf]>) -> Response {
     let body = Body::from_stream(tokio_stream_from(rx));
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(super::SEGMENT_TYPE)),
-            (header::CACHE_CONTROL, HeaderValue::from_static(PREVIEW_CACHE)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(super::SEGMENT_TYPE),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(PREVIEW_CACHE),
+            ),
             (header::CONTENT_DISPOSITION, attachment(id, "ts")),
         ],
         body,
@@ -300,8 +316,8 @@ fn tokio_stream_from<T: Send + 'static>(
 #[utoipa::path(get, path = "/audio/{*path}",
     params(ChannelQuery, ("path" = String, Path, description = "The track's path in the music folder (`Track.path`).")),
     responses(
-        (status = 200, description = "The file."),
-        (status = 206, description = "Part of the file."),
+        (status = 200, description = "The file, typed by its extension.", content((MpegTs = "audio/*"))),
+        (status = 206, description = "Part of the file.", content((MpegTs = "audio/*"))),
         (status = 404, description = "No such file in the music folder, or no music folder.", body = ErrorBody),
     ),
 )]
@@ -310,7 +326,9 @@ pub async fn audio_file(Ch(ch): Ch, Path(path): Path<String>, req: Request) -> A
         return Err(ApiError::not_found("this channel has no music folder"));
     };
     let Some(file) = folder.resolve(&path) else {
-        return Err(ApiError::not_found(format!("no track {path:?} in the music folder")));
+        return Err(ApiError::not_found(format!(
+            "no track {path:?} in the music folder"
+        )));
     };
     let mut res = serve_file(&file, req).await?;
     res.headers_mut().insert(

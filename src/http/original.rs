@@ -21,8 +21,8 @@ use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
 use super::web::Confined;
 use super::wire::{
-    Chunk, CronBody, CronStatus, DeleteAudioBody, ErrorBody, Outcome, TestChunk, RunEntry, RunHistory, RunHistoryQuery,
-    UpdatedSettings,
+    Chunk, CronBody, CronStatus, DeleteAudioBody, ErrorBody, Outcome, RunEntry, RunHistory,
+    RunHistoryQuery, TestChunk, UpdatedSettings,
 };
 use crate::channel::Command;
 use crate::schedule::generator::GeneratorCommand;
@@ -278,7 +278,10 @@ fn music_file(folder: &Path, asked: &str) -> ApiResult<PathBuf> {
     };
     let rel_text = rel.to_str().ok_or_else(outside)?;
     let confined = Confined::open(folder).ok_or_else(|| {
-        ApiError::not_found(format!("the music folder {} is not there", folder.display()))
+        ApiError::not_found(format!(
+            "the music folder {} is not there",
+            folder.display()
+        ))
     })?;
     if !crate::http::web::plain_relative(rel_text) {
         return Err(outside());
@@ -364,7 +367,7 @@ pub async fn generate_test_chunk(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let gone = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the generator has stopped");
     if !ch.generator.send(GeneratorCommand::TestChunk {
-        channel: cfg.channel,
+        channel: Box::new(cfg.channel),
         reply: tx,
     }) {
         return Err(gone());
@@ -391,7 +394,10 @@ pub async fn generate_test_chunk(
     let changed: Vec<&str> = patch.fields().collect();
     let message = match changed.is_empty() {
         true => format!("test chunk {id} made with the channel's settings"),
-        false => format!("test chunk {id} made with {} (not saved)", changed.join(", ")),
+        false => format!(
+            "test chunk {id} made with {} (not saved)",
+            changed.join(", ")
+        ),
     };
     Ok(Json(TestChunk {
         success: true,

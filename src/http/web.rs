@@ -45,9 +45,9 @@ impl Confined {
 pub fn plain_relative(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.contains(['\\', '\0'])
-        && Path::new(rel).components().all(|c| {
-            matches!(c, Component::Normal(n) if !n.to_string_lossy().starts_with('.'))
-        })
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(n) if !n.to_string_lossy().starts_with('.')))
 }
 
 /// The folder of the web client, resolved once.

@@ -185,7 +185,7 @@ pub enum GeneratorCommand {
     /// saved. Answers with the chunk's id once it is made, or why not.
     TestChunk {
         /// The settings to make it with.
-        channel: crate::settings::Channel,
+        channel: Box<crate::settings::Channel>,
         /// The outcome.
         reply: oneshot::Sender<Result<String, String>>,
     },
@@ -575,7 +575,9 @@ impl Run {
             let (_, reply) = self.tests.swap_remove(i);
             let _ = reply.send(match &outcome {
                 Outcome::Done => Ok(id.clone()),
-                Outcome::Cancelled => Err(format!("{id} was stopped before it was finished; it resumes")),
+                Outcome::Cancelled => Err(format!(
+                    "{id} was stopped before it was finished; it resumes"
+                )),
                 Outcome::WaitingForLibrary => Err("no usable video to cut".into()),
                 Outcome::Stalled(r) | Outcome::DiskFull(r) => Err(r.clone()),
             });
@@ -630,12 +632,16 @@ impl Run {
                     let _ = reply.send(Err(format!("{id} was stopped by the restart; it resumes")));
                 }
                 me.evict().await;
-                tracing::info!(jobs = running, resumed = self.resume.len(), "generator restarted");
+                tracing::info!(
+                    jobs = running,
+                    resumed = self.resume.len(),
+                    "generator restarted"
+                );
                 let _ = reply.send(running);
             }
             GeneratorCommand::TestChunk { channel, reply } => {
                 let s = GeneratorSettings {
-                    channel,
+                    channel: *channel,
                     ..me.settings()
                 };
                 match self.test_chunk(me, &s).await {
@@ -646,10 +652,13 @@ impl Run {
                         self.tests.push((id.clone(), reply));
                         let (job, cancel) = (me.clone(), self.jobs_cancel.clone());
                         self.jobs.spawn(async move {
-                            let outcome = AssertUnwindSafe(job.make_chunk_as(&id, Some(&s), &cancel))
-                                .catch_unwind()
-                                .await
-                                .unwrap_or_else(|_| Outcome::Stalled(format!("the job making {id} crashed")));
+                            let outcome =
+                                AssertUnwindSafe(job.make_chunk_as(&id, Some(&s), &cancel))
+                                    .catch_unwind()
+                                    .await
+                                    .unwrap_or_else(|_| {
+                                        Outcome::Stalled(format!("the job making {id} crashed"))
+                                    });
                             (id, outcome)
                         });
                         self.state = GeneratorState::Generating;

@@ -1084,7 +1084,7 @@ mod tests {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(order.len(), view(&Config::default()).0.len());
-        assert_eq!(order[0], "total_disk_budget");
+        assert_eq!(order[0], "delete_audio_files");
         assert!(order.contains(&"clip_min"));
         assert_eq!(order.last(), Some(&"music_loudness"));
         assert_eq!(s["properties"]["color_grade"]["enum"][1], "moody");

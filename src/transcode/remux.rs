@@ -16,10 +16,28 @@ impl Ffmpeg {
     /// player can start before the end), without re-encoding.
     pub async fn remux_mp4(&self, src: &Path, out: &Path) -> Result<(), TranscodeError> {
         let tmp = TempOut::beside(out).await?;
-        let mut args = os_args(["-nostdin", "-hide_banner", "-loglevel", "error", "-f", "mpegts", "-i"]);
+        let mut args = os_args([
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "mpegts",
+            "-i",
+        ]);
         args.push(file_arg(src));
         args.extend(os_args([
-            "-map", "0", "-c", "copy", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", "-y",
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-map_metadata",
+            "-1",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-y",
         ]));
         args.push(file_arg(tmp.path()));
         run::run(&self.ffmpeg, &args, REMUX_TIMEOUT).await?;
