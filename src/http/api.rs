@@ -136,7 +136,7 @@ pub async fn chunks(
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|c| Chunk::new(c, on_air(c)))
+            .map(|c| Chunk::new(c, ch.slug.as_str(), on_air(c)))
             .collect(),
     }))
 }
@@ -162,7 +162,7 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
         .map(ChunkClip::from)
         .collect();
     Ok(Json(ChunkDetail {
-        chunk: Chunk::new(&c, on_air),
+        chunk: Chunk::new(&c, ch.slug.as_str(), on_air),
         clip_list,
     }))
 }
@@ -242,7 +242,10 @@ pub async fn audio(
         offset,
         limit,
         now_playing: now.track.as_ref().map(|t| t.title.clone()),
-        tracks: tracks.into_iter().map(Track::from).collect(),
+        tracks: tracks
+            .into_iter()
+            .map(|t| Track::new(t, ch.slug.as_str()))
+            .collect(),
     }))
 }
 

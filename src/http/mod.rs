@@ -10,6 +10,7 @@ pub mod auth;
 mod channels;
 pub mod conn;
 mod error;
+mod files;
 mod guide;
 pub mod hdhomerun;
 pub mod iptv;
@@ -133,6 +134,10 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::run_history))
         .routes(routes!(channels::list_channels))
         .routes(routes!(channels::get_channel))
+        .routes(routes!(files::chunk_playlist))
+        .routes(routes!(files::chunk_clip))
+        .routes(routes!(files::chunk_file))
+        .routes(routes!(files::audio_file))
         .routes(routes!(guide::guide));
     // Everything that changes something.
     let admin = OpenApiRouter::new()
@@ -148,6 +153,9 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::update_settings))
         .routes(routes!(original::set_cron, original::delete_cron))
         .routes(routes!(original::clear_generation_lock))
+        .routes(routes!(original::delete_audio))
+        .routes(routes!(original::restart_chunk_generator))
+        .routes(routes!(original::generate_test_chunk))
         .routes(routes!(channels::update_channel, channels::delete_channel));
     [
         (Access::Open, open),

@@ -17,6 +17,7 @@ mod encoder;
 mod look;
 mod music;
 mod probe;
+mod remux;
 mod run;
 pub mod verify;
 
