@@ -10,10 +10,9 @@ import { act, say } from "../ui";
 
 // Fields of the issue 15 wire contract that the server adds alongside this client
 // (optional here until they are in api.gen.ts).
-type PicturedChunk = Chunk & { title?: string; thumbnail?: string | null; preview?: string };
+type PicturedChunk = Chunk & { title?: string; thumbnail?: string | null };
 type PicturedClip = ChunkClip & { thumbnail?: string | null };
 type PicturedVideo = Video & { thumbnail?: string | null };
-type PlayableTrack = Track & { url?: string; duration?: number | null };
 
 /** A chunk's title for people, or its first clip's title until the server says. */
 function chunkTitle(c: PicturedChunk): string {
@@ -42,7 +41,7 @@ function preview(c: PicturedChunk, playNext: () => Promise<unknown>): void {
     problem,
     el("div", { class: "row" }, next, close),
   );
-  const url = c.preview ?? chan(`/api/chunks/${encodeURIComponent(c.id)}/playlist.m3u8`);
+  const url = c.preview;
   video.dataset.src = url;
   document.body.append(dialog);
   const player = attach(video, withToken(url), (msg) => {
@@ -220,18 +219,18 @@ function music(view: HTMLElement): () => void {
   audio.addEventListener("error", () => {
     if (heard) say(`The track cannot be played here (${audio.error?.message || "error"}).`);
   });
-  const listen = (t: PlayableTrack) => {
-    if (heard === t.name && !audio.paused) {
+  const listen = (t: Track) => {
+    if (heard === t.path && !audio.paused) {
       audio.pause();
       audio.currentTime = 0;
       return;
     }
-    const url = t.url ?? chan(`/audio/${t.name.split("/").map(encodeURIComponent).join("/")}`);
-    heard = t.name;
+    const url = t.url;
+    heard = t.path;
     hearing.textContent = `Listening: ${t.title}`;
     listener.hidden = false;
     audio.src = withToken(url);
-    audio.dataset.track = t.name;
+    audio.dataset.track = t.path;
     void audio.play().catch((e) => say(`The track cannot be played here: ${describe(e)}`));
   };
   const load = async () => {
@@ -242,9 +241,9 @@ function music(view: HTMLElement): () => void {
       now.textContent = r.now_playing ? `Playing: ${r.now_playing}` : "No music playing.";
       list.replaceChildren(
         ...(r.tracks.length
-          ? r.tracks.map((t: PlayableTrack) => {
+          ? r.tracks.map((t) => {
               const hear = button("Listen", () => listen(t), "ghost");
-              hear.dataset.listen = t.name;
+              hear.dataset.listen = t.path;
               hear.setAttribute("aria-label", `Listen to ${t.title}`);
               return el(
                 "li",
