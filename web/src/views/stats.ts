@@ -31,8 +31,9 @@ function niceCeil(v: number): number {
 
 /** Airtime per day as bars, oldest on the left, with labelled axes; its title and
  * description say the same in words for screen readers. */
-export function airtimeChart(days: DayAirtime[]): HTMLElement {
-  const w = 640;
+export function airtimeChart(days: DayAirtime[], width = 640): HTMLElement {
+  // Drawn at the width it is shown at (up to 640), so its type stays readable on a phone.
+  const w = Math.round(Math.min(640, Math.max(300, width)));
   const h = 230;
   const pad = { left: 48, right: 10, top: 12, bottom: 40 };
   const plotW = w - pad.left - pad.right;
@@ -119,7 +120,7 @@ export function stats(view: HTMLElement): () => void {
           el("div", { class: "card" }, el("span", { class: "big" }, String(s.chunks_aired)), el("span", { class: "muted" }, "chunks aired")),
         ),
         el("h3", {}, "Airtime per day"),
-        airtimeChart(s.airtime_by_day),
+        airtimeChart(s.airtime_by_day, box.clientWidth - 16),
         el("div", { class: "tables" }, table("Top sources", s.top_videos, true, true), table("Top creators", s.top_creators, false), table("Music airtime", s.top_tracks, false)),
       ),
     (e) => say(describe(e)),
