@@ -1250,7 +1250,8 @@ pub struct Guide {
     /// The server's time when the guide was made, Unix seconds (where the now line
     /// goes).
     pub now: f64,
-    /// Hours from now the programmes cover (as far as they are known).
+    /// The hours asked for: the programmes cover them as far as they are known and
+    /// the limit allows.
     pub hours: f64,
     /// The default channel's slug.
     pub default: String,
