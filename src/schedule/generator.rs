@@ -768,6 +768,7 @@ impl Inner {
         let frames = cut.gops * p.gop_frames;
         let file = format!("clip-{:04}.ts", chunk.index);
         let out = chunk.dir.join(&file);
+        let picture = super::clip_picture(&out);
         let watermark = watermark_text(s, &video);
         let req = ClipRequest {
             src: &video.path,
@@ -779,6 +780,7 @@ impl Inner {
             out: &out,
             look: &s.channel.look(),
             watermark: watermark.as_deref(),
+            thumbnail: Some(&picture),
         };
         let t0 = Instant::now();
         let secs = frames as f64 / p.fps as f64;
@@ -855,6 +857,7 @@ impl Inner {
         chunk: &mut ChunkInProgress,
     ) -> Option<Outcome> {
         let _ = tokio::fs::remove_file(out).await;
+        let _ = tokio::fs::remove_file(super::clip_picture(out)).await;
         chunk.failures += 1;
         let what = if gone {
             "the source went away during its encode"
@@ -896,6 +899,7 @@ impl Inner {
             elapsed,
         } = made;
         let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+        let picture = Some(super::clip_picture(&out)).filter(|p| p.is_file());
         let index = chunk.index;
         tracing::info!(
             chunk = %id, clip = index, source = %video.path.display(), start = format!("{:.1}", cut.start),
@@ -909,6 +913,7 @@ impl Inner {
             creator: video.meta.creator.clone(),
             source_start: cut.start,
             chunk: Some(id.to_string()),
+            picture,
         });
         let rec = ClipRecord {
             file,
@@ -973,11 +978,41 @@ impl Inner {
                 tracing::warn!(chunk = %id, "chunk abandoned: no clip could be made");
             }
             Ok(None) => {
-                tracing::info!(chunk = %id, clips = chunk.index, secs = chunk.total, "chunk ready")
+                tracing::info!(chunk = %id, clips = chunk.index, secs = chunk.total, "chunk ready");
+                self.make_strip(id, &chunk.dir).await;
             }
             Err(e) => return db_failed(s, e),
         }
         outcome
+    }
+
+    /// The strip of a chunk just completed, from its clips' pictures. A chunk
+    /// without one shows none: a failure is logged, never held against the chunk.
+    async fn make_strip(&self, id: &str, dir: &std::path::Path) {
+        let pictures: Vec<PathBuf> = self
+            .playout
+            .chunks()
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| {
+                c.clips
+                    .iter()
+                    .filter_map(|k| k.info.picture.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if pictures.is_empty() {
+            return;
+        }
+        let out = dir.join(super::STRIP_FILE);
+        match self.ff.strip(&pictures, &out).await {
+            Ok(()) => {
+                if !self.playout.set_strip(id, &out) {
+                    let _ = tokio::fs::remove_file(&out).await; // deleted meanwhile
+                }
+            }
+            Err(e) => tracing::warn!(chunk = %id, error = %e, "no picture strip for the chunk"),
+        }
     }
 
     /// Why there is no video to cut: still scanning, or nothing usable (and why).

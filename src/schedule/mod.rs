@@ -34,6 +34,15 @@ pub fn splice_key(p: &OutputProfile) -> String {
     format!("{}x{}@{} gop{}", p.width, p.height, p.fps, p.gop_frames)
 }
 
+/// The file name of a chunk's strip of pictures, in its folder.
+pub const STRIP_FILE: &str = "strip.jpg";
+
+/// Where the picture of the clip at `clip` goes: beside it, `clip-0003.ts` →
+/// `clip-0003.jpg` (in the chunk's folder, so it goes with the chunk).
+pub fn clip_picture(clip: &Path) -> PathBuf {
+    clip.with_extension("jpg")
+}
+
 /// A chunk in the playout.
 #[derive(Clone, Debug)]
 pub struct Chunk {
@@ -63,6 +72,8 @@ pub struct Chunk {
     pub created_at: i64,
     /// The encoder of its clips.
     pub encoder: String,
+    /// Its strip of pictures (see [`STRIP_FILE`]), once made.
+    pub strip: Option<PathBuf>,
 }
 
 /// A clip as recorded in the database, with where it came from.
@@ -175,6 +186,7 @@ impl Playout {
                 continue;
             }
             let mut chunk = Chunk {
+                strip: Some(dir.join(STRIP_FILE)).filter(|p| p.is_file()),
                 size_bytes: 0,
                 duration: 0.0,
                 target_secs: row.target_secs,
@@ -242,6 +254,7 @@ impl Playout {
             target_secs,
             created_at: now,
             encoder: encoder.into(),
+            strip: None,
         });
         Ok(())
     }
@@ -282,6 +295,16 @@ impl Playout {
         }
         self.notify();
         Ok(None)
+    }
+
+    /// Records the strip of pictures made for `chunk`; false when the chunk is gone.
+    pub fn set_strip(&self, chunk: &str, strip: &Path) -> bool {
+        let mut s = self.state();
+        let Some(c) = s.chunks.iter_mut().find(|c| c.id == chunk) else {
+            return false;
+        };
+        c.strip = Some(strip.to_path_buf());
+        true
     }
 
     /// `f` of the chunk `id`, if there is one.
@@ -747,6 +770,7 @@ fn existing_clips(chunk: &str, dir: &Path, rows: Vec<ClipRow>) -> Vec<(ClipRef, 
             creator: rec.creator,
             source_start: rec.start,
             chunk: Some(chunk.to_string()),
+            picture: Some(clip_picture(&path)).filter(|p| p.is_file()),
         });
         out.push((ClipRef { path, info }, rec.size_bytes, rec.duration));
     }
@@ -773,7 +797,13 @@ fn remove_strays(dir: &Path, chunks: &[Chunk]) {
                 };
             }
             Some(c) => {
-                let owned: HashSet<PathBuf> = c.clips.iter().map(|k| k.path.clone()).collect();
+                // A clip's picture and the chunk's strip are its own too.
+                let owned: HashSet<PathBuf> = c
+                    .clips
+                    .iter()
+                    .flat_map(|k| [k.path.clone(), clip_picture(&k.path)])
+                    .chain(c.strip.clone())
+                    .collect();
                 if let Ok(files) = std::fs::read_dir(&path) {
                     for f in files.flatten() {
                         if !owned.contains(&f.path()) {

@@ -45,6 +45,9 @@ pub struct ClipRequest<'a> {
     pub look: &'a Look,
     /// Text to burn in (a creator or a title), if any.
     pub watermark: Option<&'a str>,
+    /// Where to write the clip's picture (a JPEG of its middle frame, made by the
+    /// same ffmpeg run); `None` for no picture.
+    pub thumbnail: Option<&'a Path>,
 }
 
 /// Where an encode is, from ffmpeg's `-progress` output.
@@ -157,15 +160,87 @@ pub(crate) fn fixed_clip_args(
     }
     a.push("-i".into());
     a.push(file_arg(req.src));
-    a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
-    a.extend(os_args(["-vf".to_string(), clip_filter(req, fix)]));
+    let chain = clip_filter(req, fix);
+    match req.thumbnail {
+        None => {
+            let mut vf = chain;
+            vf.extend(upload_filter(req.encoder));
+            a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
+            a.extend(os_args(["-vf".to_string(), vf.join(",")]));
+        }
+        Some(_) => {
+            let graph = vec![format!("[0:v:0]{}", chain.join(","))];
+            a.extend(complex_graph(graph, req, threads));
+        }
+    }
     a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
     a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
+    a.extend(req.thumbnail.map(picture_output).unwrap_or_default());
     a
 }
 
-/// The filter chain of a clip: deinterlace, fit, pad, fixed rate and format, padded end.
-fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> String {
+/// The `-filter_complex` of a clip whose frames (pinned, padded, not yet on the
+/// GPU) leave the last chain of `graph`, mapped to the clip's output as `[vout]`.
+/// With a picture asked for, the frames are split there: one branch goes on to
+/// the encoder exactly as without a picture, the other picks the middle frame for
+/// [`picture_output`] (`[pic]`). Split before any upload, so the picture is made on
+/// the CPU from the very frames the encoder gets.
+fn complex_graph(
+    mut graph: Vec<String>,
+    req: &ClipRequest<'_>,
+    threads: Option<u32>,
+) -> Vec<OsString> {
+    let upload = upload_filter(req.encoder);
+    let last = graph.pop().unwrap_or_default();
+    if req.thumbnail.is_some() {
+        match upload {
+            Some(u) => {
+                graph.push(format!("{last},split=2[enc][pic]"));
+                graph.push(format!("[enc]{u}[vout]"));
+            }
+            None => graph.push(format!("{last},split=2[vout][pic]")),
+        }
+        graph.push(format!(
+            "[pic]select=eq(n\\,{}),{}[picout]",
+            req.frames / 2,
+            super::picture::scale_to(super::picture::PICTURE_WIDTH)
+        ));
+    } else {
+        graph.push(match upload {
+            Some(u) => format!("{last},{u}[vout]"),
+            None => format!("{last}[vout]"),
+        });
+    }
+    let mut a = Vec::new();
+    if let Some(t) = threads {
+        // -filter_threads is for simple graphs only: a complex one has its own.
+        a.extend(os_args([
+            "-filter_complex_threads".to_string(),
+            t.to_string(),
+        ]));
+    }
+    a.extend(os_args([
+        "-filter_complex".to_string(),
+        graph.join(";"),
+        "-map".to_string(),
+        "[vout]".to_string(),
+        "-an".to_string(),
+        "-sn".to_string(),
+        "-dn".to_string(),
+    ]));
+    a
+}
+
+/// The second output of a clip encode: its picture, from the graph's `[picout]`.
+fn picture_output(path: &Path) -> Vec<OsString> {
+    let mut a = os_args(["-map", "[picout]"]);
+    a.extend(super::picture::jpeg_output(path));
+    a
+}
+
+/// The filter chain of a clip: deinterlace, fit, pad, fixed rate and format, padded
+/// end; the upload to the GPU (if any) is the caller's.
+fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> Vec<String> {
     let (w, h) = (req.profile.width, req.profile.height);
     let mut f = source_filters(req.info, fix);
     // Before scaling, so a 60 fps source only has half its frames scaled.
@@ -190,13 +265,13 @@ fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> String {
     f.push(format!("format={fmt}"));
     f.push(format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"));
     finish_chain(&mut f, req, graded);
-    f.join(",")
+    f
 }
 
 /// The first filters of every source: side data dropped (captions, HDR metadata,
 /// stereo 3D, user data: an encoder would copy them into SEI or VUI), then
 /// deinterlacing when the source is interlaced.
-fn source_filters(info: &ProbeInfo, fix: &Fix) -> Vec<String> {
+pub(super) fn source_filters(info: &ProbeInfo, fix: &Fix) -> Vec<String> {
     let mut f = vec!["sidedata=mode=delete".to_string()];
     if fix.deinterlace_all {
         f.push("yadif=mode=send_frame:parity=auto:deint=all".to_string());
@@ -220,7 +295,7 @@ fn scale_colour(info: &ProbeInfo) -> &'static str {
 
 /// PQ and HLG sources to BT.709 SDR (zimg's linearisation, then the Hable curve), so
 /// they do not look washed out; `None` for SDR sources.
-fn tone_map(info: &ProbeInfo) -> Option<String> {
+pub(super) fn tone_map(info: &ProbeInfo) -> Option<String> {
     let transfer = info.color.hdr_transfer()?;
     let c = &info.color;
     let primaries = c
@@ -241,7 +316,7 @@ fn tone_map(info: &ProbeInfo) -> Option<String> {
 }
 
 /// The end of every clip chain: the look, square pixels, the encoder's format, the
-/// padded end, the upload to the GPU.
+/// padded end (the upload to the GPU comes after, see [`complex_graph`]).
 fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
     f.extend(req.look.grade.filter().map(str::to_string));
     if req.watermark.is_some() {
@@ -258,7 +333,6 @@ fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
     }
     // A source that ends early repeats its last frame, so -frames:v is always reached.
     f.push(format!("tpad=stop_mode=clone:stop={}", req.frames));
-    f.extend(upload_filter(req.encoder));
 }
 
 /// A three-panel video wall: the source three times, at three moments, side by side.
@@ -304,18 +378,11 @@ fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsSt
         format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"),
     ];
     finish_chain(&mut f, req, true);
-    graph.push(format!("{}[vout]", f.join(",")));
-    a.extend(os_args([
-        "-filter_complex".to_string(),
-        graph.join(";"),
-        "-map".to_string(),
-        "[vout]".to_string(),
-        "-an".to_string(),
-        "-sn".to_string(),
-        "-dn".to_string(),
-    ]));
+    graph.push(f.join(","));
+    a.extend(complex_graph(graph, req, threads));
     a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
     a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
+    a.extend(req.thumbnail.map(picture_output).unwrap_or_default());
     a
 }
 
@@ -563,8 +630,13 @@ impl Ffmpeg {
         reference: Option<&crate::media::h264::ParameterSets>,
     ) -> Result<(), TranscodeError> {
         let tmp = TempOut::beside(req.out).await?;
+        let picture = match req.thumbnail {
+            Some(p) => Some((p, TempOut::beside(p).await?)),
+            None => None,
+        };
         let req = ClipRequest {
             out: tmp.path(),
+            thumbnail: picture.as_ref().map(|(_, t)| t.path()),
             ..*req
         };
         let text_file = watermark_path(req.out);
@@ -590,7 +662,19 @@ impl Ffmpeg {
         if let Some(reference) = reference {
             super::verify::check(tmp.path(), reference).await?;
         }
-        tmp.commit().await
+        tmp.commit().await?;
+        // After the clip, so a picture never exists without its clip. A clip without
+        // its picture is still a clip: it shows none.
+        if let Some((target, pic)) = picture {
+            if pic.path().is_file() {
+                if let Err(e) = pic.commit().await {
+                    tracing::warn!(picture = %target.display(), error = %e, "the clip's picture could not be kept");
+                }
+            } else {
+                tracing::warn!(picture = %target.display(), "ffmpeg wrote no picture for the clip");
+            }
+        }
+        Ok(())
     }
 
     /// Encodes a `frames`-long slate ("shufflecast / next clip coming up") to `out`, spliceable between clips.

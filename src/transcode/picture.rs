@@ -1,0 +1,196 @@
+//! Pictures: a clip's (made by the clip's own encode, see `clip::complex_graph`),
+//! a chunk's strip of its clips' pictures, and a source video's poster.
+//!
+//! All are small JPEGs written like every output: under a temporary name, renamed
+//! when whole. Only images are decoded here, or one frame of a source: a picture
+//! never costs a second decode of a clip.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::run::{self, TempOut, file_arg, os_args};
+use super::{Ffmpeg, ProbeInfo, TranscodeError};
+
+/// Width of a clip's picture and of a poster, pixels.
+pub const PICTURE_WIDTH: u32 = 320;
+/// Width of each picture in a chunk's strip, pixels.
+pub const STRIP_TILE_WIDTH: u32 = 160;
+/// Most pictures in a strip: more would make the tiles too small to tell apart.
+pub const STRIP_MAX: usize = 6;
+
+/// A picture run decodes one image or one frame: anything slower is stuck.
+const PICTURE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Scales to `width` with the display aspect kept (anamorphic sources are not
+/// squeezed), an even height, square pixels, in the JPEG encoder's full-range
+/// format.
+pub(crate) fn scale_to(width: u32) -> String {
+    format!(
+        "scale=w={width}:h='max(2,trunc({width}/dar/2+0.5)*2)':flags=bicubic,setsar=1,format=yuvj420p"
+    )
+}
+
+/// The options that write one frame to `out` as a JPEG.
+pub(crate) fn jpeg_output(out: &Path) -> Vec<OsString> {
+    let mut a = os_args([
+        "-frames:v",
+        "1",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "4",
+        "-f",
+        "image2",
+        "-update",
+        "1",
+        "-y",
+    ]);
+    a.push(file_arg(out));
+    a
+}
+
+/// Global options of a picture run.
+fn common_args() -> Vec<OsString> {
+    os_args(["-nostdin", "-hide_banner", "-loglevel", "error"])
+}
+
+/// The arguments of a poster: one frame at `at` seconds into `src` (a fast seek
+/// to the keyframe before it, no decoding up to the exact time), deinterlaced and
+/// tone-mapped like a clip, [`PICTURE_WIDTH`] wide.
+pub(crate) fn poster_args(src: &Path, info: &ProbeInfo, at: f64, out: &Path) -> Vec<OsString> {
+    let mut a = common_args();
+    a.extend(os_args(["-threads", "1", "-autorotate", "1"]));
+    if at > 0.0 {
+        a.extend(os_args([
+            "-noaccurate_seek".to_string(),
+            "-ss".to_string(),
+            format!("{at:.3}"),
+        ]));
+    }
+    a.push("-i".into());
+    a.push(file_arg(src));
+    let mut f = super::clip::source_filters(info, &super::Fix::default());
+    f.extend(super::clip::tone_map(info));
+    f.push(scale_to(PICTURE_WIDTH));
+    a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
+    a.extend(os_args(["-vf".to_string(), f.join(",")]));
+    a.extend(jpeg_output(out));
+    a
+}
+
+/// The arguments that turn an image (a JPEG, PNG or WebP thumbnail) into a
+/// picture [`PICTURE_WIDTH`] wide.
+pub(crate) fn image_args(image: &Path, out: &Path) -> Vec<OsString> {
+    let mut a = common_args();
+    // The format is read from the bytes: downloaders do not always name a WebP .webp.
+    a.extend(os_args(["-threads", "1", "-i"]));
+    a.push(file_arg(image));
+    a.extend(os_args(["-map", "0:v:0", "-vf"]));
+    a.push(scale_to(PICTURE_WIDTH).into());
+    a.extend(jpeg_output(out));
+    a
+}
+
+/// The pictures of a strip: at most [`STRIP_MAX`], spread evenly over `all`, in order.
+pub fn strip_pictures(all: &[PathBuf]) -> Vec<&PathBuf> {
+    let n = all.len();
+    if n <= STRIP_MAX {
+        return all.iter().collect();
+    }
+    (0..STRIP_MAX).map(|k| &all[k * n / STRIP_MAX]).collect()
+}
+
+/// The arguments of a strip: each of `pictures` [`STRIP_TILE_WIDTH`] wide, side by
+/// side (they are of one size: the clips of a chunk share one output profile).
+pub(crate) fn strip_args(pictures: &[&PathBuf], out: &Path) -> Vec<OsString> {
+    let mut a = common_args();
+    a.extend(os_args(["-threads", "1"]));
+    for p in pictures {
+        a.push("-i".into());
+        a.push(file_arg(p));
+    }
+    let tile = scale_to(STRIP_TILE_WIDTH);
+    let mut graph: Vec<String> = (0..pictures.len())
+        .map(|i| format!("[{i}:v:0]{tile}[t{i}]"))
+        .collect();
+    let tiles: String = (0..pictures.len()).map(|i| format!("[t{i}]")).collect();
+    graph.push(match pictures.len() {
+        // hstack wants two inputs at least.
+        1 => "[t0]null[strip]".to_string(),
+        n => format!("{tiles}hstack=inputs={n}[strip]"),
+    });
+    a.extend(os_args([
+        "-filter_complex".to_string(),
+        graph.join(";"),
+        "-map".to_string(),
+        "[strip]".to_string(),
+    ]));
+    a.extend(jpeg_output(out));
+    a
+}
+
+impl Ffmpeg {
+    /// Writes `out`, the poster of source `src` (probed as `info`): its frame at
+    /// `at` seconds.
+    pub async fn poster(
+        &self,
+        src: &Path,
+        info: &ProbeInfo,
+        at: f64,
+        out: &Path,
+    ) -> Result<(), TranscodeError> {
+        self.picture_run(out, |tmp| poster_args(src, info, at, tmp))
+            .await
+    }
+
+    /// Writes `out`, the picture of the image `image` (a downloader's thumbnail in
+    /// any format ffmpeg reads), [`PICTURE_WIDTH`] wide.
+    pub async fn picture_from_image(&self, image: &Path, out: &Path) -> Result<(), TranscodeError> {
+        self.picture_run(out, |tmp| image_args(image, tmp)).await
+    }
+
+    /// [`Ffmpeg::picture_from_image`] of an image in memory (fetched from a
+    /// server), kept in a temporary file beside `out` for ffmpeg to read.
+    pub async fn picture_from_bytes(&self, image: &[u8], out: &Path) -> Result<(), TranscodeError> {
+        let src = TempOut::beside(&out.with_extension("source")).await?;
+        tokio::fs::write(src.path(), image)
+            .await
+            .map_err(|e| TranscodeError::io(format!("writing {}", src.path().display()), e))?;
+        self.picture_from_image(src.path(), out).await
+    }
+
+    /// Writes `out`, the strip of `pictures` (see [`strip_pictures`] and
+    /// [`strip_args`]); fails when there is none.
+    pub async fn strip(&self, pictures: &[PathBuf], out: &Path) -> Result<(), TranscodeError> {
+        let chosen = strip_pictures(pictures);
+        if chosen.is_empty() {
+            return Err(TranscodeError::Failed {
+                program: "ffmpeg".into(),
+                status: "not run".into(),
+                last_lines: "no picture to make a strip of".into(),
+            });
+        }
+        self.picture_run(out, |tmp| strip_args(&chosen, tmp)).await
+    }
+
+    /// Runs the arguments `args` makes for a temporary file beside `out`, and keeps
+    /// that file as `out` when ffmpeg wrote it.
+    async fn picture_run(
+        &self,
+        out: &Path,
+        args: impl FnOnce(&Path) -> Vec<OsString>,
+    ) -> Result<(), TranscodeError> {
+        let tmp = TempOut::beside(out).await?;
+        let args = args(tmp.path());
+        run::run_nice(&self.ffmpeg, &args, PICTURE_TIMEOUT, self.nice).await?;
+        if !tmp.path().is_file() {
+            return Err(TranscodeError::Failed {
+                program: run::program_name(&self.ffmpeg),
+                status: "exit status: 0".into(),
+                last_lines: format!("no picture written for {}", out.display()),
+            });
+        }
+        tmp.commit().await
+    }
+}
