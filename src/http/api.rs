@@ -16,6 +16,7 @@ use futures::Stream;
 use super::AppState;
 use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
+use super::thumbs;
 use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
     GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
@@ -68,7 +69,24 @@ pub async fn stream_status(Ch(ch): Ch) -> Json<StreamStatus> {
 /// What airs on `ch` now, and its next chunk.
 pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     let (_, next_chunk) = ch.playout.now_and_next();
-    StreamStatus::new(&ch.live.now_playing(), next_chunk)
+    let now = ch.live.now_playing();
+    let mut status = StreamStatus::new(&now, next_chunk);
+    // Pictures (issue 15): the clip on air's, and the next chunk's strip.
+    if let (Some(clip), Some(info)) = (status.clip.as_mut(), now.clip.as_ref()) {
+        clip.thumbnail = thumbs::clip_url(ch.slug.as_str(), info);
+    }
+    status.next_thumbnail = status.next_chunk.as_ref().and_then(|id| {
+        let c = ch.playout.chunks().into_iter().find(|c| c.id == *id)?;
+        thumbs::strip_url(ch.slug.as_str(), &c)
+    });
+    status
+}
+
+/// The chunk `c` of `ch` on the wire, with the URL of its strip.
+fn chunk_view(ch: &OnAir, c: &crate::schedule::Chunk, on_air: bool) -> Chunk {
+    let mut view = Chunk::new(c, on_air);
+    view.thumbnail = thumbs::strip_url(ch.slug.as_str(), c);
+    view
 }
 
 /// `offset` and `limit` of a list route, checked.
@@ -136,7 +154,7 @@ pub async fn chunks(
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|c| Chunk::new(c, on_air(c)))
+            .map(|c| chunk_view(&ch, c, on_air(c)))
             .collect(),
     }))
 }
@@ -159,10 +177,17 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
         .clip_records(&id)
         .map_err(ApiError::internal)?
         .into_iter()
-        .map(ChunkClip::from)
+        .map(|row| {
+            let picture = thumbs::clip_of(&c, row.idx)
+                .and_then(|info| thumbs::clip_url(ch.slug.as_str(), info));
+            ChunkClip {
+                thumbnail: picture,
+                ..ChunkClip::from(row)
+            }
+        })
         .collect();
     Ok(Json(ChunkDetail {
-        chunk: Chunk::new(&c, on_air),
+        chunk: chunk_view(&ch, &c, on_air),
         clip_list,
     }))
 }
@@ -200,6 +225,7 @@ pub async fn delete_chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Statu
     (status = 422, description = "`limit` is out of range.", body = ErrorBody),
 ))]
 pub async fn library(
+    State(st): State<AppState>,
     Ch(ch): Ch,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<LibraryPage>> {
@@ -212,7 +238,11 @@ pub async fn library(
         .enumerate()
         .map(|(i, v)| {
             let rank = v.duration.is_some().then_some(offset + i + 1);
-            Video::new(v, rank)
+            let thumbnail = thumbs::video_url(&st, v.id);
+            Video {
+                thumbnail,
+                ..Video::new(v, rank)
+            }
         })
         .collect();
     Ok(Json(LibraryPage {

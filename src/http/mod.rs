@@ -18,6 +18,7 @@ mod original;
 mod pick;
 mod range;
 pub mod stream;
+pub mod thumbs;
 pub mod web;
 pub mod wire;
 
@@ -131,7 +132,11 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::get_cron))
         .routes(routes!(original::run_history))
         .routes(routes!(channels::list_channels))
-        .routes(routes!(channels::get_channel));
+        .routes(routes!(channels::get_channel))
+        // Pictures (issue 15).
+        .routes(routes!(thumbs::video_poster))
+        .routes(routes!(thumbs::clip_picture))
+        .routes(routes!(thumbs::chunk_strip));
     // Everything that changes something.
     let admin = OpenApiRouter::new()
         .routes(routes!(api::generate))

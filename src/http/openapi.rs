@@ -225,6 +225,9 @@ mod tests {
                     &["application/vnd.apple.mpegurl", "video/mp2t"]
                 }
                 "/api/events" => &["text/event-stream"],
+                "/thumbs/videos/{file}"
+                | "/thumbs/{channel}/clips/{chunk}/{file}"
+                | "/thumbs/{channel}/chunks/{file}" => &["image/jpeg"],
                 _ => &["application/json"],
             }
         };

@@ -1489,8 +1489,12 @@ mod tests {
 
         // The next run finishes the same chunk rather than starting another.
         let (playout, _handle, cancel, task) = rig.start();
-        until("the chunk to complete", || {
-            playout.chunks().first().is_some_and(|c| c.complete)
+        // Its strip is made once it is complete.
+        until("the chunk to complete with its strip", || {
+            playout
+                .chunks()
+                .first()
+                .is_some_and(|c| c.complete && c.strip.is_some())
         })
         .await;
         cancel.cancel();
@@ -1512,9 +1516,19 @@ mod tests {
         assert!(next.path.ends_with("d.mp4"));
         let after = rig.classic().pick(&[next.id]).unwrap().unwrap();
         assert!(after.path.ends_with("a.mp4"));
-        // Clip files on disk are exactly those recorded.
-        let files = std::fs::read_dir(&chunk.dir).unwrap().count();
-        assert_eq!(files, 3);
+        // Files on disk are exactly the clips recorded, their pictures and the
+        // chunk's strip, made when it completed.
+        let mut files = walk_names(&chunk.dir);
+        files.sort();
+        let clips = ["clip-0000", "clip-0001", "clip-0002"];
+        let mut want: Vec<String> = clips
+            .iter()
+            .flat_map(|c| [format!("{c}.jpg"), format!("{c}.ts")])
+            .collect();
+        want.push(super::super::STRIP_FILE.to_string());
+        assert_eq!(files, want);
+        assert!(chunk.clips.iter().all(|k| k.info.picture.is_some()));
+        assert_eq!(chunk.strip, Some(chunk.dir.join(super::super::STRIP_FILE)));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1897,10 +1911,17 @@ mod tests {
             !used.contains(&replaced) && !used.contains(&truncated),
             "{used:?}"
         );
+        let files = walk_names(&chunk.dir);
+        let count = |ext: &str| {
+            files
+                .iter()
+                .filter(|f| f.starts_with("clip-") && f.ends_with(ext))
+                .count()
+        };
         assert_eq!(
-            std::fs::read_dir(&chunk.dir).unwrap().count(),
-            3,
-            "clip dropped"
+            (count(".ts"), count(".jpg")),
+            (3, 3),
+            "clip and picture dropped: {files:?}"
         );
         for (id, name) in [(replaced, "0-replaced.mp4"), (truncated, "1-truncated.mp4")] {
             assert_eq!(

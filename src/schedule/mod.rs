@@ -76,6 +76,32 @@ pub struct Chunk {
     pub strip: Option<PathBuf>,
 }
 
+impl Chunk {
+    /// Its name for people (see [`human_title`]); its id while it has no clip.
+    pub fn title(&self) -> String {
+        human_title(self.clips.iter().map(|k| k.info.title.as_str()))
+            .unwrap_or_else(|| self.id.clone())
+    }
+}
+
+/// A name for people of a montage of clips titled `titles` (in airing order): its
+/// first two distinct titles, then how many other titles there are ("Big Buck
+/// Bunny, bikes and 12 more"); one title alone; `None` without any.
+pub fn human_title<'a>(titles: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for t in titles {
+        if !distinct.contains(&t) {
+            distinct.push(t);
+        }
+    }
+    Some(match distinct.as_slice() {
+        [] => return None,
+        [a] => a.to_string(),
+        [a, b] => format!("{a} and {b}"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
+    })
+}
+
 /// A clip as recorded in the database, with where it came from.
 #[derive(Clone, Debug)]
 pub struct ClipRecord {

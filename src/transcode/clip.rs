@@ -1071,6 +1071,137 @@ mod tests {
         assert!(!value(&plain, "-vf").contains("drawtext"));
     }
 
+    /// `flag`'s values, every occurrence.
+    fn values<'a>(a: &'a [String], flag: &str) -> Vec<&'a str> {
+        a.iter()
+            .enumerate()
+            .filter(|(_, x)| *x == flag)
+            .map(|(i, _)| a[i + 1].as_str())
+            .collect()
+    }
+
+    /// The clip's arguments for `encoder` without a picture and with one.
+    fn with_and_without_picture(encoder: &Encoder, look: &Look) -> (Vec<String>, Vec<String>) {
+        let info = info(true);
+        let profile = profile();
+        let req = ClipRequest::test(Path::new("in.mp4"), &info, Path::new("/c/clip-0003.ts"))
+            .at(2.0)
+            .frames(360)
+            .profile(&profile)
+            .encoder(encoder)
+            .look(look);
+        let plain = strings(&clip_args(&req, Some(2)));
+        let pic = Path::new("/c/.clip-0003.jpg.1-2.part");
+        let with = strings(&clip_args(&req.thumbnail(Some(pic)), Some(2)));
+        (plain, with)
+    }
+
+    /// The arguments of the clip's own output: from its `-frames:v` to its file.
+    fn clip_output(a: &[String]) -> &[String] {
+        let from = a.iter().position(|x| x == "-frames:v").unwrap();
+        let to = a.iter().position(|x| x == "file:/c/clip-0003.ts").unwrap();
+        &a[from..=to]
+    }
+
+    #[test]
+    fn a_picture_is_a_second_output_of_the_same_run_and_the_encoder_branch_is_unchanged() {
+        let (plain, with) = with_and_without_picture(&Encoder::X264, &Look::NONE);
+        // One run, one input, one split; the clip's output exactly as without a picture.
+        assert_eq!(values(&with, "-i"), ["file:in.mp4"]);
+        let graph = value(&with, "-filter_complex");
+        assert_eq!(graph.matches("split").count(), 1, "{graph}");
+        assert_eq!(clip_output(&plain), clip_output(&with));
+        assert_eq!(
+            plain[..plain.iter().position(|x| x == "-i").unwrap()],
+            with[..with.iter().position(|x| x == "-i").unwrap()]
+        );
+        // The split comes after every filter the encoder's frames went through.
+        let vf = value(&plain, "-vf");
+        assert_eq!(
+            graph,
+            format!(
+                "[0:v:0]{vf},split=2[vout][pic];[pic]select=eq(n\\,180),{}[picout]",
+                super::super::picture::scale_to(320)
+            )
+        );
+        assert_eq!(values(&with, "-map"), ["[vout]", "[picout]"]);
+        // A complex graph takes its own thread limit.
+        assert_eq!(value(&with, "-filter_complex_threads"), "2");
+        // The picture: after the clip's output, one JPEG frame.
+        let tail = &with[with
+            .iter()
+            .position(|x| x == "file:/c/clip-0003.ts")
+            .unwrap()
+            + 1..];
+        assert_eq!(
+            tail,
+            [
+                "-map",
+                "[picout]",
+                "-frames:v",
+                "1",
+                "-c:v",
+                "mjpeg",
+                "-q:v",
+                "4",
+                "-f",
+                "image2",
+                "-update",
+                "1",
+                "-y",
+                "file:/c/.clip-0003.jpg.1-2.part"
+            ]
+        );
+        // No picture asked for, no picture made (the slate's and the reference's way).
+        assert!(
+            !plain
+                .iter()
+                .any(|x| x.contains("mjpeg") || x.contains("split"))
+        );
+    }
+
+    #[test]
+    fn the_upload_to_the_gpu_comes_after_the_split() {
+        let vaapi = Encoder::Vaapi {
+            device: PathBuf::from("/dev/dri/renderD128"),
+        };
+        let (plain, with) = with_and_without_picture(&vaapi, &Look::NONE);
+        assert!(value(&plain, "-vf").ends_with(",hwupload"));
+        let graph = value(&with, "-filter_complex");
+        let (frames, rest) = graph.split_once(",split=2[enc][pic];").unwrap();
+        assert!(!frames.contains("hwupload"), "{graph}");
+        assert!(
+            rest.starts_with("[enc]hwupload[vout];[pic]select="),
+            "{graph}"
+        );
+        assert_eq!(rest.matches("hwupload").count(), 1, "{graph}");
+        assert_eq!(clip_output(&plain), clip_output(&with));
+    }
+
+    #[test]
+    fn the_video_wall_makes_its_picture_from_the_wall() {
+        let wall = Look {
+            grade: ColorGrade::Warm,
+            video_wall: true,
+        };
+        let (plain, with) = with_and_without_picture(&Encoder::X264, &wall);
+        assert_eq!(values(&with, "-i").len(), 3, "three panels, one run");
+        let before = value(&plain, "-filter_complex");
+        let graph = value(&with, "-filter_complex");
+        let (frames, pic) = graph.split_once(",split=2[vout][pic];").unwrap();
+        assert_eq!(
+            format!("{frames}[vout]"),
+            before,
+            "the wall's frames as without a picture"
+        );
+        assert!(
+            pic.starts_with("[pic]select=eq(n\\,180),scale=w=320"),
+            "{graph}"
+        );
+        assert_eq!(clip_output(&plain), clip_output(&with));
+        assert_eq!(values(&with, "-map"), ["[vout]", "[picout]"]);
+    }
+
     #[test]
     fn parses_progress() {
         let out = b"frame=10\nfps=0.0\nprogress=continue\nframe=60\nprogress=end\n";
@@ -1212,6 +1343,94 @@ mod tests {
         // (pad aligns x to the chroma grid: 108, not 109)
         assert_eq!(picture_columns(&out.join("b.ts")).await, (108, 209));
         assert_eq!(picture_columns(&out.join("c.ts")).await, (0, 319));
+    }
+
+    /// The invariant of pictures: made by the clip's own ffmpeg run, they change
+    /// nothing of the clip, not a byte.
+    #[tokio::test]
+    async fn a_clip_with_its_picture_is_the_same_clip_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // ff() runs one thread: libx264 with more is not deterministic from run to
+        // run (its frame threads), picture or not.
+        let ff = ff().await;
+        let src = make_source(
+            d,
+            "src.mp4",
+            "testsrc2=size=640x360:rate=30:duration=4",
+            &[],
+        );
+        let info = ff.probe(&src).await.unwrap();
+        let wall = Look {
+            grade: ColorGrade::None,
+            video_wall: true,
+        };
+        for (name, look) in [("plain", &Look::NONE), ("wall", &wall)] {
+            let (without, with) = (
+                d.join(format!("{name}-a.ts")),
+                d.join(format!("{name}-b.ts")),
+            );
+            let pic = d.join(format!("{name}-b.jpg"));
+            let req = ClipRequest::test(&src, &info, &without)
+                .at(0.5)
+                .frames(60)
+                .look(look);
+            ff.encode_clip(&req).await.unwrap();
+            let req = ClipRequest { out: &with, ..req }.thumbnail(Some(&pic));
+            ff.encode_clip(&req).await.unwrap();
+            assert!(
+                std::fs::read(&without).unwrap() == std::fs::read(&with).unwrap(),
+                "{name}: the clip changed with its picture"
+            );
+            let p = &media::streams(&pic)[0];
+            assert_eq!(p["codec_name"], "mjpeg", "{name}");
+            assert_eq!(
+                (&p["width"], &p["height"]),
+                (&320.into(), &180.into()),
+                "{name}"
+            );
+            // Its middle frame: the picture is the clip's frame 30 (within JPEG's loss).
+            if name == "plain" {
+                let frame = |path: &Path, at: &str| {
+                    let mut a = args(["-i"]);
+                    a.push(run::file_arg(path));
+                    a.extend(args([
+                        "-vf",
+                        at,
+                        "-frames:v",
+                        "1",
+                        "-f",
+                        "rawvideo",
+                        "-pix_fmt",
+                        "gray",
+                        "pipe:1",
+                    ]));
+                    ffmpeg(a)
+                };
+                let shot = frame(&pic, "null");
+                let diff = |n: u32| {
+                    let f = frame(&with, &format!("select=eq(n\\,{n})"));
+                    f.iter()
+                        .zip(&shot)
+                        .map(|(a, b)| (*a as i64 - *b as i64).abs())
+                        .sum::<i64>()
+                        / f.len() as i64
+                };
+                assert!(
+                    diff(30) < 4 && diff(30) < diff(10),
+                    "{} {}",
+                    diff(30),
+                    diff(10)
+                );
+            }
+        }
+        assert!(
+            std::fs::read_dir(d).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".part"))
+        );
     }
 
     #[tokio::test]

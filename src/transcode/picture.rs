@@ -194,3 +194,141 @@ impl Ffmpeg {
         tmp.commit().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::media::{self, args, ff, ffmpeg};
+
+    fn strings(a: &[OsString]) -> Vec<String> {
+        a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn a_strip_takes_at_most_six_pictures_spread_over_the_chunk() {
+        let all: Vec<PathBuf> = (0..9).map(|i| PathBuf::from(format!("{i}.jpg"))).collect();
+        let names = |v: Vec<&PathBuf>| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(strip_pictures(&all)),
+            ["0.jpg", "1.jpg", "3.jpg", "4.jpg", "6.jpg", "7.jpg"]
+        );
+        assert_eq!(strip_pictures(&all[..2]).len(), 2);
+        let one = strip_args(&strip_pictures(&all[..1]), Path::new("s.jpg"));
+        assert!(!strings(&one).iter().any(|a| a.contains("hstack")));
+        let six = strings(&strip_args(&strip_pictures(&all), Path::new("s.jpg")));
+        assert!(
+            six.iter().any(|a| a.ends_with("hstack=inputs=6[strip]")),
+            "{six:?}"
+        );
+        assert_eq!(six.iter().filter(|a| *a == "-i").count(), 6);
+        assert_eq!(six.last().unwrap(), "file:s.jpg");
+    }
+
+    #[test]
+    fn a_poster_seeks_before_its_input() {
+        let info = ProbeInfo {
+            duration: 100.0,
+            width: 1920,
+            height: 1080,
+            fps: 25.0,
+            rotation: 0,
+            interlaced: true,
+            title: None,
+            artist: None,
+            color: Default::default(),
+        };
+        let a = strings(&poster_args(
+            Path::new("-v.mp4"),
+            &info,
+            10.0,
+            Path::new("p.jpg"),
+        ));
+        let (ss, i) = (
+            a.iter().position(|x| x == "-ss").unwrap(),
+            a.iter().position(|x| x == "-i").unwrap(),
+        );
+        assert!(ss < i && a[ss + 1] == "10.000" && a[i + 1] == "file:-v.mp4");
+        assert!(a.contains(&"-noaccurate_seek".to_string()));
+        let vf = &a[a.iter().position(|x| x == "-vf").unwrap() + 1];
+        assert!(
+            vf.contains("yadif") && vf.ends_with("format=yuvj420p"),
+            "{vf}"
+        );
+    }
+
+    /// Width, height and codec of a picture, as ffprobe reads it.
+    fn judged(path: &Path) -> (String, u64, u64) {
+        let s = &media::streams(path)[0];
+        (
+            s["codec_name"].as_str().unwrap().to_string(),
+            s["width"].as_u64().unwrap(),
+            s["height"].as_u64().unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn posters_strips_and_pictures_of_images_decode_at_their_width() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ff = ff().await;
+        // Anamorphic 4:3 storage shown 16:9: the poster keeps the display aspect.
+        let src = d.join("wide.mkv");
+        media::make_video_with(
+            &src,
+            "testsrc2=size=480x360:rate=25:duration=4",
+            &["-aspect", "16:9"],
+        );
+        let info = ff.probe(&src).await.unwrap();
+        let poster = d.join("poster.jpg");
+        ff.poster(&src, &info, 0.4, &poster).await.unwrap();
+        assert_eq!(judged(&poster), ("mjpeg".into(), 320, 180));
+        // A WebP thumbnail named .jpg, as downloaders sometimes leave them.
+        let webp = d.join("thumb.jpg");
+        let mut a = args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x480",
+            "-frames:v",
+            "1",
+            "-f",
+            "webp",
+        ]);
+        a.push(webp.clone().into());
+        ffmpeg(a);
+        let from_image = d.join("from-image.jpg");
+        ff.picture_from_image(&webp, &from_image).await.unwrap();
+        assert_eq!(judged(&from_image), ("mjpeg".into(), 320, 240));
+        let from_bytes = d.join("from-bytes.jpg");
+        ff.picture_from_bytes(&std::fs::read(&webp).unwrap(), &from_bytes)
+            .await
+            .unwrap();
+        assert_eq!(judged(&from_bytes), ("mjpeg".into(), 320, 240));
+        // Three 320x180 pictures: a strip of three 160x90 tiles.
+        let strip = d.join("strip.jpg");
+        let pics = vec![poster.clone(), poster.clone(), poster];
+        ff.strip(&pics, &strip).await.unwrap();
+        assert_eq!(judged(&strip), ("mjpeg".into(), 480, 90));
+        // Not an image: an error, and nothing left behind.
+        let junk = d.join("junk.png");
+        std::fs::write(&junk, b"not a picture").unwrap();
+        assert!(
+            ff.picture_from_image(&junk, &d.join("no.jpg"))
+                .await
+                .is_err()
+        );
+        assert!(ff.strip(&[], &d.join("no.jpg")).await.is_err());
+        let names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.starts_with('.') || n == "no.jpg"),
+            "{names:?}"
+        );
+    }
+}
