@@ -512,7 +512,15 @@ mod tests {
                 _ => (StatusCode::NOT_FOUND, r#"{"detail":"Not found."}"#.into()),
             }
         }
-        let app = Router::new().route("/api/video/{id}/", get(video));
+        async fn thumb(headers: HeaderMap) -> (StatusCode, Vec<u8>) {
+            match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                Some("Token secret") => (StatusCode::OK, b"JPEG bytes".to_vec()),
+                _ => (StatusCode::UNAUTHORIZED, Vec::new()),
+            }
+        }
+        let app = Router::new()
+            .route("/api/video/{id}/", get(video))
+            .route("/x.jpg", get(thumb));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -531,6 +539,20 @@ mod tests {
             Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
         );
         assert_eq!(m.origin, MetaOrigin::TubeArchivist);
+        // Its thumbnail: a path on the same server, fetched with the token.
+        let e = ta.entry("dQw4w9WgXcQ").await.unwrap().unwrap();
+        assert_eq!(e.thumbnail.as_deref(), Some("/x.jpg"));
+        assert_eq!(ta.thumbnail("/x.jpg").await.unwrap(), b"JPEG bytes");
+        let absolute = format!("{}/x.jpg", base.trim_end_matches('/'));
+        assert_eq!(ta.thumbnail(&absolute).await.unwrap(), b"JPEG bytes");
+        for elsewhere in [
+            "http://example.com/x.jpg",
+            "//example.com/x.jpg",
+            "/a/../x.jpg",
+            "x.jpg",
+        ] {
+            assert!(ta.thumbnail(elsewhere).await.is_err(), "{elsewhere}");
+        }
         let m = ta.lookup("oldWrapped1").await.unwrap().unwrap();
         assert_eq!(
             (m.title.as_str(), m.creator.as_deref()),
