@@ -19,6 +19,17 @@ pub const STRIP_TILE_WIDTH: u32 = 160;
 /// Most pictures in a strip: more would make the tiles too small to tell apart.
 pub const STRIP_MAX: usize = 6;
 
+/// The demuxers an image input may be read by (the format is read from its bytes,
+/// so a file that is really a playlist or a video is refused, not followed).
+const IMAGE_FORMATS: &str = "image2,jpeg_pipe,png_pipe,webp_pipe";
+
+/// The input options of an image file `path`.
+fn image_input(path: &Path) -> Vec<OsString> {
+    let mut a = os_args(["-format_whitelist", IMAGE_FORMATS, "-i"]);
+    a.push(file_arg(path));
+    a
+}
+
 /// A picture run decodes one image or one frame: anything slower is stuck.
 const PICTURE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -84,8 +95,8 @@ pub(crate) fn poster_args(src: &Path, info: &ProbeInfo, at: f64, out: &Path) -> 
 pub(crate) fn image_args(image: &Path, out: &Path) -> Vec<OsString> {
     let mut a = common_args();
     // The format is read from the bytes: downloaders do not always name a WebP .webp.
-    a.extend(os_args(["-threads", "1", "-i"]));
-    a.push(file_arg(image));
+    a.extend(os_args(["-threads", "1"]));
+    a.extend(image_input(image));
     a.extend(os_args(["-map", "0:v:0", "-vf"]));
     a.push(scale_to(PICTURE_WIDTH).into());
     a.extend(jpeg_output(out));
@@ -107,8 +118,7 @@ pub(crate) fn strip_args(pictures: &[&PathBuf], out: &Path) -> Vec<OsString> {
     let mut a = common_args();
     a.extend(os_args(["-threads", "1"]));
     for p in pictures {
-        a.push("-i".into());
-        a.push(file_arg(p));
+        a.extend(image_input(p));
     }
     let tile = scale_to(STRIP_TILE_WIDTH);
     let mut graph: Vec<String> = (0..pictures.len())
@@ -225,6 +235,7 @@ mod tests {
             "{six:?}"
         );
         assert_eq!(six.iter().filter(|a| *a == "-i").count(), 6);
+        assert_eq!(six.iter().filter(|a| *a == IMAGE_FORMATS).count(), 6);
         assert_eq!(six.last().unwrap(), "file:s.jpg");
     }
 
@@ -313,9 +324,24 @@ mod tests {
         let pics = vec![poster.clone(), poster.clone(), poster];
         ff.strip(&pics, &strip).await.unwrap();
         assert_eq!(judged(&strip), ("mjpeg".into(), 480, 90));
-        // Not an image: an error, and nothing left behind.
+        // Not an image: an error, and nothing left behind; a video or a playlist
+        // named like an image is not read as one.
         let junk = d.join("junk.png");
         std::fs::write(&junk, b"not a picture").unwrap();
+        let playlist = d.join("list.jpg");
+        std::fs::write(&playlist, "#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n").unwrap();
+        assert!(
+            ff.picture_from_image(&playlist, &d.join("no.jpg"))
+                .await
+                .is_err()
+        );
+        let video = d.join("video.webp");
+        std::fs::copy(&src, &video).unwrap();
+        assert!(
+            ff.picture_from_image(&video, &d.join("no.jpg"))
+                .await
+                .is_err()
+        );
         assert!(
             ff.picture_from_image(&junk, &d.join("no.jpg"))
                 .await
