@@ -48,6 +48,8 @@ pub struct ChunkRow {
     pub encoder: String,
     /// Seconds of video it is made to.
     pub target_secs: f64,
+    /// Held back from the rotation (a test chunk).
+    pub held: bool,
 }
 
 /// A row of the `clips` table.
@@ -66,7 +68,7 @@ impl ChunkStore {
             let rows: Vec<ChunkRow> = {
                 let mut st = tx.prepare_cached(
                     "SELECT id, state, profile, times_aired, last_aired, last_aired_at,
-                            created_at, encoder, target_secs
+                            created_at, encoder, target_secs, held
                      FROM chunks WHERE channel = ?1 ORDER BY id",
                 )?;
                 st.query_map([&*self.channel], |r| {
@@ -80,6 +82,7 @@ impl ChunkStore {
                         created_at: r.get(6)?,
                         encoder: r.get(7)?,
                         target_secs: r.get(8)?,
+                        held: r.get(9)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?
@@ -155,6 +158,14 @@ impl ChunkStore {
             meta::bump(tx, &meta::scoped(&self.channel, "chunks_created"), 1)?;
             Ok(())
         })
+    }
+
+    /// Holds `chunk` back from the rotation.
+    pub fn hold(&self, chunk: &str) -> Result<(), DbError> {
+        self.db
+            .conn()
+            .execute("UPDATE chunks SET held = 1 WHERE id = ?1", [chunk])?;
+        Ok(())
     }
 
     /// Deletes chunks and their clips, in one transaction.

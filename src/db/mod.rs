@@ -80,6 +80,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/002_reprobe_colour.sql")),
         M::up(include_str!("migrations/003_channels.sql")),
         M::up(include_str!("migrations/004_generation_runs.sql")),
+        M::up(include_str!("migrations/005_tracks_and_test_chunks.sql")),
     ])
 }
 

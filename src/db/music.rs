@@ -50,7 +50,12 @@ pub struct TrackRow {
     pub airtime: f64,
     /// Why it is skipped, if it is.
     pub error: Option<String>,
+    /// Seconds, once read.
+    pub duration: Option<f64>,
 }
+
+/// A track that is in rotation (present, not taken out by an operator).
+const IN_ROTATION: &str = "channel = ?1 AND present = 1 AND removed_at IS NULL";
 
 impl MusicStore {
     /// Runs a scan's reconciliation `f` on the tracks, in one transaction.
@@ -64,10 +69,9 @@ impl MusicStore {
     /// Present tracks not set aside, by path.
     pub fn playable(&self) -> Result<Vec<PlayableTrack>, DbError> {
         let c = self.db.conn();
-        let mut st = c.prepare_cached(
-            "SELECT id, path, plays FROM tracks
-             WHERE channel = ?1 AND present = 1 AND error IS NULL ORDER BY path",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT id, path, plays FROM tracks WHERE {IN_ROTATION} AND error IS NULL ORDER BY path"
+        ))?;
         let v = st
             .query_map([&*self.channel], |r| {
                 Ok(PlayableTrack {
@@ -92,19 +96,18 @@ impl MusicStore {
         // LIKE's own wildcards in `q` are dropped: it is a plain substring.
         let pattern = format!("%{}%", q.unwrap_or("").replace(['%', '_'], ""));
         let total: i64 = c.query_row(
-            "SELECT count(*) FROM tracks
-             WHERE channel = ?2 AND present = 1 AND (title LIKE ?1 OR path LIKE ?1)",
-            params![&pattern, &*self.channel],
+            &format!("SELECT count(*) FROM tracks WHERE {IN_ROTATION} AND (title LIKE ?2 OR path LIKE ?2)"),
+            params![&*self.channel, &pattern],
             |r| r.get(0),
         )?;
-        let mut st = c.prepare_cached(
-            "SELECT id, title, path, plays, airtime, error FROM tracks
-             WHERE channel = ?4 AND present = 1 AND (title LIKE ?1 OR path LIKE ?1)
-             ORDER BY plays, path LIMIT ?2 OFFSET ?3",
-        )?;
+        let mut st = c.prepare_cached(&format!(
+            "SELECT id, title, path, plays, airtime, error, duration FROM tracks
+             WHERE {IN_ROTATION} AND (title LIKE ?2 OR path LIKE ?2)
+             ORDER BY plays, path LIMIT ?3 OFFSET ?4"
+        ))?;
         let rows = st
             .query_map(
-                params![pattern, limit as i64, offset as i64, &*self.channel],
+                params![&*self.channel, pattern, limit as i64, offset as i64],
                 |r| {
                     Ok(TrackRow {
                         id: r.get(0)?,
@@ -113,6 +116,7 @@ impl MusicStore {
                         plays: r.get(3)?,
                         airtime: r.get(4)?,
                         error: r.get(5)?,
+                        duration: r.get(6)?,
                     })
                 },
             )?
@@ -127,6 +131,40 @@ impl MusicStore {
             params![path.to_str(), reason, &*self.channel],
         )?;
         Ok(())
+    }
+
+    /// Up to `limit` tracks in rotation whose length is not known yet.
+    pub fn without_duration(&self, limit: usize) -> Result<Vec<PathBuf>, DbError> {
+        let c = self.db.conn();
+        let mut st = c.prepare_cached(&format!(
+            "SELECT path FROM tracks WHERE {IN_ROTATION} AND error IS NULL AND duration IS NULL
+             ORDER BY id LIMIT ?2"
+        ))?;
+        let v = st
+            .query_map(params![&*self.channel, limit as i64], |r| {
+                Ok(PathBuf::from(r.get::<_, String>(0)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(v)
+    }
+
+    /// Records the length of the track at `path`.
+    pub fn set_duration(&self, path: &Path, secs: f64) -> Result<(), DbError> {
+        self.db.conn().execute(
+            "UPDATE tracks SET duration = ?2 WHERE path = ?1 AND channel = ?3",
+            params![path.to_str(), secs, &*self.channel],
+        )?;
+        Ok(())
+    }
+
+    /// Takes the track at `path` out of rotation for good, at `now` (Unix seconds).
+    /// False when no track in rotation has that path.
+    pub fn remove(&self, path: &Path, now: i64) -> Result<bool, DbError> {
+        let n = self.db.conn().execute(
+            &format!("UPDATE tracks SET removed_at = ?3 WHERE {IN_ROTATION} AND path = ?2"),
+            params![&*self.channel, path.to_str(), now],
+        )?;
+        Ok(n > 0)
     }
 
     /// Sets the plays of the track whose path ends in `suffix`, for tests.

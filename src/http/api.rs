@@ -82,13 +82,6 @@ pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     status
 }
 
-/// The chunk `c` of `ch` on the wire, with the URL of its strip.
-fn chunk_view(ch: &OnAir, c: &crate::schedule::Chunk, on_air: bool) -> Chunk {
-    let mut view = Chunk::new(c, on_air);
-    view.thumbnail = thumbs::strip_url(ch.slug.as_str(), c);
-    view
-}
-
 /// `offset` and `limit` of a list route, checked.
 fn page(offset: Option<u64>, limit: Option<u64>) -> ApiResult<(usize, usize)> {
     let limit = limit.unwrap_or(50);
@@ -154,7 +147,7 @@ pub async fn chunks(
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|c| chunk_view(&ch, c, on_air(c)))
+            .map(|c| Chunk::new(c, ch.slug.as_str(), on_air(c)))
             .collect(),
     }))
 }
@@ -187,7 +180,7 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
         })
         .collect();
     Ok(Json(ChunkDetail {
-        chunk: chunk_view(&ch, &c, on_air),
+        chunk: Chunk::new(&c, ch.slug.as_str(), on_air),
         clip_list,
     }))
 }
@@ -272,7 +265,10 @@ pub async fn audio(
         offset,
         limit,
         now_playing: now.track.as_ref().map(|t| t.title.clone()),
-        tracks: tracks.into_iter().map(Track::from).collect(),
+        tracks: tracks
+            .into_iter()
+            .map(|t| Track::new(t, ch.slug.as_str()))
+            .collect(),
     }))
 }
 

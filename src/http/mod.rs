@@ -10,6 +10,7 @@ pub mod auth;
 mod channels;
 pub mod conn;
 mod error;
+mod files;
 pub mod hdhomerun;
 pub mod iptv;
 pub mod metrics;
@@ -133,6 +134,10 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::run_history))
         .routes(routes!(channels::list_channels))
         .routes(routes!(channels::get_channel))
+        .routes(routes!(files::chunk_playlist))
+        .routes(routes!(files::chunk_clip))
+        .routes(routes!(files::chunk_file))
+        .routes(routes!(files::audio_file))
         // Pictures (issue 15).
         .routes(routes!(thumbs::video_poster))
         .routes(routes!(thumbs::clip_picture))
@@ -151,6 +156,9 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::update_settings))
         .routes(routes!(original::set_cron, original::delete_cron))
         .routes(routes!(original::clear_generation_lock))
+        .routes(routes!(original::delete_audio))
+        .routes(routes!(original::restart_chunk_generator))
+        .routes(routes!(original::generate_test_chunk))
         .routes(routes!(channels::update_channel, channels::delete_channel));
     [
         (Access::Open, open),

@@ -228,6 +228,10 @@ mod tests {
                 "/thumbs/videos/{file}"
                 | "/thumbs/{channel}/clips/{chunk}/{file}"
                 | "/thumbs/{channel}/chunks/{file}" => &["image/jpeg"],
+                "/api/chunks/{id}/playlist.m3u8" => &["application/vnd.apple.mpegurl"],
+                "/api/chunks/{id}/clips/{file}" => &["video/mp2t"],
+                "/chunks/{name}" => &["video/mp2t", "video/mp4"],
+                "/audio/{*path}" => &["audio/*"],
                 _ => &["application/json"],
             }
         };

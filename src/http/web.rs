@@ -11,43 +11,74 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// The folder of the web client, resolved once.
+/// A folder requests may read files from, resolved once: a request path names a
+/// regular file inside it, or nothing. The web client's files and the music
+/// folder's tracks are served through it.
 #[derive(Clone, Debug)]
-pub struct WebRoot {
+pub struct Confined {
     root: PathBuf,
 }
 
-impl WebRoot {
-    /// The web client in `dir`, if it holds an `index.html`.
-    pub fn open(dir: &Path) -> Option<WebRoot> {
+impl Confined {
+    /// `dir`, if it exists.
+    pub fn open(dir: &Path) -> Option<Confined> {
         let root = std::fs::canonicalize(dir).ok()?;
-        root.join("index.html")
-            .is_file()
-            .then_some(WebRoot { root })
+        root.is_dir().then_some(Confined { root })
     }
 
     /// The file a request path names, if it is a regular file inside the root.
     pub fn resolve(&self, request_path: &str) -> Option<PathBuf> {
         let rel = request_path.trim_start_matches('/');
-        let rel = if rel.is_empty() { "index.html" } else { rel };
-        // Whatever survived URL decoding: refuse anything that is not a plain name.
-        if rel.contains(['\\', '\0', '%']) {
+        if !plain_relative(rel) {
             return None;
         }
-        let rel = Path::new(rel);
-        for c in rel.components() {
-            match c {
-                Component::Normal(n) if !n.to_string_lossy().starts_with('.') => {}
-                _ => return None,
-            }
-        }
+        // Through every symlink: what it names must still be inside the root.
         let full = std::fs::canonicalize(self.root.join(rel)).ok()?;
         (full.starts_with(&self.root) && full.is_file()).then_some(full)
+    }
+}
+
+/// Whether `rel` (already URL-decoded, once) is a plain relative path: names only,
+/// none hidden, no `..`, no root, no backslash or NUL. A `%` left after the one
+/// decoding is a literal character of a name, so a double-encoded `..` names a
+/// file called `%2e%2e`, not the parent.
+pub fn plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.contains(['\\', '\0'])
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(n) if !n.to_string_lossy().starts_with('.')))
+}
+
+/// The folder of the web client, resolved once.
+#[derive(Clone, Debug)]
+pub struct WebRoot {
+    folder: Confined,
+}
+
+impl WebRoot {
+    /// The web client in `dir`, if it holds an `index.html`.
+    pub fn open(dir: &Path) -> Option<WebRoot> {
+        let folder = Confined::open(dir)?;
+        folder
+            .root
+            .join("index.html")
+            .is_file()
+            .then_some(WebRoot { folder })
+    }
+
+    /// The file a request path names, if it is a regular file inside the root
+    /// (the root itself is its index.html).
+    pub fn resolve(&self, request_path: &str) -> Option<PathBuf> {
+        match request_path.trim_start_matches('/') {
+            "" => Some(self.index()),
+            rel => self.folder.resolve(rel),
+        }
     }
 
     /// The single-page app's entry, for client-side routes.
     fn index(&self) -> PathBuf {
-        self.root.join("index.html")
+        self.folder.root.join("index.html")
     }
 }
 
@@ -132,6 +163,38 @@ mod tests {
         }
         let root = WebRoot::open(&web).unwrap();
         (d, root)
+    }
+
+    #[test]
+    fn a_confined_folder_serves_only_its_own_regular_files() {
+        let d = tempfile::tempdir().unwrap();
+        let music = d.path().join("audio");
+        std::fs::create_dir_all(music.join("album")).unwrap();
+        std::fs::write(music.join("album/a.mp3"), b"x").unwrap();
+        // A sibling whose name starts like the folder's: the original's prefix check
+        // let `/audio2` pass as `/audio`.
+        std::fs::create_dir_all(d.path().join("audio2")).unwrap();
+        std::fs::write(d.path().join("audio2/b.mp3"), b"x").unwrap();
+        let f = Confined::open(&music).unwrap();
+        assert!(f.resolve("album/a.mp3").is_some());
+        for bad in [
+            "",
+            "album",
+            "../audio2/b.mp3",
+            "album/../../audio2/b.mp3",
+            "%2e%2e/audio2/b.mp3",
+            "/etc/passwd",
+            ".hidden",
+        ] {
+            assert!(f.resolve(bad).is_none(), "{bad}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(d.path().join("audio2/b.mp3"), music.join("out.mp3"))
+                .unwrap();
+            assert!(f.resolve("out.mp3").is_none(), "a symlink leading out");
+        }
+        assert!(Confined::open(&d.path().join("missing")).is_none());
     }
 
     #[test]

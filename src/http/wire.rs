@@ -283,6 +283,11 @@ pub struct Chunk {
     /// The URL of its strip of pictures; null until it has one.
     #[schema(required = true)]
     pub thumbnail: Option<String>,
+    /// A VOD playlist of its clips, to watch it before it airs.
+    pub preview: String,
+    /// A test chunk (`POST /api/generate_test_chunk`): it airs only when an
+    /// operator plays it.
+    pub held: bool,
 }
 
 /// A chunk's state.
@@ -296,8 +301,8 @@ pub enum ChunkState {
 }
 
 impl Chunk {
-    /// The chunk `c`; `on_air` when it is the one airing.
-    pub fn new(c: &crate::schedule::Chunk, on_air: bool) -> Chunk {
+    /// The chunk `c` of `channel`; `on_air` when it is the one airing.
+    pub fn new(c: &crate::schedule::Chunk, channel: &str, on_air: bool) -> Chunk {
         Chunk {
             id: c.id.clone(),
             name: c.id.clone(),
@@ -315,7 +320,9 @@ impl Chunk {
             on_air,
             titles: c.clips.iter().map(|k| k.info.title.clone()).collect(),
             title: c.title(),
-            thumbnail: None,
+            thumbnail: super::thumbs::strip_url(channel, c),
+            preview: super::files::preview_url(channel, &c.id),
+            held: c.held,
         }
     }
 }
@@ -539,10 +546,19 @@ pub struct Track {
     /// Why it is skipped, if it is.
     #[schema(required = true)]
     pub error: Option<String>,
+    /// Length, seconds; null until it has been read.
+    #[schema(required = true)]
+    pub duration: Option<f64>,
+    /// The file itself, to play (`/audio/<path in the music folder>?channel=`).
+    pub url: String,
+    /// Its path in the music folder (what POST /api/delete_audio takes).
+    pub path: String,
 }
 
-impl From<TrackStatus> for Track {
-    fn from(t: TrackStatus) -> Self {
+impl Track {
+    /// The track `t` of channel `channel`.
+    pub fn new(t: TrackStatus, channel: &str) -> Track {
+        let segments: Vec<String> = t.rel_path.split('/').map(super::iptv::urlencode).collect();
         Track {
             id: t.id,
             title: t.title,
@@ -550,6 +566,13 @@ impl From<TrackStatus> for Track {
             plays: t.plays,
             airtime: t.airtime,
             error: t.error,
+            duration: t.duration,
+            url: format!(
+                "/audio/{}?channel={}",
+                segments.join("/"),
+                super::iptv::urlencode(channel)
+            ),
+            path: t.rel_path,
         }
     }
 }
@@ -1114,6 +1137,26 @@ pub struct Outcome {
     pub success: bool,
     /// What was done, in words.
     pub message: String,
+}
+
+/// The body of `POST /api/delete_audio`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAudioBody {
+    /// The track: its path in the music folder (`Track.path`, as `/audio/<path>`
+    /// takes it), or its full path inside the folder.
+    pub path: String,
+}
+
+/// The answer of `POST /api/generate_test_chunk`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestChunk {
+    /// True when the chunk was made.
+    pub success: bool,
+    /// What was done, in words.
+    pub message: String,
+    /// The chunk (held back from the rotation: `POST /api/play_chunk` airs it).
+    pub chunk: Chunk,
 }
 
 /// The answer of `POST /api/update_settings`.

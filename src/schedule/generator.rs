@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -175,6 +175,20 @@ pub enum GeneratorCommand {
     /// Drop pending requests and stop running jobs (their clips so far are kept
     /// and the chunk resumes later).
     Stop,
+    /// Start again inside the process: running jobs stop (their chunks resume at
+    /// once, nothing made is lost), a stall or a stop is forgotten, and the
+    /// requests, the schedule and the chunks left unfinished are read again.
+    /// Answers with the number of jobs that were running.
+    Restart(oneshot::Sender<usize>),
+    /// Make one short chunk (one clip) with these channel settings, held back from
+    /// the rotation (it airs when an operator plays it): a look tried before it is
+    /// saved. Answers with the chunk's id once it is made, or why not.
+    TestChunk {
+        /// The settings to make it with.
+        channel: Box<crate::settings::Channel>,
+        /// The outcome.
+        reply: oneshot::Sender<Result<String, String>>,
+    },
 }
 
 /// A handle to a running generator.
@@ -379,6 +393,8 @@ struct Run {
     /// The pause was logged: said once, not at every retry, until space returns.
     disk_full_logged: bool,
     next_run: Option<time::OffsetDateTime>,
+    /// Test chunks being made, and who waits for each.
+    tests: Vec<(String, oneshot::Sender<Result<String, String>>)>,
 }
 
 impl Run {
@@ -408,6 +424,7 @@ impl Run {
             retry_at: None,
             disk_full_logged: false,
             next_run: me.next_run(&me.settings()),
+            tests: Vec::new(),
         }
     }
 
@@ -554,6 +571,21 @@ impl Run {
     /// A job ended.
     async fn job_done(&mut self, me: &Inner, id: String, outcome: Outcome) {
         self.running.retain(|r| *r != id);
+        if let Some(i) = self.tests.iter().position(|(t, _)| *t == id) {
+            let (_, reply) = self.tests.swap_remove(i);
+            let _ = reply.send(match &outcome {
+                Outcome::Done => Ok(id.clone()),
+                Outcome::Cancelled => Err(format!(
+                    "{id} was stopped before it was finished; it resumes"
+                )),
+                Outcome::WaitingForLibrary => Err("no usable video to cut".into()),
+                Outcome::Stalled(r) | Outcome::DiskFull(r) => Err(r.clone()),
+            });
+            // A test chunk's failure says nothing of the rotation's chunks.
+            if !matches!(outcome, Outcome::DiskFull(_)) {
+                return;
+            }
+        }
         if self.disk_full_logged && !matches!(outcome, Outcome::DiskFull(_) | Outcome::Cancelled) {
             self.disk_full_logged = false;
             tracing::info!("the data disk has room again: generation resumed");
@@ -576,7 +608,7 @@ impl Run {
     }
 
     /// An operator's command.
-    async fn command(&mut self, me: &Inner, cmd: GeneratorCommand) {
+    async fn command(&mut self, me: &Arc<Inner>, cmd: GeneratorCommand) {
         match cmd {
             GeneratorCommand::Generate(n) => {
                 me.record_run("manual", n);
@@ -590,7 +622,71 @@ impl Run {
                 self.running.clear();
                 self.state = GeneratorState::Stopped;
             }
+            GeneratorCommand::Restart(reply) => {
+                let running = self.running.len();
+                jobs_cancel_restart(&mut self.jobs).await;
+                let tests = std::mem::take(&mut self.tests);
+                *self = Run::new(me, self.jobs_cancel.clone());
+                // Whoever waits for a test chunk hears it will resume, not silence.
+                for (id, reply) in tests {
+                    let _ = reply.send(Err(format!("{id} was stopped by the restart; it resumes")));
+                }
+                me.evict().await;
+                tracing::info!(
+                    jobs = running,
+                    resumed = self.resume.len(),
+                    "generator restarted"
+                );
+                let _ = reply.send(running);
+            }
+            GeneratorCommand::TestChunk { channel, reply } => {
+                let s = GeneratorSettings {
+                    channel: *channel,
+                    ..me.settings()
+                };
+                match self.test_chunk(me, &s).await {
+                    Ok(id) => {
+                        me.record_run("test", 1);
+                        tracing::info!(chunk = %id, "generating a test chunk");
+                        self.running.push(id.clone());
+                        self.tests.push((id.clone(), reply));
+                        let (job, cancel) = (me.clone(), self.jobs_cancel.clone());
+                        self.jobs.spawn(async move {
+                            let outcome =
+                                AssertUnwindSafe(job.make_chunk_as(&id, Some(&s), &cancel))
+                                    .catch_unwind()
+                                    .await
+                                    .unwrap_or_else(|_| {
+                                        Outcome::Stalled(format!("the job making {id} crashed"))
+                                    });
+                            (id, outcome)
+                        });
+                        self.state = GeneratorState::Generating;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
         }
+    }
+
+    /// Begins a test chunk: one clip long, held back from the rotation.
+    async fn test_chunk(&mut self, me: &Inner, s: &GeneratorSettings) -> Result<String, String> {
+        if me.library.pick(&[]).is_ok_and(|v| v.is_none()) {
+            return Err("no usable video to cut".into());
+        }
+        let id = format!("test-{}", chunk_id());
+        let dir = s.chunks_dir.join(&id);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let target = s.channel.clip_min.min(s.channel.chunk_duration);
+        me.playout
+            .begin_chunk(&id, dir, &s.profile, s.encoder.name(), target)
+            .and_then(|()| me.playout.hold(&id))
+            .map_err(|e| e.to_string())?;
+        Ok(id)
     }
 
     /// The schedule's slot came: a run of `chunks_per_run` is asked for.
@@ -709,12 +805,23 @@ impl Inner {
 
     /// Builds (or finishes) one chunk.
     async fn make_chunk(&self, id: &str, cancel: &CancellationToken) -> Outcome {
-        let s = self.settings();
+        self.make_chunk_as(id, None, cancel).await
+    }
+
+    /// [`Inner::make_chunk`] with settings of its own (a test chunk's) rather than
+    /// the channel's.
+    async fn make_chunk_as(
+        &self,
+        id: &str,
+        settings: Option<&GeneratorSettings>,
+        cancel: &CancellationToken,
+    ) -> Outcome {
+        let s = settings.cloned().unwrap_or_else(|| self.settings());
         let Some(mut chunk) = self.resume_chunk(id, &s) else {
             return Outcome::Cancelled; // deleted meanwhile
         };
         let outcome = loop {
-            if chunk.total + 1e-6 >= s.channel.chunk_duration {
+            if chunk.total + 1e-6 >= chunk.target {
                 break Outcome::Done;
             }
             if let Some(stop) = self.make_clip(id, &s, &mut chunk, cancel).await {
@@ -728,6 +835,13 @@ impl Inner {
     fn resume_chunk(&self, id: &str, s: &GeneratorSettings) -> Option<ChunkInProgress> {
         let chunk = self.playout.chunks().into_iter().find(|c| c.id == id)?;
         let progress = ChunkInProgress {
+            // A chunk of the rotation is made to the channel's length as it is now;
+            // a test chunk to the one clip it was begun for.
+            target: if chunk.held {
+                chunk.target_secs
+            } else {
+                s.channel.chunk_duration
+            },
             used: self.playout.clip_videos(id).unwrap_or_default(),
             index: chunk.clips.len(),
             total: chunk.duration,
@@ -736,7 +850,7 @@ impl Inner {
             last_error: String::new(),
         };
         self.update_job(id, |j| {
-            j.target_secs = s.channel.chunk_duration;
+            j.target_secs = progress.target;
             j.secs_done = progress.total;
             j.clips_done = progress.index;
         });
@@ -1163,6 +1277,8 @@ impl Inner {
 /// The reason of a pause for a full data disk, as the status says it.
 /// A chunk being made: where it is, and how its last clips went.
 struct ChunkInProgress {
+    /// Seconds it is made to.
+    target: f64,
     /// Its folder.
     dir: PathBuf,
     /// The videos its clips come from (so far).

@@ -72,6 +72,9 @@ pub struct Chunk {
     pub created_at: i64,
     /// The encoder of its clips.
     pub encoder: String,
+    /// Made to try the settings (`POST /api/generate_test_chunk`): it airs only
+    /// when an operator plays it, and counts for nothing in the ready stock.
+    pub held: bool,
     /// Its strip of pictures (see [`STRIP_FILE`]), once made.
     pub strip: Option<PathBuf>,
 }
@@ -224,6 +227,7 @@ impl Playout {
                 last_aired_at: row.last_aired_at,
                 created_at: row.created_at,
                 encoder: row.encoder,
+                held: row.held,
                 clips: Vec::new(),
             };
             for (clip, size, secs) in clips {
@@ -281,7 +285,17 @@ impl Playout {
             created_at: now,
             encoder: encoder.into(),
             strip: None,
+            held: false,
         });
+        Ok(())
+    }
+
+    /// Holds chunk `id` back from the rotation: it airs only when an operator plays it.
+    pub fn hold(&self, id: &str) -> Result<(), DbError> {
+        self.store.hold(id)?;
+        if let Some(c) = self.state().chunks.iter_mut().find(|c| c.id == id) {
+            c.held = true;
+        }
         Ok(())
     }
 
@@ -373,7 +387,7 @@ impl Playout {
         self.state()
             .chunks
             .iter()
-            .filter(|c| c.times_aired == 0)
+            .filter(|c| c.times_aired == 0 && !c.held)
             .count()
     }
 
@@ -383,7 +397,7 @@ impl Playout {
         self.state()
             .chunks
             .iter()
-            .filter(|c| c.times_aired == 0)
+            .filter(|c| c.times_aired == 0 && !c.held)
             .map(|c| c.duration)
             .sum()
     }
@@ -621,12 +635,14 @@ impl State {
     /// The chunk to air after the current one.
     fn pick_next(&self) -> Option<usize> {
         let current = self.cursor.as_ref().map(|c| c.0.clone());
-        let ready = |c: &Chunk| !c.clips.is_empty();
+        let made = |c: &Chunk| !c.clips.is_empty();
+        // What the rotation may pick; an operator's pick may be a held chunk too.
+        let ready = |c: &Chunk| made(c) && !c.held;
         if let Some(q) = &self.queued
             && let Some(i) = self
                 .chunks
                 .iter()
-                .position(|c| c.id == *q && c.complete && ready(c))
+                .position(|c| c.id == *q && c.complete && made(c))
         {
             return Some(i);
         }
@@ -641,7 +657,7 @@ impl State {
         let others_complete = self
             .chunks
             .iter()
-            .any(|c| c.complete && Some(&c.id) != current.as_ref());
+            .any(|c| c.complete && !c.held && Some(&c.id) != current.as_ref());
         // 2. Nothing else is complete (a fresh start, or a restart that stopped the
         //    first chunk half built): air a growing chunk as it is made, one never
         //    aired first. After a restart that is the chunk that was airing, again

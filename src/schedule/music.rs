@@ -43,6 +43,9 @@ pub struct Music {
     wake: Notify,
     /// A track an operator asked for: encoded and queued before the order goes on.
     asked: Mutex<Option<PathBuf>>,
+    /// Tracks taken out of rotation since this process started: dropped from the
+    /// pass already drawn (the database keeps them out of the next ones).
+    gone: Mutex<Vec<PathBuf>>,
     /// Whether the folder was unreachable at the last pass (logged once).
     reach: scan::Reachability,
     /// When things happen.
@@ -64,7 +67,27 @@ pub struct TrackStatus {
     pub airtime: f64,
     /// Why it is skipped, if it is.
     pub error: Option<String>,
+    /// Seconds, once read.
+    pub duration: Option<f64>,
+    /// Its path inside the music folder (what `/audio/<path>` takes).
+    pub rel_path: String,
 }
+
+/// What [`Music::remove`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Out of rotation; the file is kept (`None`) or deleted (`Some(true)`), or
+    /// could not be deleted (`Some(false)`: the folder is read-only, the reason logged).
+    Removed {
+        /// Whether its file was deleted (`None`: not asked to).
+        file_deleted: Option<bool>,
+    },
+    /// No track in rotation has that path.
+    NoSuchTrack,
+}
+
+/// Tracks whose length is read per pass of the encoder's loop (each one ffprobe run).
+const DURATIONS_PER_TURN: usize = 16;
 
 impl Music {
     /// `channel`'s music from `folder` (`None`: silence), each track encoded once into `cache`
@@ -101,6 +124,7 @@ impl Music {
             queued: watch::channel(0).0,
             wake: Notify::new(),
             asked: Mutex::new(None),
+            gone: Mutex::new(Vec::new()),
             reach: scan::Reachability::default(),
             clock,
         })
@@ -155,6 +179,13 @@ impl Music {
                 plays: r.plays,
                 airtime: r.airtime,
                 error: r.error,
+                duration: r.duration,
+                rel_path: self
+                    .folder
+                    .as_deref()
+                    .and_then(|f| r.path.strip_prefix(f).ok())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
             })
             .collect();
         Ok((total, tracks))
@@ -177,6 +208,68 @@ impl Music {
         }))
     }
 
+    /// The music folder, if the channel has one.
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
+    }
+
+    /// Takes the track at `path` (a file of the music folder) out of rotation for
+    /// good: out of the pass drawn and of the encoded queue, and with `delete_file`
+    /// its file deleted too. Skipping it on air is the caller's (the engine's) part.
+    pub fn remove(&self, path: &Path, delete_file: bool) -> Result<Removal, DbError> {
+        if !self.store.remove(path, self.clock.unix_now())? {
+            return Ok(Removal::NoSuchTrack);
+        }
+        self.gone.lock().push(path.to_path_buf());
+        self.ready
+            .lock()
+            .retain(|t| t.source.as_deref() != Some(path));
+        let mut asked = self.asked.lock();
+        if asked.as_deref() == Some(path) {
+            *asked = None;
+        }
+        drop(asked);
+        // Room in the queue, if the track was in it.
+        self.wake.notify_one();
+        let file_deleted = delete_file.then(|| match std::fs::remove_file(path) {
+            Ok(()) => {
+                tracing::info!(track = %path.display(), "music track deleted");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(track = %path.display(), error = %e, "cannot delete a removed music track; it stays on disk, out of rotation");
+                false
+            }
+        });
+        Ok(Removal::Removed { file_deleted })
+    }
+
+    /// Reads the length of a few tracks not measured yet (the music view shows it);
+    /// false when none is left.
+    async fn measure(&self) -> bool {
+        let Ok(paths) = self.store.without_duration(DURATIONS_PER_TURN) else {
+            return false;
+        };
+        if paths.is_empty() {
+            return false;
+        }
+        for p in paths {
+            let r = self.ff.probe_audio(&p).await;
+            let stored = match r {
+                Ok(secs) => self.store.set_duration(&p, secs),
+                Err(e) => {
+                    tracing::warn!(track = %p.display(), error = %e, "skipping music track until it changes");
+                    self.store.set_aside(&p, &e.to_string())
+                }
+            };
+            if let Err(e) = stored {
+                tracing::warn!(error = %e, "cannot record a track's length");
+                return false;
+            }
+        }
+        true
+    }
+
     fn set_aside(&self, src: &Path, reason: &str) {
         if let Err(e) = self.store.set_aside(src, reason) {
             tracing::warn!(error = %e, "cannot record a track's error");
@@ -191,6 +284,9 @@ impl Music {
         }
         let mut order: VecDeque<PathBuf> = VecDeque::new();
         let mut last: Option<PathBuf> = None;
+        // Tracks may lack their length (new ones; set false when all are measured,
+        // true again at each new pass, which may have found new files).
+        let mut unmeasured = true;
         loop {
             let asked = self.asked.lock().take();
             let wait = if asked.is_some() {
@@ -205,6 +301,7 @@ impl Music {
                 match pass {
                     Ok(p) if !p.is_empty() => {
                         order = p.into();
+                        unmeasured = true;
                         None
                     }
                     Ok(_) => Some(Wait::Music),
@@ -228,6 +325,12 @@ impl Music {
                     _ = cancel.cancelled() => return,
                     _ = self.wake.notified() => continue,
                     _ = retry => continue,
+                    // Idle: the time to measure tracks for the music view, a few at
+                    // a time (whatever wakes the loop comes first).
+                    more = self.measure(), if unmeasured => {
+                        unmeasured = more;
+                        continue;
+                    }
                 }
             }
             let Some(src) = asked.clone().or_else(|| order.pop_front()) else {
@@ -235,6 +338,9 @@ impl Music {
             };
             if asked.is_some() {
                 order.retain(|p| *p != src);
+            }
+            if self.gone.lock().contains(&src) {
+                continue;
             }
             let out = self.cache.join(cache_name(&src, self.lufs));
             if !out.is_file() {

@@ -475,3 +475,23 @@ fn chunks_and_airings_are_stamped_with_the_injected_clock() {
     assert_eq!(a.created_at, clock.unix_now());
     assert_eq!(a.last_aired_at, Some(1_000_000_000));
 }
+
+#[test]
+fn a_held_chunk_airs_only_when_an_operator_plays_it_and_stays_held_after_a_restart() {
+    let f = Fixture::new();
+    f.chunk("a", 1);
+    f.begin("t");
+    f.playout.hold("t").unwrap();
+    f.add("t", 0, 10);
+    f.playout.complete_chunk("t").unwrap();
+    // Never aired, yet not ready stock: the generator keeps making chunks.
+    assert_eq!(f.playout.unaired(), 1);
+    assert!((f.playout.fresh_secs() - 6.0).abs() < 1e-9);
+    // The rotation re-airs "a" rather than pick the held chunk, however often.
+    assert_eq!(ids(&f.playout, 3), ["a/0", "a/0", "a/0"]);
+    assert!(f.playout.play_next("t"));
+    assert_eq!(ids(&f.playout, 2), ["t/0", "a/0"]);
+    let p = f.reload(&profile());
+    assert!(p.chunks().iter().any(|c| c.id == "t" && c.held));
+    assert!(p.chunks().iter().any(|c| c.id == "a" && !c.held));
+}

@@ -446,6 +446,10 @@ declare! {
             "Folder of music tracks for the background music (mp3 m4a aac flac ogg opus wav); none: silence"
             { env: &["AUDIO_FOLDER"], flag: Some("audio"), value_name: "DIR", group: SOURCES,
               default_text: Some("none (silence)"), example: Some("/srv/music"), check: Some(audio) }
+        delete_audio_files: bool = false,
+            "Let POST /api/delete_audio delete the track's file too (when the music folder is writable); off: the track only leaves the rotation, its file is kept"
+            { env: &["DELETE_AUDIO_FILES"], flag: Some("delete-audio-files"), value_name: "BOOL", group: SOURCES,
+              apply: Apply::Live, label: "Delete removed tracks' files" }
         clip_min: f64 = 6.0,
             "Shortest clip, in seconds (clips are cut at random lengths between the two)"
             { env: &["CLIP_MIN"], flag: Some("clip-min"), value_name: "SECS", group: CLIPS, apply: Apply::Live,
@@ -1080,7 +1084,7 @@ mod tests {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(order.len(), view(&Config::default()).0.len());
-        assert_eq!(order[0], "total_disk_budget");
+        assert_eq!(order[0], "delete_audio_files");
         assert!(order.contains(&"clip_min"));
         assert_eq!(order.last(), Some(&"music_loudness"));
         assert_eq!(s["properties"]["color_grade"]["enum"][1], "moody");

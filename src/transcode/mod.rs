@@ -18,6 +18,7 @@ mod look;
 mod music;
 pub mod picture;
 mod probe;
+mod remux;
 mod run;
 pub mod verify;
 

@@ -123,6 +123,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chunks/{id}/clips/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One clip file of a chunk, as encoded (video only), with Range. */
+        get: operations["chunk_clip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chunks/{id}/playlist.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A chunk as a VOD playlist: one entry per clip file, a discontinuity between
+         *     clips (each clip has its own timestamps). Clips carry video only: the music is
+         *     the channel's, muxed in on air.
+         */
+        get: operations["chunk_playlist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/clear_generation_lock": {
         parameters: {
             query?: never;
@@ -185,6 +223,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/delete_audio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Takes a music track out of rotation for good (a track on air is skipped first).
+         *     Its file stays on disk unless DELETE_AUDIO_FILES is on and the folder lets it be
+         *     deleted. Only a file of the channel's music folder is taken: a path outside it,
+         *     however written (`..`, a prefix like `/audio2`, a symlink out), is refused.
+         */
+        post: operations["delete_audio"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -219,6 +279,29 @@ export interface paths {
         put?: never;
         /** Makes chunks (CHUNKS_PER_RUN by default). The body is optional. */
         post: operations["generate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/generate_test_chunk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Makes one short chunk (one clip) with the channel's settings, and with any
+         *     channel settings the body gives laid over them for this chunk only (a look
+         *     tried before it is saved: `{"color_grade": "warm"}`), and reports it once it is
+         *     made. It is held back from the rotation: preview it, then air it with
+         *     `POST /api/play_chunk` or delete it.
+         */
+        post: operations["generate_test_chunk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -304,6 +387,27 @@ export interface paths {
         put?: never;
         /** The chunk airs after the current one. */
         post: operations["play_chunk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restart_chunk_generator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restarts the channel's generator inside the process: running jobs stop and
+         *     their chunks resume at once (the clips made so far are kept), a stall or a stop
+         *     is forgotten, and what was asked for is read again.
+         */
+        post: operations["restart_chunk_generator"];
         delete?: never;
         options?: never;
         head?: never;
@@ -489,6 +593,49 @@ export interface paths {
          *     nothing is written to `.env`.
          */
         post: operations["update_settings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audio/{*path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A music track from the channel's music folder (the original's `/audio/<path>`),
+         *     with Range. The path must stay inside the folder, however it is written: `..`,
+         *     a longer folder name with the same prefix (`/audio2`), a hidden file or a
+         *     symlink out are all refused.
+         */
+        get: operations["audio_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chunks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A chunk as one file (the original's `/chunks/<name>`): `<id>` or `<id>.ts`, its
+         *     clips joined into one MPEG-TS with continuous timestamps (streamed clip by
+         *     clip); `<id>.mp4`, that remuxed to MP4 by ffmpeg (`-c copy`). Video only.
+         */
+        get: operations["chunk_file"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -966,6 +1113,13 @@ export interface components {
             title: string;
             /** @description The URL of its strip of pictures; null until it has one. */
             thumbnail: string | null;
+            /** @description A VOD playlist of its clips, to watch it before it airs. */
+            preview: string;
+            /**
+             * @description A test chunk (`POST /api/generate_test_chunk`): it airs only when an
+             *     operator plays it.
+             */
+            held: boolean;
         };
         /** @description A clip of a chunk, as recorded when it was encoded. */
         ChunkClip: {
@@ -1062,6 +1216,14 @@ export interface components {
             schedule?: string | null;
             /** @description What a run does. */
             command: string;
+        };
+        /** @description The body of `POST /api/delete_audio`. */
+        DeleteAudioBody: {
+            /**
+             * @description The track: its path in the music folder (`Track.path`, as `/audio/<path>`
+             *     takes it), or its full path inside the folder.
+             */
+            path: string;
         };
         /** @description An error: what went wrong, and the field at fault when one is (422). */
         ErrorBody: {
@@ -1406,6 +1568,12 @@ export interface components {
              */
             color_grade: "none" | "moody" | "warm" | "cool" | "mono";
             /**
+             * Delete removed tracks' files
+             * @description Let POST /api/delete_audio delete the track's file too (when the music folder is writable); off: the track only leaves the rotation, its file is kept
+             * @default false
+             */
+            delete_audio_files: boolean;
+            /**
              * Disk budget (bytes)
              * @description Most disk space for a channel's chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first
              * @default 0
@@ -1531,6 +1699,12 @@ export interface components {
              * @enum {string}
              */
             color_grade: "none" | "moody" | "warm" | "cool" | "mono";
+            /**
+             * Delete removed tracks' files
+             * @description Let POST /api/delete_audio delete the track's file too (when the music folder is writable); off: the track only leaves the rotation, its file is kept
+             * @default false
+             */
+            delete_audio_files: boolean;
             /**
              * Disk budget (bytes)
              * @description Most disk space for a channel's chunks, e.g. 500M or 20G (bytes in the form and the API, where 0 is no limit); the least recently aired go first
@@ -1738,6 +1912,15 @@ export interface components {
             /** @description The video encoder in use, e.g. "libx264 (CPU)". */
             encoder: string;
         };
+        /** @description The answer of `POST /api/generate_test_chunk`. */
+        TestChunk: {
+            /** @description True when the chunk was made. */
+            success: boolean;
+            /** @description What was done, in words. */
+            message: string;
+            /** @description The chunk (held back from the rotation: `POST /api/play_chunk` airs it). */
+            chunk: components["schemas"]["Chunk"];
+        };
         /** @description A music track. */
         Track: {
             /**
@@ -1761,6 +1944,15 @@ export interface components {
             airtime: number;
             /** @description Why it is skipped, if it is. */
             error: string | null;
+            /**
+             * Format: double
+             * @description Length, seconds; null until it has been read.
+             */
+            duration: number | null;
+            /** @description The file itself, to play (`/audio/<path in the music folder>?channel=`). */
+            url: string;
+            /** @description Its path in the music folder (what POST /api/delete_audio takes). */
+            path: string;
         };
         /** @description The music track on air. */
         TrackOnAir: {
@@ -2430,6 +2622,105 @@ export interface operations {
             };
         };
     };
+    chunk_clip: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The chunk's id. */
+                id: string;
+                /** @description `<index>.ts`, the clip's place in the chunk from 0. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clip. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Part of the clip. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such chunk or clip. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    chunk_playlist: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The chunk's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chunk's playlist, ending with EXT-X-ENDLIST. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such chunk, or no clip of it is made yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     clear_generation_lock: {
         parameters: {
             query?: never;
@@ -2640,6 +2931,69 @@ export interface operations {
             };
         };
     };
+    delete_audio: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAudioBody"];
+            };
+        };
+        responses: {
+            /** @description Removed from rotation (`message` says whether the file was deleted). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcome"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No track in rotation at that path, or no music folder. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No path, or a path outside the music folder. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     events: {
         parameters: {
             query?: {
@@ -2726,6 +3080,78 @@ export interface operations {
             };
             /** @description `count` is out of range, of the wrong type, or unknown. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generate_test_chunk: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never> | null;
+            };
+        };
+        responses: {
+            /** @description Made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestChunk"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A setting unknown, not the channel's, or of a bad value (`field` names it); or no usable video. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generator has stopped, or the chunk was stopped before it was made. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The clip takes longer than the wait; the chunk is still being made. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2958,6 +3384,56 @@ export interface operations {
             };
             /** @description No chunk named, or a field of the wrong type or unknown. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    restart_chunk_generator: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restarted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcome"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A browser's request from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The generator has stopped (the server is stopping). */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3366,6 +3842,113 @@ export interface operations {
             };
             /** @description An unknown name or a bad value (`field` names it). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    audio_file: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The track's path in the music folder (`Track.path`). */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, typed by its extension. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/*": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Part of the file. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/*": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such file in the music folder, or no music folder. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    chunk_file: {
+        parameters: {
+            query?: {
+                /** @description The channel's slug; the default channel when absent. */
+                channel?: string;
+            };
+            header?: never;
+            path: {
+                /** @description `<id>`, `<id>.ts` or `<id>.mp4`. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chunk. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                    "video/mp4": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such chunk, or no clip of it is made yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A clip file could not be read or remuxed. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,7 @@
 //! clip splice looks the same to players.
 
 pub mod demux;
+pub mod join;
 pub mod mux;
 
 pub use demux::{VideoAccessUnit, read_audio_pes, read_video_access_units};

@@ -77,6 +77,13 @@ impl Default for TsMuxer {
 impl TsMuxer {
     /// A muxer at the start of a stream: all continuity counters at 0.
     pub fn new() -> Self {
+        Self::with_audio(true)
+    }
+
+    /// [`TsMuxer::new`], its program without the audio stream when `audio` is
+    /// false (a preview of clips, which carry no audio: a declared stream with no
+    /// packets would be reported, and waited for, by players).
+    pub fn with_audio(audio: bool) -> Self {
         let pat = Pat {
             transport_stream_id: 1,
             version_number: VersionNumber::new(),
@@ -103,6 +110,10 @@ impl TsMuxer {
                 },
             ],
         };
+        let mut pmt = pmt;
+        if !audio {
+            pmt.es_info.truncate(1);
+        }
         TsMuxer {
             cc: [0; 4],
             pat: serialize_psi(Slot::Pat, TsPayload::Pat(pat)),

@@ -17,6 +17,7 @@ mod metrics;
 mod music;
 mod openapi;
 mod original;
+mod previews;
 mod settings;
 mod stats;
 mod status;
