@@ -150,6 +150,7 @@ impl App {
             tube_archivist(&config),
             clock.clone(),
         );
+        library.keep_posters_in(dirs.cache.join("posters"));
         let (slate_tx, slate) = tokio::sync::watch::channel(None);
         let station = Station::build(
             Shared {
@@ -656,6 +657,7 @@ async fn load_slate(
         creator: None,
         source_start: 0.0,
         chunk: None,
+        picture: None,
     });
     let clip = LoadedClip::parse(
         info,

@@ -25,6 +25,8 @@ pub struct ClipInfo {
     pub source_start: f64,
     /// The chunk it belongs to.
     pub chunk: Option<String>,
+    /// Its picture (a JPEG beside it, made by its own encode), when it has one.
+    pub picture: Option<PathBuf>,
 }
 
 /// The id of the slate: what airs when no clip is ready. It is no clip of any

@@ -378,6 +378,7 @@ pub(crate) mod tests {
             creator: None,
             source_start: 0.0,
             chunk: None,
+            picture: None,
         });
         Arc::new(LoadedClip {
             info,

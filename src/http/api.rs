@@ -16,6 +16,7 @@ use futures::Stream;
 use super::AppState;
 use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
+use super::thumbs;
 use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
     GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
@@ -68,7 +69,17 @@ pub async fn stream_status(Ch(ch): Ch) -> Json<StreamStatus> {
 /// What airs on `ch` now, and its next chunk.
 pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     let (_, next_chunk) = ch.playout.now_and_next();
-    StreamStatus::new(&ch.live.now_playing(), next_chunk)
+    let now = ch.live.now_playing();
+    let mut status = StreamStatus::new(&now, next_chunk);
+    // Pictures (issue 15): the clip on air's, and the next chunk's strip.
+    if let (Some(clip), Some(info)) = (status.clip.as_mut(), now.clip.as_ref()) {
+        clip.thumbnail = thumbs::clip_url(ch.slug.as_str(), info);
+    }
+    status.next_thumbnail = status.next_chunk.as_ref().and_then(|id| {
+        let c = ch.playout.chunks().into_iter().find(|c| c.id == *id)?;
+        thumbs::strip_url(ch.slug.as_str(), &c)
+    });
+    status
 }
 
 /// `offset` and `limit` of a list route, checked.
@@ -159,7 +170,14 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
         .clip_records(&id)
         .map_err(ApiError::internal)?
         .into_iter()
-        .map(ChunkClip::from)
+        .map(|row| {
+            let picture = thumbs::clip_of(&c, row.idx)
+                .and_then(|info| thumbs::clip_url(ch.slug.as_str(), info));
+            ChunkClip {
+                thumbnail: picture,
+                ..ChunkClip::from(row)
+            }
+        })
         .collect();
     Ok(Json(ChunkDetail {
         chunk: Chunk::new(&c, ch.slug.as_str(), on_air),
@@ -200,6 +218,7 @@ pub async fn delete_chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Statu
     (status = 422, description = "`limit` is out of range.", body = ErrorBody),
 ))]
 pub async fn library(
+    State(st): State<AppState>,
     Ch(ch): Ch,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<LibraryPage>> {
@@ -212,7 +231,11 @@ pub async fn library(
         .enumerate()
         .map(|(i, v)| {
             let rank = v.duration.is_some().then_some(offset + i + 1);
-            Video::new(v, rank)
+            let thumbnail = thumbs::video_url(&st, v.id);
+            Video {
+                thumbnail,
+                ..Video::new(v, rank)
+            }
         })
         .collect();
     Ok(Json(LibraryPage {
@@ -372,9 +395,7 @@ pub async fn stats(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<Sta
         20,
         st.station.shared().clock.wall_now(),
     )?;
-    Ok(Json(Stats::new(s, |id| {
-        super::guide::video_poster(&st, id)
-    })))
+    Ok(Json(Stats::new(s, |id| thumbs::video_url(&st, id))))
 }
 
 /// The generator's state and each job's percent, speed and ETA.

@@ -12,8 +12,10 @@ use axum::extract::{Query, State};
 use super::AppState;
 use super::error::ApiError;
 use super::iptv::{self, Programme};
+use super::thumbs;
 use super::wire::{ErrorBody, Guide, GuideChannel, GuideClip, GuideProgramme, GuideQuery};
 use crate::db::chunks::ClipRow;
+use crate::schedule::Chunk;
 use crate::station::OnAir;
 
 /// Hours the guide covers unless asked.
@@ -73,17 +75,22 @@ pub async fn guide(
 }
 
 /// A channel and its programmes. The clips' lengths are read once per chunk (an
-/// old chunk re-airs in a long guide).
+/// old chunk re-airs in a long guide); the pictures are the playout's.
 fn channel(ch: &OnAir, default: &str, progs: Vec<Programme>) -> Result<GuideChannel, ApiError> {
     let def = ch.def();
+    let slug = def.slug.as_str();
+    let chunks: HashMap<String, Chunk> = ch
+        .playout
+        .chunks()
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
     let mut clips: HashMap<String, Vec<ClipRow>> = HashMap::new();
     let mut programmes = Vec::with_capacity(progs.len());
     for p in progs {
-        let title = match p.title() {
-            t if t.is_empty() => def.name.clone(),
-            t => t,
-        };
+        let title = p.title().unwrap_or_else(|| def.name.clone());
         let chunk = (!p.chunk.is_empty()).then(|| p.chunk.clone());
+        let known = chunk.as_deref().and_then(|id| chunks.get(id));
         let rows = match &chunk {
             Some(id) => match clips.get(id) {
                 Some(rows) => rows,
@@ -95,7 +102,7 @@ fn channel(ch: &OnAir, default: &str, progs: Vec<Programme>) -> Result<GuideChan
             None => &Vec::new(),
         };
         programmes.push(GuideProgramme {
-            thumbnail: chunk.as_deref().and_then(|id| chunk_thumbnail(ch, id)),
+            thumbnail: known.and_then(|c| thumbs::strip_url(slug, c)),
             clips: rows
                 .iter()
                 .map(|r| GuideClip {
@@ -103,9 +110,9 @@ fn channel(ch: &OnAir, default: &str, progs: Vec<Programme>) -> Result<GuideChan
                     title: r.rec.title.clone(),
                     creator: r.rec.creator.clone(),
                     duration: r.rec.duration,
-                    thumbnail: chunk
-                        .as_deref()
-                        .and_then(|id| clip_thumbnail(ch, id, r.idx)),
+                    thumbnail: known
+                        .and_then(|c| thumbs::clip_of(c, r.idx))
+                        .and_then(|info| thumbs::clip_url(slug, info)),
                 })
                 .collect(),
             chunk,
@@ -124,19 +131,4 @@ fn channel(ch: &OnAir, default: &str, progs: Vec<Programme>) -> Result<GuideChan
         default: def.slug.as_str() == default,
         programmes,
     })
-}
-
-/// Source video `id`'s poster, once it has one.
-pub(super) fn video_poster(_st: &AppState, _id: i64) -> Option<String> {
-    None
-}
-
-/// The chunk's strip of pictures, once there is one.
-fn chunk_thumbnail(_ch: &OnAir, _chunk: &str) -> Option<String> {
-    None
-}
-
-/// A clip's picture, once there is one.
-fn clip_thumbnail(_ch: &OnAir, _chunk: &str, _index: usize) -> Option<String> {
-    None
 }

@@ -74,7 +74,7 @@ pub(super) fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// `?token=…` for URLs in the playlist when a viewer token is required.
-fn token_query(st: &AppState) -> String {
+pub(super) fn token_query(st: &AppState) -> String {
     st.tokens
         .viewer
         .as_ref()
@@ -194,9 +194,9 @@ pub struct Programme {
 }
 
 impl Programme {
-    /// Its title for people ([`crate::schedule::human_title`]); empty for the slate.
-    pub fn title(&self) -> String {
-        crate::schedule::human_title(&self.titles)
+    /// Its title for people ([`crate::schedule::human_title`]); `None` for the slate.
+    pub fn title(&self) -> Option<String> {
+        crate::schedule::human_title(self.titles.iter().map(String::as_str))
     }
 }
 
@@ -338,8 +338,9 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
             no = def.number,
         );
     }
+    let q = token_query(&st);
     for ch in &channels {
-        programmes_xml(&mut x, ch);
+        programmes_xml(&mut x, ch, &base, &q);
     }
     x.push_str("</tv>\n");
     (
@@ -351,10 +352,17 @@ pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
     )
 }
 
-/// A channel's programmes, as XMLTV.
-fn programmes_xml(x: &mut String, ch: &OnAir) {
+/// A channel's programmes, as XMLTV; pictures at `base` (what the client reached),
+/// with the viewer token query `q` (apps fetch them without our headers).
+fn programmes_xml(x: &mut String, ch: &OnAir, base: &str, q: &str) {
     let id = tvg_id(ch);
     let name = ch.name();
+    let strips: std::collections::HashMap<String, String> = ch
+        .playout
+        .chunks()
+        .iter()
+        .filter_map(|c| Some((c.id.clone(), super::thumbs::strip_url(ch.slug.as_str(), c)?)))
+        .collect();
     for p in programmes(ch, 12) {
         let _ = writeln!(
             x,
@@ -362,11 +370,8 @@ fn programmes_xml(x: &mut String, ch: &OnAir) {
             xmltv_time(p.start),
             xmltv_time(p.stop)
         );
-        let title = match p.titles.first() {
-            Some(t) if p.titles.len() > 1 => format!("{t} and {} more", p.titles.len() - 1),
-            Some(t) => t.clone(),
-            None => name.clone(),
-        };
+        let title = crate::schedule::human_title(p.titles.iter().map(String::as_str))
+            .unwrap_or_else(|| name.clone());
         let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&title));
         // XMLTV: an empty desc is an error; leave it out instead.
         let desc = p.titles.join(" · ");
@@ -381,6 +386,14 @@ fn programmes_xml(x: &mut String, ch: &OnAir) {
             x.push_str("    </credits>\n");
         }
         let _ = writeln!(x, "    <category lang=\"en\">Entertainment</category>");
+        // The DTD's order: icon after category (and keyword, language, length).
+        if let Some(strip) = strips.get(&p.chunk) {
+            let _ = writeln!(
+                x,
+                "    <icon src=\"{}\"/>",
+                attr(&format!("{base}{strip}{q}"))
+            );
+        }
         // The chunk id, so a client can match a programme to /api/chunks/{id} (the
         // slate has none).
         if !p.chunk.is_empty() {

@@ -20,6 +20,7 @@ mod original;
 mod pick;
 mod range;
 pub mod stream;
+pub mod thumbs;
 pub mod web;
 pub mod wire;
 
@@ -138,6 +139,10 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(files::chunk_clip))
         .routes(routes!(files::chunk_file))
         .routes(routes!(files::audio_file))
+        // Pictures (issue 15).
+        .routes(routes!(thumbs::video_poster))
+        .routes(routes!(thumbs::clip_picture))
+        .routes(routes!(thumbs::chunk_strip))
         .routes(routes!(guide::guide));
     // Everything that changes something.
     let admin = OpenApiRouter::new()

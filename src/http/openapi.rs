@@ -225,6 +225,9 @@ mod tests {
                     &["application/vnd.apple.mpegurl", "video/mp2t"]
                 }
                 "/api/events" => &["text/event-stream"],
+                "/thumbs/videos/{file}"
+                | "/thumbs/{channel}/clips/{chunk}/{file}"
+                | "/thumbs/{channel}/chunks/{file}" => &["image/jpeg"],
                 "/api/chunks/{id}/playlist.m3u8" => &["application/vnd.apple.mpegurl"],
                 "/api/chunks/{id}/clips/{file}" => &["video/mp2t"],
                 "/chunks/{name}" => &["video/mp2t", "video/mp4"],

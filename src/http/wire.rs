@@ -40,6 +40,11 @@ pub struct ErrorBody {
 #[schema(value_type = String, format = Binary)]
 pub struct MpegTs(pub bytes::Bytes);
 
+/// A JPEG picture's bytes (`image/jpeg`): documented only.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Jpeg(pub Vec<u8>);
+
 // ---- status -------------------------------------------------------------------
 
 /// GET /api/status: on air or not, counters, the generator, the library.
@@ -88,6 +93,9 @@ pub struct StreamStatus {
     pub next_chunk: Option<String>,
     /// Sequence number of the newest segment.
     pub sequence: u64,
+    /// The URL of the next chunk's strip of pictures; null until it has one.
+    #[schema(required = true)]
+    pub next_thumbnail: Option<String>,
 }
 
 /// The clip on air.
@@ -109,6 +117,9 @@ pub struct ClipOnAir {
     pub position: f64,
     /// The clip's length, seconds.
     pub duration: f64,
+    /// The URL of the clip's picture; null when it has none.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
 }
 
 /// The music track on air.
@@ -144,6 +155,7 @@ impl StreamStatus {
                 source_start: c.source_start,
                 position: now.clip_position,
                 duration: now.clip_duration,
+                thumbnail: None,
             }),
             track: now.track.as_ref().map(|t| TrackOnAir {
                 title: t.title.clone(),
@@ -152,18 +164,20 @@ impl StreamStatus {
             }),
             next_chunk,
             sequence: now.seq,
+            next_thumbnail: None,
         }
     }
 
-    /// What changes when the clip, the track or the next chunk does, and not with
-    /// every segment: one `now_playing` event per change.
-    pub fn key(&self) -> (Option<&str>, Option<&str>, Option<&str>, Option<&str>) {
-        (
+    /// What changes when the clip, the track or the next chunk (or its strip) does,
+    /// and not with every segment: one `now_playing` event per change.
+    pub fn key(&self) -> [Option<&str>; 5] {
+        [
             self.chunk.as_deref(),
             self.clip.as_ref().map(|c| c.id.as_str()),
             self.track.as_ref().map(|t| t.title.as_str()),
             self.next_chunk.as_deref(),
-        )
+            self.next_thumbnail.as_deref(),
+        ]
     }
 }
 
@@ -263,6 +277,12 @@ pub struct Chunk {
     pub on_air: bool,
     /// Its clips' titles, in airing order.
     pub titles: Vec<String>,
+    /// Its name for people: its first two titles, then how many more ("Big Buck
+    /// Bunny, bikes and 12 more").
+    pub title: String,
+    /// The URL of its strip of pictures; null until it has one.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
     /// A VOD playlist of its clips, to watch it before it airs.
     pub preview: String,
     /// A test chunk (`POST /api/generate_test_chunk`): it airs only when an
@@ -299,6 +319,8 @@ impl Chunk {
             encoder: c.encoder.clone(),
             on_air,
             titles: c.clips.iter().map(|k| k.info.title.clone()).collect(),
+            title: c.title(),
+            thumbnail: super::thumbs::strip_url(channel, c),
             preview: super::files::preview_url(channel, &c.id),
             held: c.held,
         }
@@ -336,6 +358,9 @@ pub struct ChunkClip {
     pub size_bytes: i64,
     /// Encoder that made it.
     pub encoder: String,
+    /// The URL of its picture; null when it has none.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
 }
 
 impl From<crate::db::chunks::ClipRow> for ChunkClip {
@@ -349,6 +374,7 @@ impl From<crate::db::chunks::ClipRow> for ChunkClip {
             duration: c.rec.duration,
             size_bytes: c.rec.size_bytes as i64,
             encoder: c.rec.encoder,
+            thumbnail: None,
         }
     }
 }
@@ -446,6 +472,9 @@ pub struct Video {
     /// Its place in the LRU order, from 1; null for an unusable video.
     #[schema(required = true)]
     pub lru_rank: Option<usize>,
+    /// The URL of its poster; null until it has one.
+    #[schema(required = true)]
+    pub thumbnail: Option<String>,
 }
 
 /// A span of a video already cut into clips, seconds from its start.
@@ -480,6 +509,7 @@ impl Video {
                 })
                 .collect(),
             lru_rank: rank,
+            thumbnail: None,
         }
     }
 }

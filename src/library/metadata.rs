@@ -248,7 +248,21 @@ struct TaVideo {
     title: Option<String>,
     youtube_id: Option<String>,
     channel: Option<TaChannel>,
+    /// Its thumbnail, a path on the TubeArchivist server (`/cache/videos/…`).
+    vid_thumb_url: Option<String>,
 }
+
+/// What TubeArchivist knows of a video.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaEntry {
+    /// Title, channel, link.
+    pub meta: SourceMeta,
+    /// Its thumbnail's path on the TubeArchivist server, when it has one.
+    pub thumbnail: Option<String>,
+}
+
+/// Biggest thumbnail fetched from TubeArchivist: YouTube's largest are well under it.
+const MAX_THUMBNAIL: usize = 8 << 20;
 
 #[derive(Deserialize)]
 struct TaChannel {
@@ -288,6 +302,54 @@ impl TubeArchivist {
     /// Title and channel of video `video_id`; `Ok(None)` when TubeArchivist does not
     /// know it.
     pub async fn lookup(&self, video_id: &str) -> Result<Option<SourceMeta>, MetaError> {
+        Ok(self.entry(video_id).await?.map(|e| e.meta))
+    }
+
+    /// The thumbnail at `path` on the TubeArchivist server (as [`TaEntry`] gives
+    /// it). Only a path on this server is fetched, never another host.
+    pub async fn thumbnail(&self, path: &str) -> Result<Vec<u8>, MetaError> {
+        let url = &self.base;
+        let request = |reason: String| MetaError::Request {
+            url: url.clone(),
+            reason,
+        };
+        let path = path.strip_prefix(url.as_str()).unwrap_or(path);
+        if !path.starts_with('/') || path.starts_with("//") || path.contains("..") {
+            return Err(request(format!(
+                "not a thumbnail path of this server: {path:?}"
+            )));
+        }
+        let mut resp = self
+            .client
+            .get(format!("{url}{path}"))
+            .header("Authorization", format!("Token {}", self.token))
+            .send()
+            .await
+            .map_err(|e| request(e.without_url().to_string()))?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(MetaError::Status {
+                url: url.clone(),
+                status,
+            });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| request(e.without_url().to_string()))?
+        {
+            if bytes.len() + chunk.len() > MAX_THUMBNAIL {
+                return Err(request("thumbnail too big".into()));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    /// What TubeArchivist knows of video `video_id`; `Ok(None)` when it does not
+    /// know it.
+    pub async fn entry(&self, video_id: &str) -> Result<Option<TaEntry>, MetaError> {
         let url = &self.base;
         if !is_youtube_id(video_id) {
             return Ok(None); // never put anything else into the URL
@@ -333,7 +395,7 @@ impl TubeArchivist {
             return Ok(None);
         };
         let id = video.youtube_id.unwrap_or_else(|| video_id.to_string());
-        Ok(Some(SourceMeta {
+        let meta = SourceMeta {
             title: title.trim().to_string(),
             creator: video
                 .channel
@@ -342,6 +404,10 @@ impl TubeArchivist {
                 .filter(|c| !c.is_empty()),
             url: Some(format!("https://www.youtube.com/watch?v={id}")),
             origin: MetaOrigin::TubeArchivist,
+        };
+        Ok(Some(TaEntry {
+            meta,
+            thumbnail: video.vid_thumb_url.filter(|t| !t.trim().is_empty()),
         }))
     }
 }
@@ -446,7 +512,15 @@ mod tests {
                 _ => (StatusCode::NOT_FOUND, r#"{"detail":"Not found."}"#.into()),
             }
         }
-        let app = Router::new().route("/api/video/{id}/", get(video));
+        async fn thumb(headers: HeaderMap) -> (StatusCode, Vec<u8>) {
+            match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                Some("Token secret") => (StatusCode::OK, b"JPEG bytes".to_vec()),
+                _ => (StatusCode::UNAUTHORIZED, Vec::new()),
+            }
+        }
+        let app = Router::new()
+            .route("/api/video/{id}/", get(video))
+            .route("/x.jpg", get(thumb));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -465,6 +539,20 @@ mod tests {
             Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
         );
         assert_eq!(m.origin, MetaOrigin::TubeArchivist);
+        // Its thumbnail: a path on the same server, fetched with the token.
+        let e = ta.entry("dQw4w9WgXcQ").await.unwrap().unwrap();
+        assert_eq!(e.thumbnail.as_deref(), Some("/x.jpg"));
+        assert_eq!(ta.thumbnail("/x.jpg").await.unwrap(), b"JPEG bytes");
+        let absolute = format!("{}/x.jpg", base.trim_end_matches('/'));
+        assert_eq!(ta.thumbnail(&absolute).await.unwrap(), b"JPEG bytes");
+        for elsewhere in [
+            "http://example.com/x.jpg",
+            "//example.com/x.jpg",
+            "/a/../x.jpg",
+            "x.jpg",
+        ] {
+            assert!(ta.thumbnail(elsewhere).await.is_err(), "{elsewhere}");
+        }
         let m = ta.lookup("oldWrapped1").await.unwrap().unwrap();
         assert_eq!(
             (m.title.as_str(), m.creator.as_deref()),

@@ -10,6 +10,7 @@
 //! not probed again until it changes. A watcher rescans on changes while running.
 
 pub mod metadata;
+pub mod posters;
 pub mod ranges;
 pub mod scan;
 mod watch;
@@ -104,7 +105,12 @@ pub struct Library {
     reach: scan::Reachability,
     /// When things happen (first seen, removed).
     clock: SharedClock,
+    /// The videos' posters, once told where they go ([`Library::keep_posters_in`]).
+    posters: std::sync::OnceLock<posters::Posters>,
 }
+
+/// Scheduling niceness of poster runs: below clips and music, which the stream needs.
+const NICE_POSTERS: i32 = 15;
 
 impl Library {
     /// A library of the videos under `folders`, kept in `db`. Nothing is walked until
@@ -138,7 +144,19 @@ impl Library {
             changed: tokio::sync::watch::channel(0).0,
             reach: scan::Reachability::default(),
             clock,
+            posters: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Makes a poster of every video first probed from now on, in `dir` (see
+    /// [`posters`]). Only the first call counts.
+    pub fn keep_posters_in(&self, dir: PathBuf) {
+        let _ = self.posters.set(posters::Posters::open(dir));
+    }
+
+    /// The poster of video `id`, when it has one.
+    pub fn poster(&self, id: i64) -> Option<PathBuf> {
+        self.posters.get()?.get(id)
     }
 
     /// The folders scanned.
@@ -220,6 +238,7 @@ impl Library {
     pub async fn probe_pending(&self, ff: &Ffmpeg) -> Result<usize, DbError> {
         let pending = self.store.pending_probes()?;
         let mut done = 0;
+        let mut posters = Vec::new();
         for batch in pending.chunks(2) {
             let probes = batch.iter().map(|(id, path)| async move {
                 let r = ff.probe(path).await;
@@ -237,8 +256,9 @@ impl Library {
                 };
                 match outcome {
                     Ok(info) => {
-                        let meta = self.metadata(&path, &info).await;
+                        let (meta, ta_thumbnail) = self.metadata(&path, &info).await;
                         self.record_probe(id, &info, &meta)?;
+                        posters.push((id, path, info, ta_thumbnail));
                     }
                     Err(reason) => {
                         tracing::warn!(file = %path.display(), %reason, "unusable video: skipped until it changes");
@@ -250,10 +270,42 @@ impl Library {
             // Each batch can make a video usable: let a waiting generator start early.
             self.notify();
         }
+        // After every probe: a poster is not worth delaying the first clip for.
+        self.make_posters(ff, posters).await;
         Ok(done)
     }
 
-    async fn metadata(&self, path: &Path, info: &ProbeInfo) -> SourceMeta {
+    /// Posters of the videos just probed (with TubeArchivist's thumbnail of each,
+    /// when it has one), one at a time.
+    async fn make_posters(
+        &self,
+        ff: &Ffmpeg,
+        probed: Vec<(i64, PathBuf, ProbeInfo, Option<String>)>,
+    ) {
+        let Some(posters) = self.posters.get() else {
+            return;
+        };
+        let ff = ff.clone().with_nice(NICE_POSTERS);
+        for (id, path, info, ta_thumbnail) in probed {
+            let p = path.clone();
+            let beside = tokio::task::spawn_blocking(move || posters::sidecar_thumbnail(&p))
+                .await
+                .ok()
+                .flatten();
+            let from = match (beside, ta_thumbnail) {
+                (Some(image), _) => posters::PosterFrom::Image(image),
+                (None, Some(thumb)) => posters::PosterFrom::TubeArchivist(thumb),
+                (None, None) => posters::PosterFrom::Frame,
+            };
+            posters
+                .make(&ff, self.tube_archivist.as_ref(), id, &path, &info, from)
+                .await;
+        }
+    }
+
+    /// Title, creator and link of a video, and TubeArchivist's thumbnail of it when
+    /// that is where they came from.
+    async fn metadata(&self, path: &Path, info: &ProbeInfo) -> (SourceMeta, Option<String>) {
         let (p, title, artist) = (path.to_path_buf(), info.title.clone(), info.artist.clone());
         let local = tokio::task::spawn_blocking(move || {
             metadata::local(&p, title.as_deref(), artist.as_deref())
@@ -262,18 +314,18 @@ impl Library {
         .unwrap_or_else(|_| SourceMeta::from_file_name(path));
         // A sidecar is the downloader's own record: it wins. Otherwise ask TubeArchivist.
         if local.origin == metadata::MetaOrigin::InfoJson {
-            return local;
+            return (local, None);
         }
         if let (Some(ta), Some(id)) = (&self.tube_archivist, metadata::youtube_id(path)) {
-            match ta.lookup(&id).await {
-                Ok(Some(meta)) => return meta,
+            match ta.entry(&id).await {
+                Ok(Some(e)) => return (e.meta, e.thumbnail),
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %e, "TubeArchivist lookup failed")
                 }
             }
         }
-        local
+        (local, None)
     }
 
     fn record_probe(&self, id: i64, info: &ProbeInfo, meta: &SourceMeta) -> Result<(), DbError> {

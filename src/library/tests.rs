@@ -428,3 +428,62 @@ async fn each_channel_has_its_own_lru_order_and_used_ranges() {
     assert!(only_b.pick(&[]).unwrap().unwrap().path.ends_with("b.mp4"));
     assert_eq!(only_b.list(0, 10).unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_video_first_probed_gets_a_poster_from_its_thumbnail_or_a_frame() {
+    let d = tempfile::tempdir().unwrap();
+    let media = d.path().join("media");
+    make_video(
+        &media.join("plain.mp4"),
+        "testsrc2=size=640x360:rate=25:duration=3",
+    );
+    make_video(
+        &media.join("Trip [dQw4w9WgXcQ].mp4"),
+        "testsrc2=size=640x360:rate=25:duration=3",
+    );
+    // yt-dlp's --write-thumbnail: same stem, here a 4:3 PNG (a frame would be 16:9).
+    let mut a = crate::testkit::media::args([
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=400x300",
+        "-frames:v",
+        "1",
+    ]);
+    a.push(media.join("Trip [dQw4w9WgXcQ].png").into());
+    crate::testkit::media::ffmpeg(a);
+    let posters = d.path().join("posters");
+    let lib = Library::new(Db::in_memory().unwrap(), vec![media.clone()], None);
+    lib.keep_posters_in(posters.clone());
+    lib.scan().unwrap();
+    let ff = crate::testkit::media::ff().await;
+    assert_eq!(lib.probe_pending(&ff).await.unwrap(), 2);
+    let size = |name: &str| {
+        let v = classic(&lib)
+            .list(0, 10)
+            .unwrap()
+            .into_iter()
+            .find(|v| v.path.ends_with(name))
+            .unwrap();
+        let poster = lib.poster(v.id).expect("a poster");
+        assert_eq!(poster, posters.join(format!("{}.jpg", v.id)));
+        let s = &crate::testkit::media::streams(&poster)[0];
+        assert_eq!(s["codec_name"], "mjpeg");
+        (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap())
+    };
+    assert_eq!(size("plain.mp4"), (320, 180), "a frame");
+    assert_eq!(
+        size("Trip [dQw4w9WgXcQ].mp4"),
+        (320, 240),
+        "the sidecar thumbnail"
+    );
+    // A restart knows them from the folder; a video without one has none.
+    let again = Library::new(Db::in_memory().unwrap(), Vec::new(), None);
+    again.keep_posters_in(posters.clone());
+    assert!(again.poster(1).is_some() && again.poster(2).is_some());
+    assert_eq!(again.poster(3), None);
+    assert_eq!(
+        Library::new(Db::in_memory().unwrap(), Vec::new(), None).poster(1),
+        None
+    );
+}

@@ -882,6 +882,7 @@ impl Inner {
         let frames = cut.gops * p.gop_frames;
         let file = format!("clip-{:04}.ts", chunk.index);
         let out = chunk.dir.join(&file);
+        let picture = super::clip_picture(&out);
         let watermark = watermark_text(s, &video);
         let req = ClipRequest {
             src: &video.path,
@@ -893,6 +894,7 @@ impl Inner {
             out: &out,
             look: &s.channel.look(),
             watermark: watermark.as_deref(),
+            thumbnail: Some(&picture),
         };
         let t0 = Instant::now();
         let secs = frames as f64 / p.fps as f64;
@@ -969,6 +971,7 @@ impl Inner {
         chunk: &mut ChunkInProgress,
     ) -> Option<Outcome> {
         let _ = tokio::fs::remove_file(out).await;
+        let _ = tokio::fs::remove_file(super::clip_picture(out)).await;
         chunk.failures += 1;
         let what = if gone {
             "the source went away during its encode"
@@ -1010,6 +1013,7 @@ impl Inner {
             elapsed,
         } = made;
         let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+        let picture = Some(super::clip_picture(&out)).filter(|p| p.is_file());
         let index = chunk.index;
         tracing::info!(
             chunk = %id, clip = index, source = %video.path.display(), start = format!("{:.1}", cut.start),
@@ -1023,6 +1027,7 @@ impl Inner {
             creator: video.meta.creator.clone(),
             source_start: cut.start,
             chunk: Some(id.to_string()),
+            picture,
         });
         let rec = ClipRecord {
             file,
@@ -1087,11 +1092,41 @@ impl Inner {
                 tracing::warn!(chunk = %id, "chunk abandoned: no clip could be made");
             }
             Ok(None) => {
-                tracing::info!(chunk = %id, clips = chunk.index, secs = chunk.total, "chunk ready")
+                tracing::info!(chunk = %id, clips = chunk.index, secs = chunk.total, "chunk ready");
+                self.make_strip(id, &chunk.dir).await;
             }
             Err(e) => return db_failed(s, e),
         }
         outcome
+    }
+
+    /// The strip of a chunk just completed, from its clips' pictures. A chunk
+    /// without one shows none: a failure is logged, never held against the chunk.
+    async fn make_strip(&self, id: &str, dir: &std::path::Path) {
+        let pictures: Vec<PathBuf> = self
+            .playout
+            .chunks()
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| {
+                c.clips
+                    .iter()
+                    .filter_map(|k| k.info.picture.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if pictures.is_empty() {
+            return;
+        }
+        let out = dir.join(super::STRIP_FILE);
+        match self.ff.strip(&pictures, &out).await {
+            Ok(()) => {
+                if !self.playout.set_strip(id, &out) {
+                    let _ = tokio::fs::remove_file(&out).await; // deleted meanwhile
+                }
+            }
+            Err(e) => tracing::warn!(chunk = %id, error = %e, "no picture strip for the chunk"),
+        }
     }
 
     /// Why there is no video to cut: still scanning, or nothing usable (and why).
@@ -1570,8 +1605,12 @@ mod tests {
 
         // The next run finishes the same chunk rather than starting another.
         let (playout, _handle, cancel, task) = rig.start();
-        until("the chunk to complete", || {
-            playout.chunks().first().is_some_and(|c| c.complete)
+        // Its strip is made once it is complete.
+        until("the chunk to complete with its strip", || {
+            playout
+                .chunks()
+                .first()
+                .is_some_and(|c| c.complete && c.strip.is_some())
         })
         .await;
         cancel.cancel();
@@ -1593,9 +1632,19 @@ mod tests {
         assert!(next.path.ends_with("d.mp4"));
         let after = rig.classic().pick(&[next.id]).unwrap().unwrap();
         assert!(after.path.ends_with("a.mp4"));
-        // Clip files on disk are exactly those recorded.
-        let files = std::fs::read_dir(&chunk.dir).unwrap().count();
-        assert_eq!(files, 3);
+        // Files on disk are exactly the clips recorded, their pictures and the
+        // chunk's strip, made when it completed.
+        let mut files = walk_names(&chunk.dir);
+        files.sort();
+        let clips = ["clip-0000", "clip-0001", "clip-0002"];
+        let mut want: Vec<String> = clips
+            .iter()
+            .flat_map(|c| [format!("{c}.jpg"), format!("{c}.ts")])
+            .collect();
+        want.push(super::super::STRIP_FILE.to_string());
+        assert_eq!(files, want);
+        assert!(chunk.clips.iter().all(|k| k.info.picture.is_some()));
+        assert_eq!(chunk.strip, Some(chunk.dir.join(super::super::STRIP_FILE)));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1978,10 +2027,17 @@ mod tests {
             !used.contains(&replaced) && !used.contains(&truncated),
             "{used:?}"
         );
+        let files = walk_names(&chunk.dir);
+        let count = |ext: &str| {
+            files
+                .iter()
+                .filter(|f| f.starts_with("clip-") && f.ends_with(ext))
+                .count()
+        };
         assert_eq!(
-            std::fs::read_dir(&chunk.dir).unwrap().count(),
-            3,
-            "clip dropped"
+            (count(".ts"), count(".jpg")),
+            (3, 3),
+            "clip and picture dropped: {files:?}"
         );
         for (id, name) in [(replaced, "0-replaced.mp4"), (truncated, "1-truncated.mp4")] {
             assert_eq!(

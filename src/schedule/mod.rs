@@ -34,6 +34,15 @@ pub fn splice_key(p: &OutputProfile) -> String {
     format!("{}x{}@{} gop{}", p.width, p.height, p.fps, p.gop_frames)
 }
 
+/// The file name of a chunk's strip of pictures, in its folder.
+pub const STRIP_FILE: &str = "strip.jpg";
+
+/// Where the picture of the clip at `clip` goes: beside it, `clip-0003.ts` →
+/// `clip-0003.jpg` (in the chunk's folder, so it goes with the chunk).
+pub fn clip_picture(clip: &Path) -> PathBuf {
+    clip.with_extension("jpg")
+}
+
 /// A chunk in the playout.
 #[derive(Clone, Debug)]
 pub struct Chunk {
@@ -66,27 +75,34 @@ pub struct Chunk {
     /// Made to try the settings (`POST /api/generate_test_chunk`): it airs only
     /// when an operator plays it, and counts for nothing in the ready stock.
     pub held: bool,
+    /// Its strip of pictures (see [`STRIP_FILE`]), once made.
+    pub strip: Option<PathBuf>,
 }
 
-/// A chunk's title for people, from its clips' titles in airing order: the first
-/// two distinct titles, then how many other distinct titles follow ("Big Buck
-/// Bunny, bikes and 12 more"); "A and B" for two, one title alone; empty for none
-/// (the caller names it otherwise). The guide, the chunks list and the XMLTV guide
-/// all use this one.
-pub fn human_title(titles: &[String]) -> String {
+impl Chunk {
+    /// Its name for people (see [`human_title`]); its id while it has no clip.
+    pub fn title(&self) -> String {
+        human_title(self.clips.iter().map(|k| k.info.title.as_str()))
+            .unwrap_or_else(|| self.id.clone())
+    }
+}
+
+/// A name for people of a montage of clips titled `titles` (in airing order): its
+/// first two distinct titles, then how many other titles there are ("Big Buck
+/// Bunny, bikes and 12 more"); one title alone; `None` without any.
+pub fn human_title<'a>(titles: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut distinct: Vec<&str> = Vec::new();
     for t in titles {
-        let t = t.trim();
-        if !t.is_empty() && !distinct.contains(&t) {
+        if !distinct.contains(&t) {
             distinct.push(t);
         }
     }
-    match distinct.as_slice() {
-        [] => String::new(),
-        [a] => (*a).to_string(),
+    Some(match distinct.as_slice() {
+        [] => return None,
+        [a] => a.to_string(),
         [a, b] => format!("{a} and {b}"),
         [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
-    }
+    })
 }
 
 /// A clip as recorded in the database, with where it came from.
@@ -199,6 +215,7 @@ impl Playout {
                 continue;
             }
             let mut chunk = Chunk {
+                strip: Some(dir.join(STRIP_FILE)).filter(|p| p.is_file()),
                 size_bytes: 0,
                 duration: 0.0,
                 target_secs: row.target_secs,
@@ -267,6 +284,7 @@ impl Playout {
             target_secs,
             created_at: now,
             encoder: encoder.into(),
+            strip: None,
             held: false,
         });
         Ok(())
@@ -317,6 +335,16 @@ impl Playout {
         }
         self.notify();
         Ok(None)
+    }
+
+    /// Records the strip of pictures made for `chunk`; false when the chunk is gone.
+    pub fn set_strip(&self, chunk: &str, strip: &Path) -> bool {
+        let mut s = self.state();
+        let Some(c) = s.chunks.iter_mut().find(|c| c.id == chunk) else {
+            return false;
+        };
+        c.strip = Some(strip.to_path_buf());
+        true
     }
 
     /// `f` of the chunk `id`, if there is one.
@@ -784,6 +812,7 @@ fn existing_clips(chunk: &str, dir: &Path, rows: Vec<ClipRow>) -> Vec<(ClipRef, 
             creator: rec.creator,
             source_start: rec.start,
             chunk: Some(chunk.to_string()),
+            picture: Some(clip_picture(&path)).filter(|p| p.is_file()),
         });
         out.push((ClipRef { path, info }, rec.size_bytes, rec.duration));
     }
@@ -810,7 +839,13 @@ fn remove_strays(dir: &Path, chunks: &[Chunk]) {
                 };
             }
             Some(c) => {
-                let owned: HashSet<PathBuf> = c.clips.iter().map(|k| k.path.clone()).collect();
+                // A clip's picture and the chunk's strip are its own too.
+                let owned: HashSet<PathBuf> = c
+                    .clips
+                    .iter()
+                    .flat_map(|k| [k.path.clone(), clip_picture(&k.path)])
+                    .chain(c.strip.clone())
+                    .collect();
                 if let Ok(files) = std::fs::read_dir(&path) {
                     for f in files.flatten() {
                         if !owned.contains(&f.path()) {

@@ -389,6 +389,49 @@ fn load_resumes_building_chunks_and_drops_other_profiles_and_strays() {
 }
 
 #[test]
+fn a_restart_keeps_the_pictures_and_strips_and_knows_which_clips_have_one() {
+    let f = Fixture::new();
+    f.chunk("a", 2);
+    let a = f.chunks_dir().join("a");
+    // Clip 0 has its picture, clip 1 none (an older chunk); the chunk its strip.
+    std::fs::write(a.join("clip-0000.jpg"), b"jpeg").unwrap();
+    std::fs::write(a.join(STRIP_FILE), b"jpeg").unwrap();
+    assert!(f.playout.set_strip("a", &a.join(STRIP_FILE)));
+    assert!(!f.playout.set_strip("gone", &a.join(STRIP_FILE)));
+    // The picture of a clip never recorded is a stray like its clip.
+    std::fs::write(a.join("clip-0002.jpg"), b"jpeg").unwrap();
+    let p = f.reload(&profile());
+    let c = &p.chunks()[0];
+    assert_eq!(c.strip.as_deref(), Some(a.join(STRIP_FILE).as_path()));
+    let pictures: Vec<_> = c.clips.iter().map(|k| k.info.picture.clone()).collect();
+    assert_eq!(pictures, [Some(a.join("clip-0000.jpg")), None]);
+    assert!(a.join("clip-0000.jpg").is_file() && a.join(STRIP_FILE).is_file());
+    assert!(!a.join("clip-0002.jpg").exists());
+    // They go with their chunk's folder.
+    let dir = p.delete("a").unwrap().unwrap();
+    assert_eq!(dir, a);
+}
+
+#[test]
+fn chunks_are_named_by_their_first_two_titles() {
+    let t = |titles: &[&str]| human_title(titles.iter().copied());
+    assert_eq!(t(&[]), None);
+    assert_eq!(t(&["Big Buck Bunny"]).as_deref(), Some("Big Buck Bunny"));
+    assert_eq!(t(&["A", "A"]).as_deref(), Some("A"));
+    assert_eq!(t(&["A", "B"]).as_deref(), Some("A and B"));
+    let many = ["Big Buck Bunny", "bikes", "Big Buck Bunny", "c", "d"];
+    assert_eq!(
+        t(&many).as_deref(),
+        Some("Big Buck Bunny, bikes and 2 more")
+    );
+    let f = Fixture::new();
+    f.begin("x");
+    assert_eq!(f.playout.chunks()[0].title(), "x", "no clip yet: its id");
+    f.add("x", 0, 1);
+    assert_eq!(f.playout.chunks()[0].title(), "x 0");
+}
+
+#[test]
 fn an_empty_chunk_is_dropped_when_completed() {
     let f = Fixture::new();
     f.begin("a");
@@ -451,25 +494,4 @@ fn a_held_chunk_airs_only_when_an_operator_plays_it_and_stays_held_after_a_resta
     let p = f.reload(&profile());
     assert!(p.chunks().iter().any(|c| c.id == "t" && c.held));
     assert!(p.chunks().iter().any(|c| c.id == "a" && !c.held));
-}
-
-#[test]
-fn a_chunk_is_named_by_its_first_two_distinct_titles_and_how_many_more() {
-    let t = |v: &[&str]| human_title(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    assert_eq!(t(&[]), "");
-    assert_eq!(t(&["Big Buck Bunny"]), "Big Buck Bunny");
-    assert_eq!(t(&["Big Buck Bunny", "Big Buck Bunny"]), "Big Buck Bunny");
-    assert_eq!(t(&["Big Buck Bunny", "bikes"]), "Big Buck Bunny and bikes");
-    assert_eq!(
-        t(&[
-            "Big Buck Bunny",
-            "Big Buck Bunny",
-            "bikes",
-            "c",
-            "bikes",
-            "d",
-            " "
-        ]),
-        "Big Buck Bunny, bikes and 2 more"
-    );
 }

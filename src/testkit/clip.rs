@@ -1,5 +1,5 @@
-//! Clip requests as tests write them: the test profile, libx264, no look and no
-//! watermark unless a test says otherwise.
+//! Clip requests as tests write them: the test profile, libx264, no look, no
+//! watermark and no picture unless a test says otherwise.
 
 use std::path::Path;
 
@@ -31,6 +31,7 @@ impl<'a> ClipRequest<'a> {
             out,
             look: &Look::NONE,
             watermark: None,
+            thumbnail: None,
         }
     }
 
@@ -67,6 +68,12 @@ impl<'a> ClipRequest<'a> {
     /// Burns in `text`, if any.
     pub fn watermark(mut self, text: Option<&'a str>) -> Self {
         self.watermark = text;
+        self
+    }
+
+    /// Writes the clip's picture to `path`, if any.
+    pub fn thumbnail(mut self, path: Option<&'a Path>) -> Self {
+        self.thumbnail = path;
         self
     }
 }

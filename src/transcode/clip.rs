@@ -45,6 +45,9 @@ pub struct ClipRequest<'a> {
     pub look: &'a Look,
     /// Text to burn in (a creator or a title), if any.
     pub watermark: Option<&'a str>,
+    /// Where to write the clip's picture (a JPEG of its middle frame, made by the
+    /// same ffmpeg run); `None` for no picture.
+    pub thumbnail: Option<&'a Path>,
 }
 
 /// Where an encode is, from ffmpeg's `-progress` output.
@@ -157,15 +160,87 @@ pub(crate) fn fixed_clip_args(
     }
     a.push("-i".into());
     a.push(file_arg(req.src));
-    a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
-    a.extend(os_args(["-vf".to_string(), clip_filter(req, fix)]));
+    let chain = clip_filter(req, fix);
+    match req.thumbnail {
+        None => {
+            let mut vf = chain;
+            vf.extend(upload_filter(req.encoder));
+            a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
+            a.extend(os_args(["-vf".to_string(), vf.join(",")]));
+        }
+        Some(_) => {
+            let graph = vec![format!("[0:v:0]{}", chain.join(","))];
+            a.extend(complex_graph(graph, req, threads));
+        }
+    }
     a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
     a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
+    a.extend(req.thumbnail.map(picture_output).unwrap_or_default());
     a
 }
 
-/// The filter chain of a clip: deinterlace, fit, pad, fixed rate and format, padded end.
-fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> String {
+/// The `-filter_complex` of a clip whose frames (pinned, padded, not yet on the
+/// GPU) leave the last chain of `graph`, mapped to the clip's output as `[vout]`.
+/// With a picture asked for, the frames are split there: one branch goes on to
+/// the encoder exactly as without a picture, the other picks the middle frame for
+/// [`picture_output`] (`[pic]`). Split before any upload, so the picture is made on
+/// the CPU from the very frames the encoder gets.
+fn complex_graph(
+    mut graph: Vec<String>,
+    req: &ClipRequest<'_>,
+    threads: Option<u32>,
+) -> Vec<OsString> {
+    let upload = upload_filter(req.encoder);
+    let last = graph.pop().unwrap_or_default();
+    if req.thumbnail.is_some() {
+        match upload {
+            Some(u) => {
+                graph.push(format!("{last},split=2[enc][pic]"));
+                graph.push(format!("[enc]{u}[vout]"));
+            }
+            None => graph.push(format!("{last},split=2[vout][pic]")),
+        }
+        graph.push(format!(
+            "[pic]select=eq(n\\,{}),{}[picout]",
+            req.frames / 2,
+            super::picture::scale_to(super::picture::PICTURE_WIDTH)
+        ));
+    } else {
+        graph.push(match upload {
+            Some(u) => format!("{last},{u}[vout]"),
+            None => format!("{last}[vout]"),
+        });
+    }
+    let mut a = Vec::new();
+    if let Some(t) = threads {
+        // -filter_threads is for simple graphs only: a complex one has its own.
+        a.extend(os_args([
+            "-filter_complex_threads".to_string(),
+            t.to_string(),
+        ]));
+    }
+    a.extend(os_args([
+        "-filter_complex".to_string(),
+        graph.join(";"),
+        "-map".to_string(),
+        "[vout]".to_string(),
+        "-an".to_string(),
+        "-sn".to_string(),
+        "-dn".to_string(),
+    ]));
+    a
+}
+
+/// The second output of a clip encode: its picture, from the graph's `[picout]`.
+fn picture_output(path: &Path) -> Vec<OsString> {
+    let mut a = os_args(["-map", "[picout]"]);
+    a.extend(super::picture::jpeg_output(path));
+    a
+}
+
+/// The filter chain of a clip: deinterlace, fit, pad, fixed rate and format, padded
+/// end; the upload to the GPU (if any) is the caller's.
+fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> Vec<String> {
     let (w, h) = (req.profile.width, req.profile.height);
     let mut f = source_filters(req.info, fix);
     // Before scaling, so a 60 fps source only has half its frames scaled.
@@ -190,13 +265,13 @@ fn clip_filter(req: &ClipRequest<'_>, fix: &Fix) -> String {
     f.push(format!("format={fmt}"));
     f.push(format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"));
     finish_chain(&mut f, req, graded);
-    f.join(",")
+    f
 }
 
 /// The first filters of every source: side data dropped (captions, HDR metadata,
 /// stereo 3D, user data: an encoder would copy them into SEI or VUI), then
 /// deinterlacing when the source is interlaced.
-fn source_filters(info: &ProbeInfo, fix: &Fix) -> Vec<String> {
+pub(super) fn source_filters(info: &ProbeInfo, fix: &Fix) -> Vec<String> {
     let mut f = vec!["sidedata=mode=delete".to_string()];
     if fix.deinterlace_all {
         f.push("yadif=mode=send_frame:parity=auto:deint=all".to_string());
@@ -220,7 +295,7 @@ fn scale_colour(info: &ProbeInfo) -> &'static str {
 
 /// PQ and HLG sources to BT.709 SDR (zimg's linearisation, then the Hable curve), so
 /// they do not look washed out; `None` for SDR sources.
-fn tone_map(info: &ProbeInfo) -> Option<String> {
+pub(super) fn tone_map(info: &ProbeInfo) -> Option<String> {
     let transfer = info.color.hdr_transfer()?;
     let c = &info.color;
     let primaries = c
@@ -241,7 +316,7 @@ fn tone_map(info: &ProbeInfo) -> Option<String> {
 }
 
 /// The end of every clip chain: the look, square pixels, the encoder's format, the
-/// padded end, the upload to the GPU.
+/// padded end (the upload to the GPU comes after, see [`complex_graph`]).
 fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
     f.extend(req.look.grade.filter().map(str::to_string));
     if req.watermark.is_some() {
@@ -258,7 +333,6 @@ fn finish_chain(f: &mut Vec<String>, req: &ClipRequest<'_>, graded: bool) {
     }
     // A source that ends early repeats its last frame, so -frames:v is always reached.
     f.push(format!("tpad=stop_mode=clone:stop={}", req.frames));
-    f.extend(upload_filter(req.encoder));
 }
 
 /// A three-panel video wall: the source three times, at three moments, side by side.
@@ -304,18 +378,11 @@ fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsSt
         format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"),
     ];
     finish_chain(&mut f, req, true);
-    graph.push(format!("{}[vout]", f.join(",")));
-    a.extend(os_args([
-        "-filter_complex".to_string(),
-        graph.join(";"),
-        "-map".to_string(),
-        "[vout]".to_string(),
-        "-an".to_string(),
-        "-sn".to_string(),
-        "-dn".to_string(),
-    ]));
+    graph.push(f.join(","));
+    a.extend(complex_graph(graph, req, threads));
     a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
     a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
+    a.extend(req.thumbnail.map(picture_output).unwrap_or_default());
     a
 }
 
@@ -563,8 +630,13 @@ impl Ffmpeg {
         reference: Option<&crate::media::h264::ParameterSets>,
     ) -> Result<(), TranscodeError> {
         let tmp = TempOut::beside(req.out).await?;
+        let picture = match req.thumbnail {
+            Some(p) => Some((p, TempOut::beside(p).await?)),
+            None => None,
+        };
         let req = ClipRequest {
             out: tmp.path(),
+            thumbnail: picture.as_ref().map(|(_, t)| t.path()),
             ..*req
         };
         let text_file = watermark_path(req.out);
@@ -590,7 +662,19 @@ impl Ffmpeg {
         if let Some(reference) = reference {
             super::verify::check(tmp.path(), reference).await?;
         }
-        tmp.commit().await
+        tmp.commit().await?;
+        // After the clip, so a picture never exists without its clip. A clip without
+        // its picture is still a clip: it shows none.
+        if let Some((target, pic)) = picture {
+            if pic.path().is_file() {
+                if let Err(e) = pic.commit().await {
+                    tracing::warn!(picture = %target.display(), error = %e, "the clip's picture could not be kept");
+                }
+            } else {
+                tracing::warn!(picture = %target.display(), "ffmpeg wrote no picture for the clip");
+            }
+        }
+        Ok(())
     }
 
     /// Encodes a `frames`-long slate ("shufflecast / next clip coming up") to `out`, spliceable between clips.
@@ -987,6 +1071,137 @@ mod tests {
         assert!(!value(&plain, "-vf").contains("drawtext"));
     }
 
+    /// `flag`'s values, every occurrence.
+    fn values<'a>(a: &'a [String], flag: &str) -> Vec<&'a str> {
+        a.iter()
+            .enumerate()
+            .filter(|(_, x)| *x == flag)
+            .map(|(i, _)| a[i + 1].as_str())
+            .collect()
+    }
+
+    /// The clip's arguments for `encoder` without a picture and with one.
+    fn with_and_without_picture(encoder: &Encoder, look: &Look) -> (Vec<String>, Vec<String>) {
+        let info = info(true);
+        let profile = profile();
+        let req = ClipRequest::test(Path::new("in.mp4"), &info, Path::new("/c/clip-0003.ts"))
+            .at(2.0)
+            .frames(360)
+            .profile(&profile)
+            .encoder(encoder)
+            .look(look);
+        let plain = strings(&clip_args(&req, Some(2)));
+        let pic = Path::new("/c/.clip-0003.jpg.1-2.part");
+        let with = strings(&clip_args(&req.thumbnail(Some(pic)), Some(2)));
+        (plain, with)
+    }
+
+    /// The arguments of the clip's own output: from its `-frames:v` to its file.
+    fn clip_output(a: &[String]) -> &[String] {
+        let from = a.iter().position(|x| x == "-frames:v").unwrap();
+        let to = a.iter().position(|x| x == "file:/c/clip-0003.ts").unwrap();
+        &a[from..=to]
+    }
+
+    #[test]
+    fn a_picture_is_a_second_output_of_the_same_run_and_the_encoder_branch_is_unchanged() {
+        let (plain, with) = with_and_without_picture(&Encoder::X264, &Look::NONE);
+        // One run, one input, one split; the clip's output exactly as without a picture.
+        assert_eq!(values(&with, "-i"), ["file:in.mp4"]);
+        let graph = value(&with, "-filter_complex");
+        assert_eq!(graph.matches("split").count(), 1, "{graph}");
+        assert_eq!(clip_output(&plain), clip_output(&with));
+        assert_eq!(
+            plain[..plain.iter().position(|x| x == "-i").unwrap()],
+            with[..with.iter().position(|x| x == "-i").unwrap()]
+        );
+        // The split comes after every filter the encoder's frames went through.
+        let vf = value(&plain, "-vf");
+        assert_eq!(
+            graph,
+            format!(
+                "[0:v:0]{vf},split=2[vout][pic];[pic]select=eq(n\\,180),{}[picout]",
+                super::super::picture::scale_to(320)
+            )
+        );
+        assert_eq!(values(&with, "-map"), ["[vout]", "[picout]"]);
+        // A complex graph takes its own thread limit.
+        assert_eq!(value(&with, "-filter_complex_threads"), "2");
+        // The picture: after the clip's output, one JPEG frame.
+        let tail = &with[with
+            .iter()
+            .position(|x| x == "file:/c/clip-0003.ts")
+            .unwrap()
+            + 1..];
+        assert_eq!(
+            tail,
+            [
+                "-map",
+                "[picout]",
+                "-frames:v",
+                "1",
+                "-c:v",
+                "mjpeg",
+                "-q:v",
+                "4",
+                "-f",
+                "image2",
+                "-update",
+                "1",
+                "-y",
+                "file:/c/.clip-0003.jpg.1-2.part"
+            ]
+        );
+        // No picture asked for, no picture made (the slate's and the reference's way).
+        assert!(
+            !plain
+                .iter()
+                .any(|x| x.contains("mjpeg") || x.contains("split"))
+        );
+    }
+
+    #[test]
+    fn the_upload_to_the_gpu_comes_after_the_split() {
+        let vaapi = Encoder::Vaapi {
+            device: PathBuf::from("/dev/dri/renderD128"),
+        };
+        let (plain, with) = with_and_without_picture(&vaapi, &Look::NONE);
+        assert!(value(&plain, "-vf").ends_with(",hwupload"));
+        let graph = value(&with, "-filter_complex");
+        let (frames, rest) = graph.split_once(",split=2[enc][pic];").unwrap();
+        assert!(!frames.contains("hwupload"), "{graph}");
+        assert!(
+            rest.starts_with("[enc]hwupload[vout];[pic]select="),
+            "{graph}"
+        );
+        assert_eq!(rest.matches("hwupload").count(), 1, "{graph}");
+        assert_eq!(clip_output(&plain), clip_output(&with));
+    }
+
+    #[test]
+    fn the_video_wall_makes_its_picture_from_the_wall() {
+        let wall = Look {
+            grade: ColorGrade::Warm,
+            video_wall: true,
+        };
+        let (plain, with) = with_and_without_picture(&Encoder::X264, &wall);
+        assert_eq!(values(&with, "-i").len(), 3, "three panels, one run");
+        let before = value(&plain, "-filter_complex");
+        let graph = value(&with, "-filter_complex");
+        let (frames, pic) = graph.split_once(",split=2[vout][pic];").unwrap();
+        assert_eq!(
+            format!("{frames}[vout]"),
+            before,
+            "the wall's frames as without a picture"
+        );
+        assert!(
+            pic.starts_with("[pic]select=eq(n\\,180),scale=w=320"),
+            "{graph}"
+        );
+        assert_eq!(clip_output(&plain), clip_output(&with));
+        assert_eq!(values(&with, "-map"), ["[vout]", "[picout]"]);
+    }
+
     #[test]
     fn parses_progress() {
         let out = b"frame=10\nfps=0.0\nprogress=continue\nframe=60\nprogress=end\n";
@@ -1128,6 +1343,94 @@ mod tests {
         // (pad aligns x to the chroma grid: 108, not 109)
         assert_eq!(picture_columns(&out.join("b.ts")).await, (108, 209));
         assert_eq!(picture_columns(&out.join("c.ts")).await, (0, 319));
+    }
+
+    /// The invariant of pictures: made by the clip's own ffmpeg run, they change
+    /// nothing of the clip, not a byte.
+    #[tokio::test]
+    async fn a_clip_with_its_picture_is_the_same_clip_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // ff() runs one thread: libx264 with more is not deterministic from run to
+        // run (its frame threads), picture or not.
+        let ff = ff().await;
+        let src = make_source(
+            d,
+            "src.mp4",
+            "testsrc2=size=640x360:rate=30:duration=4",
+            &[],
+        );
+        let info = ff.probe(&src).await.unwrap();
+        let wall = Look {
+            grade: ColorGrade::None,
+            video_wall: true,
+        };
+        for (name, look) in [("plain", &Look::NONE), ("wall", &wall)] {
+            let (without, with) = (
+                d.join(format!("{name}-a.ts")),
+                d.join(format!("{name}-b.ts")),
+            );
+            let pic = d.join(format!("{name}-b.jpg"));
+            let req = ClipRequest::test(&src, &info, &without)
+                .at(0.5)
+                .frames(60)
+                .look(look);
+            ff.encode_clip(&req).await.unwrap();
+            let req = ClipRequest { out: &with, ..req }.thumbnail(Some(&pic));
+            ff.encode_clip(&req).await.unwrap();
+            assert!(
+                std::fs::read(&without).unwrap() == std::fs::read(&with).unwrap(),
+                "{name}: the clip changed with its picture"
+            );
+            let p = &media::streams(&pic)[0];
+            assert_eq!(p["codec_name"], "mjpeg", "{name}");
+            assert_eq!(
+                (&p["width"], &p["height"]),
+                (&320.into(), &180.into()),
+                "{name}"
+            );
+            // Its middle frame: the picture is the clip's frame 30 (within JPEG's loss).
+            if name == "plain" {
+                let frame = |path: &Path, at: &str| {
+                    let mut a = args(["-i"]);
+                    a.push(run::file_arg(path));
+                    a.extend(args([
+                        "-vf",
+                        at,
+                        "-frames:v",
+                        "1",
+                        "-f",
+                        "rawvideo",
+                        "-pix_fmt",
+                        "gray",
+                        "pipe:1",
+                    ]));
+                    ffmpeg(a)
+                };
+                let shot = frame(&pic, "null");
+                let diff = |n: u32| {
+                    let f = frame(&with, &format!("select=eq(n\\,{n})"));
+                    f.iter()
+                        .zip(&shot)
+                        .map(|(a, b)| (*a as i64 - *b as i64).abs())
+                        .sum::<i64>()
+                        / f.len() as i64
+                };
+                assert!(
+                    diff(30) < 4 && diff(30) < diff(10),
+                    "{} {}",
+                    diff(30),
+                    diff(10)
+                );
+            }
+        }
+        assert!(
+            std::fs::read_dir(d).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".part"))
+        );
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ pub mod demo;
 mod encoder;
 mod look;
 mod music;
+pub mod picture;
 mod probe;
 mod remux;
 mod run;

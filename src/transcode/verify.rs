@@ -330,28 +330,33 @@ mod tests {
         let odd = rewritten(&file, "colour_primaries=5", &d.join("odd.ts")).await;
         assert_ne!(odd, real);
         let out = d.join("fixed.ts");
+        let pic = d.join("fixed.jpg");
         let (before, corrected) = mismatch_counts();
-        ff.encode_clip_checked(&request(&src, &info, &out), &tx, &odd)
-            .await
-            .unwrap();
+        let req = request(&src, &info, &out).thumbnail(Some(&pic));
+        ff.encode_clip_checked(&req, &tx, &odd).await.unwrap();
         assert_eq!(read_parameter_sets(&out).await.unwrap(), odd);
+        // The retry makes the picture too.
+        let p = &crate::testkit::media::streams(&pic)[0];
+        assert_eq!(
+            (&p["codec_name"], &p["width"]),
+            (&"mjpeg".into(), &320.into())
+        );
         let (after, corrected_after) = mismatch_counts();
         assert!(after > before && corrected_after > corrected);
 
         // A chroma location: no correction is known, nothing is written.
         let odd = rewritten(&file, "chroma_sample_loc_type=2", &d.join("odd2.ts")).await;
         let out = d.join("refused.ts");
-        match ff
-            .encode_clip_checked(&request(&src, &info, &out), &tx, &odd)
-            .await
-        {
+        let pic = d.join("refused.jpg");
+        let req = request(&src, &info, &out).thumbnail(Some(&pic));
+        match ff.encode_clip_checked(&req, &tx, &odd).await {
             Err(TranscodeError::Mismatch { diffs }) => {
                 let text = params::describe(&diffs);
                 assert!(text.contains("chroma_loc_info"), "{text}");
             }
             other => panic!("{other:?}"),
         }
-        assert!(!out.exists());
+        assert!(!out.exists() && !pic.exists(), "no clip, no picture");
         let parts = std::fs::read_dir(d)
             .unwrap()
             .filter(|e| {

@@ -58,6 +58,7 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
             creator: None,
             source_start: 0.5,
             chunk: Some("test".into()),
+            picture: None,
         });
         clips.push(kit::encode_clip(&ff, &req, info).await);
     }

@@ -946,6 +946,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/thumbs/videos/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A source video's poster. */
+        get: operations["video_poster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/thumbs/{channel}/chunks/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A chunk's strip: up to 6 of its clips' pictures side by side, each 160 px wide. */
+        get: operations["chunk_strip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/thumbs/{channel}/clips/{chunk}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The picture of a clip: its middle frame, made by its encode. */
+        get: operations["clip_picture"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tuner/{token}/lineup.post": {
         parameters: {
             query?: never;
@@ -1078,6 +1129,13 @@ export interface components {
             on_air: boolean;
             /** @description Its clips' titles, in airing order. */
             titles: string[];
+            /**
+             * @description Its name for people: its first two titles, then how many more ("Big Buck
+             *     Bunny, bikes and 12 more").
+             */
+            title: string;
+            /** @description The URL of its strip of pictures; null until it has one. */
+            thumbnail: string | null;
             /** @description A VOD playlist of its clips, to watch it before it airs. */
             preview: string;
             /**
@@ -1116,6 +1174,8 @@ export interface components {
             size_bytes: number;
             /** @description Encoder that made it. */
             encoder: string;
+            /** @description The URL of its picture; null when it has none. */
+            thumbnail: string | null;
         };
         /** @description GET /api/chunks/{id}: a chunk with its clips. */
         ChunkDetail: components["schemas"]["Chunk"] & {
@@ -1163,6 +1223,8 @@ export interface components {
              * @description The clip's length, seconds.
              */
             duration: number;
+            /** @description The URL of the clip's picture; null when it has none. */
+            thumbnail: string | null;
         };
         /** @description The body of `POST /api/cron`. */
         CronBody: {
@@ -1241,7 +1303,8 @@ export interface components {
             now: number;
             /**
              * Format: double
-             * @description Hours from now the programmes cover (as far as they are known).
+             * @description The hours asked for: the programmes cover them as far as they are known and
+             *     the limit allows.
              */
             hours: number;
             /** @description The default channel's slug. */
@@ -1379,6 +1442,11 @@ export interface components {
          * @enum {string}
          */
         JobsState: "idle" | "generating" | "waiting_for_library" | "stalled" | "stopped";
+        /**
+         * Format: binary
+         * @description A JPEG picture's bytes (`image/jpeg`): documented only.
+         */
+        Jpeg: string;
         /** @description How many source videos the library holds, by state (also the `library` event). */
         LibraryCounts: {
             /**
@@ -1963,6 +2031,8 @@ export interface components {
              * @description Sequence number of the newest segment.
              */
             sequence: number;
+            /** @description The URL of the next chunk's strip of pictures; null until it has one. */
+            next_thumbnail: string | null;
         };
         /** @description GET /api/system-usage: the newest sample and the last ten minutes of them. */
         SystemUsage: {
@@ -2176,6 +2246,8 @@ export interface components {
             used: components["schemas"]["UsedRange"][];
             /** @description Its place in the LRU order, from 1; null for an unusable video. */
             lru_rank: number | null;
+            /** @description The URL of its poster; null until it has one. */
+            thumbnail: string | null;
         };
     };
     responses: never;
@@ -4628,6 +4700,135 @@ export interface operations {
             };
             /** @description Every tuner is in use, or the channel is not on air yet. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    video_poster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `<video id>.jpg`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The poster, 320 px wide. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": components["schemas"]["Jpeg"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such video, or it has no poster (yet). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    chunk_strip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                channel: string;
+                /** @description `<chunk id>.jpg`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The strip. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": components["schemas"]["Jpeg"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel or chunk, or the chunk has no strip (yet). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    clip_picture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                channel: string;
+                /** @description The chunk's id. */
+                chunk: string;
+                /** @description `<clip index>.jpg`, the index from 0. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The picture, 320 px wide. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": components["schemas"]["Jpeg"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel, chunk or clip, or the clip has no picture. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -23,6 +23,7 @@ mod settings;
 mod stats;
 mod status;
 mod system;
+mod thumbnails;
 mod tuner;
 mod web;
 
