@@ -62,27 +62,35 @@ async fn the_guide_lists_each_channels_programmes_from_the_one_on_air_with_their
         );
         assert!(num(&w[1]["stop"]) > start);
     }
-    // Each programme as `/api/chunks/{id}` describes its chunk.
+    // Each programme as `/api/chunks/{id}` describes its chunk: its title, its
+    // strip, its clips and their pictures.
     let mut seen = std::collections::HashSet::new();
+    let mut pictures = Vec::new();
+    let mut strips = 0;
     for p in progs {
         let id = p["chunk"].as_str().expect("a chunk, not the slate");
-        let thumb = &p["thumbnail"];
-        assert!(
-            thumb.is_null() || thumb.as_str().is_some_and(|t| t.starts_with("/thumbs/")),
-            "{thumb}"
-        );
         if !seen.insert(id.to_string()) {
             continue;
         }
         let d = json(&c, &s.url(&format!("/api/chunks/{id}"))).await;
-        let titles: Vec<String> = d["titles"]
+        assert_eq!(p["title"], d["title"], "the chunk's own title");
+        let titles: Vec<&str> = d["titles"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| t.as_str().unwrap().to_string())
+            .map(|t| t.as_str().unwrap())
             .collect();
-        assert_eq!(p["title"], shufflecast::schedule::human_title(&titles));
-        assert!(!p["title"].as_str().unwrap().is_empty());
+        assert_eq!(
+            p["title"].as_str(),
+            shufflecast::schedule::human_title(titles).as_deref()
+        );
+        // The strip is made once the chunk is complete: it may come between the
+        // two answers, never go.
+        if p["thumbnail"].is_string() {
+            assert_eq!(p["thumbnail"], d["thumbnail"], "{p}");
+            strips += 1;
+        }
+        pictures.extend(p["thumbnail"].as_str().map(str::to_string));
         let clips = p["clips"].as_array().unwrap();
         let list = d["clip_list"].as_array().unwrap();
         assert_eq!(clips.len(), list.len(), "{p}");
@@ -91,7 +99,9 @@ async fn the_guide_lists_each_channels_programmes_from_the_one_on_air_with_their
             assert_eq!(k["title"], r["title"]);
             assert_eq!(k["creator"], r["creator"]);
             assert_eq!(k["duration"], r["duration"]);
-            assert!(k["thumbnail"].is_null() || k["thumbnail"].is_string());
+            assert_eq!(k["thumbnail"], r["thumbnail"]);
+            let t = k["thumbnail"].as_str().unwrap_or_else(|| panic!("{k}"));
+            pictures.push(t.to_string());
         }
         let secs: f64 = clips.iter().map(|k| num(&k["duration"])).sum();
         assert!(
@@ -100,6 +110,13 @@ async fn the_guide_lists_each_channels_programmes_from_the_one_on_air_with_their
         );
     }
     assert!(seen.len() >= 2, "{seen:?}");
+    assert!(strips >= 1, "no programme with its strip");
+    for t in &pictures {
+        assert!(t.starts_with("/thumbs/main/"), "{t}");
+        let r = c.get(s.url(t)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{t}");
+        assert_eq!(r.headers()["content-type"], "image/jpeg", "{t}");
+    }
 
     // The same prediction as the XMLTV guide's (asked again if a chunk ended
     // between the two answers).

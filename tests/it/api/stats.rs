@@ -85,18 +85,44 @@ async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
         aired > 0.0 && (aired - streamed).abs() < 1e-6,
         "{aired} s by day, {streamed} s streamed"
     );
-    // Top sources with their posters.
-    let videos = stats["top_videos"].as_array().unwrap();
-    assert!(!videos.is_empty(), "{stats}");
-    for v in videos {
-        let t = &v["thumbnail"];
+    // Top sources with their posters (made once the library is probed), each the
+    // one the library lists for that video.
+    until(
+        "posters of the top sources",
+        Duration::from_secs(60),
+        async || {
+            stats = json(&c, &s.url("/api/stats")).await;
+            stats["top_videos"]
+                .as_array()
+                .is_some_and(|v| !v.is_empty() && v.iter().all(|v| v["thumbnail"].is_string()))
+        },
+    )
+    .await;
+    let library = json(&c, &s.url("/api/library?limit=100")).await;
+    for v in stats["top_videos"].as_array().unwrap() {
+        let t = v["thumbnail"].as_str().unwrap();
         assert!(
-            t.is_null()
-                || t.as_str()
-                    .is_some_and(|t| t.starts_with("/thumbs/videos/") && t.ends_with(".jpg")),
+            t.starts_with("/thumbs/videos/") && t.ends_with(".jpg"),
             "{t}"
         );
+        let listed = library["videos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["title"] == v["title"])
+            .unwrap_or_else(|| panic!("{v} not in the library"));
+        assert_eq!(listed["thumbnail"], t, "{v}");
+        let r = c.get(s.url(t)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{t}");
+        assert_eq!(r.headers()["content-type"], "image/jpeg", "{t}");
     }
     assert!(stats["top_tracks"][0]["thumbnail"].is_null(), "{stats}");
+    assert!(
+        stats["top_creators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["thumbnail"].is_null())
+    );
     s.stop().await;
 }

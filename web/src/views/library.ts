@@ -1,27 +1,17 @@
 // Library: the chunks (their picture strips and titles, search, sort, pages, their
 // clips, a preview, play next, delete), the music (search, listen, play next) and
 // the source videos (posters, LRU rank, ranges used, errors).
-import { api, AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, describe, events, LibraryPage, Track, Video, withToken } from "../api";
+import { api, AudioPage, Chunk, ChunkDetail, ChunkList, describe, events, LibraryPage, Track, Video, withToken } from "../api";
 import { ago, button, bytes, clock, debounce, el, hours } from "../dom";
 import { chan, channelLine } from "../channel";
 import { attach } from "../player";
 import { picture, strip } from "../pictures";
 import { act, say } from "../ui";
 
-// Fields of the issue 15 wire contract that the server adds alongside this client
-// (optional here until they are in api.gen.ts).
-type PicturedChunk = Chunk & { title?: string; thumbnail?: string | null };
-type PicturedClip = ChunkClip & { thumbnail?: string | null };
-type PicturedVideo = Video & { thumbnail?: string | null };
-
-/** A chunk's title for people, or its first clip's title until the server says. */
-function chunkTitle(c: PicturedChunk): string {
-  return c.title || c.titles[0] || c.id;
-}
 
 /** Plays a chunk's preview (its VOD playlist) in a dialog, with "Play next". */
-function preview(c: PicturedChunk, playNext: () => Promise<unknown>): void {
-  const title = chunkTitle(c);
+function preview(c: Chunk, playNext: () => Promise<unknown>): void {
+  const title = c.title;
   const video = el("video", { controls: true, playsinline: true, autoplay: true, muted: true, id: "preview-video", "aria-label": `Preview of ${title}` });
   video.muted = true;
   const problem = el("p", { class: "warn", id: "preview-problem", hidden: true });
@@ -106,7 +96,7 @@ function chunks(view: HTMLElement): () => void {
       const r = await api<ChunkDetail>(chan(`/api/chunks/${encodeURIComponent(c.id)}`));
       box.replaceChildren(
         strip(
-          r.clip_list.map((k: PicturedClip) => ({
+          r.clip_list.map((k) => ({
             title: k.title,
             creator: k.creator,
             thumbnail: k.thumbnail,
@@ -120,7 +110,7 @@ function chunks(view: HTMLElement): () => void {
     }
   };
 
-  const row = (c: PicturedChunk) => {
+  const row = (c: Chunk) => {
     const details = el("div", { class: "details", hidden: true });
     const toggle = button("Clips", async () => {
       details.hidden = !details.hidden;
@@ -140,7 +130,7 @@ function chunks(view: HTMLElement): () => void {
       if (await act(chan(`/api/chunks/${encodeURIComponent(c.id)}`), `Chunk ${c.id} deleted.`, undefined, "DELETE")) void load();
     }, "ghost danger");
     del.disabled = c.on_air;
-    const title = chunkTitle(c);
+    const title = c.title;
     return el(
       "li",
       { "data-chunk": c.id },
@@ -310,7 +300,7 @@ function videos(view: HTMLElement): () => void {
       const c = r.counts;
       counts.textContent = `${c.present} videos: ${c.usable} usable, ${c.unusable} unusable, ${c.pending} being probed. Least recently used first.`;
       list.replaceChildren(
-        ...r.videos.map((v: PicturedVideo) =>
+        ...r.videos.map((v) =>
           el(
             "li",
             { class: "video", "data-video": String(v.id) },
