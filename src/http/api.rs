@@ -357,6 +357,27 @@ pub async fn put_settings(
     Ok(Json(settings_value(&st)?))
 }
 
+/// A settings change read from JSON; 422 names the first unknown or malformed field.
+pub(super) fn read_patch(
+    body: serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<settings::Patch> {
+    settings::Patch::from_map(body).map_err(|e| match e.field {
+        Some(field) => ApiError::invalid(field, e.reason),
+        None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.reason),
+    })
+}
+
+/// The settings table's rules over `c`; 422 names the first setting that breaks one.
+pub(super) fn check_settings(c: &crate::config::Config) -> ApiResult<()> {
+    settings::validate(c, settings::Scope::Editable).map_err(|(spec, problem)| {
+        let reason = match problem {
+            settings::Problem::Reason(r) => r,
+            settings::Problem::MissingFolder(p) => format!("{} is not a folder", p.display()),
+        };
+        ApiError::invalid(spec.key, reason)
+    })
+}
+
 /// Checks `body` (settings by key) whole, saves it and lays it under every channel:
 /// what `PUT /api/settings` does, and the original's `update_settings`.
 pub(super) fn change_settings(
@@ -364,18 +385,9 @@ pub(super) fn change_settings(
     body: serde_json::Map<String, serde_json::Value>,
 ) -> ApiResult<settings::Patch> {
     // Read here rather than by the extractor, so a value of the wrong type is named.
-    let patch = settings::Patch::from_map(body).map_err(|e| match e.field {
-        Some(field) => ApiError::invalid(field, e.reason),
-        None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.reason),
-    })?;
+    let patch = read_patch(body)?;
     let next = st.config.with(&settings::saved(&st.db)?).with(&patch);
-    settings::validate(&next, settings::Scope::Editable).map_err(|(spec, problem)| {
-        let reason = match problem {
-            settings::Problem::Reason(r) => r,
-            settings::Problem::MissingFolder(p) => format!("{} is not a folder", p.display()),
-        };
-        ApiError::invalid(spec.key, reason)
-    })?;
+    check_settings(&next)?;
     settings::save(&st.db, &patch)?;
     // The server-wide defaults of every channel (a channel's own values win).
     st.station.set_defaults(next);

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use super::AppState;
-use super::api::change_settings;
+use super::api::{change_settings, check_settings, read_patch};
 use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
 use super::web::Confined;
@@ -343,10 +343,7 @@ pub async fn generate_test_chunk(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("the body is not a JSON object: {e}")))?
     };
-    let patch = settings::Patch::from_map(overrides).map_err(|e| match e.field {
-        Some(field) => ApiError::invalid(field, e.reason),
-        None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.reason),
-    })?;
+    let patch = read_patch(overrides)?;
     if let Some(k) = patch
         .fields()
         .find(|k| settings::spec(k).is_none_or(|s| s.section != settings::Section::Channel))
@@ -357,13 +354,7 @@ pub async fn generate_test_chunk(
         ));
     }
     let cfg = ch.def().config(&st.station.defaults()).with(&patch);
-    settings::validate(&cfg, settings::Scope::Editable).map_err(|(spec, problem)| {
-        let reason = match problem {
-            settings::Problem::Reason(r) => r,
-            settings::Problem::MissingFolder(p) => format!("{} is not a folder", p.display()),
-        };
-        ApiError::invalid(spec.key, reason)
-    })?;
+    check_settings(&cfg)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let gone = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the generator has stopped");
     if !ch.generator.send(GeneratorCommand::TestChunk {
