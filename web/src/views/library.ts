@@ -135,7 +135,7 @@ function chunks(view: HTMLElement): () => void {
       "li",
       { "data-chunk": c.id },
       picture(c.thumbnail, `The pictures of “${title}”`, "chunk-strip"),
-      el("div", { class: "row spread" }, el("strong", { class: "chunk-title" }, title), c.on_air ? el("span", { class: "badge" }, "ON AIR") : null, c.state === "building" ? el("span", { class: "badge building" }, "BEING MADE") : null),
+      el("div", { class: "row spread" }, el("strong", { class: "chunk-title" }, title), c.on_air ? el("span", { class: "badge" }, "ON AIR") : null, c.state === "building" ? el("span", { class: "badge building" }, "BEING MADE") : null, c.held ? el("span", { class: "badge building", title: "A test chunk: it airs only when played next" }, "TEST") : null),
       el("p", { class: "muted small chunk-id" }, c.id),
       el("p", { class: "muted" }, `${c.clips} clip${c.clips === 1 ? "" : "s"} · ${clock(c.duration)} · ${bytes(c.size_bytes)} · aired ${c.times_aired}× · made ${ago(c.created_at)} · ${c.encoder}`),
       el("p", { class: "titles" }, c.titles.slice(0, 5).join(" · ") + (c.titles.length > 5 ? " …" : "")),
