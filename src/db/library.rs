@@ -119,6 +119,35 @@ impl LibraryStore {
         Ok(newest.max(after))
     }
 
+    /// Up to `limit` usable, present videos with an id above `after`, by id, with
+    /// what their probe found.
+    pub fn usable_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, PathBuf, ProbeInfo)>, DbError> {
+        let c = self.db.conn();
+        let mut st = c.prepare_cached(
+            "SELECT id, path, probe FROM videos
+             WHERE present = 1 AND duration IS NOT NULL AND id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, path, probe) = row?;
+            if let Some(info) = probe.and_then(|p| serde_json::from_str::<ProbeInfo>(&p).ok()) {
+                out.push((id, PathBuf::from(path), info));
+            }
+        }
+        Ok(out)
+    }
+
     /// `channel`'s first usable video in its LRU order (never used by it first,
     /// then oldest use, ties by id) that is not in `exclude` and `belongs` to it.
     pub fn least_recently_used(

@@ -275,6 +275,32 @@ impl Library {
         Ok(done)
     }
 
+    /// Posters of the videos probed before posters existed (a library upgraded to
+    /// this release), a page at a time from the lowest id, from a thumbnail beside
+    /// the file or a frame (TubeArchivist is not asked again). Videos that have one
+    /// cost nothing; run once a process, behind the first probe pass.
+    pub async fn backfill_posters(&self, ff: &Ffmpeg) -> Result<usize, DbError> {
+        let Some(posters) = self.posters.get() else {
+            return Ok(0);
+        };
+        let (mut after, mut made) = (0, 0);
+        loop {
+            let page = self.store.usable_after(after, 200)?;
+            let Some(last) = page.last() else {
+                return Ok(made);
+            };
+            after = last.0;
+            let missing: Vec<_> = page
+                .into_iter()
+                .filter(|(id, ..)| posters.get(*id).is_none())
+                .map(|(id, path, info)| (id, path, info, None))
+                .collect();
+            let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
+            self.make_posters(ff, missing).await;
+            made += ids.iter().filter(|id| posters.get(**id).is_some()).count();
+        }
+    }
+
     /// Posters of the videos just probed (with TubeArchivist's thumbnail of each,
     /// when it has one), one at a time.
     async fn make_posters(
@@ -523,6 +549,11 @@ impl Library {
     pub async fn run(self: Arc<Self>, ff: Ffmpeg, cancel: tokio_util::sync::CancellationToken) {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
         let mut _watcher = watch::start(&self.folders(), tx.clone());
+        // Polled only while the loop waits for a change, so it never delays a scan
+        // or a probe (its ffmpeg runs niced, and pauses with it).
+        let backfill = self.backfill_posters(&ff);
+        tokio::pin!(backfill);
+        let mut backfilling = true;
         loop {
             match self.rescan().await {
                 Ok(_) => {}
@@ -541,6 +572,14 @@ impl Library {
                     _watcher = watch::start(&self.folders(), tx.clone());
                 }
                 _ = tokio::time::sleep(RESCAN_EVERY) => {}
+                r = &mut backfill, if backfilling => {
+                    backfilling = false;
+                    match r {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(videos = n, "posters made for videos probed before posters existed"),
+                        Err(e) => tracing::warn!(error = %e, "cannot list the videos that lack a poster"),
+                    }
+                }
             }
         }
     }

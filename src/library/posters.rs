@@ -1,5 +1,6 @@
 //! Posters of source videos: one small JPEG per video, `<id>.jpg` in the posters
-//! folder (`data/cache/posters`), made once, when the video is first probed.
+//! folder (`data/cache/posters`), made once, when the video is first probed (or,
+//! for a video an older release probed, by `Library::backfill_posters`).
 //!
 //! From the best picture there is: a thumbnail the downloader left beside the file
 //! (yt-dlp's `--write-thumbnail`: same stem, `.jpg`, `.jpeg`, `.png` or `.webp`),

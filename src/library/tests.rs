@@ -487,3 +487,30 @@ async fn a_video_first_probed_gets_a_poster_from_its_thumbnail_or_a_frame() {
         None
     );
 }
+
+#[tokio::test]
+async fn videos_probed_before_posters_existed_get_one_once() {
+    let d = tempfile::tempdir().unwrap();
+    let media = d.path().join("media");
+    make_video(
+        &media.join("old.mp4"),
+        "testsrc2=size=320x180:rate=25:duration=3",
+    );
+    let db = Db::in_memory().unwrap();
+    let ff = crate::testkit::media::ff().await;
+    // A release without posters probed it.
+    let before = Library::new(db.clone(), vec![media.clone()], None);
+    before.scan().unwrap();
+    assert_eq!(before.probe_pending(&ff).await.unwrap(), 1);
+    // This one keeps posters: nothing is pending a probe, yet the video gets one.
+    let lib = Library::new(db, vec![media.clone()], None);
+    lib.keep_posters_in(d.path().join("posters"));
+    lib.scan().unwrap();
+    assert_eq!(lib.probe_pending(&ff).await.unwrap(), 0);
+    let id = classic(&lib).list(0, 10).unwrap()[0].id;
+    assert!(lib.poster(id).is_none());
+    assert_eq!(lib.backfill_posters(&ff).await.unwrap(), 1);
+    let poster = lib.poster(id).expect("a poster");
+    assert_eq!(crate::testkit::media::streams(&poster)[0]["width"], 320);
+    assert_eq!(lib.backfill_posters(&ff).await.unwrap(), 0, "made once");
+}
