@@ -76,7 +76,7 @@ pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
         clip.thumbnail = thumbs::clip_url(ch.slug.as_str(), info);
     }
     status.next_thumbnail = status.next_chunk.as_ref().and_then(|id| {
-        let c = ch.playout.chunks().into_iter().find(|c| c.id == *id)?;
+        let c = ch.playout.chunk(id)?;
         thumbs::strip_url(ch.slug.as_str(), &c)
     });
     status
@@ -161,7 +161,7 @@ pub async fn chunks(
     ),
 )]
 pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDetail>> {
-    let Some(c) = ch.playout.chunks().into_iter().find(|c| c.id == id) else {
+    let Some(c) = ch.playout.chunk(&id) else {
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
     let on_air = ch.playout.airing().first() == Some(&c.id);
@@ -195,7 +195,7 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
     ),
 )]
 pub async fn delete_chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let Some(c) = ch.playout.chunks().into_iter().find(|c| c.id == id) else {
+    let Some(c) = ch.playout.chunk(&id) else {
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
     if !c.complete {

@@ -45,9 +45,7 @@ fn query(st: &AppState, ch: &OnAir) -> String {
 
 fn find_chunk(ch: &OnAir, id: &str) -> ApiResult<Chunk> {
     ch.playout
-        .chunks()
-        .into_iter()
-        .find(|c| c.id == id)
+        .chunk(id)
         .ok_or_else(|| ApiError::not_found(format!("no chunk {id:?}")))
 }
 
@@ -221,6 +219,8 @@ pub async fn chunk_file(
         .await
         .map_err(ApiError::internal)?
     };
+    // By the niced ffmpeg (music's): a remux must not take CPU from the encodes
+    // the stream needs.
     let remuxed = match joined {
         Ok(()) => st
             .station

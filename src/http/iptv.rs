@@ -240,7 +240,7 @@ pub fn programmes(st: &OnAir, n: usize) -> Vec<Programme> {
         .and_then(|a| a.chunk.as_deref())
         .and_then(|id| match &current {
             Some(c) if c.id == id => Some(c.clone()),
-            _ => st.playout.chunks().into_iter().find(|c| c.id == id),
+            _ => st.playout.chunk(id),
         });
     let mut at = now;
     if let Some(chunk) = &on_air {
@@ -370,8 +370,7 @@ fn programmes_xml(x: &mut String, ch: &OnAir, base: &str, q: &str) {
             xmltv_time(p.start),
             xmltv_time(p.stop)
         );
-        let title = crate::schedule::human_title(p.titles.iter().map(String::as_str))
-            .unwrap_or_else(|| name.clone());
+        let title = p.title().unwrap_or_else(|| name.clone());
         let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&title));
         // XMLTV: an empty desc is an error; leave it out instead.
         let desc = p.titles.join(" · ");

@@ -378,9 +378,7 @@ pub async fn generate_test_chunk(
     };
     let chunk = ch
         .playout
-        .chunks()
-        .into_iter()
-        .find(|c| c.id == id)
+        .chunk(&id)
         .ok_or_else(|| ApiError::not_found(format!("the test chunk {id} is gone already")))?;
     let changed: Vec<&str> = patch.fields().collect();
     let message = match changed.is_empty() {

@@ -139,9 +139,7 @@ pub async fn clip_picture(
     };
     let picture = ch
         .playout
-        .chunks()
-        .into_iter()
-        .find(|c| c.id == chunk)
+        .chunk(&chunk)
         .and_then(|c| clip_of(&c, index).and_then(|k| k.picture.clone()));
     match picture {
         Some(path) => serve(&path).await,
@@ -170,12 +168,7 @@ pub async fn chunk_strip(
     let Some(ch) = st.station.get(&channel) else {
         return missing(format!("no channel {channel:?}"));
     };
-    let strip = ch
-        .playout
-        .chunks()
-        .into_iter()
-        .find(|c| c.id == chunk)
-        .and_then(|c| c.strip);
+    let strip = ch.playout.chunk(chunk).and_then(|c| c.strip);
     match strip {
         Some(path) => serve(&path).await,
         None => missing(format!("no strip of chunk {chunk:?}")),

@@ -833,7 +833,7 @@ impl Inner {
 
     /// Where chunk `id` stands (a restart finishes what the last run began).
     fn resume_chunk(&self, id: &str, s: &GeneratorSettings) -> Option<ChunkInProgress> {
-        let chunk = self.playout.chunks().into_iter().find(|c| c.id == id)?;
+        let chunk = self.playout.chunk(id)?;
         let progress = ChunkInProgress {
             // A chunk of the rotation is made to the channel's length as it is now;
             // a test chunk to the one clip it was begun for.
@@ -1105,9 +1105,7 @@ impl Inner {
     async fn make_strip(&self, id: &str, dir: &std::path::Path) {
         let pictures: Vec<PathBuf> = self
             .playout
-            .chunks()
-            .into_iter()
-            .find(|c| c.id == id)
+            .chunk(id)
             .map(|c| {
                 c.clips
                     .iter()

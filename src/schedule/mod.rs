@@ -347,6 +347,11 @@ impl Playout {
         true
     }
 
+    /// The chunk `id`, if there is one (a copy of it alone, not of the list).
+    pub fn chunk(&self, id: &str) -> Option<Chunk> {
+        self.find(id, Chunk::clone)
+    }
+
     /// `f` of the chunk `id`, if there is one.
     fn find<R>(&self, id: &str, f: impl FnOnce(&Chunk) -> R) -> Option<R> {
         self.state().chunks.iter().find(|c| c.id == id).map(f)
