@@ -658,6 +658,7 @@ async fn load_slate(
         source_start: 0.0,
         chunk: None,
         picture: None,
+        duration: p.gop_frames as f64 / p.fps as f64,
     });
     let clip = LoadedClip::parse(
         info,

@@ -26,6 +26,7 @@ pub mod channel;
 pub mod channels;
 pub mod config;
 pub mod db;
+pub mod guide;
 pub mod hdhomerun;
 pub mod http;
 pub mod library;

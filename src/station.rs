@@ -26,6 +26,7 @@ use crate::channel::{self, ChannelTiming, Clock, Control, Engine, Live, LoadedCl
 use crate::channels::def::{self, ChannelDef, Slug};
 use crate::config::Config;
 use crate::db::Db;
+use crate::guide::ProgrammeGrid;
 use crate::library::{ChannelLibrary, Library};
 use crate::media::{Ticks, hls};
 use crate::schedule::Playout;
@@ -155,6 +156,8 @@ pub struct OnAir {
     pub control: Control,
     /// Its music order.
     pub music: Arc<Music>,
+    /// Its programme guide's slots.
+    pub grid: Arc<ProgrammeGrid>,
     /// Stops its tasks.
     cancel: CancellationToken,
     /// Its tasks.
@@ -549,6 +552,7 @@ impl Station {
             playout.clone(),
             music.clone(),
         );
+        let grid = Arc::new(ProgrammeGrid::load(sh.db.slots(slug.as_str()))?);
         let on_air = Arc::new(OnAir {
             slug,
             def: RwLock::new(def),
@@ -558,6 +562,7 @@ impl Station {
             generator: handle,
             control,
             music,
+            grid,
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
         });

@@ -27,6 +27,8 @@ pub struct ClipInfo {
     pub chunk: Option<String>,
     /// Its picture (a JPEG beside it, made by its own encode), when it has one.
     pub picture: Option<PathBuf>,
+    /// Its length, seconds (what the guide's forecast adds up).
+    pub duration: f64,
 }
 
 /// The id of the slate: what airs when no clip is ready. It is no clip of any

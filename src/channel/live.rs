@@ -169,6 +169,9 @@ struct Window {
     now: NowPlaying,
     /// What each retained segment started with, oldest first.
     history: VecDeque<NowPlaying>,
+    /// The clips aired, each once with when it started, oldest first (the guide's
+    /// record of the programme on air).
+    aired: VecDeque<Aired>,
     stats: LiveStats,
     last_published: Option<SystemTime>,
     /// The earliest PROGRAM-DATE-TIME the next segment may carry: the end of the
@@ -190,6 +193,21 @@ pub struct Live {
     /// The mirror's last write failed (a full disk): logged once, until one works.
     mirror_failing: Arc<AtomicBool>,
 }
+
+/// A clip that aired, and when it started (on the engine's clock, as
+/// [`Live::last_published`]).
+#[derive(Clone, Debug)]
+pub struct Aired {
+    /// The clip.
+    pub clip: Arc<ClipInfo>,
+    /// When its first frame aired.
+    pub start: SystemTime,
+}
+
+/// How far back [`Live::aired_since`] can look: a day's programme and then some.
+const AIRED_KEPT: std::time::Duration = std::time::Duration::from_secs(26 * 3600);
+/// The most clips it keeps (a day of 20-second clips), whatever their length.
+const AIRED_MAX: usize = 5000;
 
 /// The playlist's file name, on disk and in URLs.
 pub const PLAYLIST_NAME: &str = "stream.m3u8";
@@ -216,6 +234,7 @@ impl Live {
                 playlist: None,
                 now: NowPlaying::default(),
                 history: VecDeque::new(),
+                aired: VecDeque::new(),
                 stats: LiveStats::default(),
                 last_published: None,
                 pdt_floor: None,
@@ -303,6 +322,14 @@ impl Live {
     /// What each retained segment started with, oldest first.
     pub fn history(&self) -> Vec<NowPlaying> {
         self.inner.read().history.iter().cloned().collect()
+    }
+
+    /// The clips that aired at `t` or later (the one on air at `t` first), with
+    /// when each started, oldest first; at most a day back.
+    pub fn aired_since(&self, t: SystemTime) -> Vec<Aired> {
+        let w = self.inner.read();
+        let from = w.aired.partition_point(|a| a.start <= t).saturating_sub(1);
+        w.aired.iter().skip(from).cloned().collect()
     }
 
     /// When the newest segment was published, on the engine's clock, for the guide
@@ -404,10 +431,34 @@ impl Live {
             while w.history.len() > self.window * 2 {
                 w.history.pop_front();
             }
+            record_aired(&mut w, &now, published_at);
             w.now = now;
         }
         self.published.send_replace(seq);
         job
+    }
+}
+
+/// Adds the clip of the segment `now`, published at `at`, to the clips aired
+/// when the clip before was another (the slate is no clip).
+fn record_aired(w: &mut Window, now: &NowPlaying, at: SystemTime) {
+    let Some(clip) = now.clip.as_ref().filter(|c| !c.is_slate()) else {
+        return;
+    };
+    if w.now.clip.as_ref().is_some_and(|c| c.id == clip.id) && !w.aired.is_empty() {
+        return;
+    }
+    let start = at
+        .checked_sub(std::time::Duration::from_secs_f64(now.clip_position.max(0.0)))
+        .unwrap_or(at);
+    w.aired.push_back(Aired {
+        clip: clip.clone(),
+        start,
+    });
+    while w.aired.len() > AIRED_MAX
+        || w.aired.front().is_some_and(|a| a.start + AIRED_KEPT < at)
+    {
+        w.aired.pop_front();
     }
 }
 

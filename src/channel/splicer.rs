@@ -379,6 +379,7 @@ pub(crate) mod tests {
             source_start: 0.0,
             chunk: None,
             picture: None,
+            duration: 0.0,
         });
         Arc::new(LoadedClip {
             info,

@@ -35,6 +35,7 @@ pub mod meta;
 pub mod music;
 pub mod ranges;
 pub mod runs;
+pub mod slots;
 pub mod scan;
 pub mod stats;
 
@@ -82,6 +83,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/004_generation_runs.sql")),
         M::up(include_str!("migrations/005_tracks_and_test_chunks.sql")),
         M::up(include_str!("migrations/006_airtime_by_day.sql")),
+        M::up(include_str!("migrations/007_programme_slots.sql")),
     ])
 }
 

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::iptv;
 use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes};
 use crate::channels::def::{ChannelDef, Origin};
+use crate::guide::{self, ChannelText};
 use crate::station::OnAir;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -24,16 +25,20 @@ fn unix(t: SystemTime) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// A channel as the API shows it.
-fn info(ch: &OnAir, default: &str) -> ChannelInfo {
+/// A channel as the API shows it, with its programme now and next as the guide
+/// lists them (slots already listed only: this never writes).
+fn info(st: &AppState, ch: &OnAir, default: &str) -> ChannelInfo {
     let def = ch.def();
-    let progs = iptv::programmes(ch, 1);
-    let title = |p: &iptv::Programme| {
-        p.titles
-            .first()
-            .cloned()
-            .unwrap_or_else(|| def.name.clone())
-    };
+    let text = ChannelText::new(&def, &def.config(&st.station.defaults()));
+    let wall = st.station.shared().clock.wall_now();
+    let now = unix(wall) as i64;
+    let slots = ch.grid.kept(now, now + 1);
+    let next = ch.grid.kept(slots.last().map_or(now, |s| s.stop), now + 1);
+    let slots: Vec<_> = slots.into_iter().chain(next).take(2).collect();
+    let from = slots.first().map_or(wall, |s| {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s.start.max(0) as u64)
+    });
+    let progs = guide::programmes(&slots, &guide::forecast(&ch.live, &ch.playout, from, wall));
     ChannelInfo {
         slug: def.slug.to_string(),
         name: def.name.clone(),
@@ -44,11 +49,11 @@ fn info(ch: &OnAir, default: &str) -> ChannelInfo {
         editable: def.origin.editable(),
         default: def.slug.as_str() == default,
         now: super::api::now_playing(ch),
-        next: progs.get(1).map(title),
+        next: progs.get(1).map(|p| p.title(&text)),
         programme: progs.first().map(|p| ProgrammeTimes {
-            title: title(p),
-            start: unix(p.start),
-            stop: unix(p.stop),
+            title: p.title(&text),
+            start: p.start as f64,
+            stop: p.stop as f64,
         }),
         definition: def.to_map(),
     }
@@ -65,7 +70,7 @@ pub async fn list_channels(State(st): State<AppState>) -> Json<ChannelList> {
             .station
             .list()
             .iter()
-            .map(|c| info(c, &default))
+            .map(|c| info(&st, c, &default))
             .collect(),
         default,
     })
@@ -84,7 +89,7 @@ pub async fn get_channel(
     Path(slug): Path<String>,
 ) -> ApiResult<Json<ChannelInfo>> {
     let ch = found(&st, &slug)?;
-    Ok(Json(info(&ch, st.station.default_slug().as_str())))
+    Ok(Json(info(&st, &ch, st.station.default_slug().as_str())))
 }
 
 fn found(st: &AppState, slug: &str) -> ApiResult<std::sync::Arc<OnAir>> {
@@ -153,7 +158,7 @@ pub async fn create_channel(
     let ch = st.station.add(def).map_err(ApiError::internal)?;
     tracing::info!(channel = %ch.slug, "channel made");
     let default = st.station.default_slug();
-    Ok((StatusCode::CREATED, Json(info(&ch, default.as_str()))))
+    Ok((StatusCode::CREATED, Json(info(&st, &ch, default.as_str()))))
 }
 
 /// Replaces a channel's definition; it stays on air (a new music folder restarts
@@ -192,7 +197,7 @@ pub async fn update_channel(
     save(&st, &def)?;
     let ch = st.station.edit(def).await.map_err(ApiError::internal)?;
     tracing::info!(channel = %ch.slug, "channel changed");
-    Ok(Json(info(&ch, st.station.default_slug().as_str())))
+    Ok(Json(info(&st, &ch, st.station.default_slug().as_str())))
 }
 
 /// Takes a channel off the air and deletes its chunks and segments; what it aired

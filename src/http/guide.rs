@@ -1,8 +1,9 @@
-//! The programme guide as JSON, for the web client's guide view: every channel
-//! with its programmes from the one on air on, as `iptv::programmes` predicts them
-//! (the XMLTV guide's own), each with its clips.
+//! The programme guide as JSON, for the web client's guide view, and the listing
+//! both guides share: every channel's programmes (slots of its grid, listed and
+//! saved before they are given out) with what its forecast knows of each. The
+//! XMLTV guide (`xmltv`) renders the very same programmes.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Json;
@@ -11,27 +12,77 @@ use axum::extract::{Query, State};
 
 use super::AppState;
 use super::error::ApiError;
-use super::iptv::{self, Programme};
+use super::iptv;
 use super::thumbs;
 use super::wire::{ErrorBody, Guide, GuideChannel, GuideClip, GuideProgramme, GuideQuery};
-use crate::db::chunks::ClipRow;
-use crate::schedule::Chunk;
+use crate::guide::{self, ChannelText, Programme};
 use crate::station::OnAir;
 
-/// Hours the guide covers unless asked.
+/// Hours the JSON guide covers unless asked.
 const DEFAULT_HOURS: f64 = 3.0;
-/// The most hours it covers.
-const MAX_HOURS: f64 = 24.0;
-/// The most programmes a channel lists (a day of 5-minute chunks is 288).
-const MAX_PROGRAMMES: u64 = 300;
+/// The most programmes a channel lists (two days of 5-minute programmes is 576).
+const MAX_PROGRAMMES: u64 = 1000;
 
-fn unix(t: SystemTime) -> f64 {
+pub(super) fn unix(t: SystemTime) -> f64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// A channel's programmes and what it says of those not known yet.
+pub(super) struct Listed {
+    /// The channel.
+    pub channel: Arc<OnAir>,
+    /// From the one on air on, without gaps.
+    pub programmes: Vec<Programme>,
+    /// Its programme title and description.
+    pub text: ChannelText,
+}
+
+/// Every channel's programmes from now for `hours`: its grid's slots (those
+/// missing are listed and saved first, off the async threads), each with what the
+/// forecast knows of it.
+pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, ApiError> {
+    let station = st.station.clone();
+    tokio::task::spawn_blocking(move || {
+        let defaults = station.defaults();
+        let wall = station.shared().clock.wall_now();
+        let now = unix(wall) as i64;
+        let until = now + (hours * 3600.0).ceil() as i64;
+        let mut out = Vec::new();
+        for ch in station.list() {
+            let def = ch.def();
+            let c = def.config(&defaults);
+            let slots = ch
+                .grid
+                .list(&chrono::Local, c.channel.programme_minutes, now, until)
+                .map_err(ApiError::internal)?;
+            let from = slots
+                .first()
+                .map_or(wall, |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.start.max(0) as u64));
+            let f = guide::forecast(&ch.live, &ch.playout, from, wall);
+            out.push(Listed {
+                programmes: guide::programmes(&slots, &f),
+                text: ChannelText::new(&def, &c),
+                channel: ch,
+            });
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// A programme's picture: its first chunk's strip, else the channel's logo (URLs
+/// from the server's root).
+pub(super) fn picture(ch: &OnAir, p: &Programme) -> String {
+    p.first_chunk()
+        .and_then(|id| ch.playout.chunk(id))
+        .and_then(|c| thumbs::strip_url(ch.slug.as_str(), &c))
+        .unwrap_or_else(|| iptv::logo_url("", ch))
+}
+
 /// Every channel, by number, with its programmes from the one on air on: start and
-/// stop, the title people read, the picture, and each clip with its own.
+/// stop, title, description, picture, and each clip known with its own.
 #[utoipa::path(get, path = "/api/guide", params(GuideQuery), responses(
     (status = 200, description = "The guide.", body = Guide),
     (status = 400, description = "A query parameter does not parse.", body = ErrorBody),
@@ -42,11 +93,12 @@ pub async fn guide(
     q: Result<Query<GuideQuery>, QueryRejection>,
 ) -> Result<Json<Guide>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let hours = q.hours.unwrap_or(DEFAULT_HOURS);
-    if !(hours > 0.0 && hours <= MAX_HOURS) {
+    let most = st.station.defaults().server.guide_hours as f64;
+    let hours = q.hours.unwrap_or(DEFAULT_HOURS.min(most));
+    if !(hours > 0.0 && hours <= most) {
         return Err(ApiError::invalid(
             "hours",
-            format!("must be more than 0 and at most {MAX_HOURS}"),
+            format!("must be more than 0 and at most {most} (GUIDE_HOURS)"),
         ));
     }
     let limit = q.limit.unwrap_or(MAX_PROGRAMMES);
@@ -57,78 +109,61 @@ pub async fn guide(
         ));
     }
     let default = st.station.default_slug().to_string();
-    let now = st.station.shared().clock.wall_now();
-    let mut channels = Vec::new();
-    for ch in st.station.list() {
-        // From the channel's newest segment, as the XMLTV guide counts.
-        let from = ch.live.last_published().unwrap_or(now);
-        let until = from + Duration::from_secs_f64(hours * 3600.0);
-        let progs = iptv::programmes_until(&ch, until, limit as usize);
-        channels.push(channel(&ch, &default, progs)?);
-    }
+    let now = unix(st.station.shared().clock.wall_now());
+    let channels = listed(&st, hours)
+        .await?
+        .into_iter()
+        .map(|l| channel(l, &default, limit as usize))
+        .collect();
     Ok(Json(Guide {
-        now: unix(now),
+        now,
         hours,
         default,
         channels,
     }))
 }
 
-/// A channel and its programmes. The clips' lengths are read once per chunk (an
-/// old chunk re-airs in a long guide); the pictures are the playout's.
-fn channel(ch: &OnAir, default: &str, progs: Vec<Programme>) -> Result<GuideChannel, ApiError> {
+/// A channel and its programmes, at most `limit`.
+fn channel(l: Listed, default: &str, limit: usize) -> GuideChannel {
+    let ch = &l.channel;
     let def = ch.def();
     let slug = def.slug.as_str();
-    let chunks: HashMap<String, Chunk> = ch
-        .playout
-        .chunks()
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
-        .collect();
-    let mut clips: HashMap<String, Vec<ClipRow>> = HashMap::new();
-    let mut programmes = Vec::with_capacity(progs.len());
-    for p in progs {
-        let title = p.title().unwrap_or_else(|| def.name.clone());
-        let chunk = (!p.chunk.is_empty()).then(|| p.chunk.clone());
-        let known = chunk.as_deref().and_then(|id| chunks.get(id));
-        let rows = match &chunk {
-            Some(id) => match clips.get(id) {
-                Some(rows) => rows,
-                None => {
-                    let rows = ch.playout.clip_records(id).map_err(ApiError::internal)?;
-                    clips.entry(id.clone()).or_insert(rows)
-                }
-            },
-            None => &Vec::new(),
-        };
-        programmes.push(GuideProgramme {
-            thumbnail: known.and_then(|c| thumbs::strip_url(slug, c)),
-            clips: rows
+    let programmes = l
+        .programmes
+        .iter()
+        .take(limit)
+        .map(|p| GuideProgramme {
+            start: p.start as f64,
+            stop: p.stop as f64,
+            title: p.title(&l.text),
+            description: p.description(&l.text),
+            known: p.known(),
+            whole: p.whole,
+            on_air: p.on_air,
+            new: p.new_clips(),
+            thumbnail: picture(ch, p),
+            clips: p
+                .clips
                 .iter()
-                .map(|r| GuideClip {
-                    index: r.idx as u32,
-                    title: r.rec.title.clone(),
-                    creator: r.rec.creator.clone(),
-                    duration: r.rec.duration,
-                    thumbnail: known
-                        .and_then(|c| thumbs::clip_of(c, r.idx))
-                        .and_then(|info| thumbs::clip_url(slug, info)),
+                .map(|a| GuideClip {
+                    chunk: a.clip.chunk.clone(),
+                    index: thumbs::clip_index(&a.clip).unwrap_or(0) as u32,
+                    title: a.clip.title.clone(),
+                    creator: a.clip.creator.clone(),
+                    start: a.start,
+                    duration: a.stop - a.start,
+                    thumbnail: thumbs::clip_url(slug, &a.clip),
                 })
                 .collect(),
-            chunk,
-            start: unix(p.start),
-            stop: unix(p.stop),
-            title,
-            on_air: p.on_air,
-        });
-    }
-    Ok(GuideChannel {
-        slug: def.slug.to_string(),
+        })
+        .collect();
+    GuideChannel {
+        slug: slug.to_string(),
         name: def.name.clone(),
         number: def.number,
         logo: iptv::logo_url("", ch),
-        stream: format!("/hls/{}/stream.m3u8", def.slug),
-        default: def.slug.as_str() == default,
+        stream: format!("/hls/{slug}/stream.m3u8"),
+        default: slug == default,
         programmes,
-    })
+    }
 }

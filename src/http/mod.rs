@@ -23,6 +23,7 @@ pub mod stream;
 pub mod thumbs;
 pub mod web;
 pub mod wire;
+mod xmltv;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -118,7 +119,12 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(hdhomerun::lineup_post))
         .routes(routes!(hdhomerun::device_xml))
         .routes(routes!(iptv::m3u))
-        .routes(routes!(iptv::epg))
+        .merge(
+            // The guide is big and repetitive: gzip it for clients that take it.
+            OpenApiRouter::new()
+                .routes(routes!(xmltv::epg))
+                .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
+        )
         .routes(routes!(api::status))
         .routes(routes!(api::stream_status))
         .routes(routes!(api::chunks))

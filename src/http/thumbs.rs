@@ -51,7 +51,7 @@ pub(super) fn clip_of(c: &Chunk, index: usize) -> Option<&ClipInfo> {
 }
 
 /// The index of a clip in its chunk, from its id (`<chunk>/<index>`).
-fn clip_index(info: &ClipInfo) -> Option<usize> {
+pub(super) fn clip_index(info: &ClipInfo) -> Option<usize> {
     info.id.rsplit_once('/')?.1.parse().ok()
 }
 

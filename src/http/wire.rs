@@ -1264,24 +1264,24 @@ pub struct RunHistory {
 
 // ---- the guide (issue 15) --------------------------------------------------------------
 
-/// The query of `GET /api/guide`.
+/// `GET /api/guide`'s query.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GuideQuery {
-    /// Hours from now the guide covers: more than 0, at most 24 (default 3).
+    /// Hours from now the guide covers: more than 0, at most GUIDE_HOURS (default 3).
     pub hours: Option<f64>,
-    /// Programmes per channel at most, 1-300 (default 300).
+    /// Programmes per channel at most, 1-1000 (default 1000).
     pub limit: Option<u64>,
 }
 
-/// `GET /api/guide`: every channel with its programmes, from the one on air on.
+/// `GET /api/guide`: every channel with its programmes, from the one on air on:
+/// the same grid, titles and descriptions as `/epg.xml`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Guide {
     /// The server's time when the guide was made, Unix seconds (where the now line
     /// goes).
     pub now: f64,
-    /// The hours asked for: the programmes cover them as far as they are known and
-    /// the limit allows.
+    /// The hours asked for: the programmes cover them, as far as the limit allows.
     pub hours: f64,
     /// The default channel's slug.
     pub default: String,
@@ -1304,36 +1304,47 @@ pub struct GuideChannel {
     pub stream: String,
     /// Whether it is the default channel.
     pub default: bool,
-    /// What airs, in order: the programme on air first (it started before `now`),
+    /// Its programmes in order: the one on air first (it started before `now`),
     /// then each that follows it, start to stop without gaps.
     pub programmes: Vec<GuideProgramme>,
 }
 
-/// A programme of the guide: a chunk (or, while nothing else can air, the slate).
+/// A programme of the guide: a slot of the channel's grid (PROGRAMME_MINUTES,
+/// starting on its multiples in local time), whose start and stop never change
+/// once listed, with what is known to air in it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct GuideProgramme {
-    /// The chunk (see `/api/chunks/{id}`); null for the slate.
-    #[schema(required = true)]
-    pub chunk: Option<String>,
     /// When it starts (or started), Unix seconds.
     pub start: f64,
     /// When it ends, Unix seconds.
     pub stop: f64,
-    /// Its title for people: the first two distinct clip titles, then how many
-    /// more ("Big Buck Bunny, bikes and 12 more"); the channel's name for the slate.
+    /// Its title: its clips' ("Big Buck Bunny, bikes and 12 more") once they are
+    /// made, else the channel's programme title.
     pub title: String,
+    /// Its description: its clips, a line each, then (while what airs is not
+    /// known to its end) the channel's programme description.
+    pub description: String,
+    /// Its clips are known, some at least.
+    pub known: bool,
+    /// What airs is known to its end.
+    pub whole: bool,
     /// It is on air now.
     pub on_air: bool,
-    /// The strip of its clips' pictures; null until there is one.
-    #[schema(required = true)]
-    pub thumbnail: Option<String>,
-    /// Its clips, in airing order (as far as they are made).
+    /// Every clip known in it airs for the first time.
+    pub new: bool,
+    /// The picture of its first chunk (a strip of clip pictures), else the
+    /// channel's logo.
+    pub thumbnail: String,
+    /// The clips that air (or aired) within it, in order.
     pub clips: Vec<GuideClip>,
 }
 
 /// A clip of a programme.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct GuideClip {
+    /// The chunk it belongs to (see `/api/chunks/{id}`).
+    #[schema(required = true)]
+    pub chunk: Option<String>,
     /// Its position in the chunk, from 0.
     pub index: u32,
     /// Title shown to viewers.
@@ -1341,6 +1352,8 @@ pub struct GuideClip {
     /// Uploader, channel or artist, when known.
     #[schema(required = true)]
     pub creator: Option<String>,
+    /// When it starts (started), Unix seconds.
+    pub start: f64,
     /// Its length, seconds.
     pub duration: f64,
     /// Its picture; null until there is one.

@@ -1028,6 +1028,7 @@ impl Inner {
             source_start: cut.start,
             chunk: Some(id.to_string()),
             picture,
+            duration: secs,
         });
         let rec = ClipRecord {
             file,

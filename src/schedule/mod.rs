@@ -105,6 +105,17 @@ pub fn human_title<'a>(titles: impl IntoIterator<Item = &'a str>) -> Option<Stri
     })
 }
 
+/// A chunk the playout would air, as [`Playout::upcoming`] foresees it.
+#[derive(Clone, Debug)]
+pub struct Upcoming {
+    /// The chunk, as it will be when it airs (`times_aired` counts that airing).
+    pub chunk: Chunk,
+    /// It airs there whatever the generator makes meanwhile: an operator's pick,
+    /// or never aired (a new chunk queues behind it). A re-air is not sure: a new
+    /// chunk made before it comes first.
+    pub sure: bool,
+}
+
 /// A clip as recorded in the database, with where it came from.
 #[derive(Clone, Debug)]
 pub struct ClipRecord {
@@ -464,7 +475,8 @@ impl Playout {
     /// engine pulled it), then the next `n` chunks in the order they would air if
     /// nothing changed: for the programme guide. A chunk still growing is expected
     /// to be complete when it ends (its length is then `target_secs`).
-    pub fn upcoming(&self, n: usize) -> (Option<(Chunk, usize)>, Vec<Chunk>) {
+    /// With `sure_only`, it stops at the first chunk that is not [`Upcoming::sure`].
+    pub fn upcoming(&self, n: usize, sure_only: bool) -> (Option<(Chunk, usize)>, Vec<Upcoming>) {
         let s = self.state();
         let current = s.cursor.as_ref().and_then(|(id, next)| {
             s.chunks
@@ -500,12 +512,20 @@ impl Playout {
             let Some(i) = sim.pick_next() else { break };
             clock += 1;
             let c = &mut sim.chunks[i];
+            let queued = sim.queued.as_deref() == Some(c.id.as_str());
+            let sure = queued || c.times_aired == 0;
+            if sure_only && !sure {
+                break;
+            }
             c.times_aired += 1;
             c.last_aired = Some(clock);
-            if sim.queued.as_deref() == Some(c.id.as_str()) {
+            if queued {
                 sim.queued = None;
             }
-            out.push(c.clone());
+            out.push(Upcoming {
+                chunk: c.clone(),
+                sure,
+            });
             c.complete = true;
             sim.cursor = Some((c.id.clone(), 0));
         }
@@ -818,6 +838,7 @@ fn existing_clips(chunk: &str, dir: &Path, rows: Vec<ClipRow>) -> Vec<(ClipRef, 
             source_start: rec.start,
             chunk: Some(chunk.to_string()),
             picture: Some(clip_picture(&path)).filter(|p| p.is_file()),
+            duration: rec.duration,
         });
         out.push((ClipRef { path, info }, rec.size_bytes, rec.duration));
     }

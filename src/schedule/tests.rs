@@ -113,15 +113,19 @@ fn a_restart_mid_first_chunk_airs_the_growing_chunk_again_at_once() {
     assert_eq!(p.chunks()[0].times_aired, 1);
     assert!(!p.chunks()[0].complete);
     assert_eq!(ids(&p, 3), ["a/0", "a/1", "-"]);
-    let (current, next) = p.upcoming(2);
+    let (current, next) = p.upcoming(2, false);
     let (current, _) = current.expect("a on air");
     assert_eq!(current.id, "a");
     assert_eq!(current.target_secs, 12.0);
     // Once a is complete it airs again (nothing else exists): the guide says so
     // rather than counting a as growing twice.
     assert_eq!(
-        next.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        next.iter().map(|u| u.chunk.id.as_str()).collect::<Vec<_>>(),
         ["a", "a"]
+    );
+    assert!(
+        next.iter().all(|u| !u.sure),
+        "re-airs are not sure: a new chunk would come first"
     );
     f.add_on(&p, "a", 2, 10);
     assert_eq!(ids(&p, 1), ["a/2"]);

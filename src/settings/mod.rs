@@ -320,8 +320,9 @@ const SOURCES: &str = "Sources and music";
 const SERVER: &str = "Server";
 const API: &str = "Access and integrations";
 const TUNER: &str = "Live TV tuner (Plex, Jellyfin, Emby)";
+const GUIDE: &str = "Programme guide";
 /// The groups in the order a form shows them.
-const GROUPS: &[&str] = &[SOURCES, CLIPS, LOOK, OUTPUT, SERVER, TUNER, API];
+const GROUPS: &[&str] = &[SOURCES, CLIPS, LOOK, OUTPUT, GUIDE, SERVER, TUNER, API];
 
 fn group_rank(s: &Spec) -> usize {
     GROUPS
@@ -375,6 +376,11 @@ declare! {
             "Continuous MPEG-TS streams (/stream/SLUG.ts, what Plex, Jellyfin and Emby tune) open at once; the HDHomeRun tuner count they are told; one more gets a 503"
             { env: &["TUNER_COUNT"], flag: Some("tuner-count"), value_name: "N", group: TUNER,
               min: Some(1.0), max: Some(100000.0) }
+        guide_hours: u32 = 48,
+            "Hours of programmes the guide lists ahead (XMLTV, /api/guide); once listed, a programme's start and stop never change"
+            { env: &["GUIDE_HOURS"], flag: Some("guide-hours"), value_name: "HOURS", group: GUIDE,
+              apply: Apply::Live, label: "Guide hours ahead", min: Some(1.0), max: Some(336.0), step: Some(1.0),
+              unit: "hours" }
         discovery: bool = true,
             "Answer HDHomeRun discovery (UDP port 65001), so Plex, Jellyfin, Emby and hdhomerun_config find the tuner without a typed address"
             { env: &["DISCOVERY"], flag: Some("discovery"), value_name: "BOOL", group: TUNER }
@@ -438,6 +444,21 @@ declare! {
             "The channel's name in the IPTV playlist and guide; its id there (tvg-id, XMLTV channel id) is the name slugified plus .local"
             { env: &["CHANNEL_NAME"], flag: Some("channel-name"), value_name: "NAME", group: SOURCES,
               check: Some(channel_name) }
+        programme_minutes: u32 = 30,
+            "Length of a programme in the guide, minutes, a divisor of a day: programmes start on its multiples in local time (30: at :00 and :30); a change applies after the programmes already listed"
+            { env: &["PROGRAMME_MINUTES"], flag: Some("programme-minutes"), value_name: "MINUTES", group: GUIDE,
+              apply: Apply::Live, label: "Programme length (min)", min: Some(5.0), max: Some(1440.0), step: Some(5.0),
+              unit: "minutes", check: Some(programme_minutes) }
+        programme_title: Option<String> = None,
+            "Title of the programmes too far ahead for their clips to be made yet; none: the channel's name"
+            { env: &["PROGRAMME_TITLE"], flag: Some("programme-title"), value_name: "TEXT", group: GUIDE,
+              apply: Apply::Live, label: "Programme title", default_text: Some("the channel's name"),
+              example: Some("\"Late night mix\""), check: Some(programme_title) }
+        programme_description: Option<String> = None,
+            "Description of those programmes; none: a sentence naming what the channel airs (its folders, creators or globs)"
+            { env: &["PROGRAMME_DESCRIPTION"], flag: Some("programme-description"), value_name: "TEXT", group: GUIDE,
+              apply: Apply::Live, label: "Programme description", default_text: Some("what the channel airs"),
+              check: Some(programme_description) }
         videos: Vec<PathBuf> = Vec::new(),
             "Folders of source videos (the flag is repeatable; VIDEO_FOLDER joins several with ':'); none: a demo library is generated"
             { env: &["VIDEO_FOLDER"], flag: Some("videos"), value_name: "DIR", group: SOURCES,
@@ -586,6 +607,33 @@ fn channel_name(c: &Config) -> Result<(), Problem> {
         return Err(String::from("must be 1 to 200 characters").into());
     }
     Ok(())
+}
+
+fn programme_minutes(c: &Config) -> Result<(), Problem> {
+    if !1440u32.is_multiple_of(c.channel.programme_minutes.max(1)) {
+        return Err(String::from(
+            "must divide a day of 1440 minutes (e.g. 15, 30, 60, 120 or 1440)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn text_of_at_most(t: &Option<String>, most: usize) -> Result<(), Problem> {
+    match t {
+        Some(t) if t.trim().is_empty() || t.chars().count() > most => {
+            Err(format!("must be 1 to {most} characters").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn programme_title(c: &Config) -> Result<(), Problem> {
+    text_of_at_most(&c.channel.programme_title, 200)
+}
+
+fn programme_description(c: &Config) -> Result<(), Problem> {
+    text_of_at_most(&c.channel.programme_description, 2000)
 }
 
 fn watermark_fallback(c: &Config) -> Result<(), Problem> {
