@@ -322,7 +322,7 @@ const API: &str = "Access and integrations";
 const TUNER: &str = "Live TV tuner (Plex, Jellyfin, Emby)";
 const GUIDE: &str = "Programme guide";
 /// The groups in the order a form shows them.
-const GROUPS: &[&str] = &[SOURCES, CLIPS, LOOK, OUTPUT, GUIDE, SERVER, TUNER, API];
+const GROUPS: &[&str] = &[SOURCES, CLIPS, LOOK, GUIDE, OUTPUT, SERVER, TUNER, API];
 
 fn group_rank(s: &Spec) -> usize {
     GROUPS
