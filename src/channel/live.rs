@@ -449,15 +449,15 @@ fn record_aired(w: &mut Window, now: &NowPlaying, at: SystemTime) {
         return;
     }
     let start = at
-        .checked_sub(std::time::Duration::from_secs_f64(now.clip_position.max(0.0)))
+        .checked_sub(std::time::Duration::from_secs_f64(
+            now.clip_position.max(0.0),
+        ))
         .unwrap_or(at);
     w.aired.push_back(Aired {
         clip: clip.clone(),
         start,
     });
-    while w.aired.len() > AIRED_MAX
-        || w.aired.front().is_some_and(|a| a.start + AIRED_KEPT < at)
-    {
+    while w.aired.len() > AIRED_MAX || w.aired.front().is_some_and(|a| a.start + AIRED_KEPT < at) {
         w.aired.pop_front();
     }
 }

@@ -35,8 +35,8 @@ pub mod meta;
 pub mod music;
 pub mod ranges;
 pub mod runs;
-pub mod slots;
 pub mod scan;
+pub mod slots;
 pub mod stats;
 
 use std::path::{Path, PathBuf};

@@ -85,19 +85,31 @@ mod tests {
         let a = db.slots("a");
         a.add(&[
             Slot { start: 0, stop: 10 },
-            Slot { start: 10, stop: 20 },
+            Slot {
+                start: 10,
+                stop: 20,
+            },
         ])
         .unwrap();
         db.slots("b").add(&[Slot { start: 5, stop: 7 }]).unwrap();
         // A slot already listed cannot be listed again with other times.
-        assert!(a.add(&[Slot { start: 10, stop: 30 }]).is_err());
+        assert!(
+            a.add(&[Slot {
+                start: 10,
+                stop: 30
+            }])
+            .is_err()
+        );
         assert_eq!(a.all().unwrap().len(), 2);
         assert_eq!(a.drop_ended_before(15).unwrap(), 1);
         drop(db);
         let db = Db::open(&path).unwrap();
         assert_eq!(
             db.slots("a").all().unwrap(),
-            [Slot { start: 10, stop: 20 }]
+            [Slot {
+                start: 10,
+                stop: 20
+            }]
         );
         assert_eq!(db.slots("b").all().unwrap(), [Slot { start: 5, stop: 7 }]);
     }

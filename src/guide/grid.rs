@@ -274,8 +274,14 @@ mod tests {
         let t = ts("2026-12-07 10:17");
         assert_eq!(slot_start(&Utc, 30, t), ts("2026-12-07 10:00"));
         assert_eq!(next_boundary(&Utc, 30, t), ts("2026-12-07 10:30"));
-        assert_eq!(next_boundary(&Utc, 30, ts("2026-12-07 10:30")), ts("2026-12-07 11:00"));
-        assert_eq!(slot_start(&Utc, 30, ts("2026-12-07 10:30")), ts("2026-12-07 10:30"));
+        assert_eq!(
+            next_boundary(&Utc, 30, ts("2026-12-07 10:30")),
+            ts("2026-12-07 11:00")
+        );
+        assert_eq!(
+            slot_start(&Utc, 30, ts("2026-12-07 10:30")),
+            ts("2026-12-07 10:30")
+        );
         assert_eq!(next_boundary(&Utc, 1440, t), ts("2026-12-08 00:00"));
         // India is 5:30 ahead: an hour's programmes start at :00 there, :30 in UTC.
         let india = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
@@ -311,7 +317,10 @@ mod tests {
             back: true,
         };
         let from = ts("2027-10-30 23:30"); // 01:30 local
-        assert_eq!(chain(&autumn, 30, from, 4), ["01:30", "02:00", "02:30", "03:00"]);
+        assert_eq!(
+            chain(&autumn, 30, from, 4),
+            ["01:30", "02:00", "02:30", "03:00"]
+        );
         let second_pass = ts("2027-10-31 01:10"); // 02:10 local, the second time
         let start = slot_start(&autumn, 30, second_pass);
         assert_eq!(local(&autumn, start).format("%H:%M").to_string(), "02:30");
@@ -344,7 +353,11 @@ mod tests {
         let more = to_list(&Utc, 60, &first, later, later + 3600);
         assert_eq!(more[0].start, first.last().unwrap().stop);
         assert_eq!(more[0].stop, ts("2026-12-07 14:00"));
-        assert!(more[1..].iter().all(|s| s.stop - s.start == 3600 && s.start % 3600 == 0));
+        assert!(
+            more[1..]
+                .iter()
+                .all(|s| s.stop - s.start == 3600 && s.start % 3600 == 0)
+        );
         // Off for a week: from the slot of now, nothing for the time it was off.
         let week = now + 7 * 86400;
         let after = to_list(&Utc, 30, &first, week, week + 3600);

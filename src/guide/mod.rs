@@ -32,7 +32,10 @@ impl ChannelText {
     /// The text of the channel `def` with the effective settings `c`.
     pub fn new(def: &ChannelDef, c: &Config) -> ChannelText {
         let ch = &c.channel;
-        let title = ch.programme_title.clone().unwrap_or_else(|| def.name.clone());
+        let title = ch
+            .programme_title
+            .clone()
+            .unwrap_or_else(|| def.name.clone());
         let description = ch
             .programme_description
             .clone()
@@ -59,8 +62,10 @@ fn what_it_airs(def: &ChannelDef, c: &Config) -> String {
         .videos
         .iter()
         .map(|p| {
-            p.file_name()
-                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         })
         .collect();
     let mut what = if !s.creators.is_empty() {
@@ -219,9 +224,18 @@ mod tests {
     #[test]
     fn a_programme_is_a_window_and_every_clip_within_it_belongs_to_it() {
         let slots = [
-            Slot { start: 0, stop: 100 },
-            Slot { start: 100, stop: 200 },
-            Slot { start: 200, stop: 300 },
+            Slot {
+                start: 0,
+                stop: 100,
+            },
+            Slot {
+                start: 100,
+                stop: 200,
+            },
+            Slot {
+                start: 200,
+                stop: 300,
+            },
         ];
         let f = Forecast {
             now: 50.0,
@@ -248,7 +262,10 @@ mod tests {
         assert_eq!(p[0].title(&text), "A and B");
         assert_eq!(p[1].title(&text), "B and C");
         assert_eq!(p[2].title(&text), "Mix");
-        assert_eq!(p[1].description(&text), "B (Ann)\nC (Ann)\nThen: Short clips.");
+        assert_eq!(
+            p[1].description(&text),
+            "B (Ann)\nC (Ann)\nThen: Short clips."
+        );
         assert_eq!(p[2].description(&text), "Short clips.");
         assert!(p[0].new_clips() && !p[1].new_clips() && !p[2].new_clips());
         assert_eq!(p[1].creators(), ["Ann"]);
@@ -263,12 +280,17 @@ mod tests {
         c.channel.videos = vec!["/srv/videos/cats".into(), "/srv/dogs".into()];
         let t = ChannelText::new(&def, &c);
         assert_eq!(t.title, "shufflecast");
-        assert!(t.description.contains("the videos in cats and dogs"), "{}", t.description);
+        assert!(
+            t.description.contains("the videos in cats and dogs"),
+            "{}",
+            t.description
+        );
         def.sources.creators = vec!["Blender".into(), "NASA".into(), "ESA".into()];
         def.sources.exclude = vec!["*trailer*".into()];
         let t = ChannelText::new(&def, &c);
         assert!(
-            t.description.contains("videos by Blender, NASA and ESA (but not \"*trailer*\")"),
+            t.description
+                .contains("videos by Blender, NASA and ESA (but not \"*trailer*\")"),
             "{}",
             t.description
         );

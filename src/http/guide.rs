@@ -56,9 +56,9 @@ pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, Api
                 .grid
                 .list(&chrono::Local, c.channel.programme_minutes, now, until)
                 .map_err(ApiError::internal)?;
-            let from = slots
-                .first()
-                .map_or(wall, |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.start.max(0) as u64));
+            let from = slots.first().map_or(wall, |s| {
+                SystemTime::UNIX_EPOCH + Duration::from_secs(s.start.max(0) as u64)
+            });
             let f = guide::forecast(&ch.live, &ch.playout, from, wall);
             out.push(Listed {
                 programmes: guide::programmes(&slots, &f),

@@ -109,7 +109,11 @@ fn programmes(x: &mut String, l: &Listed, base: &str, q: &str) {
             xmltv_time(p.start),
             xmltv_time(p.stop)
         );
-        let _ = writeln!(x, "    <title lang=\"en\">{}</title>", attr(&p.title(&l.text)));
+        let _ = writeln!(
+            x,
+            "    <title lang=\"en\">{}</title>",
+            attr(&p.title(&l.text))
+        );
         // XMLTV: an empty desc is an error; the channel's text is never empty.
         let desc = p.description(&l.text);
         if !desc.trim().is_empty() {

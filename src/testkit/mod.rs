@@ -19,6 +19,7 @@
 pub mod clip;
 pub mod disk;
 pub mod engine;
+pub mod guide;
 pub mod http;
 pub mod media;
 pub mod procfs;

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
+use shufflecast::testkit::guide;
+
 use crate::harness::{self, Proc, Server, parse_playlist};
 
 /// Live processes whose command line names `needle` (the test's data folder).
@@ -98,44 +100,14 @@ async fn wait_mid_first_chunk(server: &mut Server) -> (String, usize, Vec<u32>) 
     }
 }
 
-/// Seconds since the Unix epoch of an XMLTV time (`YYYYMMDDhhmmss +0000`).
-fn xmltv_secs(t: &str) -> i64 {
-    let n = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0, 4), n(4, 6), n(6, 8));
-    assert!(t.ends_with(" +0000"), "{t}");
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + n(8, 10) * 3600 + n(10, 12) * 60 + n(12, 14)
-}
-
-/// (start, stop, chunk) of each programme of the guide.
-fn programmes(epg: &str) -> Vec<(i64, i64, Option<String>)> {
-    epg.split("<programme ")
-        .skip(1)
-        .map(|p| {
-            let attr = |name: &str| {
-                let at = p.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-                let end = at + p[at..].find('"').unwrap();
-                xmltv_secs(&p[at..end])
-            };
-            let chunk = p
-                .split("<episode-num system=\"shufflecast-chunk\">")
-                .nth(1)
-                .and_then(|r| r.split('<').next())
-                .map(str::to_string);
-            (attr("start"), attr("stop"), chunk)
-        })
-        .collect()
-}
-
 /// Starts the server again on the same data folder and checks what airs first: a
 /// clip of `chunk` within moments, reported as such by the status and the guide.
-async fn restart_airs_a_clip_at_once(dir: &Path, args: &[String], chunk: &str) -> Server {
+async fn restart_airs_a_clip_at_once(
+    dir: &Path,
+    args: &[String],
+    chunk: &str,
+    guide_before: &str,
+) -> Server {
     let t0 = Instant::now();
     let mut server = start(dir, "second", args);
     let client = reqwest::Client::new();
@@ -210,23 +182,23 @@ async fn restart_airs_a_clip_at_once(dir: &Path, args: &[String], chunk: &str) -
         status["sequence"].as_u64().unwrap() >= seq,
         "{status}\n{playlist}"
     );
-    // The guide: the programme on air covers now, and what follows comes after.
+    // The guide: every programme listed before the stop keeps its times, the one
+    // on air holds now and names the clip on air, what follows comes after.
     let (code, epg) = harness::get_text(&server.base, "/epg.xml").await;
     assert_eq!(code, 200);
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let progs = programmes(&epg);
+    guide::assert_promises_kept(guide_before, &epg, now, "a restart");
+    guide::assert_grid(&epg, now, 48, &[30]);
+    let progs = &guide::programmes(&epg)["shufflecast.local"];
     let on_air = progs
         .iter()
-        .position(|(start, stop, _)| *start <= now && now < *stop)
+        .position(|p| p.start <= now && now < p.stop)
         .unwrap_or_else(|| panic!("no programme covers now ({now}): {epg}"));
-    assert_eq!(progs[on_air].2.as_deref(), Some(chunk), "{epg}");
-    assert!(
-        progs.len() > on_air + 1 && progs[on_air + 1].0 == progs[on_air].1,
-        "what follows the programme on air: {epg}"
-    );
+    let title = status["clip"]["title"].as_str().unwrap();
+    assert!(progs[on_air].desc.contains(title), "{title}: {epg}");
     server
 }
 
@@ -286,6 +258,7 @@ async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_a
     become_subreaper();
     let mut server = start(dir.path(), "first", &args);
     let (chunk, clips, encoders) = wait_mid_first_chunk(&mut server).await;
+    let (_, guide_before) = harness::get_text(&server.base, "/epg.xml").await;
     let pid = server.child.id();
     let status = server.stop_with(libc::SIGTERM, false, Duration::from_secs(30));
     assert!(
@@ -315,7 +288,7 @@ async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_a
     assert!(leftovers.is_empty(), "partial outputs left: {leftovers:?}");
     drop(server);
 
-    let mut server = restart_airs_a_clip_at_once(dir.path(), &args, &chunk).await;
+    let mut server = restart_airs_a_clip_at_once(dir.path(), &args, &chunk, &guide_before).await;
     let status = server.stop();
     assert!(status.success(), "{status}: {}", server.logs());
 }
@@ -333,6 +306,7 @@ async fn kill_9_mid_first_chunk_takes_the_encoders_along_and_the_restart_airs_a_
     become_subreaper();
     let mut server = start(dir.path(), "first", &args);
     let (chunk, clips, mut encoders) = wait_mid_first_chunk(&mut server).await;
+    let (_, guide_before) = harness::get_text(&server.base, "/epg.xml").await;
     let pid = server.child.id();
     // The encoders right before the kill (one may just have ended).
     let now = harness::live_children(pid, "ffmpeg");
@@ -392,7 +366,7 @@ async fn kill_9_mid_first_chunk_takes_the_encoders_along_and_the_restart_airs_a_
     eprintln!("partial outputs the kill left: {before:?}");
     drop(server);
 
-    let mut server = restart_airs_a_clip_at_once(dir.path(), &args, &chunk).await;
+    let mut server = restart_airs_a_clip_at_once(dir.path(), &args, &chunk, &guide_before).await;
     // None of the killed run's partial outputs survive the start (their names
     // carry its pid); the new run's own encodes may have one of their own.
     let tag = format!(".{pid}-");

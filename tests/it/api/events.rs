@@ -175,6 +175,10 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
     };
     let now = time::OffsetDateTime::from(SystemTime::now());
     let mut prev_stop: Option<time::OffsetDateTime> = None;
+    // The chunk asked for airs next: its first clip is named by the programme on
+    // air or the one after.
+    let asked = json(&c, &format!("{b}/api/chunks/{target}")).await;
+    let first_title = asked["titles"][0].as_str().unwrap().to_string();
     let mut asked_for_seen = false;
     for (i, p) in programmes.iter().enumerate() {
         assert_eq!(p.attribute("channel"), Some("shufflecast.local"));
@@ -186,22 +190,8 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
             p.children()
                 .any(|n| n.has_tag_name("title") && n.text().is_some_and(|t| !t.is_empty()))
         );
-        let id = p
-            .children()
-            .find(|n| n.has_tag_name("episode-num"))
-            .and_then(|n| n.text())
-            .expect("the chunk id");
-        let chunk = json(&c, &format!("{b}/api/chunks/{id}")).await;
-        let secs = (stop - start).as_seconds_f64();
-        assert!(
-            (secs - chunk["duration"].as_f64().unwrap()).abs() <= 1.0,
-            "programme {id}: {secs} s"
-        );
         if let Some(prev) = prev_stop {
-            assert!(
-                (start - prev).as_seconds_f64().abs() <= 1.0,
-                "programmes follow each other"
-            );
+            assert_eq!(start, prev, "programmes follow each other");
         }
         if i == 0 {
             assert!(
@@ -210,7 +200,12 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
                 "the first is on air"
             );
         }
-        if i <= 1 && id == target {
+        let desc = p
+            .children()
+            .find(|n| n.has_tag_name("desc"))
+            .and_then(|n| n.text())
+            .unwrap_or("");
+        if i <= 1 && desc.contains(&first_title) {
             asked_for_seen = true;
         }
         prev_stop = Some(stop);
