@@ -75,10 +75,16 @@ pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     if let (Some(clip), Some(info)) = (status.clip.as_mut(), now.clip.as_ref()) {
         clip.thumbnail = thumbs::clip_url(ch.slug.as_str(), info);
     }
-    status.next_thumbnail = status.next_chunk.as_ref().and_then(|id| {
-        let c = ch.playout.chunk(id)?;
-        thumbs::strip_url(ch.slug.as_str(), &c)
-    });
+    let next = status.next_chunk.as_ref().and_then(|id| ch.playout.chunk(id));
+    status.next_thumbnail = next
+        .as_ref()
+        .and_then(|c| thumbs::strip_url(ch.slug.as_str(), c));
+    status.next_title = next.as_ref().map(|c| c.title());
+    status.chunk_title = status
+        .chunk
+        .as_ref()
+        .and_then(|id| ch.playout.chunk(id))
+        .map(|c| c.title());
     status
 }
 

@@ -96,6 +96,12 @@ pub struct StreamStatus {
     /// The URL of the next chunk's strip of pictures; null until it has one.
     #[schema(required = true)]
     pub next_thumbnail: Option<String>,
+    /// The chunk on air as people name it ("Big Buck Bunny, bikes and 12 more").
+    #[schema(required = true)]
+    pub chunk_title: Option<String>,
+    /// The next chunk as people name it.
+    #[schema(required = true)]
+    pub next_title: Option<String>,
 }
 
 /// The clip on air.
@@ -165,6 +171,8 @@ impl StreamStatus {
             next_chunk,
             sequence: now.seq,
             next_thumbnail: None,
+            chunk_title: None,
+            next_title: None,
         }
     }
 

@@ -317,7 +317,7 @@ export interface paths {
         };
         /**
          * Every channel, by number, with its programmes from the one on air on: start and
-         *     stop, the title people read, the picture, and each clip with its own.
+         *     stop, title, description, picture, and each clip known with its own.
          */
         get: operations["guide"];
         put?: never;
@@ -707,8 +707,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * An XMLTV guide: every channel, each with the chunk on air and the chunks queued
-         *     after it.
+         * An XMLTV guide: every channel, each with its programmes from the one on air
+         *     until GUIDE_HOURS ahead. Gzip-compressed when the client accepts it.
          */
         get: operations["epg"];
         put?: never;
@@ -1293,7 +1293,10 @@ export interface components {
              */
             memory_total: number | null;
         };
-        /** @description `GET /api/guide`: every channel with its programmes, from the one on air on. */
+        /**
+         * @description `GET /api/guide`: every channel with its programmes, from the one on air on:
+         *     the same grid, titles and descriptions as `/epg.xml`.
+         */
         Guide: {
             /**
              * Format: double
@@ -1303,8 +1306,7 @@ export interface components {
             now: number;
             /**
              * Format: double
-             * @description The hours asked for: the programmes cover them as far as they are known and
-             *     the limit allows.
+             * @description The hours asked for: the programmes cover them, as far as the limit allows.
              */
             hours: number;
             /** @description The default channel's slug. */
@@ -1330,13 +1332,15 @@ export interface components {
             /** @description Whether it is the default channel. */
             default: boolean;
             /**
-             * @description What airs, in order: the programme on air first (it started before `now`),
+             * @description Its programmes in order: the one on air first (it started before `now`),
              *     then each that follows it, start to stop without gaps.
              */
             programmes: components["schemas"]["GuideProgramme"][];
         };
         /** @description A clip of a programme. */
         GuideClip: {
+            /** @description The chunk it belongs to (see `/api/chunks/{id}`). */
+            chunk: string | null;
             /**
              * Format: int32
              * @description Its position in the chunk, from 0.
@@ -1348,16 +1352,23 @@ export interface components {
             creator: string | null;
             /**
              * Format: double
+             * @description When it starts (started), Unix seconds.
+             */
+            start: number;
+            /**
+             * Format: double
              * @description Its length, seconds.
              */
             duration: number;
             /** @description Its picture; null until there is one. */
             thumbnail: string | null;
         };
-        /** @description A programme of the guide: a chunk (or, while nothing else can air, the slate). */
+        /**
+         * @description A programme of the guide: a slot of the channel's grid (PROGRAMME_MINUTES,
+         *     starting on its multiples in local time), whose start and stop never change
+         *     once listed, with what is known to air in it.
+         */
         GuideProgramme: {
-            /** @description The chunk (see `/api/chunks/{id}`); null for the slate. */
-            chunk: string | null;
             /**
              * Format: double
              * @description When it starts (or started), Unix seconds.
@@ -1369,15 +1380,29 @@ export interface components {
              */
             stop: number;
             /**
-             * @description Its title for people: the first two distinct clip titles, then how many
-             *     more ("Big Buck Bunny, bikes and 12 more"); the channel's name for the slate.
+             * @description Its title: its clips' ("Big Buck Bunny, bikes and 12 more") once they are
+             *     made, else the channel's programme title.
              */
             title: string;
+            /**
+             * @description Its description: its clips, a line each, then (while what airs is not
+             *     known to its end) the channel's programme description.
+             */
+            description: string;
+            /** @description Its clips are known, some at least. */
+            known: boolean;
+            /** @description What airs is known to its end. */
+            whole: boolean;
             /** @description It is on air now. */
             on_air: boolean;
-            /** @description The strip of its clips' pictures; null until there is one. */
-            thumbnail: string | null;
-            /** @description Its clips, in airing order (as far as they are made). */
+            /** @description Every clip known in it airs for the first time. */
+            new: boolean;
+            /**
+             * @description The picture of its first chunk (a strip of clip pictures), else the
+             *     channel's logo.
+             */
+            thumbnail: string;
+            /** @description The clips that air (or aired) within it, in order. */
             clips: components["schemas"]["GuideClip"][];
         };
         /** @description Progress of one job (one chunk being made). */
@@ -1717,6 +1742,12 @@ export interface components {
              */
             generator_jobs: number;
             /**
+             * Guide hours ahead
+             * @description Hours of programmes the guide lists ahead (XMLTV, /api/guide); once listed, a programme's start and stop never change
+             * @default 48
+             */
+            guide_hours: number;
+            /**
              * Height (px)
              * @description Output height in pixels
              * @default 720
@@ -1741,6 +1772,24 @@ export interface components {
              * @default -16
              */
             music_loudness: number;
+            /**
+             * Programme description
+             * @description Description of those programmes; none: a sentence naming what the channel airs (its folders, creators or globs)
+             * @default
+             */
+            programme_description: string;
+            /**
+             * Programme length (min)
+             * @description Length of a programme in the guide, minutes, a divisor of a day: programmes start on its multiples in local time (30: at :00 and :30); a change applies after the programmes already listed
+             * @default 30
+             */
+            programme_minutes: number;
+            /**
+             * Programme title
+             * @description Title of the programmes too far ahead for their clips to be made yet; none: the channel's name
+             * @default
+             */
+            programme_title: string;
             /**
              * Chunks kept ready
              * @description Never-aired chunks kept ready at all times
@@ -1849,6 +1898,12 @@ export interface components {
              */
             generator_jobs: number;
             /**
+             * Guide hours ahead
+             * @description Hours of programmes the guide lists ahead (XMLTV, /api/guide); once listed, a programme's start and stop never change
+             * @default 48
+             */
+            guide_hours: number;
+            /**
              * Height (px)
              * @description Output height in pixels
              * @default 720
@@ -1873,6 +1928,24 @@ export interface components {
              * @default -16
              */
             music_loudness: number;
+            /**
+             * Programme description
+             * @description Description of those programmes; none: a sentence naming what the channel airs (its folders, creators or globs)
+             * @default
+             */
+            programme_description: string;
+            /**
+             * Programme length (min)
+             * @description Length of a programme in the guide, minutes, a divisor of a day: programmes start on its multiples in local time (30: at :00 and :30); a change applies after the programmes already listed
+             * @default 30
+             */
+            programme_minutes: number;
+            /**
+             * Programme title
+             * @description Title of the programmes too far ahead for their clips to be made yet; none: the channel's name
+             * @default
+             */
+            programme_title: string;
             /**
              * Chunks kept ready
              * @description Never-aired chunks kept ready at all times
@@ -2033,6 +2106,10 @@ export interface components {
             sequence: number;
             /** @description The URL of the next chunk's strip of pictures; null until it has one. */
             next_thumbnail: string | null;
+            /** @description The chunk on air as people name it ("Big Buck Bunny, bikes and 12 more"). */
+            chunk_title: string | null;
+            /** @description The next chunk as people name it. */
+            next_title: string | null;
         };
         /** @description GET /api/system-usage: the newest sample and the last ten minutes of them. */
         SystemUsage: {
@@ -3294,9 +3371,9 @@ export interface operations {
     guide: {
         parameters: {
             query?: {
-                /** @description Hours from now the guide covers: more than 0, at most 24 (default 3). */
+                /** @description Hours from now the guide covers: more than 0, at most GUIDE_HOURS (default 3). */
                 hours?: number;
-                /** @description Programmes per channel at most, 1-300 (default 300). */
+                /** @description Programmes per channel at most, 1-1000 (default 1000). */
                 limit?: number;
             };
             header?: never;

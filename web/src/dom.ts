@@ -80,3 +80,10 @@ export function debounce<A extends unknown[]>(ms: number, fn: (...a: A) => void)
     t = window.setTimeout(() => fn(...a), ms);
   };
 }
+
+/** "14:05", or "14:05:30" when seconds matter: `unix` seconds in local time. */
+export function hhmm(unix: number, seconds = false): string {
+  const d = new Date(unix * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}${seconds ? `:${p(d.getSeconds())}` : ""}`;
+}

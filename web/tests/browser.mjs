@@ -164,6 +164,11 @@ await page.waitForFunction(() => document.querySelector("video")?.currentTime > 
   }
   const waiting = await page.evaluate(() => document.querySelector("video").getVideoPlaybackQuality?.().droppedVideoFrames ?? 0);
   console.log(`ok playback: ${(last - t0).toFixed(1)} s played across ${clips.size - 1} clip switch(es), longest gap between time updates ${longestStall} ms, ${waiting} dropped frames`);
+  // What airs and what comes next, named as a viewer reads them: titles, never ids.
+  await page.waitForFunction(() => /^In “.+” until \d\d:\d\d/.test(document.querySelector("#now-chunk").textContent), null, { timeout: 20_000 }).catch(async () => fail(`the programme on air is not named: ${await page.textContent("#now-chunk")}`, page));
+  const named = await page.evaluate(() => [document.querySelector("#now-chunk").textContent, document.querySelector("#next-chunk").textContent]);
+  if (named.some((t) => /\d{8}-\d{6}-[0-9a-f]{8}/.test(t))) await fail(`the live view names chunks by id: ${named.join(" / ")}`, page);
+  console.log(`ok live names: ${named.join(" / ")}`);
 }
 
 // ---- skip -------------------------------------------------------------------------
@@ -321,14 +326,19 @@ async function pictures(p) {
   // of each are the gap between blocks).
   const pps = g.blocks.filter((b) => !b.clipped && b.stop > b.start).map((b) => (b.w + 2) / (b.stop - b.start));
   if (pps.length < 2 || Math.max(...pps) / Math.min(...pps) > 1.03) await fail(`blocks are not sized by their length: ${pps.map((x) => x.toFixed(2)).join(", ")} px/s`, page);
-  const block = page.locator("#guide .epg-block").nth(1);
+  // The programme on air: its clips (the first 24) below the grid; one far ahead:
+  // the channel's own description.
+  const block = page.locator("#guide .epg-block.on-air").first();
   await block.focus();
   const key = await block.getAttribute("data-key");
   await page.waitForFunction((k) => document.querySelector("#guide-detail").dataset.key === k, key, { timeout: 5000 }).catch(() => fail("focusing a block does not show it below the grid", page));
-  const chunk = await block.getAttribute("data-chunk");
-  const want = (await json(`/api/chunks/${chunk}`)).clip_list.length;
+  const [slug, start] = [await block.getAttribute("data-channel"), Number(await block.getAttribute("data-start"))];
+  const prog = (await json("/api/guide?hours=1")).channels.find((c) => c.slug === slug).programmes.find((p) => p.start === start);
   const got = await page.locator("#guide-clips li").count();
-  if (got !== want) await fail(`the detail shows ${got} clips of chunk ${chunk}, which has ${want}`, page);
+  if (!prog?.known || got < 1 || got > Math.min(24, prog.clips.length) + 2) await fail(`the detail shows ${got} clips of the programme on air, which has ${prog?.clips.length}`, page);
+  const last = page.locator("#guide .epg-block").last();
+  await last.focus();
+  await page.waitForFunction(() => (document.querySelector("#guide-detail .guide-description")?.textContent ?? "").length > 20, null, { timeout: 5000 }).catch(() => fail("a programme far ahead shows no description", page));
   await page.screenshot({ path: `${out}/desktop-guide-detail.png` });
   console.log(`ok guide grid: ${g.rows} row(s), ${g.blocks.length} blocks at ${Math.min(...pps).toFixed(2)}–${Math.max(...pps).toFixed(2)} px/s, a now line; a focused block shows its ${got} clips`);
 }

@@ -1,14 +1,15 @@
 // Guide: a timeline grid of what airs, one row per channel, time across from now
-// on with a line at now. Each programme (a chunk) is a block as long as it airs,
-// with its picture and its title; focusing one (arrow keys in TV mode, the mouse
-// or Tab elsewhere) shows its clips below the grid, with their pictures, titles and
+// on with a line at now. Each programme (a slot of the channel's grid, the same as
+// the XMLTV guide's) is a block as long as it airs, with its picture and its title;
+// focusing one (arrow keys in TV mode, the mouse or Tab elsewhere) shows its
+// description and its known clips below the grid, with their pictures, titles and
 // creators; Enter or a click on a row or a block selects that channel and plays
 // it. The grid is rebuilt only when what it shows changes and no key was pressed
 // for a few seconds, and the focus is put back on the same block, so a remote
 // keeps its place across updates.
 import { api, ChannelInfo, describe, Guide, GuideChannel, GuideProgramme, withToken } from "../api";
 import { channels, current, label, select } from "../channel";
-import { button, clock, el } from "../dom";
+import { button, clock, el, hhmm } from "../dom";
 import { picture, strip } from "../pictures";
 import { say } from "../ui";
 
@@ -16,7 +17,7 @@ import { say } from "../ui";
 const VISIBLE = 2.5 * 3600;
 /** How far ahead the guide is asked for. */
 const HOURS = 3;
-/** Programmes per channel at most: enough for 3 hours of 5-minute chunks. */
+/** Programmes per channel at most: enough for 3 hours of 5-minute programmes. */
 const LIMIT = 40;
 /** The narrowest a typical block may be, rem: below that the scale grows (chunks
  * of a few seconds would otherwise be slivers). */
@@ -26,19 +27,12 @@ const STEPS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 /** How long keys and the focus must rest before the grid is updated, ms. */
 const KEYS_REST = 8000;
 
-/** "14:05", or "14:05:30" when seconds matter. */
-function hhmm(unix: number, seconds = false): string {
-  const d = new Date(unix * 1000);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${p(d.getHours())}:${p(d.getMinutes())}${seconds ? `:${p(d.getSeconds())}` : ""}`;
-}
-
 function span(p: GuideProgramme, seconds: boolean): string {
   return `${hhmm(p.start, seconds)}–${hhmm(p.stop, seconds)}`;
 }
 
 function key(slug: string, p: GuideProgramme): string {
-  return `${slug}|${p.chunk ?? "slate"}|${Math.round(p.start)}`;
+  return `${slug}|${Math.round(p.start)}`;
 }
 
 interface Scale {
@@ -125,7 +119,7 @@ export function guide(view: HTMLElement): () => void {
     const seconds = s.step < 60;
     const k = key(c.slug, p);
     programmes.set(k, { ch: c, p });
-    const pic = p.thumbnail ?? p.clips[0]?.thumbnail ?? null;
+    const pic = p.known ? p.thumbnail : (p.clips[0]?.thumbnail ?? p.thumbnail);
     const b = el(
       "button",
       {
@@ -133,7 +127,7 @@ export function guide(view: HTMLElement): () => void {
         class: `epg-block${p.on_air ? " on-air" : ""}`,
         "data-key": k,
         "data-channel": c.slug,
-        "data-chunk": p.chunk ?? "",
+        "data-known": p.known ? "1" : "",
         "aria-label": `${p.title}, ${p.on_air ? "on air now, until" : `${hhmm(p.start, seconds)} to`} ${hhmm(p.stop, seconds)}, on ${c.number} · ${c.name}`,
       },
       picture(pic, `Picture of “${p.title}”`, "epg-pic"),
@@ -213,14 +207,15 @@ export function guide(view: HTMLElement): () => void {
     detail.replaceChildren(
       el("p", { class: "eyebrow" }, p.on_air ? "On air now" : "Coming up"),
       el("h3", { id: "guide-detail-title" }, p.title),
-      el("p", { class: "muted" }, `${label(ch)} · ${span(p, seconds)} · ${clock(p.stop - p.start)}${p.chunk ? ` · chunk ${p.chunk}` : ""}`),
+      el("p", { class: "muted" }, `${label(ch)} · ${span(p, seconds)} · ${clock(p.stop - p.start)}${p.new ? " · new" : ""}`),
       p.clips.length
         ? strip(
-            p.clips.map((k) => ({ title: k.title, creator: k.creator, thumbnail: k.thumbnail, note: clock(k.duration) })),
+            p.clips.slice(0, 24).map((k) => ({ title: k.title, creator: k.creator, thumbnail: k.thumbnail, note: `${hhmm(k.start, true)} · ${clock(k.duration)}` })),
             `The clips of “${p.title}”`,
             "guide-clips",
           )
-        : el("p", { class: "muted" }, p.chunk ? "Its clips are being made." : "The slate: back in a moment."),
+        : "",
+      el("p", { class: "muted guide-description" }, p.known ? (p.whole ? "" : "More is being made for the rest of it.") : p.description),
     );
   };
 
@@ -234,7 +229,7 @@ export function guide(view: HTMLElement): () => void {
       placeNow();
       return;
     }
-    const what = JSON.stringify([s.t0, s.pps.toFixed(4), s.t1.toFixed(0), current(), g.channels.map((c) => [c.slug, c.name, infos.get(c.slug)?.editable, c.programmes.map((p) => [p.chunk, p.start.toFixed(0), p.stop.toFixed(0), p.title, p.on_air, p.thumbnail])])]);
+    const what = JSON.stringify([s.t0, s.pps.toFixed(4), s.t1.toFixed(0), current(), g.channels.map((c) => [c.slug, c.name, infos.get(c.slug)?.editable, c.programmes.map((p) => [p.start.toFixed(0), p.stop.toFixed(0), p.title, p.on_air, p.thumbnail, p.clips.length])])]);
     if (what !== shown) {
       shown = what;
       const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-key], .guide-row, [data-edit]");

@@ -1,7 +1,7 @@
 // Live: the player with its LIVE badge, what is on air (chunk, clip, music) with
 // progress that moves between updates, and the controls.
 import { api, describe, events, Guide, StreamStatus, withToken } from "../api";
-import { bar, button, clock, el } from "../dom";
+import { bar, button, clock, el, hhmm } from "../dom";
 import { chan, channelLine, channels, current, info } from "../channel";
 import { attach, Player } from "../player";
 import { strip, StripItem } from "../pictures";
@@ -118,20 +118,24 @@ export function live(view: HTMLElement): () => void {
     const slug = current() ?? g.default;
     const c = g.channels.find((x) => x.slug === slug);
     const items: StripItem[] = [];
+    const seen = new Set<string>();
     const t = Date.now() / 1000;
     for (const p of c?.programmes ?? []) {
-      // In the chunk on air, the clips after the one airing; elsewhere, by time.
-      const airing = p.on_air && p.chunk !== null && status?.chunk === p.chunk && status.clip ? Number(status.clip.id.split("/").pop()) : null;
-      let at = p.start;
+      // After the clip airing (a clip across a boundary is in both programmes).
       for (const k of p.clips) {
-        const start = at;
-        at += k.duration;
-        if (airing !== null ? k.index <= airing : start < t - 1) continue;
-        items.push({ title: k.title, creator: k.creator, thumbnail: k.thumbnail, note: start - t > 1 ? `in ${clock(start - t)}` : "next" });
+        const id = `${k.chunk ?? ""}/${k.index}`;
+        if (k.start < t - 1 || id === status?.clip?.id || seen.has(id)) continue;
+        seen.add(id);
+        items.push({ title: k.title, creator: k.creator, thumbnail: k.thumbnail, note: k.start - t > 1 ? `in ${clock(k.start - t)}` : "next" });
       }
       if (items.length >= 8) break;
     }
     coming.replaceChildren(items.length ? strip(items.slice(0, 8), "The clips coming up", "coming-clips") : el("p", { class: "muted" }, "Nothing announced yet."));
+  };
+  /** The programme on air on the selected channel, as the guide lists it. */
+  const programmeNow = () => {
+    const c = guideData?.channels.find((x) => x.slug === (current() ?? guideData?.default));
+    return c?.programmes.find((p) => p.on_air) ?? null;
   };
   const loadComing = async (chunk: string) => {
     guideFor = chunk;
@@ -139,6 +143,7 @@ export function live(view: HTMLElement): () => void {
     try {
       guideData = await api<Guide>("/api/guide?hours=1&limit=4");
       showComing();
+      if (status) show(status);
     } catch (e) {
       say(describe(e));
     }
@@ -159,9 +164,10 @@ export function live(view: HTMLElement): () => void {
       const from = s.clip.source ? `from ${clock(s.clip.source_start)} of ${s.clip.source}` : "";
       creator.textContent = [s.clip.creator, from].filter(Boolean).join(" · ");
     }
-    chunk.textContent = s.chunk ? `Chunk ${s.chunk}` : "";
+    const prog = programmeNow();
+    chunk.textContent = [prog ? `In “${prog.title}” until ${hhmm(prog.stop)}` : "", s.chunk_title ? `from “${s.chunk_title}”` : ""].filter(Boolean).join(", ");
     track.textContent = s.track ? s.track.title : "No music (silence)";
-    next.textContent = s.next_chunk ? `Next: chunk ${s.next_chunk}` : "";
+    next.textContent = s.next_title ? `Next: “${s.next_title}”` : "";
     tick();
   };
   /** A bar and its "position / length" label, the position moved on by `dt`. */
