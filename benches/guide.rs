@@ -55,7 +55,14 @@ async fn main() {
     let videos = videos.display().to_string();
     let s = TestServer::start(
         dir.path(),
-        &["--channels", &path, "--videos", &videos, "--discovery", "false"],
+        &[
+            "--channels",
+            &path,
+            "--videos",
+            &videos,
+            "--discovery",
+            "false",
+        ],
     )
     .await;
     let c = reqwest::Client::new();
@@ -73,7 +80,10 @@ async fn main() {
         "guide: {channels} channels, {programmes} programmes ({:.0} a channel)",
         programmes as f64 / channels as f64
     );
-    println!("  first request (lists and saves every slot): {:.1} ms", ms(first));
+    println!(
+        "  first request (lists and saves every slot): {:.1} ms",
+        ms(first)
+    );
     println!(
         "  then, {rounds} requests: median {:.1} ms, worst {:.1} ms (goal: under 100 ms)",
         ms(times[times.len() / 2]),

@@ -124,16 +124,28 @@ impl Programme {
         if !self.known() {
             return text.description.clone();
         }
-        let mut out = String::new();
-        for a in self.clips.iter().take(LISTED_CLIPS) {
-            out.push_str(&a.clip.title);
+        // A line per clip; clips of one video in a row make one line ("×3").
+        let mut lines: Vec<(String, usize)> = Vec::new();
+        for a in &self.clips {
+            let mut line = a.clip.title.clone();
             if let Some(c) = &a.clip.creator {
-                out.push_str(&format!(" ({c})"));
+                line.push_str(&format!(" ({c})"));
+            }
+            match lines.last_mut() {
+                Some((last, n)) if *last == line => *n += 1,
+                _ => lines.push((line, 1)),
+            }
+        }
+        let mut out = String::new();
+        for (line, n) in lines.iter().take(LISTED_CLIPS) {
+            out.push_str(line);
+            if *n > 1 {
+                out.push_str(&format!(" ×{n}"));
             }
             out.push('\n');
         }
-        if self.clips.len() > LISTED_CLIPS {
-            out.push_str(&format!("… and {} more\n", self.clips.len() - LISTED_CLIPS));
+        if lines.len() > LISTED_CLIPS {
+            out.push_str(&format!("… and {} more\n", lines.len() - LISTED_CLIPS));
         }
         if !self.whole {
             out.push_str(&format!("Then: {}", text.description));

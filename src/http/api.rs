@@ -75,7 +75,10 @@ pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     if let (Some(clip), Some(info)) = (status.clip.as_mut(), now.clip.as_ref()) {
         clip.thumbnail = thumbs::clip_url(ch.slug.as_str(), info);
     }
-    let next = status.next_chunk.as_ref().and_then(|id| ch.playout.chunk(id));
+    let next = status
+        .next_chunk
+        .as_ref()
+        .and_then(|id| ch.playout.chunk(id));
     status.next_thumbnail = next
         .as_ref()
         .and_then(|c| thumbs::strip_url(ch.slug.as_str(), c));
@@ -545,7 +548,7 @@ pub async fn events(
         loop {
             if s.last_now.is_none() {
                 let now = now_playing(&s.ch);
-                let ev = ServerEvent::NowPlaying(now.clone()).to_sse(s.ch.slug.as_str());
+                let ev = ServerEvent::NowPlaying(Box::new(now.clone())).to_sse(s.ch.slug.as_str());
                 s.last_now = Some(now);
                 return Some((Ok(ev), s));
             }
@@ -555,7 +558,7 @@ pub async fn events(
                     // One event per change of clip or track, not per segment.
                     let now = now_playing(&s.ch);
                     if s.last_now.as_ref().map(StreamStatus::key) != Some(now.key()) {
-                        let ev = ServerEvent::NowPlaying(now.clone()).to_sse(s.ch.slug.as_str());
+                        let ev = ServerEvent::NowPlaying(Box::new(now.clone())).to_sse(s.ch.slug.as_str());
                         s.last_now = Some(now);
                         return Some((Ok(ev), s));
                     }

@@ -967,7 +967,7 @@ pub struct Queued {
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// What is on air.
-    NowPlaying(StreamStatus),
+    NowPlaying(Box<StreamStatus>),
     /// The generator's state and jobs.
     Jobs(Jobs),
     /// The library's counts.

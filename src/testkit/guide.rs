@@ -91,7 +91,7 @@ pub fn assert_grid(xml: &str, now: i64, hours: i64, minutes: &[u32]) {
     let on_grid = |t: i64| {
         let at = chrono::Local.timestamp_opt(t, 0).unwrap();
         let of_day = at.hour() * 60 + at.minute();
-        at.second() == 0 && minutes.iter().any(|m| of_day % m == 0)
+        at.second() == 0 && minutes.iter().any(|m| of_day.is_multiple_of(*m))
     };
     let all = programmes(xml);
     assert!(!all.is_empty(), "no programme at all: {xml}");
