@@ -122,8 +122,8 @@ impl Logos {
         }
     }
 
-    /// The channel's own image, as it is or converted; `None` (with a warning, once
-    /// per version of the file) when it cannot be read or converted.
+    /// The channel's own image, as it is or converted; `None`, with a warning, when
+    /// it cannot be read (each time) or converted (once per version of the file).
     async fn own(&self, def: &ChannelDef, image: &Path) -> Option<Logo> {
         if let Some(content_type) = served_as_is(image) {
             return match tokio::fs::read(image).await {
