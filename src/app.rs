@@ -207,6 +207,10 @@ impl App {
             started: clock.wall_now(),
             tuners: Arc::new(http::stream::Tuners::new(config.server.tuner_count)),
             device: tuner_device(&db)?,
+            logos: Arc::new(http::logos::Logos::new(
+                ff.clone().with_nice(NICE_CLIPS),
+                dirs.cache.join("logos"),
+            )),
             stopping: CancellationToken::new(),
             config: Arc::new(config.clone()),
         };

@@ -6,8 +6,7 @@ use std::time::SystemTime;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use super::AppState;
@@ -233,50 +232,5 @@ fn owned_here(ch: &OnAir) -> ApiResult<()> {
             "channel {} is made from the settings: change them instead",
             ch.slug
         ))),
-    }
-}
-
-/// A channel's logo image.
-#[utoipa::path(get, path = "/logos/{slug}",
-    params(("slug" = String, Path, description = "The channel's slug.")),
-    responses(
-        (status = 200, description = "The image.", content(
-            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (String = "image/svg+xml"),
-            (Vec<u8> = "image/webp"), (Vec<u8> = "image/gif"),
-        )),
-        (status = 404, description = "No such channel, or it has no logo.", body = ErrorBody),
-    ),
-)]
-pub async fn channel_logo(State(st): State<AppState>, Path(slug): Path<String>) -> Response {
-    // The file is the one the channel's definition names, never a path from the URL.
-    let Some(path) = st.station.get(&slug).and_then(|c| c.def().logo) else {
-        return ApiError::not_found(format!("no logo for channel {slug:?}")).into_response();
-    };
-    let ty = match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("svg") => "image/svg+xml",
-        Some("webp") => "image/webp",
-        Some("gif") => "image/gif",
-        _ => "application/octet-stream",
-    };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, ty),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(channel = %slug, file = %path.display(), error = %e, "cannot read the channel's logo");
-            ApiError::not_found("the logo file cannot be read").into_response()
-        }
     }
 }

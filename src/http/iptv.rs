@@ -22,12 +22,11 @@ pub fn tvg_id(ch: &OnAir) -> String {
     }
 }
 
-/// A channel's logo URL: its own image when it has one, else ours.
+/// A channel's logo URL, the one place it is made: a PNG or JPEG for every channel,
+/// its own image or one drawn for it (`http::logos`), which every IPTV app and
+/// media server decodes.
 pub fn logo_url(base: &str, ch: &OnAir) -> String {
-    match ch.def().logo {
-        Some(_) => format!("{base}/logos/{}", ch.slug),
-        None => format!("{base}/logo.svg"),
-    }
+    format!("{base}/logos/{}", ch.slug)
 }
 
 /// The channel's id in the playlist (`tvg-id`) and the guide (`<channel id>`), made
@@ -123,7 +122,8 @@ pub async fn m3u(State(st): State<AppState>, headers: HeaderMap) -> impl IntoRes
     )
 }
 
-/// The channel's logo, for IPTV apps.
+/// shufflecast's own icon, an SVG (for the web client; channels' logos are
+/// `/logos/{slug}`).
 #[utoipa::path(get, path = "/logo.svg", responses(
     (status = 200, description = "An SVG picture.", content_type = "image/svg+xml", body = String),
 ))]

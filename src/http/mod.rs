@@ -14,6 +14,7 @@ mod files;
 mod guide;
 pub mod hdhomerun;
 pub mod iptv;
+pub mod logos;
 pub mod metrics;
 pub mod openapi;
 mod original;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub tuners: Arc<stream::Tuners>,
     /// Who the HDHomeRun tuner is.
     pub device: hdhomerun::Device,
+    /// Every channel's logo as a PNG or JPEG, made once (`data/cache/logos`).
+    pub logos: Arc<logos::Logos>,
     /// Cancelled as the server starts to stop: endless responses (the continuous
     /// streams, the events) end then, instead of holding the shutdown up.
     pub stopping: tokio_util::sync::CancellationToken,
@@ -103,7 +106,7 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(metrics::render))
         .routes(routes!(openapi::serve))
         .routes(routes!(iptv::logo))
-        .routes(routes!(channels::channel_logo))
+        .routes(routes!(logos::channel_logo))
         // These check the viewer token in their path themselves.
         .routes(routes!(stream::stream_with_token))
         .routes(routes!(hdhomerun::with_token))

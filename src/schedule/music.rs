@@ -19,7 +19,7 @@ use crate::db::music::MusicStore;
 use crate::db::{Db, DbError};
 use crate::library::scan;
 use crate::library::{AUDIO_EXTENSIONS, title_of};
-use crate::transcode::Ffmpeg;
+use crate::transcode::{Ffmpeg, file_stamp};
 
 /// Encoded tracks kept ready for the engine.
 const READY_AHEAD: usize = 2;
@@ -413,43 +413,15 @@ pub fn track_title(stored: &str, path: &Path) -> String {
     }
 }
 
-fn stamp(p: &Path) -> (PathBuf, u64, Option<std::time::SystemTime>) {
-    let m = std::fs::metadata(p).ok();
-    (
-        p.to_path_buf(),
-        m.as_ref().map_or(0, |m| m.len()),
-        m.and_then(|m| m.modified().ok()),
-    )
-}
-
-/// Cache file name for a source: a stable hash of its path, size and modification
-/// time, so an edited file is encoded again and an unchanged one never is.
+/// Cache file name for a source: its [`file_stamp`], with the loudness target (a new
+/// target encodes again).
 fn cache_name(src: &Path, lufs: f64) -> String {
-    let (path, len, modified) = stamp(src);
-    let secs = modified
-        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    // The loudness target shapes the output: a new target encodes again.
-    let key = format!("{}\u{0}{len}\u{0}{secs}\u{0}{lufs}", path.display());
-    format!("{:016x}.aac", fnv1a(key.as_bytes()))
-}
-
-/// FNV-1a, 64-bit: stable across Rust versions, unlike std's hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    format!("{:016x}.aac", file_stamp(src, &lufs.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fnv_is_stable() {
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    }
 
     #[test]
     fn cache_name_changes_with_the_file() {

@@ -379,23 +379,38 @@ impl Ffmpeg {
     /// A short stable tag of everything that decides the clips' codec parameters
     /// (ffmpeg version, encoder, profile): clips cached under another tag must not be spliced with these.
     pub fn clip_fingerprint(&self, profile: &OutputProfile, encoder: &Encoder) -> String {
-        let args = clip::encoder_args(profile, encoder);
-        // FNV-1a: std's hasher is not stable across Rust releases and this tag is persisted.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for &b in bytes {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        eat(self.version.as_bytes());
-        eat(format!("{profile:?}").as_bytes());
-        for a in &args {
-            eat(a.as_encoded_bytes());
-            eat(&[0]);
+        let mut key = Vec::new();
+        key.extend_from_slice(self.version.as_bytes());
+        key.extend_from_slice(format!("{profile:?}").as_bytes());
+        for a in &clip::encoder_args(profile, encoder) {
+            key.extend_from_slice(a.as_encoded_bytes());
+            key.push(0);
         }
-        format!("{h:016x}")
+        format!("{:016x}", fnv1a(&key))
     }
+}
+
+/// FNV-1a, 64-bit: stable across Rust releases (std's hasher is not), for the tags
+/// and names that are persisted.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// A stable hash of the file `path` as it is now (its path, size and modification
+/// time in whole seconds) and of `shaping`, whatever else shapes an output made
+/// from it: the name of that output in a cache, so an edited file is made again and
+/// an unchanged one never is. A file that cannot be read counts as empty.
+pub fn file_stamp(path: &Path, shaping: &str) -> u64 {
+    let m = std::fs::metadata(path).ok();
+    let len = m.as_ref().map_or(0, |m| m.len());
+    let secs = m
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let key = format!("{}\u{0}{len}\u{0}{secs}\u{0}{shaping}", path.display());
+    fnv1a(key.as_bytes())
 }
 
 fn resolve(given: Option<&Path>, program: &str) -> Result<PathBuf, TranscodeError> {
@@ -439,6 +454,22 @@ async fn check_runs(program: &Path) -> Result<String, TranscodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv_and_file_stamps_are_stable() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        // Persisted names: the same file and shaping give the same stamp; another
+        // size or shaping another.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.svg");
+        std::fs::write(&p, b"one").unwrap();
+        let a = file_stamp(&p, "x");
+        assert_eq!(a, file_stamp(&p, "x"));
+        assert_ne!(a, file_stamp(&p, "y"));
+        std::fs::write(&p, b"three").unwrap();
+        assert_ne!(a, file_stamp(&p, "x"));
+    }
 
     #[tokio::test]
     async fn locates_ffmpeg() {

@@ -845,7 +845,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The channel's logo, for IPTV apps. */
+        /**
+         * shufflecast's own icon, an SVG (for the web client; channels' logos are
+         *     `/logos/{slug}`).
+         */
         get: operations["logo"];
         put?: never;
         post?: never;
@@ -862,7 +865,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A channel's logo image. */
+        /**
+         * A channel's logo, for IPTV apps, media servers and the web client: its own PNG
+         *     or JPEG as it is, its SVG, WebP or GIF converted to PNG, else a PNG of its
+         *     number and name.
+         */
         get: operations["channel_logo"];
         put?: never;
         post?: never;
@@ -4608,7 +4615,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The image. */
+            /** @description The image: the channel's own PNG or JPEG as it is; its SVG, WebP or GIF converted to PNG (at most 512 px); else (none, or one that cannot be read or converted) a 400x400 PNG of its number and name. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4616,12 +4623,9 @@ export interface operations {
                 content: {
                     "image/png": number[];
                     "image/jpeg": number[];
-                    "image/svg+xml": string;
-                    "image/webp": number[];
-                    "image/gif": number[];
                 };
             };
-            /** @description No such channel, or it has no logo. */
+            /** @description No such channel. */
             404: {
                 headers: {
                     [name: string]: unknown;
