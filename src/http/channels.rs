@@ -31,9 +31,10 @@ fn info(st: &AppState, ch: &OnAir, default: &str) -> ChannelInfo {
     let text = ChannelText::new(&def, &def.config(&st.station.defaults()));
     let wall = st.station.shared().clock.wall_now();
     let now = unix(wall) as i64;
-    let slots = ch.grid.kept(now, now + 1);
-    let next = ch.grid.kept(slots.last().map_or(now, |s| s.stop), now + 1);
-    let slots: Vec<_> = slots.into_iter().chain(next).take(2).collect();
+    let mut slots = ch.grid.kept(now, now + 1);
+    if let Some(on) = slots.first().copied() {
+        slots.extend(ch.grid.kept(on.stop, on.stop + 1));
+    }
     let from = slots.first().map_or(wall, |s| {
         SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s.start.max(0) as u64)
     });

@@ -52,10 +52,15 @@ pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, Api
         for ch in station.list() {
             let def = ch.def();
             let c = def.config(&defaults);
+            // A slot is given out only once saved: when saving fails (a full
+            // disk), the guide lists what was saved before, and says so in the log.
             let slots = ch
                 .grid
                 .list(&chrono::Local, c.channel.programme_minutes, now, until)
-                .map_err(ApiError::internal)?;
+                .unwrap_or_else(|e| {
+                    tracing::warn!(channel = %ch.slug, error = %e, "cannot save the guide's new programme slots; listing those saved before");
+                    ch.grid.kept(now, until)
+                });
             let from = slots.first().map_or(wall, |s| {
                 SystemTime::UNIX_EPOCH + Duration::from_secs(s.start.max(0) as u64)
             });
@@ -66,10 +71,10 @@ pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, Api
                 channel: ch,
             });
         }
-        Ok(out)
+        out
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 /// A programme's picture: its first chunk's strip, else the channel's logo (URLs

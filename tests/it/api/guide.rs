@@ -168,6 +168,14 @@ async fn the_guide_is_a_grid_of_programmes_that_names_what_is_known() {
     );
     assert_eq!(far["thumbnail"], ch["logo"], "{far}");
     what_airs_belongs_to_its_programme(&c, &s, "main").await;
+    // The channel list names the programme on air and the next one as the guide does.
+    let list = json(&c, &s.url("/api/channels")).await;
+    let info = &list["channels"][0];
+    let g = json(&c, &s.url("/api/guide?hours=1")).await;
+    let progs = g["channels"][0]["programmes"].as_array().unwrap();
+    assert_eq!(info["programme"]["start"], progs[0]["start"], "{info}");
+    assert_eq!(info["programme"]["stop"], progs[0]["stop"], "{info}");
+    assert_eq!(info["next"], progs[1]["title"], "{info}");
 
     // The XMLTV guide: two days of the same programmes.
     let xml = text(&c, &s.url("/epg.xml")).await;
