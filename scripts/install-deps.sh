@@ -8,13 +8,14 @@
 #                                    nginx, which runs deploy/nginx-cache.conf in front of the server
 #                                    (Debian's nginx; bookworm's nginx-light is only a transitional
 #                                    package pulling it in; on a host with systemd it also starts
-#                                    the default site on port 80)
+#                                    the default site on port 80), and Kodi with its IPTV Simple
+#                                    client, run headless in Xvfb on Mesa's software GL
 set -euo pipefail
 # ffmpeg runs the encodes (a font for the slate and watermarks); gcc and libc6-dev
 # are the linker Rust needs to build.
 want=(ffmpeg fonts-dejavu-core gcc libc6-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(curl hdhomerun-config mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util nginx)
+  want+=(curl hdhomerun-config mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util nginx kodi kodi-pvr-iptvsimple xvfb libgl1-mesa-dri)
 fi
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"

@@ -17,6 +17,8 @@ pub struct Listed {
     pub title: String,
     /// Its description (XML-escaped as written), empty when none.
     pub desc: String,
+    /// Its on-screen episode number (`S2026E12071030`), when it has one.
+    pub onscreen: Option<String>,
 }
 
 /// `YYYYMMDDhhmmss +HHMM` as Unix seconds.
@@ -53,6 +55,11 @@ pub fn programmes(xml: &str) -> BTreeMap<String, Vec<Listed>> {
             stop: xmltv_secs(&attr("stop")),
             title: element(p, "title").unwrap_or_default(),
             desc: element(p, "desc").unwrap_or_default(),
+            onscreen: p
+                .split("<episode-num system=\"onscreen\">")
+                .nth(1)
+                .and_then(|rest| rest.split("</episode-num>").next())
+                .map(str::to_string),
         });
     }
     out

@@ -12,12 +12,23 @@ use std::time::{Duration, Instant};
 pub use shufflecast::testkit::http::{get_json, get_text};
 pub use shufflecast::testkit::media::*;
 
-/// A free loopback port.
+/// Fails the test unless `program` runs, naming how to install it.
+pub fn need(program: &str) {
+    let runs = Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    assert!(runs, "{program} is not installed: {INSTALL_TEST_DEPS}");
+}
+
 /// The classic channel's folder under a data folder: its `chunks` and `hls`.
 pub fn classic(data: &Path) -> PathBuf {
     shufflecast::station::channel_dir(data, shufflecast::channels::CLASSIC)
 }
 
+/// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -3,7 +3,7 @@
 //! cache in front (`cache`: Debian's nginx with deploy/nginx-cache.conf) run the
 //! whole server in process (`shufflecast::testkit::server`); the tests of the
 //! binary itself (its command line, signals, crashes, restarts, packaging, real
-//! players, the source matrix) run it as a user would (`harness::Server`).
+//! players, Kodi, the source matrix) run it as a user would (`harness::Server`).
 
 mod api;
 mod cache;
@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod engine;
 mod harness;
+mod kodi;
 mod matrix;
 mod packaging;
 mod players;

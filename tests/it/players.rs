@@ -2,25 +2,10 @@
 //! without a stall or an error. A missing player fails its test, saying how to
 //! install it (scripts/install-deps.sh --test).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{self, Server};
-
-/// Fails the test unless `program` runs, naming how to install it.
-fn need(program: &str) {
-    let runs = Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        runs,
-        "{program} is not installed: {}",
-        harness::INSTALL_TEST_DEPS
-    );
-}
+use crate::harness::{self, Server, need};
 
 /// What a player run left: exit code, everything it printed, how long it took.
 struct Played {
