@@ -124,13 +124,11 @@ fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(iptv::m3u))
         .merge(
             // The guide is big and repetitive: gzip it for clients that take it.
-            OpenApiRouter::new()
-                .routes(routes!(xmltv::epg))
-                .layer(
-                    tower_http::compression::CompressionLayer::new()
-                        .gzip(true)
-                        .quality(tower_http::CompressionLevel::Fastest),
-                ),
+            OpenApiRouter::new().routes(routes!(xmltv::epg)).layer(
+                tower_http::compression::CompressionLayer::new()
+                    .gzip(true)
+                    .quality(tower_http::CompressionLevel::Fastest),
+            ),
         )
         .routes(routes!(api::status))
         .routes(routes!(api::stream_status))

@@ -135,15 +135,7 @@ videos = ["{a}", "{b}"]
             m = m.display()
         ),
     );
-    let mut args = vec![
-        "--admin-token",
-        TOKEN,
-        "--channels",
-        &file,
-        "--ready-chunks",
-        "1",
-    ];
-    args.extend(super::SMALL);
+    let args = super::channels_args(&file);
     let s = TestServer::start(dir.path(), &args).await;
     let c = Client::new();
 

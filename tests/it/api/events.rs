@@ -146,14 +146,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
 
     // The guide: a real XML parser, the XMLTV structure, and times that match.
     let xml = text(&c, &format!("{b}/epg.xml")).await;
-    let doc = roxmltree::Document::parse_with_options(
-        &xml,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}:\n{xml}"));
+    let doc = super::xmltv_doc(&xml);
     let tv = doc.root_element();
     assert_eq!(tv.tag_name().name(), "tv");
     let channel = tv

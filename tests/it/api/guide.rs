@@ -272,15 +272,7 @@ async fn the_guides_times_are_kept_across_skips_play_next_generation_settings_an
     )
     .unwrap();
     let file = file.display().to_string();
-    let mut args = vec![
-        "--admin-token",
-        TOKEN,
-        "--channels",
-        &file,
-        "--ready-chunks",
-        "1",
-    ];
-    args.extend(super::SMALL);
+    let args = super::channels_args(&file);
     let s = TestServer::start(dir.path(), &args).await;
     let c = Client::new();
     for slug in ["alpha", "beta", "gamma"] {

@@ -22,14 +22,7 @@ async fn the_playlist_names_the_guides_channel_and_the_guide_validates() {
     // The guide, as the XMLTV project judges it.
     let xml = text(&c, &s.url("/epg.xml")).await;
     validate_xmltv(dir.path(), &xml);
-    let doc = roxmltree::Document::parse_with_options(
-        &xml,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let doc = super::xmltv_doc(&xml);
     let id = doc
         .descendants()
         .find(|n| n.has_tag_name("channel"))

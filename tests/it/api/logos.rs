@@ -121,14 +121,7 @@ logo = "{svg}"
         m3u_logos.insert(slug, attr("tvg-logo"));
     }
     let xml = text(&c, &s.url("/epg.xml")).await;
-    let doc = roxmltree::Document::parse_with_options(
-        &xml,
-        roxmltree::ParsingOptions {
-            allow_dtd: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let doc = super::xmltv_doc(&xml);
     let mut icons = BTreeMap::new();
     for ch in doc.descendants().filter(|n| n.has_tag_name("channel")) {
         let id = ch.attribute("id").unwrap().trim_end_matches(".local");

@@ -71,6 +71,33 @@ pub async fn on_air(dir: &Path, extra: &[&str]) -> TestServer {
     server
 }
 
+/// The flags of a server of the channels file `file` at [`SMALL`], with the admin
+/// [`TOKEN`] and one ready chunk a channel (so that several channels fill up soon).
+pub fn channels_args(file: &str) -> Vec<&str> {
+    let mut args = vec![
+        "--admin-token",
+        TOKEN,
+        "--channels",
+        file,
+        "--ready-chunks",
+        "1",
+    ];
+    args.extend(SMALL);
+    args
+}
+
+/// The guide `xml` read by a real XML parser (its DOCTYPE allowed).
+pub fn xmltv_doc(xml: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse_with_options(
+        xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}:\n{xml}"))
+}
+
 /// A server at [`SMALL`] with the admin [`TOKEN`] and the flags `extra` whose
 /// video folder is empty: its API answers, nothing is encoded or aired.
 pub async fn quiet(dir: &Path, extra: &[&str]) -> TestServer {
