@@ -523,7 +523,7 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
       else await tv.waitForSelector("#notice:not([hidden])", { timeout: 5000 }).catch(() => fail(`TV: Enter on ${sel} did nothing`, tv));
     }
   }
-  // The guide: the arrow keys reach a block of the grid, its clips show, Enter
+  // The guide: the arrow keys reach a block of the grid, what it holds shows, Enter
   // plays its channel.
   {
     await show(tv, "guide");
@@ -538,7 +538,8 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
     for (const k of keys) await tv.keyboard.press(k);
     const at = await tv.evaluate(() => ({ key: document.activeElement.dataset.key ?? null, channel: document.activeElement.dataset.channel ?? null, title: document.activeElement.querySelector(".epg-title")?.textContent ?? null }));
     if (!at.key) await fail(`TV: the keys ${keys.join(" ")} did not reach a block`, tv);
-    await tv.waitForFunction((k) => document.querySelector("#guide-detail").dataset.key === k && document.querySelectorAll("#guide-clips li").length > 0, at.key, { timeout: 5000 }).catch(() => fail("TV: the focused block's clips do not show", tv));
+    // Its clips when they are known, else the channel's description of it.
+    await tv.waitForFunction((k) => document.querySelector("#guide-detail").dataset.key === k && (document.querySelectorAll("#guide-clips li").length > 0 || (document.querySelector("#guide-detail .guide-description")?.textContent ?? "").length > 20), at.key, { timeout: 5000 }).catch(() => fail("TV: the focused block's clips or description do not show", tv));
     const detailTitle = await tv.textContent("#guide-detail-title");
     if (detailTitle !== at.title) await fail(`TV: the detail says “${detailTitle}” for the block “${at.title}”`, tv);
     await tv.screenshot({ path: `${out}/tv-guide-detail.png` });
