@@ -68,3 +68,6 @@ echo "serving one segment to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.
 echo "serving the playlist to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/stream.m3u8" | grep -E "Requests/sec|Transfer/sec"
 kill $pid; wait $pid 2>/dev/null || true
 rm -rf "$work"
+
+# 5. Tuning in: connect to first picture with ffmpeg's defaults, continuous TS against HLS.
+BIN="${CARGO_TARGET_DIR:-target}/release/shufflecast" scripts/first-picture-bench.sh

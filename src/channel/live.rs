@@ -304,6 +304,25 @@ impl Live {
         }
     }
 
+    /// Where a new reader of the continuous stream starts: the newest segment and,
+    /// before it, older ones until together they hold more than `secs` seconds of
+    /// stream, at most `most` segments, and never reaching back past a segment that
+    /// opens with a discontinuity (the codec parameters or the run changed there:
+    /// that segment is the first). None before the first segment.
+    pub fn tune_in(&self, secs: f64, most: usize) -> Option<u64> {
+        let w = self.inner.read();
+        let mut first = None;
+        let mut held = 0.0;
+        for s in w.segments.iter().rev().take(most.max(1)) {
+            first = Some(s.seq);
+            held += s.entry.duration;
+            if held > secs || s.entry.discontinuity {
+                break;
+            }
+        }
+        first
+    }
+
     /// The newest segment's number; None before the first.
     pub fn newest_seq(&self) -> Option<u64> {
         self.inner.read().segments.back().map(|s| s.seq)
@@ -623,6 +642,42 @@ mod tests {
         assert_eq!(live.history().len(), 6);
         assert_eq!(live.now_playing().seq, 107);
         assert_eq!(live.stats().segments_published, 8);
+    }
+
+    /// A new reader of the continuous stream is handed more than the seconds asked
+    /// at once (`http::stream` asks for more than ffmpeg's probe window), no more
+    /// segments than allowed, every one still held, and never from before a
+    /// discontinuity.
+    #[test]
+    fn tune_in_reaches_back_past_the_seconds_asked_within_the_limit_and_a_discontinuity() {
+        let live = Live::new("run".into(), 10, 2, None);
+        assert_eq!(live.tune_in(5.0, 9), None, "nothing on air");
+        publish(&live, 0, false);
+        assert_eq!(live.tune_in(5.0, 9), Some(0), "all there is");
+        for seq in 1..8 {
+            publish(&live, seq, false);
+        }
+        // 2 s segments: three hold 6 s, more than 5 (two would hold 4).
+        assert_eq!(live.tune_in(5.0, 9), Some(5));
+        assert_eq!(live.tune_in(6.0, 9), Some(4), "more than, not as much as");
+        assert_eq!(live.tune_in(5.0, 2), Some(6), "two segments at most");
+        assert_eq!(
+            live.tune_in(5.0, 0),
+            Some(7),
+            "the newest, whatever the limit"
+        );
+        assert_eq!(live.tune_in(0.0, 9), Some(7));
+        assert_eq!(live.tune_in(100.0, 100), Some(0), "back to the oldest held");
+        for seq in 0..8 {
+            assert!(matches!(live.segment_at(seq), Retained::Here(_)), "{seq}");
+        }
+        publish(&live, 8, true);
+        publish(&live, 9, false);
+        assert_eq!(live.tune_in(5.0, 9), Some(8), "from the discontinuity on");
+        publish(&live, 10, false);
+        assert_eq!(live.tune_in(5.0, 9), Some(8));
+        publish(&live, 11, false);
+        assert_eq!(live.tune_in(5.0, 9), Some(9));
     }
 
     /// The PROGRAM-DATE-TIMEs of the playlist, in order.

@@ -5,7 +5,9 @@
 //! a client costs a reference to the same bytes every other client gets, and no
 //! remuxing at all.
 //!
-//! A client starts at the newest segment (PAT, PMT, then a keyframe) and then gets
+//! A client starts a few segments behind the live edge, at the start of one (PAT,
+//! PMT, then a keyframe with its SPS and PPS), and is handed at once the segments
+//! that hold more than ffmpeg's probe window ([`TUNE_IN_SECS`]); then it gets
 //! each one as it is published. One that falls more than the live window behind
 //! is hung up on (logged, counted): nothing waits for it, and it holds nothing but
 //! its place in the sequence.
@@ -110,8 +112,9 @@ pub fn file_name(slug: &str) -> String {
     format!("{slug}.ts")
 }
 
-/// A channel's continuous MPEG-TS: an endless response, starting at the newest
-/// segment. Query strings (such as Jellyfin's `?transcode=`) are ignored.
+/// A channel's continuous MPEG-TS: an endless response, starting a few segments
+/// behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). Query
+/// strings (such as Jellyfin's `?transcode=`) are ignored.
 #[utoipa::path(get, path = "/stream/{file}",
     params(("file" = String, Path, description = "The channel's slug and `.ts`, e.g. `main.ts`.")),
     responses(
@@ -156,6 +159,17 @@ pub async fn stream_with_token(
 /// How often a stream with no new segment checks its channel is still on air.
 const STILL_ON_AIR: Duration = Duration::from_secs(5);
 
+/// A new client is handed at once the newest segments that hold more than this
+/// much stream: more than libavformat's default `analyzeduration` (5 s). ffmpeg,
+/// ffprobe and ffplay (and the tuner readers built on them: Plex's, Jellyfin's)
+/// open MPEG-TS with `scan_all_pmts`, with which the demuxer never declares that it
+/// has found every stream, so `avformat_find_stream_info` reads on until 5 s of
+/// stream (or 5 MB) whatever it already knows. From the newest segment alone (2 s)
+/// such a client waited about 3.9 s of real time for the rest before its first
+/// picture, against 0.2 s for HLS, whose player starts 3 segments back with them
+/// all at hand (`scripts/first-picture-bench.sh`).
+pub const TUNE_IN_SECS: f64 = 5.0;
+
 fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
     let Some(slug) = file.strip_suffix(".ts") else {
         return ApiError::not_found("no such stream: names end in .ts").into_response();
@@ -163,7 +177,10 @@ fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
     let Some(ch) = st.station.get(slug) else {
         return ApiError::not_found(format!("no channel {slug:?}")).into_response();
     };
-    let Some(newest) = ch.live.newest_seq() else {
+    // At most one segment less than the window behind, so a client reading its
+    // first segments at once is never near the pace watch's limit.
+    let most = ch.live.window().saturating_sub(1);
+    let Some(first) = ch.live.tune_in(TUNE_IN_SECS, most) else {
         return (
             [(header::RETRY_AFTER, "1")],
             ApiError::new(
@@ -196,11 +213,11 @@ fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
         slug: slug.to_string(),
         addr: peer.as_ref().map(|p| p.addr),
         hangup: peer.map(|p| p.hangup),
-        next: AtomicU64::new(newest),
+        next: AtomicU64::new(first),
         dropped: AtomicBool::new(false),
         counters,
     });
-    tracing::debug!(channel = %slug, peer = ?client.addr, from = newest, "continuous stream opened");
+    tracing::debug!(channel = %slug, peer = ?client.addr, from = first, "continuous stream opened");
     let watching = CancellationToken::new();
     tokio::spawn(watch_pace(
         ch.live.clone(),

@@ -921,8 +921,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A channel's continuous MPEG-TS: an endless response, starting at the newest
-         *     segment. Query strings (such as Jellyfin's `?transcode=`) are ignored.
+         * A channel's continuous MPEG-TS: an endless response, starting a few segments
+         *     behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). Query
+         *     strings (such as Jellyfin's `?transcode=`) are ignored.
          */
         get: operations["stream"];
         put?: never;

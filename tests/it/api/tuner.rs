@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use serde_json::Value;
+use shufflecast::media::h264;
 use shufflecast::media::ts::{PACKET_SIZE, PMT_PID, VIDEO_PID};
 use shufflecast::testkit::http::{json, text};
 use shufflecast::testkit::media::{decode, packets, timestamp_steps};
@@ -501,5 +502,234 @@ async fn the_continuous_stream_goes_on_across_a_channels_restart() {
     );
     let (_, errors) = decode(&file);
     assert!(errors.trim().is_empty(), "decode errors: {errors}");
+    s.stop().await;
+}
+
+/// Runs `program` with `args` to its end without holding a runtime thread (the
+/// server answers it from this process); panics, naming how to install it, when it
+/// cannot run, and with its errors when it fails.
+async fn tool(program: &str, args: &[&str]) -> (Vec<u8>, Duration) {
+    let t0 = Instant::now();
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{program}: {e}: {}",
+                shufflecast::testkit::media::INSTALL_DEPS
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.stdout, t0.elapsed())
+}
+
+/// What ffprobe, with its default probing, finds in `url`: the video stream's
+/// codec, size and frame rates, the audio stream's codec and sample rate.
+async fn probe_defaults(url: &str) -> (Value, Value) {
+    let args = [
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,sample_rate",
+        "-of",
+        "json",
+        url,
+    ];
+    let (out, took) = tool("ffprobe", &args).await;
+    let j: Value = serde_json::from_slice(&out).unwrap();
+    let of = |kind: &str| {
+        j["streams"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["codec_type"] == kind))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} stream in {url}: {j}"))
+    };
+    eprintln!("ffprobe (defaults) of {url}: {:.2} s", took.as_secs_f64());
+    (of("video"), of("audio"))
+}
+
+/// A frame rate as ffprobe writes it ("30/1"); 0 for "0/0".
+fn rate(v: &Value) -> f64 {
+    let s = v.as_str().unwrap_or("0/0");
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    let (n, d): (f64, f64) = (n.parse().unwrap_or(0.0), d.parse().unwrap_or(0.0));
+    if d == 0.0 { 0.0 } else { n / d }
+}
+
+/// The NAL unit types of the first video packet ffprobe reads from `url` (its
+/// bytes as ffprobe's demuxer delivers them, split by our Annex B reader), and
+/// whether ffprobe flags it a keyframe.
+async fn first_video_packet_nal_types(url: &str) -> (Vec<u8>, bool) {
+    let args = [
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-read_intervals",
+        "%+#1",
+        "-show_packets",
+        "-show_data",
+        "-of",
+        "json",
+        url,
+    ];
+    let (out, _) = tool("ffprobe", &args).await;
+    let j: Value = serde_json::from_slice(&out).unwrap();
+    let p = &j["packets"][0];
+    // ffprobe's hex dump: "00000000: 0000 0001 09f0 ...  ascii", 16 bytes a line.
+    let mut bytes = Vec::new();
+    for line in p["data"].as_str().expect("packet data").lines() {
+        let Some((_, rest)) = line.split_once(": ") else {
+            continue;
+        };
+        let hex: String = rest
+            .chars()
+            .take(39)
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for pair in hex.as_bytes().chunks(2) {
+            bytes.push(u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap());
+        }
+    }
+    assert_eq!(
+        bytes.len().to_string(),
+        p["size"].as_str().unwrap_or_default(),
+        "the whole packet"
+    );
+    let types = h264::nal_units(&bytes).map(h264::nal_type).collect();
+    (types, p["flags"].as_str().unwrap_or("").starts_with('K'))
+}
+
+/// The first picture ffmpeg, with its default probing, decodes from `url`, as gray
+/// bytes, and how long that took from its start.
+async fn first_picture(url: &str) -> (Vec<u8>, Duration) {
+    let args = [
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        url,
+        "-frames:v",
+        "1",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "gray",
+        "pipe:1",
+    ];
+    tool("ffmpeg", &args).await
+}
+
+/// What ffmpeg and ffprobe with their default probing (and the tuner readers built
+/// on them: Plex's, Jellyfin's) get, from the continuous stream and from one HLS
+/// segment alike: the video's codec, size and frame rate, the audio's codec and
+/// sample rate, a first video packet carrying SPS, PPS and an IDR slice, and a
+/// picture. The continuous stream opens with the newest segments that hold more
+/// than the probe window (5 s: three of 2 s), the very bytes HLS serves, so a
+/// prober has them all at hand (how fast is `scripts/first-picture-bench.sh`'s
+/// business: here only what is read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_with_ffmpegs_defaults_gets_every_parameter_and_a_picture_from_the_stream_and_hls()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::on_air(dir.path(), &[]).await;
+    let c = Client::new();
+    let playlist = s.url("/hls/stream.m3u8");
+    let listed = |p: &str| -> Vec<String> {
+        p.lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    };
+    let p = playlist.clone();
+    let c2 = c.clone();
+    shufflecast::testkit::http::until(
+        "three segments on air",
+        Duration::from_secs(60),
+        async || listed(&text(&c2, &p).await).len() >= 3,
+    )
+    .await;
+
+    // The continuous stream opens with the three newest segments (6 s > 5 s), byte
+    // for byte: asked again when a segment came out in between.
+    let mut tries = 0;
+    loop {
+        let before = listed(&text(&c, &playlist).await);
+        let mut r = c.get(s.url("/stream/main.ts")).send().await.unwrap();
+        let after = listed(&text(&c, &playlist).await);
+        if before != after {
+            tries += 1;
+            assert!(tries < 5, "the playlist moved on every time");
+            continue;
+        }
+        let mut expected = Vec::new();
+        for name in &before[before.len() - 3..] {
+            let seg = c.get(s.url(&format!("/hls/{name}"))).send().await.unwrap();
+            expected.extend_from_slice(&seg.bytes().await.unwrap());
+        }
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), r.chunk())
+                .await
+                .expect("the first segments at once")
+                .unwrap()
+                .expect("more");
+            got.extend_from_slice(&chunk);
+        }
+        assert!(
+            got[..expected.len()] == expected[..],
+            "the continuous stream starts with the three newest segments"
+        );
+        break;
+    }
+
+    let newest = listed(&text(&c, &playlist).await).pop().unwrap();
+    let segment = s.url(&format!("/hls/{newest}"));
+    let stream = s.url("/stream/main.ts");
+    for url in [&stream, &segment] {
+        let (video, audio) = probe_defaults(url).await;
+        assert_eq!(video["codec_name"], "h264", "{url}: {video}");
+        assert_eq!(
+            (&video["width"], &video["height"]),
+            (&320.into(), &180.into())
+        );
+        assert_eq!(video["r_frame_rate"], "30/1", "{url}: {video}");
+        let avg = rate(&video["avg_frame_rate"]);
+        assert!((avg - 30.0).abs() < 0.5, "{url}: avg_frame_rate {avg}");
+        assert_eq!(audio["codec_name"], "aac", "{url}: {audio}");
+        assert_eq!(audio["sample_rate"], "48000", "{url}: {audio}");
+
+        let (types, key) = first_video_packet_nal_types(url).await;
+        assert!(key, "{url}: the first video packet is a keyframe");
+        for (t, what) in [
+            (h264::NAL_SPS, "an SPS"),
+            (h264::NAL_PPS, "a PPS"),
+            (h264::NAL_IDR, "an IDR slice"),
+        ] {
+            assert!(
+                types.contains(&t),
+                "{url}: {what} in the first video packet: {types:?}"
+            );
+        }
+        let at = |t: u8| types.iter().position(|&x| x == t).unwrap();
+        assert!(at(h264::NAL_SPS) < at(h264::NAL_PPS) && at(h264::NAL_PPS) < at(h264::NAL_IDR));
+    }
+
+    for url in [&stream, &playlist] {
+        let (gray, took) = first_picture(url).await;
+        assert_eq!(gray.len(), 320 * 180, "{url}: one 320x180 picture");
+        eprintln!(
+            "first picture (ffmpeg defaults) from {url}: {:.2} s",
+            took.as_secs_f64()
+        );
+    }
     s.stop().await;
 }
