@@ -165,7 +165,9 @@ export function live(view: HTMLElement): () => void {
       creator.textContent = [s.clip.creator, from].filter(Boolean).join(" · ");
     }
     const prog = programmeNow();
-    chunk.textContent = [prog ? `In “${prog.title}” until ${hhmm(prog.stop)}` : "", s.chunk_title ? `from “${s.chunk_title}”` : ""].filter(Boolean).join(", ");
+    // The programme, and the chunk on air when it says more than the programme's title.
+    const from = s.chunk_title && s.chunk_title !== prog?.title ? `from “${s.chunk_title}”` : "";
+    chunk.textContent = [prog ? `In “${prog.title}” until ${hhmm(prog.stop)}` : "", from].filter(Boolean).join(", ");
     track.textContent = s.track ? s.track.title : "No music (silence)";
     next.textContent = s.next_title ? `Next: “${s.next_title}”` : "";
     tick();
