@@ -313,7 +313,13 @@ pub fn parameter_set_bytes(path: &Path) -> Vec<u8> {
 
 /// The first decoded frame of `path` as 8-bit gray pixels, row by row.
 pub fn first_frame_gray(path: &Path) -> Vec<u8> {
-    let mut a = args(["-i"]);
+    first_frame(path, "gray")
+}
+
+/// The first decoded frame of `path` in the raw pixel format `pix_fmt` (`gray`,
+/// `rgba`, ...), row by row.
+pub fn first_frame(path: &Path, pix_fmt: &str) -> Vec<u8> {
+    let mut a = args(["-v", "error", "-i"]);
     a.push(path.into());
     a.extend(args([
         "-frames:v",
@@ -321,7 +327,7 @@ pub fn first_frame_gray(path: &Path) -> Vec<u8> {
         "-f",
         "rawvideo",
         "-pix_fmt",
-        "gray",
+        pix_fmt,
         "pipe:1",
     ]));
     ffmpeg(a)

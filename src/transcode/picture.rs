@@ -44,40 +44,23 @@ pub(crate) fn scale_to(width: u32) -> String {
     )
 }
 
-/// The options that write one frame to `out` as a JPEG.
-pub(crate) fn jpeg_output(out: &Path) -> Vec<OsString> {
-    let mut a = os_args([
-        "-frames:v",
-        "1",
-        "-c:v",
-        "mjpeg",
-        "-q:v",
-        "4",
-        "-f",
-        "image2",
-        "-update",
-        "1",
-        "-y",
-    ]);
+/// The options that write one frame to `out` with the encoder options `codec`.
+fn one_frame_output(codec: &[&str], out: &Path) -> Vec<OsString> {
+    let mut a = os_args(["-frames:v", "1"]);
+    a.extend(os_args(codec));
+    a.extend(os_args(["-f", "image2", "-update", "1", "-y"]));
     a.push(file_arg(out));
     a
 }
 
+/// The options that write one frame to `out` as a JPEG.
+pub(crate) fn jpeg_output(out: &Path) -> Vec<OsString> {
+    one_frame_output(&["-c:v", "mjpeg", "-q:v", "4"], out)
+}
+
 /// The options that write one frame to `out` as a PNG.
 fn png_output(out: &Path) -> Vec<OsString> {
-    let mut a = os_args([
-        "-frames:v",
-        "1",
-        "-c:v",
-        "png",
-        "-f",
-        "image2",
-        "-update",
-        "1",
-        "-y",
-    ]);
-    a.push(file_arg(out));
-    a
+    one_frame_output(&["-c:v", "png"], out)
 }
 
 /// Global options of a picture run.
@@ -688,22 +671,6 @@ mod tests {
         assert_eq!(a.last().unwrap(), "file:out.png");
     }
 
-    /// The first frame of `path` as RGBA pixels, row by row.
-    fn rgba(path: &Path) -> Vec<u8> {
-        let mut a = args(["-v", "error", "-i"]);
-        a.push(path.into());
-        a.extend(args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgba",
-            "pipe:1",
-        ]));
-        ffmpeg(a)
-    }
-
     #[tokio::test]
     async fn drawn_logos_are_pngs_with_the_text_inside_the_square() {
         let dir = tempfile::tempdir().unwrap();
@@ -777,7 +744,7 @@ mod tests {
         ff.logo_from_image(&svg, &out).await.unwrap();
         assert_eq!(judged(&out), ("png".into(), 512, 256));
         assert_eq!(media::streams(&out)[0]["pix_fmt"], "rgba");
-        let px = rgba(&out);
+        let px = crate::testkit::media::first_frame(&out, "rgba");
         assert_eq!(px[3], 0, "a transparent corner");
         let centre = (128 * 512 + 256) * 4;
         assert_eq!(&px[centre..centre + 4], &[0x7a, 0xa2, 0xff, 0xff]);
