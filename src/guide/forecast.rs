@@ -36,7 +36,8 @@ pub struct Forecast {
     pub known_until: f64,
 }
 
-fn unix(t: SystemTime) -> f64 {
+/// `t` as Unix seconds.
+pub fn unix(t: SystemTime) -> f64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -9,11 +9,15 @@
 pub mod forecast;
 pub mod grid;
 
+use std::time::{Duration, SystemTime};
+
+use crate::channel::live::Live;
 use crate::channels::def::ChannelDef;
 use crate::db::slots::Slot;
+use crate::schedule::Playout;
 use crate::settings::Config;
 
-pub use forecast::{Airing, Forecast, forecast};
+pub use forecast::{Airing, Forecast, forecast, unix};
 pub use grid::ProgrammeGrid;
 
 /// The most clips a programme's description lists by name.
@@ -173,6 +177,21 @@ impl Programme {
     pub fn first_chunk(&self) -> Option<&str> {
         self.clips.iter().find_map(|a| a.clip.chunk.as_deref())
     }
+}
+
+/// The programmes of `slots` on the channel of `live` and `playout`, each with
+/// what its forecast from the first slot's start knows of it; `wall` is now when
+/// nothing has aired yet.
+pub fn programmes_of(
+    live: &Live,
+    playout: &Playout,
+    slots: &[Slot],
+    wall: SystemTime,
+) -> Vec<Programme> {
+    let from = slots.first().map_or(wall, |s| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s.start.max(0) as u64)
+    });
+    programmes(slots, &forecast(live, playout, from, wall))
 }
 
 /// The programmes of `slots` with what `f` knows of each.

@@ -19,26 +19,18 @@ use crate::station::OnAir;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn unix(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// A channel as the API shows it, with its programme now and next as the guide
 /// lists them (slots already listed only: this never writes).
 fn info(st: &AppState, ch: &OnAir, default: &str) -> ChannelInfo {
     let def = ch.def();
     let text = ChannelText::new(&def, &def.config(&st.station.defaults()));
     let wall = st.station.shared().clock.wall_now();
-    let now = unix(wall) as i64;
+    let now = guide::unix(wall) as i64;
     let mut slots = ch.grid.kept(now, now + 1);
     if let Some(on) = slots.first().copied() {
         slots.extend(ch.grid.kept(on.stop, on.stop + 1));
     }
-    let from = slots.first().map_or(wall, |s| {
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s.start.max(0) as u64)
-    });
-    let progs = guide::programmes(&slots, &guide::forecast(&ch.live, &ch.playout, from, wall));
+    let progs = guide::programmes_of(&ch.live, &ch.playout, &slots, wall);
     ChannelInfo {
         slug: def.slug.to_string(),
         name: def.name.clone(),
@@ -134,7 +126,7 @@ fn invalid(e: crate::settings::Invalid) -> ApiError {
 
 fn save(st: &AppState, def: &ChannelDef) -> ApiResult<()> {
     let json = serde_json::to_string(&def.to_map()).map_err(ApiError::internal)?;
-    let now = unix(SystemTime::now()) as i64;
+    let now = guide::unix(SystemTime::now()) as i64;
     st.db.channels().put(def.slug.as_str(), &json, now)?;
     Ok(())
 }

@@ -4,7 +4,6 @@
 //! XMLTV guide (`xmltv`) renders the very same programmes.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -22,11 +21,6 @@ use crate::station::OnAir;
 const DEFAULT_HOURS: f64 = 3.0;
 /// The most programmes a channel lists (two days of 5-minute programmes is 576).
 const MAX_PROGRAMMES: u64 = 1000;
-
-pub(super) fn unix(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
 
 /// A channel's programmes and what it says of those not known yet.
 pub(super) struct Listed {
@@ -46,7 +40,7 @@ pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, Api
     tokio::task::spawn_blocking(move || {
         let defaults = station.defaults();
         let wall = station.shared().clock.wall_now();
-        let now = unix(wall) as i64;
+        let now = guide::unix(wall) as i64;
         let until = now + (hours * 3600.0).ceil() as i64;
         let mut out = Vec::new();
         for ch in station.list() {
@@ -61,12 +55,8 @@ pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, Api
                     tracing::warn!(channel = %ch.slug, error = %e, "cannot save the guide's new programme slots; listing those saved before");
                     ch.grid.kept(now, until)
                 });
-            let from = slots.first().map_or(wall, |s| {
-                SystemTime::UNIX_EPOCH + Duration::from_secs(s.start.max(0) as u64)
-            });
-            let f = guide::forecast(&ch.live, &ch.playout, from, wall);
             out.push(Listed {
-                programmes: guide::programmes(&slots, &f),
+                programmes: guide::programmes_of(&ch.live, &ch.playout, &slots, wall),
                 text: ChannelText::new(&def, &c),
                 channel: ch,
             });
@@ -114,7 +104,7 @@ pub async fn guide(
         ));
     }
     let default = st.station.default_slug().to_string();
-    let now = unix(st.station.shared().clock.wall_now());
+    let now = guide::unix(st.station.shared().clock.wall_now());
     let channels = listed(&st, hours)
         .await?
         .into_iter()
