@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use shufflecast::channel::{
+use shufflecast::engine::{
     ChannelTiming, ClipRef, Live, LoadedClip, LoadedTrack, TrackRef, VirtualClock,
 };
 use shufflecast::media::Ticks;

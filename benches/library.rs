@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use shufflecast::channels::CLASSIC;
 use shufflecast::db::Db;
 use shufflecast::db::library::NewVideo;
 use shufflecast::library::Library;
 use shufflecast::library::everything;
 use shufflecast::library::metadata::{MetaOrigin, SourceMeta};
+use shufflecast::lineup::CLASSIC;
 use shufflecast::transcode::ProbeInfo;
 
 fn env_usize(k: &str, default: usize) -> usize {

@@ -16,13 +16,13 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::channel::{self, ClipInfo, Clock, Live, LoadedClip, LoadedTrack, SystemClock};
-use crate::channels::def::{ChannelDef, Origin, Slug};
 use crate::config::Config;
 use crate::db::{Db, DbError};
+use crate::engine::{self, ClipInfo, Clock, Live, LoadedClip, LoadedTrack, SystemClock};
 use crate::http::{self, AppState};
 use crate::library::Library;
 use crate::library::metadata::TubeArchivist;
+use crate::lineup::def::{ChannelDef, Origin, Slug};
 use crate::media::Ticks;
 use crate::schedule::Playout;
 use crate::schedule::pool::EncodePool;
@@ -59,7 +59,7 @@ pub enum StartError {
     Channel(#[from] ChannelError),
     /// The channels file is wrong (the message names the file, line, channel, key).
     #[error("{0}")]
-    ChannelsFile(#[from] crate::channels::FileError),
+    ChannelsFile(#[from] crate::lineup::FileError),
     /// The engines' threads could not be started.
     #[error("cannot start the engines' threads: {0}")]
     Threads(std::io::Error),
@@ -409,7 +409,7 @@ fn apply_saved_settings(db: &Db, config: &mut Config) -> Result<(), StartError> 
 /// default is DEFAULT_CHANNEL, else the file's first channel, else the classic one.
 fn channel_set(db: &Db, config: &Config) -> Result<(Vec<ChannelDef>, Slug), StartError> {
     let mut defs = match &config.server.channels_file {
-        Some(file) => crate::channels::load_file(file, config)?,
+        Some(file) => crate::lineup::load_file(file, config)?,
         None => vec![ChannelDef::classic(config)],
     };
     // Channels made through the API: one no longer valid here (a folder gone, a
@@ -423,7 +423,7 @@ fn channel_set(db: &Db, config: &Config) -> Result<(Vec<ChannelDef>, Slug), Star
         match def {
             Ok(d) => {
                 defs.push(d);
-                if let Err((_, e)) = crate::channels::check_unique(&defs) {
+                if let Err((_, e)) = crate::lineup::check_unique(&defs) {
                     defs.pop();
                     tracing::error!(channel = %slug, reason = %e, "channel made through the API left off the air");
                 }
@@ -611,7 +611,7 @@ impl DataDirs {
 /// rename), the segments are never served again.
 fn upgrade_layout(data: &Path) -> Result<(), StartError> {
     let old = data.join("chunks");
-    let new = station::channel_dir(data, crate::channels::def::CLASSIC).join("chunks");
+    let new = station::channel_dir(data, crate::lineup::def::CLASSIC).join("chunks");
     if old.is_dir() && !new.exists() {
         let moved = new
             .parent()
@@ -655,7 +655,7 @@ async fn load_slate(
         .await
         .map_err(|e| StartError::Slate(e.to_string()))?;
     let info = Arc::new(ClipInfo {
-        id: channel::SLATE_ID.into(),
+        id: engine::SLATE_ID.into(),
         source: None,
         title: "shufflecast".into(),
         creator: None,
@@ -667,7 +667,7 @@ async fn load_slate(
     let clip = LoadedClip::parse(
         info,
         &bytes,
-        channel::frame_ticks(p.fps),
+        engine::frame_ticks(p.fps),
         p.gop_frames as usize,
     )
     .map_err(|e| {

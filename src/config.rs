@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-pub use crate::settings::Config;
 use crate::settings::{self, Problem, SPECS, Scope, Spec};
+pub use crate::settings::{Config, LogFormat};
 
 /// Command line of the `shufflecast` binary.
 #[derive(Debug, Parser)]
@@ -260,38 +260,6 @@ impl Config {
     }
 }
 
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines (coloured on a terminal).
-    #[default]
-    Text,
-    /// One JSON object a line, for log collectors (Loki, Elasticsearch, `docker logs`
-    /// piped to jq).
-    Json,
-}
-
-impl std::str::FromStr for LogFormat {
-    type Err = &'static str;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            _ => Err("expected text or json"),
-        }
-    }
-}
-
-impl std::fmt::Display for LogFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        })
-    }
-}
-
 /// The logging settings, resolved on their own and before [`Config`]: logging has
 /// to be set up first, so that the settings' own errors and warnings (an unknown
 /// name in `.env`) already come out in the chosen format.
@@ -353,7 +321,7 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::generator::WatermarkMode;
+    use crate::transcode::WatermarkMode;
     use crate::transcode::{ColorGrade, HwAccel};
     use std::time::Duration;
 

@@ -22,14 +22,15 @@
 #![warn(missing_docs)]
 
 pub mod app;
-pub mod channel;
-pub mod channels;
+pub mod clock;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod guide;
 pub mod hdhomerun;
 pub mod http;
 pub mod library;
+pub mod lineup;
 pub mod media;
 pub mod schedule;
 pub mod settings;

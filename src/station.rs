@@ -22,12 +22,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::channel::{self, ChannelTiming, Clock, Control, Engine, Live, LoadedClip, LoadedTrack};
-use crate::channels::def::{self, ChannelDef, Slug};
 use crate::config::Config;
 use crate::db::Db;
+use crate::engine::{self, ChannelTiming, Clock, Control, Engine, Live, LoadedClip, LoadedTrack};
 use crate::guide::ProgrammeGrid;
 use crate::library::{ChannelLibrary, Library};
+use crate::lineup::def::{self, ChannelDef, Slug};
 use crate::media::{Ticks, hls};
 use crate::schedule::Playout;
 use crate::schedule::generator::{Generator, GeneratorHandle, GeneratorSettings};
@@ -492,7 +492,7 @@ impl Station {
             })?;
         let library = sh.library.channel(slug.as_str(), belongs(matcher));
         let profile = cfg.output.profile();
-        let wall: crate::channel::clock::SharedClock = sh.clock.clone();
+        let wall: crate::clock::SharedClock = sh.clock.clone();
         let playout =
             Playout::load_with_clock(sh.db.clone(), slug.as_str(), &chunks_dir, &profile, wall)?;
         let (generator, handle) = Generator::new(
@@ -512,7 +512,7 @@ impl Station {
             },
         );
         let generator = generator.with_clock(sh.clock.clone());
-        let resume = stats::continuity(&sh.db, slug.as_str()).unwrap_or_else(|e| {
+        let resume = sh.db.continuity(slug.as_str()).load().unwrap_or_else(|e| {
             tracing::warn!(channel = %slug, error = %e, "cannot read where the last run stopped; starting afresh");
             None
         });
@@ -645,7 +645,7 @@ fn channel_timing(
     start: Ticks,
 ) -> ChannelTiming {
     ChannelTiming {
-        frame_ticks: channel::frame_ticks(config.output.fps),
+        frame_ticks: engine::frame_ticks(config.output.fps),
         segment_frames: config.output.profile().gop_frames as usize,
         start: resume.map_or(start, |r| r.next_pts),
         first_seq: resume.map_or(0, |r| r.next_seq),

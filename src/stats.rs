@@ -9,30 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::channel::{Live, NowPlaying};
+pub use crate::db::continuity::Continuity;
 use crate::db::stats::{PlayedRow, SegmentAired, day_of};
 use crate::db::{Db, DbError};
+use crate::engine::{Live, NowPlaying};
 use crate::media::Ticks;
 use crate::schedule::music;
-
-/// Where the last run's stream stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Continuity {
-    /// Media sequence number of the next segment.
-    pub next_seq: u64,
-    /// Channel time of the next frame.
-    pub next_pts: Ticks,
-    /// Discontinuity number of the last segment.
-    pub discontinuity_number: u64,
-    /// PROGRAM-DATE-TIME at the end of the last segment (absent in databases of
-    /// releases that did not record it).
-    pub next_pdt: Option<SystemTime>,
-}
-
-/// The continuity point of `channel` recorded by a previous run, if any.
-pub fn continuity(db: &Db, channel: &str) -> Result<Option<Continuity>, DbError> {
-    db.continuity(channel).load()
-}
 
 /// Records every published segment until cancelled.
 ///
@@ -277,9 +259,9 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::channel::live::{PublishedSegment, entry};
-    use crate::channel::{ClipInfo, TrackInfo};
     use crate::db::library::NewVideo;
+    use crate::engine::live::{PublishedSegment, entry};
+    use crate::engine::{ClipInfo, TrackInfo};
     use crate::library::metadata::{MetaOrigin, SourceMeta};
     use crate::transcode::ProbeInfo;
 
@@ -332,18 +314,18 @@ mod tests {
             .insert_usable(&[video("/v/a.mp4", "A"), video("/v/b.mp4", "B")])
             .unwrap();
         // As the music scanner records a track: no title.
-        db.music(crate::channels::def::CLASSIC)
+        db.music(crate::lineup::def::CLASSIC)
             .scan(|tx| tx.add(Path::new("/m/Night Drive.mp3"), 1, 1, 0))
             .unwrap();
         assert_eq!(
-            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
+            db.continuity(crate::lineup::def::CLASSIC).load().unwrap(),
             None
         );
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(record(
             db.clone(),
-            crate::channels::def::CLASSIC.into(),
+            crate::lineup::def::CLASSIC.into(),
             live.clone(),
             cancel.clone(),
         ));
@@ -369,7 +351,7 @@ mod tests {
         task.await.unwrap();
         let s = read(
             &db,
-            crate::channels::def::CLASSIC,
+            crate::lineup::def::CLASSIC,
             10,
             UNIX_EPOCH + Duration::from_secs(30),
         )
@@ -406,7 +388,7 @@ mod tests {
             (3, 12.0)
         );
         assert_eq!(
-            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
+            db.continuity(crate::lineup::def::CLASSIC).load().unwrap(),
             Some(Continuity {
                 next_seq: 13,
                 next_pts: Ticks(900_000 + 13 * 180_000),
@@ -424,7 +406,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let task = tokio::spawn(record(
             db.clone(),
-            crate::channels::def::CLASSIC.into(),
+            crate::lineup::def::CLASSIC.into(),
             live.clone(),
             cancel.clone(),
         ));
@@ -446,7 +428,7 @@ mod tests {
         task.await.unwrap();
         let days = read(
             &db,
-            crate::channels::def::CLASSIC,
+            crate::lineup::def::CLASSIC,
             10,
             UNIX_EPOCH + Duration::from_secs(86_400 + 3_600),
         )
@@ -473,7 +455,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let task = tokio::spawn(record(
             db.clone(),
-            crate::channels::def::CLASSIC.into(),
+            crate::lineup::def::CLASSIC.into(),
             live.clone(),
             cancel.clone(),
         ));
@@ -489,7 +471,9 @@ mod tests {
         // Segment 8 recorded; a kill -9 now could come right after segment 9 is
         // published and before it is recorded: the point is past segment 9.
         let t0 = std::time::Instant::now();
-        while continuity(&db, crate::channels::def::CLASSIC)
+        while db
+            .continuity(crate::lineup::def::CLASSIC)
+            .load()
             .unwrap()
             .is_none_or(|c| c.next_seq < 10)
         {
@@ -497,7 +481,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert_eq!(
-            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
+            db.continuity(crate::lineup::def::CLASSIC).load().unwrap(),
             Some(Continuity {
                 next_seq: 10,
                 next_pts: Ticks(900_000 + 10 * 180_000),
@@ -510,7 +494,7 @@ mod tests {
         cancel.cancel();
         task.await.unwrap();
         assert_eq!(
-            continuity(&db, crate::channels::def::CLASSIC).unwrap(),
+            db.continuity(crate::lineup::def::CLASSIC).load().unwrap(),
             Some(Continuity {
                 next_seq: 9,
                 next_pts: Ticks(900_000 + 9 * 180_000),
@@ -522,7 +506,7 @@ mod tests {
 
     #[test]
     fn chunks_created_counts_the_chunk_on_air_while_it_is_built() {
-        use crate::channel::{ClipRef, ClipSource};
+        use crate::engine::{ClipRef, ClipSource};
         use crate::schedule::{ClipRecord, Playout};
         use crate::transcode::OutputProfile;
 
@@ -531,9 +515,9 @@ mod tests {
         let chunks = d.path().join("chunks");
         let profile = OutputProfile::new(320, 180, 30, 2);
         let playout =
-            Playout::load(db.clone(), crate::channels::def::CLASSIC, &chunks, &profile).unwrap();
+            Playout::load(db.clone(), crate::lineup::def::CLASSIC, &chunks, &profile).unwrap();
         let created = || {
-            read(&db, crate::channels::def::CLASSIC, 10, SystemTime::now())
+            read(&db, crate::lineup::def::CLASSIC, 10, SystemTime::now())
                 .unwrap()
                 .chunks_created
         };
@@ -583,7 +567,7 @@ mod tests {
         assert!(playout.complete_chunk("c2").unwrap().is_none());
         assert_eq!(created(), 2);
         // Made chunks stay counted once evicted or deleted.
-        db.chunks(crate::channels::def::CLASSIC)
+        db.chunks(crate::lineup::def::CLASSIC)
             .delete(&["c1", "c2"])
             .unwrap();
         assert_eq!(created(), 2);

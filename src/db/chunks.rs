@@ -8,7 +8,6 @@ use std::sync::Arc;
 use rusqlite::{Connection, params};
 
 use super::{Db, DbError, meta};
-use crate::schedule::ClipRecord;
 
 /// The playout's chunks and clips.
 #[derive(Clone)]
@@ -228,4 +227,27 @@ pub(super) fn building_with_clips(c: &Connection, channel: &str) -> Result<u64, 
         |r| r.get(0),
     )?;
     Ok(n as u64)
+}
+
+/// A clip as recorded in the database, with where it came from.
+#[derive(Clone, Debug)]
+pub struct ClipRecord {
+    /// File name in the chunk's folder.
+    pub file: String,
+    /// The source video's id.
+    pub video_id: Option<i64>,
+    /// The source video.
+    pub source: Option<PathBuf>,
+    /// Title shown to viewers.
+    pub title: String,
+    /// Creator shown to viewers.
+    pub creator: Option<String>,
+    /// Start in the source, seconds.
+    pub start: f64,
+    /// Length, seconds.
+    pub duration: f64,
+    /// File size, bytes.
+    pub size_bytes: u64,
+    /// Encoder that made it.
+    pub encoder: String,
 }

@@ -6,7 +6,6 @@ use rusqlite::Connection;
 
 use super::{Db, DbError, meta};
 use crate::media::Ticks;
-use crate::stats::Continuity;
 
 /// The stream's continuity point.
 #[derive(Clone)]
@@ -73,4 +72,18 @@ pub(super) fn save_on(c: &Connection, channel: &str, point: &Continuity) -> Resu
         meta::set_meta(c, &key("next_pdt_ms"), &ms.to_string())?;
     }
     Ok(())
+}
+
+/// Where the last run's stream stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Continuity {
+    /// Media sequence number of the next segment.
+    pub next_seq: u64,
+    /// Channel time of the next frame.
+    pub next_pts: Ticks,
+    /// Discontinuity number of the last segment.
+    pub discontinuity_number: u64,
+    /// PROGRAM-DATE-TIME at the end of the last segment (absent in databases of
+    /// releases that did not record it).
+    pub next_pdt: Option<SystemTime>,
 }

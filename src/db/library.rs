@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
 
+use super::ranges::Range;
 use super::{Db, DbError, meta, ranges, scan};
-use crate::library::metadata::{MetaOrigin, SourceMeta};
-use crate::library::{LibraryCounts, Range, Video, VideoStatus};
 use crate::transcode::ProbeInfo;
 
 /// The source videos.
@@ -382,6 +382,115 @@ impl LibraryStore {
 }
 
 /// A video's row, as tests check it.
+/// A video's state, for the API.
+#[derive(Clone, Debug)]
+pub struct VideoStatus {
+    /// Database id.
+    pub id: i64,
+    /// The file.
+    pub path: PathBuf,
+    /// Title shown to viewers.
+    pub title: String,
+    /// Creator, when known.
+    pub creator: Option<String>,
+    /// Seconds, once probed and usable.
+    pub duration: Option<f64>,
+    /// Why it is unusable.
+    pub error: Option<String>,
+    /// LRU clock of its last clip; `None`: never used.
+    pub last_used: Option<i64>,
+    /// Clips cut from it.
+    pub clips_cut: i64,
+    /// Times all of it was used and its ranges started over.
+    pub resets: i64,
+    /// Seconds of it aired.
+    pub airtime: f64,
+    /// Ranges already cut.
+    pub used: Vec<Range>,
+}
+
+/// How many videos the library holds, by state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LibraryCounts {
+    /// Files present in the folders.
+    pub present: u64,
+    /// Present and usable.
+    pub usable: u64,
+    /// Present and recorded as unusable (with a reason).
+    pub unusable: u64,
+    /// Present and not probed yet.
+    pub pending: u64,
+}
+
+/// A usable source video, as the generator needs it.
+#[derive(Clone, Debug)]
+pub struct Video {
+    /// Database id.
+    pub id: i64,
+    /// Where the file is.
+    pub path: PathBuf,
+    /// What ffprobe found: duration, size, frame rate, rotation.
+    pub info: ProbeInfo,
+    /// Title, creator and link shown to viewers.
+    pub meta: SourceMeta,
+}
+
+impl Video {
+    /// Title shown to viewers.
+    pub fn title(&self) -> String {
+        self.meta.title.clone()
+    }
+}
+
+/// Where a source's metadata came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetaOrigin {
+    /// The file name.
+    FileName,
+    /// The container's title/artist tags.
+    Tags,
+    /// A yt-dlp `.info.json` sidecar.
+    InfoJson,
+    /// TubeArchivist's API.
+    TubeArchivist,
+}
+
+impl MetaOrigin {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetaOrigin::FileName => "filename",
+            MetaOrigin::Tags => "tags",
+            MetaOrigin::InfoJson => "infojson",
+            MetaOrigin::TubeArchivist => "tubearchivist",
+        }
+    }
+
+    /// Reads a stored name; anything unknown counts as the file name.
+    pub fn parse(s: Option<&str>) -> MetaOrigin {
+        match s {
+            Some("tags") => MetaOrigin::Tags,
+            Some("infojson") => MetaOrigin::InfoJson,
+            Some("tubearchivist") => MetaOrigin::TubeArchivist,
+            _ => MetaOrigin::FileName,
+        }
+    }
+}
+
+/// Title, creator and link of a source video.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceMeta {
+    /// Title shown to viewers.
+    pub title: String,
+    /// Uploader, channel or artist.
+    pub creator: Option<String>,
+    /// Where the video comes from (a web page).
+    pub url: Option<String>,
+    /// Which source these facts came from.
+    pub origin: MetaOrigin,
+}
+
 #[cfg(test)]
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct VideoRow {

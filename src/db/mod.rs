@@ -244,7 +244,7 @@ mod tests {
             .unwrap();
         }
         let db = Db::open(&path).unwrap();
-        let main = crate::channels::CLASSIC;
+        let main = crate::lineup::CLASSIC;
         let point = db
             .continuity(main)
             .load()

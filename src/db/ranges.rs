@@ -4,7 +4,6 @@
 use rusqlite::{Connection, params};
 
 use super::{Db, DbError};
-use crate::library::Range;
 
 /// The used ranges of the videos.
 #[derive(Clone)]
@@ -65,4 +64,28 @@ pub(super) fn replace(
         ins.execute(params![channel, id, r.start, r.end])?;
     }
     Ok(())
+}
+
+/// Slack when comparing seconds, so float noise never makes two ranges overlap.
+pub const EPS: f64 = 1e-6;
+
+/// A span of a video, seconds from its start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Range {
+    /// First second.
+    pub start: f64,
+    /// End (exclusive).
+    pub end: f64,
+}
+
+impl Range {
+    /// Length in seconds.
+    pub fn len(&self) -> f64 {
+        self.end - self.start
+    }
+
+    /// True when the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() <= EPS
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::continuity::Continuity;
 use super::{Db, DbError, chunks, continuity, library, meta, music};
-use crate::stats::Continuity;
 
 /// Airtime and counters.
 #[derive(Clone)]

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::channel::ClipInfo;
-use crate::channel::live::Live;
+use crate::engine::ClipInfo;
+use crate::engine::live::Live;
 use crate::schedule::{Chunk, Playout};
 
 /// A clip that aired or is forecast to, Unix seconds on the engine's clock.

@@ -11,9 +11,9 @@ pub mod grid;
 
 use std::time::{Duration, SystemTime};
 
-use crate::channel::live::Live;
-use crate::channels::def::ChannelDef;
 use crate::db::slots::Slot;
+use crate::engine::live::Live;
+use crate::lineup::def::ChannelDef;
 use crate::schedule::Playout;
 use crate::settings::Config;
 
@@ -227,8 +227,8 @@ fn test_clip(
     id: &str,
     title: &str,
     creator: Option<&str>,
-) -> std::sync::Arc<crate::channel::ClipInfo> {
-    use crate::channel::ClipInfo;
+) -> std::sync::Arc<crate::engine::ClipInfo> {
+    use crate::engine::ClipInfo;
     std::sync::Arc::new(ClipInfo {
         id: id.into(),
         title: title.into(),

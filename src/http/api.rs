@@ -23,7 +23,7 @@ use super::wire::{
     Queued, Requested, SearchQuery, ServerEvent, SettingsResponse, SkipTarget, Skipping, Stats,
     Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video,
 };
-use crate::channel::Command;
+use crate::engine::Command;
 use crate::schedule::generator::GeneratorCommand;
 use crate::settings;
 use crate::station::OnAir;

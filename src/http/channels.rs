@@ -13,8 +13,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::iptv;
 use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes};
-use crate::channels::def::{ChannelDef, Origin};
 use crate::guide::{self, ChannelText};
+use crate::lineup::def::{ChannelDef, Origin};
 use crate::station::OnAir;
 
 type ApiResult<T> = Result<T, ApiError>;

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
 use super::AppState;
-use crate::channels::def::Origin;
+use crate::lineup::def::Origin;
 use crate::station::OnAir;
 
 /// A channel's id in the playlist and the guide: the classic channel keeps the id

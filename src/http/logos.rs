@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use super::AppState;
 use super::error::ApiError;
 use super::wire::ErrorBody;
-use crate::channels::def::ChannelDef;
+use crate::lineup::def::ChannelDef;
 use crate::transcode::picture::LOGO_RECIPE;
 use crate::transcode::{Ffmpeg, TranscodeError, file_stamp, fnv1a};
 

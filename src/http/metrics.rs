@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
 use super::AppState;
-use crate::channel::live::{Lateness, LiveStats};
+use crate::engine::live::{Lateness, LiveStats};
 use crate::library::LibraryCounts;
 use crate::schedule::Chunk;
 use crate::schedule::generator::{GeneratorState, GeneratorStatus};

@@ -44,9 +44,9 @@ pub use error::ApiError;
 use openapi::Access;
 use wire::{ErrorBody, MpegTs};
 
-use crate::channel::live::PLAYLIST_NAME;
 use crate::config::Config;
 use crate::db::Db;
+use crate::engine::live::PLAYLIST_NAME;
 use crate::library::Library;
 use crate::station::Station;
 use crate::system::Monitor;
@@ -348,7 +348,7 @@ async fn channel_hls_file(
 
 fn serve_hls(
     st: &AppState,
-    live: &crate::channel::Live,
+    live: &crate::engine::Live,
     file: &str,
     headers: &HeaderMap,
 ) -> Response {

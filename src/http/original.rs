@@ -24,7 +24,7 @@ use super::wire::{
     Chunk, CronBody, CronStatus, DeleteAudioBody, ErrorBody, Outcome, RunEntry, RunHistory,
     RunHistoryQuery, TestChunk, UpdatedSettings,
 };
-use crate::channel::Command;
+use crate::engine::Command;
 use crate::schedule::generator::GeneratorCommand;
 use crate::schedule::music::Removal;
 use crate::settings;

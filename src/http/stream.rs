@@ -33,8 +33,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::conn::{Hangup, Peer};
 use super::wire::{ErrorBody, MpegTs};
 use super::{ApiError, AppState};
-use crate::channel::Live;
-use crate::channel::live::Retained;
+use crate::engine::Live;
+use crate::engine::live::Retained;
 use crate::station::Station;
 
 /// What the continuous streams of one channel did since start.

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::ApiError;
 use super::wire::{ErrorBody, Jpeg};
-use crate::channel::ClipInfo;
+use crate::engine::ClipInfo;
 use crate::schedule::Chunk;
 
 const JPEG: &str = "image/jpeg";

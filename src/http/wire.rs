@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::channel::live::NowPlaying;
+use crate::engine::live::NowPlaying;
 use crate::library::{LibraryCounts as DomainCounts, VideoStatus};
 use crate::schedule::generator::{GeneratorState, GeneratorStatus, JobStatus};
 use crate::schedule::music::TrackStatus;

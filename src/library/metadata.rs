@@ -7,56 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// Where a source's metadata came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MetaOrigin {
-    /// The file name.
-    FileName,
-    /// The container's title/artist tags.
-    Tags,
-    /// A yt-dlp `.info.json` sidecar.
-    InfoJson,
-    /// TubeArchivist's API.
-    TubeArchivist,
-}
-
-impl MetaOrigin {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetaOrigin::FileName => "filename",
-            MetaOrigin::Tags => "tags",
-            MetaOrigin::InfoJson => "infojson",
-            MetaOrigin::TubeArchivist => "tubearchivist",
-        }
-    }
-
-    /// Reads a stored name; anything unknown counts as the file name.
-    pub fn parse(s: Option<&str>) -> MetaOrigin {
-        match s {
-            Some("tags") => MetaOrigin::Tags,
-            Some("infojson") => MetaOrigin::InfoJson,
-            Some("tubearchivist") => MetaOrigin::TubeArchivist,
-            _ => MetaOrigin::FileName,
-        }
-    }
-}
-
-/// Title, creator and link of a source video.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SourceMeta {
-    /// Title shown to viewers.
-    pub title: String,
-    /// Uploader, channel or artist.
-    pub creator: Option<String>,
-    /// Where the video comes from (a web page).
-    pub url: Option<String>,
-    /// Which source these facts came from.
-    pub origin: MetaOrigin,
-}
+pub use crate::db::library::{MetaOrigin, SourceMeta};
 
 impl SourceMeta {
     /// Metadata from the file name alone: the stem, without a trailing yt-dlp id

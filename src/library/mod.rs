@@ -18,8 +18,9 @@ mod watch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::channel::clock::SharedClock;
+use crate::clock::SharedClock;
 use crate::db::library::LibraryStore;
+pub use crate::db::library::{LibraryCounts, Video, VideoStatus};
 use crate::db::ranges::RangeStore;
 use crate::db::{Db, DbError};
 use crate::transcode::{Ffmpeg, ProbeInfo};
@@ -39,44 +40,11 @@ pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "m4a", "aac", "flac", "ogg", "opu
 /// padded to a whole segment would be a frozen frame, not a clip.
 pub const MIN_SOURCE_SECS: f64 = 0.5;
 
-/// A usable source video, as the generator needs it.
-#[derive(Clone, Debug)]
-pub struct Video {
-    /// Database id.
-    pub id: i64,
-    /// Where the file is.
-    pub path: PathBuf,
-    /// What ffprobe found: duration, size, frame rate, rotation.
-    pub info: ProbeInfo,
-    /// Title, creator and link shown to viewers.
-    pub meta: SourceMeta,
-}
-
-impl Video {
-    /// Title shown to viewers.
-    pub fn title(&self) -> String {
-        self.meta.title.clone()
-    }
-}
-
 /// Title of a media file: its name without the extension.
 pub fn title_of(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// How many videos the library holds, by state.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LibraryCounts {
-    /// Files present in the folders.
-    pub present: u64,
-    /// Present and usable.
-    pub usable: u64,
-    /// Present and recorded as unusable (with a reason).
-    pub unusable: u64,
-    /// Present and not probed yet.
-    pub pending: u64,
 }
 
 /// Whether a video (its path and creator) belongs to a channel: the channel's
@@ -120,12 +88,7 @@ impl Library {
         folders: Vec<PathBuf>,
         tube_archivist: Option<TubeArchivist>,
     ) -> Arc<Library> {
-        Library::with_clock(
-            db,
-            folders,
-            tube_archivist,
-            crate::channel::clock::system_clock(),
-        )
+        Library::with_clock(db, folders, tube_archivist, crate::clock::system_clock())
     }
 
     /// [`Library::new`], its times (first seen, removed) read from `clock`.
@@ -505,33 +468,6 @@ impl ChannelLibrary {
             .store
             .list(&self.channel, &*self.belongs(), offset, limit)
     }
-}
-
-/// A video's state, for the API.
-#[derive(Clone, Debug)]
-pub struct VideoStatus {
-    /// Database id.
-    pub id: i64,
-    /// The file.
-    pub path: PathBuf,
-    /// Title shown to viewers.
-    pub title: String,
-    /// Creator, when known.
-    pub creator: Option<String>,
-    /// Seconds, once probed and usable.
-    pub duration: Option<f64>,
-    /// Why it is unusable.
-    pub error: Option<String>,
-    /// LRU clock of its last clip; `None`: never used.
-    pub last_used: Option<i64>,
-    /// Clips cut from it.
-    pub clips_cut: i64,
-    /// Times all of it was used and its ranges started over.
-    pub resets: i64,
-    /// Seconds of it aired.
-    pub airtime: f64,
-    /// Ranges already cut.
-    pub used: Vec<Range>,
 }
 
 /// Music files under `folder`, sorted.

@@ -8,29 +8,8 @@
 
 use rand::{Rng, RngExt};
 
-/// Slack when comparing seconds, so float noise never makes two ranges overlap.
-const EPS: f64 = 1e-6;
-
-/// A span of a video, seconds from its start.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Range {
-    /// First second.
-    pub start: f64,
-    /// End (exclusive).
-    pub end: f64,
-}
-
-impl Range {
-    /// Length in seconds.
-    pub fn len(&self) -> f64 {
-        self.end - self.start
-    }
-
-    /// True when the range is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() <= EPS
-    }
-}
+use crate::db::ranges::EPS;
+pub use crate::db::ranges::Range;
 
 /// Sorts ranges and merges those that overlap or touch.
 pub fn merge(mut ranges: Vec<Range>) -> Vec<Range> {

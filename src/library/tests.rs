@@ -388,7 +388,7 @@ fn a_folder_that_goes_away_keeps_its_videos_as_missing_until_it_returns() {
 type Want = Box<dyn Fn(&Arc<Library>) -> bool + Send>;
 
 fn classic(lib: &Arc<Library>) -> Arc<super::ChannelLibrary> {
-    lib.channel(crate::channels::def::CLASSIC, super::everything())
+    lib.channel(crate::lineup::def::CLASSIC, super::everything())
 }
 
 #[tokio::test]

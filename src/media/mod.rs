@@ -9,3 +9,7 @@ pub mod time;
 pub mod ts;
 
 pub use time::Ticks;
+
+/// The music bed's sample rate: every track is encoded to it, and the engine
+/// muxes nothing else.
+pub const AUDIO_RATE: u32 = 48_000;

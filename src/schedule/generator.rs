@@ -23,58 +23,15 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{ClipRecord, Playout};
-use crate::channel::clock::SharedClock;
-use crate::channel::{ClipInfo, ClipRef};
+use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::engine::{ClipInfo, ClipRef};
 use crate::library::{ChannelLibrary, Video};
 use crate::media::h264::ParameterSets;
 use crate::schedule::pool::EncodePool;
 use crate::transcode::{
-    ClipRequest, EncodeProgress, Encoder, Ffmpeg, OutputProfile, TranscodeError,
+    ClipRequest, EncodeProgress, Encoder, Ffmpeg, OutputProfile, TranscodeError, WatermarkMode,
 };
-
-/// Which text is burned into clips (`WATERMARK`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum WatermarkMode {
-    /// No watermark.
-    #[default]
-    None,
-    /// The source's creator (uploader, artist), else the fallback text, else the title.
-    Creator,
-    /// The source's title.
-    Title,
-}
-
-/// An unknown `WATERMARK` value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid watermark {0:?}: valid values are none, creator, title")]
-pub struct ParseWatermarkError(
-    /// The rejected value.
-    pub String,
-);
-
-impl std::str::FromStr for WatermarkMode {
-    type Err = ParseWatermarkError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "" | "none" | "off" | "false" | "0" => Ok(WatermarkMode::None),
-            "creator" | "true" | "on" | "1" => Ok(WatermarkMode::Creator),
-            "title" => Ok(WatermarkMode::Title),
-            _ => Err(ParseWatermarkError(s.to_string())),
-        }
-    }
-}
-
-impl std::fmt::Display for WatermarkMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WatermarkMode::None => "none",
-            WatermarkMode::Creator => "creator",
-            WatermarkMode::Title => "title",
-        })
-    }
-}
 
 /// What the generator needs to know.
 #[derive(Clone, Debug)]
@@ -289,7 +246,7 @@ impl Generator {
                     rng: Mutex::new(rng),
                     status,
                     in_flight: Mutex::new(Vec::new()),
-                    clock: crate::channel::clock::system_clock(),
+                    clock: crate::clock::system_clock(),
                 }),
                 commands: rx,
             },
@@ -1478,8 +1435,8 @@ mod tests {
 
     use std::path::Path;
 
-    use crate::channels::def::CLASSIC;
     use crate::library::Library;
+    use crate::lineup::def::CLASSIC;
     use crate::testkit::media::make_video;
 
     fn settings(chunks_dir: PathBuf) -> GeneratorSettings {

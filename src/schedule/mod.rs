@@ -8,7 +8,6 @@
 //! engine's pulls never wait on a query, and hands the airings they start to the
 //! writer thread ([`AiringWriter`]): nothing under its lock waits on SQLite.
 
-pub mod cron;
 pub mod generator;
 pub mod music;
 pub mod pool;
@@ -20,11 +19,12 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
-use crate::channel::clock::SharedClock;
-use crate::channel::{ClipInfo, ClipRef, ClipSource};
+use crate::clock::SharedClock;
 use crate::db::airings::{AiringWrite, AiringWriter};
+pub use crate::db::chunks::ClipRecord;
 use crate::db::chunks::{ChunkStore, ClipRow};
 use crate::db::{Db, DbError};
+use crate::engine::{ClipInfo, ClipRef, ClipSource};
 use crate::transcode::OutputProfile;
 
 /// What must match for clips to splice on one timeline: size, frame rate and GOP.
@@ -116,29 +116,6 @@ pub struct Upcoming {
     pub sure: bool,
 }
 
-/// A clip as recorded in the database, with where it came from.
-#[derive(Clone, Debug)]
-pub struct ClipRecord {
-    /// File name in the chunk's folder.
-    pub file: String,
-    /// The source video's id.
-    pub video_id: Option<i64>,
-    /// The source video.
-    pub source: Option<PathBuf>,
-    /// Title shown to viewers.
-    pub title: String,
-    /// Creator shown to viewers.
-    pub creator: Option<String>,
-    /// Start in the source, seconds.
-    pub start: f64,
-    /// Length, seconds.
-    pub duration: f64,
-    /// File size, bytes.
-    pub size_bytes: u64,
-    /// Encoder that made it.
-    pub encoder: String,
-}
-
 #[derive(Default)]
 struct State {
     chunks: Vec<Chunk>,
@@ -194,7 +171,7 @@ impl Playout {
         chunks_dir: &Path,
         profile: &OutputProfile,
     ) -> Result<Arc<Playout>, DbError> {
-        let clock = crate::channel::clock::system_clock();
+        let clock = crate::clock::system_clock();
         Playout::load_with_clock(db, channel, chunks_dir, profile, clock)
     }
 

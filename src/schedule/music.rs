@@ -13,10 +13,10 @@ use rand::seq::SliceRandom;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::channel::clock::SharedClock;
-use crate::channel::{TrackRef, TrackSource};
+use crate::clock::SharedClock;
 use crate::db::music::MusicStore;
 use crate::db::{Db, DbError};
+use crate::engine::{TrackRef, TrackSource};
 use crate::library::scan;
 use crate::library::{AUDIO_EXTENSIONS, title_of};
 use crate::transcode::{Ffmpeg, file_stamp};
@@ -100,7 +100,7 @@ impl Music {
         cache: PathBuf,
         lufs: f64,
     ) -> Arc<Music> {
-        let clock = crate::channel::clock::system_clock();
+        let clock = crate::clock::system_clock();
         Music::with_clock(ff, db, channel, folder, cache, lufs, clock)
     }
 
@@ -448,7 +448,7 @@ mod tests {
         let music = Music::new(
             ff,
             db.clone(),
-            crate::channels::def::CLASSIC,
+            crate::lineup::def::CLASSIC,
             Some(folder.clone()),
             d.path().join("cache"),
             -16.0,
@@ -462,7 +462,7 @@ mod tests {
         all.sort();
         assert_eq!(all, ["a.mp3", "b.flac", "c.ogg", "d.MP3"]);
         let set = |name: &str, plays: i64| {
-            db.music(crate::channels::def::CLASSIC)
+            db.music(crate::lineup::def::CLASSIC)
                 .set_plays(name, plays)
                 .unwrap()
         };
@@ -498,7 +498,7 @@ mod tests {
         let music = Music::new(
             ff().await,
             Db::in_memory().unwrap(),
-            crate::channels::def::CLASSIC,
+            crate::lineup::def::CLASSIC,
             Some(folder),
             cache,
             -16.0,
@@ -548,16 +548,16 @@ mod tests {
         let music = Music::new(
             ff,
             db.clone(),
-            crate::channels::def::CLASSIC,
+            crate::lineup::def::CLASSIC,
             Some(folder.clone()),
             d.path().join("cache"),
             -16.0,
         );
         assert_eq!(music.next_pass(None).unwrap().len(), 2);
-        db.music(crate::channels::def::CLASSIC)
+        db.music(crate::lineup::def::CLASSIC)
             .set_plays("a.mp3", 3)
             .unwrap();
-        let rows = || db.music(crate::channels::def::CLASSIC).rows().unwrap();
+        let rows = || db.music(crate::lineup::def::CLASSIC).rows().unwrap();
         let before = rows();
 
         let away = d.path().join("music-away");

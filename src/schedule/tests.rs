@@ -1,5 +1,5 @@
 use super::*;
-use crate::channels::def::CLASSIC;
+use crate::lineup::def::CLASSIC;
 
 fn profile() -> OutputProfile {
     OutputProfile::new(1280, 720, 30, 2)
@@ -459,11 +459,11 @@ fn splice_key_ignores_bitrate_and_encoder() {
 
 #[test]
 fn chunks_and_airings_are_stamped_with_the_injected_clock() {
-    use crate::channel::clock::VirtualClock;
+    use crate::clock::VirtualClock;
     let mut f = Fixture::new();
     // A clock set to September 2001: a time read from the wall would differ.
     let wall = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    let clock: crate::channel::clock::SharedClock = Arc::new(VirtualClock::new(wall));
+    let clock: crate::clock::SharedClock = Arc::new(VirtualClock::new(wall));
     f.playout = Playout::load_with_clock(
         f.db.clone(),
         CLASSIC,

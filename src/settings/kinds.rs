@@ -2,14 +2,16 @@
 //! a `.env` line), reads and writes JSON (the API, the stored overrides) and
 //! describes itself in a JSON schema (the API document, the web form).
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 
-use crate::config::LogFormat;
-use crate::schedule::cron::CronSchedule;
-use crate::schedule::generator::WatermarkMode;
+use crate::settings::cron::CronSchedule;
+use crate::transcode::WatermarkMode;
 use crate::transcode::{ColorGrade, HwAccel};
 
 /// A type a setting can have.
@@ -314,7 +316,7 @@ impl Kind for CronSchedule {
     fn parse(text: &str) -> Result<Self, String> {
         text.trim()
             .parse()
-            .map_err(|e: crate::schedule::cron::CronError| e.to_string())
+            .map_err(|e: crate::settings::cron::CronError| e.to_string())
     }
     fn text(&self) -> String {
         self.to_string()
@@ -433,6 +435,127 @@ fn names<T: Choice>() -> String {
         .map(|c| format!("`{c}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors (Loki, Elasticsearch, `docker logs`
+    /// piped to jq).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json"),
+        }
+    }
+}
+
+impl std::fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
+/// The longest slug, in characters.
+pub const SLUG_MAX: usize = 32;
+
+/// A channel's URL id: 1 to 32 of `a-z`, `0-9` and `-`. Cheap to clone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slug(Arc<str>);
+
+impl Slug {
+    /// Checks `s`; the error says what a slug is, with a slug close to `s` when
+    /// there is one.
+    pub fn new(s: &str) -> Result<Slug, String> {
+        let valid = (1..=SLUG_MAX).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            return Ok(Slug(s.into()));
+        }
+        let mut reason = format!(
+            "`{s}` is not a slug: 1 to {SLUG_MAX} characters, each a lower-case letter (a-z), a digit or -"
+        );
+        if let Some(close) = slugify(s) {
+            reason.push_str(&format!(" (`{close}`?)"));
+        }
+        Err(reason)
+    }
+
+    /// The slug as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `s` made a slug (lower case, runs of anything else as one `-`), if anything
+/// is left of it.
+fn slugify(s: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in s.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_matches('-').chars().take(SLUG_MAX).collect();
+    let out = out.trim_end_matches('-');
+    (!out.is_empty()).then(|| out.to_string())
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Slug {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Slug, String> {
+        Slug::new(s)
+    }
+}
+
+/// Channels are kept by slug and looked up by the text of a URL: the order and
+/// hash of a slug are those of its text.
+impl std::borrow::Borrow<str> for Slug {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Slug {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// As its text (by hand: serde's `Arc` support is a feature this crate leaves off).
+impl serde::Serialize for Slug {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Slug {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Slug::new(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! - `.env.example`, the README's settings table and the compose file's environment
 //!   ([`docs`]; a test fails when they are stale).
 
+pub mod cron;
 pub mod docs;
 pub mod kinds;
 pub mod stored;
@@ -25,12 +26,11 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-pub use kinds::{Bytes, Kind};
+pub use kinds::{Bytes, Kind, LogFormat, Slug};
 pub use stored::{Loaded, Stored, StoredForm, load, save, saved};
 
-use crate::config::LogFormat;
-use crate::schedule::cron::CronSchedule;
-use crate::schedule::generator::WatermarkMode;
+use crate::settings::cron::CronSchedule;
+use crate::transcode::WatermarkMode;
 use crate::transcode::{ColorGrade, DEFAULT_MUSIC_LUFS, HwAccel, Look, OutputProfile};
 
 /// Which part of the configuration a setting belongs to.
@@ -647,9 +647,7 @@ fn watermark_fallback(c: &Config) -> Result<(), Problem> {
 
 fn default_channel(c: &Config) -> Result<(), Problem> {
     match &c.server.default_channel {
-        Some(slug) => crate::channels::Slug::new(slug)
-            .map(drop)
-            .map_err(Problem::Reason),
+        Some(slug) => kinds::Slug::new(slug).map(drop).map_err(Problem::Reason),
         None => Ok(()),
     }
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::channel::{
+use crate::engine::{
     self, ChannelTiming, ClipInfo, ClipRef, ClipSource, Clock, Control, Engine, Live, LoadedClip,
     LoadedTrack, TrackRef, TrackSource,
 };
@@ -114,7 +114,7 @@ pub async fn slate(ff: &Ffmpeg, profile: &OutputProfile, dir: &Path) -> Arc<Load
     let clip = LoadedClip::parse(
         clip_info("slate"),
         &std::fs::read(&path).unwrap(),
-        channel::frame_ticks(profile.fps),
+        engine::frame_ticks(profile.fps),
         profile.gop_frames as usize,
     )
     .expect("the slate parses");

@@ -152,6 +152,49 @@ pub(crate) fn escape_filter_value(v: &str) -> String {
     graph
 }
 
+/// Which text is burned into clips (`WATERMARK`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WatermarkMode {
+    /// No watermark.
+    #[default]
+    None,
+    /// The source's creator (uploader, artist), else the fallback text, else the title.
+    Creator,
+    /// The source's title.
+    Title,
+}
+
+/// An unknown `WATERMARK` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid watermark {0:?}: valid values are none, creator, title")]
+pub struct ParseWatermarkError(
+    /// The rejected value.
+    pub String,
+);
+
+impl std::str::FromStr for WatermarkMode {
+    type Err = ParseWatermarkError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" | "off" | "false" | "0" => Ok(WatermarkMode::None),
+            "creator" | "true" | "on" | "1" => Ok(WatermarkMode::Creator),
+            "title" => Ok(WatermarkMode::Title),
+            _ => Err(ParseWatermarkError(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for WatermarkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WatermarkMode::None => "none",
+            WatermarkMode::Creator => "creator",
+            WatermarkMode::Title => "title",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

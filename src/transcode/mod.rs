@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub use clip::{ClipRequest, EncodeProgress, Fix, clip_args, h264_level};
 pub use demo::{DemoLibrary, make_demo_library, make_first_demo_video};
-pub use look::{ColorGrade, Look, ParseColorGradeError};
+pub use look::{ColorGrade, Look, ParseColorGradeError, ParseWatermarkError, WatermarkMode};
 pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_SAMPLE_RATE};
 pub use probe::{ColorTags, ProbeInfo};
 

@@ -8,7 +8,7 @@ use super::run::{self, TempOut, file_arg, os_args};
 use super::{Ffmpeg, TranscodeError};
 
 /// Sample rate of the music bed.
-pub const MUSIC_SAMPLE_RATE: u32 = 48_000;
+pub const MUSIC_SAMPLE_RATE: u32 = crate::media::AUDIO_RATE;
 /// Default loudness of the music bed, LUFS integrated (EBU R128 measure): the usual
 /// target of streaming services, loud enough on a phone.
 pub const DEFAULT_MUSIC_LUFS: f64 = -16.0;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use shufflecast::channel::{
+use shufflecast::engine::{
     self, ChannelTiming, ClipInfo, ClipRef, Live, LoadedClip, LoadedTrack, TrackRef, VirtualClock,
 };
 use shufflecast::media::Ticks;
@@ -270,7 +270,7 @@ async fn airs_the_slate_when_no_clip_is_ready_and_goes_on() {
     );
     let (_, errors) = decode(&capture);
     assert!(errors.trim().is_empty(), "{errors}");
-    let _ = channel::AUDIO_RATE;
+    let _ = engine::AUDIO_RATE;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

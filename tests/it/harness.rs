@@ -25,7 +25,7 @@ pub fn need(program: &str) {
 
 /// The classic channel's folder under a data folder: its `chunks` and `hls`.
 pub fn classic(data: &Path) -> PathBuf {
-    shufflecast::station::channel_dir(data, shufflecast::channels::CLASSIC)
+    shufflecast::station::channel_dir(data, shufflecast::lineup::CLASSIC)
 }
 
 /// A free loopback port.

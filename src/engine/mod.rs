@@ -7,7 +7,6 @@
 //! and the stream goes on.
 
 pub mod clip;
-pub mod clock;
 pub mod live;
 pub mod splicer;
 
@@ -19,16 +18,15 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use crate::clock::{Clock, SystemClock, VirtualClock};
 pub use clip::{ClipInfo, LoadedClip, LoadedTrack, SLATE_ID, TrackInfo};
-pub use clock::{Clock, SystemClock, VirtualClock};
 pub use live::{Live, LiveStats, NowPlaying};
 pub use splicer::{SplicedSegment, Splicer};
 
 use crate::media::Ticks;
 use crate::media::time::TICKS_PER_SECOND;
 
-/// The music bed's sample rate: every track is encoded to it.
-pub const AUDIO_RATE: u32 = crate::transcode::MUSIC_SAMPLE_RATE;
+pub use crate::media::AUDIO_RATE;
 
 /// A clip the schedule wants aired next.
 #[derive(Clone, Debug)]

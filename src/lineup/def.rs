@@ -37,22 +37,18 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::sync::Arc;
 
 use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde_json::{Map, Value as Json, json};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+pub use crate::settings::Slug;
 use crate::settings::{Config, Invalid, Kind, Patch, Problem, SPECS, Section, Spec, spec};
 
 /// The slug of the one channel made from the classic settings. The state of a
 /// one-channel release (its places, plays, chunks) belongs to it.
 pub const CLASSIC: &str = "main";
-
-/// The longest slug, in characters.
-const SLUG_MAX: usize = 32;
 
 /// The highest channel number (IPTV guides show five digits).
 pub const NUMBER_MAX: u32 = 99_999;
@@ -68,92 +64,6 @@ const OWN_KEYS: &[&str] = &[
 /// The setting a channel's `name` sets. It is not a channel key itself: one name
 /// for one thing.
 const NAME_SETTING: &str = "channel_name";
-
-/// A channel's URL id: 1 to 32 of `a-z`, `0-9` and `-`. Cheap to clone.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Slug(Arc<str>);
-
-impl Slug {
-    /// Checks `s`; the error says what a slug is, with a slug close to `s` when
-    /// there is one.
-    pub fn new(s: &str) -> Result<Slug, String> {
-        let valid = (1..=SLUG_MAX).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
-            return Ok(Slug(s.into()));
-        }
-        let mut reason = format!(
-            "`{s}` is not a slug: 1 to {SLUG_MAX} characters, each a lower-case letter (a-z), a digit or -"
-        );
-        if let Some(close) = slugify(s) {
-            reason.push_str(&format!(" (`{close}`?)"));
-        }
-        Err(reason)
-    }
-
-    /// The slug as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// `s` made a slug (lower case, runs of anything else as one `-`), if anything
-/// is left of it.
-fn slugify(s: &str) -> Option<String> {
-    let mut out = String::new();
-    for c in s.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out: String = out.trim_matches('-').chars().take(SLUG_MAX).collect();
-    let out = out.trim_end_matches('-');
-    (!out.is_empty()).then(|| out.to_string())
-}
-
-impl fmt::Display for Slug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Slug {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Slug, String> {
-        Slug::new(s)
-    }
-}
-
-/// Channels are kept by slug and looked up by the text of a URL: the order and
-/// hash of a slug are those of its text.
-impl std::borrow::Borrow<str> for Slug {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for Slug {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// As its text (by hand: serde's `Arc` support is a feature this crate leaves off).
-impl serde::Serialize for Slug {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Slug {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Slug::new(&s).map_err(serde::de::Error::custom)
-    }
-}
 
 /// Where a channel's definition comes from, which decides who may change it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,7 +247,7 @@ impl ChannelDef {
     /// `channel_name`.
     pub fn classic(defaults: &Config) -> ChannelDef {
         ChannelDef {
-            slug: Slug(CLASSIC.into()),
+            slug: Slug::new(CLASSIC).expect("the classic slug is valid"),
             name: defaults.channel.channel_name.clone(),
             number: 1,
             logo: None,

@@ -24,12 +24,12 @@ const AUDIO_FRAMES_PER_PES: usize = 4;
 /// Ticks per AAC frame at 48 kHz: 1024 samples * 90000 / 48000, exactly.
 pub const AUDIO_FRAME_TICKS: u64 = crate::media::adts::SAMPLES_PER_FRAME
     * crate::media::time::TICKS_PER_SECOND
-    / super::AUDIO_RATE as u64;
+    / crate::media::AUDIO_RATE as u64;
 
 // The audio timeline is exact only if a frame is a whole number of ticks.
 const _: () = assert!(
     (crate::media::adts::SAMPLES_PER_FRAME * crate::media::time::TICKS_PER_SECOND)
-        .is_multiple_of(super::AUDIO_RATE as u64)
+        .is_multiple_of(crate::media::AUDIO_RATE as u64)
 );
 
 /// One finished segment, as the splicer cut it.
@@ -335,7 +335,7 @@ impl MusicBed {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::channel::clip::Frame;
+    use crate::engine::clip::Frame;
     use crate::media::ts;
 
     const FT: u64 = 3000;

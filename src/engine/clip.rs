@@ -208,14 +208,14 @@ impl LoadedTrack {
         let frames = adts::split_frames(&data).map_err(|e| err(e.to_string()))?;
         let first = frames.first().ok_or_else(|| err("no AAC frames".into()))?;
         let h = adts::parse_header(&data[first.clone()]).map_err(|e| err(e.to_string()))?;
-        if h.sample_rate != super::AUDIO_RATE || h.channels != 2 {
+        if h.sample_rate != crate::media::AUDIO_RATE || h.channels != 2 {
             return Err(err(format!(
                 "expected 48 kHz stereo AAC, found {} Hz, {} channels",
                 h.sample_rate, h.channels
             )));
         }
         let duration =
-            frames.len() as f64 * adts::SAMPLES_PER_FRAME as f64 / super::AUDIO_RATE as f64;
+            frames.len() as f64 * adts::SAMPLES_PER_FRAME as f64 / crate::media::AUDIO_RATE as f64;
         let info = Arc::new(TrackInfo {
             title: title.to_string(),
             source,
