@@ -205,7 +205,7 @@ impl App {
                 viewer: config.security.viewer_token.clone(),
             },
             started: clock.wall_now(),
-            tuners: Arc::new(http::stream::Tuners::new(config.server.tuner_count)),
+            tuners: Arc::new(http::tuners::Tuners::new(config.server.tuner_count)),
             device: tuner_device(&db)?,
             logos: Arc::new(http::logos::Logos::new(
                 ff.clone().with_nice(NICE_CLIPS),
@@ -500,7 +500,7 @@ fn spawn_discovery(tasks: &mut Tasks, cancel: &CancellationToken, state: AppStat
 
 /// The HDHomeRun tuner's identity: made on the first start and kept in the
 /// database, so Plex, Jellyfin and Emby know it as the same device for ever.
-fn tuner_device(db: &Db) -> Result<http::hdhomerun::Device, StartError> {
+fn tuner_device(db: &Db) -> Result<crate::hdhomerun::Device, StartError> {
     use crate::hdhomerun::DeviceId;
     let id = match db.meta("device_id")?.map(|s| s.parse::<DeviceId>()) {
         Some(Ok(id)) => id,
@@ -526,7 +526,7 @@ fn tuner_device(db: &Db) -> Result<http::hdhomerun::Device, StartError> {
             a
         }
     };
-    Ok(http::hdhomerun::Device { id, auth })
+    Ok(crate::hdhomerun::Device { id, auth })
 }
 
 /// The admin token: configured, else the one kept in the data folder (made and

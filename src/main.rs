@@ -99,7 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// For `scripts/wire-check.sh`, which generates the web client's types from it: no
 /// settings read, no server started.
 fn print_openapi() -> ExitCode {
-    let doc = shufflecast::http::openapi::document();
+    let doc = shufflecast::http::document();
     println!("{}", doc.to_pretty_json().expect("the document serializes"));
     ExitCode::SUCCESS
 }

@@ -121,6 +121,16 @@ impl std::str::FromStr for DeviceId {
     }
 }
 
+/// Who the tuner is, made once and kept in the database.
+#[derive(Clone, Debug)]
+pub struct Device {
+    /// Its HDHomeRun device id.
+    pub id: DeviceId,
+    /// The DeviceAuth string clients pass on to SiliconDust's guide service; ours
+    /// is only an opaque, stable value.
+    pub auth: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,10 +13,11 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 
-use super::AppState;
 use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
+use super::state::AppState;
 use super::thumbs;
+use super::urls;
 use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
     GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
@@ -73,7 +74,7 @@ pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
     let mut status = StreamStatus::new(&now, next_chunk);
     // Pictures (issue 15): the clip on air's, and the next chunk's strip.
     if let (Some(clip), Some(info)) = (status.clip.as_mut(), now.clip.as_ref()) {
-        clip.thumbnail = thumbs::clip_url(ch.slug.as_str(), info);
+        clip.thumbnail = urls::clip_url(ch.slug.as_str(), info);
     }
     let next = status
         .next_chunk
@@ -81,7 +82,7 @@ pub(super) fn now_playing(ch: &OnAir) -> StreamStatus {
         .and_then(|id| ch.playout.chunk(id));
     status.next_thumbnail = next
         .as_ref()
-        .and_then(|c| thumbs::strip_url(ch.slug.as_str(), c));
+        .and_then(|c| urls::strip_url(ch.slug.as_str(), c));
     status.next_title = next.as_ref().map(|c| c.title());
     status.chunk_title = status
         .chunk
@@ -181,7 +182,7 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
         .into_iter()
         .map(|row| {
             let picture = thumbs::clip_of(&c, row.idx)
-                .and_then(|info| thumbs::clip_url(ch.slug.as_str(), info));
+                .and_then(|info| urls::clip_url(ch.slug.as_str(), info));
             ChunkClip {
                 thumbnail: picture,
                 ..ChunkClip::from(row)

@@ -9,9 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::AppState;
 use super::error::ApiError;
 use super::iptv;
+use super::state::AppState;
+use super::urls;
 use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes};
 use crate::guide::{self, ChannelText};
 use crate::lineup::def::{ChannelDef, Origin};
@@ -36,7 +37,7 @@ fn info(st: &AppState, ch: &OnAir, default: &str) -> ChannelInfo {
         name: def.name.clone(),
         number: def.number,
         logo: iptv::logo_url("", ch),
-        stream: format!("/hls/{}/stream.m3u8", def.slug),
+        stream: urls::stream_url(def.slug.as_str()),
         origin: def.origin.as_str().to_string(),
         editable: def.origin.editable(),
         default: def.slug.as_str() == default,

@@ -19,9 +19,10 @@ use tower_http::services::ServeFile;
 
 use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
+use super::state::AppState;
+use super::urls;
 use super::web::Confined;
 use super::wire::{ErrorBody, MpegTs};
-use super::{AppState, iptv};
 use crate::media::ts::join::Joiner;
 use crate::schedule::Chunk;
 use crate::station::OnAir;
@@ -36,9 +37,9 @@ const PREVIEW_CACHE: &str = "public, max-age=5";
 /// viewer token when one is in force (players fetch by the listed URI and would
 /// not add it themselves).
 fn query(st: &AppState, ch: &OnAir) -> String {
-    let mut q = format!("?channel={}", iptv::urlencode(ch.slug.as_str()));
+    let mut q = format!("?channel={}", urls::urlencode(ch.slug.as_str()));
     if let Some(t) = &st.tokens.viewer {
-        let _ = write!(q, "&token={}", iptv::urlencode(t));
+        let _ = write!(q, "&token={}", urls::urlencode(t));
     }
     q
 }
@@ -47,15 +48,6 @@ fn find_chunk(ch: &OnAir, id: &str) -> ApiResult<Chunk> {
     ch.playout
         .chunk(id)
         .ok_or_else(|| ApiError::not_found(format!("no chunk {id:?}")))
-}
-
-/// The preview URL of chunk `id` of `channel`, as the API lists it.
-pub(super) fn preview_url(channel: &str, id: &str) -> String {
-    format!(
-        "/api/chunks/{}/playlist.m3u8?channel={}",
-        iptv::urlencode(id),
-        iptv::urlencode(channel)
-    )
 }
 
 /// A chunk as a VOD playlist: one entry per clip file, a discontinuity between
@@ -96,7 +88,7 @@ pub async fn chunk_playlist(
             m3u,
             "#EXTINF:{:.3},\n/api/chunks/{}/clips/{}.ts{q}",
             c.rec.duration,
-            iptv::urlencode(&chunk.id),
+            urls::urlencode(&chunk.id),
             c.idx
         );
     }
@@ -107,7 +99,7 @@ pub async fn chunk_playlist(
     }
     Ok((
         [
-            (header::CONTENT_TYPE, super::PLAYLIST_TYPE),
+            (header::CONTENT_TYPE, super::state::PLAYLIST_TYPE),
             (header::CACHE_CONTROL, PREVIEW_CACHE),
         ],
         m3u,
@@ -146,11 +138,11 @@ pub async fn chunk_clip(
     let mut res = serve_file(&clip.path, req).await?;
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(super::SEGMENT_TYPE),
+        HeaderValue::from_static(super::state::SEGMENT_TYPE),
     );
     res.headers_mut().insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(super::SEGMENT_CACHE),
+        HeaderValue::from_static(super::state::SEGMENT_CACHE),
     );
     Ok(res)
 }
@@ -290,7 +282,7 @@ fn joined_ts(id: &str, paths: Arc<[std::path::PathBuf]>) -> Response {
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(super::SEGMENT_TYPE),
+                HeaderValue::from_static(super::state::SEGMENT_TYPE),
             ),
             (
                 header::CACHE_CONTROL,

@@ -9,10 +9,10 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 
-use super::AppState;
 use super::error::ApiError;
 use super::iptv;
-use super::thumbs;
+use super::state::AppState;
+use super::urls;
 use super::wire::{ErrorBody, Guide, GuideChannel, GuideClip, GuideProgramme, GuideQuery};
 use crate::guide::{self, ChannelText, Programme};
 use crate::station::OnAir;
@@ -72,7 +72,7 @@ pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, Api
 pub(super) fn picture(ch: &OnAir, p: &Programme) -> String {
     p.first_chunk()
         .and_then(|id| ch.playout.chunk(id))
-        .and_then(|c| thumbs::strip_url(ch.slug.as_str(), &c))
+        .and_then(|c| urls::strip_url(ch.slug.as_str(), &c))
         .unwrap_or_else(|| iptv::logo_url("", ch))
 }
 
@@ -142,12 +142,12 @@ fn channel(l: Listed, default: &str, limit: usize) -> GuideChannel {
                 .iter()
                 .map(|a| GuideClip {
                     chunk: a.clip.chunk.clone(),
-                    index: thumbs::clip_index(&a.clip).unwrap_or(0) as u32,
+                    index: urls::clip_index(&a.clip).unwrap_or(0) as u32,
                     title: a.clip.title.clone(),
                     creator: a.clip.creator.clone(),
                     start: a.start,
                     duration: a.stop - a.start,
-                    thumbnail: thumbs::clip_url(slug, &a.clip),
+                    thumbnail: urls::clip_url(slug, &a.clip),
                 })
                 .collect(),
         })
@@ -157,7 +157,7 @@ fn channel(l: Listed, default: &str, limit: usize) -> GuideChannel {
         name: def.name.clone(),
         number: def.number,
         logo: iptv::logo_url("", ch),
-        stream: format!("/hls/{slug}/stream.m3u8"),
+        stream: urls::stream_url(slug),
         default: slug == default,
         programmes,
     }

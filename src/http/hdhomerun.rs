@@ -12,23 +12,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::error::ApiError;
+use super::iptv;
+use super::state::AppState;
+use super::urls;
 use super::wire::{ErrorBody, LineupEntry, LineupStatus, TunerDiscover};
-use super::{ApiError, AppState, iptv};
-use crate::hdhomerun::DeviceId;
 
 /// Our model number. An HDHomeRun Connect's: a plain tuner. Never an "HDTC" one:
 /// Jellyfin takes those for transcoding tuners and adds `?transcode=` to stream URLs.
 pub const MODEL_NUMBER: &str = "HDHR4-2US";
-
-/// Who the tuner is, made once and kept in the database.
-#[derive(Clone, Debug)]
-pub struct Device {
-    /// Its HDHomeRun device id.
-    pub id: DeviceId,
-    /// The DeviceAuth string clients pass on to SiliconDust's guide service; ours
-    /// is only an opaque, stable value.
-    pub auth: String,
-}
 
 /// Where a client finds us: the server's origin (BASE_URL, else the address the
 /// request came in on) and, with a viewer token, the token's prefix for the
@@ -59,16 +51,16 @@ impl Base {
     /// The tuner's base URL, where its documents are.
     fn tuner(&self) -> String {
         match &self.token {
-            Some(t) => format!("{}/tuner/{}", self.origin, iptv::urlencode(t)),
+            Some(t) => format!("{}/tuner/{}", self.origin, urls::urlencode(t)),
             None => self.origin.clone(),
         }
     }
 
     /// A channel's continuous stream: no query string.
     fn stream(&self, slug: &str) -> String {
-        let file = super::stream::file_name(slug);
+        let file = super::tuners::file_name(slug);
         match &self.token {
-            Some(t) => format!("{}/stream/{}/{file}", self.origin, iptv::urlencode(t)),
+            Some(t) => format!("{}/stream/{}/{file}", self.origin, urls::urlencode(t)),
             None => format!("{}/stream/{file}", self.origin),
         }
     }

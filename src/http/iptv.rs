@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
-use super::AppState;
+use super::state::AppState;
+use super::urls;
 use crate::lineup::def::Origin;
 use crate::station::OnAir;
 
@@ -74,20 +75,8 @@ pub(super) fn token_query(st: &AppState) -> String {
     st.tokens
         .viewer
         .as_ref()
-        .map(|t| format!("?token={}", urlencode(t)))
+        .map(|t| format!("?token={}", urls::urlencode(t)))
         .unwrap_or_default()
-}
-
-pub(super) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// An M3U playlist with every channel, for IPTV apps.
@@ -158,6 +147,7 @@ pub(super) fn attr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::urls::urlencode;
 
     #[test]
     fn escaping_and_times() {

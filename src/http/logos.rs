@@ -16,14 +16,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{Path as UrlPath, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
-use super::AppState;
-use super::error::ApiError;
-use super::wire::ErrorBody;
 use crate::lineup::def::ChannelDef;
 use crate::transcode::picture::LOGO_RECIPE;
 use crate::transcode::{Ffmpeg, TranscodeError, file_stamp, fnv1a};
@@ -206,36 +200,6 @@ impl Logos {
             making.remove(out);
         }
         result
-    }
-}
-
-/// A channel's logo, for IPTV apps, media servers and the web client: its own PNG
-/// or JPEG as it is, its SVG, WebP or GIF converted to PNG, else a PNG of its
-/// number and name.
-#[utoipa::path(get, path = "/logos/{slug}",
-    params(("slug" = String, Path, description = "The channel's slug.")),
-    responses(
-        (status = 200, description = "The image: the channel's own PNG or JPEG as it is; its SVG, WebP or GIF converted to PNG (at most 512 px); else (none, or one that cannot be read or converted) a 400x400 PNG of its number and name.", content(
-            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"),
-        )),
-        (status = 404, description = "No such channel.", body = ErrorBody),
-    ),
-)]
-pub async fn channel_logo(State(st): State<AppState>, UrlPath(slug): UrlPath<String>) -> Response {
-    let Some(ch) = st.station.get(&slug) else {
-        return ApiError::not_found(format!("no channel {slug:?}")).into_response();
-    };
-    match st.logos.get(&ch.def()).await {
-        Ok(logo) => (
-            [
-                (header::CONTENT_TYPE, logo.content_type),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            logo.bytes,
-        )
-            .into_response(),
-        Err(e) => ApiError::internal(format!("channel {slug}: no logo could be drawn: {e}"))
-            .into_response(),
     }
 }
 

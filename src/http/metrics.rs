@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
-use super::AppState;
+use super::state::AppState;
 use crate::engine::live::{Lateness, LiveStats};
 use crate::library::LibraryCounts;
 use crate::schedule::Chunk;
@@ -313,7 +313,7 @@ fn generator(page: &mut Page, status: &[(String, GeneratorStatus)]) {
 }
 
 /// The continuous MPEG-TS streams: tuners in use, and each channel's clients.
-fn tuners(page: &mut Page, tuners: &super::stream::Tuners) {
+fn tuners(page: &mut Page, tuners: &super::tuners::Tuners) {
     use Kind::{Counter, Gauge};
     use std::sync::atomic::Ordering::Relaxed;
     page.one(

@@ -4,10 +4,6 @@
 //! may call a route comes from the group the router puts it in. `shufflecast
 //! openapi` prints the document; `web/src/api.gen.ts` is generated from it.
 
-use std::sync::LazyLock;
-
-use axum::http::header;
-use axum::response::IntoResponse;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -114,10 +110,12 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-/// The OpenAPI document of every route.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of `groups` of routes, each marked with who may call it.
+pub fn document<S: Clone + Send + Sync + 'static>(
+    groups: impl IntoIterator<Item = (Access, utoipa_axum::router::OpenApiRouter<S>)>,
+) -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
-    for (access, routes) in super::routes() {
+    for (access, routes) in groups {
         let mut part = routes.into_openapi();
         for item in part.paths.paths.values_mut() {
             for op in operations(item) {
@@ -131,31 +129,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The document as served: made once.
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| document().to_json().expect("the document serializes"));
-
-/// This document.
-#[utoipa::path(get, path = "/api/openapi.json", responses(
-    (status = 200, description = "The OpenAPI 3.1 document of this server.", body = Object),
-))]
-pub async fn serve() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use serde_json::Value;
 
-    use super::*;
-
     fn doc() -> Value {
-        serde_json::from_str(&DOCUMENT).unwrap()
+        serde_json::to_value(crate::http::document()).unwrap()
     }
 
     /// Every (method, path, operation) of the document.
@@ -171,7 +152,7 @@ mod tests {
 
     /// The handlers the router registers with `routes!(...)`, by name.
     fn routed_handlers() -> BTreeSet<String> {
-        let src = include_str!("mod.rs");
+        let src = include_str!("router.rs");
         src.split("routes!(")
             .skip(1)
             .flat_map(|part| {
@@ -185,10 +166,10 @@ mod tests {
 
     #[test]
     fn documents_every_route_the_router_has_and_no_other() {
-        let src = include_str!("mod.rs");
+        let src = include_str!("router.rs");
         // A route added beside `routes!` would be served and not documented.
         for bypass in [".route(", ".route_service(", ".nest(", ".nest_service("] {
-            assert!(!src.contains(bypass), "mod.rs routes with {bypass}");
+            assert!(!src.contains(bypass), "router.rs routes with {bypass}");
         }
         let handlers = routed_handlers();
         assert!(handlers.len() > 20, "{handlers:?}");

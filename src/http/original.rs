@@ -15,10 +15,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::AppState;
 use super::api::{change_settings, check_settings, read_patch};
 use super::error::ApiError;
 use super::pick::{Ch, ChannelQuery};
+use super::state::AppState;
 use super::web::Confined;
 use super::wire::{
     Chunk, CronBody, CronStatus, DeleteAudioBody, ErrorBody, Outcome, RunEntry, RunHistory,

@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::station::OnAir;
 
 /// The `channel` query parameter every channel route takes.

@@ -12,7 +12,6 @@
 //! is hung up on (logged, counted): nothing waits for it, and it holds nothing but
 //! its place in the sequence.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,91 +25,17 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use parking_lot::Mutex;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::conn::{Hangup, Peer};
+use super::error::ApiError;
+use super::state::AppState;
+use super::tuners::StreamCounters;
 use super::wire::{ErrorBody, MpegTs};
-use super::{ApiError, AppState};
 use crate::engine::Live;
 use crate::engine::live::Retained;
 use crate::station::Station;
-
-/// What the continuous streams of one channel did since start.
-#[derive(Debug, Default)]
-pub struct StreamCounters {
-    /// Clients connected now.
-    pub clients: AtomicU64,
-    /// Clients that ever connected.
-    pub opened: AtomicU64,
-    /// Bytes handed to clients' sockets.
-    pub bytes: AtomicU64,
-    /// Clients hung up on for falling behind.
-    pub dropped: AtomicU64,
-}
-
-/// The tuners: how many continuous streams may be open at once (TUNER_COUNT, what
-/// an HDHomeRun says it has), and each channel's counters.
-pub struct Tuners {
-    free: Arc<Semaphore>,
-    count: usize,
-    refused: AtomicU64,
-    channels: Mutex<HashMap<String, Arc<StreamCounters>>>,
-}
-
-impl Tuners {
-    /// `count` streams at most.
-    pub fn new(count: usize) -> Tuners {
-        Tuners {
-            free: Arc::new(Semaphore::new(count)),
-            count,
-            refused: AtomicU64::new(0),
-            channels: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Tuners in all.
-    pub fn count(&self) -> usize {
-        self.count
-    }
-
-    /// Tuners streaming now.
-    pub fn in_use(&self) -> usize {
-        self.count - self.free.available_permits()
-    }
-
-    /// Streams refused because every tuner was in use.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::Relaxed)
-    }
-
-    /// The counters of `slug`'s streams.
-    pub fn counters(&self, slug: &str) -> Arc<StreamCounters> {
-        self.channels
-            .lock()
-            .entry(slug.to_string())
-            .or_default()
-            .clone()
-    }
-
-    /// Every channel's counters that ever had a client, by slug.
-    pub fn all(&self) -> Vec<(String, Arc<StreamCounters>)> {
-        let mut v: Vec<_> = self
-            .channels
-            .lock()
-            .iter()
-            .map(|(k, c)| (k.clone(), c.clone()))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
-}
-
-/// The continuous MPEG-TS file name of a channel: `<slug>.ts`.
-pub fn file_name(slug: &str) -> String {
-    format!("{slug}.ts")
-}
 
 /// A channel's continuous MPEG-TS: an endless response, starting a few segments
 /// behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). Query
@@ -191,16 +116,15 @@ fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
             .into_response();
     };
     let tuners = &st.tuners;
-    let Ok(permit) = tuners.free.clone().try_acquire_owned() else {
-        tuners.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(channel = %slug, tuners = tuners.count, "continuous stream refused: every tuner is in use");
+    let Some(permit) = tuners.take() else {
+        tracing::info!(channel = %slug, tuners = tuners.count(), "continuous stream refused: every tuner is in use");
         return (
             [(header::RETRY_AFTER, "5")],
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
                     "all {} tuners are in use (TUNER_COUNT); close a stream or raise it",
-                    tuners.count
+                    tuners.count()
                 ),
             ),
         )

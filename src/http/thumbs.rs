@@ -11,8 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::error::ApiError;
+use super::state::AppState;
+use super::urls;
 use super::wire::{ErrorBody, Jpeg};
 use crate::engine::ClipInfo;
 use crate::schedule::Chunk;
@@ -26,33 +27,13 @@ pub fn video_url(st: &AppState, id: i64) -> Option<String> {
         .map(|_| format!("/thumbs/videos/{id}.jpg"))
 }
 
-/// The URL of the picture of the clip `info` of channel `slug`, when it has one.
-pub fn clip_url(slug: &str, info: &ClipInfo) -> Option<String> {
-    info.picture.as_ref()?;
-    let chunk = info.chunk.as_deref()?;
-    let index = clip_index(info)?;
-    Some(format!("/thumbs/{slug}/clips/{chunk}/{index}.jpg"))
-}
-
-/// The URL of the strip of chunk `c` of channel `slug`, once it has one.
-pub fn strip_url(slug: &str, c: &Chunk) -> Option<String> {
-    c.strip
-        .as_ref()
-        .map(|_| format!("/thumbs/{slug}/chunks/{}.jpg", c.id))
-}
-
 /// The clip at `index` of chunk `c` (by its id: a clip whose file went missing is
 /// not in the chunk, so positions may differ).
 pub(super) fn clip_of(c: &Chunk, index: usize) -> Option<&ClipInfo> {
     c.clips
         .iter()
         .map(|k| &*k.info)
-        .find(|info| clip_index(info) == Some(index))
-}
-
-/// The index of a clip in its chunk, from its id (`<chunk>/<index>`).
-pub(super) fn clip_index(info: &ClipInfo) -> Option<usize> {
-    info.id.rsplit_once('/')?.1.parse().ok()
+        .find(|info| urls::clip_index(info) == Some(index))
 }
 
 /// `name` without its `.jpg`, parsed as a `T`: a number, nothing else.
@@ -85,7 +66,7 @@ async fn serve(path: &std::path::Path) -> Response {
             [
                 (header::CONTENT_TYPE, JPEG),
                 // A picture never changes under its URL, like a segment.
-                (header::CACHE_CONTROL, super::SEGMENT_CACHE),
+                (header::CACHE_CONTROL, super::state::SEGMENT_CACHE),
             ],
             bytes,
         )
@@ -175,9 +156,40 @@ pub async fn chunk_strip(
     }
 }
 
+/// A channel's logo, for IPTV apps, media servers and the web client: its own PNG
+/// or JPEG as it is, its SVG, WebP or GIF converted to PNG, else a PNG of its
+/// number and name.
+#[utoipa::path(get, path = "/logos/{slug}",
+    params(("slug" = String, Path, description = "The channel's slug.")),
+    responses(
+        (status = 200, description = "The image: the channel's own PNG or JPEG as it is; its SVG, WebP or GIF converted to PNG (at most 512 px); else (none, or one that cannot be read or converted) a 400x400 PNG of its number and name.", content(
+            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"),
+        )),
+        (status = 404, description = "No such channel.", body = ErrorBody),
+    ),
+)]
+pub async fn channel_logo(State(st): State<AppState>, Path(slug): Path<String>) -> Response {
+    let Some(ch) = st.station.get(&slug) else {
+        return ApiError::not_found(format!("no channel {slug:?}")).into_response();
+    };
+    match st.logos.get(&ch.def()).await {
+        Ok(logo) => (
+            [
+                (header::CONTENT_TYPE, logo.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            logo.bytes,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(format!("channel {slug}: no logo could be drawn: {e}"))
+            .into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::urls::clip_url;
 
     #[test]
     fn only_numbers_and_chunk_ids_pass() {

@@ -328,8 +328,8 @@ impl Chunk {
             on_air,
             titles: c.clips.iter().map(|k| k.info.title.clone()).collect(),
             title: c.title(),
-            thumbnail: super::thumbs::strip_url(channel, c),
-            preview: super::files::preview_url(channel, &c.id),
+            thumbnail: super::urls::strip_url(channel, c),
+            preview: super::urls::preview_url(channel, &c.id),
             held: c.held,
         }
     }
@@ -566,7 +566,7 @@ pub struct Track {
 impl Track {
     /// The track `t` of channel `channel`.
     pub fn new(t: TrackStatus, channel: &str) -> Track {
-        let segments: Vec<String> = t.rel_path.split('/').map(super::iptv::urlencode).collect();
+        let segments: Vec<String> = t.rel_path.split('/').map(super::urls::urlencode).collect();
         Track {
             id: t.id,
             title: t.title,
@@ -578,7 +578,7 @@ impl Track {
             url: format!(
                 "/audio/{}?channel={}",
                 segments.join("/"),
-                super::iptv::urlencode(channel)
+                super::urls::urlencode(channel)
             ),
             path: t.rel_path,
         }

@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, TimeZone, Timelike};
 
-use super::AppState;
 use super::guide::{Listed, listed, picture};
 use super::iptv::{attr, base_url, logo_url, token_query, tvg_id};
+use super::state::AppState;
 
 /// How long a cache may keep the guide: it changes as chunks are made.
 const GUIDE_CACHE: &str = "public, max-age=30";
