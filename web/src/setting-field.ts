@@ -78,11 +78,12 @@ export function settingField(key: string, p: Property, o: FieldOptions): { row: 
       step: number ? String(p["x-step"] ?? (p.type === "integer" ? 1 : "any")) : false,
       inputmode: number ? "decimal" : false,
       autocomplete: "off",
-      placeholder: known ? `the server's: ${shown(p, opt.server)}` : false,
+      // The value an empty field stands for, in grey (the help says it in words).
+      placeholder: known && opt.server !== "" ? String(opt.server) : false,
     });
   }
   const error = el("span", { class: "field-error", id: `${id}-error`, role: "alert" });
-  const help = el("span", { class: "muted small", id: `${id}-help` }, p.description, opt ? ". Empty: the server's value." : null);
+  const help = el("span", { class: "muted small", id: `${id}-help` }, p.description, opt ? `. Empty: the server's value${known ? `, ${shown(p, opt.server)}` : ""}.` : null);
   input.setAttribute("aria-describedby", `${id}-help ${id}-error`);
   const when = o.restartNote && p["x-apply"] === "restart" ? el("span", { class: "muted small" }, " (next start)") : null;
   const row = el("div", { class: "field" }, el("label", { for: id }, p.title, when), input, help, error);

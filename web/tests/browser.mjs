@@ -446,7 +446,7 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
   const graph = async () => {
     const n = await tv.evaluate(() => {
       const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex="-1"])';
-      const all = [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden]") && !e.closest("dialog"));
+      const all = [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden], details:not([open]) > :not(summary)") && !e.closest("dialog"));
       all.forEach((e, i) => (e.dataset.tvid = String(i)));
       return all.length;
     });
