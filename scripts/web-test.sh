@@ -17,4 +17,7 @@ fi
 scripts/build-web.sh
 scripts/wire-check.sh
 cargo build --locked
-(cd web && node tests/browser.mjs --bin "../${CARGO_TARGET_DIR:-target}/debug/shufflecast" --web-dir dist --out ../test-artifacts)
+# The binary as seen from web/: CARGO_TARGET_DIR may be relative to here or absolute.
+target=${CARGO_TARGET_DIR:-target}
+[[ $target = /* ]] || target="../$target"
+(cd web && node tests/browser.mjs --bin "$target/debug/shufflecast" --web-dir dist --out ../test-artifacts)

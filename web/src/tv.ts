@@ -20,7 +20,9 @@ const FOCUSABLE =
 function focusables(): HTMLElement[] {
   const dialog = document.querySelector<HTMLDialogElement>("dialog[open]");
   const scope: ParentNode = dialog ?? document;
-  return [...scope.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden]"));
+  // What a closed <details> holds beyond its summary is not shown, though it may
+  // have boxes (content-visibility: hidden), and cannot take the focus.
+  return [...scope.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden], details:not([open]) > :not(summary)"));
 }
 
 type Dir = "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight";

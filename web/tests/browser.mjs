@@ -446,7 +446,7 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
   const graph = async () => {
     const n = await tv.evaluate(() => {
       const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex="-1"])';
-      const all = [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden]") && !e.closest("dialog"));
+      const all = [...document.querySelectorAll(sel)].filter((e) => e.getClientRects().length > 0 && !e.closest("[hidden], details:not([open]) > :not(summary)") && !e.closest("dialog"));
       all.forEach((e, i) => (e.dataset.tvid = String(i)));
       return all.length;
     });
@@ -571,6 +571,24 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
   const c = await open({ width: 1280, height: 800 }, "/#/channel/new");
   await c.waitForSelector("#ch-slug");
   await c.waitForFunction(() => document.querySelector("#ch-number").value !== "", null, { timeout: 10_000 }).catch(() => fail("the form did not suggest a number", c));
+  // Its settings come from the server's schema of the settings: every setting of
+  // channel scope has a field, labelled with the schema's title (the old
+  // hand-written form had three), and no server-wide one has.
+  {
+    const schema = await json("/api/settings/schema");
+    const scope = (s) => schema["x-order"].filter((k) => schema.properties[k]["x-scope"] === s);
+    const offered = await c.evaluate((keys) => keys.filter((k) => document.getElementById(`ch-${k}`)), schema["x-order"]);
+    const missing = scope("channel").filter((k) => !offered.includes(k));
+    const leaked = scope("server").filter((k) => offered.includes(k));
+    if (missing.length || leaked.length) await fail(`the channel form misses channel settings ${missing.join(", ") || "none"} and offers server settings ${leaked.join(", ") || "none"}`, c);
+    if (!offered.includes("watermark") || offered.includes("width") || offered.includes("generator_jobs")) await fail(`the channel form offers ${offered.join(", ")}`, c);
+    const label = await c.textContent('label[for="ch-watermark"]');
+    if (label !== schema.properties.watermark.title) await fail(`the channel's watermark field is labelled “${label}”, not the schema's “${schema.properties.watermark.title}”`, c);
+    const described = await c.evaluate(() => document.querySelector("#ch-watermark").getAttribute("aria-describedby").split(" ").map((i) => document.getElementById(i)?.textContent ?? "").join(" "));
+    if (!described.includes(schema.properties.watermark.description)) await fail(`the watermark field is not described by the schema: ${described}`, c);
+    await c.screenshot({ path: `${out}/channel-form.png`, fullPage: true });
+    console.log(`ok channel form: ${offered.length} settings from the schema (all ${scope("channel").length} of channel scope, none of the ${scope("server").length} server-wide)`);
+  }
   await c.fill("#ch-slug", slug);
   await c.fill("#ch-name", "Second");
   await c.fill("#ch-videos", folder);
@@ -580,6 +598,8 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
   await c.waitForFunction((k) => document.querySelectorAll("#guide li[data-channel]").length === k, n, { timeout: 10_000 }).catch(() => fail(`the guide does not show ${n} rows`, c));
   const made = (await json(`/api/channels/${slug}`)).definition;
   if (JSON.stringify(made.videos) !== JSON.stringify([folder])) await fail(`the form sent videos ${JSON.stringify(made.videos)}`, c);
+  // Fields left empty are the server's values: left out of the definition.
+  if (Object.keys(made).sort().join() !== "name,number,slug,videos") await fail(`the form sent keys it was not given: ${JSON.stringify(made)}`, c);
   await c.screenshot({ path: `${out}/guide.png` });
   console.log(`ok guide: the channel made through the form is row ${n} of the guide (number ${(await json(`/api/channels/${slug}`)).number})`);
 
@@ -619,8 +639,19 @@ if (page.errors.length) await fail(`console errors: ${page.errors.join(" | ")}`,
   await c.evaluate((s) => (location.hash = `#/channel/${s}`), slug);
   await c.waitForFunction(() => document.querySelector("#ch-name").value === "Second", null, { timeout: 10_000 }).catch(() => fail("the edit form did not fill in", c));
   await c.fill("#ch-name", "Second renamed");
+  // A setting the old form did not offer, in a group that starts collapsed: its
+  // summary opens it.
+  if (await c.isVisible("#ch-programme_title")) await fail("the guide's settings are not collapsed on a channel that sets none", c);
+  await c.click('#channel-settings details:has(#ch-programme_title) > summary');
+  await c.fill("#ch-programme_title", "Second's mix");
+  await c.selectOption("#ch-delete_audio_files", "true");
   await c.click("#channel-save");
   await c.waitForSelector(`#guide li[data-channel="${slug}"] .name:has-text("Second renamed")`, { timeout: 10_000 }).catch(() => fail("the new name does not show in the guide", c));
+  {
+    const d = (await json(`/api/channels/${slug}`)).definition;
+    if (d.programme_title !== "Second's mix" || d.delete_audio_files !== true || "clip_min" in d) await fail(`the form saved ${JSON.stringify(d)}`, c);
+    console.log(`ok channel settings: programme_title and delete_audio_files saved from the schema's fields, the empty ones left out`);
+  }
   await c.evaluate((s) => (location.hash = `#/channel/${s}`), slug);
   await c.waitForFunction(() => document.querySelector("#ch-name").value === "Second renamed", null, { timeout: 10_000 });
   await c.fill("#ch-clip_min", "0");
