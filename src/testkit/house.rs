@@ -166,11 +166,33 @@ pub fn source_files(root: &Path) -> Vec<SourceFile> {
     let mut paths = Vec::new();
     walk(&root.join("src"), &mut paths);
     paths.sort();
+    // Files that are a test module of their parent (`#[cfg(test)] mod tests;`).
+    let mut test_only = BTreeSet::new();
+    for p in &paths {
+        let text = std::fs::read_to_string(p).unwrap();
+        let code = split_source(&text).0;
+        let lines: Vec<&str> = code.lines().map(str::trim).collect();
+        let dir = if p.ends_with("mod.rs") || p.ends_with("lib.rs") {
+            p.parent().unwrap().to_path_buf()
+        } else {
+            p.with_extension("")
+        };
+        for w in lines.windows(2) {
+            let declared = w[1].strip_prefix("mod ").or_else(|| w[1].strip_prefix("pub mod "));
+            if w[0].starts_with("#[cfg(test)]")
+                && let Some(name) = declared.and_then(|d| d.strip_suffix(';'))
+            {
+                test_only.insert(dir.join(format!("{name}.rs")));
+                test_only.insert(dir.join(name).join("mod.rs"));
+            }
+        }
+    }
     paths
         .into_iter()
         .filter(|p| !p.ends_with("src/main.rs"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
+            let test = test_only.contains(&p);
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
             let mut module: Vec<String> = rel
                 .trim_start_matches("src/")
@@ -185,7 +207,11 @@ pub fn source_files(root: &Path) -> Vec<SourceFile> {
                 rel,
                 module,
                 lines: text.lines().count(),
-                code: production(&split_source(&text).0),
+                code: if test {
+                    String::new()
+                } else {
+                    production(&split_source(&text).0)
+                },
             }
         })
         .collect()
@@ -342,6 +368,7 @@ struct Index<'a> {
     by_module: BTreeMap<Vec<String>, usize>,
     items: Vec<BTreeSet<String>>,
     reexports: Vec<BTreeMap<String, String>>,
+    globs: Vec<Vec<String>>,
 }
 
 impl Index<'_> {
@@ -394,14 +421,22 @@ impl Index<'_> {
         if self.items[f].contains(name) || depth > 8 {
             return Some(f);
         }
-        if let Some(target) = self.reexports[f].get(name).or(self.reexports[f].get("*")) {
-            let target = self.absolute(f, target)?;
-            let mut next = target;
-            if self.reexports[f].get(name).is_none() {
-                next.push(name.clone());
-            }
+        if let Some(target) = self.reexports[f].get(name) {
+            let mut next = self.absolute(f, target)?;
             next.extend(abs[k + 1..].iter().cloned());
             return self.resolve(&next, depth + 1).or(Some(f));
+        }
+        // Through a glob re-export: the module that defines (or re-exports) it.
+        for glob in &self.globs[f] {
+            let Some(mut next) = self.absolute(f, glob) else {
+                continue;
+            };
+            next.push(name.clone());
+            if let Some(to) = self.resolve(&next, depth + 1)
+                && (self.items[to].contains(name) || self.reexports[to].contains_key(name))
+            {
+                return Some(to);
+            }
         }
         Some(f)
     }
@@ -451,11 +486,17 @@ impl Graph {
         let defs: Vec<_> = files.iter().map(|f| definitions(&f.code)).collect();
         let uses: Vec<Vec<UseStmt>> = files.iter().map(|f| use_statements(&f.code)).collect();
         let mut reexports = vec![BTreeMap::new(); files.len()];
+        let mut globs = vec![Vec::new(); files.len()];
         for (i, stmts) in uses.iter().enumerate() {
             for s in stmts.iter().filter(|s| s.public) {
                 for p in &s.paths {
-                    let name = p.rsplit("::").next().unwrap().to_string();
-                    reexports[i].insert(name, p.clone());
+                    match p.strip_suffix("::*") {
+                        Some(module) => globs[i].push(module.to_string()),
+                        None => {
+                            let name = p.rsplit("::").next().unwrap().to_string();
+                            reexports[i].insert(name, p.clone());
+                        }
+                    }
                 }
             }
         }
@@ -464,6 +505,7 @@ impl Graph {
             by_module,
             items: defs.iter().map(|d| d.0.clone()).collect(),
             reexports,
+            globs,
         };
         let mut imports = BTreeSet::new();
         for (i, f) in files.iter().enumerate() {
