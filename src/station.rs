@@ -476,15 +476,7 @@ impl Station {
                 .then(|| sh.demo.as_ref().map(|d| d.music.clone()))
                 .flatten()
         });
-        let dir = self.channel_dir(&slug);
-        let (chunks_dir, hls_dir) = (dir.join("chunks"), dir.join("hls"));
-        for d in [&chunks_dir, &hls_dir] {
-            std::fs::create_dir_all(d).map_err(|source| ChannelError::Dir {
-                slug: slug.clone(),
-                path: d.clone(),
-                source,
-            })?;
-        }
+        let (chunks_dir, hls_dir) = self.make_channel_dirs(&slug)?;
         let matcher =
             def::Matcher::new(&videos, &def.sources).map_err(|reason| ChannelError::Sources {
                 slug: slug.clone(),
@@ -495,45 +487,8 @@ impl Station {
         let wall: crate::clock::SharedClock = sh.clock.clone();
         let playout =
             Playout::load_with_clock(sh.db.clone(), slug.as_str(), &chunks_dir, &profile, wall)?;
-        let (generator, handle) = Generator::new(
-            sh.clip_ff.clone(),
-            sh.db.clone(),
-            library.clone(),
-            playout.clone(),
-            sh.pool.clone(),
-            GeneratorSettings {
-                chunks_dir,
-                cache_dir: sh.cache.clone(),
-                profile: profile.clone(),
-                encoder: sh.encoder.clone(),
-                parallel: cfg.server.generator_jobs,
-                seed: cfg.server.seed,
-                channel: cfg.channel.clone(),
-            },
-        );
-        let generator = generator.with_clock(sh.clock.clone());
-        let resume = sh.db.continuity(slug.as_str()).load().unwrap_or_else(|e| {
-            tracing::warn!(channel = %slug, error = %e, "cannot read where the last run stopped; starting afresh");
-            None
-        });
-        let mut timing = channel_timing(&cfg, resume, sh.start);
-        timing.phase = phase(
-            &slug,
-            &self.default_slug(),
-            timing.segment_duration().as_duration(),
-        );
-        let live = match live {
-            Some(live) => {
-                if let Some(r) = resume {
-                    live.resume(r.discontinuity_number, r.next_pdt);
-                }
-                live
-            }
-            None => {
-                clear_dir(&hls_dir);
-                live_window(&cfg, &sh.run_id, hls_dir, &timing, resume, &slug)
-            }
-        };
+        let (generator, handle) = self.generator_for(&cfg, &library, &playout, chunks_dir);
+        let (live, timing) = self.live_for(&slug, &cfg, live, hls_dir);
         let music = Music::with_clock(
             sh.music_ff.clone(),
             sh.db.clone(),
@@ -567,6 +522,84 @@ impl Station {
             tasks: TaskTracker::new(),
         });
         Ok((on_air, Parts { generator, engine }))
+    }
+
+    /// Makes `slug`'s folders: (its chunks, its live window's segments).
+    fn make_channel_dirs(&self, slug: &Slug) -> Result<(PathBuf, PathBuf), ChannelError> {
+        let dir = self.channel_dir(slug);
+        let (chunks_dir, hls_dir) = (dir.join("chunks"), dir.join("hls"));
+        for d in [&chunks_dir, &hls_dir] {
+            std::fs::create_dir_all(d).map_err(|source| ChannelError::Dir {
+                slug: slug.clone(),
+                path: d.clone(),
+                source,
+            })?;
+        }
+        Ok((chunks_dir, hls_dir))
+    }
+
+    /// The channel's generator, on the station's clock, sharing its encode pool.
+    fn generator_for(
+        &self,
+        cfg: &Config,
+        library: &Arc<ChannelLibrary>,
+        playout: &Arc<Playout>,
+        chunks_dir: PathBuf,
+    ) -> (Generator, GeneratorHandle) {
+        let sh = &self.shared;
+        let (generator, handle) = Generator::new(
+            sh.clip_ff.clone(),
+            sh.db.clone(),
+            library.clone(),
+            playout.clone(),
+            sh.pool.clone(),
+            GeneratorSettings {
+                chunks_dir,
+                cache_dir: sh.cache.clone(),
+                profile: cfg.output.profile(),
+                encoder: sh.encoder.clone(),
+                parallel: cfg.server.generator_jobs,
+                seed: cfg.server.seed,
+                channel: cfg.channel.clone(),
+            },
+        );
+        (generator.with_clock(sh.clock.clone()), handle)
+    }
+
+    /// The channel's timing (going on from where the last run stopped, at the
+    /// channel's own phase) and its live window: `live` when given (an edit that
+    /// restarts the channel keeps its viewers' window), else a new one.
+    fn live_for(
+        &self,
+        slug: &Slug,
+        cfg: &Config,
+        live: Option<Arc<Live>>,
+        hls_dir: PathBuf,
+    ) -> (Arc<Live>, ChannelTiming) {
+        let sh = &self.shared;
+        let resume = sh.db.continuity(slug.as_str()).load().unwrap_or_else(|e| {
+            tracing::warn!(channel = %slug, error = %e, "cannot read where the last run stopped; starting afresh");
+            None
+        });
+        let mut timing = channel_timing(cfg, resume, sh.start);
+        timing.phase = phase(
+            slug,
+            &self.default_slug(),
+            timing.segment_duration().as_duration(),
+        );
+        let live = match live {
+            Some(live) => {
+                if let Some(r) = resume {
+                    live.resume(r.discontinuity_number, r.next_pdt);
+                }
+                live
+            }
+            None => {
+                clear_dir(&hls_dir);
+                live_window(cfg, &sh.run_id, hls_dir, &timing, resume, slug)
+            }
+        };
+        (live, timing)
     }
 
     /// Spawns a channel's tasks, stopped by `station` or by the channel's own token.

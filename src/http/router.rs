@@ -25,7 +25,16 @@ use super::{
 /// and method once, for the router and the OpenAPI document alike (`routes!`); a
 /// route added any other way is refused by a test in `openapi`.
 pub(super) fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
-    let open = OpenApiRouter::new()
+    [
+        (Access::Open, open_routes()),
+        (Access::Viewer, viewer_routes()),
+        (Access::Admin, admin_routes()),
+    ]
+}
+
+/// Health, the document, logos, and the routes that check a token in their path.
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(index))
         .routes(routes!(healthz))
         .routes(routes!(api::readyz))
@@ -36,9 +45,12 @@ pub(super) fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         // These check the viewer token in their path themselves.
         .routes(routes!(stream::stream_with_token))
         .routes(routes!(hdhomerun::with_token))
-        .routes(routes!(hdhomerun::lineup_post_with_token));
-    // The stream, the guide and read-only status.
-    let viewer = OpenApiRouter::new()
+        .routes(routes!(hdhomerun::lineup_post_with_token))
+}
+
+/// The stream, the guide and read-only status.
+fn viewer_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(hls::hls_file))
         .routes(routes!(hls::channel_hls_file))
         .routes(routes!(stream::stream))
@@ -80,9 +92,12 @@ pub(super) fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(thumbs::video_poster))
         .routes(routes!(thumbs::clip_picture))
         .routes(routes!(thumbs::chunk_strip))
-        .routes(routes!(guide::guide));
-    // Everything that changes something.
-    let admin = OpenApiRouter::new()
+        .routes(routes!(guide::guide))
+}
+
+/// Everything that changes something.
+fn admin_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(api::generate))
         .routes(routes!(api::stop_generation))
         .routes(routes!(api::skip_to_next))
@@ -98,12 +113,7 @@ pub(super) fn routes() -> [(Access, OpenApiRouter<AppState>); 3] {
         .routes(routes!(original::delete_audio))
         .routes(routes!(original::restart_chunk_generator))
         .routes(routes!(original::generate_test_chunk))
-        .routes(routes!(channels::update_channel, channels::delete_channel));
-    [
-        (Access::Open, open),
-        (Access::Viewer, viewer),
-        (Access::Admin, admin),
-    ]
+        .routes(routes!(channels::update_channel, channels::delete_channel))
 }
 
 /// The router, without a socket: tests can call it directly.
