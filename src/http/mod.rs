@@ -21,6 +21,7 @@ pub mod openapi;
 mod original;
 mod pick;
 mod range;
+pub mod requests;
 pub mod router;
 pub mod state;
 pub mod stream;

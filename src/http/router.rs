@@ -17,8 +17,8 @@ use super::error::ApiError;
 use super::openapi::Access;
 use super::state::{AppState, MAX_BODY};
 use super::{
-    api, auth, channels, files, guide, hdhomerun, hls, iptv, metrics, openapi, original, stream,
-    thumbs, web, xmltv,
+    api, auth, channels, files, guide, hdhomerun, hls, iptv, metrics, openapi, original, requests,
+    stream, thumbs, web, xmltv,
 };
 
 /// Every route, by who may call it. Each handler's `#[utoipa::path]` gives its path
@@ -160,7 +160,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(
             state.http.clone(),
-            metrics::count,
+            requests::count,
         ))
         // A 5xx here is the 503 of a channel still starting: expected, not an error.
         .layer(

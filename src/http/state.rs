@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::auth::Tokens;
 use super::logos::Logos;
-use super::metrics::HttpMetrics;
+use super::requests::HttpMetrics;
 use super::tuners::Tuners;
 use super::web::WebRoot;
 use crate::config::Config;
