@@ -191,29 +191,9 @@ impl App {
             slate: slate_tx,
         };
         let monitor = Monitor::new(config.server.data.clone());
-        let admin = admin_token(&config)?;
-        let state = AppState {
-            station: station.clone(),
-            db: db.clone(),
-            library: library.clone(),
-            monitor: monitor.clone(),
-            encoder: encoder.to_string(),
-            http: Default::default(),
-            web: http::web::WebRoot::open(&config.server.web_dir),
-            tokens: http::Tokens {
-                admin,
-                viewer: config.security.viewer_token.clone(),
-            },
-            started: clock.wall_now(),
-            tuners: Arc::new(http::tuners::Tuners::new(config.server.tuner_count)),
-            device: tuner_device(&db)?,
-            logos: Arc::new(http::logos::Logos::new(
-                ff.clone().with_nice(NICE_CLIPS),
-                dirs.cache.join("logos"),
-            )),
-            stopping: CancellationToken::new(),
-            config: Arc::new(config.clone()),
-        };
+        let state = handlers_state(
+            &config, &station, &library, &monitor, &encoder, &ff, &dirs, &db, &clock,
+        )?;
         Ok(App {
             started,
             demo: demo.is_some().then(|| dirs.demo.clone()),
@@ -496,6 +476,44 @@ fn spawn_discovery(tasks: &mut Tasks, cancel: &CancellationToken, state: AppStat
             cancel.child_token(),
         ),
     );
+}
+
+/// What the HTTP handlers share: the station, the stores, the tokens, the tuner's
+/// identity, the logos and the counters.
+#[allow(clippy::too_many_arguments)]
+fn handlers_state(
+    config: &Config,
+    station: &Arc<Station>,
+    library: &Arc<Library>,
+    monitor: &Arc<Monitor>,
+    encoder: &Encoder,
+    ff: &Ffmpeg,
+    dirs: &DataDirs,
+    db: &Db,
+    clock: &crate::clock::SharedClock,
+) -> Result<AppState, StartError> {
+    Ok(AppState {
+        station: station.clone(),
+        db: db.clone(),
+        library: library.clone(),
+        monitor: monitor.clone(),
+        encoder: encoder.to_string(),
+        http: Default::default(),
+        web: http::web::WebRoot::open(&config.server.web_dir),
+        tokens: http::Tokens {
+            admin: admin_token(config)?,
+            viewer: config.security.viewer_token.clone(),
+        },
+        started: clock.wall_now(),
+        tuners: Arc::new(http::tuners::Tuners::new(config.server.tuner_count)),
+        device: tuner_device(db)?,
+        logos: Arc::new(http::logos::Logos::new(
+            ff.clone().with_nice(NICE_CLIPS),
+            dirs.cache.join("logos"),
+        )),
+        stopping: CancellationToken::new(),
+        config: Arc::new(config.clone()),
+    })
 }
 
 /// The HDHomeRun tuner's identity: made on the first start and kept in the

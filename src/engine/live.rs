@@ -182,6 +182,60 @@ struct Window {
     pdt_shift: Option<std::time::Duration>,
 }
 
+impl Window {
+    /// Gives `seg` its PROGRAM-DATE-TIME and returns when it is published, on the
+    /// engine's clock (a guide built from it and a test on a virtual clock agree
+    /// with the engine). The engine's times come from the monotonic clock anchored
+    /// once (they never go back within a run); the shift keeps them after the last
+    /// run's.
+    fn date(&mut self, seg: &mut PublishedSegment) -> SystemTime {
+        let pdt = seg.entry.program_date_time;
+        let floor = self.pdt_floor;
+        let shift = *self.pdt_shift.get_or_insert_with(|| {
+            floor
+                .and_then(|f| f.duration_since(pdt).ok())
+                .unwrap_or_default()
+        });
+        let dated = floor.map_or(pdt + shift, |f| f.max(pdt + shift));
+        seg.entry.program_date_time = dated;
+        self.pdt_floor = Some(dated + std::time::Duration::from_secs_f64(seg.entry.duration));
+        pdt
+    }
+
+    /// Renders the playlist of the last `window` segments, keeping it; returns it
+    /// and how many of its segments start with a discontinuity. A discontinuity
+    /// leaving the playlist bumps the discontinuity sequence (RFC 8216 6.2.1), so
+    /// players can still match segments across reloads.
+    fn relist(&mut self, window: usize, target_duration: u32) -> (Bytes, u64) {
+        let listed_from = self.segments.len().saturating_sub(window);
+        let new_first = self.segments[listed_from].seq;
+        let old_first = self.first_listed;
+        let left = self
+            .segments
+            .iter()
+            .filter(|s| s.seq >= old_first && s.seq < new_first && s.entry.discontinuity)
+            .count();
+        self.discontinuity_sequence += left as u64;
+        self.first_listed = new_first;
+        let entries: Vec<PlaylistEntry> = self
+            .segments
+            .iter()
+            .skip(listed_from)
+            .map(|s| s.entry.clone())
+            .collect();
+        let text = hls::render(&LivePlaylist {
+            target_duration,
+            media_sequence: new_first,
+            discontinuity_sequence: self.discontinuity_sequence,
+            entries: &entries,
+        });
+        let playlist = Bytes::from(text);
+        self.playlist = Some(playlist.clone());
+        let listed = entries.iter().filter(|e| e.discontinuity).count() as u64;
+        (playlist, listed)
+    }
+}
+
 /// The shared live state: written by the engine, read by HTTP handlers.
 pub struct Live {
     run_id: String,
@@ -389,22 +443,7 @@ impl Live {
             if std::mem::take(&mut w.force_discontinuity) {
                 seg.entry.discontinuity = true;
             }
-            // The engine's times come from the monotonic clock anchored once (they
-            // never go back within a run); the shift keeps them after the last run's.
-            let pdt = seg.entry.program_date_time;
-            // When it is published, on the engine's clock (a guide built from it and a
-            // test on a virtual clock agree with the engine), before the shift that
-            // keeps PROGRAM-DATE-TIME after the last run's.
-            let published_at = pdt;
-            let floor = w.pdt_floor;
-            let shift = *w.pdt_shift.get_or_insert_with(|| {
-                floor
-                    .and_then(|f| f.duration_since(pdt).ok())
-                    .unwrap_or_default()
-            });
-            let pdt = floor.map_or(pdt + shift, |f| f.max(pdt + shift));
-            seg.entry.program_date_time = pdt;
-            w.pdt_floor = Some(pdt + std::time::Duration::from_secs_f64(seg.entry.duration));
+            let published_at = w.date(&mut seg);
             w.stats.segments_published += 1;
             w.last_published = Some(published_at);
             w.stats.bytes_published += seg.data.len() as u64;
@@ -417,35 +456,9 @@ impl Live {
                 let old = w.segments.pop_front().expect("non-empty");
                 job.remove.push(old.name);
             }
-            let listed_from = w.segments.len().saturating_sub(self.window);
-            // A discontinuity leaving the playlist bumps the discontinuity sequence
-            // (RFC 8216 6.2.1), so players can still match segments across reloads.
-            let new_first = w.segments[listed_from].seq;
-            let old_first = w.first_listed;
-            let left = w
-                .segments
-                .iter()
-                .filter(|s| s.seq >= old_first && s.seq < new_first && s.entry.discontinuity)
-                .count();
-            w.discontinuity_sequence += left as u64;
-            w.first_listed = new_first;
-            let entries: Vec<PlaylistEntry> = w
-                .segments
-                .iter()
-                .skip(listed_from)
-                .map(|s| s.entry.clone())
-                .collect();
-            let text = hls::render(&LivePlaylist {
-                target_duration: self.target_duration,
-                media_sequence: w.segments[listed_from].seq,
-                discontinuity_sequence: w.discontinuity_sequence,
-                entries: &entries,
-            });
-            let playlist = Bytes::from(text);
-            w.playlist = Some(playlist.clone());
+            let (playlist, listed_discontinuities) = w.relist(self.window, self.target_duration);
             job.playlist = playlist;
-            now.discontinuity_number = w.discontinuity_sequence
-                + entries.iter().filter(|e| e.discontinuity).count() as u64;
+            now.discontinuity_number = w.discontinuity_sequence + listed_discontinuities;
             w.history.push_back(now.clone());
             while w.history.len() > self.window * 2 {
                 w.history.pop_front();

@@ -175,50 +175,8 @@ pub fn reconcile(
         .map(|mut r| (std::mem::take(&mut r.path), r))
         .collect();
     let mut report = ScanReport::default();
-    // Rows under a folder that cannot be read: missing, and never a rename's twin.
-    let mut missing: Vec<i64> = Vec::new();
-    for root in unreachable {
-        let under: Vec<String> = rows
-            .keys()
-            .filter(|p| Path::new(p.as_str()).starts_with(root))
-            .cloned()
-            .collect();
-        report.unreachable.push((root.clone(), under.len()));
-        for p in under {
-            if let Some(row) = rows.remove(&p)
-                && row.present
-            {
-                missing.push(row.id);
-            }
-        }
-    }
-    let mut new_files: Vec<&Found> = Vec::new();
-    for f in files {
-        let key = f.path.to_str().expect("walk keeps UTF-8 paths only");
-        match rows.remove(key) {
-            Some(row) if row.size == f.size && row.mtime_ns == f.mtime_ns => {
-                if row.present {
-                    report.unchanged += 1;
-                } else {
-                    tx.back(row.id)?;
-                    report.added += 1;
-                }
-            }
-            Some(row) => {
-                tx.changed(row.id, f.size, f.mtime_ns)?;
-                if tx.table() == Table::Videos {
-                    tx.clear_ranges(row.id)?;
-                }
-                // Back after being removed, and different: new to the channel.
-                if row.present {
-                    report.changed += 1;
-                } else {
-                    report.added += 1;
-                }
-            }
-            None => new_files.push(f),
-        }
-    }
+    let missing = set_aside_unreachable(&mut rows, unreachable, &mut report);
+    let new_files = match_in_place(tx, files, &mut rows, &mut report)?;
     // Rows left over are files no longer where they were: moved (same size and
     // modification time turn up under a new path) or removed.
     let mut gone: HashMap<(u64, i64), Vec<i64>> = HashMap::new();
@@ -252,6 +210,70 @@ pub fn reconcile(
     }
     report.went_missing = missing.len();
     Ok(report)
+}
+
+/// Takes the rows under a folder that cannot be read out of `rows`: missing, and
+/// never a rename's twin. Returns the ids of those that were present.
+fn set_aside_unreachable(
+    rows: &mut HashMap<String, FileRow>,
+    unreachable: &[PathBuf],
+    report: &mut ScanReport,
+) -> Vec<i64> {
+    let mut missing = Vec::new();
+    for root in unreachable {
+        let under: Vec<String> = rows
+            .keys()
+            .filter(|p| Path::new(p.as_str()).starts_with(root))
+            .cloned()
+            .collect();
+        report.unreachable.push((root.clone(), under.len()));
+        for p in under {
+            if let Some(row) = rows.remove(&p)
+                && row.present
+            {
+                missing.push(row.id);
+            }
+        }
+    }
+    missing
+}
+
+/// Matches each file found with the row of its path (taken out of `rows`):
+/// unchanged, back, or changed. Returns the files no row has the path of.
+fn match_in_place<'f>(
+    tx: &ScanTx<'_>,
+    files: &'f [Found],
+    rows: &mut HashMap<String, FileRow>,
+    report: &mut ScanReport,
+) -> Result<Vec<&'f Found>, DbError> {
+    let mut new_files = Vec::new();
+    for f in files {
+        let key = f.path.to_str().expect("walk keeps UTF-8 paths only");
+        match rows.remove(key) {
+            Some(row) if row.size == f.size && row.mtime_ns == f.mtime_ns => {
+                if row.present {
+                    report.unchanged += 1;
+                } else {
+                    tx.back(row.id)?;
+                    report.added += 1;
+                }
+            }
+            Some(row) => {
+                tx.changed(row.id, f.size, f.mtime_ns)?;
+                if tx.table() == Table::Videos {
+                    tx.clear_ranges(row.id)?;
+                }
+                // Back after being removed, and different: new to the channel.
+                if row.present {
+                    report.changed += 1;
+                } else {
+                    report.added += 1;
+                }
+            }
+            None => new_files.push(f),
+        }
+    }
+    Ok(new_files)
 }
 
 #[cfg(test)]

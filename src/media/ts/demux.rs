@@ -90,6 +90,92 @@ impl Read for PacketFeed<'_> {
     }
 }
 
+/// Where a read of one elementary stream is: the programs seen, the stream's PID
+/// once a PMT named it, and the PES being gathered.
+struct StreamRead {
+    pmt_pids: Vec<u16>,
+    saw_pmt: bool,
+    stream_pid: Option<u16>,
+    // Every PES payload goes into one buffer; each finished PES is split off it, so
+    // all access units share one allocation instead of one each.
+    buffer: BytesMut,
+    open: Option<OpenPes>,
+    out: Vec<RawPes>,
+}
+
+impl StreamRead {
+    /// Whether the packet on `pid` matters: the PAT, a PMT while the stream is not
+    /// known yet, or the stream itself.
+    fn relevant(&self, pid: u16) -> bool {
+        pid == mpeg2ts::ts::Pid::PAT
+            || Some(pid) == self.stream_pid
+            || (self.stream_pid.is_none() && self.pmt_pids.contains(&pid))
+    }
+
+    /// Takes one parsed packet's payload.
+    fn take(
+        &mut self,
+        pid: u16,
+        offset: usize,
+        payload: Option<TsPayload>,
+        wanted: &impl Fn(StreamType) -> bool,
+    ) -> Result<(), TsError> {
+        match payload {
+            Some(TsPayload::Pat(pat)) if self.pmt_pids.is_empty() => {
+                // Program number 0 points at the network information table, not a PMT.
+                self.pmt_pids = pat
+                    .table
+                    .iter()
+                    .filter(|p| p.program_num != 0)
+                    .map(|p| p.program_map_pid.as_u16())
+                    .collect();
+            }
+            Some(TsPayload::Pmt(pmt)) if self.stream_pid.is_none() => {
+                self.saw_pmt = true;
+                self.stream_pid = pmt
+                    .es_info
+                    .iter()
+                    .find(|es| wanted(es.stream_type))
+                    .map(|es| es.elementary_pid.as_u16());
+            }
+            Some(TsPayload::PesStart(pes)) if Some(pid) == self.stream_pid => {
+                if let Some(done) = self.open.take() {
+                    finish(done, &mut self.buffer, &mut self.out)?;
+                }
+                self.open = Some(OpenPes {
+                    offset,
+                    pts: pes.header.pts.map(|t| t.as_u64()),
+                    dts: pes.header.dts.map(|t| t.as_u64()),
+                });
+                self.buffer.extend_from_slice(&pes.data);
+            }
+            // Continuation data before the first PES start (a file cut mid-PES) has
+            // no header to time it by, so it falls through and is dropped.
+            Some(TsPayload::PesContinuation(data))
+                if Some(pid) == self.stream_pid && self.open.is_some() =>
+            {
+                self.buffer.extend_from_slice(&data);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The stream's PES packets, once every packet is taken.
+    fn end(mut self, what: &'static str) -> Result<Vec<RawPes>, TsError> {
+        if let Some(done) = self.open.take() {
+            finish(done, &mut self.buffer, &mut self.out)?;
+        }
+        if self.pmt_pids.is_empty() || !self.saw_pmt {
+            return Err(TsError::NoProgram);
+        }
+        if self.stream_pid.is_none() {
+            return Err(TsError::NoStream(what));
+        }
+        Ok(self.out)
+    }
+}
+
 fn read_stream(
     ts: &[u8],
     wanted: impl Fn(StreamType) -> bool,
@@ -98,16 +184,14 @@ fn read_stream(
     check_framing(ts)?;
     let current = Rc::new(Cell::new(&[][..]));
     let mut reader = TsPacketReader::new(PacketFeed(Rc::clone(&current)));
-
-    let mut pmt_pids: Vec<u16> = Vec::new();
-    let mut saw_pmt = false;
-    let mut stream_pid: Option<u16> = None;
-    // Every PES payload goes into one buffer; each finished PES is split off it, so
-    // all access units share one allocation instead of one each.
-    let mut buffer = BytesMut::with_capacity(ts.len());
-    let mut open: Option<OpenPes> = None;
-    let mut out = Vec::new();
-
+    let mut read = StreamRead {
+        pmt_pids: Vec::new(),
+        saw_pmt: false,
+        stream_pid: None,
+        buffer: BytesMut::with_capacity(ts.len()),
+        open: None,
+        out: Vec::new(),
+    };
     for (index, packet) in ts.chunks_exact(PACKET_SIZE).enumerate() {
         let offset = index * PACKET_SIZE;
         if packet[0] != 0x47 {
@@ -117,10 +201,7 @@ fn read_stream(
             });
         }
         let pid = u16::from_be_bytes([packet[1] & 0x1F, packet[2]]);
-        let relevant = pid == mpeg2ts::ts::Pid::PAT
-            || Some(pid) == stream_pid
-            || (stream_pid.is_none() && pmt_pids.contains(&pid));
-        if !relevant {
+        if !read.relevant(pid) {
             continue;
         }
         current.set(packet);
@@ -134,54 +215,9 @@ fn read_stream(
                 offset,
                 reason: "packet vanished while reading".to_owned(),
             })?;
-        match parsed.payload {
-            Some(TsPayload::Pat(pat)) if pmt_pids.is_empty() => {
-                // Program number 0 points at the network information table, not a PMT.
-                pmt_pids = pat
-                    .table
-                    .iter()
-                    .filter(|p| p.program_num != 0)
-                    .map(|p| p.program_map_pid.as_u16())
-                    .collect();
-            }
-            Some(TsPayload::Pmt(pmt)) if stream_pid.is_none() => {
-                saw_pmt = true;
-                stream_pid = pmt
-                    .es_info
-                    .iter()
-                    .find(|es| wanted(es.stream_type))
-                    .map(|es| es.elementary_pid.as_u16());
-            }
-            Some(TsPayload::PesStart(pes)) if Some(pid) == stream_pid => {
-                if let Some(done) = open.take() {
-                    finish(done, &mut buffer, &mut out)?;
-                }
-                open = Some(OpenPes {
-                    offset,
-                    pts: pes.header.pts.map(|t| t.as_u64()),
-                    dts: pes.header.dts.map(|t| t.as_u64()),
-                });
-                buffer.extend_from_slice(&pes.data);
-            }
-            // Continuation data before the first PES start (a file cut mid-PES) has
-            // no header to time it by, so it falls through and is dropped.
-            Some(TsPayload::PesContinuation(data)) if Some(pid) == stream_pid && open.is_some() => {
-                buffer.extend_from_slice(&data);
-            }
-            _ => {}
-        }
+        read.take(pid, offset, parsed.payload, &wanted)?;
     }
-    if let Some(done) = open.take() {
-        finish(done, &mut buffer, &mut out)?;
-    }
-
-    if pmt_pids.is_empty() || !saw_pmt {
-        return Err(TsError::NoProgram);
-    }
-    if stream_pid.is_none() {
-        return Err(TsError::NoStream(what));
-    }
-    Ok(out)
+    read.end(what)
 }
 
 fn finish(pes: OpenPes, buffer: &mut BytesMut, out: &mut Vec<RawPes>) -> Result<(), TsError> {
