@@ -45,6 +45,8 @@ pub mod transcode;
 mod tests {
     use std::path::{Path, PathBuf};
 
+    use crate::testkit::house::{self, Graph, Layers, split_source};
+
     /// Every `.rs` file under `src/`.
     fn sources() -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -65,84 +67,6 @@ mod tests {
         assert!(files.len() > 20, "src/ found");
         files.sort();
         files
-    }
-
-    /// Rust source split into its code (comments dropped, literals blanked, line
-    /// breaks kept) and its string literals, each with the line it starts on.
-    fn split_source(text: &str) -> (String, Vec<(usize, String)>) {
-        let c: Vec<char> = text.chars().collect();
-        let (mut code, mut literals) = (String::new(), Vec::new());
-        let (mut i, mut line) = (0, 1);
-        let ident = |k: usize| k > 0 && (c[k - 1].is_alphanumeric() || c[k - 1] == '_');
-        // Pushes c[from..to] to `code` as blanks, keeping its line breaks.
-        let blank = |code: &mut String, line: &mut usize, from: usize, to: usize| {
-            for &ch in &c[from..to.min(c.len())] {
-                code.push(if ch == '\n' { '\n' } else { ' ' });
-                *line += (ch == '\n') as usize;
-            }
-        };
-        while i < c.len() {
-            let at = |k: usize| c.get(k).copied().unwrap_or('\0');
-            if c[i] == '/' && at(i + 1) == '/' {
-                let end = (i..c.len()).find(|&k| c[k] == '\n').unwrap_or(c.len());
-                blank(&mut code, &mut line, i, end);
-                i = end;
-            } else if c[i] == '/' && at(i + 1) == '*' {
-                let end = (i + 2..c.len())
-                    .find(|&k| c[k] == '*' && at(k + 1) == '/')
-                    .map_or(c.len(), |k| k + 2);
-                blank(&mut code, &mut line, i, end);
-                i = end;
-            } else if !ident(i) && (c[i] == 'r' || (c[i] == 'b' && at(i + 1) == 'r')) && {
-                let mut k = i + 1 + (c[i] == 'b') as usize;
-                while at(k) == '#' {
-                    k += 1;
-                }
-                at(k) == '"'
-            } {
-                // A raw string: r"…", r#"…"#, br"…".
-                let start = i + 1 + (c[i] == 'b') as usize;
-                let hashes = (start..).take_while(|&k| at(k) == '#').count();
-                let body = start + hashes + 1;
-                let closing: String = std::iter::once('"')
-                    .chain(std::iter::repeat_n('#', hashes))
-                    .collect();
-                let end = (body..c.len())
-                    .find(|&k| {
-                        c[k..]
-                            .iter()
-                            .take(closing.len())
-                            .copied()
-                            .eq(closing.chars())
-                    })
-                    .unwrap_or(c.len());
-                literals.push((line, c[body..end].iter().collect()));
-                blank(&mut code, &mut line, i, end + closing.len());
-                i = end + closing.len();
-            } else if c[i] == '"' {
-                let mut k = i + 1;
-                while k < c.len() && c[k] != '"' {
-                    k += if c[k] == '\\' { 2 } else { 1 };
-                }
-                literals.push((line, c[i + 1..k.min(c.len())].iter().collect()));
-                blank(&mut code, &mut line, i, k + 1);
-                i = k + 1;
-            } else if c[i] == '\'' && at(i + 1) == '\\' {
-                // An escaped char literal: '\n', '\'', '\u{…}'.
-                let end = (i + 3..c.len()).find(|&k| c[k] == '\'').unwrap_or(c.len());
-                blank(&mut code, &mut line, i, end + 1);
-                i = end + 1;
-            } else if c[i] == '\'' && at(i + 2) == '\'' {
-                // A char literal such as '"' (else a lifetime, left as code).
-                blank(&mut code, &mut line, i, i + 3);
-                i += 3;
-            } else {
-                code.push(c[i]);
-                line += (c[i] == '\n') as usize;
-                i += 1;
-            }
-        }
-        (code, literals)
     }
 
     /// The SQL statement a string literal holds, by its opening words (any case).
@@ -296,5 +220,112 @@ mod tests {
             "use parking_lot's Mutex/RwLock (they do not poison):\n{}",
             bad.join("\n")
         );
+    }
+
+    /// The crate's root and its layers, as `docs/architecture.md` states them.
+    fn crate_and_layers() -> (PathBuf, Layers) {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+        (root, Layers::from_doc(&doc))
+    }
+
+    /// Layers (docs/architecture.md, Invariants): a file imports only from modules
+    /// of a layer below its own, and inside `http/` and `transcode/` only from
+    /// files ranked below its own. Fails naming file, line, path and why.
+    #[test]
+    fn imports_point_down_the_layers() {
+        let (root, layers) = crate_and_layers();
+        assert!(layers.modules.len() >= 8, "{layers:?}");
+        let bad = layers.offences(&Graph::read(&root));
+        assert!(
+            bad.is_empty(),
+            "{} imports that do not point down the layers (move the type down, \
+             or call through a trait the lower layer owns):\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+    }
+
+    /// No import cycle between files (docs/architecture.md, Invariants), inside a
+    /// folder too.
+    #[test]
+    fn no_import_cycle_between_files() {
+        let cycles = Graph::read(Path::new(env!("CARGO_MANIFEST_DIR"))).cycles();
+        let text: Vec<String> = cycles.iter().map(|c| c.join(" ⇄ ")).collect();
+        assert!(
+            cycles.is_empty(),
+            "files that import each other:\n{}",
+            text.join("\n")
+        );
+    }
+
+    /// Room to read (docs/architecture.md, Invariants): no source file over 900
+    /// lines (its own tests count), no production function over 80.
+    #[test]
+    fn no_file_over_900_lines_no_function_over_80() {
+        let graph = Graph::read(Path::new(env!("CARGO_MANIFEST_DIR")));
+        let mut bad: Vec<String> = graph
+            .files
+            .iter()
+            .filter(|f| f.lines > 900)
+            .map(|f| format!("{}: {} lines", f.rel, f.lines))
+            .collect();
+        for (len, at) in house::long_functions(&graph.files, 80) {
+            bad.push(format!("{at}: {len} lines"));
+        }
+        assert!(bad.is_empty(), "too big to read:\n{}", bad.join("\n"));
+    }
+
+    /// The checks above catch what they are for: an import up the layers, a cycle
+    /// and a long function, in a small crate written here.
+    #[test]
+    fn an_upward_import_a_cycle_and_a_long_function_are_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("src/lib.rs", "pub mod low;\npub mod high;\n");
+        write(
+            "src/low/mod.rs",
+            "//! Low.\npub mod a;\npub mod b;\npub use a::A;\n",
+        );
+        write(
+            "src/low/a.rs",
+            "use super::b::B;\npub struct A;\npub fn f(_: B) {}\n",
+        );
+        let body = "    let x = 1;\n".repeat(81);
+        write(
+            "src/low/b.rs",
+            &format!(
+                "use crate::high::H;\npub struct B;\npub fn g(_: H) {{}}\n\
+                 pub fn long() {{\n{body}}}\n\
+                 #[cfg(test)]\nmod tests {{\n    use crate::high::Other;\n}}\n"
+            ),
+        );
+        write(
+            "src/high.rs",
+            "use crate::low::A;\npub struct H;\npub fn h(_: A) {}\n",
+        );
+        let layers = Layers::from_doc(
+            "Layers, lowest first:\n```text\n1  low\n2  high\nlow/: a < b\n```\n",
+        );
+        let graph = Graph::read(dir.path());
+        let bad = layers.offences(&graph);
+        assert_eq!(
+            bad,
+            [
+                "src/low/a.rs:1: super::b::B → src/low/b.rs (`low/b` is not below `low/a`)",
+                "src/low/b.rs:1: crate::high::H → src/high.rs (`high` is in a higher layer than `low`)",
+            ],
+            "the import of the test module is not counted"
+        );
+        assert_eq!(
+            graph.cycles(),
+            [vec!["src/high.rs", "src/low/a.rs", "src/low/b.rs"]]
+        );
+        let long = house::long_functions(&graph.files, 80);
+        assert_eq!(long, [(83, "src/low/b.rs:4 long".to_string())]);
     }
 }

@@ -15,11 +15,14 @@
 //! - [`http`]: requests as a test makes them, and [`until`] for "wait until".
 //! - [`disk`]: a real full disk on a small tmpfs.
 //! - [`procfs`]: CPU time and memory of processes and the machine, for the benches.
+//! - [`house`]: the shape of the code (imports, layers, cycles, sizes), for the
+//!   invariant tests in `src/lib.rs` and `examples/house.rs`.
 
 pub mod clip;
 pub mod disk;
 pub mod engine;
 pub mod guide;
+pub mod house;
 pub mod http;
 pub mod media;
 pub mod procfs;
