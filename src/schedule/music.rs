@@ -282,101 +282,163 @@ impl Music {
         if self.folder.is_none() {
             return;
         }
-        let mut order: VecDeque<PathBuf> = VecDeque::new();
-        let mut last: Option<PathBuf> = None;
-        // Tracks may lack their length (new ones; set false when all are measured,
-        // true again at each new pass, which may have found new files).
-        let mut unmeasured = true;
+        let mut rotation = Rotation {
+            order: VecDeque::new(),
+            last: None,
+            unmeasured: true,
+        };
         loop {
             let asked = self.asked.lock().take();
-            let wait = if asked.is_some() {
-                None
-            } else if self.ready.lock().len() >= READY_AHEAD {
-                Some(Wait::Room)
-            } else if order.is_empty() {
-                let (me, l) = (self.clone(), last.clone());
-                let pass = tokio::task::spawn_blocking(move || me.next_pass(l.as_deref()))
-                    .await
-                    .expect("next_pass does not panic");
-                match pass {
-                    Ok(p) if !p.is_empty() => {
-                        order = p.into();
-                        unmeasured = true;
-                        None
-                    }
-                    Ok(_) => Some(Wait::Music),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot read the music order");
-                        Some(Wait::Music)
-                    }
+            if asked.is_none()
+                && let Some(wait) = self.wait_needed(&mut rotation).await
+            {
+                if !self.idle(wait, &mut rotation, &cancel).await {
+                    return;
                 }
-            } else {
-                None
-            };
-            if let Some(wait) = wait {
-                // Room in `ready` and a track asked for both wake `wake`.
-                let retry = async {
-                    match wait {
-                        Wait::Room => std::future::pending().await,
-                        Wait::Music => tokio::time::sleep(EMPTY_RETRY).await,
-                    }
-                };
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = self.wake.notified() => continue,
-                    _ = retry => continue,
-                    // Idle: the time to measure tracks for the music view, a few at
-                    // a time (whatever wakes the loop comes first).
-                    more = self.measure(), if unmeasured => {
-                        unmeasured = more;
-                        continue;
-                    }
-                }
+                continue;
             }
-            let Some(src) = asked.clone().or_else(|| order.pop_front()) else {
+            let Some(src) = rotation.next(asked.as_deref()) else {
                 continue;
             };
-            if asked.is_some() {
-                order.retain(|p| *p != src);
-            }
             if self.gone.lock().contains(&src) {
                 continue;
             }
-            let out = self.cache.join(cache_name(&src, self.lufs));
-            if !out.is_file() {
-                let t0 = std::time::Instant::now();
-                let r = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = self.ff.encode_track(&src, &out, self.lufs) => r,
-                };
-                match r {
-                    Ok(()) => {
-                        tracing::info!(track = %src.display(), ms = t0.elapsed().as_millis() as u64, "music track encoded")
-                    }
-                    Err(e) => {
-                        tracing::warn!(track = %src.display(), error = %e, "skipping music track until it changes");
-                        self.set_aside(&src, &e.to_string());
-                        continue;
-                    }
-                }
-            }
-            last = Some(src.clone());
-            let track = TrackRef {
-                path: out,
-                title: title_of(&src),
-                source: Some(src),
+            let out = match self.encoded(&src, &cancel).await {
+                Encoded::Ready(out) => out,
+                Encoded::Skipped => continue,
+                Encoded::Cancelled => return,
             };
-            {
-                let mut ready = self.ready.lock();
-                if asked.is_some() {
-                    ready.push_front(track);
-                } else {
-                    ready.push_back(track);
-                }
-            }
-            self.queued.send_modify(|n| *n += 1);
+            rotation.last = Some(src.clone());
+            self.queue_track(src, out, asked.is_some());
         }
     }
+
+    /// What the encoder must wait for before its next track, if anything: room in
+    /// the queue, or music to play (a new pass is drawn when the last one is done).
+    async fn wait_needed(self: &Arc<Self>, rotation: &mut Rotation) -> Option<Wait> {
+        if self.ready.lock().len() >= READY_AHEAD {
+            return Some(Wait::Room);
+        }
+        if !rotation.order.is_empty() {
+            return None;
+        }
+        let (me, l) = (self.clone(), rotation.last.clone());
+        let pass = tokio::task::spawn_blocking(move || me.next_pass(l.as_deref()))
+            .await
+            .expect("next_pass does not panic");
+        match pass {
+            Ok(p) if !p.is_empty() => {
+                rotation.order = p.into();
+                rotation.unmeasured = true;
+                None
+            }
+            Ok(_) => Some(Wait::Music),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the music order");
+                Some(Wait::Music)
+            }
+        }
+    }
+
+    /// Waits for `wait` (or a track asked for), measuring tracks meanwhile; false
+    /// when cancelled.
+    async fn idle(&self, wait: Wait, rotation: &mut Rotation, cancel: &CancellationToken) -> bool {
+        // Room in `ready` and a track asked for both wake `wake`.
+        let retry = async {
+            match wait {
+                Wait::Room => std::future::pending().await,
+                Wait::Music => tokio::time::sleep(EMPTY_RETRY).await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            _ = self.wake.notified() => true,
+            _ = retry => true,
+            // Idle: the time to measure tracks for the music view, a few at
+            // a time (whatever wakes the loop comes first).
+            more = self.measure(), if rotation.unmeasured => {
+                rotation.unmeasured = more;
+                true
+            }
+        }
+    }
+
+    /// The cached encode of `src`, made now if there is none.
+    async fn encoded(&self, src: &Path, cancel: &CancellationToken) -> Encoded {
+        let out = self.cache.join(cache_name(src, self.lufs));
+        if out.is_file() {
+            return Encoded::Ready(out);
+        }
+        let t0 = std::time::Instant::now();
+        let r = tokio::select! {
+            _ = cancel.cancelled() => return Encoded::Cancelled,
+            r = self.ff.encode_track(src, &out, self.lufs) => r,
+        };
+        match r {
+            Ok(()) => {
+                tracing::info!(track = %src.display(), ms = t0.elapsed().as_millis() as u64, "music track encoded");
+                Encoded::Ready(out)
+            }
+            Err(e) => {
+                tracing::warn!(track = %src.display(), error = %e, "skipping music track until it changes");
+                self.set_aside(src, &e.to_string());
+                Encoded::Skipped
+            }
+        }
+    }
+
+    /// Queues the encode `out` of `src` to air: next when it was asked for, else last.
+    fn queue_track(&self, src: PathBuf, out: PathBuf, asked: bool) {
+        let track = TrackRef {
+            path: out,
+            title: title_of(&src),
+            source: Some(src),
+        };
+        {
+            let mut ready = self.ready.lock();
+            if asked {
+                ready.push_front(track);
+            } else {
+                ready.push_back(track);
+            }
+        }
+        self.queued.send_modify(|n| *n += 1);
+    }
+}
+
+/// The encoder's place in the rotation, kept between its turns.
+struct Rotation {
+    /// The rest of the current pass.
+    order: VecDeque<PathBuf>,
+    /// The last track queued: the next pass does not start with it.
+    last: Option<PathBuf>,
+    /// Tracks may lack their length (new ones; set false when all are measured,
+    /// true again at each new pass, which may have found new files).
+    unmeasured: bool,
+}
+
+impl Rotation {
+    /// The next track to encode: the one asked for (taken out of the pass), else
+    /// the pass's next.
+    fn next(&mut self, asked: Option<&Path>) -> Option<PathBuf> {
+        match asked {
+            Some(src) => {
+                self.order.retain(|p| p != src);
+                Some(src.to_path_buf())
+            }
+            None => self.order.pop_front(),
+        }
+    }
+}
+
+/// How the encode of one track went.
+enum Encoded {
+    /// Encoded (or already in the cache) at this path.
+    Ready(PathBuf),
+    /// It failed: the track is set aside until it changes.
+    Skipped,
+    /// The encoder was cancelled.
+    Cancelled,
 }
 
 /// What the encoder waits for before it goes on.
