@@ -681,6 +681,7 @@ async fn load_slate(
         chunk: None,
         picture: None,
         duration: p.gop_frames as f64 / p.fps as f64,
+        ..ClipInfo::default()
     });
     let clip = LoadedClip::parse(
         info,

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod clip;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -308,9 +309,8 @@ mod tests {
             "src/high.rs",
             "use crate::low::A;\npub struct H;\npub fn h(_: A) {}\n",
         );
-        let layers = Layers::from_doc(
-            "Layers, lowest first:\n```text\n1  low\n2  high\nlow/: a < b\n```\n",
-        );
+        let layers =
+            Layers::from_doc("Layers, lowest first:\n```text\n1  low\n2  high\nlow/: a < b\n```\n");
         let graph = Graph::read(dir.path());
         let bad = layers.offences(&graph);
         assert_eq!(

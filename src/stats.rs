@@ -507,7 +507,7 @@ mod tests {
     #[test]
     fn chunks_created_counts_the_chunk_on_air_while_it_is_built() {
         use crate::engine::{ClipRef, ClipSource};
-        use crate::schedule::{ClipRecord, Playout};
+        use crate::schedule::Playout;
         use crate::transcode::OutputProfile;
 
         let d = tempfile::tempdir().unwrap();
@@ -532,23 +532,16 @@ mod tests {
             let file = format!("clip-{i:04}.ts");
             let path = chunks.join(id).join(&file);
             std::fs::write(&path, [0u8; 188]).unwrap();
-            let rec = ClipRecord {
-                file,
-                video_id: None,
-                source: None,
+            let info = Arc::new(ClipInfo {
+                id: format!("{id}/{i}"),
                 title: format!("{id} {i}"),
-                creator: None,
-                start: 0.0,
+                chunk: Some(id.into()),
                 duration: 6.0,
                 size_bytes: 188,
                 encoder: "libx264".into(),
-            };
-            let info = Arc::new(ClipInfo {
-                id: format!("{id}/{i}"),
-                chunk: Some(id.into()),
                 ..ClipInfo::default()
             });
-            playout.add_clip(id, ClipRef { path, info }, &rec).unwrap();
+            playout.add_clip(id, ClipRef { path, info }).unwrap();
         };
         assert_eq!(created(), 0);
         // A fresh start: the first chunk airs as it is made.

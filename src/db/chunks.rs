@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, params};
 
 use super::{Db, DbError, meta};
+use crate::clip::{ClipInfo, ClipRef};
 
 /// The playout's chunks and clips.
 #[derive(Clone)]
@@ -56,8 +57,10 @@ pub struct ChunkRow {
 pub struct ClipRow {
     /// Its place in the chunk.
     pub idx: usize,
-    /// What was recorded.
-    pub rec: ClipRecord,
+    /// Its file's name in the chunk's folder.
+    pub file: String,
+    /// What was recorded (its `picture` is the playout's to find).
+    pub info: ClipInfo,
 }
 
 impl ChunkStore {
@@ -95,11 +98,6 @@ impl ChunkStore {
         })
     }
 
-    /// The clips recorded for `chunk`, in order.
-    pub fn clips(&self, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
-        clips_of(&self.db.conn(), chunk)
-    }
-
     /// Records a new chunk, 'building'.
     pub fn begin(
         &self,
@@ -124,8 +122,14 @@ impl ChunkStore {
         Ok(())
     }
 
-    /// Records clip `idx` of `chunk`.
-    pub fn add_clip(&self, chunk: &str, idx: usize, rec: &ClipRecord) -> Result<(), DbError> {
+    /// Records clip `idx` of `chunk`: its file's name and its description.
+    pub fn add_clip(&self, chunk: &str, idx: usize, clip: &ClipRef) -> Result<(), DbError> {
+        let file = clip
+            .path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default();
+        let rec = &clip.info;
         self.db.conn().execute(
             "INSERT INTO clips (chunk_id, idx, file, video_id, source, title, creator, start,
                                 duration, size_bytes, encoder)
@@ -133,12 +137,12 @@ impl ChunkStore {
             params![
                 chunk,
                 idx as i64,
-                rec.file,
+                file,
                 rec.video_id,
                 rec.source.as_ref().and_then(|p| p.to_str()),
                 rec.title,
                 rec.creator,
-                rec.start,
+                rec.source_start,
                 rec.duration,
                 rec.size_bytes as i64,
                 rec.encoder
@@ -198,18 +202,22 @@ fn clips_of(c: &Connection, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
     )?;
     let v = st
         .query_map([chunk], |r| {
+            let idx = r.get::<_, i64>(0)?.max(0) as usize;
             Ok(ClipRow {
-                idx: r.get::<_, i64>(0)?.max(0) as usize,
-                rec: ClipRecord {
-                    file: r.get(1)?,
+                idx,
+                file: r.get(1)?,
+                info: ClipInfo {
+                    id: format!("{chunk}/{idx}"),
+                    chunk: Some(chunk.to_string()),
                     video_id: r.get(2)?,
                     source: r.get::<_, Option<String>>(3)?.map(PathBuf::from),
                     title: r.get(4)?,
                     creator: r.get(5)?,
-                    start: r.get(6)?,
+                    source_start: r.get(6)?,
                     duration: r.get(7)?,
                     size_bytes: r.get::<_, i64>(8)?.max(0) as u64,
                     encoder: r.get(9)?,
+                    picture: None,
                 },
             })
         })?
@@ -227,27 +235,4 @@ pub(super) fn building_with_clips(c: &Connection, channel: &str) -> Result<u64, 
         |r| r.get(0),
     )?;
     Ok(n as u64)
-}
-
-/// A clip as recorded in the database, with where it came from.
-#[derive(Clone, Debug)]
-pub struct ClipRecord {
-    /// File name in the chunk's folder.
-    pub file: String,
-    /// The source video's id.
-    pub video_id: Option<i64>,
-    /// The source video.
-    pub source: Option<PathBuf>,
-    /// Title shown to viewers.
-    pub title: String,
-    /// Creator shown to viewers.
-    pub creator: Option<String>,
-    /// Start in the source, seconds.
-    pub start: f64,
-    /// Length, seconds.
-    pub duration: f64,
-    /// File size, bytes.
-    pub size_bytes: u64,
-    /// Encoder that made it.
-    pub encoder: String,
 }

@@ -15,7 +15,8 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use super::clip::{ClipInfo, TrackInfo};
+use super::loaded::TrackInfo;
+use crate::clip::ClipInfo;
 use crate::media::hls::{self, LivePlaylist, PlaylistEntry};
 
 /// A segment viewers can fetch.

@@ -6,8 +6,8 @@
 //! waits on the disk or on ffmpeg; when nothing is ready the slate airs instead,
 //! and the stream goes on.
 
-pub mod clip;
 pub mod live;
+pub mod loaded;
 pub mod splicer;
 
 use std::path::PathBuf;
@@ -18,24 +18,16 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use crate::clip::{ClipInfo, ClipRef, SLATE_ID};
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
-pub use clip::{ClipInfo, LoadedClip, LoadedTrack, SLATE_ID, TrackInfo};
 pub use live::{Live, LiveStats, NowPlaying};
+pub use loaded::{LoadedClip, LoadedTrack, TrackInfo};
 pub use splicer::{SplicedSegment, Splicer};
 
 use crate::media::Ticks;
 use crate::media::time::TICKS_PER_SECOND;
 
 pub use crate::media::AUDIO_RATE;
-
-/// A clip the schedule wants aired next.
-#[derive(Clone, Debug)]
-pub struct ClipRef {
-    /// The encoded clip file (MPEG-TS, in its chunk's folder).
-    pub path: PathBuf,
-    /// What the clip is, for logs and "now playing".
-    pub info: Arc<ClipInfo>,
-}
 
 /// A music track (already encoded to the channel's AAC format) to play next.
 #[derive(Clone, Debug)]
@@ -532,13 +524,13 @@ async fn load_clips(
                 })
                 .await
                 .unwrap_or_else(|e| {
-                    Err(clip::ClipError::Invalid {
+                    Err(loaded::ClipError::Invalid {
                         id: r.info.id.clone(),
                         reason: e.to_string(),
                     })
                 })
             }
-            Err(source) => Err(clip::ClipError::Io {
+            Err(source) => Err(loaded::ClipError::Io {
                 id: r.info.id.clone(),
                 source,
             }),
@@ -574,7 +566,7 @@ async fn load_tracks(
         };
         let loaded = match tokio::fs::read(&r.path).await {
             Ok(bytes) => LoadedTrack::parse(&r.title, r.source.clone(), Bytes::from(bytes)),
-            Err(e) => Err(clip::TrackError {
+            Err(e) => Err(loaded::TrackError {
                 title: r.title.clone(),
                 reason: e.to_string(),
             }),

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::clip::{ClipInfo, LoadedClip, LoadedTrack, TrackInfo};
+use super::loaded::{LoadedClip, LoadedTrack, TrackInfo};
+use crate::clip::ClipInfo;
 use crate::media::Ticks;
 use crate::media::h264::ParameterSets;
 use crate::media::ts::TsMuxer;
@@ -335,7 +336,7 @@ impl MusicBed {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::clip::Frame;
+    use crate::engine::loaded::Frame;
     use crate::media::ts;
 
     const FT: u64 = 3000;
@@ -380,6 +381,7 @@ pub(crate) mod tests {
             chunk: None,
             picture: None,
             duration: 0.0,
+            ..ClipInfo::default()
         });
         Arc::new(LoadedClip {
             info,

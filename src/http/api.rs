@@ -175,18 +175,12 @@ pub async fn chunk(Ch(ch): Ch, Path(id): Path<String>) -> ApiResult<Json<ChunkDe
         return Err(ApiError::not_found(format!("no chunk {id:?}")));
     };
     let on_air = ch.playout.airing().first() == Some(&c.id);
-    let clip_list = ch
-        .playout
-        .clip_records(&id)
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .map(|row| {
-            let picture = thumbs::clip_of(&c, row.idx)
-                .and_then(|info| urls::clip_url(ch.slug.as_str(), info));
-            ChunkClip {
-                thumbnail: picture,
-                ..ChunkClip::from(row)
-            }
+    let clip_list = c
+        .clips
+        .iter()
+        .map(|clip| ChunkClip {
+            thumbnail: urls::clip_url(ch.slug.as_str(), &clip.info),
+            ..ChunkClip::from(&*clip.info)
         })
         .collect();
     Ok(Json(ChunkDetail {

@@ -66,13 +66,13 @@ pub async fn chunk_playlist(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let chunk = find_chunk(&ch, &id)?;
-    let clips = ch.playout.clip_records(&id).map_err(ApiError::internal)?;
+    let clips = &chunk.clips;
     if clips.is_empty() {
         return Err(ApiError::not_found(format!("chunk {id:?} has no clip yet")));
     }
     let target = clips
         .iter()
-        .map(|c| c.rec.duration.ceil() as u64)
+        .map(|c| c.info.duration.ceil() as u64)
         .max()
         .unwrap_or(1)
         .max(1);
@@ -81,15 +81,18 @@ pub async fn chunk_playlist(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n"
     );
     for (i, c) in clips.iter().enumerate() {
+        let Some(index) = urls::clip_index(&c.info) else {
+            continue;
+        };
         if i > 0 {
             m3u.push_str("#EXT-X-DISCONTINUITY\n");
         }
         let _ = writeln!(
             m3u,
             "#EXTINF:{:.3},\n/api/chunks/{}/clips/{}.ts{q}",
-            c.rec.duration,
+            c.info.duration,
             urls::urlencode(&chunk.id),
-            c.idx
+            index
         );
     }
     // A chunk still being made is listed as far as it is: a player reloads a

@@ -21,7 +21,6 @@ use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::db::airings::{AiringWrite, AiringWriter};
-pub use crate::db::chunks::ClipRecord;
 use crate::db::chunks::{ChunkStore, ClipRow};
 use crate::db::{Db, DbError};
 use crate::engine::{ClipInfo, ClipRef, ClipSource};
@@ -195,7 +194,7 @@ impl Playout {
                 gone.push(row.id);
                 continue;
             }
-            let clips = existing_clips(&row.id, &dir, clips);
+            let clips = existing_clips(&dir, clips);
             if row.complete && clips.is_empty() {
                 tracing::info!(chunk = %row.id, "forgetting chunk whose files are gone");
                 let _ = std::fs::remove_dir_all(&dir);
@@ -218,9 +217,9 @@ impl Playout {
                 held: row.held,
                 clips: Vec::new(),
             };
-            for (clip, size, secs) in clips {
-                chunk.size_bytes += size;
-                chunk.duration += secs;
+            for clip in clips {
+                chunk.size_bytes += clip.info.size_bytes;
+                chunk.duration += clip.info.duration;
                 chunk.clips.push(clip);
             }
             chunks.push(chunk);
@@ -288,17 +287,17 @@ impl Playout {
     }
 
     /// Appends an encoded clip to a chunk: it can air right away.
-    pub fn add_clip(&self, chunk: &str, clip: ClipRef, rec: &ClipRecord) -> Result<(), DbError> {
+    pub fn add_clip(&self, chunk: &str, clip: ClipRef) -> Result<(), DbError> {
         // Recorded first, outside the lock (the engine pulls under it). Only the
         // chunk's own job adds to it, and a chunk being built is never deleted, so
         // its next index cannot change meanwhile.
         let Some(idx) = self.find(chunk, |c| c.clips.len()) else {
             return Ok(()); // deleted while it was being made
         };
-        self.store.add_clip(chunk, idx, rec)?;
+        self.store.add_clip(chunk, idx, &clip)?;
         if let Some(c) = self.state().chunks.iter_mut().find(|c| c.id == chunk) {
-            c.size_bytes += rec.size_bytes;
-            c.duration += rec.duration;
+            c.size_bytes += clip.info.size_bytes;
+            c.duration += clip.info.duration;
             c.clips.push(clip);
         }
         self.notify();
@@ -423,9 +422,10 @@ impl Playout {
         self.store.clip_videos(chunk)
     }
 
-    /// The clips recorded for a chunk, in order, with where they came from.
-    pub fn clip_records(&self, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
-        self.store.clips(chunk)
+    /// A chunk's clips whose files exist, in order, each described whole (from
+    /// memory: no query).
+    pub fn clips(&self, chunk: &str) -> Option<Vec<ClipRef>> {
+        self.find(chunk, |c| c.clips.clone())
     }
 
     /// The chunks that may be on air now: the one being fed to the engine and the
@@ -798,26 +798,20 @@ impl ClipSource for Playout {
     }
 }
 
-/// The clips of a chunk whose files exist, with their sizes and lengths.
-fn existing_clips(chunk: &str, dir: &Path, rows: Vec<ClipRow>) -> Vec<(ClipRef, u64, f64)> {
+/// The clips of a chunk whose files exist, each with its picture when it has one.
+fn existing_clips(dir: &Path, rows: Vec<ClipRow>) -> Vec<ClipRef> {
     let mut out = Vec::new();
-    for ClipRow { idx, rec } in rows {
-        let path = dir.join(&rec.file);
+    for ClipRow { file, mut info, .. } in rows {
+        let path = dir.join(&file);
         // A record naming anything but a plain file in its own folder is not ours.
-        if rec.file.contains('/') || !path.is_file() {
+        if file.contains('/') || !path.is_file() {
             continue;
         }
-        let info = Arc::new(ClipInfo {
-            id: format!("{chunk}/{idx}"),
-            source: rec.source,
-            title: rec.title,
-            creator: rec.creator,
-            source_start: rec.start,
-            chunk: Some(chunk.to_string()),
-            picture: Some(clip_picture(&path)).filter(|p| p.is_file()),
-            duration: rec.duration,
+        info.picture = Some(clip_picture(&path)).filter(|p| p.is_file());
+        out.push(ClipRef {
+            path,
+            info: Arc::new(info),
         });
-        out.push((ClipRef { path, info }, rec.size_bytes, rec.duration));
     }
     out
 }

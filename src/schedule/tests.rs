@@ -52,20 +52,14 @@ impl Fixture {
             id: format!("{id}/{i}"),
             title: format!("{id} {i}"),
             chunk: Some(id.into()),
-            ..ClipInfo::default()
-        });
-        let rec = ClipRecord {
-            file,
-            video_id: None,
             source: Some(format!("/v/{id}.mp4").into()),
-            title: format!("{id} {i}"),
-            creator: None,
-            start: i as f64 * 6.0,
+            source_start: i as f64 * 6.0,
             duration: 6.0,
             size_bytes: size,
             encoder: "libx264".into(),
-        };
-        p.add_clip(id, ClipRef { path, info }, &rec).unwrap();
+            ..ClipInfo::default()
+        });
+        p.add_clip(id, ClipRef { path, info }).unwrap();
     }
 
     fn chunk(&self, id: &str, clips: usize) {
@@ -328,8 +322,9 @@ fn evict_keeps_max_chunks_and_spares_airing_unaired_and_queued() {
     assert_eq!(gone, vec![f.chunks_dir().join("a")]);
     let left: Vec<String> = f.playout.chunks().into_iter().map(|c| c.id).collect();
     assert_eq!(left, ["b", "c", "d", "e"], "nothing more may go");
-    // The records go with the chunk.
-    assert!(f.playout.clip_records("a").unwrap().is_empty());
+    // The records go with the chunk: a playout loaded again has none of it.
+    assert!(f.playout.clips("a").is_none());
+    assert!(f.reload(&profile()).clips("a").is_none());
 }
 
 #[test]

@@ -178,7 +178,9 @@ pub fn source_files(root: &Path) -> Vec<SourceFile> {
             p.with_extension("")
         };
         for w in lines.windows(2) {
-            let declared = w[1].strip_prefix("mod ").or_else(|| w[1].strip_prefix("pub mod "));
+            let declared = w[1]
+                .strip_prefix("mod ")
+                .or_else(|| w[1].strip_prefix("pub mod "));
             if w[0].starts_with("#[cfg(test)]")
                 && let Some(name) = declared.and_then(|d| d.strip_suffix(';'))
             {
@@ -193,7 +195,11 @@ pub fn source_files(root: &Path) -> Vec<SourceFile> {
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
             let test = test_only.contains(&p);
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let mut module: Vec<String> = rel
                 .trim_start_matches("src/")
                 .trim_end_matches(".rs")
@@ -453,14 +459,17 @@ fn inline_paths(code: &str) -> Vec<(usize, String)> {
         let chars: Vec<char> = l.chars().collect();
         let mut i = 0;
         while i < chars.len() {
-            let starts = (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == ':'))
+            let starts = (i == 0
+                || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == ':'))
                 && (chars[i].is_alphabetic() || chars[i] == '_');
             if !starts {
                 i += 1;
                 continue;
             }
             let mut j = i;
-            while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':') {
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':')
+            {
                 j += 1;
             }
             let token: String = chars[i..j].iter().collect();
@@ -651,7 +660,10 @@ impl Layers {
                 && f.module.len() >= 2
                 && Self::rank(ranks, &f.module[1]).is_none()
             {
-                out.push(format!("{}: file `{}` is in no rank of {top}/", f.rel, f.module[1]));
+                out.push(format!(
+                    "{}: file `{}` is in no rank of {top}/",
+                    f.rel, f.module[1]
+                ));
             }
         }
         for im in &graph.imports {
@@ -666,7 +678,9 @@ impl Layers {
             let why = if ta != tb {
                 match (Self::rank(&self.modules, ta), Self::rank(&self.modules, tb)) {
                     (Some(x), Some(y)) if y < x => None,
-                    (Some(x), Some(y)) if y == x => Some(format!("`{tb}` is in the same layer as `{ta}`")),
+                    (Some(x), Some(y)) if y == x => {
+                        Some(format!("`{tb}` is in the same layer as `{ta}`"))
+                    }
                     (Some(_), Some(_)) => Some(format!("`{tb}` is in a higher layer than `{ta}`")),
                     _ => Some("a module in no layer".to_string()),
                 }
@@ -682,7 +696,10 @@ impl Layers {
                 None
             };
             if let Some(why) = why {
-                out.push(format!("{}:{}: {} → {} ({why})", im.from, im.line, im.path, im.to));
+                out.push(format!(
+                    "{}:{}: {} → {} ({why})",
+                    im.from, im.line, im.path, im.to
+                ));
             }
         }
         out
@@ -736,7 +753,12 @@ mod tests {
     fn use_trees_expand() {
         assert_eq!(
             expand_use("crate::a::{b::C, d as e, f::{self, G}}"),
-            ["crate::a::b::C", "crate::a::d", "crate::a::f", "crate::a::f::G"]
+            [
+                "crate::a::b::C",
+                "crate::a::d",
+                "crate::a::f",
+                "crate::a::f::G"
+            ]
         );
     }
 

@@ -60,6 +60,7 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
             chunk: Some("test".into()),
             picture: None,
             duration: *frames as f64 / p.fps as f64,
+            ..ClipInfo::default()
         });
         clips.push(kit::encode_clip(&ff, &req, info).await);
     }

@@ -1,5 +1,6 @@
 //! The API's JSON: chunks.
 
+use crate::clip::ClipInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -185,17 +186,17 @@ pub struct ChunkClip {
     pub thumbnail: Option<String>,
 }
 
-impl From<crate::db::chunks::ClipRow> for ChunkClip {
-    fn from(c: crate::db::chunks::ClipRow) -> Self {
+impl From<&ClipInfo> for ChunkClip {
+    fn from(c: &ClipInfo) -> Self {
         ChunkClip {
-            index: c.idx as i64,
-            source: c.rec.source.map(|p| p.display().to_string()),
-            title: c.rec.title,
-            creator: c.rec.creator,
-            start: c.rec.start,
-            duration: c.rec.duration,
-            size_bytes: c.rec.size_bytes as i64,
-            encoder: c.rec.encoder,
+            index: crate::http::urls::clip_index(c).unwrap_or(0) as i64,
+            source: c.source.as_ref().map(|p| p.display().to_string()),
+            title: c.title.clone(),
+            creator: c.creator.clone(),
+            start: c.source_start,
+            duration: c.duration,
+            size_bytes: c.size_bytes as i64,
+            encoder: c.encoder.clone(),
             thumbnail: None,
         }
     }

@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::handle::GeneratorSettings;
 use super::shared::{Inner, Outcome, db_failed, disk_full_reason};
-use crate::db::chunks::ClipRecord;
 use crate::engine::{ClipInfo, ClipRef};
 use crate::library::Video;
 use crate::media::h264::ParameterSets;
@@ -118,7 +117,6 @@ impl Inner {
             }
             Ok(()) => {
                 let made = Made {
-                    file,
                     out,
                     secs,
                     want_secs,
@@ -204,7 +202,6 @@ impl Inner {
         self.publish(|st| st.clips_encoded += 1);
         chunk.failures = 0;
         let Made {
-            file,
             out,
             secs,
             want_secs,
@@ -221,25 +218,17 @@ impl Inner {
         let info = Arc::new(ClipInfo {
             id: format!("{id}/{index}"),
             source: Some(video.path.clone()),
+            video_id: Some(video.id),
             title: video.title(),
             creator: video.meta.creator.clone(),
             source_start: cut.start,
             chunk: Some(id.to_string()),
             picture,
             duration: secs,
-        });
-        let rec = ClipRecord {
-            file,
-            video_id: Some(video.id),
-            source: Some(video.path.clone()),
-            title: video.title(),
-            creator: video.meta.creator.clone(),
-            start: cut.start,
-            duration: secs,
             size_bytes: size,
             encoder: s.encoder.name().into(),
-        };
-        if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }, &rec) {
+        });
+        if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }) {
             return Some(db_failed(s, e));
         }
         chunk.used.push(video.id);
@@ -399,7 +388,6 @@ impl Inner {
 
 /// A clip encoded, not yet kept.
 struct Made {
-    file: String,
     out: PathBuf,
     secs: f64,
     want_secs: f64,

@@ -7,40 +7,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::clip::ClipInfo;
 use crate::media::h264::{self, ParameterSets};
 use crate::media::{adts, ts};
-
-/// What a clip is, for logs and "now playing".
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ClipInfo {
-    /// Stable id: `<chunk>/<index>`, or `slate`.
-    pub id: String,
-    /// Source video it was cut from (none for the slate).
-    pub source: Option<PathBuf>,
-    /// Title shown to viewers.
-    pub title: String,
-    /// Creator shown to viewers (uploader, artist), when known.
-    pub creator: Option<String>,
-    /// Where in the source the clip starts, seconds.
-    pub source_start: f64,
-    /// The chunk it belongs to.
-    pub chunk: Option<String>,
-    /// Its picture (a JPEG beside it, made by its own encode), when it has one.
-    pub picture: Option<PathBuf>,
-    /// Its length, seconds (what the guide's forecast adds up).
-    pub duration: f64,
-}
-
-/// The id of the slate: what airs when no clip is ready. It is no clip of any
-/// chunk, and status and the guide say so.
-pub const SLATE_ID: &str = "slate";
-
-impl ClipInfo {
-    /// True for the slate (see [`SLATE_ID`]), false for a real clip.
-    pub fn is_slate(&self) -> bool {
-        self.id == SLATE_ID && self.chunk.is_none()
-    }
-}
 
 /// A clip that failed to load: it is skipped, never aired.
 #[derive(Debug, thiserror::Error)]
