@@ -3,7 +3,8 @@
 //! here; a test compares them with the files in the repository and fails when one
 //! is stale (`SHUFFLECAST_BLESS=1 cargo test --lib settings::docs` rewrites them).
 
-use super::{Apply, GROUPS, SPECS, Spec};
+use super::spec::Apply;
+use super::table::{GROUPS, SPECS, Spec};
 
 /// `.env.example`: every setting, commented out, with its help and default.
 pub fn env_example() -> String {

@@ -6,7 +6,8 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::{Invalid, Patch, spec};
+use super::api::{Invalid, Patch};
+use super::table::spec;
 use crate::db::{Db, DbError};
 
 /// The version of the stored form that this release writes.
