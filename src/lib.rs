@@ -4,12 +4,14 @@
 //!
 //! Data flows one way: video folders → [`library`] (what is there) → [`schedule`]
 //! (what to cut next) → [`transcode`] (ffmpeg encodes clips once, ahead of time, to
-//! one output profile) → [`channel`] (our splicer re-stamps the clips' access units
+//! one output profile) → [`engine`] (our splicer re-stamps the clips' access units
 //! onto one continuous timeline, muxes the music bed in, and cuts HLS segments) →
 //! [`http`] (playlist and segments to viewers).
 //!
-//! - [`channels`]: what a channel is (slug, name, number, sources, settings over
+//! - [`lineup`]: what a channel is (slug, name, number, sources, settings over
 //!   the server's defaults), read from a channels file or the API.
+//! - [`station`]: every channel on air, each through its own engine.
+//! - [`clip`]: the one description of an encoded clip.
 //! - [`config`]: raw flags, environment and `.env` → a validated [`config::Config`].
 //! - [`media`]: pure media code: MPEG-TS mux/demux, H.264 and ADTS parsing, HLS
 //!   playlists, 90 kHz timestamps. No IO, no tokio.
@@ -17,7 +19,8 @@
 //! - [`app`]: wires the pieces together; [`app::App`] (build, then run) is the
 //!   testable entry point.
 //!
-//! See `docs/architecture.md` for the invariants.
+//! Modules sit in layers and import only from the layers below; see
+//! `docs/architecture.md` for the layers and the other invariants.
 
 #![warn(missing_docs)]
 
