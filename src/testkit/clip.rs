@@ -16,6 +16,22 @@ pub const TEST_PROFILE: OutputProfile = OutputProfile {
 
 static X264: Encoder = Encoder::X264;
 
+/// What ffprobe would say of a 30 s 1080p25 source, interlaced or not, for
+/// tests that build arguments or never get as far as reading the source.
+pub fn source_info(interlaced: bool) -> ProbeInfo {
+    ProbeInfo {
+        duration: 30.0,
+        width: 1920,
+        height: 1080,
+        fps: 25.0,
+        rotation: 0,
+        interlaced,
+        title: None,
+        artist: None,
+        color: Default::default(),
+    }
+}
+
 impl<'a> ClipRequest<'a> {
     /// One GOP of [`TEST_PROFILE`] from the start of `src` (whose probe is `info`)
     /// to `out`, with libx264, no look and no watermark; the setters below change

@@ -37,6 +37,21 @@ pub fn args<const N: usize>(a: [&str; N]) -> Vec<OsString> {
     a.iter().map(OsString::from).collect()
 }
 
+/// An argument list as strings, to compare and search (lossy where not UTF-8).
+pub fn strings(a: &[OsString]) -> Vec<String> {
+    a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
+}
+
+/// The value following `flag` in an argument list (its last occurrence, the one
+/// ffmpeg keeps); panics when `flag` is not there.
+pub fn arg_value<'a>(a: &'a [String], flag: &str) -> &'a str {
+    let i = a
+        .iter()
+        .rposition(|x| x == flag)
+        .unwrap_or_else(|| panic!("no {flag} in {a:?}"));
+    &a[i + 1]
+}
+
 /// Runs `program` with `args` to its end; returns what it did. Panics only when it
 /// cannot run, naming how to install it.
 pub fn output<I, S>(program: &str, args: I) -> std::process::Output

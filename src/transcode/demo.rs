@@ -18,8 +18,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::error::TranscodeError;
+use super::ffmpeg::Ffmpeg;
 use super::run::{self, TempOut, file_arg, os_args};
-use super::{Ffmpeg, TranscodeError};
 
 /// Where the demo library's files are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,7 +249,7 @@ async fn make(ff: &Ffmpeg, dir: &Path, file: &DemoFile) -> Result<(), TranscodeE
             tracing::warn!(
                 "demo {} with text failed ({}); making it without text",
                 file.name,
-                run::cause(&e)
+                e.cause()
             );
             let args = make_args(fallback, &file.output, ff.threads, tmp.path());
             run::run_nice(&ff.ffmpeg, &args, MAKE_TIMEOUT, ff.nice).await?;

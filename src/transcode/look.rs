@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use super::OutputProfile;
+use super::profile::OutputProfile;
 
 /// A colour-grade preset (`COLOR_GRADE`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

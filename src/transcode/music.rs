@@ -4,8 +4,9 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use super::error::TranscodeError;
+use super::ffmpeg::Ffmpeg;
 use super::run::{self, TempOut, file_arg, os_args};
-use super::{Ffmpeg, TranscodeError};
 
 /// Sample rate of the music bed.
 pub const MUSIC_SAMPLE_RATE: u32 = crate::media::AUDIO_RATE;
@@ -233,11 +234,7 @@ impl Ffmpeg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::media::{self, args, ff, ffmpeg};
-
-    fn strings(a: &[OsString]) -> Vec<String> {
-        a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
-    }
+    use crate::testkit::media::{self, args, ff, ffmpeg, strings};
 
     #[test]
     fn track_args_fade_and_format() {

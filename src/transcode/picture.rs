@@ -10,9 +10,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::error::TranscodeError;
+use super::ffmpeg::Ffmpeg;
+use super::filters::{source_filters, tone_map};
 use super::look::{escape_filter_value, watermark_text};
+use super::probe::ProbeInfo;
 use super::run::{self, TempOut, file_arg, os_args};
-use super::{Ffmpeg, ProbeInfo, TranscodeError};
 
 /// Width of a clip's picture and of a poster, pixels.
 pub const PICTURE_WIDTH: u32 = 320;
@@ -83,8 +86,9 @@ pub(crate) fn poster_args(src: &Path, info: &ProbeInfo, at: f64, out: &Path) -> 
     }
     a.push("-i".into());
     a.push(file_arg(src));
-    let mut f = super::clip::source_filters(info, &super::Fix::default());
-    f.extend(super::clip::tone_map(info));
+    // A poster is never retried: only interlaced sources are deinterlaced.
+    let mut f = source_filters(info, false);
+    f.extend(tone_map(info));
     f.push(scale_to(PICTURE_WIDTH));
     a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
     a.extend(os_args(["-vf".to_string(), f.join(",")]));
@@ -461,11 +465,7 @@ impl Ffmpeg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::media::{self, args, ff, ffmpeg};
-
-    fn strings(a: &[OsString]) -> Vec<String> {
-        a.iter().map(|s| s.to_string_lossy().into_owned()).collect()
-    }
+    use crate::testkit::media::{self, args, ff, ffmpeg, strings};
 
     #[test]
     fn a_strip_takes_at_most_six_pictures_spread_over_the_chunk() {

@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::error::TranscodeError;
+use super::ffmpeg::Ffmpeg;
 use super::run::{self, file_arg, os_args};
-use super::{Ffmpeg, TranscodeError};
 
 /// How long ffprobe may take on one file (a slow network disk, a huge file).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -165,10 +166,9 @@ impl Ffmpeg {
         match run::run(&self.ffprobe, &args, PROBE_TIMEOUT).await {
             Ok(json) => Ok(json),
             // ffprobe failing on a file means the file is not media we can read.
-            Err(e @ TranscodeError::Failed { .. }) => Err(unusable(format!(
-                "ffprobe cannot read it: {}",
-                run::cause(&e)
-            ))),
+            Err(e @ TranscodeError::Failed { .. }) => {
+                Err(unusable(format!("ffprobe cannot read it: {}", e.cause())))
+            }
             Err(e) => Err(e),
         }
     }

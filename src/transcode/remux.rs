@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::error::TranscodeError;
+use super::ffmpeg::Ffmpeg;
 use super::run::{self, TempOut, file_arg, os_args};
-use super::{Ffmpeg, TranscodeError};
 
 /// A remux copies packets: minutes of video take well under a second, so a slow
 /// one is a stuck one.

@@ -1,11 +1,13 @@
-//! The encode-time check that makes "identical SPS/PPS" a fact, not a hope.
+//! The policy that makes "identical SPS/PPS" a fact, not a hope.
 //!
 //! Every clip is compared, before it is committed, with the reference parameter
 //! sets of the channel's output profile and encoder (a one-frame encode through the
-//! same options, made once and cached). A clip that differs is retried once with a
-//! correction where the differing fields say what leaked; otherwise the encode fails
-//! with [`TranscodeError::Mismatch`] naming the fields, and the caller sets the
-//! source aside. So, on one profile and encoder, the stream has no discontinuity.
+//! same options, made once and cached: [`Ffmpeg::reference_parameters`]); the
+//! comparison is the clip encode's own (`encode`). A clip that differs is retried
+//! once with a correction where the differing fields say what leaked; otherwise the
+//! encode fails with [`TranscodeError::Mismatch`] naming the fields, and the caller
+//! sets the source aside. So, on one profile and encoder, the stream has no
+//! discontinuity.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,16 +15,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use h264_reader::nal::sps::{SeqParameterSet, VideoFormat};
 use h264_reader::rbsp::{BitReader, decode_nal};
 
-use super::clip::{ClipRequest, EncodeProgress, Fix, slate_args};
-use super::{Encoder, Ffmpeg, OutputProfile, TranscodeError};
+use super::clip::{ClipRequest, Fix};
+use super::encode::EncodeProgress;
+use super::error::TranscodeError;
+use super::ffmpeg::Ffmpeg;
+use super::profile::{Encoder, OutputProfile};
+use super::run::TempOut;
+use super::slate::slate_args;
 use crate::media::h264::ParameterSets;
 use crate::media::params::{self, FieldDiff};
-use crate::media::ts;
+
+pub use super::encode::read_parameter_sets;
 
 /// Clips whose parameter sets differed from the reference, and how many of those a
 /// retry with a correction fixed (for the metrics).
-pub(crate) static MISMATCHES: AtomicU64 = AtomicU64::new(0);
-pub(crate) static CORRECTED: AtomicU64 = AtomicU64::new(0);
+static MISMATCHES: AtomicU64 = AtomicU64::new(0);
+static CORRECTED: AtomicU64 = AtomicU64::new(0);
 
 /// The counters above: (clips that differed, of them corrected by a retry).
 pub fn mismatch_counts() -> (u64, u64) {
@@ -30,37 +38,6 @@ pub fn mismatch_counts() -> (u64, u64) {
         MISMATCHES.load(Ordering::Relaxed),
         CORRECTED.load(Ordering::Relaxed),
     )
-}
-
-/// Reads a clip file's parameter sets (those of its IDR frames, which must agree).
-pub async fn read_parameter_sets(path: &Path) -> Result<ParameterSets, TranscodeError> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| TranscodeError::io(format!("reading {}", path.display()), e))?;
-    let name = path.display().to_string();
-    tokio::task::spawn_blocking(move || {
-        let aus = ts::read_video_access_units(&bytes).map_err(|e| e.to_string())?;
-        params::clip_parameter_sets(aus.iter().map(|au| &au.data[..]))
-    })
-    .await
-    .map_err(|e| TranscodeError::io("checking a clip", std::io::Error::other(e)))?
-    .map_err(|reason| TranscodeError::Failed {
-        program: "shufflecast".into(),
-        status: "clip check".into(),
-        last_lines: format!("{name}: {reason}"),
-    })
-}
-
-/// Fails with [`TranscodeError::Mismatch`] when the clip at `path` does not carry
-/// exactly `reference`.
-pub(crate) async fn check(path: &Path, reference: &ParameterSets) -> Result<(), TranscodeError> {
-    let got = read_parameter_sets(path).await?;
-    let diffs = params::differences(reference, &got);
-    if diffs.is_empty() {
-        Ok(())
-    } else {
-        Err(TranscodeError::Mismatch { diffs })
-    }
 }
 
 impl Ffmpeg {
@@ -78,7 +55,7 @@ impl Ffmpeg {
             self.clip_fingerprint(profile, encoder)
         ));
         if !path.is_file() {
-            let tmp = super::run::TempOut::beside(&path).await?;
+            let tmp = TempOut::beside(&path).await?;
             let args = slate_args(profile, encoder, 1, self.threads, false, tmp.path());
             self.encode(&args, 1, profile.fps).await?;
             tmp.commit().await?;
