@@ -252,6 +252,8 @@ fn expand_use(tree: &str) -> Vec<String> {
                 }
             }
             go(&base, &inner[from..], out);
+        } else if t == "self" {
+            out.push(prefix.to_string());
         } else if !t.is_empty() {
             let t = t.split(" as ").next().unwrap().trim();
             let t = t.strip_suffix("::self").unwrap_or(t);
@@ -720,7 +722,8 @@ pub fn long_functions(files: &[SourceFile], max: usize) -> Vec<(usize, String)> 
                     w.starts_with("pub") || ["const", "async", "unsafe", "extern"].contains(w)
                 })
                 .collect::<Vec<_>>();
-            if sig.first() != Some(&"fn") || t.ends_with(';') {
+            // A declaration, or a body that closes on its own line.
+            if sig.first() != Some(&"fn") || t.ends_with(';') || t.ends_with('}') {
                 continue;
             }
             let name: String = sig
