@@ -12,7 +12,7 @@ pub fn env_example() -> String {
         "# shufflecast settings. Copy to .env in the folder you start shufflecast from.\n\
          # Command-line flags beat environment variables, which beat this file.\n\
          # Names are the original tool's, so an existing .env keeps working.\n\
-         # Generated from the settings table (src/settings/mod.rs): do not edit by hand.\n",
+         # Generated from the settings table (src/settings/table.rs): do not edit by hand.\n",
     );
     for group in GROUPS {
         out.push_str(&format!("\n# ---- {group} ----\n"));
