@@ -492,6 +492,40 @@ impl Engine {
     }
 }
 
+/// Keeps `tx` filled: waits for room first, so an item is taken from its source
+/// only when it can be queued (the source's notion of "next" stays accurate), then
+/// asks `next`; with nothing ready, waits until the source says something may be
+/// (`changed`). Each item is loaded by `load`; one that fails is logged and skipped.
+async fn load_ahead<R, T, F>(
+    mut changed: watch::Receiver<u64>,
+    tx: mpsc::Sender<Arc<T>>,
+    cancel: CancellationToken,
+    mut next: impl FnMut() -> Option<R>,
+    load: impl Fn(R) -> F,
+) where
+    F: std::future::Future<Output = Result<T, String>>,
+{
+    loop {
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
+        };
+        // Seen before asking, so a change between the question and the wait wakes it.
+        changed.borrow_and_update();
+        let Some(r) = next() else {
+            drop(permit);
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = changed.changed() => if r.is_err() { return } else { continue },
+            }
+        };
+        match load(r).await {
+            Ok(item) => permit.send(Arc::new(item)),
+            Err(e) => tracing::warn!(error = %e, "skipping what could not be loaded"),
+        }
+    }
+}
+
 async fn load_clips(
     source: Arc<dyn ClipSource>,
     tx: mpsc::Sender<Arc<LoadedClip>>,
@@ -499,23 +533,8 @@ async fn load_clips(
     gop: usize,
     cancel: CancellationToken,
 ) {
-    let mut changed = source.changed();
-    loop {
-        // Wait for room first, so we only take a clip from the schedule when it
-        // can be queued: the schedule's notion of "next" stays accurate.
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
-        };
-        // Seen before asking, so a change between the question and the wait wakes it.
-        changed.borrow_and_update();
-        let Some((r, cue)) = source.next_cued() else {
-            drop(permit);
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = changed.changed() => if r.is_err() { return } else { continue },
-            }
-        };
+    let next = || source.next_cued();
+    let load = |(r, cue): (ClipRef, _)| async move {
         let loaded = match tokio::fs::read(&r.path).await {
             Ok(bytes) => {
                 let info = r.info.clone();
@@ -535,14 +554,14 @@ async fn load_clips(
                 source,
             }),
         };
-        match loaded {
-            Ok(mut c) => {
+        loaded
+            .map(|mut c| {
                 c.cue = cue;
-                permit.send(Arc::new(c));
-            }
-            Err(e) => tracing::warn!(error = %e, "skipping clip"),
-        }
-    }
+                c
+            })
+            .map_err(|e| format!("clip: {e}"))
+    };
+    load_ahead(source.changed(), tx, cancel, next, load).await
 }
 
 async fn load_tracks(
@@ -550,20 +569,8 @@ async fn load_tracks(
     tx: mpsc::Sender<Arc<LoadedTrack>>,
     cancel: CancellationToken,
 ) {
-    let mut changed = source.changed();
-    loop {
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
-        };
-        changed.borrow_and_update();
-        let Some(r) = source.next_track() else {
-            drop(permit);
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = changed.changed() => if r.is_err() { return } else { continue },
-            }
-        };
+    let next = || source.next_track();
+    let load = |r: TrackRef| async move {
         let loaded = match tokio::fs::read(&r.path).await {
             Ok(bytes) => LoadedTrack::parse(&r.title, r.source.clone(), Bytes::from(bytes)),
             Err(e) => Err(loaded::TrackError {
@@ -571,11 +578,9 @@ async fn load_tracks(
                 reason: e.to_string(),
             }),
         };
-        match loaded {
-            Ok(t) => permit.send(Arc::new(t)),
-            Err(e) => tracing::warn!(error = %e, "skipping music track"),
-        }
-    }
+        loaded.map_err(|e| format!("music track: {e}"))
+    };
+    load_ahead(source.changed(), tx, cancel, next, load).await
 }
 
 /// Ticks per frame at `fps` (which divides 90000: the config checks it).
