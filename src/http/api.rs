@@ -111,7 +111,7 @@ pub async fn chunks(
     Ch(ch): Ch,
     q: Result<Query<ChunksQuery>, QueryRejection>,
 ) -> ApiResult<Json<ChunkList>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let mut all = ch.playout.chunks();
     if let Some(needle) =
@@ -226,7 +226,7 @@ pub async fn library(
     Ch(ch): Ch,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<LibraryPage>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let videos = ch.library.list(offset as u64, limit as u64)?;
     // The list is in LRU order, usable videos first: the rank is the position.
@@ -260,7 +260,7 @@ pub async fn audio(
     Ch(ch): Ch,
     q: Result<Query<SearchQuery>, QueryRejection>,
 ) -> ApiResult<Json<AudioPage>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let (offset, limit) = page(q.offset, q.limit)?;
     let (total, tracks) = ch.music.list(q.q.as_deref(), offset as u64, limit as u64)?;
     let now = ch.live.now_playing();

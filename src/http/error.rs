@@ -1,7 +1,7 @@
 //! Errors of the API: JSON bodies with the right status code.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -89,5 +89,12 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         // axum's own statuses: 422 wrong types, 400 broken JSON, 415 not JSON, 413 too big.
         ApiError::new(r.status(), r.body_text())
+    }
+}
+
+/// A query string that does not parse: 400, saying which parameter and why.
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request(r.body_text())
     }
 }

@@ -87,7 +87,7 @@ pub async fn guide(
     State(st): State<AppState>,
     q: Result<Query<GuideQuery>, QueryRejection>,
 ) -> Result<Json<Guide>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let most = st.station.defaults().server.guide_hours as f64;
     let hours = q.hours.unwrap_or(DEFAULT_HOURS.min(most));
     if !(hours > 0.0 && hours <= most) {

@@ -155,7 +155,7 @@ pub async fn run_history(
     Ch(ch): Ch,
     q: Result<Query<RunHistoryQuery>, QueryRejection>,
 ) -> ApiResult<Json<RunHistory>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(q) = q?;
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(20);
     if page == 0 {

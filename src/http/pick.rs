@@ -27,8 +27,7 @@ impl FromRequestParts<AppState> for Ch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Ch, ApiError> {
-        let slug = axum::extract::Query::<ChannelQuery>::try_from_uri(&parts.uri)
-            .map_err(|e| ApiError::bad_request(e.body_text()))?
+        let slug = axum::extract::Query::<ChannelQuery>::try_from_uri(&parts.uri)?
             .0
             .channel;
         let found = match &slug {
