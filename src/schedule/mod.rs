@@ -422,12 +422,6 @@ impl Playout {
         self.store.clip_videos(chunk)
     }
 
-    /// A chunk's clips whose files exist, in order, each described whole (from
-    /// memory: no query).
-    pub fn clips(&self, chunk: &str) -> Option<Vec<ClipRef>> {
-        self.find(chunk, |c| c.clips.clone())
-    }
-
     /// The chunks that may be on air now: the one being fed to the engine and the
     /// one before it.
     pub fn airing(&self) -> Vec<String> {

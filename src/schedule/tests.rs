@@ -323,8 +323,8 @@ fn evict_keeps_max_chunks_and_spares_airing_unaired_and_queued() {
     let left: Vec<String> = f.playout.chunks().into_iter().map(|c| c.id).collect();
     assert_eq!(left, ["b", "c", "d", "e"], "nothing more may go");
     // The records go with the chunk: a playout loaded again has none of it.
-    assert!(f.playout.clips("a").is_none());
-    assert!(f.reload(&profile()).clips("a").is_none());
+    assert!(f.playout.chunk("a").is_none());
+    assert!(f.reload(&profile()).chunk("a").is_none());
 }
 
 #[test]

@@ -289,14 +289,12 @@ fn use_statements(code: &str) -> Vec<UseStmt> {
         if at > 0 && (bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_') {
             continue;
         }
-        let before = code[..at].trim_end();
         let line_start = code[..at].rfind('\n').map_or(0, |i| i + 1);
         let lead = code[line_start..at].trim();
         let public = lead.starts_with("pub");
         if !(lead.is_empty() || lead.starts_with("pub")) {
             continue;
         }
-        let _ = before;
         let Some(end) = code[at..].find(';') else {
             break;
         };
