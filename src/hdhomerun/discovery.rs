@@ -543,18 +543,20 @@ mod tests {
         );
     }
 
-    /// The only test that binds the real port, which hdhomerun_config fixes.
-    #[tokio::test]
-    async fn hdhomerun_config_discovers_us_on_port_65001() {
+    /// The only unit test that binds the real port, which hdhomerun_config fixes: in
+    /// a network namespace of its own, so a running shufflecast keeps the machine's.
+    /// Slow tier: it needs Debian's hdhomerun-config.
+    #[test]
+    fn hdhomerun_config_discovers_us_on_port_65001() {
+        if !crate::testkit::tier::run_slow("hdhomerun_config_discovers_us_on_port_65001") {
+            return;
+        }
+        crate::testkit::netns::with_discovery_port(discover_on_port_65001);
+    }
+
+    async fn discover_on_port_65001() {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, DISCOVERY_PORT));
-        let socket = match bind_to(addr) {
-            Ok(socket) => socket,
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => panic!(
-                "{e}: something else holds UDP port 65001 (a running shufflecast or other \
-                 HDHomeRun server); this test needs it free"
-            ),
-            Err(e) => panic!("{e}"),
-        };
+        let socket = bind_to(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
         let device_id = DeviceId::generate();
         let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
         let cancel = CancellationToken::new();

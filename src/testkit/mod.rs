@@ -15,6 +15,8 @@
 //! - [`http`]: requests as a test makes them, and [`until`] for "wait until".
 //! - [`disk`]: a real full disk on a small tmpfs.
 //! - [`procfs`]: CPU time and memory of processes and the machine, for the benches.
+//! - [`tier`]: the slow tier (`RUN_SLOW_TESTS`).
+//! - [`netns`]: a network namespace of a test's own, for the discovery port.
 //! - [`house`]: the shape of the code (imports, layers, cycles, sizes), for the
 //!   invariant tests in `src/lib.rs` and `examples/house.rs`.
 
@@ -25,7 +27,9 @@ pub mod guide;
 pub mod house;
 pub mod http;
 pub mod media;
+pub mod netns;
 pub mod procfs;
 pub mod server;
+pub mod tier;
 
 pub use http::until;

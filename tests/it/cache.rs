@@ -316,6 +316,9 @@ async fn origin_hls_requests(base: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cache_in_front_serves_200_players_with_about_one_origin_request_per_segment() {
+    let Some(_limit) = crate::limit::slow(600) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // Not `api::on_air`: what the cache does before the first segment is tested too.
     let mut args = vec!["--admin-token", ADMIN_TOKEN, "--viewer-token", VIEWER_TOKEN];

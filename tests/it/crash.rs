@@ -176,8 +176,11 @@ fn median(v: &[Duration]) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_a_stream_that_only_goes_forward()
  {
+    let Some(limit) = crate::limit::slow(900) else {
+        return;
+    };
     // Heavy on 2 cores (encodes after every restart): never beside the timing tests.
-    let _cpu = harness::exclusive().await;
+    let _cpu = harness::exclusive(&limit).await;
     let seed: u64 = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -132,6 +132,7 @@ fn concat(live: &Live, dir: &Path, n: usize) -> (PathBuf, Vec<Bytes>, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn splices_clips_and_music_seamlessly_across_switches_and_the_pts_wrap() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     // Four clips (three switches), 2 s each; music tracks of 3 s, so the bed changes
     // track mid-clip and the clips switch mid-track.
@@ -236,6 +237,7 @@ async fn splices_clips_and_music_seamlessly_across_switches_and_the_pts_wrap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn airs_the_slate_when_no_clip_is_ready_and_goes_on() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let mut prepared = prepare(dir.path(), &[30], 2).await;
     prepared.tracks.clear(); // no music: silence carries the audio track
@@ -276,6 +278,7 @@ async fn airs_the_slate_when_no_clip_is_ready_and_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_discontinuity_marks_exactly_the_codec_parameter_changes() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let mut prepared = prepare(dir.path(), &[30, 30, 30], 2).await;
     // Two clips made with other codec parameters (as a GPU encoder or another size

@@ -280,10 +280,12 @@ pub fn live_children(pid: u32, comm: &str) -> Vec<u32> {
 /// Tests that need the machine to themselves take this first, so they never
 /// overlap: real players judging timing, and the matrix's heavy encodes (on 2 cores
 /// a 4K decode beside VLC makes VLC's pictures late, which says nothing about our
-/// stream).
-pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+/// stream). The wait does not count against the test's time `limit`.
+pub async fn exclusive(limit: &crate::limit::TimeLimit) -> tokio::sync::MutexGuard<'static, ()> {
     static CPU: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    CPU.lock().await
+    let held = CPU.lock().await;
+    limit.restart();
+    held
 }
 
 /// What a player saw of a live stream: every new segment in order, its media

@@ -12,6 +12,7 @@ mod crash;
 mod engine;
 mod harness;
 mod kodi;
+mod limit;
 mod matrix;
 mod packaging;
 mod players;

@@ -248,7 +248,10 @@ fn reap(pid: u32) -> Option<Option<libc::c_int>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_at_once() {
-    let _cpu = harness::exclusive().await;
+    let Some(limit) = crate::limit::slow(300) else {
+        return;
+    };
+    let _cpu = harness::exclusive(&limit).await;
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     harness::make_long_sources(&videos);
@@ -295,7 +298,10 @@ async fn sigterm_mid_first_chunk_leaves_no_process_and_the_restart_airs_a_clip_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_first_chunk_takes_the_encoders_along_and_the_restart_airs_a_clip_at_once() {
-    let _cpu = harness::exclusive().await;
+    let Some(limit) = crate::limit::slow(300) else {
+        return;
+    };
+    let _cpu = harness::exclusive(&limit).await;
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     harness::make_long_sources(&videos);

@@ -7,6 +7,9 @@ use crate::harness::{self, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_folders_with_bad_files_among_them() {
+    let Some(_limit) = crate::limit::slow(600) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     harness::make_sources(&videos);
@@ -60,6 +63,9 @@ async fn playlist(client: &reqwest::Client, base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_sizes() {
+    let Some(_limit) = crate::limit::slow(600) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     harness::make_sources(&videos);

@@ -12,6 +12,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutating_routes_need_the_admin_token_from_the_same_origin() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::quiet(dir.path(), &[]).await;
     let c = Client::new();
@@ -44,6 +45,7 @@ async fn mutating_routes_need_the_admin_token_from_the_same_origin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_token_guards_the_stream_and_the_guide() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(
         dir.path(),

@@ -18,6 +18,7 @@ async fn post(client: &Client, url: &str, body: Option<&str>) -> (StatusCode, Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_play_next_events_and_the_guide_follow_the_stream() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let server = super::on_air(dir.path(), &[]).await;
     let b = server.base.clone();

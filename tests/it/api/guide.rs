@@ -104,6 +104,7 @@ async fn what_airs_belongs_to_its_programme(c: &Client, s: &TestServer, slug: &s
 /// checked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_is_a_grid_of_programmes_that_names_what_is_known() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &["--programme-minutes", "5"]).await;
     let c = Client::new();
@@ -261,6 +262,7 @@ async fn the_guide_is_a_grid_of_programmes_that_names_what_is_known() {
 /// (A kill -9 is `it::restart`'s.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guides_times_are_kept_across_skips_play_next_generation_settings_and_a_restart() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("channels.toml");
     std::fs::write(

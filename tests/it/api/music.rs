@@ -10,6 +10,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn music_lists_queues_by_the_original_field_and_skips() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();
@@ -74,6 +75,7 @@ async fn raw_status(base: &str, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracks_play_from_their_folder_only_and_delete_audio_takes_one_out_for_good() {
+    let _limit = crate::limit::fast(300);
     use shufflecast::testkit::media::make_tone;
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("audio");

@@ -31,6 +31,7 @@ fn duration_of(path: &Path) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunk_plays_as_a_vod_playlist_and_as_one_file_with_its_duration() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &["--viewer-token", "lookahead1"]).await;
     let c = Client::new();
@@ -182,6 +183,7 @@ async fn a_chunk_plays_as_a_vod_playlist_and_as_one_file_with_its_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_chunk_is_made_with_its_own_look_held_back_and_the_generator_restarts() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();

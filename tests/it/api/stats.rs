@@ -11,6 +11,7 @@ use shufflecast::testkit::until;
 /// music list does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();

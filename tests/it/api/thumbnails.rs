@@ -119,6 +119,7 @@ fn raw_status(s: &TestServer, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clips_chunks_and_videos_have_pictures_served_by_id_and_gone_with_their_chunk() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     sources(&videos);

@@ -9,17 +9,37 @@ use reqwest::Client;
 use serde_json::Value;
 use shufflecast::media::h264;
 use shufflecast::media::ts::{PACKET_SIZE, PMT_PID, VIDEO_PID};
-use shufflecast::testkit::http::{json, text};
+use shufflecast::testkit::http::{json, text, until};
 use shufflecast::testkit::media::{decode, packets, timestamp_steps};
 
 /// Debian's hdhomerun-config (libhdhomerun's client) finds the tuner on loopback
-/// with the id `discover.json` gives; the documents carry what Jellyfin reads, with
-/// its types; device.xml parses; the id survives a restart; the guide names every
-/// channel by the lineup's GuideNumber, so Plex and Jellyfin attach it unmapped.
+/// with the id `discover.json` gives. Slow tier (it needs hdhomerun-config), in a
+/// network namespace of the test's own: UDP port 65001 is one for the machine, and
+/// a running shufflecast holds it.
+#[test]
+fn hdhomerun_config_finds_the_tuner_by_the_id_it_describes() {
+    let Some(_limit) = crate::limit::slow(300) else {
+        return;
+    };
+    shufflecast::testkit::netns::with_discovery_port(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let s = super::quiet(dir.path(), &["--discovery", "true"]).await;
+        let d = json(&Client::new(), &s.url("/discover.json")).await;
+        let id = d["DeviceID"].as_str().unwrap().to_string();
+        let found = discover_until_found(&id).await;
+        assert!(found.contains("127.0.0.1"), "{found}");
+        s.stop().await;
+    });
+}
+
+/// The documents carry what Jellyfin reads, with its types; device.xml parses; the
+/// id survives a restart; the guide names every channel by the lineup's
+/// GuideNumber, so Plex and Jellyfin attach it unmapped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tuner_is_discovered_and_describes_itself_as_clients_read_it() {
+async fn the_tuner_describes_itself_as_clients_read_it() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--discovery", "true", "--tuner-count", "3"];
+    let args = ["--tuner-count", "3"];
     let s = super::quiet(dir.path(), &args).await;
     let c = Client::new();
 
@@ -51,10 +71,6 @@ async fn the_tuner_is_discovered_and_describes_itself_as_clients_read_it() {
         id.parse::<shufflecast::hdhomerun::DeviceId>().is_ok(),
         "{id}"
     );
-
-    // libhdhomerun's own client, by unicast to loopback.
-    let found = discover_until_found(&id).await;
-    assert!(found.contains("127.0.0.1"), "{found}");
 
     let lineup = json(&c, &s.url("/lineup.json")).await;
     let entries = lineup.as_array().expect("an array");
@@ -216,6 +232,7 @@ fn check_ts(ts: &[u8]) -> TsReport {
 /// Jellyfin's `?transcode=` is ignored; and /metrics counts the clients and bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();
@@ -223,6 +240,7 @@ async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() 
     let second = {
         let (c, url) = (c.clone(), s.url("/stream/main.ts?transcode=heavy"));
         tokio::spawn(async move {
+            // Deliberately late: a client that joins mid-stream.
             tokio::time::sleep(Duration::from_secs(5)).await;
             capture(&c, &url, 10).await
         })
@@ -316,6 +334,7 @@ async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() 
 /// strings) and the tuner's documents list such URLs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
+    let _limit = crate::limit::fast(300);
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let token = "viewer-token-456";
@@ -379,8 +398,14 @@ async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
         let (c, open) = (c.clone(), open.clone());
         tokio::spawn(async move { capture(&c, &open, 40).await })
     };
-    tokio::time::sleep(Duration::from_secs(1)).await;
     // Both tuners in use.
+    let in_use = s.url(&format!("/metrics?token={token}"));
+    until("both tuners in use", Duration::from_secs(30), async || {
+        text(&c, &in_use)
+            .await
+            .contains("shufflecast_tuners_in_use 2")
+    })
+    .await;
     let third = c.get(&open).send().await.unwrap();
     assert_eq!(third.status(), 503, "TUNER_COUNT 2");
     assert!(third.text().await.unwrap().contains("tuners"));
@@ -443,6 +468,7 @@ async fn a_stalled_client_is_dropped_without_harm_and_tuners_are_counted() {
 /// continuity; video DTS still steps one frame and ffmpeg decodes it all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_continuous_stream_goes_on_across_a_channels_restart() {
+    let _limit = crate::limit::fast(300);
     use reqwest::Method;
     use serde_json::json;
     use shufflecast::testkit::http::call;
@@ -477,7 +503,22 @@ async fn the_continuous_stream_goes_on_across_a_channels_restart() {
         let (c, url) = (c.clone(), s.url("/stream/two.ts"));
         tokio::spawn(async move { capture(&c, &url, 24).await })
     };
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // The reader well into the stream before the edit: three segments aired since.
+    let metrics = s.url("/metrics");
+    let published = async || {
+        let m = text(&c, &metrics).await;
+        m.lines()
+            .find(|l| l.starts_with("shufflecast_segments_published_total{channel=\"two\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no segments published for two:\n{m}"))
+    };
+    let joined = published().await;
+    until(
+        "three segments into the reader",
+        Duration::from_secs(60),
+        async || published().await >= joined + 3,
+    )
+    .await;
     let (st, v) = call(
         &c,
         Method::PUT,
@@ -639,6 +680,7 @@ async fn first_picture(url: &str) -> (Vec<u8>, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_with_ffmpegs_defaults_gets_every_parameter_and_a_picture_from_the_stream_and_hls()
 {
+    let _limit = crate::limit::fast(300);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();

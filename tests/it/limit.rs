@@ -1,0 +1,170 @@
+//! A time limit for every end-to-end test, so a hung test is named instead of
+//! hanging the run (libtest has none). Each test starts with [`fast`] (or, for the
+//! slow tier, [`slow`]); a watchdog thread checks the limits of the tests running,
+//! and when one is over, it prints the test's name, kills every process the test
+//! binary started (servers, ffmpeg, players, nginx) and ends the run with a failure.
+//! `main.rs` has a test that every test of this binary starts so.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The tests running now: (id, name, when it started or last waited, limit).
+type Running = Mutex<Vec<(u64, String, Instant, Duration)>>;
+
+fn running() -> &'static Arc<Running> {
+    static RUNNING: OnceLock<Arc<Running>> = OnceLock::new();
+    RUNNING.get_or_init(|| {
+        let running: Arc<Running> = Arc::default();
+        let watched = Arc::clone(&running);
+        std::thread::Builder::new()
+            .name("time-limit watchdog".into())
+            .spawn(move || watch(&watched))
+            .expect("the watchdog starts");
+        running
+    })
+}
+
+/// Held by a running test; its drop ends the test's limit.
+pub struct TimeLimit {
+    id: u64,
+}
+
+/// Starts the calling test's time limit of `secs` seconds (a test of the fast tier,
+/// which every `cargo test` runs).
+pub fn fast(secs: u64) -> TimeLimit {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // libtest runs each test on a thread named after it.
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("an unnamed test")
+        .to_string();
+    let limit = Duration::from_secs(secs);
+    running()
+        .lock()
+        .unwrap()
+        .push((id, name, Instant::now(), limit));
+    TimeLimit { id }
+}
+
+/// A slow-tier test's limit, or `None` (the test returns at once) when the slow
+/// tier is off (`RUN_SLOW_TESTS`, see `shufflecast::testkit::tier`).
+pub fn slow(secs: u64) -> Option<TimeLimit> {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    shufflecast::testkit::tier::run_slow(&name).then(|| fast(secs))
+}
+
+impl TimeLimit {
+    /// Starts the limit again: after waiting for the machine (`harness::exclusive`),
+    /// which says nothing about this test.
+    pub fn restart(&self) {
+        if let Some(t) = running()
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t.0 == self.id)
+        {
+            t.2 = Instant::now();
+        }
+    }
+}
+
+impl Drop for TimeLimit {
+    fn drop(&mut self) {
+        running().lock().unwrap().retain(|t| t.0 != self.id);
+    }
+}
+
+fn watch(running: &Running) {
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let over = running
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.2.elapsed() > t.3)
+            .map(|t| (t.1.clone(), t.3));
+        if let Some((name, limit)) = over {
+            // Straight to the file descriptor: libtest captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n\nTIME LIMIT: test `{name}` still runs after its limit of {} s; \
+                 stopping it, the processes it started and this run.\n",
+                limit.as_secs()
+            );
+            kill_descendants(std::process::id());
+            std::process::exit(101);
+        }
+    }
+}
+
+/// SIGKILL to every process under `pid`, children first found, then theirs.
+fn kill_descendants(pid: u32) {
+    let all = crate::harness::processes();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(all.iter().filter(|p| p.ppid == parent).map(|p| p.pid));
+        i += 1;
+    }
+    for child in &tree[1..] {
+        // SAFETY: kill(2) with SIGKILL on a pid read from /proc as our descendant
+        // a moment ago; the run ends right after.
+        unsafe { libc::kill(*child as libc::pid_t, libc::SIGKILL) };
+    }
+}
+
+/// The tests of this binary that do not start with their time limit, as
+/// `file:line fn`.
+fn without_a_limit(root: &std::path::Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut files = vec![root.to_path_buf()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            if !(t.starts_with("#[test]") || t.starts_with("#[tokio::test")) {
+                continue;
+            }
+            let open = (i..lines.len()).find(|j| lines[*j].trim_end().ends_with('{'));
+            let first = open.and_then(|j| lines.get(j + 1)).copied().unwrap_or("");
+            if !(first.contains("crate::limit::fast(") || first.contains("crate::limit::slow(")) {
+                let name = open.map_or("", |j| lines[j].trim());
+                missing.push(format!("{}:{} {name}", path.display(), i + 1));
+            }
+        }
+    }
+    missing.sort();
+    missing
+}
+
+#[test]
+fn every_test_starts_with_its_time_limit() {
+    let _limit = crate::limit::fast(60);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
+    let missing = without_a_limit(&root);
+    assert!(
+        missing.is_empty(),
+        "end-to-end tests must start with `let _limit = crate::limit::fast(SECS);` or \
+         `let Some(limit) = crate::limit::slow(SECS) else {{ return; }};`:\n{}",
+        missing.join("\n")
+    );
+    // And the check sees a test without one.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.rs"),
+        "#[test]\nfn ok() {\n    let _limit = crate::limit::fast(5);\n}\n\n#[tokio::test]\nasync fn bare() {\n    work();\n}\n",
+    )
+    .unwrap();
+    assert_eq!(without_a_limit(dir.path()).len(), 1);
+}
