@@ -222,8 +222,8 @@ impl App {
         if self.state.config.server.discovery {
             spawn_discovery(&mut tasks, &cancel, self.state.clone(), addr.port());
         }
+        say_where_to_watch(&self.state, addr);
         self.spawn_all(&mut tasks, &cancel);
-        tracing::info!(%addr, "watch at http://{addr}/hls/stream.m3u8");
         let served = serve_http(listener, router, stopping, shutdown).await;
         cancel.cancel();
         tasks.stop(STOP_DEADLINE).await;
@@ -547,8 +547,29 @@ fn tuner_device(db: &Db) -> Result<crate::hdhomerun::Device, StartError> {
     Ok(crate::hdhomerun::Device { id, auth })
 }
 
+/// Says in the log, in words, where to watch: the address a viewer types (BASE_URL,
+/// else this machine's name for a server listening on every address).
+fn say_where_to_watch(state: &AppState, addr: std::net::SocketAddr) {
+    let base = match state.config.server.advertised_url() {
+        Some(url) => url.to_string(),
+        None if addr.ip().is_unspecified() => format!("http://localhost:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
+    let web = if state.web.is_some() {
+        format!("open {base}/ in a browser (the web client); ")
+    } else {
+        String::new()
+    };
+    tracing::info!(
+        %addr,
+        "to watch: {web}play {base}/hls/stream.m3u8 in VLC, mpv or any HLS player; add \
+         {base}/iptv.m3u to an IPTV app; add the tuner {base} to Plex, Jellyfin or Emby \
+         (from another machine: this one's address instead of localhost)"
+    );
+}
+
 /// The admin token: configured, else the one kept in the data folder (made and
-/// printed once on the first start).
+/// printed once on the first start; later starts say where it is).
 fn admin_token(config: &Config) -> Result<String, StartError> {
     let data = &config.server.data;
     let path = data.join("admin-token");
@@ -559,7 +580,13 @@ fn admin_token(config: &Config) -> Result<String, StartError> {
         })?;
     if made {
         // Printed once, on the terminal or in the log, for the operator to copy.
-        tracing::warn!("admin token (also in {}): {admin}", path.display());
+        tracing::warn!(
+            "admin token, which the web client asks for to skip, generate or change \
+             settings (Tokens): {admin} (made now, kept in {})",
+            path.display()
+        );
+    } else if config.security.admin_token.is_none() {
+        tracing::info!("admin token: in {}", path.display());
     }
     Ok(admin)
 }

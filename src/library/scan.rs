@@ -82,6 +82,11 @@ impl Reachability {
     pub fn note(&self, kind: &str, noun: &str, roots: &[PathBuf], report: &ScanReport) {
         let mut down = self.down.lock();
         for (root, n) in &report.unreachable {
+            // An empty folder that held nothing (one made for files to come, as
+            // the demo's music is) has nothing to keep: no warning.
+            if *n == 0 && root.is_dir() {
+                continue;
+            }
             if down.insert(root.clone()) {
                 tracing::warn!(
                     folder = %root.display(),
