@@ -34,7 +34,8 @@ fn without_fences(text: &str) -> String {
     for line in text.split_inclusive('\n') {
         let lead = line.trim_start();
         let mark: String = lead.chars().take_while(|&c| c == '`' || c == '~').collect();
-        let blank = |l: &str| -> String { l.chars().map(|c| if c == '\n' { c } else { ' ' }).collect() };
+        let blank =
+            |l: &str| -> String { l.chars().map(|c| if c == '\n' { c } else { ' ' }).collect() };
         match &fence {
             Some(open) => {
                 if mark.len() >= open.len() && mark.starts_with(&open[..1]) {
@@ -103,7 +104,11 @@ pub fn anchors(text: &str) -> Vec<String> {
             .iter()
             .filter(|a| **a == base || a.strip_prefix(&format!("{base}-")).is_some_and(is_number))
             .count();
-        out.push(if seen == 0 { base } else { format!("{base}-{seen}") });
+        out.push(if seen == 0 {
+            base
+        } else {
+            format!("{base}-{seen}")
+        });
     }
     out
 }
@@ -119,7 +124,12 @@ fn links_as_text(s: &str) -> String {
         let (Some(open), Some(close)) = (out[..mid].rfind('['), out[mid..].find(')')) else {
             break;
         };
-        out = format!("{}{}{}", &out[..open], &out[open + 1..mid], &out[mid + close + 1..]);
+        out = format!(
+            "{}{}{}",
+            &out[..open],
+            &out[open + 1..mid],
+            &out[mid + close + 1..]
+        );
     }
     out
 }
@@ -332,7 +342,10 @@ mod tests {
 
     #[test]
     fn anchors_follow_githubs_rule() {
-        assert_eq!(anchor("Live TV in Plex, Jellyfin and Emby"), "live-tv-in-plex-jellyfin-and-emby");
+        assert_eq!(
+            anchor("Live TV in Plex, Jellyfin and Emby"),
+            "live-tv-in-plex-jellyfin-and-emby"
+        );
         assert_eq!(anchor("`GET /api/chunks/{id}`"), "get-apichunksid");
         assert_eq!(anchor("Stopping, and logs"), "stopping-and-logs");
         assert_eq!(anchor("TV mode: the_remote"), "tv-mode-the_remote");
