@@ -133,7 +133,7 @@ pub fn markdown() -> String {
         for path in mine {
             for method in METHODS {
                 if let Some(op) = json["paths"][path.as_str()].get(method) {
-                    sections.push_str(&operation(method, path, op));
+                    sections.push_str(&operation(method, path, op, &json));
                 }
             }
         }
@@ -159,7 +159,7 @@ fn anchor(title: &str) -> String {
 
 /// One route: a heading, what it does, who may call it, its parameters, body and
 /// answers.
-fn operation(method: &str, path: &str, op: &Value) -> String {
+fn operation(method: &str, path: &str, op: &Value, doc: &Value) -> String {
     let mut out = format!("\n### `{} {path}`\n\n", method.to_uppercase());
     for key in ["summary", "description"] {
         if let Some(text) = op[key].as_str() {
@@ -175,7 +175,9 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
         }
     }
     if let Some(body) = op.get("requestBody") {
-        out.push_str(&format!("- **Body**: {}.\n", request_body(body)));
+        out.push_str(&format!("- **Body**: {}.", request_body(body)));
+        out.push_str(&body_fields(body, doc));
+        out.push('\n');
     }
     out.push_str("- **Answers**:\n");
     if let Some(answers) = op["responses"].as_object() {
@@ -259,6 +261,55 @@ fn request_body(body: &Value) -> String {
         parts.push("optional".to_string());
     }
     parts.join(", ")
+}
+
+/// The fields of a request body whose schema is a component: after its
+/// description, a line each with its type and meaning, or their names alone
+/// when there are many (the settings).
+fn body_fields(body: &Value, doc: &Value) -> String {
+    let Some(schema) = body["content"]["application/json"]["schema"].as_object() else {
+        return String::new();
+    };
+    let refs = schema.get("oneOf").and_then(Value::as_array);
+    let name = std::iter::once(&Value::Object(schema.clone()))
+        .chain(refs.into_iter().flatten())
+        .find_map(|s| {
+            s["$ref"]
+                .as_str()
+                .map(|r| r.rsplit('/').next().unwrap_or(r))
+        })
+        .map(str::to_string);
+    let Some(name) = name else {
+        return String::new();
+    };
+    let component = &doc["components"]["schemas"][name.as_str()];
+    let mut out = String::new();
+    if let Some(text) = component["description"].as_str() {
+        out.push_str(&format!(" {}", flow(text)));
+    }
+    let Some(props) = component["properties"].as_object() else {
+        return out;
+    };
+    let required = |n: &str| {
+        component["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == n))
+    };
+    if props.len() > 8 {
+        let names: Vec<String> = props.keys().map(|n| format!("`{n}`")).collect();
+        out.push_str(&format!(" Fields, each optional: {}.", names.join(", ")));
+        return out;
+    }
+    for (field, p) in props {
+        let kind = schema_text(p);
+        let need = if required(field) { ", required" } else { "" };
+        out.push_str(&format!("\n  - `{field}` ({kind}{need})"));
+        let text = flow(text_of(p));
+        if !text.is_empty() {
+            out.push_str(&format!(": {text}"));
+        }
+    }
+    out
 }
 
 /// The media types and schemas of an answer: "`ChunkList` as `application/json`".
