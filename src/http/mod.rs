@@ -6,6 +6,7 @@
 //! them; the playlist changes every segment, so it is cacheable for one second only.
 
 mod api;
+pub mod api_docs;
 pub mod auth;
 mod channels;
 pub mod conn;

@@ -1,7 +1,8 @@
-//! The documents derived from the settings table: `.env.example`, the README's
-//! settings table and the compose file's `environment:` block. Each is generated
-//! here; a test compares them with the files in the repository and fails when one
-//! is stale (`SHUFFLECAST_BLESS=1 cargo test --lib settings::docs` rewrites them).
+//! The documents derived from the settings table: `.env.example`, the table of
+//! every setting in `docs/settings.md` and the compose file's `environment:` block.
+//! Each is generated here; a test compares them with the files in the repository
+//! and fails when one is stale (`SHUFFLECAST_BLESS=1 cargo test --lib
+//! settings::docs` rewrites them; the splicing is `testkit::generated`'s).
 
 use super::spec::Apply;
 use super::table::{GROUPS, SPECS, Spec};
@@ -12,6 +13,7 @@ pub fn env_example() -> String {
         "# shufflecast settings. Copy to .env in the folder you start shufflecast from.\n\
          # Command-line flags beat environment variables, which beat this file.\n\
          # Names are the original tool's, so an existing .env keeps working.\n\
+         # Every setting explained: docs/settings.md.\n\
          # Generated from the settings table (src/settings/table.rs): do not edit by hand.\n",
     );
     for group in GROUPS {
@@ -71,8 +73,9 @@ fn flag_cell(s: &Spec) -> String {
     }
 }
 
-/// The README's table: flag, variables, default, when a change applies, meaning.
-pub fn readme_table() -> String {
+/// The table of `docs/settings.md`: flag, variables, default, scope, when a change
+/// applies, meaning.
+pub fn settings_table() -> String {
     let mut out = String::from(
         "| flag | variable | default | scope | change | meaning |\n|---|---|---|---|---|---|\n",
     );
@@ -122,44 +125,20 @@ pub fn compose_environment() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use crate::testkit::generated::{check, splice};
 
-    const BEGIN: &str = "generated from the settings table: begin";
-    const END: &str = "generated from the settings table: end";
-
-    /// Replaces what lies between the two marker lines of `text` with `body`.
-    fn splice(text: &str, body: &str) -> Option<String> {
-        let b = text.find(BEGIN)?;
-        let b = b + text[b..].find('\n')? + 1;
-        let e = text[b..].find(END)? + b;
-        let e = text[..e].rfind('\n').map_or(b, |i| i + 1);
-        Some(format!("{}{}{}", &text[..b], body, &text[e..]))
-    }
-
-    /// Compares `file` with what it should be; with SHUFFLECAST_BLESS set, writes it.
-    fn check(file: &str, want: impl Fn(&str) -> String) -> Option<String> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        let want = want(&have);
-        if have == want {
-            return None;
-        }
-        if std::env::var_os("SHUFFLECAST_BLESS").is_some() {
-            std::fs::write(&path, &want).unwrap();
-            return None;
-        }
-        Some(file.to_string())
-    }
+    const MARKERS: &str = "generated from the settings table";
 
     #[test]
     fn generated_documents_are_up_to_date() {
         let stale: Vec<String> = [
             check(".env.example", |_| env_example()),
-            check("README.md", |have| {
-                splice(have, &readme_table()).expect("README.md has the settings markers")
+            check("docs/settings.md", |have| {
+                splice(have, MARKERS, &settings_table())
+                    .expect("docs/settings.md has the settings markers")
             }),
             check("docker-compose.yml", |have| {
-                splice(have, &compose_environment())
+                splice(have, MARKERS, &compose_environment())
                     .expect("docker-compose.yml has the settings markers")
             }),
         ]
@@ -170,15 +149,6 @@ mod tests {
             stale.is_empty(),
             "{} stale: regenerate with `SHUFFLECAST_BLESS=1 cargo test --lib settings::docs`",
             stale.join(", ")
-        );
-    }
-
-    #[test]
-    fn splicing_keeps_the_markers() {
-        let t = "a\n<!-- generated from the settings table: begin -->\nold\n<!-- generated from the settings table: end -->\nz\n";
-        assert_eq!(
-            splice(t, "new\n").unwrap(),
-            "a\n<!-- generated from the settings table: begin -->\nnew\n<!-- generated from the settings table: end -->\nz\n"
         );
     }
 }

@@ -15,8 +15,8 @@
 //!   request body ([`Patch`]), a JSON schema ([`schema`]) from which the web client
 //!   renders its form;
 //! - the overrides saved through the API ([`stored`], versioned field by field);
-//! - `.env.example`, the README's settings table and the compose file's environment
-//!   ([`docs`]; a test fails when they are stale).
+//! - `.env.example`, the settings table of `docs/settings.md` and the compose file's
+//!   environment ([`docs`]; a test fails when they are stale).
 //!
 //! The files import one another in one direction only: `cron` < `kinds` < `spec`
 //! < `rules` < `table` < `api` < `stored`, `docs`.

@@ -17,15 +17,20 @@
 //! - [`procfs`]: CPU time and memory of processes and the machine, for the benches.
 //! - [`tier`]: the slow tier (`RUN_SLOW_TESTS`).
 //! - [`netns`]: a network namespace of a test's own, for the discovery port.
+//! - [`generated`]: generated documents and parts of documents, checked against
+//!   the repository's files (and rewritten with `SHUFFLECAST_BLESS=1`).
+//! - [`links`]: the relative links of the README and `docs/`, checked.
 //! - [`house`]: the shape of the code (imports, layers, cycles, sizes), for the
 //!   invariant tests in `src/lib.rs` and `examples/house.rs`.
 
 pub mod clip;
 pub mod disk;
 pub mod engine;
+pub mod generated;
 pub mod guide;
 pub mod house;
 pub mod http;
+pub mod links;
 pub mod media;
 pub mod netns;
 pub mod procfs;
