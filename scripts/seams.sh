@@ -19,7 +19,13 @@ if [[ ! -x "$seams" ]]; then
   echo "seams: $seams not found, skipped"
   exit 0
 fi
-cargo build --release --locked
+# SHUFFLECAST_BIN: a binary already built (scripts/test.sh passes the one its tests
+# built); else a release build.
+bin=${SHUFFLECAST_BIN:-}
+if [[ -z "$bin" ]]; then
+  cargo build --release --locked
+  bin="${CARGO_TARGET_DIR:-target}/release/shufflecast"
+fi
 work=$(mktemp -d)
 args=(--clip-min 4 --clip-max 4 --chunk-duration 20)
 streams=(stream.m3u8)
@@ -61,7 +67,7 @@ TOML
   streams=(alpha/stream.m3u8 beta/stream.m3u8 both/stream.m3u8)
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${CARGO_TARGET_DIR:-target}/release/shufflecast" serve --listen 127.0.0.1:$port --data "$work/data" "${args[@]}" >"$work/server.log" 2>&1 &
+"$bin" serve --listen 127.0.0.1:$port --data "$work/data" "${args[@]}" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 up=""

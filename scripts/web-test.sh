@@ -15,9 +15,15 @@ if ((${#need[@]})); then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 scripts/build-web.sh
+export SHUFFLECAST_BIN
 scripts/wire-check.sh
-cargo build --locked
-# The binary as seen from web/: CARGO_TARGET_DIR may be relative to here or absolute.
-target=${CARGO_TARGET_DIR:-target}
-[[ $target = /* ]] || target="../$target"
-(cd web && node tests/browser.mjs --bin "$target/debug/shufflecast" --web-dir dist --out ../test-artifacts)
+# SHUFFLECAST_BIN: a binary already built (scripts/test.sh passes the one its tests
+# built); else a debug build.
+bin=${SHUFFLECAST_BIN:-}
+if [[ -z "$bin" ]]; then
+  cargo build --locked
+  bin="${CARGO_TARGET_DIR:-target}/debug/shufflecast"
+fi
+# The binary as seen from web/.
+bin=$(realpath "$bin")
+(cd web && node tests/browser.mjs --bin "$bin" --web-dir dist --out ../test-artifacts)
