@@ -258,7 +258,7 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
         if at_publish {
             let t0 = Instant::now();
             while playlist().await.0 == newest {
-                assert!(t0.elapsed() < Duration::from_secs(5), "no new segment");
+                assert!(t0.elapsed() < Duration::from_secs(20), "no new segment");
             }
             newest += 1;
         }

@@ -277,10 +277,10 @@ pub fn live_children(pid: u32, comm: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Tests that need the machine to themselves take this first, so they never
-/// overlap: real players judging timing, and the matrix's heavy encodes (on 2 cores
-/// a 4K decode beside VLC makes VLC's pictures late, which says nothing about our
-/// stream). The wait does not count against the test's time `limit`.
+/// The two heaviest scenarios (the matrix's 4K decodes, the crash storm's
+/// encodes) take this first, so they never run together and starve each other's
+/// encoders into their deadlines. No test judges timing any more, so the others
+/// run beside them. The wait does not count against the test's time `limit`.
 pub async fn exclusive(limit: &crate::limit::TimeLimit) -> tokio::sync::MutexGuard<'static, ()> {
     static CPU: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let held = CPU.lock().await;

@@ -331,7 +331,7 @@ async fn hls_requests(base: &str) -> u64 {
 /// decodes the logos, and plays a channel through clip switches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kodi_shows_the_guide_and_logos_and_plays_a_channel() {
-    let Some(limit) = crate::limit::slow(600) else {
+    let Some(_limit) = crate::limit::slow(600) else {
         return;
     };
     need("kodi");
@@ -341,7 +341,6 @@ async fn kodi_shows_the_guide_and_logos_and_plays_a_channel() {
         "Kodi's IPTV Simple client (kodi-pvr-iptvsimple) is not installed: {}",
         harness::INSTALL_TEST_DEPS
     );
-    let _cpu = harness::exclusive(&limit).await;
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("channels.toml");

@@ -12,7 +12,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::{self, Server, need, parse_playlist};
-use crate::limit::TimeLimit;
 
 /// What a player run left: exit code, everything it printed, how long it took, and
 /// the latest the server published a segment meanwhile.
@@ -59,12 +58,7 @@ const TS: &str = "/stream/main.ts";
 
 /// Starts the demo channel with 2 s clips (a switch every segment), then runs the
 /// player built by `player` against the URL of `path` (`HLS` or `TS`).
-async fn play(
-    limit: &TimeLimit,
-    path: &str,
-    player: impl FnOnce(String) -> Command + Send + 'static,
-) -> Played {
-    let _cpu = harness::exclusive(limit).await;
+async fn play(path: &str, player: impl FnOnce(String) -> Command + Send + 'static) -> Played {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(
         dir.path(),
@@ -119,18 +113,18 @@ async fn latest_segment(base: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mpv_plays_through_clip_switches_without_stalling() {
-    let Some(limit) = crate::limit::slow(300) else {
+    let Some(_limit) = crate::limit::slow(300) else {
         return;
     };
-    mpv_plays(&limit, HLS, 16).await;
+    mpv_plays(HLS, 16).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mpv_plays_the_continuous_stream_without_stalling() {
-    let Some(limit) = crate::limit::slow(300) else {
+    let Some(_limit) = crate::limit::slow(300) else {
         return;
     };
-    mpv_plays(&limit, TS, 12).await;
+    mpv_plays(TS, 12).await;
 }
 
 /// What mpv says when the stream is at fault: errors, timestamps that jump or go
@@ -144,9 +138,9 @@ const MPV_FAULTS: [&str; 5] = [
     "reset playback",
 ];
 
-async fn mpv_plays(limit: &TimeLimit, path: &str, length: u64) {
+async fn mpv_plays(path: &str, length: u64) {
     need("mpv");
-    let p = play(limit, path, move |url| {
+    let p = play(path, move |url| {
         let mut c = Command::new("mpv");
         c.args([
             "--no-config",
@@ -170,11 +164,11 @@ async fn mpv_plays(limit: &TimeLimit, path: &str, length: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gstreamer_plays_the_stream_without_errors() {
-    let Some(limit) = crate::limit::slow(300) else {
+    let Some(_limit) = crate::limit::slow(300) else {
         return;
     };
     need("gst-launch-1.0");
-    let p = play(&limit, HLS, |url| {
+    let p = play(HLS, |url| {
         // A live stream never ends: let it play 12 s, then interrupt it.
         let mut c = Command::new("timeout");
         c.args([
@@ -203,11 +197,11 @@ async fn gstreamer_plays_the_stream_without_errors() {
 /// decoded and synchronised to the clock as a set-top box would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gstreamer_demuxes_and_decodes_the_continuous_stream_without_errors() {
-    let Some(limit) = crate::limit::slow(300) else {
+    let Some(_limit) = crate::limit::slow(300) else {
         return;
     };
     need("gst-launch-1.0");
-    let p = play(&limit, TS, |url| {
+    let p = play(TS, |url| {
         let mut c = Command::new("timeout");
         c.args(["-s", "INT", "12", "gst-launch-1.0", "-q"])
             .arg("souphttpsrc")
@@ -241,10 +235,10 @@ fn assert_no_gstreamer_fault(log: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vlc_plays_through_clip_switches_without_a_fault() {
-    let Some(limit) = crate::limit::slow(300) else {
+    let Some(_limit) = crate::limit::slow(300) else {
         return;
     };
-    let log = vlc_plays(&limit, HLS, 14).await;
+    let log = vlc_plays(HLS, 14).await;
     assert!(
         log.contains("Changing stream format Unknown -> TS"),
         "VLC played the HLS stream:\n{log}"
@@ -253,10 +247,10 @@ async fn vlc_plays_through_clip_switches_without_a_fault() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vlc_plays_the_continuous_stream_without_a_fault() {
-    let Some(limit) = crate::limit::slow(300) else {
+    let Some(_limit) = crate::limit::slow(300) else {
         return;
     };
-    let log = vlc_plays(&limit, TS, 12).await;
+    let log = vlc_plays(TS, 12).await;
     assert!(
         log.contains("AAC channels: 2"),
         "VLC demuxed the transport stream's audio:\n{log}"
@@ -275,9 +269,9 @@ const VLC_FAULTS: [&str; 5] = [
 
 /// VLC plays `path` for `secs` with no discontinuity, no clock or buffering fault
 /// and no error; returns its log.
-async fn vlc_plays(limit: &TimeLimit, path: &str, secs: u64) -> String {
+async fn vlc_plays(path: &str, secs: u64) -> String {
     need("cvlc");
-    let p = play(limit, path, move |url| {
+    let p = play(path, move |url| {
         // VLC refuses to run as root; CI runs as root, so play as nobody there.
         let root = Command::new("id")
             .arg("-u")
