@@ -452,7 +452,11 @@ mod tests {
             "{}",
             runs[0]
         );
-        assert!(runs[1].contains(" -af aresample=48000,afade="), "{}", runs[1]);
+        assert!(
+            runs[1].contains(" -af aresample=48000,afade="),
+            "{}",
+            runs[1]
+        );
         assert!(!runs[1].contains("loudnorm"), "{}", runs[1]);
     }
 
