@@ -617,6 +617,37 @@ mod tests {
         task.await.unwrap();
     }
 
+    /// With no track, nothing watches the folder: it is read again after
+    /// EMPTY_RETRY, not before. On the paused clock, once ffmpeg is located.
+    #[tokio::test]
+    async fn an_empty_folder_is_read_again_after_the_retry() {
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("music");
+        std::fs::create_dir_all(&folder).unwrap();
+        let music = Music::new(
+            crate::testkit::media::ff().await,
+            Db::in_memory().unwrap(),
+            crate::lineup::def::CLASSIC,
+            Some(folder.clone()),
+            d.path().join("cache"),
+            -16.0,
+        );
+        tokio::time::pause();
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(music.clone().run(cancel.clone()));
+        let found = || music.list(None, 0, 10).unwrap().0;
+        // Its first pass (on the blocking pool, which holds the paused clock) found
+        // nothing; a track arrives.
+        tokio::time::sleep(EMPTY_RETRY / 2).await;
+        std::fs::write(folder.join("a.mp3"), b"a").unwrap();
+        tokio::time::sleep(EMPTY_RETRY / 2 - Duration::from_millis(1)).await;
+        assert_eq!(found(), 0, "not read again before the retry");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert_eq!(found(), 1, "read again at the retry");
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_music_folder_that_goes_away_keeps_its_tracks_until_it_returns() {
         let d = tempfile::tempdir().unwrap();
