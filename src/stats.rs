@@ -285,6 +285,24 @@ mod tests {
             .run();
     }
 
+    /// Waits (up to 5 s) until the recorder has recorded segment `seq`: while it
+    /// runs, the continuity point it saves with a segment is one segment past it.
+    async fn recorded(db: &Db, seq: u64) {
+        let t0 = std::time::Instant::now();
+        while db
+            .continuity(crate::lineup::def::CLASSIC)
+            .load()
+            .unwrap()
+            .is_none_or(|c| c.next_seq < seq + 2)
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "segment {seq} not recorded"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     #[tokio::test]
     async fn records_airtime_plays_and_where_the_stream_is() {
         let db = Db::in_memory().unwrap();
@@ -345,7 +363,7 @@ mod tests {
         // a for 3 segments, b for 2, a again (another airing) for 1; one track throughout.
         for (seq, c) in [(7, &a), (8, &a), (9, &a), (10, &b), (11, &b), (12, &a)] {
             publish(&live, seq, c, &x);
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            recorded(&db, seq).await;
         }
         cancel.cancel();
         task.await.unwrap();
@@ -417,12 +435,13 @@ mod tests {
             duration: 60.0,
         });
         // Segment n starts at 2n s: 43198 and 43199 end the first day, 43200 and
-        // 43201 start the second (one of them published while the recorder is
-        // busy, so some are recorded together).
-        for seq in [43_198, 43_199, 43_200] {
-            publish(&live, seq, &clip, &track);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // 43201 start the second. 43199 and 43200 are recorded together, across
+        // the day's end; 43201 by the last pass, on cancel.
+        publish(&live, 43_198, &clip, &track);
+        recorded(&db, 43_198).await;
+        publish(&live, 43_199, &clip, &track);
+        publish(&live, 43_200, &clip, &track);
+        recorded(&db, 43_200).await;
         publish(&live, 43_201, &clip, &track);
         cancel.cancel();
         task.await.unwrap();
@@ -470,16 +489,7 @@ mod tests {
         }
         // Segment 8 recorded; a kill -9 now could come right after segment 9 is
         // published and before it is recorded: the point is past segment 9.
-        let t0 = std::time::Instant::now();
-        while db
-            .continuity(crate::lineup::def::CLASSIC)
-            .load()
-            .unwrap()
-            .is_none_or(|c| c.next_seq < 10)
-        {
-            assert!(t0.elapsed() < Duration::from_secs(5), "not recorded");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        recorded(&db, 8).await;
         assert_eq!(
             db.continuity(crate::lineup::def::CLASSIC).load().unwrap(),
             Some(Continuity {

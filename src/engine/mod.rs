@@ -731,7 +731,9 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// On the paused clock: the fast start's wait is a tokio timer, so its 10 s pass
+    /// in no time, and the time a clip takes to air is exact.
+    #[tokio::test(start_paused = true)]
     async fn the_loader_takes_a_clip_as_soon_as_the_source_says_one_is_ready() {
         let dir = tempfile::tempdir().unwrap();
         let source = Arc::new(Late {
@@ -739,10 +741,11 @@ mod tests {
             changed: watch::channel(0).0,
         });
         let e = Running::start(source.clone());
-        // The loader found nothing and waits: the engine is still in its fast start.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The loader found nothing and waits: the engine is still in its fast start
+        // (10 s, `first_clip_wait`) all but its last second later.
+        tokio::time::sleep(Duration::from_secs(9)).await;
         assert_eq!(e.engine.live.stats().segments_published, 0);
-        let t0 = std::time::Instant::now();
+        let t0 = tokio::time::Instant::now();
         source
             .queue
             .lock()
@@ -750,7 +753,11 @@ mod tests {
         source.changed.send_modify(|n| *n += 1);
         e.wait_for(1).await;
         assert_eq!(e.aired(), ["late"], "a clip, not the slate");
-        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            t0.elapsed(),
+            Duration::ZERO,
+            "taken when the source said so, not when a timer fired"
+        );
         e.engine.stop().await;
     }
 

@@ -484,16 +484,6 @@ mod tests {
         }
     }
 
-    /// Sends `datagram` from a fresh socket to `server` and waits briefly for a reply.
-    async fn exchange(server: SocketAddr, datagram: &[u8]) -> Option<Vec<u8>> {
-        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-        client.send_to(datagram, server).await.unwrap();
-        let mut buf = [0u8; RECV_BUFFER];
-        let got = tokio::time::timeout(Duration::from_millis(300), client.recv(&mut buf));
-        let len = got.await.ok()?.unwrap();
-        Some(buf[..len].to_vec())
-    }
-
     #[tokio::test]
     async fn serve_answers_after_garbage_only_what_is_for_us_and_stops_on_cancel() {
         let socket = bind_to((Ipv4Addr::LOCALHOST, 0).into()).unwrap();
@@ -508,19 +498,39 @@ mod tests {
             },
             cancel.clone(),
         ));
-        for garbage in [
+        // Garbage and a request for another device from one socket, then ours from
+        // another. The server answers each datagram before it reads the next, and
+        // a reply is queued at its socket once sent: when ours is answered, a reply
+        // to any of the others would be waiting already. No window to wait out.
+        let others = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        others.set_nonblocking(true).unwrap();
+        let other = 0x1234_5674u32.to_be_bytes();
+        let elsewhere = request(&[(TAG_DEVICE_TYPE, &[0xFF; 4]), (TAG_DEVICE_ID, &other)]);
+        for datagram in [
             &b""[..],
             b"\x00\x02",
             &[0xAB; 1500],
             &[0; RECV_BUFFER + 100],
+            &elsewhere,
         ] {
-            assert_eq!(exchange(server, garbage).await, None);
+            others.send_to(datagram, server).unwrap();
         }
-        let other = 0x1234_5674u32.to_be_bytes();
-        let elsewhere = request(&[(TAG_DEVICE_TYPE, &[0xFF; 4]), (TAG_DEVICE_ID, &other)]);
-        assert_eq!(exchange(server, &elsewhere).await, None);
-        let packet = exchange(server, &CAPTURED).await.expect("a reply");
-        assert_eq!(packet, reply(&advert_for(id(), Ipv4Addr::LOCALHOST.into())));
+        let client = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        client.send_to(&CAPTURED, server).await.unwrap();
+        let mut buf = [0u8; RECV_BUFFER];
+        let len = tokio::time::timeout(Duration::from_secs(10), client.recv(&mut buf))
+            .await
+            .expect("a reply")
+            .unwrap();
+        assert_eq!(
+            buf[..len],
+            reply(&advert_for(id(), Ipv4Addr::LOCALHOST.into()))
+        );
+        assert_eq!(
+            others.recv(&mut buf).map_err(|e| e.kind()),
+            Err(io::ErrorKind::WouldBlock),
+            "no reply to the others"
+        );
         let (peer, local) = seen.recv().await.unwrap();
         assert_eq!(peer.ip(), Ipv4Addr::LOCALHOST);
         assert_eq!(local, Ipv4Addr::LOCALHOST);

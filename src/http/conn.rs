@@ -185,16 +185,28 @@ mod tests {
         // A client that connects and never reads.
         let client = TcpStream::connect(addr).await.unwrap();
         let (mut conn, peer) = axum::serve::Listener::accept(&mut listener).await;
-        let writer = tokio::spawn(async move {
-            let chunk = vec![0u8; 1 << 16];
-            loop {
-                if let Err(e) = conn.write_all(&chunk).await {
-                    return e.kind();
+        // Set once a write finds the socket buffers full: it waits from then on,
+        // as the client never reads.
+        let waiting = Arc::new(AtomicBool::new(false));
+        let writer = tokio::spawn({
+            let waiting = waiting.clone();
+            async move {
+                let chunk = vec![0u8; 1 << 16];
+                loop {
+                    let mut write = std::pin::pin!(conn.write(&chunk));
+                    if futures::poll!(write.as_mut()).is_pending() {
+                        waiting.store(true, Ordering::Release);
+                    }
+                    if let Err(e) = write.await {
+                        return e.kind();
+                    }
                 }
             }
         });
-        // Long enough for the socket buffers to fill and the write to wait.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        crate::testkit::until("a write to wait", Duration::from_secs(10), async || {
+            waiting.load(Ordering::Acquire)
+        })
+        .await;
         assert!(!writer.is_finished(), "the write should be waiting");
         peer.hangup.hang_up();
         let kind = tokio::time::timeout(Duration::from_secs(5), writer)

@@ -546,7 +546,9 @@ mod tests {
         assert!(names(music.next_pass(None).unwrap()).contains(&"c.ogg".to_string()));
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // On one thread: the wait for room is watched on the paused clock, which only
+    // such a runtime has.
+    #[tokio::test]
     async fn tracks_are_announced_when_ready_and_the_encoder_wakes_when_one_is_taken() {
         use crate::testkit::media::{ff, make_tone};
         let d = tempfile::tempdir().unwrap();
@@ -562,7 +564,7 @@ mod tests {
             Db::in_memory().unwrap(),
             crate::lineup::def::CLASSIC,
             Some(folder),
-            cache,
+            cache.clone(),
             -16.0,
         );
         let mut changed = music.changed();
@@ -582,17 +584,66 @@ mod tests {
         while *changed.borrow_and_update() < READY_AHEAD as u64 {
             tick(&mut changed).await;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Idle, it measures the tracks (ffprobe); then it waits for room alone, on
+        // no timer. An hour passes in no time on the paused clock, once no real
+        // process runs (one would see its time limits come early).
+        let measured = || {
+            let (_, tracks) = music.list(None, 0, 10).unwrap();
+            tracks.len() == 3 && tracks.iter().all(|t| t.duration.is_some())
+        };
+        crate::testkit::until("the tracks measured", Duration::from_secs(60), async || {
+            measured()
+        })
+        .await;
+        tokio::time::pause();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::resume();
         assert_eq!(
             *changed.borrow_and_update(),
             READY_AHEAD as u64,
             "no room: no encode"
         );
         assert_eq!(music.ready.lock().len(), READY_AHEAD);
+        assert_eq!(
+            std::fs::read_dir(&cache).unwrap().count(),
+            READY_AHEAD,
+            "nothing else encoded"
+        );
         // The engine takes one: the next is encoded and announced without being asked.
         assert!(music.next_track().is_some());
         assert_eq!(tick(&mut changed).await, READY_AHEAD as u64 + 1);
         assert_eq!(music.ready.lock().len(), READY_AHEAD);
+        cancel.cancel();
+        task.await.unwrap();
+    }
+
+    /// With no track, nothing watches the folder: it is read again after
+    /// EMPTY_RETRY, not before. On the paused clock, once ffmpeg is located.
+    #[tokio::test]
+    async fn an_empty_folder_is_read_again_after_the_retry() {
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("music");
+        std::fs::create_dir_all(&folder).unwrap();
+        let music = Music::new(
+            crate::testkit::media::ff().await,
+            Db::in_memory().unwrap(),
+            crate::lineup::def::CLASSIC,
+            Some(folder.clone()),
+            d.path().join("cache"),
+            -16.0,
+        );
+        tokio::time::pause();
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(music.clone().run(cancel.clone()));
+        let found = || music.list(None, 0, 10).unwrap().0;
+        // Its first pass (on the blocking pool, which holds the paused clock) found
+        // nothing; a track arrives.
+        tokio::time::sleep(EMPTY_RETRY / 2).await;
+        std::fs::write(folder.join("a.mp3"), b"a").unwrap();
+        tokio::time::sleep(EMPTY_RETRY / 2 - Duration::from_millis(1)).await;
+        assert_eq!(found(), 0, "not read again before the retry");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert_eq!(found(), 1, "read again at the retry");
         cancel.cancel();
         task.await.unwrap();
     }

@@ -363,25 +363,68 @@ mod tests {
             .unwrap();
     }
 
-    /// Without the device, every hardware request must come back as libx264
-    /// (each check is skipped where the machine has the device).
+    /// An Ffmpeg whose test encodes succeed with the encoders in `working` only: a
+    /// script stands in for ffmpeg, so what the host's GPUs would answer does
+    /// not matter.
+    fn answering(bin: &Path, working: &[&str]) -> Ffmpeg {
+        use std::os::unix::fs::PermissionsExt;
+        let script = bin.join("ffmpeg");
+        let cases: String = working
+            .iter()
+            .map(|e| format!("case \" $* \" in *\" -c:v {e} \"*) exit 0;; esac\n"))
+            .collect();
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\n{cases}echo 'Cannot load the encoder' >&2\nexit 1\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Ffmpeg {
+            ffmpeg: script,
+            ffprobe: PathBuf::from("/nonexistent/ffprobe"),
+            threads: None,
+            nice: 0,
+            stall: super::super::ffmpeg::DEFAULT_STALL_LIMIT,
+            version: "fake".into(),
+        }
+    }
+
+    /// Every hardware request whose test encode fails comes back as libx264, on
+    /// any machine, GPU or not.
     #[tokio::test]
-    async fn hardware_requests_fall_back_to_x264_without_a_gpu() {
-        let ff = ff().await;
+    async fn hardware_requests_fall_back_to_x264_when_their_test_encode_fails() {
+        let bin = tempfile::tempdir().unwrap();
+        let ff = answering(bin.path(), &[]);
+        for hw in [
+            HwAccel::None,
+            HwAccel::Nvidia,
+            HwAccel::Vaapi,
+            HwAccel::Qsv,
+            HwAccel::Auto,
+        ] {
+            assert_eq!(
+                ff.select_encoder(hw, &profile()).await,
+                Encoder::X264,
+                "{hw}"
+            );
+        }
+    }
+
+    /// A hardware encoder whose test encode works is used: the one asked for, or
+    /// with `auto` the first that works of NVENC, VA-API and QSV. (VA-API's own
+    /// success is not shown: it also needs the host's render node.)
+    #[tokio::test]
+    async fn a_gpu_encoder_is_chosen_when_its_test_encode_works() {
+        let bin = tempfile::tempdir().unwrap();
         let p = profile();
-        let nvidia = Path::new("/dev/nvidia0").exists();
-        let dri = Path::new("/dev/dri").exists();
+        let ff = answering(bin.path(), &["h264_nvenc", "h264_qsv"]);
+        assert_eq!(ff.select_encoder(HwAccel::Nvidia, &p).await, Encoder::Nvenc);
+        assert_eq!(ff.select_encoder(HwAccel::Qsv, &p).await, Encoder::Qsv);
+        assert_eq!(ff.select_encoder(HwAccel::Auto, &p).await, Encoder::Nvenc);
         assert_eq!(ff.select_encoder(HwAccel::None, &p).await, Encoder::X264);
-        if !nvidia {
-            assert_eq!(ff.select_encoder(HwAccel::Nvidia, &p).await, Encoder::X264);
-        }
-        if !dri {
-            assert_eq!(ff.select_encoder(HwAccel::Vaapi, &p).await, Encoder::X264);
-            assert_eq!(ff.select_encoder(HwAccel::Qsv, &p).await, Encoder::X264);
-        }
-        if !nvidia && !dri {
-            assert_eq!(ff.select_encoder(HwAccel::Auto, &p).await, Encoder::X264);
-        }
+        let ff = answering(bin.path(), &["h264_qsv"]);
+        assert_eq!(ff.select_encoder(HwAccel::Auto, &p).await, Encoder::Qsv);
+        assert_eq!(ff.select_encoder(HwAccel::Nvidia, &p).await, Encoder::X264);
     }
 
     #[test]

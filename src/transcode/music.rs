@@ -439,8 +439,48 @@ mod tests {
             src.to_str().unwrap(),
         ]));
         let out = dir.path().join("silence.aac");
-        ff().await.encode_track(&src, &out, -16.0).await.unwrap();
+        let (ff, runs) = recording(dir.path()).await;
+        ff.encode_track(&src, &out, -16.0).await.unwrap();
         check_adts(&out, 3.0).await;
+        // The measuring pass ran, found -inf (no gain can bring silence anywhere),
+        // and the encode has no loudnorm: nothing is normalized.
+        let runs = std::fs::read_to_string(runs).unwrap();
+        let runs: Vec<&str> = runs.lines().collect();
+        assert_eq!(runs.len(), 2, "a measure, then the encode: {runs:#?}");
+        assert!(
+            runs[0].contains("loudnorm=") && runs[0].contains("print_format=json"),
+            "{}",
+            runs[0]
+        );
+        assert!(
+            runs[1].contains(" -af aresample=48000,afade="),
+            "{}",
+            runs[1]
+        );
+        assert!(!runs[1].contains("loudnorm"), "{}", runs[1]);
+    }
+
+    /// The test ffmpeg, behind a script that first appends its arguments to the
+    /// file returned (one line a run).
+    async fn recording(dir: &Path) -> (Ffmpeg, std::path::PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let real = ff().await;
+        let (script, runs) = (dir.join("ffmpeg"), dir.join("runs"));
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+                runs.display(),
+                real.ffmpeg.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let ff = Ffmpeg {
+            ffmpeg: script,
+            ..real
+        };
+        (ff, runs)
     }
 
     #[test]

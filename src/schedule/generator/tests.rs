@@ -9,7 +9,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::scheduler::local_time;
-use super::shared::DISK_FULL_RETRY;
 use super::*;
 use crate::db::Db;
 use crate::library::Library;
@@ -209,7 +208,9 @@ async fn chunks_take_each_clip_from_another_video_in_lru_order_and_resume_after_
     assert_eq!(chunk.strip, Some(chunk.dir.join(super::super::STRIP_FILE)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On one thread: its stall is watched on the paused clock, which only such a
+// runtime has.
+#[tokio::test]
 async fn a_generation_that_cannot_progress_stalls_with_a_reason_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
@@ -237,7 +238,25 @@ async fn a_generation_that_cannot_progress_stalls_with_a_reason_and_recovers() {
         reason.contains("none of the 2 videos is usable"),
         "{reason}"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // It stays stalled, with no churn, until something changes: no timer brings
+    // it back (the retry is a full disk's only). An hour passes in no time on the
+    // paused clock, once the reference encode is done: a real process running
+    // then would see its time limits come early.
+    until("the reference encode", || {
+        walk_names(&rig.chunks.join(".cache"))
+            .iter()
+            .any(|n| n.starts_with("reference-") && n.ends_with(".ts"))
+    })
+    .await;
+    rx.mark_unchanged();
+    tokio::time::pause();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    tokio::time::resume();
+    assert!(
+        !rx.has_changed().unwrap(),
+        "the status changed: {:?}",
+        *rx.borrow()
+    );
     assert!(matches!(
         handle.status().state,
         GeneratorState::Stalled { .. }
@@ -434,6 +453,19 @@ async fn a_full_data_disk_pauses_generation_with_the_reason_and_it_resumes_by_it
     let mut rig = Rig::new(dir.path()).await;
     rig.chunks = disk.path().join("chunks");
     std::fs::create_dir_all(&rig.chunks).unwrap();
+    // Each clip encode (its argument naming a source) is one line here.
+    let log = dir.path().join("encodes");
+    rig.ff = wrapped_ffmpeg(
+        dir.path(),
+        "/videos/*.mp4",
+        &format!("echo \"$a\" >> '{}'", log.display()),
+    )
+    .await;
+    let encodes = || {
+        std::fs::read_to_string(&log)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
     rig.refresh().await;
     // A few KiB left: every clip encode meets ENOSPC (a real one, from the
     // kernel; ffmpeg says "No space left on device" and still exits 0).
@@ -446,8 +478,11 @@ async fn a_full_data_disk_pauses_generation_with_the_reason_and_it_resumes_by_it
     };
     until("a pause for the full disk", paused).await;
     // It tries again (DISK_FULL_RETRY is 1 s here) and pauses again, for as long
-    // as the disk stays full, and never counts that against the sources.
-    tokio::time::sleep(DISK_FULL_RETRY * 3).await;
+    // as the disk stays full, and never counts that against the sources. Real
+    // time: each retry runs ffmpeg, which the paused clock would hurry.
+    let first = encodes();
+    assert!(first >= 1, "the pause came from an encode");
+    until("two retries, each an encode", || encodes() >= first + 2).await;
     until("a pause for the full disk, after retries", paused).await;
     let status = handle.status();
     assert_eq!(status.encode_failures, 0, "not the sources' fault");
