@@ -4,10 +4,16 @@
 # both tiers (unit, in-process API and the slow end-to-end scenarios with real ffmpeg,
 # players, nginx and Kodi: RUN_SLOW_TESTS=1), drives the web client in Chromium, then
 # records the live stream as a player would and judges every seam with ffprobe.
-# The crate is compiled twice (clippy's check, then the tests); the browser test and
-# the seams use the binary the tests built. Each step's time is printed at the end.
+#
+# Where the time goes, and why it is laid out so: the crate is compiled twice (the
+# tests' build, then clippy's check), never in release; the browser test and the
+# seams run the binary the tests built. Most end-to-end scenarios wait on real time
+# (a stream airs at its own pace), so they run in one lane while the other lane runs
+# clippy, the unit tests, the browser test and the seams; the end-to-end lane's
+# output is printed when it ends. Each step's time is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
 times=()
 step() {
   local name=$1 t0=$SECONDS
@@ -25,10 +31,32 @@ step install scripts/install-deps.sh --test
 [[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
 step fmt cargo fmt --all -- --check
 step packaging scripts/packaging-check.sh
-step clippy cargo clippy --locked --all-targets -- -D warnings
 export RUN_SLOW_TESTS=1
+# The tests' build; the end-to-end binary's path from cargo's own report.
 step build cargo test --locked --no-run
-step tests cargo test --locked
-export SHUFFLECAST_BIN="${CARGO_TARGET_DIR:-target}/debug/shufflecast"
+it=$(cargo test --locked --no-run --test it --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "it" and m.get("executable"):
+        print(m["executable"])')
+export SHUFFLECAST_BIN="$target/debug/shufflecast"
+
+# Lane 1: the end-to-end tests (run as cargo would: from the package's folder).
+e2e_log=$(mktemp)
+e2e_t0=$SECONDS
+"$it" --test-threads=4 >"$e2e_log" 2>&1 &
+e2e=$!
+trap 'kill $e2e 2>/dev/null || true; report' EXIT
+# Lane 2: the rest.
+step clippy cargo clippy --locked --all-targets -- -D warnings
+step unit cargo test --locked --lib --bins
 step web scripts/web-test.sh
 step seams scripts/seams.sh
+e2e_rc=0
+wait $e2e || e2e_rc=$?
+times+=("$(printf '%-10s %4d s (beside the lane above)' e2e $((SECONDS - e2e_t0)))")
+echo "== end-to-end tests (tests/it):"
+cat "$e2e_log"
+rm -f "$e2e_log"
+exit $e2e_rc
