@@ -42,21 +42,21 @@ for line in sys.stdin:
         print(m["executable"])')
 export SHUFFLECAST_BIN="$target/debug/shufflecast"
 
-# Lane 1: the end-to-end tests (run as cargo would: from the package's folder).
+# Lane 1: the end-to-end tests (run as cargo would: from the package's folder),
+# then the unit tests.
 e2e_log=$(mktemp)
 e2e_t0=$SECONDS
-"$it" --test-threads=4 >"$e2e_log" 2>&1 &
+("$it" --test-threads=4 && cargo test --locked --lib --bins) >"$e2e_log" 2>&1 &
 e2e=$!
 trap 'kill $e2e 2>/dev/null || true; report' EXIT
 # Lane 2: the rest.
 step clippy cargo clippy --locked --all-targets -- -D warnings
-step unit cargo test --locked --lib --bins
 step web scripts/web-test.sh
 step seams scripts/seams.sh
 e2e_rc=0
 wait $e2e || e2e_rc=$?
-times+=("$(printf '%-10s %4d s (beside the lane above)' e2e $((SECONDS - e2e_t0)))")
-echo "== end-to-end tests (tests/it):"
+times+=("$(printf '%-10s %4d s (beside the lane above)' tests $((SECONDS - e2e_t0)))")
+echo "== the end-to-end tests (tests/it), then the unit tests:"
 cat "$e2e_log"
 rm -f "$e2e_log"
 exit $e2e_rc

@@ -144,9 +144,12 @@ pub fn markdown() -> String {
     out
 }
 
-/// GitHub's anchor of a heading made of words and spaces.
-fn anchor(title: &str) -> String {
-    title
+/// The anchor GitHub gives a heading: its text lowercased, each space a `-`, and
+/// every character but letters, digits, `-` and `_` dropped (backticks, slashes,
+/// braces, commas…). The link check of the docs (`testkit::links`) uses it too.
+pub fn anchor(heading: &str) -> String {
+    heading
+        .trim()
         .to_lowercase()
         .chars()
         .filter_map(|c| match c {

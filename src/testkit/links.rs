@@ -5,21 +5,9 @@
 
 use std::path::Path;
 
-/// The anchor GitHub gives a heading: its text lowercased, each space a `-`, and
-/// every character but letters, digits, `-` and `_` dropped (backticks, slashes,
-/// braces, commas…). A repeated heading gets `-1`, `-2`… (see [`anchors`]).
-pub fn anchor(heading: &str) -> String {
-    heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter_map(|c| match c {
-            ' ' => Some('-'),
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-            _ => None,
-        })
-        .collect()
-}
+/// The anchor GitHub gives a heading (a repeated heading gets `-1`, `-2`…, see
+/// [`anchors`]): the one rule the generated API page's table of contents follows.
+pub use crate::http::api_docs::anchor;
 
 /// `text` without its code: fenced blocks and inline code spans become spaces,
 /// lines kept, so a link's line number stays right and code is never read as one.
