@@ -67,7 +67,7 @@ TOML
   streams=(alpha/stream.m3u8 beta/stream.m3u8 both/stream.m3u8)
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --listen 127.0.0.1:$port --data "$work/data" "${args[@]}" >"$work/server.log" 2>&1 &
+"$bin" serve --listen 127.0.0.1:$port --discovery false --data "$work/data" "${args[@]}" >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 up=""

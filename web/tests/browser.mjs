@@ -65,7 +65,7 @@ const logPath = join(work, "server.log");
 const log = openSync(logPath, "w");
 const server = spawn(
   resolve(opt.bin),
-  ["serve", "--listen", `127.0.0.1:${port}`, "--data", join(work, "data"), "--web-dir", resolve(opt["web-dir"]), "--admin-token", token, "--chunk-duration", "12"],
+  ["serve", "--listen", `127.0.0.1:${port}`, "--discovery", "false", "--data", join(work, "data"), "--web-dir", resolve(opt["web-dir"]), "--admin-token", token, "--chunk-duration", "12"],
   { stdio: ["ignore", log, log] },
 );
 let serverExited = false;
