@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the benchmark figures quoted in the README:
+# Prints the benchmark figures quoted in docs/figures.md (the main ones in the README):
 #  1. the live engine's CPU time per second of stream (cargo bench --bench engine),
 #     and the library: a rescan of 10,000 unchanged files, the next-clip pick in a
 #     library of 100,000 videos (cargo bench --bench library); many channels at

@@ -463,7 +463,7 @@ fn spawn_discovery(tasks: &mut Tasks, cancel: &CancellationToken, state: AppStat
     let socket = match crate::hdhomerun::bind(crate::hdhomerun::DISCOVERY_PORT) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(error = %e, port = crate::hdhomerun::DISCOVERY_PORT, "HDHomeRun discovery off: cannot listen on UDP port 65001; add the tuner by its address (see the README), or set DISCOVERY=false");
+            tracing::warn!(error = %e, port = crate::hdhomerun::DISCOVERY_PORT, "HDHomeRun discovery off: cannot listen on UDP port 65001; add the tuner by its address (docs/live-tv.md), or set DISCOVERY=false");
             return;
         }
     };
