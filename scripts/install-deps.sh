@@ -9,11 +9,18 @@
 #                                    (Debian's nginx; bookworm's nginx-light is only a transitional
 #                                    package pulling it in; on a host with systemd it also starts
 #                                    the default site on port 80), and Kodi with its IPTV Simple
-#                                    client, run headless in Xvfb on Mesa's software GL
+#                                    client, run headless in Xvfb on Mesa's software GL; and what
+#                                    --web installs
+#   scripts/install-deps.sh --web    Chromium and Node with npm (when there is no npm), for the
+#                                    web client's build and its browser test
 set -euo pipefail
 # ffmpeg runs the encodes (a font for the slate and watermarks); gcc and libc6-dev
 # are the linker Rust needs to build.
 want=(ffmpeg fonts-dejavu-core gcc libc6-dev)
+if [[ "${1:-}" == "--test" || "${1:-}" == "--web" ]]; then
+  want+=(chromium)
+  command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   want+=(curl hdhomerun-config mpv vlc-bin vlc-plugin-base gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav python3 xmltv-util nginx kodi kodi-pvr-iptvsimple xvfb libgl1-mesa-dri)
 fi

@@ -27,13 +27,25 @@ report() {
   printf '   %s\n' "${times[@]}"
 }
 trap report EXIT
-step install scripts/install-deps.sh --test
+step install scripts/install-deps.sh
 [[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
+# What the tests need (players, nginx, Kodi, Chromium, the web client's build)
+# installs while the crate compiles: apt waits on the network, the compiler on the CPU.
+deps_log=$(mktemp)
+deps_t0=$SECONDS
+(scripts/install-deps.sh --test && scripts/build-web.sh) >"$deps_log" 2>&1 &
+deps=$!
 step fmt cargo fmt --all -- --check
-step packaging scripts/packaging-check.sh
 export RUN_SLOW_TESTS=1
 # The tests' build; the end-to-end binary's path from cargo's own report.
 step build cargo test --locked --no-run
+deps_rc=0
+wait $deps || deps_rc=$?
+cat "$deps_log"
+rm -f "$deps_log"
+((deps_rc == 0)) || { echo "installing what the tests need failed" >&2; exit "$deps_rc"; }
+times+=("$(printf '%-10s %4d s (beside the build)' test-deps $((SECONDS - deps_t0)))")
+step packaging scripts/packaging-check.sh
 it=$(cargo test --locked --no-run --test it --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for line in sys.stdin:

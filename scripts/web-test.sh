@@ -5,15 +5,7 @@
 # the web client's generated API types must match the server's. Part of scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
-need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
-if ((${#need[@]})); then
-  echo "installing: ${need[*]}" >&2
-  $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+scripts/install-deps.sh --web
 scripts/build-web.sh
 export SHUFFLECAST_BIN
 scripts/wire-check.sh
