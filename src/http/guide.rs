@@ -32,14 +32,18 @@ pub(super) struct Listed {
     pub text: ChannelText,
 }
 
-/// Every channel's programmes from now for `hours`: its grid's slots (those
-/// missing are listed and saved first, off the async threads), each with what the
-/// forecast knows of it.
-pub(super) async fn listed(st: &AppState, hours: f64) -> Result<Vec<Listed>, ApiError> {
+/// Every channel's programmes from `wall` (the one reading of the clock a request
+/// makes, so the `now` it answers lies in the first programme, even a moment before
+/// a slot's boundary) for `hours`: its grid's slots (those missing are listed and
+/// saved first, off the async threads), each with what the forecast knows of it.
+pub(super) async fn listed(
+    st: &AppState,
+    wall: std::time::SystemTime,
+    hours: f64,
+) -> Result<Vec<Listed>, ApiError> {
     let station = st.station.clone();
     tokio::task::spawn_blocking(move || {
         let defaults = station.defaults();
-        let wall = station.shared().clock.wall_now();
         let now = guide::unix(wall) as i64;
         let until = now + (hours * 3600.0).ceil() as i64;
         let mut out = Vec::new();
@@ -104,8 +108,9 @@ pub async fn guide(
         ));
     }
     let default = st.station.default_slug().to_string();
-    let now = guide::unix(st.station.shared().clock.wall_now());
-    let channels = listed(&st, hours)
+    let wall = st.station.shared().clock.wall_now();
+    let now = guide::unix(wall);
+    let channels = listed(&st, wall, hours)
         .await?
         .into_iter()
         .map(|l| channel(l, &default, limit as usize))

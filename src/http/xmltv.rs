@@ -52,7 +52,8 @@ fn episode_nums<Tz: TimeZone>(tz: &Tz, start: i64) -> (String, String) {
 ))]
 pub async fn epg(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let hours = st.station.defaults().server.guide_hours as f64;
-    let channels = match listed(&st, hours).await {
+    let wall = st.station.shared().clock.wall_now();
+    let channels = match listed(&st, wall, hours).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
