@@ -22,7 +22,7 @@ step() {
   times+=("$(printf '%-10s %4d s' "$name" $((SECONDS - t0)))")
 }
 report() {
-  local rc=$?
+  local rc=${1:-$?}
   echo "== scripts/test.sh: $( ((rc == 0)) && echo passed || echo "FAILED ($rc)") in $SECONDS s"
   printf '   %s\n' "${times[@]}"
 }
@@ -60,7 +60,7 @@ e2e_log=$(mktemp)
 e2e_t0=$SECONDS
 ("$it" --test-threads=4 && cargo test --locked --lib --bins) >"$e2e_log" 2>&1 &
 e2e=$!
-trap 'kill $e2e 2>/dev/null || true; report' EXIT
+trap 'rc=$?; kill $e2e 2>/dev/null || true; report $rc' EXIT
 # Lane 2: the rest.
 step clippy cargo clippy --locked --all-targets -- -D warnings
 step web scripts/web-test.sh

@@ -5,8 +5,8 @@
 //!
 //! 1. [`make_first_demo_video`] makes only the quickest video (under a second), so the
 //!    first clip can be cut from it right away.
-//! 2. [`make_demo_library`] makes everything still missing, one file at a time (the first
-//!    music track right after the first video), and is meant to run in the background
+//! 2. [`make_demo_library`] makes everything still missing, one file at a time (the music
+//!    tracks right after the first video), and is meant to run in the background
 //!    while the channel already airs the first video. The music folder is rescanned by
 //!    the caller; until a track exists, the bed is silence.
 //!
@@ -278,16 +278,16 @@ pub async fn make_first_demo_video(ff: &Ffmpeg, dir: &Path) -> Result<DemoLibrar
     Ok(lib)
 }
 
-/// Makes every missing demo file under `dir` (5 videos, 2 tracks), one at a time: first video, first track, then the rest.
+/// Makes every missing demo file under `dir` (5 videos, 2 tracks), one at a time:
+/// the first video, the tracks (a few seconds each: the music's shuffle has both
+/// soon, even on a busy machine), then the rest of the videos.
 pub async fn make_demo_library(ff: &Ffmpeg, dir: &Path) -> Result<DemoLibrary, TranscodeError> {
     let lib = make_first_demo_video(ff, dir).await?;
-    let (videos, tracks) = (videos(), tracks());
-    make(ff, &lib.music, &tracks[0]).await?;
-    for v in &videos[1..] {
-        make(ff, &lib.videos, v).await?;
-    }
-    for t in &tracks[1..] {
+    for t in &tracks() {
         make(ff, &lib.music, t).await?;
+    }
+    for v in &videos()[1..] {
+        make(ff, &lib.videos, v).await?;
     }
     Ok(lib)
 }

@@ -168,3 +168,50 @@ fn every_test_starts_with_its_time_limit() {
     .unwrap();
     assert_eq!(without_a_limit(dir.path()).len(), 1);
 }
+
+/// Run only by [`a_test_over_its_limit_is_named_and_stops_the_run`], in a child
+/// process of its own: a test that hangs past its limit of a second.
+#[test]
+fn hangs_past_its_limit() {
+    let _limit = crate::limit::fast(1);
+    if std::env::var_os(HANG).is_none() {
+        return;
+    }
+    let mut child = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let _ = writeln!(std::io::stderr(), "child {}", child.id());
+    // The watchdog ends this process long before the child ends.
+    let _ = child.wait();
+}
+
+/// Set in the child process that runs [`hangs_past_its_limit`].
+const HANG: &str = "SHUFFLECAST_TEST_HANG";
+
+#[test]
+fn a_test_over_its_limit_is_named_and_stops_the_run() {
+    let _limit = crate::limit::fast(120);
+    let t0 = Instant::now();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "limit::hangs_past_its_limit", "--nocapture"])
+        .env(HANG, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr.contains("TIME LIMIT: test `limit::hangs_past_its_limit`"),
+        "{stderr}"
+    );
+    // Stopped at its limit, not at the end of its sleep, and its child with it.
+    assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
+    let child: u32 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("child ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no child: {stderr}"));
+    let alive = crate::harness::processes()
+        .iter()
+        .any(|p| p.pid == child && p.state != 'Z');
+    assert!(!alive, "the hung test's child {child} was killed");
+}
