@@ -38,3 +38,9 @@ pub mod server;
 pub mod tier;
 
 pub use http::until;
+
+/// How long a test waits for the server to make or air something (a chunk encoded,
+/// a stream on air, a track measured): a deadline for a hang, not a speed. A busy
+/// 2-core machine (the demo running beside, both cores taken) needs minutes where
+/// a quiet one needs seconds; each test's own time limit still bounds the whole.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);

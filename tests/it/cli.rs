@@ -19,7 +19,7 @@ fn serve(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (bool, 
 
 #[test]
 fn missing_video_folder_is_a_clear_error() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let d = tempfile::tempdir().unwrap();
     let (ok, err) = serve(d.path(), &["--videos", "/no/such/videos"], &[]);
     assert!(!ok);
@@ -31,7 +31,7 @@ fn missing_video_folder_is_a_clear_error() {
 
 #[test]
 fn missing_audio_folder_from_dotenv_is_a_clear_error() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join(".env"), "AUDIO_FOLDER=/no/such/music\n").unwrap();
     let (ok, err) = serve(d.path(), &[], &[]);
@@ -44,7 +44,7 @@ fn missing_audio_folder_from_dotenv_is_a_clear_error() {
 
 #[test]
 fn invalid_values_name_the_setting() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join(".env"), "CLIP_MIN=soon\n").unwrap();
     let (ok, err) = serve(d.path(), &[], &[]);
@@ -72,7 +72,7 @@ fn invalid_values_name_the_setting() {
 
 #[test]
 fn missing_ffmpeg_says_how_to_install_it() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
     let (ok, err) = serve(

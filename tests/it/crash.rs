@@ -74,7 +74,7 @@ async fn wait_first_segment(server: &mut Server, t0: Instant) -> (Duration, Stri
             panic!("server exited with {status}: {}", server.logs());
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(60),
+            t0.elapsed() < shufflecast::testkit::PATIENCE,
             "no segment 60 s after the start: {}",
             server.logs()
         );
@@ -176,7 +176,7 @@ fn median(v: &[Duration]) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_a_stream_that_only_goes_forward()
  {
-    let Some(limit) = crate::limit::slow(900) else {
+    let Some(limit) = crate::limit::slow(1200) else {
         return;
     };
     // Heavy on 2 cores (encodes after every restart): never beside the timing tests.

@@ -331,7 +331,7 @@ async fn hls_requests(base: &str) -> u64 {
 /// decodes the logos, and plays a channel through clip switches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kodi_shows_the_guide_and_logos_and_plays_a_channel() {
-    let Some(_limit) = crate::limit::slow(600) else {
+    let Some(_limit) = crate::limit::slow(900) else {
         return;
     };
     need("kodi");
@@ -358,7 +358,9 @@ async fn kodi_shows_the_guide_and_logos_and_plays_a_channel() {
     });
     for slug in ["alpha", "beta"] {
         let playlist = format!("/hls/{slug}/stream.m3u8");
-        server.wait_200(&playlist, Duration::from_secs(240)).await;
+        server
+            .wait_200(&playlist, shufflecast::testkit::PATIENCE)
+            .await;
     }
     let base = server.base.clone();
     let display = Display::start(dir.path()).await;

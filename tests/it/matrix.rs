@@ -107,7 +107,7 @@ fn spawn_hls_seams(base: &str, out: &Path) -> Option<std::thread::JoinHandle<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
-    let Some(limit) = crate::limit::slow(900) else {
+    let Some(limit) = crate::limit::slow(1200) else {
         return;
     };
     let _cpu = harness::exclusive(&limit).await;
@@ -151,7 +151,7 @@ async fn a_varied_real_world_library_airs_without_a_single_discontinuity() {
             "1",
         ],
     );
-    server.wait_ready(Duration::from_secs(60)).await;
+    server.wait_ready(shufflecast::testkit::PATIENCE).await;
     let client = reqwest::Client::new();
     let base = server.base.clone();
 

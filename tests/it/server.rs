@@ -7,7 +7,7 @@ use crate::harness::{self, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_folders_with_bad_files_among_them() {
-    let Some(_limit) = crate::limit::slow(600) else {
+    let Some(_limit) = crate::limit::slow(900) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +40,7 @@ async fn own_folders_with_bad_files_among_them() {
             "6",
         ],
     );
-    server.wait_ready(Duration::from_secs(60)).await;
+    server.wait_ready(shufflecast::testkit::PATIENCE).await;
     let watched = harness::watch_live(&server.base, 12).await;
     let seqs = &watched.seqs;
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
@@ -63,7 +63,7 @@ async fn playlist(client: &reqwest::Client, base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_sizes() {
-    let Some(_limit) = crate::limit::slow(600) else {
+    let Some(_limit) = crate::limit::slow(900) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -87,9 +87,9 @@ async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_
     };
     let a = args("320");
     let mut server = Server::start(dir.path(), &a);
-    server.wait_ready(Duration::from_secs(60)).await;
+    server.wait_ready(shufflecast::testkit::PATIENCE).await;
     server
-        .wait_log("chunk ready", Duration::from_secs(60))
+        .wait_log("chunk ready", shufflecast::testkit::PATIENCE)
         .await;
     // Where the stream is when it stops: the last segment's number and timestamps.
     let client = reqwest::Client::new();
@@ -190,7 +190,7 @@ async fn a_restart_continues_the_stream_airs_the_chunks_on_disk_and_drops_other_
     std::fs::rename(dir.path().join("server.log"), dir.path().join("second.log")).unwrap();
     let b = args("480");
     let mut server = Server::start(dir.path(), &b);
-    server.wait_ready(Duration::from_secs(60)).await;
+    server.wait_ready(shufflecast::testkit::PATIENCE).await;
     assert!(
         server
             .logs()

@@ -1,8 +1,6 @@
 //! Who may do what: the admin token and the same-origin check on mutating routes,
 //! and the viewer token on the stream, the playlist and the guide.
 
-use std::time::Duration;
-
 use reqwest::{Client, Method, StatusCode};
 use shufflecast::testkit::http::{call, text};
 use shufflecast::testkit::server::TestServer;
@@ -12,7 +10,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutating_routes_need_the_admin_token_from_the_same_origin() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::quiet(dir.path(), &[]).await;
     let c = Client::new();
@@ -45,7 +43,7 @@ async fn mutating_routes_need_the_admin_token_from_the_same_origin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_token_guards_the_stream_and_the_guide() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(
         dir.path(),
@@ -63,7 +61,7 @@ async fn a_viewer_token_guards_the_stream_and_the_guide() {
     .await;
     let b = s.base.clone();
     let c = Client::new();
-    until("on air", Duration::from_secs(60), async || {
+    until("on air", shufflecast::testkit::PATIENCE, async || {
         c.get(format!("{b}/hls/stream.m3u8?token=viewer-secret-1"))
             .send()
             .await

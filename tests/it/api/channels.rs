@@ -21,7 +21,7 @@ async fn capture(c: &Client, base: &str, playlist: &str, n: usize, out: &Path) {
     let t0 = std::time::Instant::now();
     while seen.len() < n {
         assert!(
-            t0.elapsed() < Duration::from_secs(120),
+            t0.elapsed() < shufflecast::testkit::PATIENCE,
             "{playlist}: {} segments in 120 s",
             seen.len()
         );
@@ -74,7 +74,7 @@ fn channels_file(dir: &Path, body: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_channels_air_their_own_sources_seamlessly_and_the_api_adds_edits_and_deletes_others()
 {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let (a, b, m) = (
         dir.path().join("a"),
@@ -157,7 +157,7 @@ videos = ["{a}", "{b}"]
     for slug in ["alpha", "beta", "both"] {
         s.wait_200(
             &format!("/hls/{slug}/stream.m3u8"),
-            Duration::from_secs(240),
+            shufflecast::testkit::PATIENCE,
         )
         .await;
     }
@@ -184,7 +184,7 @@ videos = ["{a}", "{b}"]
     // Each clip's source lies inside its channel's sources and patterns.
     until(
         "every channel has cut clips",
-        Duration::from_secs(240),
+        shufflecast::testkit::PATIENCE,
         async || {
             let mut all = true;
             for slug in ["alpha", "beta", "both"] {
@@ -283,7 +283,7 @@ videos = ["{a}", "{b}"]
     .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(v["editable"], true);
-    s.wait_200("/hls/gamma/stream.m3u8", Duration::from_secs(240))
+    s.wait_200("/hls/gamma/stream.m3u8", shufflecast::testkit::PATIENCE)
         .await;
     let (st, v) = admin(
         Method::PUT,
@@ -331,7 +331,7 @@ videos = ["{a}", "{b}"]
     let s = TestServer::start(dir.path(), &args).await;
     for (slug, was) in last {
         let url = format!("/hls/{slug}/stream.m3u8");
-        s.wait_200(&url, Duration::from_secs(120)).await;
+        s.wait_200(&url, shufflecast::testkit::PATIENCE).await;
         let p = text(&c, &s.url(&url)).await;
         assert!(sequence(&p) > was, "{slug}: it goes on after {was}:\n{p}");
         assert!(
@@ -359,7 +359,7 @@ fn segments(playlist: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_budget_of_every_channel_together_evicts_the_chunk_aired_longest_ago() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let v = dir.path().join("v");
     std::fs::create_dir_all(&v).unwrap();
@@ -410,7 +410,7 @@ async fn the_budget_of_every_channel_together_evicts_the_chunk_aired_longest_ago
     };
     until(
         "chunks aired on both channels",
-        Duration::from_secs(180),
+        shufflecast::testkit::PATIENCE,
         async || {
             let n = async |slug| stat(slug, "/api/stats").await["chunks_aired"].as_u64();
             n("one").await.unwrap_or(0) >= 4 && n("two").await.unwrap_or(0) >= 4
@@ -432,7 +432,7 @@ async fn the_budget_of_every_channel_together_evicts_the_chunk_aired_longest_ago
     };
     until(
         "the budget to evict aired chunks",
-        Duration::from_secs(60),
+        shufflecast::testkit::PATIENCE,
         async || aired("one").await <= 3 && aired("two").await <= 3,
     )
     .await;
@@ -441,7 +441,7 @@ async fn the_budget_of_every_channel_together_evicts_the_chunk_aired_longest_ago
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mistake_in_the_channels_file_stops_the_start_naming_file_line_channel_and_key() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("v");
     std::fs::create_dir_all(&videos).unwrap();

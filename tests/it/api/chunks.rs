@@ -7,7 +7,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunk_queries_ids_play_next_and_delete_are_checked() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();

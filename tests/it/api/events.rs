@@ -18,7 +18,7 @@ async fn post(client: &Client, url: &str, body: Option<&str>) -> (StatusCode, Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_play_next_events_and_the_guide_follow_the_stream() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let server = super::on_air(dir.path(), &[]).await;
     let b = server.base.clone();
@@ -110,7 +110,7 @@ async fn skip_play_next_events_and_the_guide_follow_the_stream() {
     let mut target = String::new();
     until(
         "a ready chunk that is not on air",
-        Duration::from_secs(90),
+        shufflecast::testkit::PATIENCE,
         async || {
             let on_air = json(&c, &format!("{b}/api/stream-status")).await["chunk"].clone();
             let list = json(&c, &format!("{b}/api/chunks?limit=100")).await;

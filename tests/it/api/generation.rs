@@ -10,7 +10,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generation_requests_are_checked_and_a_stop_stops() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::quiet(dir.path(), &[]).await;
     let c = Client::new();

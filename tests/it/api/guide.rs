@@ -39,7 +39,7 @@ fn holding(progs: &[Value], t: f64) -> &Value {
 async fn ready_chunks(c: &Client, s: &TestServer, slug: &str, n: usize) {
     until(
         &format!("{n} ready chunks on {slug}"),
-        Duration::from_secs(240),
+        shufflecast::testkit::PATIENCE,
         async || {
             let l = json(c, &s.url(&format!("/api/chunks?limit=100&channel={slug}"))).await;
             l["chunks"]
@@ -104,7 +104,7 @@ async fn what_airs_belongs_to_its_programme(c: &Client, s: &TestServer, slug: &s
 /// checked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_is_a_grid_of_programmes_that_names_what_is_known() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &["--programme-minutes", "5"]).await;
     let c = Client::new();
@@ -262,7 +262,7 @@ async fn the_guide_is_a_grid_of_programmes_that_names_what_is_known() {
 /// (A kill -9 is `it::restart`'s.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guides_times_are_kept_across_skips_play_next_generation_settings_and_a_restart() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("channels.toml");
     std::fs::write(
@@ -280,7 +280,7 @@ async fn the_guides_times_are_kept_across_skips_play_next_generation_settings_an
     for slug in ["alpha", "beta", "gamma"] {
         s.wait_200(
             &format!("/hls/{slug}/stream.m3u8"),
-            Duration::from_secs(240),
+            shufflecast::testkit::PATIENCE,
         )
         .await;
     }
@@ -349,7 +349,7 @@ async fn the_guides_times_are_kept_across_skips_play_next_generation_settings_an
 
     s.stop().await;
     let s = TestServer::start(dir.path(), &args).await;
-    s.wait_200("/hls/alpha/stream.m3u8", Duration::from_secs(120))
+    s.wait_200("/hls/alpha/stream.m3u8", shufflecast::testkit::PATIENCE)
         .await;
     let after = text(&c, &s.url("/epg.xml")).await;
     check(&after, &before, "a graceful restart", &lengths);

@@ -13,10 +13,10 @@ use crate::harness::{self, parse_playlist};
 /// `scripts/bench.sh`, not a test's), and plays like a live stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_channel_starts_on_its_first_clip_and_plays_like_a_live_stream() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path(), &["--width", "640", "--height", "360"]).await;
-    let ready = server.wait_ready(Duration::from_secs(60)).await;
+    let ready = server.wait_ready(shufflecast::testkit::PATIENCE).await;
     eprintln!("first segment in the playlist after {ready:?}");
     let base = server.base.clone();
     let client = reqwest::Client::new();

@@ -9,7 +9,7 @@ use shufflecast::testkit::http::text;
 /// the guide's channel id (the name slugified).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_playlist_names_the_guides_channel_and_the_guide_validates() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &["--channel-name", "Late Night TV"]).await;
     let c = Client::new();

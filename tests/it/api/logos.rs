@@ -53,7 +53,7 @@ async fn raster(c: &Client, url: &str, dir: &Path) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_channel_has_a_raster_logo_in_the_playlist_and_the_guide_made_once() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let videos = d.join("no-videos");

@@ -5,7 +5,7 @@ use shufflecast::testkit::http::call;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_the_stream_the_encodes_and_the_requests_by_route() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();
@@ -87,7 +87,7 @@ const FIXED_LABELS: [&str; 3] = ["outcome", "state", "le"];
 /// `BLESS_METRICS=1` to write the file from the page instead (and review the diff).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_families_are_the_ones_dashboards_know() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();

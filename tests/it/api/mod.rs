@@ -29,7 +29,6 @@ mod tuner;
 mod web;
 
 use std::path::Path;
-use std::time::Duration;
 
 use shufflecast::testkit::server::TestServer;
 
@@ -67,7 +66,9 @@ pub async fn on_air(dir: &Path, extra: &[&str]) -> TestServer {
         Some(t) => format!("/hls/stream.m3u8?token={t}"),
         None => "/hls/stream.m3u8".to_string(),
     };
-    server.wait_200(&playlist, Duration::from_secs(60)).await;
+    server
+        .wait_200(&playlist, shufflecast::testkit::PATIENCE)
+        .await;
     server
 }
 

@@ -1,7 +1,5 @@
 //! The music list, play next and skip of the music bed.
 
-use std::time::Duration;
-
 use reqwest::{Client, Method, StatusCode};
 use shufflecast::testkit::http::{call, json};
 use shufflecast::testkit::until;
@@ -10,7 +8,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn music_lists_queues_by_the_original_field_and_skips() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();
@@ -22,16 +20,20 @@ async fn music_lists_queues_by_the_original_field_and_skips() {
     // The demo's tracks show up (once the music order has scanned them) and one can
     // be queued by the original's field name.
     let mut track = String::new();
-    until("the music tracks", Duration::from_secs(60), async || {
-        let list = json(&c, &s.url("/api/audio")).await;
-        match list["tracks"].as_array().and_then(|t| t.first()) {
-            Some(t) => {
-                track = t["name"].as_str().unwrap().to_string();
-                true
+    until(
+        "the music tracks",
+        shufflecast::testkit::PATIENCE,
+        async || {
+            let list = json(&c, &s.url("/api/audio")).await;
+            match list["tracks"].as_array().and_then(|t| t.first()) {
+                Some(t) => {
+                    track = t["name"].as_str().unwrap().to_string();
+                    true
+                }
+                None => false,
             }
-            None => false,
-        }
-    })
+        },
+    )
     .await;
     let play = "/api/play_audio";
     let body = format!(r#"{{"audio_name": "/music/{track}"}}"#);
@@ -75,7 +77,7 @@ async fn raw_status(base: &str, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracks_play_from_their_folder_only_and_delete_audio_takes_one_out_for_good() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     use shufflecast::testkit::media::make_tone;
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("audio");
@@ -97,7 +99,7 @@ async fn tracks_play_from_their_folder_only_and_delete_audio_takes_one_out_for_g
     let mut tracks = Vec::new();
     until(
         "the tracks and their lengths",
-        Duration::from_secs(60),
+        shufflecast::testkit::PATIENCE,
         async || {
             let list = json(&c, &s.url("/api/audio?limit=100")).await;
             tracks = list["tracks"].as_array().cloned().unwrap_or_default();

@@ -31,22 +31,26 @@ fn duration_of(path: &Path) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunk_plays_as_a_vod_playlist_and_as_one_file_with_its_duration() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &["--viewer-token", "lookahead1"]).await;
     let c = Client::new();
     let chunk = {
         let mut found = Value::Null;
-        until("a ready chunk", Duration::from_secs(90), async || {
-            let list = json(&c, &s.url("/api/chunks?token=lookahead1")).await;
-            if let Some(ch) = list["chunks"].as_array().and_then(|a| {
-                a.iter()
-                    .find(|c| c["state"] == "ready" && c["clips"].as_u64() > Some(1))
-            }) {
-                found = ch.clone();
-            }
-            !found.is_null()
-        })
+        until(
+            "a ready chunk",
+            shufflecast::testkit::PATIENCE,
+            async || {
+                let list = json(&c, &s.url("/api/chunks?token=lookahead1")).await;
+                if let Some(ch) = list["chunks"].as_array().and_then(|a| {
+                    a.iter()
+                        .find(|c| c["state"] == "ready" && c["clips"].as_u64() > Some(1))
+                }) {
+                    found = ch.clone();
+                }
+                !found.is_null()
+            },
+        )
         .await;
         found
     };
@@ -183,7 +187,7 @@ async fn a_chunk_plays_as_a_vod_playlist_and_as_one_file_with_its_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_chunk_is_made_with_its_own_look_held_back_and_the_generator_restarts() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();
@@ -241,7 +245,7 @@ async fn a_test_chunk_is_made_with_its_own_look_held_back_and_the_generator_rest
     assert_eq!(st, StatusCode::ACCEPTED, "{v}");
     until(
         "the test chunk on air",
-        Duration::from_secs(60),
+        shufflecast::testkit::PATIENCE,
         async || json(&c, &s.url("/api/stream-status")).await["chunk"] == id.as_str(),
     )
     .await;
@@ -257,7 +261,7 @@ async fn a_test_chunk_is_made_with_its_own_look_held_back_and_the_generator_rest
     assert_eq!(st, StatusCode::ACCEPTED);
     until(
         "a chunk made after the restart",
-        Duration::from_secs(120),
+        shufflecast::testkit::PATIENCE,
         async || {
             let list = json(&c, &s.url("/api/chunks?limit=100")).await;
             let n = list["chunks"]

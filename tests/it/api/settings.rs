@@ -11,7 +11,7 @@ use super::TOKEN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_are_validated_applied_live_and_kept_for_the_next_start() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::quiet(dir.path(), &[]).await;
     let c = Client::new();

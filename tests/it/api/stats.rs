@@ -11,7 +11,7 @@ use shufflecast::testkit::until;
 /// music list does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();
@@ -25,7 +25,7 @@ async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
     let mut stats = Value::Null;
     until(
         "a track in the stats",
-        Duration::from_secs(120),
+        shufflecast::testkit::PATIENCE,
         async || {
             stats = json(&c, &s.url("/api/stats")).await;
             stats["top_tracks"]
@@ -90,7 +90,7 @@ async fn the_stats_count_the_chunks_and_name_the_music_that_aired() {
     // one the library lists for that video.
     until(
         "posters of the top sources",
-        Duration::from_secs(60),
+        shufflecast::testkit::PATIENCE,
         async || {
             stats = json(&c, &s.url("/api/stats")).await;
             stats["top_videos"]

@@ -5,7 +5,7 @@ use shufflecast::testkit::http::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_lists_and_health_answer_on_air() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::on_air(dir.path(), &[]).await;
     let c = Client::new();

@@ -8,7 +8,7 @@ use shufflecast::testkit::until;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn system_usage_has_a_sample_within_seconds() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let s = super::quiet(dir.path(), &[]).await;
     let c = Client::new();

@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
@@ -119,7 +118,7 @@ fn raw_status(s: &TestServer, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clips_chunks_and_videos_have_pictures_served_by_id_and_gone_with_their_chunk() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let videos = dir.path().join("videos");
     sources(&videos);
@@ -139,7 +138,7 @@ async fn clips_chunks_and_videos_have_pictures_served_by_id_and_gone_with_their_
     std::fs::create_dir_all(&work).unwrap();
 
     // Two complete chunks with their strips: one to look at, one to delete.
-    let limit = Duration::from_secs(240);
+    let limit = shufflecast::testkit::PATIENCE;
     until("two chunks with a strip", limit, async || {
         let list = api(&c, &s, "/api/chunks").await;
         list["chunks"]

@@ -20,7 +20,7 @@ fn site(dir: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_client_is_served_and_nothing_beside_it() {
-    let _limit = crate::limit::fast(300);
+    let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let web = site(dir.path());
     let s = super::quiet(dir.path(), &["--web-dir", &web]).await;
