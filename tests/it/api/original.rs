@@ -4,7 +4,8 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use shufflecast::testkit::http::{call, json as get_json};
+use shufflecast::testkit::PATIENCE;
+use shufflecast::testkit::http::{call, json as get_json, until};
 
 use super::TOKEN;
 
@@ -143,7 +144,13 @@ async fn the_originals_settings_and_cron_routes_answer_in_its_shapes() {
     )
     .await;
     assert!(st.is_success(), "{v}");
-    let h = get_json(&c, &s.url("/api/cron-run-history?per_page=1")).await;
+    // The run is recorded when the generator takes it up, a moment after the answer.
+    let history = s.url("/api/cron-run-history?per_page=1");
+    until("the run asked for in the history", PATIENCE, async || {
+        get_json(&c, &history).await["total"] == 2
+    })
+    .await;
+    let h = get_json(&c, &history).await;
     assert_eq!(
         (h["total"].as_u64(), h["total_pages"].as_u64()),
         (Some(2), Some(2)),
