@@ -120,3 +120,12 @@ pub async fn until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The value of the first sample of Prometheus `text` whose line starts with
+/// `sample` (a metric's name, with its labels where they matter); fails naming it.
+pub fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(sample))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {sample} in /metrics:\n{text}"))
+}

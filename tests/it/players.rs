@@ -107,11 +107,7 @@ async fn play(path: &str, player: impl FnOnce(String) -> Command + Send + 'stati
 /// seconds, as the server's `/metrics` says.
 async fn latest_segment(base: &str) -> f64 {
     let (_, metrics) = harness::get_text(base, "/metrics").await;
-    metrics
-        .lines()
-        .find(|l| l.starts_with("shufflecast_segment_lateness_max_seconds{"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no lateness in /metrics:\n{metrics}"))
+    shufflecast::testkit::http::metric(&metrics, "shufflecast_segment_lateness_max_seconds{")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

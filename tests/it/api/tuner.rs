@@ -293,13 +293,7 @@ async fn the_continuous_stream_is_one_clean_transport_stream_for_every_client() 
     );
 
     let metrics = text(&c, &s.url("/metrics")).await;
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in /metrics"))
-    };
+    let value = |name: &str| shufflecast::testkit::http::metric(&metrics, name);
     assert_eq!(
         value("shufflecast_ts_clients_opened_total{channel=\"main\"}"),
         2.0
@@ -507,16 +501,16 @@ async fn the_continuous_stream_goes_on_across_a_channels_restart() {
     let metrics = s.url("/metrics");
     let published = async || {
         let m = text(&c, &metrics).await;
-        m.lines()
-            .find(|l| l.starts_with("shufflecast_segments_published_total{channel=\"two\"}"))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no segments published for two:\n{m}"))
+        shufflecast::testkit::http::metric(
+            &m,
+            "shufflecast_segments_published_total{channel=\"two\"}",
+        )
     };
     let joined = published().await;
     until(
         "three segments into the reader",
         shufflecast::testkit::PATIENCE,
-        async || published().await >= joined + 3,
+        async || published().await >= joined + 3.0,
     )
     .await;
     let (st, v) = call(
