@@ -6,6 +6,7 @@
 //! waits on the disk or on ffmpeg; when nothing is ready the slate airs instead,
 //! and the stream goes on.
 
+mod input;
 pub mod live;
 pub mod loaded;
 pub mod splicer;
@@ -14,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -26,6 +26,7 @@ pub use splicer::{SplicedSegment, Splicer};
 
 use crate::media::Ticks;
 use crate::media::time::TICKS_PER_SECOND;
+use input::Input;
 
 pub use crate::media::AUDIO_RATE;
 
@@ -191,7 +192,7 @@ impl Engine {
     /// one replaced by the slate.
     pub async fn run(mut self, cancel: CancellationToken) {
         let t = self.timing.clone();
-        let (mut input, _stop_loaders) = self.start_loaders();
+        let (mut input, _stop_loaders) = Input::start(self.clips.clone(), self.tracks.clone(), &t);
         // Fast start: a real clip if one comes quickly, the slate otherwise.
         input.pending_first = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -222,6 +223,12 @@ impl Engine {
             }
             let skip_clip = self.apply_commands(&mut splicer, &mut input);
             input.queue_track(&mut splicer);
+            let segment_end = splicer.next_pts() + Ticks(t.frame_ticks * t.segment_frames as u64);
+            if splicer.music().runs_out_before(segment_end) {
+                input
+                    .wait_track(&mut splicer, &*self.clock, timeline.at, &cancel)
+                    .await;
+            }
             let mut underrun = false;
             if splicer.needs_clip() || skip_clip {
                 let deadline = timeline.at + grace;
@@ -238,30 +245,6 @@ impl Engine {
             timeline.advance(seg.duration, self.clock.now());
         }
         tracing::info!("channel stopped");
-    }
-
-    /// Starts the clip and track loaders, which stop when the guard is dropped.
-    fn start_loaders(&self) -> (Input, tokio_util::sync::DropGuard) {
-        let t = &self.timing;
-        let (clip_tx, clips) = mpsc::channel::<Arc<LoadedClip>>(2);
-        let (track_tx, tracks) = mpsc::channel::<Arc<LoadedTrack>>(1);
-        let loaders = CancellationToken::new();
-        tokio::spawn(load_clips(
-            self.clips.clone(),
-            clip_tx,
-            t.frame_ticks,
-            t.segment_frames,
-            loaders.clone(),
-        ));
-        tokio::spawn(load_tracks(self.tracks.clone(), track_tx, loaders.clone()));
-        let input = Input {
-            clips,
-            tracks,
-            pending_first: None,
-            min_cue: 0,
-            last_clip: None,
-        };
-        (input, loaders.drop_guard())
     }
 
     /// Applies the operators' commands sent since the last segment. True when the
@@ -353,72 +336,6 @@ impl Engine {
     }
 }
 
-/// What the loaders have read ahead, and which of it the engine still takes.
-struct Input {
-    clips: mpsc::Receiver<Arc<LoadedClip>>,
-    tracks: mpsc::Receiver<Arc<LoadedTrack>>,
-    /// The clip that came during the fast-start wait, until it airs.
-    pending_first: Option<Arc<LoadedClip>>,
-    /// Clips pulled in an older cue generation are dropped (see [`ClipSource::recue`]).
-    min_cue: u64,
-    /// The clip aired last: the fallback until the slate exists.
-    last_clip: Option<Arc<LoadedClip>>,
-}
-
-impl Input {
-    /// The source took back what it handed out before cue generation `cue`: what is
-    /// queued is dropped now, what the loader has in hand when it arrives.
-    fn recued(&mut self, cue: u64) {
-        self.min_cue = cue;
-        while self.clips.try_recv().is_ok() {}
-        tracing::info!(cue, "playout order changed: clips loaded ahead dropped");
-    }
-
-    /// Queues the next music track when none is queued.
-    fn queue_track(&mut self, splicer: &mut Splicer) {
-        if splicer.music().queued() == 0
-            && let Ok(track) = self.tracks.try_recv()
-        {
-            tracing::info!(track = %track.info.title, secs = track.info.duration, "music track queued");
-            splicer.music().push(track);
-        }
-    }
-
-    /// A clip of the current cue generation loaded already, if any.
-    fn ready_clip(&mut self) -> Option<Arc<LoadedClip>> {
-        let min_cue = self.min_cue;
-        if let Some(c) = self.pending_first.take().filter(|c| c.cue >= min_cue) {
-            return Some(c);
-        }
-        loop {
-            match self.clips.try_recv() {
-                Ok(c) if c.cue >= min_cue => return Some(c),
-                Ok(_) => continue,
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// The next clip of the current cue generation to arrive before `deadline`.
-    async fn wait_clip(
-        &mut self,
-        clock: &dyn Clock,
-        deadline: Duration,
-        cancel: &CancellationToken,
-    ) -> Option<Arc<LoadedClip>> {
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return None,
-                c = self.clips.recv() => match c {
-                    Some(c) if c.cue < self.min_cue => continue,
-                    c => return c,
-                },
-                _ = clock.input_deadline(deadline) => return None,
-            }
-        }
-    }
-}
-
 /// When each segment is due: publish times come from the total aired (exact
 /// ticks), not a running sum of rounded durations, so the schedule never drifts
 /// from the timestamps.
@@ -490,97 +407,6 @@ impl Engine {
             }
         }
     }
-}
-
-/// Keeps `tx` filled: waits for room first, so an item is taken from its source
-/// only when it can be queued (the source's notion of "next" stays accurate), then
-/// asks `next`; with nothing ready, waits until the source says something may be
-/// (`changed`). Each item is loaded by `load`; one that fails is logged and skipped.
-async fn load_ahead<R, T, F>(
-    mut changed: watch::Receiver<u64>,
-    tx: mpsc::Sender<Arc<T>>,
-    cancel: CancellationToken,
-    mut next: impl FnMut() -> Option<R>,
-    load: impl Fn(R) -> F,
-) where
-    F: std::future::Future<Output = Result<T, String>>,
-{
-    loop {
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = tx.reserve() => match p { Ok(p) => p, Err(_) => return },
-        };
-        // Seen before asking, so a change between the question and the wait wakes it.
-        changed.borrow_and_update();
-        let Some(r) = next() else {
-            drop(permit);
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = changed.changed() => if r.is_err() { return } else { continue },
-            }
-        };
-        match load(r).await {
-            Ok(item) => permit.send(Arc::new(item)),
-            Err(e) => tracing::warn!(error = %e, "skipping what could not be loaded"),
-        }
-    }
-}
-
-async fn load_clips(
-    source: Arc<dyn ClipSource>,
-    tx: mpsc::Sender<Arc<LoadedClip>>,
-    frame_ticks: u64,
-    gop: usize,
-    cancel: CancellationToken,
-) {
-    let next = || source.next_cued();
-    let load = |(r, cue): (ClipRef, _)| async move {
-        let loaded = match tokio::fs::read(&r.path).await {
-            Ok(bytes) => {
-                let info = r.info.clone();
-                tokio::task::spawn_blocking(move || {
-                    LoadedClip::parse(info, &bytes, frame_ticks, gop)
-                })
-                .await
-                .unwrap_or_else(|e| {
-                    Err(loaded::ClipError::Invalid {
-                        id: r.info.id.clone(),
-                        reason: e.to_string(),
-                    })
-                })
-            }
-            Err(source) => Err(loaded::ClipError::Io {
-                id: r.info.id.clone(),
-                source,
-            }),
-        };
-        loaded
-            .map(|mut c| {
-                c.cue = cue;
-                c
-            })
-            .map_err(|e| format!("clip: {e}"))
-    };
-    load_ahead(source.changed(), tx, cancel, next, load).await
-}
-
-async fn load_tracks(
-    source: Arc<dyn TrackSource>,
-    tx: mpsc::Sender<Arc<LoadedTrack>>,
-    cancel: CancellationToken,
-) {
-    let next = || source.next_track();
-    let load = |r: TrackRef| async move {
-        let loaded = match tokio::fs::read(&r.path).await {
-            Ok(bytes) => LoadedTrack::parse(&r.title, r.source.clone(), Bytes::from(bytes)),
-            Err(e) => Err(loaded::TrackError {
-                title: r.title.clone(),
-                reason: e.to_string(),
-            }),
-        };
-        loaded.map_err(|e| format!("music track: {e}"))
-    };
-    load_ahead(source.changed(), tx, cancel, next, load).await
 }
 
 /// Ticks per frame at `fps` (which divides 90000: the config checks it).
@@ -759,6 +585,83 @@ mod tests {
             "taken when the source said so, not when a timer fired"
         );
         e.engine.stop().await;
+    }
+
+    /// Music that takes its time to come: the source thinks for `delay` (real
+    /// time) before it hands out its one track.
+    struct SlowMusic {
+        track: Mutex<Option<TrackRef>>,
+        delay: Duration,
+    }
+    impl TrackSource for SlowMusic {
+        fn next_track(&self) -> Option<TrackRef> {
+            std::thread::sleep(self.delay);
+            self.track.lock().take()
+        }
+    }
+
+    /// An engine on a virtual clock with `patience` for late input, airing one
+    /// looping clip and the music of `tracks`; the titles of the music under its
+    /// first `n` segments.
+    async fn music_under(tracks: Arc<dyn TrackSource>, patience: Duration, n: u64) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = TestEngine::start(EngineParts {
+            timing: ChannelTiming {
+                frame_ticks: 3000,
+                segment_frames: 3,
+                start: Ticks(900_000),
+                first_seq: 0,
+                first_clip_wait: Duration::from_secs(10),
+                phase: Duration::ZERO,
+            },
+            clock: Arc::new(
+                crate::clock::VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(patience),
+            ),
+            live: Live::new("t".into(), 100, 1, None),
+            slate: clip("slate", 1, 1),
+            silence: track("silence", 10, 0),
+            clips: Playlist::looping([clip_file(dir.path(), "loop", 2)]),
+            tracks,
+        });
+        engine.wait_for(n, crate::testkit::PATIENCE).await;
+        let live = engine.stop().await;
+        live.history()
+            .iter()
+            .take(n as usize)
+            .map(|h| {
+                h.track
+                    .as_ref()
+                    .map_or("silence".into(), |t| t.title.clone())
+            })
+            .collect()
+    }
+
+    /// On a virtual clock, reading a track takes no time, as reading a clip does: the
+    /// music the loader is reading airs from the first segment, however slow the
+    /// machine (a busy one once aired silence where a track belonged).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn music_being_read_is_waited_for_on_a_virtual_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slow.aac");
+        std::fs::write(&path, &track("slow", 500, 1).data).unwrap();
+        let source = Arc::new(SlowMusic {
+            track: Mutex::new(Some(TrackRef {
+                path,
+                title: "slow".into(),
+                source: None,
+            })),
+            delay: Duration::from_millis(300),
+        });
+        let aired = music_under(source, Duration::from_secs(60), 3).await;
+        assert_eq!(aired, ["slow", "slow", "slow"]);
+    }
+
+    /// With no music to read, nothing waits: a channel without music airs at once,
+    /// even with all the patience in the world.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_channel_without_music_never_waits_for_it() {
+        let aired = music_under(Playlist::<TrackRef>::once([]), Duration::from_secs(3600), 3).await;
+        assert_eq!(aired, ["silence", "silence", "silence"]);
     }
 
     /// A source whose order an operator changes: `recue` swaps in a new queue.

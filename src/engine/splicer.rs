@@ -268,6 +268,17 @@ impl MusicBed {
         self.skip = true;
     }
 
+    /// Whether the music runs out before `end` with nothing queued to follow:
+    /// silence plays now, or the current track (or a skip) ends before then.
+    pub fn runs_out_before(&self, end: Ticks) -> bool {
+        if !self.queue.is_empty() {
+            return false;
+        }
+        let p = &self.playing;
+        let left = p.track.frames.len().saturating_sub(p.next_frame) as u64;
+        p.is_silence || self.skip || self.next_pts + Ticks(left * AUDIO_FRAME_TICKS) < end
+    }
+
     /// The track playing now (None while silence fills in).
     pub fn current_info(&self) -> Option<Arc<TrackInfo>> {
         (!self.playing.is_silence).then(|| self.playing.track.info.clone())

@@ -17,6 +17,9 @@ fn running() -> &'static Arc<Running> {
     RUNNING.get_or_init(|| {
         let running: Arc<Running> = Arc::default();
         let watched = Arc::clone(&running);
+        // SAFETY: registers a plain `extern "C" fn` that only reads an atomic and
+        // calls `_exit`.
+        unsafe { libc::atexit(fail_if_over) };
         std::thread::Builder::new()
             .name("time-limit watchdog".into())
             .spawn(move || watch(&watched))
@@ -96,9 +99,21 @@ fn watch(running: &Running) {
                  stopping it, the processes it started and this run.\n",
                 limit.as_secs()
             );
+            OVER.store(true, std::sync::atomic::Ordering::SeqCst);
             kill_descendants(std::process::id());
             std::process::exit(101);
         }
+    }
+}
+
+/// Set once a test is over its limit: the run fails even if the test, its child
+/// killed, ends and libtest exits before the watchdog does.
+static OVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn fail_if_over() {
+    if OVER.load(std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: ends the process at once, as `exit` was about to.
+        unsafe { libc::_exit(101) };
     }
 }
 
@@ -210,8 +225,15 @@ fn a_test_over_its_limit_is_named_and_stops_the_run() {
         .lines()
         .find_map(|l| l.strip_prefix("child ")?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no child: {stderr}"));
-    let alive = crate::harness::processes()
-        .iter()
-        .any(|p| p.pid == child && p.state != 'Z');
-    assert!(!alive, "the hung test's child {child} was killed");
+    // A SIGKILL lands when the child next runs, which a busy machine delays.
+    let alive = || {
+        crate::harness::processes()
+            .iter()
+            .any(|p| p.pid == child && p.state != 'Z')
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(), "the hung test's child {child} was killed");
 }
