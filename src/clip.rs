@@ -33,6 +33,16 @@ pub struct ClipInfo {
     pub size_bytes: u64,
     /// The encoder that made it (`libx264`, `h264_nvenc`…).
     pub encoder: String,
+    /// The heights of the lower rungs of the ladder made with it, highest first,
+    /// each in its own file beside it ([`rung_file`]); empty for a clip made
+    /// before the channel had a ladder (or with none).
+    pub rungs: Vec<u32>,
+}
+
+/// The file of the lower rung `height` of the clip whose top-rung file is `top`:
+/// `clip-0001.ts` has its 480p rung in `clip-0001.480p.ts`.
+pub fn rung_file(top: &std::path::Path, height: u32) -> PathBuf {
+    top.with_extension(format!("{height}p.ts"))
 }
 
 /// The id of the slate: what airs when no clip is ready. It is no clip of any
@@ -53,4 +63,11 @@ pub struct ClipRef {
     pub path: PathBuf,
     /// What the clip is, for logs and "now playing".
     pub info: Arc<ClipInfo>,
+}
+
+impl ClipRef {
+    /// The files of its lower rungs, highest first.
+    pub fn rung_files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.info.rungs.iter().map(|h| rung_file(&self.path, *h))
+    }
 }

@@ -132,8 +132,8 @@ impl ChunkStore {
         let rec = &clip.info;
         self.db.conn().execute(
             "INSERT INTO clips (chunk_id, idx, file, video_id, source, title, creator, start,
-                                duration, size_bytes, encoder)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                duration, size_bytes, encoder, rungs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 chunk,
                 idx as i64,
@@ -145,7 +145,8 @@ impl ChunkStore {
                 rec.source_start,
                 rec.duration,
                 rec.size_bytes as i64,
-                rec.encoder
+                rec.encoder,
+                rungs_text(&rec.rungs)
             ],
         )?;
         Ok(())
@@ -197,7 +198,8 @@ impl ChunkStore {
 
 fn clips_of(c: &Connection, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
     let mut st = c.prepare_cached(
-        "SELECT idx, file, video_id, source, title, creator, start, duration, size_bytes, encoder
+        "SELECT idx, file, video_id, source, title, creator, start, duration, size_bytes, encoder,
+                rungs
          FROM clips WHERE chunk_id = ?1 ORDER BY idx",
     )?;
     let v = st
@@ -217,12 +219,29 @@ fn clips_of(c: &Connection, chunk: &str) -> Result<Vec<ClipRow>, DbError> {
                     duration: r.get(7)?,
                     size_bytes: r.get::<_, i64>(8)?.max(0) as u64,
                     encoder: r.get(9)?,
+                    rungs: rungs_of(&r.get::<_, String>(10)?),
                     picture: None,
                 },
             })
         })?
         .collect::<Result<_, _>>()?;
     Ok(v)
+}
+
+/// The `rungs` column: heights, comma-separated.
+fn rungs_text(rungs: &[u32]) -> String {
+    rungs
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads the `rungs` column; what is not a height is skipped.
+fn rungs_of(text: &str) -> Vec<u32> {
+    text.split(',')
+        .filter_map(|h| h.trim().parse().ok())
+        .collect()
 }
 
 /// `channel`'s chunks still being built that hold a clip (they can air), on a

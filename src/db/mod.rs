@@ -84,6 +84,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/005_tracks_and_test_chunks.sql")),
         M::up(include_str!("migrations/006_airtime_by_day.sql")),
         M::up(include_str!("migrations/007_programme_slots.sql")),
+        M::up(include_str!("migrations/008_clip_rungs.sql")),
     ])
 }
 

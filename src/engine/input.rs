@@ -10,8 +10,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::loaded::{self, LoadedClip, LoadedTrack};
+use super::source::{ClipSource, TrackRef, TrackSource};
 use super::splicer::Splicer;
-use super::{ChannelTiming, ClipRef, ClipSource, Clock, TrackRef, TrackSource};
+use crate::clip::ClipRef;
+use crate::clock::Clock;
 
 /// What the loaders have read ahead, and which of it the engine still takes.
 pub(super) struct Input {
@@ -33,7 +35,8 @@ impl Input {
     pub(super) fn start(
         clip_source: Arc<dyn ClipSource>,
         track_source: Arc<dyn TrackSource>,
-        t: &ChannelTiming,
+        frame_ticks: u64,
+        segment_frames: usize,
     ) -> (Input, DropGuard) {
         let (clip_tx, clips) = mpsc::channel::<Arc<LoadedClip>>(2);
         let (track_tx, tracks) = mpsc::channel::<Arc<LoadedTrack>>(1);
@@ -42,8 +45,8 @@ impl Input {
         tokio::spawn(load_clips(
             clip_source,
             clip_tx,
-            t.frame_ticks,
-            t.segment_frames,
+            frame_ticks,
+            segment_frames,
             loaders.clone(),
         ));
         tokio::spawn(load_tracks(

@@ -9,9 +9,9 @@
 mod input;
 pub mod live;
 pub mod loaded;
+pub mod source;
 pub mod splicer;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ pub use crate::clip::{ClipInfo, ClipRef, SLATE_ID};
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
 pub use live::{Live, LiveStats, NowPlaying};
 pub use loaded::{LoadedClip, LoadedTrack, TrackInfo};
+pub use source::{ClipSource, TrackRef, TrackSource};
 pub use splicer::{SplicedSegment, Splicer};
 
 use crate::media::Ticks;
@@ -29,64 +30,6 @@ use crate::media::time::TICKS_PER_SECOND;
 use input::Input;
 
 pub use crate::media::AUDIO_RATE;
-
-/// A music track (already encoded to the channel's AAC format) to play next.
-#[derive(Clone, Debug)]
-pub struct TrackRef {
-    /// The encoded ADTS file in the track cache.
-    pub path: PathBuf,
-    /// Title for logs and "now playing".
-    pub title: String,
-    /// The music file it was encoded from.
-    pub source: Option<PathBuf>,
-}
-
-/// Where the engine gets clips. Must not block: `None` means "nothing ready now".
-pub trait ClipSource: Send + Sync + 'static {
-    /// The next clip in playout order; `None` when none is ready yet (the engine
-    /// asks again when [`ClipSource::changed`] ticks).
-    fn next_clip(&self) -> Option<ClipRef>;
-
-    /// The next clip with the cue generation it was pulled in. Sources that never
-    /// recue keep the default.
-    fn next_cued(&self) -> Option<(ClipRef, u64)> {
-        self.next_clip().map(|c| (c, 0))
-    }
-
-    /// The engine loads clips ahead of air; an operator's change of order (play this
-    /// chunk next) may make those loaded clips wrong. Given the clip airing, the
-    /// source rewinds to just after it and returns the new cue generation, and the
-    /// engine drops every clip pulled in an older one. `None`: nothing to redo.
-    fn recue(&self, _airing: Option<&ClipInfo>) -> Option<u64> {
-        None
-    }
-
-    /// Ticks whenever a clip may have become ready (a clip added, a chunk completed,
-    /// an operator's pick, a recue): the loader waits on it when there was none.
-    /// The default never ticks, for sources whose clips are all there from the start.
-    fn changed(&self) -> watch::Receiver<u64> {
-        never_changes()
-    }
-}
-
-/// Where the engine gets music. Must not block: `None` means "nothing ready now".
-pub trait TrackSource: Send + Sync + 'static {
-    /// The next track to play; `None` when none is ready yet (the engine asks
-    /// again when [`TrackSource::changed`] ticks).
-    fn next_track(&self) -> Option<TrackRef>;
-
-    /// Ticks whenever a track may have become ready. The default never ticks, for
-    /// sources whose tracks are all there from the start.
-    fn changed(&self) -> watch::Receiver<u64> {
-        never_changes()
-    }
-}
-
-/// A change notification that never ticks (and never closes).
-fn never_changes() -> watch::Receiver<u64> {
-    static NEVER: std::sync::OnceLock<watch::Sender<u64>> = std::sync::OnceLock::new();
-    NEVER.get_or_init(|| watch::channel(0).0).subscribe()
-}
 
 /// Timing of the channel.
 #[derive(Clone, Debug)]
@@ -192,7 +135,12 @@ impl Engine {
     /// one replaced by the slate.
     pub async fn run(mut self, cancel: CancellationToken) {
         let t = self.timing.clone();
-        let (mut input, _stop_loaders) = Input::start(self.clips.clone(), self.tracks.clone(), &t);
+        let (mut input, _stop_loaders) = Input::start(
+            self.clips.clone(),
+            self.tracks.clone(),
+            t.frame_ticks,
+            t.segment_frames,
+        );
         // Fast start: a real clip if one comes quickly, the slate otherwise.
         input.pending_first = tokio::select! {
             _ = cancel.cancelled() => return,

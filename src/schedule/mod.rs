@@ -830,11 +830,15 @@ fn remove_strays(dir: &Path, chunks: &[Chunk]) {
                 };
             }
             Some(c) => {
-                // A clip's picture and the chunk's strip are its own too.
+                // A clip's picture, its rungs and the chunk's strip are its own too.
                 let owned: HashSet<PathBuf> = c
                     .clips
                     .iter()
-                    .flat_map(|k| [k.path.clone(), clip_picture(&k.path)])
+                    .flat_map(|k| {
+                        [k.path.clone(), clip_picture(&k.path)]
+                            .into_iter()
+                            .chain(k.rung_files())
+                    })
                     .chain(c.strip.clone())
                     .collect();
                 if let Ok(files) = std::fs::read_dir(&path) {

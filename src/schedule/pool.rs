@@ -27,11 +27,14 @@ pub struct EncodePool {
 struct Inner {
     state: Mutex<State>,
     slots: usize,
-    /// The parameter sets every clip must carry, for the profile and encoder they
-    /// were made for (`None`: the reference encode failed, clips go unchecked):
-    /// made once for all channels.
-    pub(super) reference: tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>>,
+    /// The parameter sets every clip must carry: made once for all channels.
+    pub(super) reference: tokio::sync::Mutex<Option<References>>,
 }
+
+/// The parameter sets of every rung (the top first), with the profiles, ladder
+/// and encoder they were made for; `None`: a reference encode failed, clips go
+/// unchecked.
+pub(super) type References = (String, Option<Vec<ParameterSets>>);
 
 #[derive(Default)]
 struct State {
@@ -94,7 +97,7 @@ impl EncodePool {
     }
 
     /// The shared reference parameter sets (see [`crate::schedule::generator`]).
-    pub(super) fn reference(&self) -> &tokio::sync::Mutex<Option<(String, Option<ParameterSets>)>> {
+    pub(super) fn reference(&self) -> &tokio::sync::Mutex<Option<References>> {
         &self.inner.reference
     }
 }

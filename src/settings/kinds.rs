@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 
 use crate::settings::cron::CronSchedule;
 use crate::transcode::WatermarkMode;
-use crate::transcode::{ColorGrade, HwAccel};
+use crate::transcode::{ColorGrade, HwAccel, Ladder, ParseLadderError};
 
 /// A type a setting can have.
 pub trait Kind: Clone + std::fmt::Debug + Send + Sync + 'static {
@@ -332,6 +332,28 @@ impl Kind for CronSchedule {
     }
     fn none_json() -> Json {
         json!("")
+    }
+}
+
+/// A quality ladder (`RENDITIONS`); "none" when there is only the top rung.
+impl Kind for Ladder {
+    fn parse(text: &str) -> Result<Self, String> {
+        text.parse().map_err(|e: ParseLadderError| e.to_string())
+    }
+    fn text(&self) -> String {
+        self.to_string()
+    }
+    fn to_json(&self) -> Json {
+        json!(self.to_string())
+    }
+    fn from_json(v: &Json) -> Result<Self, String> {
+        Self::parse(
+            v.as_str()
+                .ok_or_else(|| expected("rungs such as \"480p@1400,360p\"", v))?,
+        )
+    }
+    fn schema() -> Json {
+        json!({ "type": "string" })
     }
 }
 

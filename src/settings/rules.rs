@@ -152,3 +152,11 @@ pub(super) fn token(t: Option<&str>) -> Result<(), Problem> {
         _ => Ok(()),
     }
 }
+
+/// A ladder whose rungs are all below the top rung.
+pub(super) fn renditions(
+    ladder: &crate::transcode::Ladder,
+    top: &crate::transcode::OutputProfile,
+) -> Result<(), Problem> {
+    ladder.check(top).map_err(Problem::from)
+}

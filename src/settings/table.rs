@@ -15,7 +15,7 @@ use super::kinds::{Bytes, LogFormat};
 use super::rules;
 use super::spec::{Apply, Problem, declare};
 use crate::transcode::WatermarkMode;
-use crate::transcode::{ColorGrade, DEFAULT_MUSIC_LUFS, HwAccel, Look, OutputProfile};
+use crate::transcode::{ColorGrade, DEFAULT_MUSIC_LUFS, HwAccel, Ladder, Look, OutputProfile};
 
 /// A setting's declaration, over this program's [`Config`].
 pub type Spec = super::spec::Spec<Config>;
@@ -229,6 +229,11 @@ declare! {
             { env: &["WATERMARK_FALLBACK"], flag: Some("watermark-fallback"), value_name: "TEXT", group: LOOK,
               apply: Apply::Live, label: "Watermark fallback", default_text: Some("the title"),
               example: Some("\"My channel\""), check: Some(|c| rules::watermark_fallback(c.channel.watermark_fallback.as_deref())) }
+        renditions: Ladder = Ladder::NONE,
+            "Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@700), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; each is encoded by the same ffmpeg run as the top and aired in step with it, so players pick what their network carries; none: the top rung alone"
+            { env: &["RENDITIONS"], flag: Some("renditions"), value_name: "RUNGS", group: OUTPUT,
+              apply: Apply::Restart, label: "Quality ladder", default_text: Some("none"), example: Some("480p@1400,360p@700"),
+              check: Some(|c| rules::renditions(&c.channel.renditions, &c.output.profile())) }
         music_loudness: f64 = DEFAULT_MUSIC_LUFS,
             "Music loudness target, LUFS (EBU R128 integrated); tracks are re-encoded to it"
             { env: &["MUSIC_LOUDNESS"], flag: Some("music-loudness"), value_name: "LUFS", group: OUTPUT,
@@ -296,6 +301,11 @@ impl Channel {
             grade: self.color_grade,
             video_wall: self.video_wall,
         }
+    }
+
+    /// Every rung's profile, the top one (`output`'s) first.
+    pub fn rungs(&self, output: &Output) -> Vec<OutputProfile> {
+        self.renditions.profiles(&output.profile())
     }
 
     /// Most bytes of chunks, if limited.

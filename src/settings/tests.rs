@@ -51,6 +51,11 @@ fn patches_are_checked_field_by_field_then_as_a_whole() {
         (r#"{"width": 641}"#, "width"),
         (r#"{"fps": 7}"#, "fps"),
         (r#"{"music_loudness": 3}"#, "music_loudness"),
+        (r#"{"renditions": "720p"}"#, "renditions"),
+        (
+            r#"{"height": 480, "renditions": "480p@900,360p"}"#,
+            "renditions",
+        ),
     ] {
         let next = c.with(&patch(p).unwrap());
         assert_eq!(
@@ -65,6 +70,8 @@ fn patches_are_checked_field_by_field_then_as_a_whole() {
         (r#"{"disk_budget": 5}"#, "disk_budget"),
         (r#"{"color_grade": "sepia"}"#, "color_grade"),
         (r#"{"clip_min": "six"}"#, "clip_min"),
+        (r#"{"renditions": "480p,480p"}"#, "renditions"),
+        (r#"{"renditions": "100p"}"#, "renditions"),
     ] {
         assert_eq!(patch(p).unwrap_err().field, Some(field), "{p}");
     }
@@ -78,6 +85,15 @@ fn patches_are_checked_field_by_field_then_as_a_whole() {
     assert_eq!(next.channel.disk_budget, None);
     assert_eq!(next.output.profile().width, 640);
     assert_eq!(next.differences(&c, Apply::Restart), ["width"]);
+    let next = c.with(&patch(r#"{"renditions": "360p, 480p@1400"}"#).unwrap());
+    assert_eq!(next.channel.renditions.to_string(), "480p@1400,360p");
+    let sizes: Vec<(u32, u32)> = next
+        .channel
+        .rungs(&next.output)
+        .iter()
+        .map(|p| (p.width, p.height))
+        .collect();
+    assert_eq!(sizes, [(1280, 720), (854, 480), (640, 360)]);
 }
 
 #[test]

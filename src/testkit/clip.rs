@@ -48,6 +48,7 @@ impl<'a> ClipRequest<'a> {
             look: &Look::NONE,
             watermark: None,
             thumbnail: None,
+            rungs: &[],
         }
     }
 

@@ -41,6 +41,18 @@ pub struct ClipRequest<'a> {
     /// Where to write the clip's picture (a JPEG of its middle frame, made by the
     /// same ffmpeg run); `None` for no picture.
     pub thumbnail: Option<&'a Path>,
+    /// The lower rungs of the ladder, made by the same run from the same frames
+    /// (`profile` and `out` are the top rung); empty for a single stream.
+    pub rungs: &'a [RungOut<'a>],
+}
+
+/// A lower rung of a clip's ladder: the profile it is encoded to and its file.
+#[derive(Clone, Copy, Debug)]
+pub struct RungOut<'a> {
+    /// The rung's profile (its size and bit rate; the rest is the top rung's).
+    pub profile: &'a OutputProfile,
+    /// The MPEG-TS file to write.
+    pub out: &'a Path,
 }
 
 /// The text file a watermark is read from, beside the output (hidden, removed after).
@@ -91,30 +103,54 @@ pub(crate) fn fixed_clip_args(
     a.push("-i".into());
     a.push(file_arg(req.src));
     let chain = clip_filter(req, fix);
-    match req.thumbnail {
-        None => {
-            let mut vf = chain;
-            vf.extend(upload_filter(req.encoder));
-            a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
-            a.extend(os_args(["-vf".to_string(), vf.join(",")]));
-        }
-        Some(_) => {
-            let graph = vec![format!("[0:v:0]{}", chain.join(","))];
-            a.extend(complex_graph(graph, req, threads));
-        }
+    if req.thumbnail.is_none() && req.rungs.is_empty() {
+        let mut vf = chain;
+        vf.extend(upload_filter(req.encoder));
+        a.extend(os_args(["-map", "0:v:0", "-an", "-sn", "-dn"]));
+        a.extend(os_args(["-vf".to_string(), vf.join(",")]));
+    } else {
+        let graph = vec![format!("[0:v:0]{}", chain.join(","))];
+        a.extend(complex_graph(graph, req, threads));
     }
-    a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
+    a.extend(outputs(req, threads, fix));
+    a
+}
+
+/// Every output of a clip's run: the top rung (`[vout]`, or the only stream of a
+/// simple graph), each lower rung (`[vout1]`, ...), then the picture.
+fn outputs(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsString> {
+    let frames = os_args(["-frames:v".to_string(), req.frames.to_string()]);
+    let mut a = frames.clone();
     a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
+    for (i, rung) in req.rungs.iter().enumerate() {
+        a.extend(os_args([
+            "-map".to_string(),
+            format!("[vout{}]", i + 1),
+            "-an".to_string(),
+            "-sn".to_string(),
+            "-dn".to_string(),
+        ]));
+        a.extend(frames.clone());
+        a.extend(output_args(
+            rung.profile,
+            req.encoder,
+            threads,
+            fix,
+            rung.out,
+        ));
+    }
     a.extend(req.thumbnail.map(picture_output).unwrap_or_default());
     a
 }
 
 /// The `-filter_complex` of a clip whose frames (pinned, padded, not yet on the
 /// GPU) leave the last chain of `graph`, mapped to the clip's output as `[vout]`.
-/// With a picture asked for, the frames are split there: one branch goes on to
-/// the encoder exactly as without a picture, the other picks the middle frame for
-/// [`picture_output`] (`[pic]`). Split before any upload, so the picture is made on
-/// the CPU from the very frames the encoder gets.
+/// The frames are split there, once per output: the top rung goes on to the
+/// encoder exactly as without a split; each lower rung is scaled from the same
+/// finished frames (the look, the watermark and the letterbox are made once) to
+/// `[vout1]`, `[vout2]`, ...; with a picture asked for, one more branch picks the
+/// middle frame for [`picture_output`] (`[pic]`). Split before any upload, so the
+/// picture is made on the CPU from the very frames the encoder gets.
 fn complex_graph(
     mut graph: Vec<String>,
     req: &ClipRequest<'_>,
@@ -122,24 +158,36 @@ fn complex_graph(
 ) -> Vec<OsString> {
     let upload = upload_filter(req.encoder);
     let last = graph.pop().unwrap_or_default();
+    // Without an upload, the top branch is the output itself.
+    let top = if upload.is_some() { "[top]" } else { "[vout]" };
+    let mut branches = vec![top.to_string()];
+    branches.extend((1..=req.rungs.len()).map(|i| format!("[rung{i}]")));
     if req.thumbnail.is_some() {
-        match upload {
-            Some(u) => {
-                graph.push(format!("{last},split=2[enc][pic]"));
-                graph.push(format!("[enc]{u}[vout]"));
-            }
-            None => graph.push(format!("{last},split=2[vout][pic]")),
-        }
+        branches.push("[pic]".to_string());
+    }
+    graph.push(if branches.len() == 1 {
+        format!("{last}{top}")
+    } else {
+        format!("{last},split={}{}", branches.len(), branches.concat())
+    });
+    if let Some(u) = &upload {
+        graph.push(format!("[top]{u}[vout]"));
+    }
+    for (i, rung) in req.rungs.iter().enumerate() {
+        let p = rung.profile;
+        let mut chain = vec![
+            format!("scale={}:{}:flags=bicubic", p.width, p.height),
+            "setsar=1".to_string(),
+        ];
+        chain.extend(upload.clone());
+        graph.push(format!("[rung{}]{}[vout{}]", i + 1, chain.join(","), i + 1));
+    }
+    if req.thumbnail.is_some() {
         graph.push(format!(
             "[pic]select=eq(n\\,{}),{}[picout]",
             req.frames / 2,
             scale_to(PICTURE_WIDTH)
         ));
-    } else {
-        graph.push(match upload {
-            Some(u) => format!("{last},{u}[vout]"),
-            None => format!("{last}[vout]"),
-        });
     }
     let mut a = Vec::new();
     if let Some(t) = threads {
@@ -263,9 +311,7 @@ fn wall_args(req: &ClipRequest<'_>, threads: Option<u32>, fix: &Fix) -> Vec<OsSt
     finish_chain(&mut f, req, true);
     graph.push(f.join(","));
     a.extend(complex_graph(graph, req, threads));
-    a.extend(os_args(["-frames:v".to_string(), req.frames.to_string()]));
-    a.extend(output_args(req.profile, req.encoder, threads, fix, req.out));
-    a.extend(req.thumbnail.map(picture_output).unwrap_or_default());
+    a.extend(outputs(req, threads, fix));
     a
 }
 
@@ -650,10 +696,10 @@ mod tests {
         let (plain, with) = with_and_without_picture(&vaapi, &Look::NONE);
         assert!(arg_value(&plain, "-vf").ends_with(",hwupload"));
         let graph = arg_value(&with, "-filter_complex");
-        let (frames, rest) = graph.split_once(",split=2[enc][pic];").unwrap();
+        let (frames, rest) = graph.split_once(",split=2[top][pic];").unwrap();
         assert!(!frames.contains("hwupload"), "{graph}");
         assert!(
-            rest.starts_with("[enc]hwupload[vout];[pic]select="),
+            rest.starts_with("[top]hwupload[vout];[pic]select="),
             "{graph}"
         );
         assert_eq!(rest.matches("hwupload").count(), 1, "{graph}");

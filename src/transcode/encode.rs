@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
-use super::clip::{ClipRequest, Fix, fixed_clip_args, watermark_path};
+use super::clip::{ClipRequest, Fix, RungOut, fixed_clip_args, watermark_path};
 use super::error::TranscodeError;
 use super::ffmpeg::Ffmpeg;
 use super::look;
@@ -93,24 +93,39 @@ impl Ffmpeg {
             .await
     }
 
-    /// One encode of a clip, with `fix` applied; when `reference` is given, the
-    /// clip's parameter sets must equal it, or nothing is written and the error is
+    /// One encode of a clip (every rung of it), with `fix` applied; when
+    /// `references` are given (one per rung, the top first), each rung's parameter
+    /// sets must equal its own, or nothing is written and the error is
     /// [`TranscodeError::Mismatch`].
     pub(crate) async fn encode_clip_fixed(
         &self,
         req: &ClipRequest<'_>,
         progress: &tokio::sync::watch::Sender<EncodeProgress>,
         fix: &Fix,
-        reference: Option<&crate::media::h264::ParameterSets>,
+        references: Option<&[ParameterSets]>,
     ) -> Result<(), TranscodeError> {
         let tmp = TempOut::beside(req.out).await?;
+        let mut rung_tmps = Vec::with_capacity(req.rungs.len());
+        for r in req.rungs {
+            rung_tmps.push(TempOut::beside(r.out).await?);
+        }
         let picture = match req.thumbnail {
             Some(p) => Some((p, TempOut::beside(p).await?)),
             None => None,
         };
+        let rungs: Vec<RungOut<'_>> = req
+            .rungs
+            .iter()
+            .zip(&rung_tmps)
+            .map(|(r, t)| RungOut {
+                profile: r.profile,
+                out: t.path(),
+            })
+            .collect();
         let req = ClipRequest {
             out: tmp.path(),
             thumbnail: picture.as_ref().map(|(_, t)| t.path()),
+            rungs: &rungs,
             ..*req
         };
         let text_file = watermark_path(req.out);
@@ -133,8 +148,15 @@ impl Ffmpeg {
             let _ = tokio::fs::remove_file(&text_file).await;
         }
         result?;
-        if let Some(reference) = reference {
-            check(tmp.path(), reference).await?;
+        if let Some(references) = references {
+            let outs = std::iter::once(tmp.path()).chain(rung_tmps.iter().map(TempOut::path));
+            for (out, reference) in outs.zip(references) {
+                check(out, reference).await?;
+            }
+        }
+        // The lower rungs first: a clip's top file never exists without them.
+        for t in rung_tmps {
+            t.commit().await?;
         }
         tmp.commit().await?;
         // After the clip, so a picture never exists without its clip. A clip without

@@ -66,17 +66,23 @@ impl Ffmpeg {
         })
     }
 
-    /// Encodes a clip whose parameter sets must equal `reference`: one retry with a
-    /// correction when the differing fields name one, else
-    /// [`TranscodeError::Mismatch`] (nothing is written either way on failure).
+    /// Encodes a clip whose rungs' parameter sets must each equal their reference
+    /// (`references`, one per rung, the top first): one retry with a correction
+    /// when the differing fields name one, else [`TranscodeError::Mismatch`]
+    /// (nothing is written either way on failure).
     pub async fn encode_clip_checked(
         &self,
         req: &ClipRequest<'_>,
         progress: &tokio::sync::watch::Sender<EncodeProgress>,
-        reference: &ParameterSets,
+        references: &[ParameterSets],
     ) -> Result<(), TranscodeError> {
+        let reference = references.first().ok_or_else(|| TranscodeError::Failed {
+            program: "shufflecast".into(),
+            status: "clip check".into(),
+            last_lines: "no reference parameter sets".into(),
+        })?;
         let diffs = match self
-            .encode_clip_fixed(req, progress, &Fix::default(), Some(reference))
+            .encode_clip_fixed(req, progress, &Fix::default(), Some(references))
             .await
         {
             Err(TranscodeError::Mismatch { diffs }) => diffs,
@@ -94,7 +100,7 @@ impl Ffmpeg {
             return Err(TranscodeError::Mismatch { diffs });
         };
         match self
-            .encode_clip_fixed(req, progress, &fix, Some(reference))
+            .encode_clip_fixed(req, progress, &fix, Some(references))
             .await
         {
             Ok(()) => {
@@ -240,9 +246,13 @@ mod tests {
         let info = ff.probe(&src).await.unwrap();
         let out = d.join("clip.ts");
         let (tx, _rx) = tokio::sync::watch::channel(EncodeProgress::default());
-        ff.encode_clip_checked(&request(&src, &info, &out), &tx, &reference)
-            .await
-            .unwrap();
+        ff.encode_clip_checked(
+            &request(&src, &info, &out),
+            &tx,
+            std::slice::from_ref(&reference),
+        )
+        .await
+        .unwrap();
         assert_eq!(read_parameter_sets(&out).await.unwrap(), reference);
 
         // The same source through a bare encode: the fields that leak are named.
@@ -310,7 +320,9 @@ mod tests {
         let pic = d.join("fixed.jpg");
         let (before, corrected) = mismatch_counts();
         let req = request(&src, &info, &out).thumbnail(Some(&pic));
-        ff.encode_clip_checked(&req, &tx, &odd).await.unwrap();
+        ff.encode_clip_checked(&req, &tx, std::slice::from_ref(&odd))
+            .await
+            .unwrap();
         assert_eq!(read_parameter_sets(&out).await.unwrap(), odd);
         // The retry makes the picture too.
         let p = &crate::testkit::media::streams(&pic)[0];
@@ -326,7 +338,10 @@ mod tests {
         let out = d.join("refused.ts");
         let pic = d.join("refused.jpg");
         let req = request(&src, &info, &out).thumbnail(Some(&pic));
-        match ff.encode_clip_checked(&req, &tx, &odd).await {
+        match ff
+            .encode_clip_checked(&req, &tx, std::slice::from_ref(&odd))
+            .await
+        {
             Err(TranscodeError::Mismatch { diffs }) => {
                 let text = params::describe(&diffs);
                 assert!(text.contains("chroma_loc_info"), "{text}");

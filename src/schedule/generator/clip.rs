@@ -16,7 +16,7 @@ use super::shared::{Inner, Outcome, db_failed, disk_full_reason};
 use crate::engine::{ClipInfo, ClipRef};
 use crate::library::Video;
 use crate::media::h264::ParameterSets;
-use crate::transcode::{ClipRequest, EncodeProgress, TranscodeError, WatermarkMode};
+use crate::transcode::{ClipRequest, EncodeProgress, RungOut, TranscodeError, WatermarkMode};
 
 /// Consecutive failed encodes after which a generation stops as stalled, so a
 /// library of broken files cannot spin forever.
@@ -81,6 +81,8 @@ impl Inner {
         let out = chunk.dir.join(&file);
         let picture = crate::schedule::clip_picture(&out);
         let watermark = watermark_text(s, &video);
+        let lower = LowerRungs::of(s, &out);
+        let rungs = lower.outs();
         let req = ClipRequest {
             src: &video.path,
             info: &video.info,
@@ -92,6 +94,7 @@ impl Inner {
             look: &s.channel.look(),
             watermark: watermark.as_deref(),
             thumbnail: Some(&picture),
+            rungs: &rungs,
         };
         let t0 = Instant::now();
         let secs = frames as f64 / p.fps as f64;
@@ -118,6 +121,7 @@ impl Inner {
             Ok(()) => {
                 let made = Made {
                     out,
+                    rungs: lower.heights(),
                     secs,
                     want_secs,
                     elapsed: t0.elapsed().as_secs_f64(),
@@ -168,6 +172,9 @@ impl Inner {
     ) -> Option<Outcome> {
         let _ = tokio::fs::remove_file(out).await;
         let _ = tokio::fs::remove_file(crate::schedule::clip_picture(out)).await;
+        for r in s.lower_rungs() {
+            let _ = tokio::fs::remove_file(crate::clip::rung_file(out, r.height)).await;
+        }
         chunk.failures += 1;
         let what = if gone {
             "the source went away during its encode"
@@ -203,11 +210,16 @@ impl Inner {
         chunk.failures = 0;
         let Made {
             out,
+            rungs,
             secs,
             want_secs,
             elapsed,
         } = made;
-        let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+        // Every rung counts towards the chunk's size and the disk budget.
+        let size = std::iter::once(out.clone())
+            .chain(rungs.iter().map(|h| crate::clip::rung_file(&out, *h)))
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum();
         let picture = Some(crate::schedule::clip_picture(&out)).filter(|p| p.is_file());
         let index = chunk.index;
         tracing::info!(
@@ -227,6 +239,7 @@ impl Inner {
             duration: secs,
             size_bytes: size,
             encoder: s.encoder.name().into(),
+            rungs,
         });
         if let Err(e) = self.playout.add_clip(id, ClipRef { path: out, info }) {
             return Some(db_failed(s, e));
@@ -354,41 +367,81 @@ impl Inner {
         }
     }
 
-    /// The reference parameter sets for the current profile and encoder, made once
-    /// (and again if the encoder changes).
-    pub(super) async fn reference(&self) -> Option<ParameterSets> {
+    /// The reference parameter sets of every rung (the top first) for the current
+    /// profile, ladder and encoder, made once (and again if any of them changes).
+    pub(super) async fn reference(&self) -> Option<Vec<ParameterSets>> {
         let s = self.settings();
-        let key = s.profile.key(&s.encoder);
+        let profiles = s.channel.renditions.profiles(&s.profile);
+        let key: Vec<String> = profiles.iter().map(|p| p.key(&s.encoder)).collect();
+        let key = key.join(" | ");
         let mut slot = self.pool.reference().lock().await;
         if let Some((k, r)) = &*slot
             && *k == key
         {
             return r.clone();
         }
-        let r = match self
-            .ff
-            .reference_parameters(&s.profile, &s.encoder, &s.cache_dir)
-            .await
-        {
-            Ok(r) => Some(r),
-            // Not cached: tried again once space is freed.
-            Err(e) if e.is_disk_full() => {
-                tracing::warn!(error = %e, "no reference encode yet: the data disk is full");
-                return None;
+        let mut references = Vec::with_capacity(profiles.len());
+        for p in &profiles {
+            match self
+                .ff
+                .reference_parameters(p, &s.encoder, &s.cache_dir)
+                .await
+            {
+                Ok(r) => references.push(r),
+                // Not cached: tried again once space is freed.
+                Err(e) if e.is_disk_full() => {
+                    tracing::warn!(error = %e, "no reference encode yet: the data disk is full");
+                    return None;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, rung = %p.key(&s.encoder), "no reference encode: clips are not checked against one");
+                    *slot = Some((key, None));
+                    return None;
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "no reference encode: clips are not checked against one");
-                None
-            }
-        };
-        *slot = Some((key, r.clone()));
-        r
+        }
+        *slot = Some((key, Some(references.clone())));
+        Some(references)
+    }
+}
+
+/// The lower rungs of a clip: their profiles and their files beside it.
+struct LowerRungs {
+    profiles: Vec<crate::transcode::OutputProfile>,
+    files: Vec<PathBuf>,
+}
+
+impl LowerRungs {
+    /// The lower rungs of the channel's ladder, for the clip at `out`.
+    fn of(s: &GeneratorSettings, out: &std::path::Path) -> LowerRungs {
+        let profiles = s.lower_rungs();
+        let files = profiles
+            .iter()
+            .map(|r| crate::clip::rung_file(out, r.height))
+            .collect();
+        LowerRungs { profiles, files }
+    }
+
+    /// What the encode writes.
+    fn outs(&self) -> Vec<RungOut<'_>> {
+        self.profiles
+            .iter()
+            .zip(&self.files)
+            .map(|(profile, out)| RungOut { profile, out })
+            .collect()
+    }
+
+    /// Their heights, highest first.
+    fn heights(&self) -> Vec<u32> {
+        self.profiles.iter().map(|p| p.height).collect()
     }
 }
 
 /// A clip encoded, not yet kept.
 struct Made {
     out: PathBuf,
+    /// The heights of its lower rungs.
+    rungs: Vec<u32>,
     secs: f64,
     want_secs: f64,
     elapsed: f64,

@@ -29,6 +29,15 @@ pub struct GeneratorSettings {
     pub channel: crate::settings::Channel,
 }
 
+impl GeneratorSettings {
+    /// The profiles of the ladder's rungs below the top one (`profile`).
+    pub fn lower_rungs(&self) -> Vec<OutputProfile> {
+        let mut all = self.channel.renditions.profiles(&self.profile);
+        all.remove(0);
+        all
+    }
+}
+
 /// What the generator is doing, for the API, the UI and tests.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum GeneratorState {

@@ -120,7 +120,18 @@ impl Rig {
         CancellationToken,
         tokio::task::JoinHandle<()>,
     ) {
-        let p = settings(self.chunks.clone());
+        self.start_with(settings(self.chunks.clone()))
+    }
+
+    fn start_with(
+        &self,
+        p: GeneratorSettings,
+    ) -> (
+        Arc<Playout>,
+        GeneratorHandle,
+        CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ) {
         let playout = Playout::load(self.db.clone(), CLASSIC, &self.chunks, &p.profile).unwrap();
         let (g, handle) = Generator::new(
             self.ff.clone(),
@@ -206,6 +217,49 @@ async fn chunks_take_each_clip_from_another_video_in_lru_order_and_resume_after_
     assert_eq!(files, want);
     assert!(chunk.clips.iter().all(|k| k.info.picture.is_some()));
     assert_eq!(chunk.strip, Some(chunk.dir.join(super::super::STRIP_FILE)));
+}
+
+/// With a ladder, every clip is made in every rung by one run: each rung's file
+/// beside the clip, its height recorded with the clip (and read back by a
+/// restarted playout), and the clip's size counting every rung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ladder_makes_every_clip_in_every_rung_and_counts_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in ["a.mp4", "b.mp4", "c.mp4"] {
+        source(&dir.path().join("videos"), n).await;
+    }
+    let rig = Rig::new(dir.path()).await;
+    rig.refresh().await;
+    let mut p = settings(rig.chunks.clone());
+    p.channel.renditions = "144p@200".parse().unwrap();
+    let (playout, _handle, cancel, task) = rig.start_with(p.clone());
+    until("a complete chunk", || {
+        playout.chunks().first().is_some_and(|c| c.complete)
+    })
+    .await;
+    cancel.cancel();
+    task.await.unwrap();
+    // Read back from the database, as a restart would.
+    let playout = Playout::load(rig.db.clone(), CLASSIC, &rig.chunks, &p.profile).unwrap();
+    let chunk = playout.chunks()[0].clone();
+    assert_eq!(chunk.clips.len(), 3);
+    for k in &chunk.clips {
+        assert_eq!(k.info.rungs, [144]);
+        let low = crate::clip::rung_file(&k.path, 144);
+        let v = &crate::testkit::media::streams(&low)[0];
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(256), Some(144))
+        );
+        let both =
+            std::fs::metadata(&k.path).unwrap().len() + std::fs::metadata(&low).unwrap().len();
+        assert_eq!(k.info.size_bytes, both, "the size counts every rung");
+    }
+    let names = walk_names(&chunk.dir);
+    assert!(
+        names.contains(&"clip-0002.144p.ts".to_string()),
+        "{names:?}"
+    );
 }
 
 // On one thread: its stall is watched on the paused clock, which only such a
