@@ -102,6 +102,7 @@ fn main() {
             first_seq: 0,
             first_clip_wait: Duration::from_secs(30),
             phase: Duration::ZERO,
+            rungs: Vec::new(),
         };
         let segments = minutes * 30;
         let cpu0 = cpu_seconds("self").0;

@@ -599,6 +599,18 @@ impl Station {
                 live_window(cfg, &sh.run_id, hls_dir, &timing, resume, slug)
             }
         };
+        live.set_rungs(
+            cfg.channel
+                .rungs(&cfg.output)
+                .iter()
+                .map(|p| engine::rungs::RungSpec {
+                    width: p.width,
+                    height: p.height,
+                    fps: p.fps,
+                    video_kbps: p.video_kbps,
+                })
+                .collect(),
+        );
         (live, timing)
     }
 
@@ -664,7 +676,11 @@ pub fn channel_dir(data: &Path, slug: &str) -> PathBuf {
 fn clear_dir(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
-            let _ = std::fs::remove_file(e.path());
+            // A lower rung's segments are in a folder of their own.
+            let _ = match e.path().is_dir() {
+                true => std::fs::remove_dir_all(e.path()),
+                false => std::fs::remove_file(e.path()),
+            };
         }
     }
 }
@@ -684,6 +700,13 @@ fn channel_timing(
         first_seq: resume.map_or(0, |r| r.next_seq),
         first_clip_wait: Duration::from_secs(3),
         phase: Duration::ZERO,
+        rungs: config
+            .channel
+            .rungs(&config.output)
+            .iter()
+            .skip(1)
+            .map(|p| p.height)
+            .collect(),
     }
 }
 

@@ -271,6 +271,8 @@ mod tests {
             seq,
             name: name.clone(),
             data: Bytes::from_static(&[0x47; 188]),
+            lower: Vec::new(),
+            codecs: Vec::new(),
             entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), false),
         };
         let now = NowPlaying {

@@ -37,6 +37,7 @@ impl Input {
         track_source: Arc<dyn TrackSource>,
         frame_ticks: u64,
         segment_frames: usize,
+        rungs: Vec<u32>,
     ) -> (Input, DropGuard) {
         let (clip_tx, clips) = mpsc::channel::<Arc<LoadedClip>>(2);
         let (track_tx, tracks) = mpsc::channel::<Arc<LoadedTrack>>(1);
@@ -45,8 +46,11 @@ impl Input {
         tokio::spawn(load_clips(
             clip_source,
             clip_tx,
-            frame_ticks,
-            segment_frames,
+            ClipFormat {
+                frame_ticks,
+                gop: segment_frames,
+                rungs,
+            },
             loaders.clone(),
         ));
         tokio::spawn(load_tracks(
@@ -190,21 +194,34 @@ async fn load_ahead<R, T, F>(
     }
 }
 
+/// What clips are read as: their frame grid and GOP, and the channel's lower rungs.
+struct ClipFormat {
+    frame_ticks: u64,
+    gop: usize,
+    /// The heights of the lower rungs, highest first.
+    rungs: Vec<u32>,
+}
+
 async fn load_clips(
     source: Arc<dyn ClipSource>,
     tx: mpsc::Sender<Arc<LoadedClip>>,
-    frame_ticks: u64,
-    gop: usize,
+    format: ClipFormat,
     cancel: CancellationToken,
 ) {
+    let format = Arc::new(format);
     let next = || source.next_cued();
-    let load = |(r, cue): (ClipRef, _)| async move {
-        let loaded = match tokio::fs::read(&r.path).await {
-            Ok(bytes) => {
-                let info = r.info.clone();
-                tokio::task::spawn_blocking(move || {
-                    LoadedClip::parse(info, &bytes, frame_ticks, gop)
-                })
+    let load = |(r, cue): (ClipRef, _)| {
+        let format = format.clone();
+        async move {
+            let mut files = vec![tokio::fs::read(&r.path).await];
+            for h in &format.rungs {
+                // A rung the clip was not made in airs its top rung (see `LoadedClip`).
+                if r.info.rungs.contains(h) {
+                    files.push(tokio::fs::read(crate::clip::rung_file(&r.path, *h)).await);
+                }
+            }
+            let info = r.info.clone();
+            tokio::task::spawn_blocking(move || parse_clip(info, files, &format))
                 .await
                 .unwrap_or_else(|e| {
                     Err(loaded::ClipError::Invalid {
@@ -212,22 +229,57 @@ async fn load_clips(
                         reason: e.to_string(),
                     })
                 })
-            }
-            Err(source) => Err(loaded::ClipError::Io {
-                id: r.info.id.clone(),
-                source,
-            }),
-        };
-        loaded
-            .map(|mut c| {
-                c.cue = cue;
-                c
-            })
-            .map_err(|e| format!("clip: {e}"))
+                .map(|mut c| {
+                    c.cue = cue;
+                    c
+                })
+                .map_err(|e| format!("clip: {e}"))
+        }
     };
     // The engine waits for clips by its own deadline: nobody reads `busy`.
     let busy = watch::channel(true).0;
     load_ahead(source.changed(), tx, busy, cancel, next, load).await
+}
+
+/// Parses a clip's top rung (the first of `files`) and the lower rungs it was made
+/// in (the rest, in the channel's order). A lower rung that cannot be read or is not
+/// in step is left out with a warning: the top rung airs in its place.
+fn parse_clip(
+    info: Arc<crate::clip::ClipInfo>,
+    files: Vec<std::io::Result<Vec<u8>>>,
+    format: &ClipFormat,
+) -> Result<LoadedClip, loaded::ClipError> {
+    let mut files = files.into_iter();
+    let top = files
+        .next()
+        .unwrap_or_else(|| Err(std::io::ErrorKind::NotFound.into()))
+        .map_err(|source| loaded::ClipError::Io {
+            id: info.id.clone(),
+            source,
+        })?;
+    let mut clip = LoadedClip::parse(info.clone(), &top, format.frame_ticks, format.gop)?;
+    for h in &format.rungs {
+        if !info.rungs.contains(h) {
+            clip.add_missing_rung();
+            continue;
+        }
+        let added = match files.next() {
+            Some(Ok(bytes)) => clip.add_rung(&bytes, format.frame_ticks, format.gop),
+            Some(Err(source)) => Err(loaded::ClipError::Io {
+                id: info.id.clone(),
+                source,
+            }),
+            None => {
+                clip.add_missing_rung();
+                Ok(())
+            }
+        };
+        if let Err(e) = added {
+            tracing::warn!(clip = %info.id, rung = h, error = %e, "a rung of the clip cannot air: its top rung airs in its place");
+            clip.add_missing_rung();
+        }
+    }
+    Ok(clip)
 }
 
 async fn load_tracks(

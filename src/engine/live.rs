@@ -8,14 +8,18 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
+pub use super::lateness::Lateness;
 use super::loaded::TrackInfo;
+pub(crate) use super::mirror::MirrorJob;
+
+use super::rungs::{RungBandwidth, RungSpec, folder as rung_folder};
 use crate::clip::ClipInfo;
 use crate::media::hls::{self, LivePlaylist, PlaylistEntry};
 
@@ -26,10 +30,26 @@ pub struct PublishedSegment {
     pub seq: u64,
     /// File name, in the playlist and in URLs: `<run id>-<seq>.ts`.
     pub name: String,
-    /// The segment's MPEG-TS bytes.
+    /// The segment's MPEG-TS bytes (the top rung).
     pub data: Bytes,
+    /// The segment in each lower rung of the ladder, highest first (see
+    /// [`Live::set_rungs`]); a rung missing here airs the top rung's bytes.
+    pub lower: Vec<Bytes>,
+    /// Each rung's video codec (RFC 6381), the top first.
+    pub codecs: Vec<Option<String>>,
     /// How the playlist lists it.
     pub entry: PlaylistEntry,
+}
+
+impl PublishedSegment {
+    /// Its bytes in rung `i` (0: the top): the top rung's where it has no such rung
+    /// (it was cut before the ladder changed).
+    pub fn rung(&self, i: usize) -> Bytes {
+        i.checked_sub(1)
+            .and_then(|j| self.lower.get(j))
+            .unwrap_or(&self.data)
+            .clone()
+    }
 }
 
 /// Whether a segment is still held, by number.
@@ -83,83 +103,10 @@ pub struct LiveStats {
     pub lateness: Lateness,
 }
 
-/// How late segments were published against the engine's schedule: a histogram of
-/// whole milliseconds (the last bucket holds everything from [`Lateness::BUCKETS`]
-/// ms on), and the worst.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Lateness {
-    counts: Vec<u32>,
-    /// The latest segment, ever.
-    pub max: std::time::Duration,
-    /// Every segment's lateness added up (the `_sum` of the /metrics histogram).
-    pub total: std::time::Duration,
-}
-
-impl Default for Lateness {
-    fn default() -> Self {
-        Lateness {
-            counts: vec![0; Lateness::BUCKETS + 1],
-            max: std::time::Duration::ZERO,
-            total: std::time::Duration::ZERO,
-        }
-    }
-}
-
-impl Lateness {
-    /// Milliseconds told apart; later ones share the last bucket.
-    pub const BUCKETS: usize = 250;
-
-    /// Counts a segment published `late`.
-    pub fn record(&mut self, late: std::time::Duration) {
-        let ms = (late.as_millis() as usize).min(Lateness::BUCKETS);
-        self.counts[ms] += 1;
-        self.max = self.max.max(late);
-        self.total += late;
-    }
-
-    /// Segments counted.
-    pub fn count(&self) -> u64 {
-        self.counts.iter().map(|&n| u64::from(n)).sum()
-    }
-
-    /// Segments published less than `ms` milliseconds late (`ms` up to
-    /// [`Lateness::BUCKETS`]; all of them beyond).
-    pub fn under(&self, ms: usize) -> u64 {
-        match ms > Lateness::BUCKETS {
-            true => self.count(),
-            false => self.counts[..ms].iter().map(|&n| u64::from(n)).sum(),
-        }
-    }
-
-    /// The lateness `q` (0..=1) of the segments were at most, to the millisecond
-    /// (the worst when it falls in the last bucket).
-    pub fn quantile(&self, q: f64) -> std::time::Duration {
-        let want = (q.clamp(0.0, 1.0) * self.count() as f64).ceil() as u64;
-        let mut seen = 0;
-        for (ms, &n) in self.counts.iter().enumerate() {
-            seen += u64::from(n);
-            if seen >= want.max(1) {
-                if ms == Lateness::BUCKETS {
-                    return self.max;
-                }
-                return std::time::Duration::from_millis(ms as u64 + 1).min(self.max);
-            }
-        }
-        self.max
-    }
-
-    /// Adds `other`'s counts (for figures over several channels).
-    pub fn merge(&mut self, other: &Lateness) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
-        }
-        self.max = self.max.max(other.max);
-        self.total += other.total;
-    }
-}
-
 struct Window {
     segments: VecDeque<PublishedSegment>,
+    /// The rungs of the ladder, the top one first (none: never described).
+    rungs: Vec<RungSpec>,
     discontinuity_sequence: u64,
     /// The next segment gets a discontinuity tag whatever its content: the first
     /// segment after a restart, whose timestamps and counters follow no segment of ours.
@@ -283,6 +230,7 @@ impl Live {
             target_duration,
             inner: RwLock::new(Window {
                 segments: VecDeque::new(),
+                rungs: Vec::new(),
                 discontinuity_sequence: 0,
                 force_discontinuity: false,
                 first_listed: 0,
@@ -330,33 +278,24 @@ impl Live {
         self.inner.read().playlist.clone()
     }
 
-    /// A segment by file name, while it is retained.
+    /// A segment by file name, while it is retained (the top rung).
     pub fn segment(&self, name: &str) -> Option<Bytes> {
-        let seq: u64 = name
-            .strip_prefix(&self.run_id)?
+        self.rung_segment(0, name)
+    }
+
+    /// Segment `seq` by number, for the continuous stream, which reads them in
+    /// order (the top rung).
+    pub fn segment_at(&self, seq: u64) -> Retained {
+        self.rung_segment_at(0, seq)
+    }
+
+    /// The sequence number of segment file `name`, when it is one of this run's.
+    fn seq_of(&self, name: &str) -> Option<u64> {
+        name.strip_prefix(&self.run_id)?
             .strip_prefix('-')?
             .strip_suffix(".ts")?
             .parse()
-            .ok()?;
-        let w = self.inner.read();
-        let first = w.segments.front()?.seq;
-        let idx = seq.checked_sub(first)? as usize;
-        w.segments.get(idx).map(|s| s.data.clone())
-    }
-
-    /// Segment `seq` by number, for the continuous stream, which reads them in order.
-    pub fn segment_at(&self, seq: u64) -> Retained {
-        let w = self.inner.read();
-        let Some(first) = w.segments.front().map(|s| s.seq) else {
-            return Retained::NotYet;
-        };
-        match seq.checked_sub(first) {
-            None => Retained::Gone,
-            Some(i) => match w.segments.get(i as usize) {
-                Some(s) => Retained::Here(s.data.clone()),
-                None => Retained::NotYet,
-            },
-        }
+            .ok()
     }
 
     /// Where a new reader of the continuous stream starts: the newest segment and,
@@ -435,12 +374,17 @@ impl Live {
         let mut job = MirrorJob {
             dir: self.mirror.clone(),
             failing: self.mirror_failing.clone(),
+            rungs: Vec::new(),
             write: None,
             playlist: Bytes::new(),
             remove: Vec::new(),
         };
         {
             let mut w = self.inner.write();
+            // The top rung's files in the folder itself, each lower one's in its own.
+            job.rungs = std::iter::once(String::new())
+                .chain(w.rungs.iter().skip(1).map(|r| rung_folder(r.height)))
+                .collect();
             if std::mem::take(&mut w.force_discontinuity) {
                 seg.entry.discontinuity = true;
             }
@@ -451,7 +395,8 @@ impl Live {
             w.stats.underruns += underrun as u64;
             w.stats.lateness.record(late);
             w.stats.discontinuities += seg.entry.discontinuity as u64;
-            job.write = Some((seg.name.clone(), seg.data.clone()));
+            let bytes = (0..job.rungs.len()).map(|i| seg.rung(i)).collect();
+            job.write = Some((seg.name.clone(), bytes));
             w.segments.push_back(seg);
             while w.segments.len() > self.window * 2 {
                 let old = w.segments.pop_front().expect("non-empty");
@@ -495,64 +440,6 @@ fn record_aired(w: &mut Window, now: &NowPlaying, at: SystemTime) {
     }
 }
 
-/// Disk writes for one publish: the new segment, the playlist, and deletions.
-pub(crate) struct MirrorJob {
-    dir: Option<PathBuf>,
-    failing: Arc<AtomicBool>,
-    write: Option<(String, Bytes)>,
-    playlist: Bytes,
-    remove: Vec<String>,
-}
-
-impl MirrorJob {
-    /// Does the writes; segments first, then the playlist that names them, each
-    /// through a temporary file so a reader never sees half a file. A write that
-    /// fails (a full disk) leaves nothing behind, and the stream goes on from
-    /// memory: the failure is logged once, and so is the recovery.
-    pub(crate) fn run(self) {
-        let Some(dir) = self.dir else { return };
-        let write = |name: &str, data: &[u8]| -> std::io::Result<()> {
-            let tmp = dir.join(format!(".{name}.tmp"));
-            let r = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
-            if r.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            r
-        };
-        // Old segments first: on a full disk they free the room for the new one.
-        for name in &self.remove {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
-        let mut result = Ok(());
-        if let Some((name, data)) = &self.write {
-            result = write(name, data);
-        }
-        // The playlist only names segments that are on disk.
-        if result.is_ok() {
-            result = write(PLAYLIST_NAME, &self.playlist);
-        }
-        match result {
-            Err(e) => {
-                if !self.failing.swap(true, Ordering::Relaxed) {
-                    let full = e.raw_os_error() == Some(libc::ENOSPC)
-                        || e.kind() == std::io::ErrorKind::StorageFull;
-                    let what = if full {
-                        "the data disk is full"
-                    } else {
-                        "cannot write"
-                    };
-                    tracing::warn!(error = %e, dir = %dir.display(), "{what}: segments are no longer mirrored to disk (the stream goes on from memory) until a write works again");
-                }
-            }
-            Ok(()) => {
-                if self.failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!(dir = %dir.display(), "segments are mirrored to disk again");
-                }
-            }
-        }
-    }
-}
-
 /// Wall-clock time for an entry.
 pub(crate) fn entry(
     name: String,
@@ -568,6 +455,80 @@ pub(crate) fn entry(
     }
 }
 
+/// The rungs of the window: every segment in each rung of the channel's ladder,
+/// found by rung and name or number, and each rung's bit rate as aired.
+impl Live {
+    /// The rungs every segment comes in, the top one first: set by the station
+    /// before the engine publishes (never set: the top rung alone, undescribed).
+    pub fn set_rungs(&self, rungs: Vec<RungSpec>) {
+        self.inner.write().rungs = rungs;
+    }
+
+    /// The rungs, the top one first (empty: never set).
+    pub fn rungs(&self) -> Vec<RungSpec> {
+        self.inner.read().rungs.clone()
+    }
+
+    /// The rung whose URL folder is `folder` (`480p`), by index (0: the top).
+    pub fn rung_named(&self, name: &str) -> Option<usize> {
+        self.inner
+            .read()
+            .rungs
+            .iter()
+            .position(|r| rung_folder(r.height) == name)
+    }
+
+    /// Segment file `name` in rung `rung`, while it is retained.
+    pub fn rung_segment(&self, rung: usize, name: &str) -> Option<Bytes> {
+        let seq = self.seq_of(name)?;
+        match self.rung_segment_at(rung, seq) {
+            Retained::Here(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Segment `seq` in rung `rung`, for a continuous stream of that rung.
+    pub fn rung_segment_at(&self, rung: usize, seq: u64) -> Retained {
+        let w = self.inner.read();
+        let Some(first) = w.segments.front().map(|s| s.seq) else {
+            return Retained::NotYet;
+        };
+        match seq.checked_sub(first) {
+            None => Retained::Gone,
+            Some(i) => match w.segments.get(i as usize) {
+                Some(s) => Retained::Here(s.rung(rung)),
+                None => Retained::NotYet,
+            },
+        }
+    }
+
+    /// Each rung's bit rate over the segments held (the top first); empty before
+    /// the first segment.
+    pub fn bandwidth(&self) -> Vec<RungBandwidth> {
+        let w = self.inner.read();
+        let Some(newest) = w.segments.back() else {
+            return Vec::new();
+        };
+        (0..w.rungs.len().max(1))
+            .map(|i| {
+                let (mut peak, mut bits, mut secs) = (0.0f64, 0.0f64, 0.0f64);
+                for s in &w.segments {
+                    let b = s.rung(i).len() as f64 * 8.0;
+                    let d = s.entry.duration.max(1e-3);
+                    peak = peak.max(b / d);
+                    bits += b;
+                    secs += d;
+                }
+                RungBandwidth {
+                    peak_bps: peak.ceil() as u64,
+                    average_bps: (bits / secs.max(1e-3)).ceil() as u64,
+                    codecs: newest.codecs.get(i).cloned().flatten(),
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,6 +540,8 @@ mod tests {
             seq,
             name: name.clone(),
             data: Bytes::from(vec![seq as u8; 188]),
+            lower: Vec::new(),
+            codecs: Vec::new(),
             entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), disc),
         };
         live.publish(
@@ -739,6 +702,8 @@ mod tests {
                 seq: 11,
                 name: name.clone(),
                 data: Bytes::from(vec![0; 188]),
+                lower: Vec::new(),
+                codecs: Vec::new(),
                 entry: entry(name, 2.0, UNIX_EPOCH, false),
             },
             NowPlaying {
@@ -823,6 +788,8 @@ mod tests {
                 seq,
                 name: name.clone(),
                 data: Bytes::from(vec![seq as u8; 16 * 1024]),
+                lower: Vec::new(),
+                codecs: Vec::new(),
                 entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), false),
             }
         };
@@ -843,7 +810,10 @@ mod tests {
             live.publish(seg(seq), NowPlaying::default(), false, Duration::ZERO)
                 .run();
         }
-        assert!(live.mirror_failing.load(Ordering::Relaxed));
+        assert!(
+            live.mirror_failing
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
         assert_eq!(
             on_disk(),
             ["run-0.ts", PLAYLIST_NAME],
@@ -856,7 +826,11 @@ mod tests {
         disk.free();
         live.publish(seg(4), NowPlaying::default(), false, Duration::ZERO)
             .run();
-        assert!(!live.mirror_failing.load(Ordering::Relaxed));
+        assert!(
+            !live
+                .mirror_failing
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
         assert_eq!(on_disk(), ["run-0.ts", "run-4.ts", PLAYLIST_NAME]);
         let playlist = std::fs::read_to_string(dir.join(PLAYLIST_NAME)).unwrap();
         assert!(playlist.contains("run-4.ts"), "{playlist}");

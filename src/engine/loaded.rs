@@ -53,33 +53,47 @@ pub(crate) struct Frame {
 }
 
 /// A clip ready to splice: frames in decode order, validated against the profile.
+/// `frames` and `params` are its top rung; `lower` its lower rungs, in the
+/// channel's order.
 #[derive(Debug)]
 pub struct LoadedClip {
     /// What the clip is, for logs and "now playing".
     pub info: Arc<ClipInfo>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) params: Option<ParameterSets>,
+    /// The channel's lower rungs of the clip, highest first; a rung the clip was
+    /// not made in (a clip from before the ladder, the slate) is absent, and the
+    /// splicer airs the top rung's frames in its place.
+    pub(crate) lower: Vec<Option<Rendition>>,
     /// The playout's cue generation when it was pulled (see [`super::ClipSource::recue`]).
     pub(crate) cue: u64,
 }
 
-impl LoadedClip {
-    /// Parses a clip file written by `transcode`, checking what the splicer relies on:
-    /// it opens on an IDR frame, a keyframe starts every `gop_frames` frames (so every
-    /// segment can start on one), and timestamps sit on the `frame_ticks` grid.
-    pub fn parse(
-        info: Arc<ClipInfo>,
+/// One rung of a clip: its frames (in step with the top rung's: the same count,
+/// keyframes at the same places) and its parameter sets.
+#[derive(Debug)]
+pub(crate) struct Rendition {
+    pub frames: Vec<Frame>,
+    pub params: Option<ParameterSets>,
+}
+
+impl Rendition {
+    /// Parses a clip file written by `transcode`, checking what the splicer relies
+    /// on: it opens on an IDR frame, a keyframe starts every `gop_frames` frames
+    /// (so every segment can start on one), and timestamps sit on the
+    /// `frame_ticks` grid.
+    fn parse(
+        id: &str,
         file: &[u8],
         frame_ticks: u64,
         gop_frames: usize,
-    ) -> Result<LoadedClip, ClipError> {
-        let id = info.id.clone();
+    ) -> Result<Rendition, ClipError> {
         let aus = ts::read_video_access_units(file).map_err(|source| ClipError::Demux {
-            id: id.clone(),
+            id: id.to_string(),
             source,
         })?;
         let invalid = |reason: String| ClipError::Invalid {
-            id: id.clone(),
+            id: id.to_string(),
             reason,
         };
         let first = aus
@@ -116,13 +130,74 @@ impl LoadedClip {
                 "frames are not one per frame interval (dropped or duplicated frames)".into(),
             ));
         }
-        let params = h264::parameter_sets(&first.data);
+        Ok(Rendition {
+            params: h264::parameter_sets(&first.data),
+            frames,
+        })
+    }
+}
+
+impl LoadedClip {
+    /// Parses a clip's top rung (see [`Rendition::parse`] for what is checked);
+    /// its lower rungs are added by [`LoadedClip::add_rung`].
+    pub fn parse(
+        info: Arc<ClipInfo>,
+        file: &[u8],
+        frame_ticks: u64,
+        gop_frames: usize,
+    ) -> Result<LoadedClip, ClipError> {
+        let r = Rendition::parse(&info.id, file, frame_ticks, gop_frames)?;
         Ok(LoadedClip {
             info,
-            frames,
-            params,
+            frames: r.frames,
+            params: r.params,
+            lower: Vec::new(),
             cue: 0,
         })
+    }
+
+    /// Adds a lower rung read from `file` (see [`LoadedClip::parse`]); it must be in
+    /// step with the top rung: as many frames, keyframes at the same places.
+    pub fn add_rung(
+        &mut self,
+        file: &[u8],
+        frame_ticks: u64,
+        gop_frames: usize,
+    ) -> Result<(), ClipError> {
+        let r = Rendition::parse(&self.info.id, file, frame_ticks, gop_frames)?;
+        let keys = |f: &[Frame]| -> Vec<usize> {
+            f.iter()
+                .enumerate()
+                .filter(|(_, f)| f.keyframe)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if r.frames.len() != self.frames.len() || keys(&r.frames) != keys(&self.frames) {
+            return Err(ClipError::Invalid {
+                id: self.info.id.clone(),
+                reason: format!(
+                    "a rung of {} frames is not in step with the top rung's {}",
+                    r.frames.len(),
+                    self.frames.len()
+                ),
+            });
+        }
+        self.lower.push(Some(r));
+        Ok(())
+    }
+
+    /// Marks the next lower rung as missing: the top rung airs in its place.
+    pub fn add_missing_rung(&mut self) {
+        self.lower.push(None);
+    }
+
+    /// The frames and parameter sets of rendition `i` (0: the top rung, then the
+    /// lower rungs), the top rung's when the clip lacks that rung.
+    pub(crate) fn rendition(&self, i: usize) -> (&[Frame], Option<&ParameterSets>) {
+        match i.checked_sub(1).and_then(|j| self.lower.get(j)?.as_ref()) {
+            Some(r) => (&r.frames, r.params.as_ref()),
+            None => (&self.frames, self.params.as_ref()),
+        }
     }
 
     /// Frames in the clip.

@@ -7,8 +7,11 @@
 //! and the stream goes on.
 
 mod input;
+mod lateness;
 pub mod live;
 pub mod loaded;
+mod mirror;
+pub mod rungs;
 pub mod source;
 pub mod splicer;
 
@@ -49,6 +52,9 @@ pub struct ChannelTiming {
     /// period instead of all cutting (and queueing for the cores) at the same
     /// instant. The first segment comes that much later.
     pub phase: Duration,
+    /// The heights of the ladder's lower rungs, highest first: every segment is
+    /// cut in each of them too (empty: the top rung alone).
+    pub rungs: Vec<u32>,
 }
 
 impl ChannelTiming {
@@ -140,18 +146,20 @@ impl Engine {
             self.tracks.clone(),
             t.frame_ticks,
             t.segment_frames,
+            t.rungs.clone(),
         );
         // Fast start: a real clip if one comes quickly, the slate otherwise.
         input.pending_first = tokio::select! {
             _ = cancel.cancelled() => return,
             c = tokio::time::timeout(t.first_clip_wait, input.clips.recv()) => c.ok().flatten(),
         };
-        let mut splicer = Splicer::new(
+        let mut splicer = Splicer::with_rungs(
             t.frame_ticks,
             t.segment_frames,
             t.start,
             t.first_seq,
             self.silence.clone(),
+            1 + t.rungs.len(),
         );
         // The phase is waited for before the first segment, like any segment's time.
         let mut timeline = Timeline::starting(self.clock.now() + t.phase);
@@ -256,6 +264,8 @@ impl Engine {
             seq: seg.seq,
             name: name.clone(),
             data: seg.data.clone(),
+            lower: seg.lower.clone(),
+            codecs: seg.codecs.clone(),
             entry: live::entry(
                 name,
                 seg.duration.as_secs_f64(),
@@ -444,6 +454,7 @@ mod tests {
                     first_seq: 0,
                     first_clip_wait: Duration::from_secs(10),
                     phase: Duration::ZERO,
+                    rungs: Vec::new(),
                 },
                 clock: clock.clone(),
                 live: Live::new("t".into(), 100, 1, None),
@@ -561,6 +572,7 @@ mod tests {
                 first_seq: 0,
                 first_clip_wait: Duration::from_secs(10),
                 phase: Duration::ZERO,
+                rungs: Vec::new(),
             },
             clock: Arc::new(
                 crate::clock::VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(patience),

@@ -42,8 +42,14 @@ pub struct SplicedSegment {
     pub start: Ticks,
     /// Its length on the channel timeline, in 90 kHz ticks.
     pub duration: Ticks,
-    /// The segment's MPEG-TS bytes: video and the music bed, muxed.
+    /// The segment's MPEG-TS bytes in the top rung: video and the music bed, muxed.
     pub data: Bytes,
+    /// The same segment in each lower rung of the ladder, highest first: the same
+    /// timestamps, the same audio frames, the rung's video.
+    pub lower: Vec<Bytes>,
+    /// Each rung's video codec (RFC 6381, `avc1.64001f`), the top first, as the
+    /// clip airing says; `None` where it has no SPS.
+    pub codecs: Vec<Option<String>>,
     /// Codec parameters changed at its start: the playlist needs EXT-X-DISCONTINUITY.
     pub discontinuity: bool,
     /// The clip its first frame comes from, and where in that clip (seconds).
@@ -77,16 +83,19 @@ pub struct Splicer {
     segment_frames: usize,
     next_pts: Ticks,
     seq: u64,
-    mux: TsMuxer,
+    /// One muxer per rung (the top first): each rung is its own stream, with its
+    /// own continuity counters.
+    mux: Vec<TsMuxer>,
     airing: Option<Airing>,
-    last_params: Option<ParameterSets>,
+    /// The parameter sets each rung aired last.
+    last_params: Vec<Option<ParameterSets>>,
     pending_discontinuity: bool,
     music: MusicBed,
 }
 
 impl Splicer {
     /// `start` is the channel time of the first frame, `first_seq` the first segment's
-    /// media sequence number (both continue after a restart).
+    /// media sequence number (both continue after a restart). One rung (the top).
     pub fn new(
         frame_ticks: u64,
         segment_frames: usize,
@@ -94,20 +103,38 @@ impl Splicer {
         first_seq: u64,
         silence: Arc<LoadedTrack>,
     ) -> Splicer {
-        let mut mux = TsMuxer::new();
-        if first_seq > 0 {
-            // Continuing an earlier run's stream (whose playlist shows a
-            // discontinuity): the counters start again.
-            mux.mark_discontinuity();
-        }
+        Splicer::with_rungs(frame_ticks, segment_frames, start, first_seq, silence, 1)
+    }
+
+    /// [`Splicer::new`] for a ladder of `rungs` rungs (the top one included): every
+    /// segment is cut in every rung at the same frames.
+    pub fn with_rungs(
+        frame_ticks: u64,
+        segment_frames: usize,
+        start: Ticks,
+        first_seq: u64,
+        silence: Arc<LoadedTrack>,
+        rungs: usize,
+    ) -> Splicer {
+        let mux = (0..rungs.max(1))
+            .map(|_| {
+                let mut mux = TsMuxer::new();
+                if first_seq > 0 {
+                    // Continuing an earlier run's stream (whose playlist shows a
+                    // discontinuity): the counters start again.
+                    mux.mark_discontinuity();
+                }
+                mux
+            })
+            .collect::<Vec<_>>();
         Splicer {
             frame_ticks,
             segment_frames,
             next_pts: start,
             seq: first_seq,
+            last_params: vec![None; mux.len()],
             mux,
             airing: None,
-            last_params: None,
             pending_discontinuity: false,
             music: MusicBed::new(start, silence),
         }
@@ -128,11 +155,15 @@ impl Splicer {
     /// Starts `clip` at the next segment boundary, cutting the airing one short if
     /// it is not finished (a skip). Timestamps go on seamlessly either way.
     pub fn start_clip(&mut self, clip: Arc<LoadedClip>) {
-        if clip.params.is_some() {
-            if self.last_params.is_some() && self.last_params != clip.params {
-                self.pending_discontinuity = true;
+        // A change in any rung is a discontinuity in all of them: players switch
+        // rungs only where their discontinuities agree.
+        for (i, last) in self.last_params.iter_mut().enumerate() {
+            if let (_, Some(params)) = clip.rendition(i) {
+                if last.as_ref().is_some_and(|l| l != params) {
+                    self.pending_discontinuity = true;
+                }
+                *last = Some(params.clone());
             }
-            self.last_params = clip.params.clone();
         }
         self.airing = Some(Airing {
             clip,
@@ -175,30 +206,17 @@ impl Splicer {
         let track_position = self.music.position_secs();
         let audio = self.music.take_until(end);
 
-        let video_bytes: usize = clip.frames[from..to].iter().map(|f| f.data.len()).sum();
-        let audio_bytes: usize = audio.iter().map(|a| a.1.len()).sum();
-        // TS overhead is ~2-5%; over-reserve a little so the buffer never regrows.
-        let mut out = Vec::with_capacity((video_bytes + audio_bytes) * 110 / 100 + 4 * 188);
-        self.mux.begin_segment(&mut out);
-
         let ft = self.frame_ticks as i64;
-        let mut audio_iter = audio.iter().peekable();
-        for f in &clip.frames[from..to] {
-            let pts = Ticks((base.0 as i64 + f.pts_frames * ft) as u64);
-            let dts = Ticks((base.0 as i64 + f.dts) as u64);
-            while let Some((apts, bytes, _)) = audio_iter.peek() {
-                if *apts > dts {
-                    break;
-                }
-                self.mux.write_audio(&mut out, *apts, bytes);
-                audio_iter.next();
-            }
-            self.mux
-                .write_video(&mut out, pts, dts, f.keyframe, &f.data);
-        }
-        for (apts, bytes, _) in audio_iter {
-            self.mux.write_audio(&mut out, *apts, bytes);
-        }
+        let mut rungs: Vec<Bytes> = self
+            .mux
+            .iter_mut()
+            .enumerate()
+            .map(|(i, mux)| {
+                let (frames, _) = clip.rendition(i);
+                mux_segment(mux, &frames[from..to], base, ft, &audio)
+            })
+            .collect();
+        let data = rungs.remove(0);
 
         let seq = self.seq;
         self.seq += 1;
@@ -208,7 +226,13 @@ impl Splicer {
             seq,
             start,
             duration: end - start,
-            data: Bytes::from(out),
+            data,
+            lower: rungs,
+            codecs: self
+                .last_params
+                .iter()
+                .map(|p| p.as_ref().and_then(ParameterSets::codec_string))
+                .collect(),
             discontinuity,
             clip: clip.info.clone(),
             clip_position: from as f64 * fps_ticks,
@@ -219,6 +243,39 @@ impl Splicer {
             audio_frames: audio.iter().map(|a| a.2).sum(),
         }
     }
+}
+
+/// One rung's segment: its `frames` re-stamped from `base` (`ft` ticks a frame),
+/// interleaved in decode order with the music bed's `audio`.
+fn mux_segment(
+    mux: &mut TsMuxer,
+    frames: &[super::loaded::Frame],
+    base: Ticks,
+    ft: i64,
+    audio: &[(Ticks, Bytes, usize)],
+) -> Bytes {
+    let video_bytes: usize = frames.iter().map(|f| f.data.len()).sum();
+    let audio_bytes: usize = audio.iter().map(|a| a.1.len()).sum();
+    // TS overhead is ~2-5%; over-reserve a little so the buffer never regrows.
+    let mut out = Vec::with_capacity((video_bytes + audio_bytes) * 110 / 100 + 4 * 188);
+    mux.begin_segment(&mut out);
+    let mut audio_iter = audio.iter().peekable();
+    for f in frames {
+        let pts = Ticks((base.0 as i64 + f.pts_frames * ft) as u64);
+        let dts = Ticks((base.0 as i64 + f.dts) as u64);
+        while let Some((apts, bytes, _)) = audio_iter.peek() {
+            if *apts > dts {
+                break;
+            }
+            mux.write_audio(&mut out, *apts, bytes);
+            audio_iter.next();
+        }
+        mux.write_video(&mut out, pts, dts, f.keyframe, &f.data);
+    }
+    for (apts, bytes, _) in audio_iter {
+        mux.write_audio(&mut out, *apts, bytes);
+    }
+    Bytes::from(out)
 }
 
 struct Playing {
@@ -398,6 +455,7 @@ pub(crate) mod tests {
             info,
             frames,
             params,
+            lower: Vec::new(),
             cue: 0,
         })
     }

@@ -51,7 +51,7 @@ pub async fn hls_file(
     headers: HeaderMap,
 ) -> Response {
     match st.station.default_channel() {
-        Some(ch) => serve_hls(&st, &ch.live, &file, &headers),
+        Some(ch) => serve_hls(&st, &ch.live, None, &file, &headers),
         None => ApiError::not_found("no channel on air").into_response(),
     }
 }
@@ -78,38 +78,139 @@ pub async fn channel_hls_file(
     Path((channel, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    match st.station.get(&channel) {
-        Some(ch) => serve_hls(&st, &ch.live, &file, &headers),
+    if let Some(ch) = st.station.get(&channel) {
+        return serve_hls(&st, &ch.live, None, &file, &headers);
+    }
+    // `/hls/480p/…`: a rung of the default channel, which `/hls/stream.m3u8` names
+    // relative to itself.
+    if let Some(ch) = st.station.default_channel()
+        && let Some(rung) = ch.live.rung_named(&channel)
+    {
+        return serve_hls(&st, &ch.live, Some(rung), &file, &headers);
+    }
+    no_channel(&channel)
+}
+
+fn no_channel(channel: &str) -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        ApiError::not_found(format!("no channel {channel:?}")),
+    )
+        .into_response()
+}
+
+/// A rung's media playlist (stream.m3u8) or one of its segments.
+#[utoipa::path(get, path = "/hls/{channel}/{rung}/{file}",
+    params(
+        ("channel" = String, Path, description = "The channel's slug."),
+        ("rung" = String, Path, description = "The rung, by its height: 720p, 480p, ..."),
+        ("file" = String, Path, description = "stream.m3u8, or a segment the rung's playlist names."),
+    ),
+    responses(
+        (status = 200, description = "The rung's playlist or a segment.", content(
+            (String = "application/vnd.apple.mpegurl"),
+            (MpegTs = "video/mp2t"),
+        )),
+        (status = 206, description = "Part of a segment.", content((MpegTs = "video/mp2t"))),
+        (status = 404, description = "No such channel or rung, or no such segment (it left the live window).", body = ErrorBody),
+        (status = 416, description = "The range lies outside the segment."),
+        (status = 503, description = "Not on air yet: retry in a second.", body = ErrorBody),
+    ),
+)]
+pub async fn rung_hls_file(
+    State(st): State<AppState>,
+    Path((channel, rung, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(ch) = st.station.get(&channel) else {
+        return no_channel(&channel);
+    };
+    match ch.live.rung_named(&rung) {
+        Some(i) => serve_hls(&st, &ch.live, Some(i), &file, &headers),
         None => (
             [(header::CACHE_CONTROL, "no-store")],
-            ApiError::not_found(format!("no channel {channel:?}")),
+            ApiError::not_found(format!("channel {channel:?} has no rung {rung:?}")),
         )
             .into_response(),
     }
 }
 
+/// The multivariant playlist of a channel airing a ladder: each rung's media
+/// playlist by its folder, with its peak and average bit rate as aired (never
+/// under what it was encoded to), its codecs, picture and frame rate. The rung
+/// nearest 2 Mb/s comes first (where Safari and many TVs start; hls.js and
+/// ExoPlayer adapt from there), then the others from the top down.
+fn multivariant(live: &crate::engine::Live) -> Option<bytes::Bytes> {
+    let rungs = live.rungs();
+    let measured = live.bandwidth();
+    let top_codec = measured.first().and_then(|b| b.codecs.clone())?;
+    let mut variants: Vec<crate::media::hls::Variant> = rungs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let m = measured.get(i).cloned().unwrap_or_default();
+            // What it was encoded to, with the music and the transport's overhead.
+            let nominal = u64::from(r.video_kbps + crate::transcode::MUSIC_KBPS) * 1100;
+            crate::media::hls::Variant {
+                uri: format!("{}/{PLAYLIST_NAME}", crate::engine::rungs::folder(r.height)),
+                bandwidth: m.peak_bps.max(nominal),
+                average_bandwidth: m.average_bps.max(1).min(m.peak_bps.max(nominal)),
+                codecs: format!(
+                    "{},mp4a.40.2",
+                    m.codecs.unwrap_or_else(|| top_codec.clone())
+                ),
+                resolution: (r.width, r.height),
+                frame_rate: r.fps,
+            }
+        })
+        .collect();
+    variants.sort_by_key(|v| std::cmp::Reverse(v.bandwidth));
+    if let Some(first) =
+        (0..variants.len()).min_by_key(|i| variants[*i].bandwidth.abs_diff(2_000_000))
+    {
+        let v = variants.remove(first);
+        variants.insert(0, v);
+    }
+    Some(bytes::Bytes::from(crate::media::hls::render_multivariant(
+        &variants,
+    )))
+}
+
+fn playlist_response(st: &AppState, body: bytes::Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(PLAYLIST_TYPE),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(PLAYLIST_CACHE),
+            ),
+        ],
+        with_viewer_token(body, st.tokens.viewer.as_deref()),
+    )
+        .into_response()
+}
+
+/// A playlist or segment of `live`: of rung `rung`, or (`None`) the channel's own
+/// URL: its multivariant playlist when it airs a ladder, its top rung's segments.
 fn serve_hls(
     st: &AppState,
     live: &crate::engine::Live,
+    rung: Option<usize>,
     file: &str,
     headers: &HeaderMap,
 ) -> Response {
     if file == PLAYLIST_NAME {
-        return match live.playlist() {
-            Some(body) => (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static(PLAYLIST_TYPE),
-                    ),
-                    (
-                        header::CACHE_CONTROL,
-                        HeaderValue::from_static(PLAYLIST_CACHE),
-                    ),
-                ],
-                with_viewer_token(body, st.tokens.viewer.as_deref()),
-            )
-                .into_response(),
+        let body = match live.playlist() {
+            Some(media) if rung.is_none() && live.rungs().len() > 1 => {
+                Some(multivariant(live).unwrap_or(media))
+            }
+            other => other,
+        };
+        return match body {
+            Some(body) => playlist_response(st, body),
             // Not on air yet (the first clip is being encoded): tell players to retry.
             None => (
                 [
@@ -125,7 +226,7 @@ fn serve_hls(
         };
     }
     // Segment names are looked up, never joined to a path: nothing here touches the disk.
-    match live.segment(file) {
+    match live.rung_segment(rung.unwrap_or(0), file) {
         Some(body) => range::respond(body, headers, SEGMENT_TYPE, SEGMENT_CACHE),
         None => (
             [(header::CACHE_CONTROL, "no-store")],

@@ -196,7 +196,7 @@ mod tests {
                 "/lineup.post" | "/tuner/{token}/lineup.post" => &["text/plain"],
                 "/tuner/{token}/{file}" => &["application/json", "application/xml"],
                 "/stream/{file}" | "/stream/{token}/{file}" => &["video/mp2t"],
-                "/hls/{file}" | "/hls/{channel}/{file}" => {
+                "/hls/{file}" | "/hls/{channel}/{file}" | "/hls/{channel}/{rung}/{file}" => {
                     &["application/vnd.apple.mpegurl", "video/mp2t"]
                 }
                 "/api/events" => &["text/event-stream"],

@@ -51,8 +51,20 @@ fn open_routes() -> OpenApiRouter<AppState> {
 /// The stream, the guide and read-only status.
 fn viewer_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(hls::hls_file))
-        .routes(routes!(hls::channel_hls_file))
+        .merge(
+            // Playlists gzipped for clients that take them (Apple's authoring rule
+            // 10.1), segments as they are: video does not compress.
+            OpenApiRouter::new()
+                .routes(routes!(hls::hls_file))
+                .routes(routes!(hls::channel_hls_file))
+                .routes(routes!(hls::rung_hls_file))
+                .layer(
+                    tower_http::compression::CompressionLayer::new()
+                        .gzip(true)
+                        .quality(tower_http::CompressionLevel::Fastest)
+                        .compress_when(is_playlist),
+                ),
+        )
         .routes(routes!(stream::stream))
         .routes(routes!(hdhomerun::discover))
         .routes(routes!(hdhomerun::lineup))
@@ -93,6 +105,19 @@ fn viewer_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(thumbs::clip_picture))
         .routes(routes!(thumbs::chunk_strip))
         .routes(routes!(guide::guide))
+}
+
+/// Whether a response is a playlist (by its content type): what the HLS routes
+/// compress.
+fn is_playlist(
+    _: axum::http::StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes() == super::state::PLAYLIST_TYPE.as_bytes())
 }
 
 /// Everything that changes something.

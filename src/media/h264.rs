@@ -20,6 +20,19 @@ pub struct ParameterSets {
     pub pps: Vec<Vec<u8>>,
 }
 
+impl ParameterSets {
+    /// The RFC 6381 codec string of the stream these parameter sets begin,
+    /// `avc1.PPCCLL` (profile, constraint flags and level of its first SPS, in
+    /// hex), as HLS `CODECS` attributes name it; `None` without an SPS.
+    pub fn codec_string(&self) -> Option<String> {
+        let sps = self.sps.first()?;
+        let [_, profile, flags, level, ..] = sps[..] else {
+            return None;
+        };
+        Some(format!("avc1.{profile:02x}{flags:02x}{level:02x}"))
+    }
+}
+
 /// Splits an Annex B byte stream (3- or 4-byte start codes) into NAL units, without
 /// their start codes.
 pub fn nal_units(annexb: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -173,5 +186,19 @@ mod tests {
         assert_eq!(nal_type(&[0x25]), NAL_IDR);
         assert_eq!(nal_type(&[0x65]), NAL_IDR);
         assert_eq!(nal_type(&[0x27]), NAL_SPS);
+    }
+
+    #[test]
+    fn the_codec_string_names_profile_flags_and_level() {
+        let ps = ParameterSets {
+            sps: vec![vec![0x67, 0x64, 0x00, 0x1f, 0xac]],
+            pps: vec![vec![0x68]],
+        };
+        assert_eq!(ps.codec_string().as_deref(), Some("avc1.64001f"));
+        let none = ParameterSets {
+            sps: vec![],
+            pps: vec![],
+        };
+        assert_eq!(none.codec_string(), None);
     }
 }

@@ -70,6 +70,45 @@ pub fn render(p: &LivePlaylist<'_>) -> String {
     s
 }
 
+/// One variant stream of a multivariant playlist: a rung of the ladder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    /// URI of its media playlist, relative to the multivariant playlist.
+    pub uri: String,
+    /// Peak segment bit rate, bits per second (BANDWIDTH).
+    pub bandwidth: u64,
+    /// Average bit rate, bits per second (AVERAGE-BANDWIDTH).
+    pub average_bandwidth: u64,
+    /// RFC 6381 codecs, e.g. `avc1.64001f,mp4a.40.2` (CODECS).
+    pub codecs: String,
+    /// Picture width and height (RESOLUTION).
+    pub resolution: (u32, u32),
+    /// Frames per second (FRAME-RATE).
+    pub frame_rate: u32,
+}
+
+/// Renders a multivariant playlist of `variants`, in the order given: players
+/// that start on the first (Safari, many TVs) start there.
+pub fn render_multivariant(variants: &[Variant]) -> String {
+    let mut s = String::with_capacity(64 + variants.len() * 160);
+    // Every variant's segments open on an IDR frame (RFC 8216 4.3.5.1).
+    s.push_str("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for v in variants {
+        let _ = write!(
+            s,
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{},FRAME-RATE={:.3}\n{}\n",
+            v.bandwidth,
+            v.average_bandwidth,
+            v.codecs,
+            v.resolution.0,
+            v.resolution.1,
+            f64::from(v.frame_rate),
+            v.uri
+        );
+    }
+    s
+}
+
 /// `2026-11-24T10:00:00.000Z`: the ISO 8601 form RFC 8216 requires, in UTC.
 pub fn rfc3339_millis(t: SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
@@ -134,5 +173,27 @@ mod tests {
         assert_eq!(target_duration(2.5), 3);
         assert_eq!(target_duration(0.5), 1);
         assert_eq!(target_duration(6.0), 6);
+    }
+
+    #[test]
+    fn a_multivariant_playlist_lists_each_rung_with_what_players_need() {
+        let v = |uri: &str, w, h, bw| Variant {
+            uri: uri.into(),
+            bandwidth: bw,
+            average_bandwidth: bw * 3 / 4,
+            codecs: "avc1.64001e,mp4a.40.2".into(),
+            resolution: (w, h),
+            frame_rate: 30,
+        };
+        let text = render_multivariant(&[
+            v("480p/stream.m3u8", 854, 480, 1_800_000),
+            v("720p/stream.m3u8", 1280, 720, 3_600_000),
+        ]);
+        assert_eq!(
+            text,
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=1800000,AVERAGE-BANDWIDTH=1350000,CODECS=\"avc1.64001e,mp4a.40.2\",RESOLUTION=854x480,FRAME-RATE=30.000\n480p/stream.m3u8\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=3600000,AVERAGE-BANDWIDTH=2700000,CODECS=\"avc1.64001e,mp4a.40.2\",RESOLUTION=1280x720,FRAME-RATE=30.000\n720p/stream.m3u8\n"
+        );
     }
 }

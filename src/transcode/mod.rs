@@ -43,7 +43,7 @@ pub use error::{TranscodeError, is_disk_full_io};
 pub use ffmpeg::{DEFAULT_STALL_LIMIT, Ffmpeg, file_stamp, fnv1a};
 pub use ladder::{Ladder, MIN_RUNG_HEIGHT, ParseLadderError, Rung, rung_profile};
 pub use look::{ColorGrade, Look, ParseColorGradeError, ParseWatermarkError, WatermarkMode};
-pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_SAMPLE_RATE};
+pub use music::{DEFAULT_MUSIC_LUFS, MUSIC_KBPS, MUSIC_SAMPLE_RATE};
 pub use probe::{ColorTags, ProbeInfo};
 pub use profile::{Encoder, HwAccel, OutputProfile, ParseHwAccelError};
 pub use run::{process_counts, remove_partials, stop_children};

@@ -8,6 +8,9 @@ use super::error::TranscodeError;
 use super::ffmpeg::Ffmpeg;
 use super::run::{self, TempOut, file_arg, os_args};
 
+/// The music bed's AAC bit rate, kb/s: what every rung of a channel carries.
+pub const MUSIC_KBPS: u32 = 160;
+
 /// Sample rate of the music bed.
 pub const MUSIC_SAMPLE_RATE: u32 = crate::media::AUDIO_RATE;
 /// Default loudness of the music bed, LUFS integrated (EBU R128 measure): the usual
@@ -36,7 +39,7 @@ fn aac_output(threads: Option<u32>, out: &Path) -> Vec<OsString> {
         "-profile:a".to_string(),
         "aac_low".to_string(),
         "-b:a".to_string(),
-        "160k".to_string(),
+        format!("{MUSIC_KBPS}k"),
         "-ar".to_string(),
         MUSIC_SAMPLE_RATE.to_string(),
         "-ac".to_string(),

@@ -89,6 +89,7 @@ fn start_engine(p: &Prepared, clock: VirtualClock, start: Ticks, first_seq: u64)
             first_seq,
             first_clip_wait: Duration::from_secs(10),
             phase: Duration::ZERO,
+            rungs: Vec::new(),
         },
         clock: Arc::new(clock),
         live: Live::new("t".into(), 1000, 1, None),
