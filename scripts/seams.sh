@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs the demo channel on a free port and records it with hls-seams (an independent
-# recorder and judge built on ffprobe), when the tool is beside the project; at the
-# same time records each channel's continuous MPEG-TS (/stream/SLUG.ts) and judges it
-# with ts-judge, when that is beside it too.
+# Runs the demo channel on a free port, with the default quality ladder, and records
+# every rung at once with hls-ladder (an independent recorder and judge built on
+# ffprobe: each rung's seams, its picture and bit rate against what the multivariant
+# playlist announces, and the rungs' alignment), when the tool is beside the project
+# (else the playlist with hls-seams); at the same time records each channel's
+# continuous MPEG-TS, its top rung (/stream/SLUG.ts) and its lowest
+# (/stream/SLUG/360p.ts), and judges them with ts-judge, when that is beside it too.
 # Prints the JSON verdicts; fails when a seam is not clean.
 #   scripts/seams.sh            the demo channel
 #   scripts/seams.sh --matrix   a channel of scripts/source-matrix.sh's varied library
@@ -15,6 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seams="${HLS_SEAMS:-../shared/tools/hls-seams}"
 tsjudge="${TS_JUDGE:-$(dirname "$seams")/ts-judge}"
+ladder="${HLS_LADDER:-$(dirname "$seams")/hls-ladder}"
+[[ -x "$ladder" ]] && seams="$ladder"
 if [[ ! -x "$seams" ]]; then
   echo "seams: $seams not found, skipped"
   exit 0
@@ -97,9 +102,11 @@ for st in "${streams[@]}"; do
     slug=${name%.m3u8}
     [[ "$slug" == stream ]] && slug=main
     # curl ends the endless response at --max-time (its exit 28 is expected).
-    (curl -s --max-time "${SEAMS_SECONDS:-70}" -o "$work/$slug.ts" "http://127.0.0.1:$port/stream/$slug.ts" || true
-     "$tsjudge" "$work/$slug.ts" >"$work/ts-verdict-$slug.json") &
-    tsjobs+=("$!:$slug")
+    for ts in "$slug" "$slug/360p"; do
+      (curl -s --max-time "${SEAMS_SECONDS:-70}" -o "$work/${ts/\//-}.ts" "http://127.0.0.1:$port/stream/$ts.ts" || true
+       "$tsjudge" "$work/${ts/\//-}.ts" >"$work/ts-verdict-${ts/\//-}.json") &
+      tsjobs+=("$!:$ts")
+    done
   fi
 done
 failed=0
@@ -112,8 +119,9 @@ for i in "${!jobs[@]}"; do
 done
 for job in "${tsjobs[@]}"; do
   if ! wait "${job%%:*}"; then failed=1; fi
-  echo "== /stream/${job#*:}.ts"
-  cat "$work/ts-verdict-${job#*:}.json"
+  ts=${job#*:}
+  echo "== /stream/$ts.ts"
+  cat "$work/ts-verdict-${ts/\//-}.json"
 done
 ((failed == 0)) || { echo "seams: a seam is not clean" >&2; exit 1; }
 echo "seams: ok"

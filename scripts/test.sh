@@ -65,6 +65,9 @@ trap 'rc=$?; kill $e2e 2>/dev/null || true; report $rc' EXIT
 step clippy cargo clippy --locked --all-targets -- -D warnings
 step web scripts/web-test.sh
 step seams scripts/seams.sh
+# The ladder over a library as varied as real collections (encoders, containers,
+# colour tags, aspect ratios, frame rates, rotations), every rung judged at once.
+step ladder scripts/seams.sh --matrix
 e2e_rc=0
 wait $e2e || e2e_rc=$?
 times+=("$(printf '%-10s %4d s (beside the lane above)' tests $((SECONDS - e2e_t0)))")

@@ -181,15 +181,7 @@ impl App {
         let first = station
             .default_channel()
             .expect("the station has a channel");
-        let slate_maker = SlateMaker {
-            ff: ff.clone().with_nice(NICE_CLIPS),
-            cache: dirs.cache.clone(),
-            profile: profile.clone(),
-            encoder: encoder.clone(),
-            playout: first.playout.clone(),
-            generator: first.generator.subscribe(),
-            slate: slate_tx,
-        };
+        let slate_maker = SlateMaker::new(&config, &ff, &dirs.cache, &encoder, &first, slate_tx);
         let monitor = Monitor::new(config.server.data.clone());
         let state = handlers_state(
             &config, &station, &library, &monitor, &encoder, &ff, &dirs, &db, &clock,
@@ -597,6 +589,9 @@ struct SlateMaker {
     ff: Ffmpeg,
     cache: PathBuf,
     profile: transcode::OutputProfile,
+    /// The lower rungs of the settings' ladder: the slate comes in each of them
+    /// (a channel with a ladder of its own airs the top slate in its other rungs).
+    rungs: Vec<transcode::OutputProfile>,
     encoder: Encoder,
     playout: Arc<Playout>,
     generator: tokio::sync::watch::Receiver<crate::schedule::generator::GeneratorStatus>,
@@ -604,6 +599,28 @@ struct SlateMaker {
 }
 
 impl SlateMaker {
+    /// The slate of `config`'s ladder, made once `first`'s first clip is.
+    fn new(
+        config: &Config,
+        ff: &Ffmpeg,
+        cache: &Path,
+        encoder: &Encoder,
+        first: &crate::station::OnAir,
+        slate: tokio::sync::watch::Sender<Option<Arc<LoadedClip>>>,
+    ) -> SlateMaker {
+        let mut rungs = config.channel.rungs(&config.output);
+        SlateMaker {
+            ff: ff.clone().with_nice(NICE_CLIPS),
+            cache: cache.to_path_buf(),
+            rungs: rungs.split_off(1),
+            profile: rungs.remove(0),
+            encoder: encoder.clone(),
+            playout: first.playout.clone(),
+            generator: first.generator.subscribe(),
+            slate,
+        }
+    }
+
     async fn run(self) {
         // Each generator status change (a clip's progress, a clip done) is a moment
         // to look; a chunk on disk from an earlier run is there at once.
@@ -612,7 +629,15 @@ impl SlateMaker {
             while !self.playout.has_clip() && status.changed().await.is_ok() {}
         })
         .await;
-        match load_slate(&self.ff, &self.cache, &self.profile, &self.encoder).await {
+        match load_slate(
+            &self.ff,
+            &self.cache,
+            &self.profile,
+            &self.rungs,
+            &self.encoder,
+        )
+        .await
+        {
             Ok(s) => {
                 let _ = self.slate.send(Some(s));
             }
@@ -688,17 +713,22 @@ async fn load_slate(
     ff: &Ffmpeg,
     cache: &Path,
     p: &transcode::OutputProfile,
+    rungs: &[transcode::OutputProfile],
     enc: &Encoder,
 ) -> Result<Arc<LoadedClip>, StartError> {
     // Keyed by everything that shapes the codec parameters, ffmpeg's version included,
     // so the slate always matches the clips it is spliced between.
-    let path = cache.join(format!("slate-{}.ts", ff.clip_fingerprint(p, enc)));
-    if !path.is_file() {
-        ff.encode_slate(p, enc, p.gop_frames, &path).await?;
-    }
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| StartError::Slate(e.to_string()))?;
+    let read = async |p: &transcode::OutputProfile| -> Result<(Vec<u8>, PathBuf), StartError> {
+        let path = cache.join(format!("slate-{}.ts", ff.clip_fingerprint(p, enc)));
+        if !path.is_file() {
+            ff.encode_slate(p, enc, p.gop_frames, &path).await?;
+        }
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| StartError::Slate(e.to_string()))?;
+        Ok((bytes, path))
+    };
+    let (bytes, path) = read(p).await?;
     let info = Arc::new(ClipInfo {
         id: engine::SLATE_ID.into(),
         source: None,
@@ -710,16 +740,17 @@ async fn load_slate(
         duration: p.gop_frames as f64 / p.fps as f64,
         ..ClipInfo::default()
     });
-    let clip = LoadedClip::parse(
-        info,
-        &bytes,
-        engine::frame_ticks(p.fps),
-        p.gop_frames as usize,
-    )
-    .map_err(|e| {
-        let _ = std::fs::remove_file(&path);
+    let (ticks, gop) = (engine::frame_ticks(p.fps), p.gop_frames as usize);
+    let spoiled = |path: &Path, e: engine::loaded::ClipError| {
+        let _ = std::fs::remove_file(path);
         StartError::Slate(e.to_string())
-    })?;
+    };
+    let mut clip = LoadedClip::parse(info, &bytes, ticks, gop).map_err(|e| spoiled(&path, e))?;
+    for r in rungs {
+        let (bytes, path) = read(r).await?;
+        clip.add_rung(r.height, &bytes, ticks, gop)
+            .map_err(|e| spoiled(&path, e))?;
+    }
     Ok(Arc::new(clip))
 }
 

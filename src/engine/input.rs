@@ -258,25 +258,21 @@ fn parse_clip(
             source,
         })?;
     let mut clip = LoadedClip::parse(info.clone(), &top, format.frame_ticks, format.gop)?;
-    for h in &format.rungs {
-        if !info.rungs.contains(h) {
-            clip.add_missing_rung();
-            continue;
-        }
-        let added = match files.next() {
-            Some(Ok(bytes)) => clip.add_rung(&bytes, format.frame_ticks, format.gop),
-            Some(Err(source)) => Err(loaded::ClipError::Io {
+    // `files` holds the rungs of the channel the clip was made in, in order.
+    for (h, file) in format
+        .rungs
+        .iter()
+        .filter(|h| info.rungs.contains(h))
+        .zip(files)
+    {
+        let added = file
+            .map_err(|source| loaded::ClipError::Io {
                 id: info.id.clone(),
                 source,
-            }),
-            None => {
-                clip.add_missing_rung();
-                Ok(())
-            }
-        };
+            })
+            .and_then(|bytes| clip.add_rung(*h, &bytes, format.frame_ticks, format.gop));
         if let Err(e) = added {
             tracing::warn!(clip = %info.id, rung = h, error = %e, "a rung of the clip cannot air: its top rung airs in its place");
-            clip.add_missing_rung();
         }
     }
     Ok(clip)

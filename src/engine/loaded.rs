@@ -61,10 +61,10 @@ pub struct LoadedClip {
     pub info: Arc<ClipInfo>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) params: Option<ParameterSets>,
-    /// The channel's lower rungs of the clip, highest first; a rung the clip was
-    /// not made in (a clip from before the ladder, the slate) is absent, and the
-    /// splicer airs the top rung's frames in its place.
-    pub(crate) lower: Vec<Option<Rendition>>,
+    /// The clip's lower rungs, by height; a rung of the channel the clip was not
+    /// made in (a clip from before the ladder) is absent, and the splicer airs the
+    /// top rung's frames in its place.
+    pub(crate) lower: Vec<(u32, Rendition)>,
     /// The playout's cue generation when it was pulled (see [`super::ClipSource::recue`]).
     pub(crate) cue: u64,
 }
@@ -156,10 +156,12 @@ impl LoadedClip {
         })
     }
 
-    /// Adds a lower rung read from `file` (see [`LoadedClip::parse`]); it must be in
-    /// step with the top rung: as many frames, keyframes at the same places.
+    /// Adds its lower rung of `height`, read from `file` (see [`LoadedClip::parse`]);
+    /// it must be in step with the top rung: as many frames, keyframes at the same
+    /// places.
     pub fn add_rung(
         &mut self,
+        height: u32,
         file: &[u8],
         frame_ticks: u64,
         gop_frames: usize,
@@ -176,26 +178,21 @@ impl LoadedClip {
             return Err(ClipError::Invalid {
                 id: self.info.id.clone(),
                 reason: format!(
-                    "a rung of {} frames is not in step with the top rung's {}",
+                    "its {height}p rung of {} frames is not in step with the top rung's {}",
                     r.frames.len(),
                     self.frames.len()
                 ),
             });
         }
-        self.lower.push(Some(r));
+        self.lower.push((height, r));
         Ok(())
     }
 
-    /// Marks the next lower rung as missing: the top rung airs in its place.
-    pub fn add_missing_rung(&mut self) {
-        self.lower.push(None);
-    }
-
-    /// The frames and parameter sets of rendition `i` (0: the top rung, then the
-    /// lower rungs), the top rung's when the clip lacks that rung.
-    pub(crate) fn rendition(&self, i: usize) -> (&[Frame], Option<&ParameterSets>) {
-        match i.checked_sub(1).and_then(|j| self.lower.get(j)?.as_ref()) {
-            Some(r) => (&r.frames, r.params.as_ref()),
+    /// The frames and parameter sets of its rung of `height` (`None`: the top
+    /// rung), the top rung's when the clip lacks that rung.
+    pub(crate) fn rendition(&self, height: Option<u32>) -> (&[Frame], Option<&ParameterSets>) {
+        match height.and_then(|h| self.lower.iter().find(|(rh, _)| *rh == h)) {
+            Some((_, r)) => (&r.frames, r.params.as_ref()),
             None => (&self.frames, self.params.as_ref()),
         }
     }

@@ -159,7 +159,7 @@ impl Engine {
             t.start,
             t.first_seq,
             self.silence.clone(),
-            1 + t.rungs.len(),
+            &t.rungs,
         );
         // The phase is waited for before the first segment, like any segment's time.
         let mut timeline = Timeline::starting(self.clock.now() + t.phase);

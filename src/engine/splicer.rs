@@ -86,6 +86,8 @@ pub struct Splicer {
     /// One muxer per rung (the top first): each rung is its own stream, with its
     /// own continuity counters.
     mux: Vec<TsMuxer>,
+    /// The rungs' heights, in `mux`'s order (`None`: the top).
+    heights: Vec<Option<u32>>,
     airing: Option<Airing>,
     /// The parameter sets each rung aired last.
     last_params: Vec<Option<ParameterSets>>,
@@ -103,20 +105,24 @@ impl Splicer {
         first_seq: u64,
         silence: Arc<LoadedTrack>,
     ) -> Splicer {
-        Splicer::with_rungs(frame_ticks, segment_frames, start, first_seq, silence, 1)
+        Splicer::with_rungs(frame_ticks, segment_frames, start, first_seq, silence, &[])
     }
 
-    /// [`Splicer::new`] for a ladder of `rungs` rungs (the top one included): every
-    /// segment is cut in every rung at the same frames.
+    /// [`Splicer::new`] for a ladder whose lower rungs are `lower` (heights, highest
+    /// first): every segment is cut in every rung at the same frames.
     pub fn with_rungs(
         frame_ticks: u64,
         segment_frames: usize,
         start: Ticks,
         first_seq: u64,
         silence: Arc<LoadedTrack>,
-        rungs: usize,
+        lower: &[u32],
     ) -> Splicer {
-        let mux = (0..rungs.max(1))
+        let heights: Vec<Option<u32>> = std::iter::once(None)
+            .chain(lower.iter().map(|h| Some(*h)))
+            .collect();
+        let mux = heights
+            .iter()
             .map(|_| {
                 let mut mux = TsMuxer::new();
                 if first_seq > 0 {
@@ -134,6 +140,7 @@ impl Splicer {
             seq: first_seq,
             last_params: vec![None; mux.len()],
             mux,
+            heights,
             airing: None,
             pending_discontinuity: false,
             music: MusicBed::new(start, silence),
@@ -157,8 +164,8 @@ impl Splicer {
     pub fn start_clip(&mut self, clip: Arc<LoadedClip>) {
         // A change in any rung is a discontinuity in all of them: players switch
         // rungs only where their discontinuities agree.
-        for (i, last) in self.last_params.iter_mut().enumerate() {
-            if let (_, Some(params)) = clip.rendition(i) {
+        for (h, last) in self.heights.iter().zip(&mut self.last_params) {
+            if let (_, Some(params)) = clip.rendition(*h) {
                 if last.as_ref().is_some_and(|l| l != params) {
                     self.pending_discontinuity = true;
                 }
@@ -210,9 +217,9 @@ impl Splicer {
         let mut rungs: Vec<Bytes> = self
             .mux
             .iter_mut()
-            .enumerate()
-            .map(|(i, mux)| {
-                let (frames, _) = clip.rendition(i);
+            .zip(&self.heights)
+            .map(|(mux, h)| {
+                let (frames, _) = clip.rendition(*h);
                 mux_segment(mux, &frames[from..to], base, ft, &audio)
             })
             .collect();
@@ -537,6 +544,61 @@ pub(crate) mod tests {
             flags,
             [false, false, false, false, true, false, false, true]
         );
+    }
+
+    /// `top` with a lower rung of 144 lines: `low`'s frames (same timing).
+    fn with_rung(top: Arc<LoadedClip>, low: Arc<LoadedClip>) -> Arc<LoadedClip> {
+        let mut c = Arc::try_unwrap(top).unwrap();
+        let low = Arc::try_unwrap(low).unwrap();
+        c.lower.push((
+            144,
+            crate::engine::loaded::Rendition {
+                frames: low.frames,
+                params: low.params,
+            },
+        ));
+        Arc::new(c)
+    }
+
+    /// Every segment is cut in every rung at the same frames, each rung from its
+    /// own frames (the top's where a clip lacks the rung); a change of parameters
+    /// in any rung is a discontinuity of all of them.
+    #[test]
+    fn rungs_are_cut_in_step_and_a_change_in_one_is_a_discontinuity_in_all() {
+        let mut s =
+            Splicer::with_rungs(FT, GOP, Ticks(900_000), 7, track("silence", 10, 0), &[144]);
+        let mut segs = Vec::new();
+        for c in [
+            with_rung(clip("a", 2, 1), clip("a-low", 2, 5)),
+            // Same top parameters, other ones in the lower rung.
+            with_rung(clip("b", 1, 1), clip("b-low", 1, 6)),
+            // No lower rung: its top airs there (parameters 1 in both).
+            clip("c", 1, 1),
+        ] {
+            s.start_clip(c);
+            while !s.needs_clip() {
+                segs.push(s.next_segment());
+            }
+        }
+        let flags: Vec<bool> = segs.iter().map(|g| g.discontinuity).collect();
+        assert_eq!(flags, [false, false, true, true]);
+        for g in &segs {
+            assert_eq!(g.lower.len(), 1);
+            // The same timestamps in both rungs, in the same order.
+            let ts = |b: &[u8]| -> Vec<(u64, u64)> {
+                let aus = ts::read_video_access_units(b).unwrap();
+                aus.iter().map(|a| (a.pts, a.dts)).collect()
+            };
+            assert_eq!(ts(&g.data), ts(&g.lower[0]));
+            assert_eq!(g.codecs.len(), 2);
+        }
+        // The lower rung carries its own frames, then the top's for `c`.
+        let low_params = |b: &[u8]| {
+            let aus = ts::read_video_access_units(b).unwrap();
+            crate::media::h264::parameter_sets(&aus[0].data)
+        };
+        assert_eq!(low_params(&segs[0].lower[0]), clip("x", 1, 5).params);
+        assert_eq!(low_params(&segs[3].lower[0]), clip("x", 1, 1).params);
     }
 
     /// Whether each TS packet of `ts` carries discontinuity_indicator.

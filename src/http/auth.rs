@@ -30,6 +30,16 @@ impl Tokens {
             Some(viewer) => same(token, viewer) || same(token, &self.admin),
         }
     }
+
+    /// True when a request's headers or query (`query`) carry a token that opens
+    /// the viewer routes; any request, when no viewer token is set.
+    pub fn viewer_presented(&self, headers: &HeaderMap, query: Option<&str>) -> bool {
+        match (&self.viewer, presented(headers, query)) {
+            (None, _) => true,
+            (Some(viewer), Some(t)) => same(&t, viewer) || same(&t, &self.admin),
+            (Some(_), None) => false,
+        }
+    }
 }
 
 /// The admin token: `configured` if set, else the one stored in `data/admin-token`,

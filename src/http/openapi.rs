@@ -195,7 +195,9 @@ mod tests {
                 "/epg.xml" | "/device.xml" => &["application/xml"],
                 "/lineup.post" | "/tuner/{token}/lineup.post" => &["text/plain"],
                 "/tuner/{token}/{file}" => &["application/json", "application/xml"],
-                "/stream/{file}" | "/stream/{token}/{file}" => &["video/mp2t"],
+                "/stream/{file}"
+                | "/stream/{token}/{file}"
+                | "/stream/{token}/{channel}/{file}" => &["video/mp2t"],
                 "/hls/{file}" | "/hls/{channel}/{file}" | "/hls/{channel}/{rung}/{file}" => {
                     &["application/vnd.apple.mpegurl", "video/mp2t"]
                 }

@@ -44,6 +44,7 @@ fn open_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(thumbs::channel_logo))
         // These check the viewer token in their path themselves.
         .routes(routes!(stream::stream_with_token))
+        .routes(routes!(stream::rung_stream_with_token))
         .routes(routes!(hdhomerun::with_token))
         .routes(routes!(hdhomerun::lineup_post_with_token))
 }

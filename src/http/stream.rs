@@ -21,8 +21,8 @@ use std::time::Duration;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, watch};
@@ -37,11 +37,21 @@ use crate::engine::Live;
 use crate::engine::live::Retained;
 use crate::station::Station;
 
+/// `?transcode=PROFILE`, which Jellyfin appends for a tuner it believes
+/// transcodes: it picks a rung of the ladder.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    /// Jellyfin's transcode profile: `heavy` (the top rung), `mobile` and
+    /// `internet720` (720p), `internet540`, `internet480`, `internet360`,
+    /// `internet240`: the highest rung at or below that height (else the lowest).
+    pub transcode: Option<String>,
+}
+
 /// A channel's continuous MPEG-TS: an endless response, starting a few segments
-/// behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). Query
-/// strings (such as Jellyfin's `?transcode=`) are ignored.
+/// behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). The
+/// top rung of the ladder, or the rung `?transcode=` asks for.
 #[utoipa::path(get, path = "/stream/{file}",
-    params(("file" = String, Path, description = "The channel's slug and `.ts`, e.g. `main.ts`.")),
+    params(("file" = String, Path, description = "The channel's slug and `.ts`, e.g. `main.ts`."), StreamQuery),
     responses(
         (status = 200, description = "The stream, without end (chunked).", content((MpegTs = "video/mp2t"))),
         (status = 404, description = "No such channel.", body = ErrorBody),
@@ -51,34 +61,134 @@ use crate::station::Station;
 pub async fn stream(
     State(st): State<AppState>,
     Path(file): Path<String>,
+    Query(q): Query<StreamQuery>,
     peer: Option<Extension<ConnectInfo<Peer>>>,
 ) -> Response {
-    open(&st, &file, peer.map(|Extension(ConnectInfo(p))| p))
+    let peer = peer.map(|Extension(ConnectInfo(p))| p);
+    match file.strip_suffix(".ts") {
+        Some(slug) => open(&st, slug, Rung::Transcode(q.transcode.as_deref()), peer),
+        None => ApiError::not_found("no such stream: names end in .ts").into_response(),
+    }
 }
 
 /// A channel's continuous MPEG-TS with the viewer token in the path, for clients
-/// that drop query strings and cannot send headers (Plex).
+/// that drop query strings and cannot send headers (Plex); or, as
+/// `/stream/{channel}/{rung}.ts`, one rung of a channel's ladder (`480p.ts`).
 #[utoipa::path(get, path = "/stream/{token}/{file}",
     params(
-        ("token" = String, Path, description = "The viewer token (VIEWER_TOKEN)."),
-        ("file" = String, Path, description = "The channel's slug and `.ts`."),
+        ("token" = String, Path, description = "The viewer token (VIEWER_TOKEN); or a channel's slug, for a rung."),
+        ("file" = String, Path, description = "The channel's slug and `.ts`; or, after a slug, a rung and `.ts` (`480p.ts`)."),
+        StreamQuery,
     ),
     responses(
         (status = 200, description = "The stream, without end (chunked).", content((MpegTs = "video/mp2t"))),
         (status = 401, description = "Wrong token.", body = ErrorBody),
-        (status = 404, description = "No such channel.", body = ErrorBody),
+        (status = 404, description = "No such channel, or no such rung.", body = ErrorBody),
         (status = 503, description = "Every tuner is in use, or the channel is not on air yet.", body = ErrorBody),
     ),
 )]
 pub async fn stream_with_token(
     State(st): State<AppState>,
     Path((token, file)): Path<(String, String)>,
+    Query(q): Query<StreamQuery>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> Response {
+    let peer = peer.map(|Extension(ConnectInfo(p))| p);
+    // `/stream/{channel}/{rung}.ts`: the token, if one is needed, comes as for any
+    // viewer route.
+    if let Some(rung) = file.strip_suffix(".ts").filter(|r| is_rung_name(r))
+        && st.station.get(&token).is_some()
+    {
+        if !st.tokens.viewer_presented(&headers, uri.query()) {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "a viewer token is needed")
+                .into_response();
+        }
+        return open(&st, &token, Rung::Named(rung), peer);
+    }
+    if !st.tokens.viewer_in_path(&token) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "wrong viewer token").into_response();
+    }
+    match file.strip_suffix(".ts") {
+        Some(slug) => open(&st, slug, Rung::Transcode(q.transcode.as_deref()), peer),
+        None => ApiError::not_found("no such stream: names end in .ts").into_response(),
+    }
+}
+
+/// One rung of a channel's continuous MPEG-TS, with the viewer token in the path.
+#[utoipa::path(get, path = "/stream/{token}/{channel}/{file}",
+    params(
+        ("token" = String, Path, description = "The viewer token (VIEWER_TOKEN)."),
+        ("channel" = String, Path, description = "The channel's slug."),
+        ("file" = String, Path, description = "The rung and `.ts`: `480p.ts`."),
+    ),
+    responses(
+        (status = 200, description = "The stream, without end (chunked).", content((MpegTs = "video/mp2t"))),
+        (status = 401, description = "Wrong token.", body = ErrorBody),
+        (status = 404, description = "No such channel, or no such rung.", body = ErrorBody),
+        (status = 503, description = "Every tuner is in use, or the channel is not on air yet.", body = ErrorBody),
+    ),
+)]
+pub async fn rung_stream_with_token(
+    State(st): State<AppState>,
+    Path((token, channel, file)): Path<(String, String, String)>,
     peer: Option<Extension<ConnectInfo<Peer>>>,
 ) -> Response {
     if !st.tokens.viewer_in_path(&token) {
         return ApiError::new(StatusCode::UNAUTHORIZED, "wrong viewer token").into_response();
     }
-    open(&st, &file, peer.map(|Extension(ConnectInfo(p))| p))
+    let peer = peer.map(|Extension(ConnectInfo(p))| p);
+    match file.strip_suffix(".ts") {
+        Some(rung) => open(&st, &channel, Rung::Named(rung), peer),
+        None => ApiError::not_found("no such stream: names end in .ts").into_response(),
+    }
+}
+
+/// Which rung of the ladder a request asks for.
+enum Rung<'a> {
+    /// By its folder name (`480p`).
+    Named(&'a str),
+    /// By Jellyfin's `?transcode=` profile, if any (none: the top).
+    Transcode(Option<&'a str>),
+}
+
+/// `480p`, `1080p`: the name of a rung.
+fn is_rung_name(s: &str) -> bool {
+    s.strip_suffix('p')
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The height Jellyfin's transcode profile `p` asks for (`None`: the top rung).
+fn profile_height(p: &str) -> Option<u32> {
+    match p.to_ascii_lowercase().as_str() {
+        "mobile" | "internet720" => Some(720),
+        "internet540" => Some(540),
+        "internet480" => Some(480),
+        "internet360" => Some(360),
+        "internet240" => Some(240),
+        _ => None,
+    }
+}
+
+/// The index (0: the top) of the rung `r` names on `live`, or why there is none.
+fn rung_index(live: &Live, r: &Rung<'_>) -> Result<usize, String> {
+    match r {
+        Rung::Named(name) => live
+            .rung_named(name)
+            .ok_or_else(|| format!("no rung {name:?} on this channel")),
+        Rung::Transcode(p) => {
+            let Some(height) = p.and_then(profile_height) else {
+                return Ok(0);
+            };
+            let rungs = live.rungs();
+            // Rungs are listed highest first: the first at or below, else the last.
+            Ok(rungs
+                .iter()
+                .position(|r| r.height <= height)
+                .unwrap_or(rungs.len().saturating_sub(1)))
+        }
+    }
 }
 
 /// How often a stream with no new segment checks its channel is still on air.
@@ -95,12 +205,13 @@ const STILL_ON_AIR: Duration = Duration::from_secs(5);
 /// all at hand (`scripts/first-picture-bench.sh`).
 pub const TUNE_IN_SECS: f64 = 5.0;
 
-fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
-    let Some(slug) = file.strip_suffix(".ts") else {
-        return ApiError::not_found("no such stream: names end in .ts").into_response();
-    };
+fn open(st: &AppState, slug: &str, rung: Rung<'_>, peer: Option<Peer>) -> Response {
     let Some(ch) = st.station.get(slug) else {
         return ApiError::not_found(format!("no channel {slug:?}")).into_response();
+    };
+    let rung = match rung_index(&ch.live, &rung) {
+        Ok(i) => i,
+        Err(e) => return ApiError::not_found(e).into_response(),
     };
     // At most one segment less than the window behind, so a client reading its
     // first segments at once is never near the pace watch's limit.
@@ -149,6 +260,7 @@ fn open(st: &AppState, file: &str, peer: Option<Peer>) -> Response {
         watching.clone(),
     ));
     let feed = Feed {
+        rung,
         stopping: st.stopping.clone(),
         rx: ch.live.subscribe(),
         live: ch.live.clone(),
@@ -217,6 +329,8 @@ async fn watch_pace(live: Arc<Live>, client: Arc<Client>, done: CancellationToke
 
 /// The body of one continuous stream.
 struct Feed {
+    /// The rung it sends (0: the top).
+    rung: usize,
     /// The server stopping: the stream ends, rather than hold the shutdown up.
     stopping: CancellationToken,
     live: Arc<Live>,
@@ -243,7 +357,7 @@ impl Feed {
                 return None;
             }
             let seq = self.client.next.load(Ordering::Acquire);
-            match self.live.segment_at(seq) {
+            match self.live.rung_segment_at(self.rung, seq) {
                 Retained::Here(data) => {
                     self.client.next.store(seq + 1, Ordering::Release);
                     (self.client.counters.bytes).fetch_add(data.len() as u64, Ordering::Relaxed);

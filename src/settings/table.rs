@@ -229,10 +229,10 @@ declare! {
             { env: &["WATERMARK_FALLBACK"], flag: Some("watermark-fallback"), value_name: "TEXT", group: LOOK,
               apply: Apply::Live, label: "Watermark fallback", default_text: Some("the title"),
               example: Some("\"My channel\""), check: Some(|c| rules::watermark_fallback(c.channel.watermark_fallback.as_deref())) }
-        renditions: Ladder = Ladder::NONE,
-            "Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@700), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; each is encoded by the same ffmpeg run as the top and aired in step with it, so players pick what their network carries; none: the top rung alone"
+        renditions: Ladder = Ladder::auto(),
+            "Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone"
             { env: &["RENDITIONS"], flag: Some("renditions"), value_name: "RUNGS", group: OUTPUT,
-              apply: Apply::Restart, label: "Quality ladder", default_text: Some("none"), example: Some("480p@1400,360p@700"),
+              apply: Apply::Restart, label: "Quality ladder", example: Some("480p@1400,360p@800"),
               check: Some(|c| rules::renditions(&c.channel.renditions, &c.output.profile())) }
         music_loudness: f64 = DEFAULT_MUSIC_LUFS,
             "Music loudness target, LUFS (EBU R128 integrated); tracks are re-encoded to it"

@@ -94,6 +94,7 @@ fn patches_are_checked_field_by_field_then_as_a_whole() {
         .map(|p| (p.width, p.height))
         .collect();
     assert_eq!(sizes, [(1280, 720), (854, 480), (640, 360)]);
+    assert_eq!(Config::default().channel.renditions.to_string(), "auto");
 }
 
 #[test]

@@ -122,6 +122,11 @@ pub fn config(dir: &Path, args: &[&str]) -> Config {
     if !args.contains(&"--discovery") {
         argv.extend(["--discovery".into(), "false".into()]);
     }
+    // One rung unless a test asks for a ladder: most tests read the media playlist
+    // at /hls/…/stream.m3u8, and a rung more is an encode more.
+    if !args.contains(&"--renditions") {
+        argv.extend(["--renditions".into(), "none".into()]);
+    }
     argv.extend(args.iter().map(|a| a.to_string()));
     let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
     let Command::Serve(serve) = cli.command else {

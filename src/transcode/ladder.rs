@@ -23,32 +23,50 @@ pub struct Rung {
     pub kbps: Option<u32>,
 }
 
-/// The rungs below the top one, highest first; empty for a single stream.
+/// The rungs below the top one, highest first; empty for a single stream. `auto`
+/// (the default) is [`Ladder::AUTO`]'s rungs, those of them below the top.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ladder(Vec<Rung>);
+pub struct Ladder {
+    rungs: Vec<Rung>,
+    auto: bool,
+}
 
 impl Ladder {
-    /// What a channel airs when `RENDITIONS` is not set: a rung for a slow Wi-Fi
-    /// (480p) and one for a phone on mobile data (360p) under the top one.
-    pub const DEFAULT: &'static str = "480p@1400,360p@700";
+    /// What `auto` (the default) airs under the top rung: a rung for a slow Wi-Fi
+    /// (480p) and one for a phone on mobile data (360p), each at a bit rate scaled
+    /// from the top's by its pixels (1350 and 750 kb/s under 720p at 3000).
+    pub const AUTO: &'static str = "480p,360p";
 
     /// The single stream: the top rung alone.
-    pub const NONE: Ladder = Ladder(Vec::new());
+    pub const NONE: Ladder = Ladder {
+        rungs: Vec::new(),
+        auto: false,
+    };
 
-    /// The rungs below the top, highest first.
+    /// The default: [`Ladder::AUTO`]'s rungs below the top.
+    pub fn auto() -> Ladder {
+        Ladder {
+            auto: true,
+            ..Ladder::AUTO.parse().expect("the auto ladder reads")
+        }
+    }
+
+    /// The rungs below the top, highest first (for `auto`, whatever the top).
     pub fn rungs(&self) -> &[Rung] {
-        &self.0
+        &self.rungs
     }
 
     /// Whether the channel airs the top rung alone.
     pub fn is_single(&self) -> bool {
-        self.0.is_empty()
+        self.rungs.is_empty()
     }
 
-    /// Refuses a rung at or above `top`'s height, or one whose width at `top`'s
-    /// aspect ratio would be under two pixels.
+    /// Refuses a rung at or above `top`'s height (`auto` leaves those out instead).
     pub fn check(&self, top: &OutputProfile) -> Result<(), String> {
-        for r in &self.0 {
+        if self.auto {
+            return Ok(());
+        }
+        for r in &self.rungs {
             if r.height >= top.height {
                 return Err(format!(
                     "{}p is not below the top rung ({}x{}, set by WIDTH and HEIGHT)",
@@ -64,7 +82,7 @@ impl Ladder {
     pub fn profiles(&self, top: &OutputProfile) -> Vec<OutputProfile> {
         let mut all = vec![top.clone()];
         all.extend(
-            self.0
+            self.rungs
                 .iter()
                 .filter(|r| r.height < top.height)
                 .map(|r| rung_profile(top, r)),
@@ -74,14 +92,14 @@ impl Ladder {
 }
 
 /// The profile of `rung` under `top`: the top's aspect ratio at the rung's height
-/// (even width), the rung's bit rate or one scaled from the top's by pixel count
-/// to the power 0.75 (fewer pixels need more bits each), to 50 kb/s.
+/// (even width), the rung's bit rate or the top's scaled by pixel count, to 50
+/// kb/s and at least 200.
 pub fn rung_profile(top: &OutputProfile, rung: &Rung) -> OutputProfile {
     let width = even(f64::from(top.width) * f64::from(rung.height) / f64::from(top.height));
     let kbps = rung.kbps.unwrap_or_else(|| {
         let pixels = f64::from(width * rung.height) / f64::from(top.width * top.height);
-        let scaled = f64::from(top.video_kbps) * pixels.powf(0.75);
-        ((scaled / 50.0).round() as u32 * 50).max(100)
+        let scaled = f64::from(top.video_kbps) * pixels;
+        ((scaled / 50.0).round() as u32 * 50).max(200)
     });
     OutputProfile {
         width,
@@ -108,6 +126,9 @@ impl FromStr for Ladder {
         if s.is_empty() || s.eq_ignore_ascii_case("none") {
             return Ok(Ladder::NONE);
         }
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Ladder::auto());
+        }
         let mut rungs: Vec<Rung> = Vec::new();
         for part in s.split(',') {
             let rung = parse_rung(part.trim())?;
@@ -120,7 +141,7 @@ impl FromStr for Ladder {
             rungs.push(rung);
         }
         rungs.sort_by_key(|r| std::cmp::Reverse(r.height));
-        Ok(Ladder(rungs))
+        Ok(Ladder { rungs, auto: false })
     }
 }
 
@@ -160,11 +181,14 @@ fn parse_rung(text: &str) -> Result<Rung, ParseLadderError> {
 
 impl fmt::Display for Ladder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
+        if self.auto {
+            return f.write_str("auto");
+        }
+        if self.rungs.is_empty() {
             return f.write_str("none");
         }
         let parts: Vec<String> = self
-            .0
+            .rungs
             .iter()
             .map(|r| match r.kbps {
                 Some(k) => format!("{}p@{k}", r.height),
@@ -197,7 +221,8 @@ mod tests {
         assert!("none".parse::<Ladder>().unwrap().is_single());
         assert!("".parse::<Ladder>().unwrap().is_single());
         assert_eq!(Ladder::NONE.to_string(), "none");
-        assert!(Ladder::DEFAULT.parse::<Ladder>().is_ok());
+        assert_eq!("Auto".parse::<Ladder>().unwrap(), Ladder::auto());
+        assert_eq!(Ladder::auto().to_string(), "auto");
     }
 
     #[test]
@@ -235,14 +260,14 @@ mod tests {
             .iter()
             .map(|p| (p.width, p.height, p.video_kbps))
             .collect();
-        // 360p: a quarter of the pixels, 3000 * 0.25^0.75 = 1061 -> 1050.
+        // 360p: a quarter of the pixels, a quarter of the bits; 144p: at least 200.
         assert_eq!(
             sizes,
             [
                 (1280, 720, 3000),
                 (854, 480, 1400),
-                (640, 360, 1050),
-                (256, 144, 250)
+                (640, 360, 750),
+                (256, 144, 200)
             ]
         );
         assert!(p.iter().all(|r| r.fps == 30 && r.gop_frames == 60));
@@ -253,6 +278,26 @@ mod tests {
         };
         assert_eq!(l.profiles(&square)[1].width, 640);
         assert_eq!(Ladder::NONE.profiles(&top()), [top()]);
+        // auto: 480p and 360p under 720p; under a 480p top, 360p alone, never refused.
+        let auto: Vec<(u32, u32)> = Ladder::auto()
+            .profiles(&top())
+            .iter()
+            .map(|p| (p.height, p.video_kbps))
+            .collect();
+        assert_eq!(auto, [(720, 3000), (480, 1350), (360, 750)]);
+        let small = OutputProfile {
+            width: 854,
+            height: 480,
+            video_kbps: 1500,
+            ..top()
+        };
+        assert!(Ladder::auto().check(&small).is_ok());
+        let heights: Vec<u32> = Ladder::auto()
+            .profiles(&small)
+            .iter()
+            .map(|p| p.height)
+            .collect();
+        assert_eq!(heights, [480, 360]);
     }
 
     /// One run encodes every rung from the same frames: each rung at its own size

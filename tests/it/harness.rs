@@ -90,6 +90,8 @@ impl Server {
             .args(args)
             // Its UDP port is one for the machine; tests run side by side.
             .env("DISCOVERY", "false")
+            // One rung unless a test asks for a ladder (`--renditions`).
+            .env("RENDITIONS", "none")
             .env("RUST_LOG", "info");
         cmd
     }

@@ -14,6 +14,7 @@ mod generation;
 mod guide;
 mod hls;
 mod iptv;
+mod ladder;
 mod logos;
 mod metrics;
 mod music;

@@ -1,0 +1,271 @@
+//! The quality ladder over HTTP, as players and tuner clients use it: the
+//! multivariant playlist and what it announces against what each rung really is
+//! (ffprobe), the rungs in lockstep (the same playlist, segments starting at the
+//! same timestamp) across a skip and a restart, each rung's continuous stream and
+//! Jellyfin's `?transcode=` profiles.
+
+use std::path::Path;
+
+use reqwest::{Client, Method};
+use shufflecast::testkit::http::{call, text};
+use shufflecast::testkit::media::{packets, streams};
+use shufflecast::testkit::server::TestServer;
+
+use super::{SMALL, TOKEN};
+
+/// 640x360 at the top, 240p at 400 kb/s and 144p (at a bit rate scaled from the top's).
+const LADDER: [&str; 6] = [
+    "--width",
+    "640",
+    "--height",
+    "360",
+    "--renditions",
+    "240p@400,144p",
+];
+
+fn args() -> Vec<&'static str> {
+    let mut a = vec!["--admin-token", TOKEN];
+    // SMALL's clip and chunk lengths; LADDER's size after its own.
+    a.extend(&SMALL[4..]);
+    a.extend(LADDER);
+    a
+}
+
+/// `KEY=VALUE` attributes of an `EXT-X-STREAM-INF` line (quoted values unquoted).
+fn attributes(line: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = line.split_once(':').map_or("", |(_, r)| r);
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let (value, next) = match after.strip_prefix('"') {
+            Some(q) => {
+                let (v, n) = q.split_once('"').unwrap_or((q, ""));
+                (v, n.strip_prefix(',').unwrap_or(n))
+            }
+            None => after.split_once(',').unwrap_or((after, "")),
+        };
+        out.push((key.to_string(), value.to_string()));
+        rest = next;
+    }
+    out
+}
+
+/// The first video timestamp and the picture size of a segment file.
+fn first_pts_and_size(path: &Path) -> (i64, (u64, u64)) {
+    let pts = packets(path)
+        .iter()
+        .find(|p| p.kind == "video")
+        .expect("video in the segment")
+        .pts;
+    let v = &streams(path)[0];
+    let size = (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap());
+    (pts, size)
+}
+
+/// Every rung's playlist is the top's, byte for byte (the same sequence numbers,
+/// durations, dates and discontinuities), and the newest segment starts at the
+/// same timestamp in each, at the rung's own size.
+async fn in_lockstep(c: &Client, s: &TestServer, dir: &Path, rungs: &[(&str, (u64, u64))]) {
+    let top = text(c, &s.url("/hls/main/360p/stream.m3u8")).await;
+    let (_, _, items) = crate::harness::parse_playlist(&top);
+    let newest = &items.last().expect("segments listed").0;
+    let mut firsts = Vec::new();
+    for (rung, size) in rungs {
+        let playlist = text(c, &s.url(&format!("/hls/main/{rung}/stream.m3u8"))).await;
+        // The newest segment may have come between the two reads.
+        if playlist != top {
+            let (_, _, theirs) = crate::harness::parse_playlist(&playlist);
+            assert_eq!(
+                theirs[..theirs.len() - 1],
+                items[1..],
+                "{rung} moved on by one segment only:\n{playlist}\n{top}"
+            );
+        }
+        let bytes = c
+            .get(s.url(&format!("/hls/main/{rung}/{newest}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let file = dir.join(format!("{rung}-{newest}"));
+        std::fs::write(&file, &bytes).unwrap();
+        let (pts, got) = first_pts_and_size(&file);
+        assert_eq!(got, *size, "{rung}'s picture");
+        firsts.push(pts);
+    }
+    assert!(
+        firsts.windows(2).all(|w| w[0] == w[1]),
+        "{newest} starts at the same timestamp in every rung: {firsts:?}"
+    );
+}
+
+/// Waits until `n` segments newer than the newest listed now are out.
+async fn wait_segments(c: &Client, s: &TestServer, n: u64) {
+    let newest = async || {
+        let p = text(c, &s.url("/hls/main/360p/stream.m3u8")).await;
+        let (seq, _, items) = crate::harness::parse_playlist(&p);
+        seq + items.len() as u64
+    };
+    let want = newest().await + n;
+    shufflecast::testkit::until(
+        &format!("{n} more segments"),
+        shufflecast::testkit::PATIENCE,
+        async || newest().await >= want,
+    )
+    .await;
+}
+
+/// A few seconds of a continuous stream, saved to `file`.
+async fn record(c: &Client, url: &str, file: &Path) {
+    let mut r = c.get(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    let mut out = Vec::new();
+    while out.len() < 400_000 {
+        match tokio::time::timeout(std::time::Duration::from_secs(30), r.chunk()).await {
+            Ok(Ok(Some(b))) => out.extend_from_slice(&b),
+            _ => break,
+        }
+    }
+    std::fs::write(file, out).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ladder_is_announced_as_it_is_and_its_rungs_air_in_lockstep() {
+    let _limit = crate::limit::fast(600);
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(dir.path(), &args()).await;
+    s.wait_200("/hls/stream.m3u8", shufflecast::testkit::PATIENCE)
+        .await;
+    let c = Client::new();
+
+    // The multivariant playlist: each rung with what players need.
+    let multivariant = text(&c, &s.url("/hls/stream.m3u8")).await;
+    assert!(
+        multivariant.contains("#EXT-X-INDEPENDENT-SEGMENTS"),
+        "{multivariant}"
+    );
+    let lines: Vec<&str> = multivariant.lines().collect();
+    let mut variants = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with("#EXT-X-STREAM-INF:") {
+            let a: std::collections::HashMap<String, String> = attributes(l).into_iter().collect();
+            variants.push((a, lines[i + 1].to_string()));
+        }
+    }
+    let mut sizes: Vec<&str> = variants
+        .iter()
+        .map(|(a, _)| a["RESOLUTION"].as_str())
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, ["256x144", "426x240", "640x360"], "{multivariant}");
+    for (a, uri) in &variants {
+        assert!(
+            a["CODECS"].starts_with("avc1.64") && a["CODECS"].ends_with(",mp4a.40.2"),
+            "{a:?}"
+        );
+        assert_eq!(a["FRAME-RATE"], "30.000");
+        let (peak, avg): (u64, u64) = (
+            a["BANDWIDTH"].parse().unwrap(),
+            a["AVERAGE-BANDWIDTH"].parse().unwrap(),
+        );
+        assert!(avg > 0 && avg <= peak, "{a:?}");
+        assert_eq!(
+            uri,
+            &format!(
+                "{}p/stream.m3u8",
+                a["RESOLUTION"].split('x').nth(1).unwrap()
+            )
+        );
+    }
+    // The 240p rung's 400 kb/s plus the music: announced at no less.
+    let low = variants
+        .iter()
+        .find(|(a, _)| a["RESOLUTION"] == "426x240")
+        .unwrap();
+    assert!(
+        low.0["BANDWIDTH"].parse::<u64>().unwrap() >= 560_000,
+        "{:?}",
+        low.0
+    );
+    // The default channel's rungs answer beside its multivariant playlist too.
+    assert!(
+        text(&c, &s.url("/hls/240p/stream.m3u8"))
+            .await
+            .contains("#EXTINF")
+    );
+
+    // Playlists are gzipped for clients that take it; segments never are.
+    let r = c
+        .get(s.url("/hls/stream.m3u8"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let rungs = [
+        ("360p", (640, 360)),
+        ("240p", (426, 240)),
+        ("144p", (256, 144)),
+    ];
+    in_lockstep(&c, &s, dir.path(), &rungs).await;
+
+    // A skip: still in lockstep, every rung.
+    let (st, _) = call(
+        &c,
+        Method::POST,
+        &s.url("/api/skip_to_next"),
+        Some(TOKEN),
+        None,
+        None,
+    )
+    .await;
+    assert!(st.is_success(), "{st}");
+    wait_segments(&c, &s, 3).await;
+    in_lockstep(&c, &s, dir.path(), &rungs).await;
+
+    // Each rung's continuous stream, by name or by Jellyfin's profile.
+    for (path, size) in [
+        ("/stream/main/144p.ts", (256, 144)),
+        ("/stream/main.ts?transcode=internet240", (426, 240)),
+        ("/stream/main.ts?transcode=heavy", (640, 360)),
+        ("/stream/main.ts?transcode=mobile", (640, 360)),
+    ] {
+        let file = dir.path().join("rung.ts");
+        record(&c, &s.url(path), &file).await;
+        let v = &streams(&file)[0];
+        assert_eq!(
+            (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()),
+            size,
+            "{path}"
+        );
+    }
+    let r = c.get(s.url("/stream/main/999p.ts")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = c
+        .get(s.url("/hls/main/999p/stream.m3u8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // A restart: one discontinuity, at the same place in every rung.
+    s.stop().await;
+    let s = TestServer::start(dir.path(), &args()).await;
+    s.wait_200("/hls/stream.m3u8", shufflecast::testkit::PATIENCE)
+        .await;
+    wait_segments(&c, &s, 1).await;
+    for (rung, _) in rungs {
+        let p = text(&c, &s.url(&format!("/hls/main/{rung}/stream.m3u8"))).await;
+        assert_eq!(
+            p.matches("#EXT-X-DISCONTINUITY\n").count(),
+            1,
+            "{rung}:\n{p}"
+        );
+    }
+    in_lockstep(&c, &s, dir.path(), &rungs).await;
+    s.stop().await;
+}
