@@ -753,6 +753,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hls/{channel}/{rung}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rung's media playlist (stream.m3u8) or one of its segments. */
+        get: operations["rung_hls_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hls/{file}": {
         parameters: {
             query?: never;
@@ -922,10 +939,27 @@ export interface paths {
         };
         /**
          * A channel's continuous MPEG-TS: an endless response, starting a few segments
-         *     behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). Query
-         *     strings (such as Jellyfin's `?transcode=`) are ignored.
+         *     behind the live edge, more than 5 s of stream at once (`TUNE_IN_SECS`). The
+         *     top rung of the ladder, or the rung `?transcode=` asks for.
          */
         get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stream/{token}/{channel}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rung of a channel's continuous MPEG-TS, with the viewer token in the path. */
+        get: operations["rung_stream_with_token"];
         put?: never;
         post?: never;
         delete?: never;
@@ -943,7 +977,8 @@ export interface paths {
         };
         /**
          * A channel's continuous MPEG-TS with the viewer token in the path, for clients
-         *     that drop query strings and cannot send headers (Plex).
+         *     that drop query strings and cannot send headers (Plex); or, as
+         *     `/stream/{channel}/{rung}.ts`, one rung of a channel's ladder (`480p.ts`).
          */
         get: operations["stream_with_token"];
         put?: never;
@@ -1805,6 +1840,12 @@ export interface components {
              */
             ready_chunks: number;
             /**
+             * Quality ladder
+             * @description Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone
+             * @default auto
+             */
+            renditions: string;
+            /**
              * Schedule (cron)
              * @description Extra generation runs on a cron schedule, local time ("0 2 * * *": 2 am); the ready target applies at all times
              * @default
@@ -1960,6 +2001,12 @@ export interface components {
              * @default 2
              */
             ready_chunks: number;
+            /**
+             * Quality ladder
+             * @description Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone
+             * @default auto
+             */
+            renditions: string;
             /**
              * Schedule (cron)
              * @description Extra generation runs on a cron schedule, local time ("0 2 * * *": 2 am); the ready target applies at all times
@@ -4401,6 +4448,77 @@ export interface operations {
             };
         };
     };
+    rung_hls_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's slug. */
+                channel: string;
+                /** @description The rung, by its height: 720p, 480p, ... */
+                rung: string;
+                /** @description stream.m3u8, or a segment the rung's playlist names. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rung's playlist or a segment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Part of a segment. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description No token, or a wrong one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel or rung, or no such segment (it left the live window). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The range lies outside the segment. */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not on air yet: retry in a second. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     hls_file: {
         parameters: {
             query?: never;
@@ -4691,7 +4809,14 @@ export interface operations {
     };
     stream: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Jellyfin's transcode profile: `heavy` (the top rung), `mobile` and
+                 *     `internet720` (720p), `internet540`, `internet480`, `internet360`,
+                 *     `internet240`: the highest rung at or below that height (else the lowest).
+                 */
+                transcode?: string | null;
+            };
             header?: never;
             path: {
                 /** @description The channel's slug and `.ts`, e.g. `main.ts`. */
@@ -4739,14 +4864,16 @@ export interface operations {
             };
         };
     };
-    stream_with_token: {
+    rung_stream_with_token: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The viewer token (VIEWER_TOKEN). */
                 token: string;
-                /** @description The channel's slug and `.ts`. */
+                /** @description The channel's slug. */
+                channel: string;
+                /** @description The rung and `.ts`: `480p.ts`. */
                 file: string;
             };
             cookie?: never;
@@ -4771,7 +4898,66 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such channel. */
+            /** @description No such channel, or no such rung. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Every tuner is in use, or the channel is not on air yet. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_with_token: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Jellyfin's transcode profile: `heavy` (the top rung), `mobile` and
+                 *     `internet720` (720p), `internet540`, `internet480`, `internet360`,
+                 *     `internet240`: the highest rung at or below that height (else the lowest).
+                 */
+                transcode?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The viewer token (VIEWER_TOKEN); or a channel's slug, for a rung. */
+                token: string;
+                /** @description The channel's slug and `.ts`; or, after a slug, a rung and `.ts` (`480p.ts`). */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream, without end (chunked). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Wrong token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel, or no such rung. */
             404: {
                 headers: {
                     [name: string]: unknown;
