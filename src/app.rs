@@ -498,6 +498,7 @@ fn handlers_state(
         },
         started: clock.wall_now(),
         tuners: Arc::new(http::tuners::Tuners::new(config.server.tuner_count)),
+        viewing: Arc::default(),
         device: tuner_device(db)?,
         logos: Arc::new(http::logos::Logos::new(
             ff.clone().with_nice(NICE_CLIPS),

@@ -469,6 +469,16 @@ impl Live {
         self.inner.read().rungs.clone()
     }
 
+    /// Rung `i`'s name in URLs and counters (`480p`); `top` for the top rung of a
+    /// window whose rungs were never described.
+    pub fn rung_name(&self, i: usize) -> String {
+        self.inner
+            .read()
+            .rungs
+            .get(i)
+            .map_or_else(|| "top".to_string(), |r| rung_folder(r.height))
+    }
+
     /// The rung whose URL folder is `folder` (`480p`), by index (0: the top).
     pub fn rung_named(&self, name: &str) -> Option<usize> {
         self.inner

@@ -21,8 +21,8 @@ use super::urls;
 use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
     GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
-    Queued, Requested, SearchQuery, ServerEvent, SettingsResponse, SkipTarget, Skipping, Stats,
-    Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video,
+    Queued, Requested, RungStatus, SearchQuery, ServerEvent, SettingsResponse, SkipTarget,
+    Skipping, Stats, Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video,
 };
 use crate::engine::Command;
 use crate::schedule::generator::GeneratorCommand;
@@ -54,7 +54,33 @@ pub async fn status(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<St
             .count(),
         generator: ch.generator.status().into(),
         library: counts.into(),
+        rungs: rungs(&st, &ch),
     }))
+}
+
+/// The rungs of `ch`'s ladder, as aired and as watched.
+fn rungs(st: &AppState, ch: &OnAir) -> Vec<RungStatus> {
+    let measured = ch.live.bandwidth();
+    ch.live
+        .rungs()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = ch.live.rung_name(i);
+            let served = st.viewing.rung(ch.slug.as_str(), &name);
+            let m = measured.get(i).cloned().unwrap_or_default();
+            RungStatus {
+                name,
+                width: r.width,
+                height: r.height,
+                video_kbps: r.video_kbps,
+                peak_bps: m.peak_bps,
+                average_bps: m.average_bps,
+                requests: served.requests(),
+                bytes: served.bytes(),
+            }
+        })
+        .collect()
 }
 
 /// The chunk, clip and track on air, and the next chunk.

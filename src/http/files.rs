@@ -8,7 +8,6 @@
 //! (resolved through symlinks, and refused when it leads out).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -137,8 +136,13 @@ pub async fn chunk_clip(
         .clips
         .get(index)
         .ok_or_else(|| ApiError::not_found(format!("chunk {id:?} has no clip {index}")))?;
-    // The path is the playout's, never the request's.
-    let mut res = serve_file(&clip.path, req).await?;
+    // The lowest rung the clip was made in (cheap on a phone); the path is the
+    // playout's, never the request's.
+    let path = clip
+        .rung_files()
+        .last()
+        .unwrap_or_else(|| clip.path.clone());
+    let mut res = serve_file(&path, req).await?;
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(super::state::SEGMENT_TYPE),
@@ -164,12 +168,14 @@ async fn serve_file(path: &std::path::Path, req: Request) -> ApiResult<Response>
 }
 
 /// A chunk as one file (the original's `/chunks/<name>`): `<id>` or `<id>.ts`, its
-/// clips joined into one MPEG-TS with continuous timestamps (streamed clip by
-/// clip); `<id>.mp4`, that remuxed to MP4 by ffmpeg (`-c copy`). Video only.
+/// clips joined into one MPEG-TS with continuous timestamps; `<id>.mp4`, that
+/// remuxed to MP4 by ffmpeg (`-c copy`). Video only, the top rung. Sent with its
+/// length, and Range honoured, so a player shows its duration and can seek.
 #[utoipa::path(get, path = "/chunks/{name}",
     params(ChannelQuery, ("name" = String, Path, description = "`<id>`, `<id>.ts` or `<id>.mp4`.")),
     responses(
         (status = 200, description = "The chunk.", content((MpegTs = "video/mp2t"), (MpegTs = "video/mp4"))),
+        (status = 206, description = "Part of the chunk.", content((MpegTs = "video/mp2t"), (MpegTs = "video/mp4"))),
         (status = 404, description = "No such chunk, or no clip of it is made yet.", body = ErrorBody),
         (status = 500, description = "A clip file could not be read or remuxed.", body = ErrorBody),
     ),
@@ -178,6 +184,7 @@ pub async fn chunk_file(
     State(st): State<AppState>,
     Ch(ch): Ch,
     Path(name): Path<String>,
+    req: Request,
 ) -> ApiResult<Response> {
     let (id, mp4) = match name.strip_suffix(".mp4") {
         Some(id) => (id, true),
@@ -187,65 +194,96 @@ pub async fn chunk_file(
     if chunk.clips.is_empty() {
         return Err(ApiError::not_found(format!("chunk {id:?} has no clip yet")));
     }
-    let paths: Arc<[std::path::PathBuf]> = chunk.clips.iter().map(|c| c.path.clone()).collect();
-    if !mp4 {
-        return Ok(joined_ts(id, paths));
+    let path = joined(&st, &chunk, mp4).await?;
+    // The path is ours, never the request's: served with its length, Range and HEAD.
+    let mut res = serve_file(&path, req).await?;
+    let (kind, ext) = match mp4 {
+        true => ("video/mp4", "mp4"),
+        false => (super::state::SEGMENT_TYPE, "ts"),
+    };
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(PREVIEW_CACHE),
+    );
+    h.insert(header::CONTENT_DISPOSITION, attachment(id, ext));
+    Ok(res)
+}
+
+/// The chunk's clips joined into one MPEG-TS with continuous timestamps (never
+/// re-encoded), or that remuxed to MP4 by ffmpeg (`-c copy`): a hidden file of the
+/// chunk's folder, gone with the chunk, made once for each number of clips (a
+/// chunk still being made is joined again as it grows; the file of fewer clips
+/// goes then). Made through a temporary file, so a reader never sees half of it.
+async fn joined(st: &AppState, chunk: &Chunk, mp4: bool) -> ApiResult<std::path::PathBuf> {
+    let n = chunk.clips.len();
+    let name = |ext: &str| chunk.dir.join(format!(".joined-{n}.{ext}"));
+    let (ts, out) = (name("ts"), name(if mp4 { "mp4" } else { "ts" }));
+    if out.is_file() {
+        return Ok(out);
     }
-    // The joined stream to a hidden file of the chunk's folder (gone with the
-    // chunk), remuxed beside it, opened, and both unlinked at once: the open file
-    // is streamed and its space freed when the response ends.
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let ts_tmp = chunk.dir.join(format!(".join-{stamp}.ts"));
-    let mp4_tmp = chunk.dir.join(format!(".join-{stamp}.mp4"));
-    let joined = {
-        let (paths, ts_tmp) = (paths.clone(), ts_tmp.clone());
+    if !ts.is_file() {
+        let paths: Vec<std::path::PathBuf> = chunk.clips.iter().map(|c| c.path.clone()).collect();
+        let (dir, tmp) = (
+            chunk.dir.clone(),
+            chunk.dir.join(format!(".join-{stamp}.ts")),
+        );
+        let target = ts.clone();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
             let mut out = Vec::new();
             let mut j = Joiner::new();
-            for p in paths.iter() {
+            for p in &paths {
                 let clip = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
                 j.push(&clip, &mut out)
                     .map_err(|e| format!("{}: {e}", p.display()))?;
             }
-            std::fs::write(&ts_tmp, &out).map_err(|e| format!("writing {}: {e}", ts_tmp.display()))
+            let written = std::fs::write(&tmp, &out).and_then(|()| std::fs::rename(&tmp, &target));
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(format!("writing {}: {e}", target.display()));
+            }
+            remove_older_joins(&dir, n);
+            Ok(())
         })
         .await
         .map_err(ApiError::internal)?
-    };
-    // By the niced ffmpeg (music's): a remux must not take CPU from the encodes
-    // the stream needs.
-    let remuxed = match joined {
-        Ok(()) => st
-            .station
-            .shared()
-            .music_ff
-            .remux_mp4(&ts_tmp, &mp4_tmp)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    let _ = tokio::fs::remove_file(&ts_tmp).await;
-    remuxed.map_err(|e| ApiError::internal(format!("cannot make {name}: {e}")))?;
-    let file = tokio::fs::File::open(&mp4_tmp).await;
-    let _ = tokio::fs::remove_file(&mp4_tmp).await;
-    let file = file.map_err(ApiError::internal)?;
-    let len = file.metadata().await.map_err(ApiError::internal)?.len();
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("video/mp4")),
-            (header::CONTENT_LENGTH, HeaderValue::from(len)),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(PREVIEW_CACHE),
-            ),
-            (header::CONTENT_DISPOSITION, attachment(id, "mp4")),
-        ],
-        body,
-    )
-        .into_response())
+        .map_err(|e| ApiError::internal(format!("cannot join chunk {}: {e}", chunk.id)))?;
+    }
+    if mp4 {
+        // By the niced ffmpeg (music's): a remux must not take CPU from the encodes
+        // the stream needs.
+        let tmp = chunk.dir.join(format!(".join-{stamp}.mp4"));
+        let remuxed = st.station.shared().music_ff.remux_mp4(&ts, &tmp).await;
+        let renamed = match remuxed {
+            Ok(()) => tokio::fs::rename(&tmp, &out)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = renamed {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(ApiError::internal(format!(
+                "cannot make {}.mp4: {e}",
+                chunk.id
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the joined files of a chunk made of other than `n` clips.
+fn remove_older_joins(dir: &std::path::Path, n: usize) {
+    let keep = [format!(".joined-{n}.ts"), format!(".joined-{n}.mp4")];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".joined-") && !keep.contains(&name) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn attachment(id: &str, ext: &str) -> HeaderValue {
@@ -256,52 +294,6 @@ fn attachment(id: &str, ext: &str) -> HeaderValue {
         .collect();
     HeaderValue::from_str(&format!("inline; filename=\"{safe}.{ext}\""))
         .unwrap_or(HeaderValue::from_static("inline"))
-}
-
-/// The clips joined, streamed one clip at a time (each read and restamped on the
-/// blocking pool): memory holds one clip, not the chunk.
-fn joined_ts(id: &str, paths: Arc<[std::path::PathBuf]>) -> Response {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(2);
-    tokio::task::spawn_blocking(move || {
-        let mut j = Joiner::new();
-        for p in paths.iter() {
-            let piece = std::fs::read(p).and_then(|clip| {
-                let mut out = Vec::with_capacity(clip.len());
-                j.push(&clip, &mut out)
-                    .map(|()| out)
-                    .map_err(|e| std::io::Error::other(format!("{}: {e}", p.display())))
-            });
-            let failed = piece.is_err();
-            if let Err(e) = &piece {
-                tracing::warn!(error = %e, "cannot join a chunk's clip: the file is cut short");
-            }
-            if tx.blocking_send(piece.map(bytes::Bytes::from)).is_err() || failed {
-                return; // the client went away, or the stream cannot go on
-            }
-        }
-    });
-    let body = Body::from_stream(tokio_stream_from(rx));
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(super::state::SEGMENT_TYPE),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(PREVIEW_CACHE),
-            ),
-            (header::CONTENT_DISPOSITION, attachment(id, "ts")),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// A music track from the channel's music folder (the original's `/audio/<path>`),

@@ -1,5 +1,7 @@
 //! The live HLS stream: each channel's playlist and its segments, from memory.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,7 +53,7 @@ pub async fn hls_file(
     headers: HeaderMap,
 ) -> Response {
     match st.station.default_channel() {
-        Some(ch) => serve_hls(&st, &ch.live, None, &file, &headers),
+        Some(ch) => serve_hls(&st, &ch, None, &file, &headers),
         None => ApiError::not_found("no channel on air").into_response(),
     }
 }
@@ -79,14 +81,14 @@ pub async fn channel_hls_file(
     headers: HeaderMap,
 ) -> Response {
     if let Some(ch) = st.station.get(&channel) {
-        return serve_hls(&st, &ch.live, None, &file, &headers);
+        return serve_hls(&st, &ch, None, &file, &headers);
     }
     // `/hls/480p/…`: a rung of the default channel, which `/hls/stream.m3u8` names
     // relative to itself.
     if let Some(ch) = st.station.default_channel()
         && let Some(rung) = ch.live.rung_named(&channel)
     {
-        return serve_hls(&st, &ch.live, Some(rung), &file, &headers);
+        return serve_hls(&st, &ch, Some(rung), &file, &headers);
     }
     no_channel(&channel)
 }
@@ -126,7 +128,7 @@ pub async fn rung_hls_file(
         return no_channel(&channel);
     };
     match ch.live.rung_named(&rung) {
-        Some(i) => serve_hls(&st, &ch.live, Some(i), &file, &headers),
+        Some(i) => serve_hls(&st, &ch, Some(i), &file, &headers),
         None => (
             [(header::CACHE_CONTROL, "no-store")],
             ApiError::not_found(format!("channel {channel:?} has no rung {rung:?}")),
@@ -140,7 +142,7 @@ pub async fn rung_hls_file(
 /// under what it was encoded to), its codecs, picture and frame rate. The rung
 /// nearest 2 Mb/s comes first (where Safari and many TVs start; hls.js and
 /// ExoPlayer adapt from there), then the others from the top down.
-fn multivariant(live: &crate::engine::Live) -> Option<bytes::Bytes> {
+fn multivariant_of(live: &crate::engine::Live) -> Option<bytes::Bytes> {
     let rungs = live.rungs();
     let measured = live.bandwidth();
     let top_codec = measured.first().and_then(|b| b.codecs.clone())?;
@@ -149,8 +151,13 @@ fn multivariant(live: &crate::engine::Live) -> Option<bytes::Bytes> {
         .enumerate()
         .map(|(i, r)| {
             let m = measured.get(i).cloned().unwrap_or_default();
-            // What it was encoded to, with the music and the transport's overhead.
-            let nominal = u64::from(r.video_kbps + crate::transcode::MUSIC_KBPS) * 1100;
+            // What it was encoded to: the video's cap (a segment runs up to a
+            // quarter over it as the encoder's buffer drains: 16% seen on the
+            // demo), the music, and the transport's 5%.
+            let nominal = (u64::from(r.video_kbps) * 1250
+                + u64::from(crate::transcode::MUSIC_KBPS) * 1000)
+                * 105
+                / 100;
             crate::media::hls::Variant {
                 uri: format!("{}/{PLAYLIST_NAME}", crate::engine::rungs::folder(r.height)),
                 bandwidth: m.peak_bps.max(nominal),
@@ -193,24 +200,32 @@ fn playlist_response(st: &AppState, body: bytes::Bytes) -> Response {
         .into_response()
 }
 
-/// A playlist or segment of `live`: of rung `rung`, or (`None`) the channel's own
-/// URL: its multivariant playlist when it airs a ladder, its top rung's segments.
+/// A playlist or segment of channel `ch`: of rung `rung`, or (`None`) the
+/// channel's own URL: its multivariant playlist when it airs a ladder, its top
+/// rung's segments. Each rung's playlists, segments and bytes are counted.
 fn serve_hls(
     st: &AppState,
-    live: &crate::engine::Live,
+    ch: &crate::station::OnAir,
     rung: Option<usize>,
     file: &str,
     headers: &HeaderMap,
 ) -> Response {
+    let live = &ch.live;
+    let rungs = live.rungs();
+    let served = |i: usize| st.viewing.rung(ch.slug.as_str(), &live.rung_name(i));
     if file == PLAYLIST_NAME {
+        let multivariant = rung.is_none() && rungs.len() > 1;
         let body = match live.playlist() {
-            Some(media) if rung.is_none() && live.rungs().len() > 1 => {
-                Some(multivariant(live).unwrap_or(media))
-            }
+            Some(media) if multivariant => Some(multivariant_of(live).unwrap_or(media)),
             other => other,
         };
         return match body {
-            Some(body) => playlist_response(st, body),
+            Some(body) => {
+                if !multivariant {
+                    served(rung.unwrap_or(0)).playlists.fetch_add(1, Relaxed);
+                }
+                playlist_response(st, body)
+            }
             // Not on air yet (the first clip is being encoded): tell players to retry.
             None => (
                 [
@@ -227,7 +242,12 @@ fn serve_hls(
     }
     // Segment names are looked up, never joined to a path: nothing here touches the disk.
     match live.rung_segment(rung.unwrap_or(0), file) {
-        Some(body) => range::respond(body, headers, SEGMENT_TYPE, SEGMENT_CACHE),
+        Some(body) => {
+            let counts = served(rung.unwrap_or(0));
+            counts.segments.fetch_add(1, Relaxed);
+            counts.segment_bytes.fetch_add(body.len() as u64, Relaxed);
+            range::respond(body, headers, SEGMENT_TYPE, SEGMENT_CACHE)
+        }
         None => (
             [(header::CACHE_CONTROL, "no-store")],
             ApiError::not_found("no such segment"),

@@ -291,6 +291,63 @@ fn tuners(reg: &mut Registry, tuners: &super::tuners::Tuners) {
     );
 }
 
+/// Who watches what: each rung's requests and bytes, by how they were fetched.
+fn rungs(reg: &mut Registry, viewing: &super::viewing::Viewing) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let all = viewing.all();
+    let label = |k: &(String, String), how: &'static str| {
+        [
+            ("channel", k.0.clone()),
+            ("rung", k.1.clone()),
+            ("kind", how.to_string()),
+        ]
+    };
+    let requests: Vec<_> = all
+        .iter()
+        .flat_map(|(k, r)| {
+            [
+                (
+                    label(k, "segment"),
+                    ConstCounter::new(r.segments.load(Relaxed)),
+                ),
+                (
+                    label(k, "playlist"),
+                    ConstCounter::new(r.playlists.load(Relaxed)),
+                ),
+                (
+                    label(k, "stream"),
+                    ConstCounter::new(r.streams.load(Relaxed)),
+                ),
+            ]
+        })
+        .collect();
+    reg.register(
+        "rung_requests",
+        "Requests of each rung of a channel's ladder: HLS segments, its media playlist, continuous streams opened",
+        Read(requests),
+    );
+    let bytes: Vec<_> = all
+        .iter()
+        .flat_map(|(k, r)| {
+            [
+                (
+                    label(k, "segment"),
+                    ConstCounter::new(r.segment_bytes.load(Relaxed)),
+                ),
+                (
+                    label(k, "stream"),
+                    ConstCounter::new(r.stream_bytes.load(Relaxed)),
+                ),
+            ]
+        })
+        .collect();
+    reg.register(
+        "rung_bytes",
+        "Bytes of each rung of a channel's ladder served, as HLS segments or as its continuous stream",
+        Read(bytes),
+    );
+}
+
 /// What `transcode` counts: clips whose parameters differed, ffmpeg runs.
 fn ffmpeg(reg: &mut Registry) {
     let (mismatched, corrected) = crate::transcode::verify::mismatch_counts();
@@ -368,6 +425,7 @@ fn registry(st: &AppState) -> Registry {
     generator(&mut reg, &each(&channels, |c| c.generator.status()));
     station(&mut reg, channels.len(), st);
     tuners(&mut reg, &st.tuners);
+    rungs(&mut reg, &st.viewing);
     ffmpeg(&mut reg);
     library(&mut reg, &st.library.counts().unwrap_or_default());
     st.http

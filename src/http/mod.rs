@@ -29,6 +29,7 @@ pub mod stream;
 pub mod thumbs;
 pub mod tuners;
 pub mod urls;
+pub mod viewing;
 pub mod web;
 pub mod wire;
 mod xmltv;

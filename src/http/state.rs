@@ -42,6 +42,8 @@ pub struct AppState {
     pub web: Option<WebRoot>,
     /// The continuous streams' tuners and counters.
     pub tuners: Arc<Tuners>,
+    /// Requests and bytes of each channel's rungs.
+    pub viewing: Arc<super::viewing::Viewing>,
     /// Who the HDHomeRun tuner is.
     pub device: Device,
     /// Every channel's logo as a PNG or JPEG, made once (`data/cache/logos`).

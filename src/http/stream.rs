@@ -213,6 +213,7 @@ fn open(st: &AppState, slug: &str, rung: Rung<'_>, peer: Option<Peer>) -> Respon
         Ok(i) => i,
         Err(e) => return ApiError::not_found(e).into_response(),
     };
+    let served = st.viewing.rung(slug, &ch.live.rung_name(rung));
     // At most one segment less than the window behind, so a client reading its
     // first segments at once is never near the pace watch's limit.
     let most = ch.live.window().saturating_sub(1);
@@ -259,8 +260,10 @@ fn open(st: &AppState, slug: &str, rung: Rung<'_>, peer: Option<Peer>) -> Respon
         client.clone(),
         watching.clone(),
     ));
+    served.streams.fetch_add(1, Ordering::Relaxed);
     let feed = Feed {
         rung,
+        served,
         stopping: st.stopping.clone(),
         rx: ch.live.subscribe(),
         live: ch.live.clone(),
@@ -329,8 +332,9 @@ async fn watch_pace(live: Arc<Live>, client: Arc<Client>, done: CancellationToke
 
 /// The body of one continuous stream.
 struct Feed {
-    /// The rung it sends (0: the top).
+    /// The rung it sends (0: the top), and that rung's counters.
     rung: usize,
+    served: Arc<super::viewing::RungServed>,
     /// The server stopping: the stream ends, rather than hold the shutdown up.
     stopping: CancellationToken,
     live: Arc<Live>,
@@ -361,6 +365,7 @@ impl Feed {
                 Retained::Here(data) => {
                     self.client.next.store(seq + 1, Ordering::Release);
                     (self.client.counters.bytes).fetch_add(data.len() as u64, Ordering::Relaxed);
+                    (self.served.stream_bytes).fetch_add(data.len() as u64, Ordering::Relaxed);
                     return Some((Ok(data), self));
                 }
                 Retained::Gone => {

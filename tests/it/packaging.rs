@@ -217,11 +217,21 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
         .wait_200("/readyz", shufflecast::testkit::PATIENCE)
         .await;
     eprintln!("readyz after {t:?}");
-    let (status, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+    // The default ladder: the multivariant playlist, then a rung's.
+    let (status, multivariant) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+    assert_eq!(status, 200);
+    assert!(
+        multivariant.contains("#EXT-X-STREAM-INF:"),
+        "{multivariant}"
+    );
+    let (_, _, variants) = parse_playlist(&multivariant);
+    let rung = variants[0].0.trim_end_matches("stream.m3u8");
+    let (status, playlist) =
+        harness::get_text(&server.base, &format!("/hls/{}", variants[0].0)).await;
     assert_eq!(status, 200);
     assert!(playlist.starts_with("#EXTM3U\n"), "{playlist}");
     let (_, _, items) = parse_playlist(&playlist);
-    let seg = reqwest::get(format!("{}/hls/{}", server.base, items[0].0))
+    let seg = reqwest::get(format!("{}/hls/{rung}{}", server.base, items[0].0))
         .await
         .unwrap();
     assert_eq!(seg.status(), 200);
@@ -279,6 +289,10 @@ async fn the_image_command_line_serves_read_only_media_and_logs_json() {
     assert!(before == (listing(&videos), listing(&audio)));
 }
 
+/// The image's channel airs the default ladder: its top rung's media playlist
+/// (`/hls/stream.m3u8` is the multivariant one).
+const TOP_PLAYLIST: &str = "/hls/main/720p/stream.m3u8";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     let Some(_limit) = crate::limit::slow(900) else {
@@ -311,7 +325,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
             "no encode in progress seen: {}",
             server.logs()
         );
-        let (_, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+        let (_, playlist) = harness::get_text(&server.base, TOP_PLAYLIST).await;
         let (seq, _, items) = parse_playlist(&playlist);
         if seq + (items.len() as u64) < 3 {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -329,7 +343,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
                 })
         });
         if let Some(job) = running {
-            let (_, playlist) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+            let (_, playlist) = harness::get_text(&server.base, TOP_PLAYLIST).await;
             let encoders = harness::live_children(pid, "ffmpeg");
             if !encoders.is_empty() {
                 assert_eq!(jobs["state"], "generating", "{jobs}");
@@ -401,11 +415,13 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
         for (id, state, target) in &chunks {
             let mut st = db
                 .prepare(
-                    "SELECT file, duration, size_bytes FROM clips WHERE chunk_id = ?1 ORDER BY idx",
+                    "SELECT file, duration, size_bytes, rungs FROM clips WHERE chunk_id = ?1 ORDER BY idx",
                 )
                 .unwrap();
-            let clips: Vec<(String, f64, i64)> = st
-                .query_map([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            let clips: Vec<(String, f64, i64, String)> = st
+                .query_map([id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
@@ -418,11 +434,24 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
             } else {
                 assert!(secs < *target, "{id} complete but still building");
             }
-            for (file, duration, size) in &clips {
+            for (file, duration, size, rungs) in &clips {
                 let path = chunks_dir.join(id).join(file);
-                let len = std::fs::metadata(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-                    .len();
+                // The clip's size counts its file and each of its rungs' (the
+                // default ladder), all of them on disk.
+                let len: u64 = std::iter::once(path.clone())
+                    .chain(
+                        rungs
+                            .split(',')
+                            .filter(|h| !h.is_empty())
+                            .map(|h| shufflecast::clip::rung_file(&path, h.parse().unwrap())),
+                    )
+                    .map(|f| {
+                        std::fs::metadata(&f)
+                            .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+                            .len()
+                    })
+                    .sum();
+                assert!(!rungs.is_empty(), "the default ladder: {file}");
                 assert_eq!(len as i64, *size, "{} as recorded", path.display());
                 if id == &chunk {
                     let (frames, errors) = harness::decode(&path);
@@ -460,7 +489,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     server
         .wait_200("/readyz", shufflecast::testkit::PATIENCE)
         .await;
-    let (_, after) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+    let (_, after) = harness::get_text(&server.base, TOP_PLAYLIST).await;
     let (seq1, _, items1) = parse_playlist(&after);
     assert!(
         seq1 > last_seq,
@@ -483,7 +512,7 @@ async fn sigterm_mid_encode_stops_cleanly_and_the_next_start_continues() {
     }
     let t0 = Instant::now();
     loop {
-        let (_, later) = harness::get_text(&server.base, "/hls/stream.m3u8").await;
+        let (_, later) = harness::get_text(&server.base, TOP_PLAYLIST).await;
         let (seq2, _, items2) = parse_playlist(&later);
         if seq2 + items2.len() as u64 > seq1 + items1.len() as u64 {
             break;

@@ -56,9 +56,12 @@ const HLS: &str = "/hls/stream.m3u8";
 const TS: &str = "/stream/main.ts";
 
 /// Starts the demo channel with 2 s clips (a switch every segment), then runs the
-/// player built by `player` against the URL of `path` (`HLS` or `TS`).
+/// player built by `player` against the URL of `path` (`HLS` or `TS`). For HLS the
+/// channel airs a ladder of two rungs, 360p and 240p, so the player reads the
+/// multivariant playlist and picks (and may switch) rungs as it plays.
 async fn play(path: &str, player: impl FnOnce(String) -> Command + Send + 'static) -> Played {
     let dir = tempfile::tempdir().unwrap();
+    let ladder = if path == HLS { "240p" } else { "none" };
     let mut server = Server::start(
         dir.path(),
         &[
@@ -70,6 +73,8 @@ async fn play(path: &str, player: impl FnOnce(String) -> Command + Send + 'stati
             "2",
             "--clip-max",
             "2",
+            "--renditions",
+            ladder,
         ],
     );
     server.wait_ready(shufflecast::testkit::PATIENCE).await;
@@ -79,7 +84,8 @@ async fn play(path: &str, player: impl FnOnce(String) -> Command + Send + 'stati
         "three segments",
         shufflecast::testkit::PATIENCE,
         async || {
-            let (_, text) = harness::get_text(&base, HLS).await;
+            // The top rung's media playlist (the channel's own URL may be multivariant).
+            let (_, text) = harness::get_text(&base, "/hls/main/360p/stream.m3u8").await;
             parse_playlist(&text).2.len() >= 3
         },
     )

@@ -653,8 +653,9 @@ export interface paths {
         };
         /**
          * A chunk as one file (the original's `/chunks/<name>`): `<id>` or `<id>.ts`, its
-         *     clips joined into one MPEG-TS with continuous timestamps (streamed clip by
-         *     clip); `<id>.mp4`, that remuxed to MP4 by ffmpeg (`-c copy`). Video only.
+         *     clips joined into one MPEG-TS with continuous timestamps; `<id>.mp4`, that
+         *     remuxed to MP4 by ffmpeg (`-c copy`). Video only, the top rung. Sent with its
+         *     length, and Range honoured, so a player shows its duration and can seek.
          */
         get: operations["chunk_file"];
         put?: never;
@@ -1706,6 +1707,46 @@ export interface components {
              */
             total_pages: number;
         };
+        /** @description One rung of a channel's ladder in GET /api/status. */
+        RungStatus: {
+            /** @description Its name in URLs: `480p`. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Picture width.
+             */
+            width: number;
+            /**
+             * Format: int32
+             * @description Picture height.
+             */
+            height: number;
+            /**
+             * Format: int32
+             * @description The video bit rate it is encoded to, kb/s.
+             */
+            video_kbps: number;
+            /**
+             * Format: int64
+             * @description The highest bit rate of one segment held, bits per second.
+             */
+            peak_bps: number;
+            /**
+             * Format: int64
+             * @description The average bit rate of the segments held, bits per second.
+             */
+            average_bps: number;
+            /**
+             * Format: int64
+             * @description Requests since start: HLS segments, its playlist, continuous streams opened.
+             */
+            requests: number;
+            /**
+             * Format: int64
+             * @description Bytes served since start, as segments or as its continuous stream.
+             */
+            bytes: number;
+        };
         /**
          * @description One server-sent event of GET /api/events: `event` is the SSE event name and
          *     `data` its JSON payload. A client is sent `now_playing` at once, then each
@@ -2136,6 +2177,11 @@ export interface components {
             generator: components["schemas"]["Jobs"];
             /** @description Source videos by state. */
             library: components["schemas"]["LibraryCounts"];
+            /**
+             * @description The rungs of the channel's quality ladder, the top first: what each one is,
+             *     its bit rate as aired, and who watches it.
+             */
+            rungs: components["schemas"]["RungStatus"][];
         };
         /** @description Answer of POST /api/stop_generation. */
         Stopping: {
@@ -4235,6 +4281,16 @@ export interface operations {
         responses: {
             /** @description The chunk. */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": components["schemas"]["MpegTs"];
+                    "video/mp4": components["schemas"]["MpegTs"];
+                };
+            };
+            /** @description Part of the chunk. */
+            206: {
                 headers: {
                     [name: string]: unknown;
                 };

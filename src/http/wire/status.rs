@@ -32,6 +32,30 @@ pub struct Status {
     pub generator: Jobs,
     /// Source videos by state.
     pub library: LibraryCounts,
+    /// The rungs of the channel's quality ladder, the top first: what each one is,
+    /// its bit rate as aired, and who watches it.
+    pub rungs: Vec<RungStatus>,
+}
+
+/// One rung of a channel's ladder in GET /api/status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RungStatus {
+    /// Its name in URLs: `480p`.
+    pub name: String,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// The video bit rate it is encoded to, kb/s.
+    pub video_kbps: u32,
+    /// The highest bit rate of one segment held, bits per second.
+    pub peak_bps: u64,
+    /// The average bit rate of the segments held, bits per second.
+    pub average_bps: u64,
+    /// Requests since start: HLS segments, its playlist, continuous streams opened.
+    pub requests: u64,
+    /// Bytes served since start, as segments or as its continuous stream.
+    pub bytes: u64,
 }
 
 /// What is on air and what comes next (GET /api/stream-status, event `now_playing`).

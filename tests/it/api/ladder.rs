@@ -243,6 +243,32 @@ async fn the_ladder_is_announced_as_it_is_and_its_rungs_air_in_lockstep() {
             "{path}"
         );
     }
+    // Who watches what: each rung's requests and bytes, in the status and /metrics.
+    let status = shufflecast::testkit::http::json(&c, &s.url("/api/status")).await;
+    let rungs_seen: Vec<&str> = status["rungs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(rungs_seen, ["360p", "240p", "144p"], "{status}");
+    for r in status["rungs"].as_array().unwrap() {
+        assert!(
+            r["requests"].as_u64().unwrap() >= 2,
+            "segments and a stream: {r}"
+        );
+        assert!(r["bytes"].as_u64().unwrap() > 0, "{r}");
+        assert!(
+            r["peak_bps"].as_u64().unwrap() >= r["average_bps"].as_u64().unwrap(),
+            "{r}"
+        );
+    }
+    let page = text(&c, &s.url("/metrics")).await;
+    let low = shufflecast::testkit::http::metric(
+        &page,
+        "shufflecast_rung_bytes_total{channel=\"main\",rung=\"144p\",kind=\"stream\"}",
+    );
+    assert!(low > 100_000.0, "{low}");
     let r = c.get(s.url("/stream/main/999p.ts")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let r = c

@@ -80,7 +80,7 @@ const FAMILIES: &str = concat!(
 
 /// Labels whose values are fixed by the server (not channels, routes or statuses):
 /// their values are part of the expectation.
-const FIXED_LABELS: [&str; 3] = ["outcome", "state", "le"];
+const FIXED_LABELS: [&str; 4] = ["outcome", "state", "le", "kind"];
 
 /// Every metric family of the page: each name with its type, label names, the
 /// values of its fixed labels and its HELP, as [`FAMILIES`] holds them. Set

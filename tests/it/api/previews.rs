@@ -167,7 +167,30 @@ async fn a_chunk_plays_as_a_vod_playlist_and_as_one_file_with_its_duration() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| !n.starts_with(".join")), "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with(".join-")), "{names:?}");
+    // Read over HTTP, as a player does: with its length, so ffprobe finds the
+    // duration there too, and a range of it (a seek).
+    for ext in ["ts", "mp4"] {
+        let url = s.url(&format!("/chunks/{id}.{ext}?token=lookahead1"));
+        let over_http = ffprobe_json(Path::new(&url), &["-show_format"]);
+        let d: f64 = over_http["format"]["duration"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no duration over HTTP for .{ext}: {over_http}"))
+            .parse()
+            .unwrap();
+        assert!(
+            (d - secs).abs() < 0.1,
+            ".{ext} over HTTP: {d} s, the chunk is {secs} s"
+        );
+        let r = c
+            .get(&url)
+            .header("range", "bytes=188-375")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206, ".{ext}");
+        assert_eq!(r.bytes().await.unwrap().len(), 188);
+    }
 
     // Ids only, never paths.
     for bad in [
