@@ -2,8 +2,8 @@
 // (Safari, iOS, many TVs) elsewhere, for the live channel and for a chunk's
 // preview (a VOD playlist). Problems are reported in words and retried; a player
 // never gives up on a live channel.
-// The light build: no subtitles, alternate audio or DRM, which a channel of one
-// muxed rendition never needs.
+// The light build: no subtitles, alternate audio or DRM, which a channel never
+// needs (its rungs each carry video and the music muxed); adaptation is in it.
 import Hls from "hls.js/light";
 
 export interface Player {
@@ -12,13 +12,32 @@ export interface Player {
   goLive(): void;
   /** Seconds behind the live edge, when known. */
   latency(): number | null;
+  /** The rungs of the channel's quality ladder by height, highest first (empty
+   * when the player adapts by itself: Safari's own HLS, or a single rung). */
+  heights(): number[];
+  /** The height playing now, when known. */
+  playing(): number | null;
+  /** The height pinned (null: Auto, the player adapts). */
+  pinned(): number | null;
+  /** Pins a rung by its height (null: Auto). */
+  pin(height: number | null): void;
 }
+
+/** Called when the rungs or the one playing change. */
+export type OnLevels = () => void;
 
 /** What is played: the live channel (retried for ever, words about being on air)
  * or a recording (a chunk's preview: words about the preview). */
 export interface AttachOptions {
   vod?: boolean;
+  /** The height to start pinned to (null or absent: Auto). */
+  pinned?: number | null;
+  /** Told when the rungs or the one playing change. */
+  onLevels?: OnLevels;
 }
+
+/** What a player without rungs to choose from answers. */
+const NO_LEVELS = { heights: () => [], playing: () => null, pinned: () => null, pin: () => {} };
 
 export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: string | null) => void, opts: AttachOptions = {}): Player {
   video.addEventListener("playing", () => onProblem(null));
@@ -46,7 +65,19 @@ export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: st
         onProblem(`The player stopped (${data.details}); reload the page to try again.`);
       }
     });
-    hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch(() => {}));
+    // A pinned rung, by height: kept across reloads of the manifest (a retry).
+    let pinned: number | null = opts.pinned ?? null;
+    const applyPin = () => {
+      const i = pinned === null ? -1 : hls.levels.findIndex((l) => l.height === pinned);
+      // -1: Auto, hls.js's own adaptation; a rung the channel no longer has is Auto too.
+      hls.currentLevel = i;
+    };
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      applyPin();
+      opts.onLevels?.();
+      void video.play().catch(() => {});
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => opts.onLevels?.());
     hls.loadSource(url);
     hls.attachMedia(video);
     return {
@@ -59,6 +90,14 @@ export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: st
         void video.play().catch(() => {});
       },
       latency: () => (Number.isFinite(hls.latency) ? hls.latency : null),
+      heights: () => (hls.levels.length > 1 ? [...new Set(hls.levels.map((l) => l.height))].sort((a, b) => b - a) : []),
+      playing: () => hls.levels[hls.currentLevel]?.height ?? (video.videoHeight || null),
+      pinned: () => pinned,
+      pin: (height) => {
+        pinned = height;
+        applyPin();
+        opts.onLevels?.();
+      },
     };
   }
   if (video.canPlayType("application/vnd.apple.mpegurl")) {
@@ -84,8 +123,9 @@ export function attach(video: HTMLVideoElement, url: string, onProblem: (msg: st
         const s = video.seekable;
         return s.length ? s.end(s.length - 1) - video.currentTime : null;
       },
+      ...NO_LEVELS,
     };
   }
   onProblem("This browser cannot play HLS. Open the M3U playlist (/iptv.m3u) in VLC or an IPTV app.");
-  return { destroy: () => {}, goLive: () => {}, latency: () => null };
+  return { destroy: () => {}, goLive: () => {}, latency: () => null, ...NO_LEVELS };
 }

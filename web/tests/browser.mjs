@@ -171,6 +171,73 @@ await page.waitForFunction(() => document.querySelector("video")?.currentTime > 
   console.log(`ok live names: ${named.join(" / ")}`);
 }
 
+// ---- the quality ladder ---------------------------------------------------------------
+{
+  // The demo channel airs the default ladder (720p, 480p, 360p): hls.js plays it
+  // with its own adaptation, and the quality button pins a rung.
+  const height = () => page.evaluate(() => document.querySelector("video").videoHeight);
+  const q = () => page.evaluate(() => ({ ...document.querySelector("#quality").dataset, text: document.querySelector("#quality").textContent, hidden: document.querySelector("#quality").hidden }));
+  await page.waitForFunction(() => !document.querySelector("#quality").hidden, null, { timeout: 30_000 }).catch(() => fail("no quality button for the ladder", page));
+  const pinTo = async (want) => {
+    for (let i = 0; i < 5 && (await q()).pinned !== want; i++) await page.click("#quality");
+    if ((await q()).pinned !== want) await fail(`the quality button never pinned ${want}: ${JSON.stringify(await q())}`, page);
+  };
+  const shows = async (h, what) =>
+    page.waitForFunction((h) => document.querySelector("video").videoHeight === h, h, { timeout: 60_000 }).catch(async () => fail(`${what}: the picture is ${await height()} lines, not ${h}`, page));
+  await pinTo("360");
+  await shows(360, "pinned to 360p");
+  if ((await page.evaluate(() => localStorage.getItem("shufflecast.quality"))) !== "360") await fail("the pinned rung is not kept on the device", page);
+  console.log(`ok quality: pinned to 360p, the picture is 360 lines (${(await q()).text})`);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#quality")?.dataset.pinned === "360", null, { timeout: 30_000 }).catch(() => fail("the pinned rung was not kept across a reload", page));
+  await shows(360, "pinned across a reload");
+  await pinTo("auto");
+  // Auto on a fast network climbs to the top rung.
+  await shows(720, "Auto on loopback");
+  // A slow network: hls.js steps down without stalling, and back up when it is fast again.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const rate = 2_000_000;
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 40, downloadThroughput: rate / 8, uploadThroughput: rate / 8 });
+  const watch = async (done, what, limit) => {
+    let last = await page.evaluate(() => document.querySelector("video").currentTime);
+    let moved = Date.now();
+    let longest = 0;
+    const t0 = Date.now();
+    for (;;) {
+      await sleep(250);
+      const s = await page.evaluate(() => ({ t: document.querySelector("video").currentTime, h: document.querySelector("video").videoHeight }));
+      if (s.t > last) {
+        longest = Math.max(longest, Date.now() - moved);
+        last = s.t;
+        moved = Date.now();
+      }
+      if (Date.now() - moved > 4000) await fail(`${what}: playback stalled at ${s.t.toFixed(1)} s (${s.h} lines)`, page);
+      if (done(s.h)) return { took: Date.now() - t0, longest, h: s.h };
+      if (Date.now() - t0 > limit) await fail(`${what}: still ${s.h} lines after ${limit / 1000} s`, page);
+    }
+  };
+  const down = await watch((h) => h > 0 && h <= 480, "at 2 Mb/s", 90_000);
+  console.log(`ok quality: at 2 Mb/s hls.js stepped down to ${down.h} lines in ${(down.took / 1000).toFixed(1)} s, longest gap between time updates ${down.longest} ms`);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const up = await watch((h) => h === 720, "the throttle lifted", 150_000);
+  console.log(`ok quality: the throttle lifted, back to 720 lines in ${(up.took / 1000).toFixed(1)} s, longest gap ${up.longest} ms`);
+  await cdp.detach();
+  // TV mode: the remote reaches the button from the player's controls.
+  const tv = await open({ width: 1280, height: 720 }, "/?tv=1#/live");
+  await tv.waitForFunction(() => !document.querySelector("#quality").hidden, null, { timeout: 30_000 }).catch(() => fail("no quality button in TV mode", tv));
+  await tv.focus("#mute");
+  for (let i = 0; i < 6 && (await tv.evaluate(() => document.activeElement?.id)) !== "quality"; i++) await tv.keyboard.press("ArrowRight");
+  if ((await tv.evaluate(() => document.activeElement?.id)) !== "quality") await fail("the remote does not reach the quality button", tv);
+  const before = await tv.evaluate(() => document.querySelector("#quality").dataset.pinned);
+  await tv.keyboard.press("Enter");
+  const after = await tv.evaluate(() => document.querySelector("#quality").dataset.pinned);
+  if (before === after) await fail("Enter on the quality button changed nothing", tv);
+  await tv.evaluate(() => localStorage.setItem("shufflecast.quality", "auto"));
+  console.log(`ok quality: TV mode reaches the button with the remote (${before} → ${after})`);
+  await tv.context().close();
+}
+
 // ---- skip -------------------------------------------------------------------------
 {
   // Something to skip to: a ready chunk besides the one on air (a busy machine

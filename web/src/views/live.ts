@@ -9,6 +9,7 @@ import { act, say } from "../ui";
 
 const VOLUME_KEY = "shufflecast.volume";
 const MUTED_KEY = "shufflecast.muted";
+const QUALITY_KEY = "shufflecast.quality";
 
 export function live(view: HTMLElement): () => void {
   const video = el("video", { playsinline: true, autoplay: true, muted: true, "aria-label": "Live channel" });
@@ -27,6 +28,27 @@ export function live(view: HTMLElement): () => void {
   volume.oninput = () => {
     video.volume = Number(volume.value);
     if (video.volume > 0) video.muted = false;
+  };
+  // Quality: Auto (the player adapts to the network) or one rung of the ladder,
+  // pinned; the choice is kept on the device. One button that steps through the
+  // choices, so a remote's Enter reaches every one.
+  const quality = button("Quality: Auto", () => {
+    const choices: (number | null)[] = [null, ...player.heights()];
+    const i = choices.indexOf(player.pinned());
+    const next = choices[(i + 1) % choices.length];
+    localStorage.setItem(QUALITY_KEY, next === null ? "auto" : String(next));
+    player.pin(next);
+  }, "ghost");
+  quality.id = "quality";
+  quality.hidden = true;
+  const syncQuality = () => {
+    const heights = player.heights();
+    quality.hidden = heights.length === 0;
+    const now = player.playing();
+    const pinned = player.pinned();
+    quality.textContent = pinned === null ? `Quality: Auto${now ? ` (${now}p)` : ""}` : `Quality: ${pinned}p`;
+    quality.dataset.playing = now ? String(now) : "";
+    quality.dataset.pinned = pinned === null ? "auto" : String(pinned);
   };
   const full = button("Full screen", () => void (document.fullscreenElement ? document.exitFullscreen() : playerBox.requestFullscreen?.()), "ghost");
   const syncControls = () => {
@@ -60,7 +82,7 @@ export function live(view: HTMLElement): () => void {
     el(
       "section",
       { class: "live" },
-      el("div", {}, playerBox, el("div", { class: "row controls" }, mute, volume, full), el("h3", {}, "Coming up"), coming),
+      el("div", {}, playerBox, el("div", { class: "row controls" }, mute, quality, volume, full), el("h3", {}, "Coming up"), coming),
       el(
         "div",
         { class: "now", "aria-live": "polite" },
@@ -87,12 +109,13 @@ export function live(view: HTMLElement): () => void {
     problem.hidden = !msg;
     problem.textContent = msg ?? "";
   };
-  let player: Player = { destroy: () => {}, goLive: () => {}, latency: () => null };
+  let player: Player = { destroy: () => {}, goLive: () => {}, latency: () => null, heights: () => [], playing: () => null, pinned: () => null, pin: () => {} };
   let gone = false;
   const play = (url: string) => {
     if (gone) return;
     video.dataset.stream = url;
-    player = attach(video, withToken(url), onProblem);
+    const kept = Number(localStorage.getItem(QUALITY_KEY));
+    player = attach(video, withToken(url), onProblem, { pinned: kept > 0 ? kept : null, onLevels: syncQuality });
   };
   const fallback = () => {
     const s = current();
@@ -185,6 +208,7 @@ export function live(view: HTMLElement): () => void {
     const lat = player.latency();
     badge.classList.toggle("behind", lat !== null && lat > 10);
     badge.textContent = lat !== null && lat > 10 ? `−${clock(lat)}` : "LIVE";
+    syncQuality();
   };
   const refresh = () =>
     api<StreamStatus>(chan("/api/stream-status")).then(show, (e) => {
