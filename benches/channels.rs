@@ -25,7 +25,9 @@
 //! Run: cargo bench --bench channels          (N = 1, 10, 50, 200)
 //!      cargo bench --bench channels -- 10    (one N, or several: -- 1 10)
 //! BENCH_SECS changes the phases' length, SETUP_SECS the most the setup may take
-//! (600), LOAD_CHUNKS the chunks asked for under load (200 in all).
+//! (600), LOAD_CHUNKS the chunks asked for under load (200 in all); RUNGS the
+//! channels' quality ladder (`160p,144p`: three rungs under the 180p top; none by
+//! default).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -266,6 +268,9 @@ async fn one(n: usize, dir: &Path) {
             &max_chunks_airing.to_string(),
             "--ready-chunks",
             "1",
+            // RUNGS: the channels' quality ladder (e.g. 160p,144p); none by default.
+            "--renditions",
+            &std::env::var("RUNGS").unwrap_or_else(|_| "none".into()),
         ],
     )
     .await;

@@ -62,10 +62,14 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 pid=$!
 until curl -sf "http://127.0.0.1:$port/hls/stream.m3u8" >/dev/null 2>&1; do sleep 0.1; done
 sleep 4
-seg=$(curl -s "http://127.0.0.1:$port/hls/stream.m3u8" | grep -v '^#' | tail -1)
-echo "segment $seg: $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/hls/$seg") bytes"
-echo "serving one segment to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/$seg" | grep -E "Requests/sec|Transfer/sec"
-echo "serving the playlist to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/stream.m3u8" | grep -E "Requests/sec|Transfer/sec"
+# The default ladder: its top rung (720p) and its lowest (360p).
+for rung in 720p 360p; do
+  seg=$(curl -s "http://127.0.0.1:$port/hls/main/$rung/stream.m3u8" | grep -v '^#' | tail -1)
+  echo "$rung segment $seg: $(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/hls/main/$rung/$seg") bytes"
+  echo "serving one $rung segment to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/main/$rung/$seg" | grep -E "Requests/sec|Transfer/sec"
+done
+echo "serving the multivariant playlist to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/stream.m3u8" | grep -E "Requests/sec|Transfer/sec"
+echo "serving a rung's playlist to 64 connections:"; wrk -t2 -c64 -d10s "http://127.0.0.1:$port/hls/main/720p/stream.m3u8" | grep -E "Requests/sec|Transfer/sec"
 kill $pid; wait $pid 2>/dev/null || true
 rm -rf "$work"
 

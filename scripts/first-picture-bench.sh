@@ -32,7 +32,7 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 # On air, four segments out (so each way has its start-up segments at hand), and
 # no ffmpeg of the server's running (the demo library, the chunk), for 3 s.
 deadline=$((SECONDS + 300))
-until [[ $(curl -sf "$base/hls/stream.m3u8" 2>/dev/null | grep -c '\.ts') -ge 4 ]]; do
+until [[ $(curl -sf "$base/hls/main/720p/stream.m3u8" 2>/dev/null | grep -c '\.ts') -ge 4 ]]; do
   (( SECONDS < deadline )) || { echo "not on air after 300 s; log: $work/log" >&2; exit 1; }
   sleep 0.5
 done
@@ -56,7 +56,9 @@ probe() { timed ffprobe -v error -show_streams "$1"; }
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
 ts="$base/stream/main.ts"
-hls="$base/hls/stream.m3u8"
+# The top rung's media playlist, as a player that picked it reads it (ffprobe given
+# the multivariant playlist would open every rung).
+hls="$base/hls/main/720p/stream.m3u8"
 declare -a ts_pic hls_pic ts_probe hls_probe
 for i in $(seq 1 "$runs"); do
   ts_pic+=("$(picture "$ts")")

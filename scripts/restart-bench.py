@@ -78,7 +78,7 @@ class Server:
         while time.monotonic() - self.t0 < limit:
             now = time.monotonic() - self.t0
             if seg is None:
-                status, text = get(self.base + "/hls/stream.m3u8")
+                status, text = get(self.base + TOP_PLAYLIST)
                 if status == 200 and segments(text):
                     seg = now
             if seg is not None:
@@ -100,6 +100,11 @@ class Server:
         raise SystemExit(f"not {what} after {limit} s; see {self.log}")
 
 
+# The top rung's media playlist (640x360: the default ladder has no rung below it,
+# and a ladder's /hls/stream.m3u8 would list rungs, not segments).
+TOP_PLAYLIST = "/hls/main/360p/stream.m3u8"
+
+
 def chunks(server):
     c = server.json("/api/chunks")
     return c["chunks"] if c else []
@@ -108,7 +113,7 @@ def chunks(server):
 def mid_first_chunk(server):
     c = chunks(server)
     return (len(c) == 1 and c[0]["state"] == "building" and c[0]["clips"] >= 1
-            and segments(get(server.base + "/hls/stream.m3u8")[1]))
+            and segments(get(server.base + TOP_PLAYLIST)[1]))
 
 
 def chunk_complete(server):
