@@ -230,7 +230,7 @@ declare! {
               apply: Apply::Live, label: "Watermark fallback", default_text: Some("the title"),
               example: Some("\"My channel\""), check: Some(|c| rules::watermark_fallback(c.channel.watermark_fallback.as_deref())) }
         renditions: Ladder = Ladder::auto(),
-            "Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone"
+            "Lower rungs of the quality ladder, each a height in lines and p, with @ and a bit rate in kb/s if wanted (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone"
             { env: &["RENDITIONS"], flag: Some("renditions"), value_name: "RUNGS", group: OUTPUT,
               apply: Apply::Restart, label: "Quality ladder", example: Some("480p@1400,360p@800"),
               check: Some(|c| rules::renditions(&c.channel.renditions, &c.output.profile())) }

@@ -1882,7 +1882,7 @@ export interface components {
             ready_chunks: number;
             /**
              * Quality ladder
-             * @description Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone
+             * @description Lower rungs of the quality ladder, each a height in lines and p, with @ and a bit rate in kb/s if wanted (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone
              * @default auto
              */
             renditions: string;
@@ -2044,7 +2044,7 @@ export interface components {
             ready_chunks: number;
             /**
              * Quality ladder
-             * @description Lower rungs of the quality ladder, each <height>p or <height>p@<kbps> (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone
+             * @description Lower rungs of the quality ladder, each a height in lines and p, with @ and a bit rate in kb/s if wanted (e.g. 480p@1400,360p@800), below the top rung of WIDTH x HEIGHT at VIDEO_BITRATE; every clip is encoded in each by the same ffmpeg run and they air in step, so players pick what their network carries; auto: 480p and 360p where below the top, at the top's bit rate scaled by their pixels; none: the top rung alone
              * @default auto
              */
             renditions: string;
