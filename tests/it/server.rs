@@ -48,12 +48,15 @@ async fn own_folders_with_bad_files_among_them() {
     watched.save(&capture);
     let (_, errors) = harness::decode(&capture);
     assert!(errors.trim().is_empty(), "{errors}");
-    let logs = server.logs();
+    // Each bad file is skipped with a logged reason once it is looked at: the
+    // music's turn may come after the stream is on air (on a busy machine, well
+    // after).
     for bad in ["empty.mp4", "notes.MKV", "broken.mp3"] {
-        assert!(
-            logs.contains(bad),
-            "{bad} skipped with a logged reason:\n{logs}"
-        );
+        let what = format!("{bad} skipped with a logged reason");
+        shufflecast::testkit::until(&what, shufflecast::testkit::PATIENCE, async || {
+            server.logs().contains(bad)
+        })
+        .await;
     }
 }
 
