@@ -433,6 +433,19 @@ mod tests {
         }
     }
 
+    /// The tests' timing: 3-frame segments (see the splicer's test clips), one rung.
+    fn timing() -> ChannelTiming {
+        ChannelTiming {
+            frame_ticks: 3000,
+            segment_frames: 3,
+            start: Ticks(900_000),
+            first_seq: 0,
+            first_clip_wait: Duration::from_secs(10),
+            phase: Duration::ZERO,
+            rungs: Vec::new(),
+        }
+    }
+
     /// An engine on a step clock airing from `source`, with the clock the tests
     /// steer it by.
     struct Running {
@@ -447,15 +460,7 @@ mod tests {
                 permits: Semaphore::new(0),
             });
             let engine = TestEngine::start(EngineParts {
-                timing: ChannelTiming {
-                    frame_ticks: 3000,
-                    segment_frames: 3,
-                    start: Ticks(900_000),
-                    first_seq: 0,
-                    first_clip_wait: Duration::from_secs(10),
-                    phase: Duration::ZERO,
-                    rungs: Vec::new(),
-                },
+                timing: timing(),
                 clock: clock.clone(),
                 live: Live::new("t".into(), 100, 1, None),
                 slate: clip("slate", 1, 1),
@@ -565,15 +570,7 @@ mod tests {
     async fn music_under(tracks: Arc<dyn TrackSource>, patience: Duration, n: u64) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let engine = TestEngine::start(EngineParts {
-            timing: ChannelTiming {
-                frame_ticks: 3000,
-                segment_frames: 3,
-                start: Ticks(900_000),
-                first_seq: 0,
-                first_clip_wait: Duration::from_secs(10),
-                phase: Duration::ZERO,
-                rungs: Vec::new(),
-            },
+            timing: timing(),
             clock: Arc::new(
                 crate::clock::VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(patience),
             ),
