@@ -27,7 +27,11 @@
 //! BENCH_SECS changes the phases' length, SETUP_SECS the most the setup may take
 //! (600), LOAD_CHUNKS the chunks asked for under load (200 in all); RUNGS the
 //! channels' quality ladder (`160p,144p`: three rungs under the 180p top; none by
-//! default).
+//! default); BENCH_DIR the folder that holds the sources and the server's data (the
+//! system's temporary folder by default). Each segment published is a file made and
+//! one deleted in the disk mirror, and on an ext4 without a journal (this machine's)
+//! making a file costs more the more files were deleted lately anywhere near it:
+//! `BENCH_DIR=/dev/shm` (tmpfs) measures the server without that.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -566,8 +570,13 @@ fn main() {
         ns = vec![1, 10, 50, 200];
     }
     let secs = env_u64("BENCH_SECS", 30);
-    let dir = tempfile::tempdir().unwrap();
-    eprintln!("making the source videos...");
+    // BENCH_DIR: where the sources and the server's data go (the system's temporary
+    // folder by default); /dev/shm takes the disk's file system out of the figures.
+    let dir = match std::env::var_os("BENCH_DIR") {
+        Some(d) => tempfile::tempdir_in(d).expect("BENCH_DIR is a writable folder"),
+        None => tempfile::tempdir().unwrap(),
+    };
+    eprintln!("making the source videos in {}...", dir.path().display());
     sources(dir.path());
     let exe: PathBuf = std::env::current_exe().unwrap();
     let t0 = Instant::now();

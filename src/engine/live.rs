@@ -374,17 +374,12 @@ impl Live {
         let mut job = MirrorJob {
             dir: self.mirror.clone(),
             failing: self.mirror_failing.clone(),
-            rungs: Vec::new(),
             write: None,
             playlist: Bytes::new(),
             remove: Vec::new(),
         };
         {
             let mut w = self.inner.write();
-            // The top rung's files in the folder itself, each lower one's in its own.
-            job.rungs = std::iter::once(String::new())
-                .chain(w.rungs.iter().skip(1).map(|r| rung_folder(r.height)))
-                .collect();
             if std::mem::take(&mut w.force_discontinuity) {
                 seg.entry.discontinuity = true;
             }
@@ -395,8 +390,7 @@ impl Live {
             w.stats.underruns += underrun as u64;
             w.stats.lateness.record(late);
             w.stats.discontinuities += seg.entry.discontinuity as u64;
-            let bytes = (0..job.rungs.len()).map(|i| seg.rung(i)).collect();
-            job.write = Some((seg.name.clone(), bytes));
+            job.write = Some((seg.name.clone(), seg.data.clone()));
             w.segments.push_back(seg);
             while w.segments.len() > self.window * 2 {
                 let old = w.segments.pop_front().expect("non-empty");
@@ -787,18 +781,26 @@ mod tests {
     }
 
     #[test]
-    fn a_full_disk_stops_the_mirror_not_the_stream_and_it_resumes_when_space_returns() {
+    fn the_mirror_holds_the_top_rung_and_a_full_disk_stops_it_not_the_stream_until_space_returns() {
         let disk = crate::testkit::disk::Tmpfs::mount(256);
         let dir = disk.path().join("hls");
         std::fs::create_dir(&dir).unwrap();
         let live = Live::new("run".into(), 3, 2, Some(dir.clone()));
+        // With a ladder, only the top rung is mirrored.
+        let rung = |height| RungSpec {
+            width: height * 16 / 9,
+            height,
+            fps: 25,
+            video_kbps: 1000,
+        };
+        live.set_rungs(vec![rung(720), rung(360)]);
         let seg = |seq: u64| {
             let name = live.segment_name(seq);
             PublishedSegment {
                 seq,
                 name: name.clone(),
                 data: Bytes::from(vec![seq as u8; 16 * 1024]),
-                lower: Vec::new(),
+                lower: vec![Bytes::from(vec![seq as u8; 4 * 1024])],
                 codecs: Vec::new(),
                 entry: entry(name, 2.0, UNIX_EPOCH + Duration::from_secs(seq * 2), false),
             }

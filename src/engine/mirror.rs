@@ -9,37 +9,32 @@ use bytes::Bytes;
 
 use super::live::PLAYLIST_NAME;
 
-/// Disk writes for one publish: the new segment in every rung, the playlist
-/// (beside each rung's segments), and deletions. The top rung's files are in the
-/// folder itself, each lower rung's in a folder of its own (`480p/`), so a rung's
-/// playlist names its segments by the same relative names.
+/// Disk writes for one publish: the new segment of the top rung, the playlist
+/// that names it, and deletions. Only the top rung is mirrored: the folder is what
+/// another web server can serve as the channel's stream, as it could before the
+/// ladder. The lower rungs are served from memory (and through any cache in front):
+/// mirroring them tripled the files made and deleted per segment, which is most of
+/// what airing costs where creating a file is dear (docs/figures.md, the ladder).
 pub(crate) struct MirrorJob {
     pub(super) dir: Option<PathBuf>,
     pub(super) failing: Arc<AtomicBool>,
-    /// The folders of the rungs, relative: "" for the top, then `480p`, ...
-    pub(super) rungs: Vec<String>,
-    /// The new segment's name and its bytes in each rung (in `rungs`' order).
-    pub(super) write: Option<(String, Vec<Bytes>)>,
+    /// The new segment's name and its bytes.
+    pub(super) write: Option<(String, Bytes)>,
     pub(super) playlist: Bytes,
-    /// Segments that left the window, by name (in every rung).
+    /// Segments that left the window, by name.
     pub(super) remove: Vec<String>,
 }
 
 impl MirrorJob {
-    /// Does the writes; segments first, then the playlists that name them, each
+    /// Does the writes; the segment first, then the playlist that names it, each
     /// through a temporary file so a reader never sees half a file. A write that
     /// fails (a full disk) leaves nothing behind, and the stream goes on from
     /// memory: the failure is logged once, and so is the recovery.
     pub(crate) fn run(self) {
         let Some(dir) = self.dir else { return };
-        let write = |rung: &str, name: &str, data: &[u8]| -> std::io::Result<()> {
-            let folder = dir.join(rung);
-            if !rung.is_empty() {
-                std::fs::create_dir_all(&folder)?;
-            }
-            let tmp = folder.join(format!(".{name}.tmp"));
-            let r =
-                std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, folder.join(name)));
+        let write = |name: &str, data: &[u8]| -> std::io::Result<()> {
+            let tmp = dir.join(format!(".{name}.tmp"));
+            let r = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
             if r.is_err() {
                 let _ = std::fs::remove_file(&tmp);
             }
@@ -47,22 +42,14 @@ impl MirrorJob {
         };
         // Old segments first: on a full disk they free the room for the new one.
         for name in &self.remove {
-            for rung in &self.rungs {
-                let _ = std::fs::remove_file(dir.join(rung).join(name));
-            }
+            let _ = std::fs::remove_file(dir.join(name));
         }
         let mut result = Ok(());
         if let Some((name, data)) = &self.write {
-            for (rung, bytes) in self.rungs.iter().zip(data) {
-                result = result.and_then(|()| write(rung, name, bytes));
-            }
+            result = write(name, data);
         }
-        // The playlists only name segments that are on disk.
-        if result.is_ok() {
-            for rung in &self.rungs {
-                result = result.and_then(|()| write(rung, PLAYLIST_NAME, &self.playlist));
-            }
-        }
+        // The playlist only names segments that are on disk.
+        result = result.and_then(|()| write(PLAYLIST_NAME, &self.playlist));
         match result {
             Err(e) => {
                 if !self.failing.swap(true, Ordering::Relaxed) {

@@ -2,7 +2,7 @@
 //! is, its bit rate as aired, and its folder. Rung 0 is the top one; the lower
 //! ones follow, highest first.
 
-/// A lower rung's folder in the disk mirror, and its part of URLs: `480p`.
+/// A lower rung's part of URLs: `480p`.
 pub fn folder(height: u32) -> String {
     format!("{height}p")
 }

@@ -1,9 +1,11 @@
 //! A crash storm: 20 kill -9 at random moments (while clips encode, while the
 //! stream airs, while SQLite writes), the server alone and its whole process
-//! group in turn, each followed by a restart on the same data folder. Then the
-//! database is intact, the stream never went backwards across a restart, every
-//! clip on record is whole, and the last run airs cleanly past the one
-//! discontinuity that marks its start.
+//! group in turn, each followed by a restart on the same data folder, a channel
+//! with a quality ladder of two rungs. Then the database is intact, the stream
+//! never went backwards across a restart, both rungs restart at the same
+//! segment with the same playlist, every clip on record is whole in both rungs,
+//! and the last run airs cleanly in both past the one discontinuity that marks
+//! its start.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,6 +21,13 @@ const FPS: u32 = 30;
 const FRAME: i64 = 90_000 / FPS as i64;
 /// One AAC frame (1024 samples at 48 kHz) in 90 kHz ticks.
 const AAC_FRAME: i64 = 1920;
+/// The ladder: the top rung (320x180) and one under it.
+const RUNGS: [u32; 2] = [180, 144];
+
+/// The folder of a rung of the default channel, under the server's address.
+fn rung_path(height: u32) -> String {
+    format!("/hls/{height}p")
+}
 
 /// Small and quick: 1 s segments (the GOP), clips of 1 or 2 s, chunks of 6 s.
 fn args(videos: &Path, audio: &Path) -> Vec<String> {
@@ -41,6 +50,8 @@ fn args(videos: &Path, audio: &Path) -> Vec<String> {
         "2",
         "--chunk-duration",
         "6",
+        "--renditions",
+        "144p",
     ]
     .map(String::from)
     .to_vec()
@@ -68,7 +79,7 @@ async fn get(client: &reqwest::Client, url: &str) -> Option<reqwest::Response> {
 /// and the playlist.
 async fn wait_first_segment(server: &mut Server, t0: Instant) -> (Duration, String) {
     let client = reqwest::Client::new();
-    let url = format!("{}/hls/stream.m3u8", server.base);
+    let url = format!("{}{}/stream.m3u8", server.base, rung_path(RUNGS[0]));
     loop {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("server exited with {status}: {}", server.logs());
@@ -88,10 +99,10 @@ async fn wait_first_segment(server: &mut Server, t0: Instant) -> (Duration, Stri
     }
 }
 
-/// The segment `uri` of the server at `base`.
+/// The segment `uri` of the top rung of the server at `base`.
 async fn segment(base: &str, uri: &str) -> bytes::Bytes {
     let client = reqwest::Client::new();
-    get(&client, &format!("{base}/hls/{uri}"))
+    get(&client, &format!("{base}{}/{uri}", rung_path(RUNGS[0])))
         .await
         .unwrap_or_else(|| panic!("segment {uri}"))
         .bytes()
@@ -167,6 +178,90 @@ fn count_frames(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// One rung's capture of the last run: it starts at the restart's first segment
+/// `first_seq`, its sequence is continuous, it has at most the restart's
+/// discontinuity, every video and audio timestamp steps by one frame, and it
+/// decodes without an error.
+fn judge_capture(dir: &Path, height: u32, watched: &harness::Watched, first_seq: u64) {
+    assert!(
+        watched.seqs.first() == Some(&first_seq),
+        "{height}p: the capture starts at the restart's first segment {first_seq}: {:?}",
+        watched.seqs
+    );
+    assert!(
+        watched.seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "{height}p: continuous sequence: {:?}",
+        watched.seqs
+    );
+    assert!(
+        watched.discontinuities <= 1,
+        "{height}p: {} discontinuities after the restart",
+        watched.discontinuities
+    );
+    let capture = dir.join(format!("capture-{height}p.ts"));
+    watched.save(&capture);
+    let pk = harness::packets(&capture);
+    let dts: Vec<i64> = pk
+        .iter()
+        .filter(|p| p.kind == "video")
+        .map(|p| p.dts)
+        .collect();
+    let bad: Vec<(usize, i64)> = harness::steps(&dts)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| *s != FRAME)
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{height}p: video DTS steps other than {FRAME}: {bad:?}"
+    );
+    let audio_pts: Vec<i64> = pk
+        .iter()
+        .filter(|p| p.kind == "audio")
+        .map(|p| p.pts)
+        .collect();
+    assert!(!audio_pts.is_empty(), "{height}p: the stream carries audio");
+    let bad: Vec<(usize, i64)> = harness::steps(&audio_pts)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| *s != AAC_FRAME)
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{height}p: audio steps other than {AAC_FRAME}: {bad:?}"
+    );
+    let (frames, errors) = harness::decode(&capture);
+    assert!(
+        frames > 0 && errors.trim().is_empty(),
+        "{height}p: decode: {errors}"
+    );
+}
+
+/// The lower rung's playlist is the top's, byte for byte (the same sequence
+/// numbers, durations, dates and discontinuities), read just before or just after
+/// it (a segment may come between two reads; not between three, many times over).
+async fn rungs_agree(base: &str, run: usize) {
+    let client = reqwest::Client::new();
+    let read = async |height| {
+        let url = format!("{base}{}/stream.m3u8", rung_path(height));
+        get(&client, &url)
+            .await
+            .unwrap_or_else(|| panic!("run {run}: {url}"))
+            .text()
+            .await
+            .unwrap()
+    };
+    for _ in 0..5 {
+        let before = read(RUNGS[0]).await;
+        let lower = read(RUNGS[1]).await;
+        let after = read(RUNGS[0]).await;
+        if lower == before || lower == after {
+            return;
+        }
+    }
+    panic!("run {run}: the {}p playlist is not the top's", RUNGS[1]);
+}
+
 fn median(v: &[Duration]) -> Duration {
     let mut v = v.to_vec();
     v.sort();
@@ -227,6 +322,7 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
                 items[0].2,
                 "run {run}: a discontinuity marks the restart:\n{playlist}"
             );
+            rungs_agree(&server.base, run).await;
         }
         if run == KILLS {
             break server;
@@ -239,7 +335,7 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
         tokio::time::sleep(wait).await;
         let at_publish = run % 3 == 0;
         let client = reqwest::Client::new();
-        let url = format!("{}/hls/stream.m3u8", server.base);
+        let url = format!("{}{}/stream.m3u8", server.base, rung_path(RUNGS[0]));
         let playlist = || async {
             let text = get(&client, &url)
                 .await
@@ -289,65 +385,29 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
     };
     let storm_time = storm.elapsed();
 
-    // The last run airs cleanly: the only discontinuity is the restart's.
+    // The last run airs cleanly in both rungs: the only discontinuity is the restart's.
     let (first_seq, _, _) = parse_playlist(
-        &reqwest::get(format!("{}/hls/stream.m3u8", server.base))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        &reqwest::get(format!(
+            "{}{}/stream.m3u8",
+            server.base,
+            rung_path(RUNGS[0])
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap(),
     );
-    let watched = harness::watch_live(&server.base, 16).await;
-    assert!(
-        watched.seqs.first() == Some(&first_seq),
-        "the capture starts at the restart's first segment {first_seq}: {:?}",
-        watched.seqs
+    let [top, lower] = RUNGS.map(|h| format!("{}{}", server.base, rung_path(h)));
+    let (top, lower) = tokio::join!(
+        harness::watch_live_in(&top, 16),
+        harness::watch_live_in(&lower, 16)
     );
-    assert!(
-        watched.seqs.windows(2).all(|w| w[1] == w[0] + 1),
-        "continuous sequence: {:?}",
-        watched.seqs
-    );
-    assert!(
-        watched.discontinuities <= 1,
-        "{} discontinuities after the restart",
-        watched.discontinuities
-    );
-    let capture = dir.path().join("capture.ts");
-    watched.save(&capture);
-    let pk = harness::packets(&capture);
-    let dts: Vec<i64> = pk
-        .iter()
-        .filter(|p| p.kind == "video")
-        .map(|p| p.dts)
-        .collect();
-    let bad: Vec<(usize, i64)> = harness::steps(&dts)
-        .into_iter()
-        .enumerate()
-        .filter(|(_, s)| *s != FRAME)
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "video DTS steps other than {FRAME}: {bad:?}"
-    );
-    let audio_pts: Vec<i64> = pk
-        .iter()
-        .filter(|p| p.kind == "audio")
-        .map(|p| p.pts)
-        .collect();
-    assert!(!audio_pts.is_empty(), "the stream carries audio");
-    let bad: Vec<(usize, i64)> = harness::steps(&audio_pts)
-        .into_iter()
-        .enumerate()
-        .filter(|(_, s)| *s != AAC_FRAME)
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "audio steps other than {AAC_FRAME}: {bad:?}"
-    );
-    let (frames, errors) = harness::decode(&capture);
-    assert!(frames > 0 && errors.trim().is_empty(), "decode: {errors}");
+    assert_eq!(top.seqs, lower.seqs, "both rungs saw the same segments");
+    assert_eq!(top.discontinuities, lower.discontinuities);
+    for (height, watched) in RUNGS.into_iter().zip([&top, &lower]) {
+        judge_capture(dir.path(), height, watched, first_seq);
+    }
     let status = server.stop();
     assert!(status.success(), "{status}: {}", server.logs());
     drop(server);
@@ -357,13 +417,15 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
     let conn =
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
-    let clips: Vec<(String, String, String, f64)> = conn
+    let clips: Vec<(String, String, String, f64, String)> = conn
         .prepare(
-            "SELECT c.id, c.state, k.file, k.duration FROM clips k \
+            "SELECT c.id, c.state, k.file, k.duration, k.rungs FROM clips k \
              JOIN chunks c ON c.id = k.chunk_id ORDER BY c.id, k.idx",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -374,15 +436,20 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
         .collect();
     assert!(!ready.is_empty(), "a chunk was made: {clips:?}");
     let mut checked = 0;
-    for (chunk, _, file, duration) in &clips {
-        let path = crate::harness::classic(&dir.path().join("data"))
+    for (chunk, _, file, duration, rungs) in &clips {
+        let top = crate::harness::classic(&dir.path().join("data"))
             .join("chunks")
             .join(chunk)
             .join(file);
-        assert!(path.exists(), "{} on record, not on disk", path.display());
-        let want = (duration * f64::from(FPS)).round() as u64;
-        let got = count_frames(&path);
-        assert_eq!(got, want, "{}: {duration} s at {FPS} fps", path.display());
+        // Every clip is made with the ladder: a file per rung, each whole.
+        assert_eq!(rungs, &RUNGS[1].to_string(), "{}'s rungs", top.display());
+        let lower = shufflecast::clip::rung_file(&top, RUNGS[1]);
+        for path in [&top, &lower] {
+            assert!(path.exists(), "{} on record, not on disk", path.display());
+            let want = (duration * f64::from(FPS)).round() as u64;
+            let got = count_frames(path);
+            assert_eq!(got, want, "{}: {duration} s at {FPS} fps", path.display());
+        }
         checked += 1;
     }
 
@@ -390,11 +457,11 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
         "crash storm (seed {seed}): {KILLS} kill -9 ({group_kills} of the whole group, \
          {during_encode} during an encode, {at_publish_kills} as a segment came out), {KILLS} restarts in {storm_time:?}; restart to \
          first segment median {:?}, max {:?}; {} chunks ready, {checked} clips checked \
-         (whole); {} discontinuity in the final capture of {} segments",
+         (whole, both rungs); {} discontinuity in the final capture of {} segments (both rungs)",
         median(&to_first_segment),
         to_first_segment.iter().max().unwrap(),
         ready.len(),
-        watched.discontinuities,
-        watched.seqs.len(),
+        top.discontinuities,
+        top.seqs.len(),
     );
 }

@@ -313,6 +313,12 @@ impl Watched {
 /// Polls the live playlist at `base` for `secs` like a player and fetches every new
 /// segment.
 pub async fn watch_live(base: &str, secs: u64) -> Watched {
+    watch_live_in(&format!("{base}/hls"), secs).await
+}
+
+/// [`watch_live`] of the media playlist `stream.m3u8` in the folder at `folder`
+/// (`http://host/hls/144p`, a rung's).
+pub async fn watch_live_in(folder: &str, secs: u64) -> Watched {
     let client = reqwest::Client::new();
     let mut w = Watched {
         segments: Vec::new(),
@@ -322,7 +328,7 @@ pub async fn watch_live(base: &str, secs: u64) -> Watched {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(secs) {
         let r = client
-            .get(format!("{base}/hls/stream.m3u8"))
+            .get(format!("{folder}/stream.m3u8"))
             .send()
             .await
             .unwrap();
@@ -331,11 +337,7 @@ pub async fn watch_live(base: &str, secs: u64) -> Watched {
         for (i, (uri, _, disc)) in items.iter().enumerate() {
             let n = seq + i as u64;
             if w.seqs.last().is_none_or(|last| n > *last) {
-                let seg = client
-                    .get(format!("{base}/hls/{uri}"))
-                    .send()
-                    .await
-                    .unwrap();
+                let seg = client.get(format!("{folder}/{uri}")).send().await.unwrap();
                 assert_eq!(seg.status(), 200, "segment {uri}");
                 w.segments.push(seg.bytes().await.unwrap());
                 w.seqs.push(n);
