@@ -55,6 +55,44 @@ pub struct RungOut<'a> {
     pub out: &'a Path,
 }
 
+/// The lower rungs of a clip, owned: their profiles and their files beside the
+/// clip's (`clip-0001.480p.ts`), from which a [`ClipRequest`] borrows its rungs.
+#[derive(Clone, Debug, Default)]
+pub struct RungFiles {
+    profiles: Vec<OutputProfile>,
+    files: Vec<std::path::PathBuf>,
+}
+
+impl RungFiles {
+    /// The rungs `profiles` (the lower ones, highest first) of the clip at `top`.
+    pub fn new(profiles: Vec<OutputProfile>, top: &Path) -> RungFiles {
+        let files = profiles
+            .iter()
+            .map(|p| crate::clip::rung_file(top, p.height))
+            .collect();
+        RungFiles { profiles, files }
+    }
+
+    /// What the encode writes.
+    pub fn outs(&self) -> Vec<RungOut<'_>> {
+        self.profiles
+            .iter()
+            .zip(&self.files)
+            .map(|(profile, out)| RungOut { profile, out })
+            .collect()
+    }
+
+    /// Their heights, highest first.
+    pub fn heights(&self) -> Vec<u32> {
+        self.profiles.iter().map(|p| p.height).collect()
+    }
+
+    /// Their files, highest first.
+    pub fn files(&self) -> &[std::path::PathBuf] {
+        &self.files
+    }
+}
+
 /// The text file a watermark is read from, beside the output (hidden, removed after).
 pub(super) fn watermark_path(out: &Path) -> std::path::PathBuf {
     let name = out

@@ -308,7 +308,7 @@ mod tests {
     #[tokio::test]
     async fn one_run_encodes_every_rung_in_step_with_its_own_parameter_sets() {
         use crate::testkit::media::{self, ff};
-        use crate::transcode::{ClipRequest, EncodeProgress, Encoder, RungOut};
+        use crate::transcode::{ClipRequest, EncodeProgress, Encoder, RungFiles};
 
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
@@ -331,15 +331,8 @@ mod tests {
         }
         assert_ne!(references[0], references[1], "each rung has its own SPS");
         let out = d.join("clip-0000.ts");
-        let files: Vec<std::path::PathBuf> = profiles[1..]
-            .iter()
-            .map(|p| crate::clip::rung_file(&out, p.height))
-            .collect();
-        let rungs: Vec<RungOut<'_>> = profiles[1..]
-            .iter()
-            .zip(&files)
-            .map(|(profile, out)| RungOut { profile, out })
-            .collect();
+        let lower = RungFiles::new(profiles[1..].to_vec(), &out);
+        let rungs = lower.outs();
         let picture = d.join("clip-0000.jpg");
         let req = ClipRequest {
             rungs: &rungs,
@@ -356,7 +349,7 @@ mod tests {
         assert!(picture.is_file(), "the picture comes from the same run");
 
         let all: Vec<&std::path::Path> = std::iter::once(out.as_path())
-            .chain(files.iter().map(|f| f.as_path()))
+            .chain(lower.files().iter().map(|f| f.as_path()))
             .collect();
         let mut timestamps = Vec::new();
         for ((file, p), reference) in all.iter().zip(&profiles).zip(&references) {

@@ -35,7 +35,7 @@ mod run;
 mod slate;
 pub mod verify;
 
-pub use clip::{ClipRequest, Fix, RungOut, clip_args};
+pub use clip::{ClipRequest, Fix, RungFiles, RungOut, clip_args};
 pub use demo::{DemoLibrary, make_demo_library, make_first_demo_video};
 pub use encode::EncodeProgress;
 pub use encoder::h264_level;

@@ -16,7 +16,7 @@ use super::shared::{Inner, Outcome, db_failed, disk_full_reason};
 use crate::engine::{ClipInfo, ClipRef};
 use crate::library::Video;
 use crate::media::h264::ParameterSets;
-use crate::transcode::{ClipRequest, EncodeProgress, RungOut, TranscodeError, WatermarkMode};
+use crate::transcode::{ClipRequest, EncodeProgress, RungFiles, TranscodeError, WatermarkMode};
 
 /// Consecutive failed encodes after which a generation stops as stalled, so a
 /// library of broken files cannot spin forever.
@@ -81,7 +81,7 @@ impl Inner {
         let out = chunk.dir.join(&file);
         let picture = crate::schedule::clip_picture(&out);
         let watermark = watermark_text(s, &video);
-        let lower = LowerRungs::of(s, &out);
+        let lower = RungFiles::new(s.lower_rungs(), &out);
         let rungs = lower.outs();
         let req = ClipRequest {
             src: &video.path,
@@ -402,38 +402,6 @@ impl Inner {
         }
         *slot = Some((key, Some(references.clone())));
         Some(references)
-    }
-}
-
-/// The lower rungs of a clip: their profiles and their files beside it.
-struct LowerRungs {
-    profiles: Vec<crate::transcode::OutputProfile>,
-    files: Vec<PathBuf>,
-}
-
-impl LowerRungs {
-    /// The lower rungs of the channel's ladder, for the clip at `out`.
-    fn of(s: &GeneratorSettings, out: &std::path::Path) -> LowerRungs {
-        let profiles = s.lower_rungs();
-        let files = profiles
-            .iter()
-            .map(|r| crate::clip::rung_file(out, r.height))
-            .collect();
-        LowerRungs { profiles, files }
-    }
-
-    /// What the encode writes.
-    fn outs(&self) -> Vec<RungOut<'_>> {
-        self.profiles
-            .iter()
-            .zip(&self.files)
-            .map(|(profile, out)| RungOut { profile, out })
-            .collect()
-    }
-
-    /// Their heights, highest first.
-    fn heights(&self) -> Vec<u32> {
-        self.profiles.iter().map(|p| p.height).collect()
     }
 }
 
