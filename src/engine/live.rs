@@ -463,6 +463,11 @@ impl Live {
         self.inner.read().rungs.clone()
     }
 
+    /// How many rungs the window airs (1 for a single stream).
+    pub fn rung_count(&self) -> usize {
+        self.inner.read().rungs.len().max(1)
+    }
+
     /// Rung `i`'s name in URLs and counters (`480p`); `top` for the top rung of a
     /// window whose rungs were never described.
     pub fn rung_name(&self, i: usize) -> String {

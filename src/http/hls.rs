@@ -211,10 +211,9 @@ fn serve_hls(
     headers: &HeaderMap,
 ) -> Response {
     let live = &ch.live;
-    let rungs = live.rungs();
     let served = |i: usize| st.viewing.rung(ch.slug.as_str(), &live.rung_name(i));
     if file == PLAYLIST_NAME {
-        let multivariant = rung.is_none() && rungs.len() > 1;
+        let multivariant = rung.is_none() && live.rung_count() > 1;
         let body = match live.playlist() {
             Some(media) if multivariant => Some(multivariant_of(live).unwrap_or(media)),
             other => other,

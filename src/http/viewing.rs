@@ -35,18 +35,24 @@ impl RungServed {
     }
 }
 
-/// Every channel's rungs' counters, by (channel slug, rung name such as `480p`).
+/// Every channel's rungs' counters, by channel slug, then rung name such as `480p`.
+/// A request finds its counters by borrowed names, allocating nothing once they
+/// exist.
 #[derive(Default)]
 pub struct Viewing {
-    rungs: Mutex<HashMap<(String, String), Arc<RungServed>>>,
+    rungs: Mutex<HashMap<String, HashMap<String, Arc<RungServed>>>>,
 }
 
 impl Viewing {
     /// The counters of `rung` of channel `slug`.
     pub fn rung(&self, slug: &str, rung: &str) -> Arc<RungServed> {
-        self.rungs
-            .lock()
-            .entry((slug.to_string(), rung.to_string()))
+        let mut all = self.rungs.lock();
+        if let Some(c) = all.get(slug).and_then(|ch| ch.get(rung)) {
+            return c.clone();
+        }
+        all.entry(slug.to_string())
+            .or_default()
+            .entry(rung.to_string())
             .or_default()
             .clone()
     }
@@ -57,7 +63,10 @@ impl Viewing {
             .rungs
             .lock()
             .iter()
-            .map(|(k, c)| (k.clone(), c.clone()))
+            .flat_map(|(slug, ch)| {
+                ch.iter()
+                    .map(|(rung, c)| ((slug.clone(), rung.clone()), c.clone()))
+            })
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
