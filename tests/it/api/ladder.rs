@@ -2,7 +2,8 @@
 //! multivariant playlist and what it announces against what each rung really is
 //! (ffprobe), the rungs in lockstep (the same playlist, segments starting at the
 //! same timestamp) across a skip and a restart, each rung's continuous stream and
-//! Jellyfin's `?transcode=` profiles.
+//! Jellyfin's `?transcode=` profiles; and a channel's chunks from before it had a
+//! ladder.
 
 use std::path::Path;
 
@@ -296,5 +297,117 @@ async fn the_ladder_is_announced_as_it_is_and_its_rungs_air_in_lockstep() {
         );
     }
     in_lockstep(&c, &s, dir.path(), &rungs).await;
+    s.stop().await;
+}
+
+/// The clips on record, oldest first: (chunk state, the heights of the clip's
+/// lower rungs as recorded), read from the database beside the server.
+fn clips_on_record(data: &Path) -> Vec<(String, String)> {
+    let db = data.join("shufflecast.db");
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut q = conn
+        .prepare(
+            "SELECT c.state, k.rungs FROM clips k JOIN chunks c ON c.id = k.chunk_id \
+             ORDER BY c.id, k.idx",
+        )
+        .unwrap();
+    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The picture size of the first segment a rung's playlist lists now.
+async fn first_listed_size(c: &Client, s: &TestServer, rung: &str, dir: &Path) -> (u64, u64) {
+    let p = text(c, &s.url(&format!("/hls/main/{rung}/stream.m3u8"))).await;
+    let (_, _, items) = crate::harness::parse_playlist(&p);
+    let uri = &items.first().expect("a segment listed").0;
+    let bytes = c
+        .get(s.url(&format!("/hls/main/{rung}/{uri}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let file = dir.join(format!("{rung}-{uri}"));
+    std::fs::write(&file, &bytes).unwrap();
+    first_pts_and_size(&file).1
+}
+
+/// A channel that had no ladder gets one: the chunk made before keeps airing (in
+/// every rung, its top rung's picture where it has no other), and the chunks made
+/// after have every rung, which the lower rungs then air at their own size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_made_before_the_ladder_keep_airing_and_new_ones_have_every_rung() {
+    let _limit = crate::limit::fast(600);
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::new();
+    // No ladder: the same channel at the same size, one rung.
+    let mut before = vec!["--admin-token", TOKEN];
+    before.extend(&SMALL[4..]);
+    before.extend(&LADDER[..4]);
+    before.extend(["--renditions", "none"]);
+    let s = TestServer::start(dir.path(), &before).await;
+    let data = s.data.clone();
+    shufflecast::testkit::until(
+        "a chunk made without a ladder",
+        shufflecast::testkit::PATIENCE,
+        async || {
+            clips_on_record(&data)
+                .iter()
+                .any(|(state, _)| state == "ready")
+        },
+    )
+    .await;
+    s.stop().await;
+    let old = clips_on_record(&data).len();
+    assert!(
+        clips_on_record(&data)
+            .iter()
+            .all(|(_, rungs)| rungs.is_empty()),
+        "{:?}",
+        clips_on_record(&data)
+    );
+
+    // With the ladder: on air at once from the old chunk, in every rung.
+    let s = TestServer::start(dir.path(), &args()).await;
+    s.wait_200("/hls/main/144p/stream.m3u8", shufflecast::testkit::PATIENCE)
+        .await;
+    assert_eq!(
+        first_listed_size(&c, &s, "144p", dir.path()).await,
+        (640, 360),
+        "the old clip's top picture in the 144p rung"
+    );
+    let multivariant = text(&c, &s.url("/hls/stream.m3u8")).await;
+    assert_eq!(
+        multivariant.matches("#EXT-X-STREAM-INF").count(),
+        3,
+        "{multivariant}"
+    );
+
+    // The next chunk is made in every rung, and the 144p rung airs it at 144p.
+    shufflecast::testkit::until(
+        "a chunk made with the ladder",
+        shufflecast::testkit::PATIENCE,
+        async || {
+            clips_on_record(&data)
+                .iter()
+                .skip(old)
+                .any(|(state, _)| state == "ready")
+        },
+    )
+    .await;
+    for (_, rungs) in clips_on_record(&data).iter().skip(old) {
+        assert_eq!(rungs, "240,144");
+    }
+    shufflecast::testkit::until(
+        "the 144p rung at its own size",
+        shufflecast::testkit::PATIENCE * 2,
+        async || first_listed_size(&c, &s, "144p", dir.path()).await == (256, 144),
+    )
+    .await;
     s.stop().await;
 }
