@@ -194,6 +194,8 @@ pub struct Live {
     mirror: Option<PathBuf>,
     /// The mirror's last write failed (a full disk): logged once, until one works.
     mirror_failing: Arc<AtomicBool>,
+    /// Who watches the channel.
+    audience: super::audience::Audience,
 }
 
 /// A clip that aired, and when it started (on the engine's clock, as
@@ -246,6 +248,7 @@ impl Live {
             published,
             mirror,
             mirror_failing: Arc::new(AtomicBool::new(false)),
+            audience: Default::default(),
         })
     }
 
@@ -461,6 +464,11 @@ impl Live {
     /// The rungs, the top one first (empty: never set).
     pub fn rungs(&self) -> Vec<RungSpec> {
         self.inner.read().rungs.clone()
+    }
+
+    /// Who watches the channel: its HLS players and continuous-stream clients.
+    pub fn audience(&self) -> &super::audience::Audience {
+        &self.audience
     }
 
     /// How many rungs the window airs (1 for a single stream).

@@ -6,6 +6,7 @@
 //! waits on the disk or on ffmpeg; when nothing is ready the slate airs instead,
 //! and the stream goes on.
 
+pub mod audience;
 mod input;
 mod lateness;
 pub mod live;

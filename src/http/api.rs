@@ -22,7 +22,7 @@ use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
     GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
     Queued, Requested, RungStatus, SearchQuery, ServerEvent, SettingsResponse, SkipTarget,
-    Skipping, Stats, Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video,
+    Skipping, Stats, Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video, Viewers,
 };
 use crate::engine::Command;
 use crate::schedule::generator::GeneratorCommand;
@@ -55,6 +55,7 @@ pub async fn status(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<St
         generator: ch.generator.status().into(),
         library: counts.into(),
         rungs: rungs(&st, &ch),
+        viewers: Viewers::of(&ch.live),
     }))
 }
 

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::iptv;
 use super::state::AppState;
 use super::urls;
-use super::wire::{ErrorBody, Guide, GuideChannel, GuideClip, GuideProgramme, GuideQuery};
+use super::wire::{ErrorBody, Guide, GuideChannel, GuideClip, GuideProgramme, GuideQuery, Viewers};
 use crate::guide::{self, ChannelText, Programme};
 use crate::station::OnAir;
 
@@ -164,6 +164,7 @@ fn channel(l: Listed, default: &str, limit: usize) -> GuideChannel {
         logo: iptv::logo_url("", ch),
         stream: urls::stream_url(slug),
         default: slug == default,
+        viewers: Viewers::of(&ch.live),
         programmes,
     }
 }

@@ -2,10 +2,13 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use axum::Extension;
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::conn::Peer;
 use super::error::ApiError;
 use super::range;
 use super::state::{AppState, PLAYLIST_CACHE, PLAYLIST_TYPE, SEGMENT_CACHE, SEGMENT_TYPE};
@@ -51,9 +54,11 @@ pub async fn hls_file(
     State(st): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
 ) -> Response {
+    let peer = peer.map(|Extension(ConnectInfo(p))| p.addr.ip());
     match st.station.default_channel() {
-        Some(ch) => serve_hls(&st, &ch, None, &file, &headers),
+        Some(ch) => serve_hls(&st, &ch, None, &file, &headers, peer),
         None => ApiError::not_found("no channel on air").into_response(),
     }
 }
@@ -79,16 +84,18 @@ pub async fn channel_hls_file(
     State(st): State<AppState>,
     Path((channel, file)): Path<(String, String)>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
 ) -> Response {
+    let peer = peer.map(|Extension(ConnectInfo(p))| p.addr.ip());
     if let Some(ch) = st.station.get(&channel) {
-        return serve_hls(&st, &ch, None, &file, &headers);
+        return serve_hls(&st, &ch, None, &file, &headers, peer);
     }
     // `/hls/480p/…`: a rung of the default channel, which `/hls/stream.m3u8` names
     // relative to itself.
     if let Some(ch) = st.station.default_channel()
         && let Some(rung) = ch.live.rung_named(&channel)
     {
-        return serve_hls(&st, &ch, Some(rung), &file, &headers);
+        return serve_hls(&st, &ch, Some(rung), &file, &headers, peer);
     }
     no_channel(&channel)
 }
@@ -123,12 +130,14 @@ pub async fn rung_hls_file(
     State(st): State<AppState>,
     Path((channel, rung, file)): Path<(String, String, String)>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
 ) -> Response {
+    let peer = peer.map(|Extension(ConnectInfo(p))| p.addr.ip());
     let Some(ch) = st.station.get(&channel) else {
         return no_channel(&channel);
     };
     match ch.live.rung_named(&rung) {
-        Some(i) => serve_hls(&st, &ch, Some(i), &file, &headers),
+        Some(i) => serve_hls(&st, &ch, Some(i), &file, &headers, peer),
         None => (
             [(header::CACHE_CONTROL, "no-store")],
             ApiError::not_found(format!("channel {channel:?} has no rung {rung:?}")),
@@ -209,6 +218,7 @@ fn serve_hls(
     rung: Option<usize>,
     file: &str,
     headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
     let live = &ch.live;
     let served = |i: usize| st.viewing.rung(ch.slug.as_str(), &live.rung_name(i));
@@ -242,6 +252,8 @@ fn serve_hls(
     // Segment names are looked up, never joined to a path: nothing here touches the disk.
     match live.rung_segment(rung.unwrap_or(0), file) {
         Some(body) => {
+            live.audience()
+                .saw_player(player_key(peer, headers), std::time::Instant::now());
             let counts = served(rung.unwrap_or(0));
             counts.segments.fetch_add(1, Relaxed);
             counts.segment_bytes.fetch_add(body.len() as u64, Relaxed);
@@ -253,4 +265,18 @@ fn serve_hls(
         )
             .into_response(),
     }
+}
+
+/// Who an HLS player is, as far as a server can tell: its address and its
+/// User-Agent (two players behind one address, a phone and a TV, count as two).
+/// Players behind a cache are the cache: one player.
+fn player_key(peer: Option<std::net::IpAddr>, headers: &HeaderMap) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    peer.hash(&mut h);
+    headers
+        .get(header::USER_AGENT)
+        .map(|v| v.as_bytes())
+        .hash(&mut h);
+    h.finish()
 }

@@ -263,13 +263,6 @@ fn tuners(reg: &mut Registry, tuners: &super::tuners::Tuners) {
     let all = tuners.all();
     per_channel(
         reg,
-        "ts_clients",
-        "Clients of the channel's continuous MPEG-TS now",
-        &all,
-        |c| ConstGauge::new(c.clients.load(Relaxed)),
-    );
-    per_channel(
-        reg,
         "ts_clients_opened",
         "Continuous MPEG-TS clients since start",
         &all,
@@ -288,6 +281,31 @@ fn tuners(reg: &mut Registry, tuners: &super::tuners::Tuners) {
         "Bytes of continuous MPEG-TS handed to clients",
         &all,
         |c| ConstCounter::new(c.bytes.load(Relaxed)),
+    );
+}
+
+/// Who watches each channel now: its HLS players and continuous-stream clients.
+fn viewers(reg: &mut Registry, viewers: &[(String, crate::engine::audience::Viewers)]) {
+    per_channel(
+        reg,
+        "ts_clients",
+        "Clients of the channel's continuous MPEG-TS now",
+        viewers,
+        |v| ConstGauge::new(v.streams),
+    );
+    per_channel(
+        reg,
+        "hls_players",
+        "Distinct HLS clients that fetched a segment of the channel in the last minute",
+        viewers,
+        |v| ConstGauge::new(v.players),
+    );
+    per_channel(
+        reg,
+        "viewers",
+        "The channel's viewers now: its HLS players and continuous-stream clients",
+        viewers,
+        |v| ConstGauge::new(v.total()),
     );
 }
 
@@ -418,6 +436,7 @@ fn each<T>(
 fn registry(st: &AppState) -> Registry {
     let mut reg = Registry::with_prefix(PREFIX);
     let channels = st.station.list();
+    let now = std::time::Instant::now();
     let live = each(&channels, |c| c.live.stats());
     stream(&mut reg, &live);
     lateness(&mut reg, &live);
@@ -425,11 +444,14 @@ fn registry(st: &AppState) -> Registry {
     generator(&mut reg, &each(&channels, |c| c.generator.status()));
     station(&mut reg, channels.len(), st);
     tuners(&mut reg, &st.tuners);
+    viewers(
+        &mut reg,
+        &each(&channels, |c| c.live.audience().viewers(now)),
+    );
     rungs(&mut reg, &st.viewing);
     ffmpeg(&mut reg);
     library(&mut reg, &st.library.counts().unwrap_or_default());
-    st.http
-        .register(&mut reg, st.config.output.segment_duration);
+    st.http.register(&mut reg);
     let uptime = st.started.elapsed().map_or(0.0, |d| d.as_secs_f64());
     reg.register(
         "uptime_seconds",
@@ -497,16 +519,15 @@ mod tests {
     #[test]
     fn requests_are_counted_by_route_method_and_status() {
         let m = HttpMetrics::default();
-        m.record("/api/status", "GET", 200, 10, false);
-        m.record("/api/status", "GET", 200, 5, false);
+        m.record("/api/status", "GET", 200, 10);
+        m.record("/api/status", "GET", 200, 5);
         let mut reg = Registry::with_prefix(PREFIX);
-        m.register(&mut reg, 2.0);
+        m.register(&mut reg);
         let page = text(&reg).unwrap();
         for line in [
             "# TYPE shufflecast_http_requests_total counter",
             "shufflecast_http_requests_total{route=\"/api/status\",method=\"GET\",status=\"200\"} 2",
             "shufflecast_http_response_bytes_total 15",
-            "# TYPE shufflecast_viewers gauge",
         ] {
             assert!(page.lines().any(|l| l == line), "{line} not in:\n{page}");
         }

@@ -243,7 +243,7 @@ fn open(st: &AppState, slug: &str, rung: Rung<'_>, peer: Option<Peer>) -> Respon
             .into_response();
     };
     let counters = tuners.counters(slug);
-    counters.clients.fetch_add(1, Ordering::Relaxed);
+    ch.live.audience().stream_opened();
     counters.opened.fetch_add(1, Ordering::Relaxed);
     let client = Arc::new(Client {
         slug: slug.to_string(),
@@ -347,7 +347,7 @@ struct Feed {
 
 impl Drop for Feed {
     fn drop(&mut self) {
-        self.client.counters.clients.fetch_sub(1, Ordering::Relaxed);
+        self.live.audience().stream_closed();
         tracing::debug!(channel = %self.client.slug, peer = ?self.client.addr, "continuous stream closed");
     }
 }

@@ -11,8 +11,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// What the continuous streams of one channel did since start.
 #[derive(Debug, Default)]
 pub struct StreamCounters {
-    /// Clients connected now.
-    pub clients: AtomicU64,
     /// Clients that ever connected.
     pub opened: AtomicU64,
     /// Bytes handed to clients' sockets.

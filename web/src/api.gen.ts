@@ -1124,6 +1124,8 @@ export interface components {
             default: boolean;
             /** @description What airs now. */
             now: components["schemas"]["StreamStatus"];
+            /** @description Who watches it now. */
+            viewers: components["schemas"]["Viewers"];
             /** @description The programme that airs next (its first clip's title), when known. */
             next: string | null;
             programme: components["schemas"]["ProgrammeTimes"] | null;
@@ -1375,6 +1377,8 @@ export interface components {
             stream: string;
             /** @description Whether it is the default channel. */
             default: boolean;
+            /** @description Who watches it now. */
+            viewers: components["schemas"]["Viewers"];
             /**
              * @description Its programmes in order: the one on air first (it started before `now`),
              *     then each that follows it, start to stop without gaps.
@@ -2182,6 +2186,8 @@ export interface components {
              *     its bit rate as aired, and who watches it.
              */
             rungs: components["schemas"]["RungStatus"][];
+            /** @description Who watches the channel now. */
+            viewers: components["schemas"]["Viewers"];
         };
         /** @description Answer of POST /api/stop_generation. */
         Stopping: {
@@ -2426,6 +2432,25 @@ export interface components {
             lru_rank: number | null;
             /** @description The URL of its poster; null until it has one. */
             thumbnail: string | null;
+        };
+        /** @description Who watches a channel now. */
+        Viewers: {
+            /**
+             * Format: int32
+             * @description Distinct HLS clients (address and User-Agent) that fetched one of its
+             *     segments in the last minute; players behind a cache count as one.
+             */
+            players: number;
+            /**
+             * Format: int32
+             * @description Clients of its continuous MPEG-TS connected now (tuners included).
+             */
+            streams: number;
+            /**
+             * Format: int32
+             * @description Both.
+             */
+            total: number;
         };
     };
     responses: never;

@@ -45,6 +45,8 @@ pub struct GuideChannel {
     pub stream: String,
     /// Whether it is the default channel.
     pub default: bool,
+    /// Who watches it now.
+    pub viewers: super::status::Viewers,
     /// Its programmes in order: the one on air first (it started before `now`),
     /// then each that follows it, start to stop without gaps.
     pub programmes: Vec<GuideProgramme>,

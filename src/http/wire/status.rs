@@ -35,6 +35,37 @@ pub struct Status {
     /// The rungs of the channel's quality ladder, the top first: what each one is,
     /// its bit rate as aired, and who watches it.
     pub rungs: Vec<RungStatus>,
+    /// Who watches the channel now.
+    pub viewers: Viewers,
+}
+
+/// Who watches a channel now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Viewers {
+    /// Distinct HLS clients (address and User-Agent) that fetched one of its
+    /// segments in the last minute; players behind a cache count as one.
+    pub players: u32,
+    /// Clients of its continuous MPEG-TS connected now (tuners included).
+    pub streams: u32,
+    /// Both.
+    pub total: u32,
+}
+
+impl From<crate::engine::audience::Viewers> for Viewers {
+    fn from(v: crate::engine::audience::Viewers) -> Viewers {
+        Viewers {
+            players: v.players,
+            streams: v.streams,
+            total: v.total(),
+        }
+    }
+}
+
+impl Viewers {
+    /// Channel `live`'s viewers now.
+    pub fn of(live: &crate::engine::Live) -> Viewers {
+        live.audience().viewers(std::time::Instant::now()).into()
+    }
 }
 
 /// One rung of a channel's ladder in GET /api/status.
@@ -290,6 +321,8 @@ pub struct ChannelInfo {
     pub default: bool,
     /// What airs now.
     pub now: StreamStatus,
+    /// Who watches it now.
+    pub viewers: Viewers,
     /// The programme that airs next (its first clip's title), when known.
     #[schema(required = true)]
     pub next: Option<String>,

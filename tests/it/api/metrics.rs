@@ -58,7 +58,7 @@ async fn metrics_count_the_stream_the_encodes_and_the_requests_by_route() {
     assert!(value("shufflecast_http_response_bytes_total ") > 0.0);
     assert!(value("shufflecast_ffmpeg_exits_total{outcome=\"success\"}") >= 1.0);
     assert!(value("shufflecast_clips_encoded_total{channel=\"main\"} ") >= 1.0);
-    value("shufflecast_viewers ");
+    value("shufflecast_viewers{channel=\"main\"} ");
     value("shufflecast_chunks{channel=\"main\",state=\"ready\"}");
     for line in m.lines().filter(|l| !l.starts_with('#')) {
         assert!(

@@ -27,6 +27,7 @@ mod status;
 mod system;
 mod thumbnails;
 mod tuner;
+mod viewers;
 mod web;
 
 use std::path::Path;

@@ -148,6 +148,16 @@ export function guide(view: HTMLElement): () => void {
     return b;
   };
 
+  // Who watches now: HLS players in the last minute and stream (tuner) clients.
+  const watching = (c: GuideChannel): HTMLElement | null =>
+    c.viewers.total
+      ? el(
+          "span",
+          { class: "muted small viewers", "data-viewers": String(c.viewers.total), title: `${c.viewers.players} in browsers and HLS players, ${c.viewers.streams} on the continuous stream or a tuner` },
+          `${c.viewers.total} watching`,
+        )
+      : null;
+
   const row = (c: GuideChannel, s: Scale): HTMLElement => {
     const info = infos.get(c.slug);
     const logo = el("img", { class: "logo", alt: "", loading: "lazy", src: withToken(c.logo) });
@@ -156,7 +166,7 @@ export function guide(view: HTMLElement): () => void {
       "button",
       { type: "button", class: "guide-row", "data-channel": c.slug, "aria-label": `Play ${label(c)}` },
       logo,
-      el("span", { class: "what" }, name, c.default ? el("span", { class: "muted small" }, "default") : null),
+      el("span", { class: "what" }, name, c.default ? el("span", { class: "muted small" }, "default") : null, watching(c)),
     );
     head.addEventListener("click", () => play(c.slug));
     head.addEventListener("focus", () => {
@@ -229,7 +239,7 @@ export function guide(view: HTMLElement): () => void {
       placeNow();
       return;
     }
-    const what = JSON.stringify([s.t0, s.pps.toFixed(4), s.t1.toFixed(0), current(), g.channels.map((c) => [c.slug, c.name, infos.get(c.slug)?.editable, c.programmes.map((p) => [p.start.toFixed(0), p.stop.toFixed(0), p.title, p.on_air, p.thumbnail, p.clips.length])])]);
+    const what = JSON.stringify([s.t0, s.pps.toFixed(4), s.t1.toFixed(0), current(), g.channels.map((c) => [c.slug, c.name, c.viewers.total, infos.get(c.slug)?.editable, c.programmes.map((p) => [p.start.toFixed(0), p.stop.toFixed(0), p.title, p.on_air, p.thumbnail, p.clips.length])])]);
     if (what !== shown) {
       shown = what;
       const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-key], .guide-row, [data-edit]");
