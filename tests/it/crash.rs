@@ -201,31 +201,24 @@ fn judge_capture(dir: &Path, height: u32, watched: &harness::Watched, first_seq:
     let capture = dir.join(format!("capture-{height}p.ts"));
     watched.save(&capture);
     let pk = harness::packets(&capture);
-    let dts: Vec<i64> = pk
-        .iter()
-        .filter(|p| p.kind == "video")
-        .map(|p| p.dts)
-        .collect();
-    let bad: Vec<(usize, i64)> = harness::steps(&dts)
-        .into_iter()
-        .enumerate()
-        .filter(|(_, s)| *s != FRAME)
-        .collect();
+    // The timestamps of one kind of packet, and the steps between them that are
+    // not `step`, by place.
+    let odd_steps = |kind: &str, ts: fn(&shufflecast::testkit::media::Packet) -> i64, step| {
+        let all: Vec<i64> = pk.iter().filter(|p| p.kind == kind).map(ts).collect();
+        let bad: Vec<(usize, i64)> = harness::steps(&all)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| *s != step)
+            .collect();
+        (all.len(), bad)
+    };
+    let (_, bad) = odd_steps("video", |p| p.dts, FRAME);
     assert!(
         bad.is_empty(),
         "{height}p: video DTS steps other than {FRAME}: {bad:?}"
     );
-    let audio_pts: Vec<i64> = pk
-        .iter()
-        .filter(|p| p.kind == "audio")
-        .map(|p| p.pts)
-        .collect();
-    assert!(!audio_pts.is_empty(), "{height}p: the stream carries audio");
-    let bad: Vec<(usize, i64)> = harness::steps(&audio_pts)
-        .into_iter()
-        .enumerate()
-        .filter(|(_, s)| *s != AAC_FRAME)
-        .collect();
+    let (audio, bad) = odd_steps("audio", |p| p.pts, AAC_FRAME);
+    assert!(audio > 0, "{height}p: the stream carries audio");
     assert!(
         bad.is_empty(),
         "{height}p: audio steps other than {AAC_FRAME}: {bad:?}"
@@ -403,7 +396,15 @@ async fn twenty_kill_9_at_random_moments_leave_a_sound_database_whole_clips_and_
         harness::watch_live_in(&top, 16),
         harness::watch_live_in(&lower, 16)
     );
-    assert_eq!(top.seqs, lower.seqs, "both rungs saw the same segments");
+    // The same segments, but for the last: each watcher polls on its own, so one
+    // may see a segment come out just before its 16 s end that the other does not.
+    let n = top.seqs.len().min(lower.seqs.len());
+    assert!(
+        top.seqs[..n] == lower.seqs[..n] && top.seqs.len().abs_diff(lower.seqs.len()) <= 1,
+        "both rungs saw the same segments: {:?} and {:?}",
+        top.seqs,
+        lower.seqs
+    );
     assert_eq!(top.discontinuities, lower.discontinuities);
     for (height, watched) in RUNGS.into_iter().zip([&top, &lower]) {
         judge_capture(dir.path(), height, watched, first_seq);

@@ -87,17 +87,7 @@ async fn in_lockstep(c: &Client, s: &TestServer, dir: &Path, rungs: &[(&str, (u6
             }
         }
         assert!(same, "{rung}'s playlist is not the top's");
-        let bytes = c
-            .get(s.url(&format!("/hls/main/{rung}/{newest}")))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let file = dir.join(format!("{rung}-{newest}"));
-        std::fs::write(&file, &bytes).unwrap();
-        let (pts, got) = first_pts_and_size(&file);
+        let (pts, got) = segment_of(c, s, rung, newest, dir).await;
         assert_eq!(got, *size, "{rung}'s picture");
         firsts.push(pts);
     }
@@ -319,11 +309,14 @@ fn clips_on_record(data: &Path) -> Vec<(String, String)> {
         .unwrap()
 }
 
-/// The picture size of the first segment a rung's playlist lists now.
-async fn first_listed_size(c: &Client, s: &TestServer, rung: &str, dir: &Path) -> (u64, u64) {
-    let p = text(c, &s.url(&format!("/hls/main/{rung}/stream.m3u8"))).await;
-    let (_, _, items) = crate::harness::parse_playlist(&p);
-    let uri = &items.first().expect("a segment listed").0;
+/// Segment `uri` of `rung`, saved in `dir`: its first video PTS and picture size.
+async fn segment_of(
+    c: &Client,
+    s: &TestServer,
+    rung: &str,
+    uri: &str,
+    dir: &Path,
+) -> (i64, (u64, u64)) {
     let bytes = c
         .get(s.url(&format!("/hls/main/{rung}/{uri}")))
         .send()
@@ -334,7 +327,15 @@ async fn first_listed_size(c: &Client, s: &TestServer, rung: &str, dir: &Path) -
         .unwrap();
     let file = dir.join(format!("{rung}-{uri}"));
     std::fs::write(&file, &bytes).unwrap();
-    first_pts_and_size(&file).1
+    first_pts_and_size(&file)
+}
+
+/// The picture size of the first segment a rung's playlist lists now.
+async fn first_listed_size(c: &Client, s: &TestServer, rung: &str, dir: &Path) -> (u64, u64) {
+    let p = text(c, &s.url(&format!("/hls/main/{rung}/stream.m3u8"))).await;
+    let (_, _, items) = crate::harness::parse_playlist(&p);
+    let uri = &items.first().expect("a segment listed").0;
+    segment_of(c, s, rung, uri, dir).await.1
 }
 
 /// A channel that had no ladder gets one: the chunk made before keeps airing (in
