@@ -283,7 +283,7 @@ mod tests {
             end_pts: Ticks(900_000 + (seq + 1) * 180_000),
             ..NowPlaying::default()
         };
-        live.publish(seg, now, false, std::time::Duration::ZERO)
+        live.publish(seg, now, None, std::time::Duration::ZERO)
             .run();
     }
 

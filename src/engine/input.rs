@@ -22,6 +22,8 @@ pub(super) struct Input {
     /// Whether the track loader may still hand over a track: false only while its
     /// source has nothing to give.
     pub(super) tracks_busy: watch::Receiver<bool>,
+    /// The same for the clip loader.
+    clips_busy: watch::Receiver<bool>,
     /// The clip that came during the fast-start wait, until it airs.
     pub(super) pending_first: Option<Arc<LoadedClip>>,
     /// Clips pulled in an older cue generation are dropped (see [`ClipSource::recue`]).
@@ -42,6 +44,7 @@ impl Input {
         let (clip_tx, clips) = mpsc::channel::<Arc<LoadedClip>>(2);
         let (track_tx, tracks) = mpsc::channel::<Arc<LoadedTrack>>(1);
         let (tracks_busy_tx, tracks_busy) = watch::channel(true);
+        let (clips_busy_tx, clips_busy) = watch::channel(true);
         let loaders = CancellationToken::new();
         tokio::spawn(load_clips(
             clip_source,
@@ -51,6 +54,7 @@ impl Input {
                 gop: segment_frames,
                 rungs,
             },
+            clips_busy_tx,
             loaders.clone(),
         ));
         tokio::spawn(load_tracks(
@@ -63,6 +67,7 @@ impl Input {
             clips,
             tracks,
             tracks_busy,
+            clips_busy,
             pending_first: None,
             min_cue: 0,
             last_clip: None,
@@ -113,6 +118,12 @@ impl Input {
                 r = self.tracks_busy.changed() => if r.is_err() { return },
             }
         }
+    }
+
+    /// Nothing is loaded ahead and the loader waits on its source: the next clip
+    /// switch would fall back unless the source gives something.
+    pub(super) fn starving(&self) -> bool {
+        self.pending_first.is_none() && self.clips.is_empty() && !*self.clips_busy.borrow()
     }
 
     /// A clip of the current cue generation loaded already, if any.
@@ -206,6 +217,7 @@ async fn load_clips(
     source: Arc<dyn ClipSource>,
     tx: mpsc::Sender<Arc<LoadedClip>>,
     format: ClipFormat,
+    busy: watch::Sender<bool>,
     cancel: CancellationToken,
 ) {
     let format = Arc::new(format);
@@ -236,8 +248,6 @@ async fn load_clips(
                 .map_err(|e| format!("clip: {e}"))
         }
     };
-    // The engine waits for clips by its own deadline: nobody reads `busy`.
-    let busy = watch::channel(true).0;
     load_ahead(source.changed(), tx, busy, cancel, next, load).await
 }
 

@@ -88,13 +88,26 @@ pub struct NowPlaying {
     pub discontinuity_number: u64,
 }
 
+/// What a clip switch aired when no new clip was ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fallback {
+    /// The slate.
+    Slate,
+    /// The clip before, again.
+    Repeat,
+}
+
 /// Counters for logs, tests and (later) metrics.
 #[derive(Clone, Debug, Default)]
 pub struct LiveStats {
     /// Segments published since start.
     pub segments_published: u64,
-    /// Segments filled with the slate because no clip was ready.
+    /// Segments filled with the slate because no clip was ready: before the
+    /// channel's first clip, or after a skip with nothing new ready.
     pub underruns: u64,
+    /// Clip switches that aired the clip before again because no new one was ready
+    /// (the source had nothing complete either).
+    pub repeats: u64,
     /// Segments preceded by EXT-X-DISCONTINUITY (codec parameters changed).
     pub discontinuities: u64,
     /// Total size of the published segments, bytes.
@@ -370,7 +383,7 @@ impl Live {
         &self,
         mut seg: PublishedSegment,
         mut now: NowPlaying,
-        underrun: bool,
+        fallback: Option<Fallback>,
         late: std::time::Duration,
     ) -> MirrorJob {
         let seq = seg.seq;
@@ -390,7 +403,8 @@ impl Live {
             w.stats.segments_published += 1;
             w.last_published = Some(published_at);
             w.stats.bytes_published += seg.data.len() as u64;
-            w.stats.underruns += underrun as u64;
+            w.stats.underruns += (fallback == Some(Fallback::Slate)) as u64;
+            w.stats.repeats += (fallback == Some(Fallback::Repeat)) as u64;
             w.stats.lateness.record(late);
             w.stats.discontinuities += seg.entry.discontinuity as u64;
             job.write = Some((seg.name.clone(), seg.data.clone()));
@@ -567,7 +581,7 @@ mod tests {
                 seq,
                 ..Default::default()
             },
-            false,
+            None,
             Duration::ZERO,
         )
     }
@@ -727,7 +741,7 @@ mod tests {
                 seq: 11,
                 ..Default::default()
             },
-            false,
+            None,
             Duration::ZERO,
         );
         assert_eq!(pdts(&live)[1], "1970-01-01T00:00:22.000Z");
@@ -826,13 +840,13 @@ mod tests {
             v.sort();
             v
         };
-        live.publish(seg(0), NowPlaying::default(), false, Duration::ZERO)
+        live.publish(seg(0), NowPlaying::default(), None, Duration::ZERO)
             .run();
         assert_eq!(on_disk(), ["run-0.ts", PLAYLIST_NAME]);
 
         disk.fill(4096);
         for seq in 1..4 {
-            live.publish(seg(seq), NowPlaying::default(), false, Duration::ZERO)
+            live.publish(seg(seq), NowPlaying::default(), None, Duration::ZERO)
                 .run();
         }
         assert!(
@@ -849,7 +863,7 @@ mod tests {
         assert!(text(&live).contains("run-3.ts"));
 
         disk.free();
-        live.publish(seg(4), NowPlaying::default(), false, Duration::ZERO)
+        live.publish(seg(4), NowPlaying::default(), None, Duration::ZERO)
             .run();
         assert!(
             !live

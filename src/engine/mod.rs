@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::clip::{ClipInfo, ClipRef, SLATE_ID};
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
-pub use live::{Live, LiveStats, NowPlaying};
+pub use live::{Fallback, Live, LiveStats, NowPlaying};
 pub use loaded::{LoadedClip, LoadedTrack, TrackInfo};
 pub use source::{ClipSource, TrackRef, TrackSource};
 pub use splicer::{SplicedSegment, Splicer};
@@ -186,19 +186,24 @@ impl Engine {
                     .wait_track(&mut splicer, &*self.clock, timeline.at, &cancel)
                     .await;
             }
-            let mut underrun = false;
+            let mut fallback = None;
             if splicer.needs_clip() || skip_clip {
                 let deadline = timeline.at + grace;
                 let Some(fell_back) = self
-                    .switch_clip(&mut splicer, &mut input, deadline, &cancel)
+                    .switch_clip(&mut splicer, &mut input, deadline, skip_clip, &cancel)
                     .await
                 else {
                     break;
                 };
-                underrun = fell_back;
+                fallback = fell_back;
             }
             let seg = splicer.next_segment();
-            self.publish(&seg, splicer.next_pts(), timeline.at, underrun);
+            // About to run out: the source gives what is ready rather than what is
+            // being made, early enough for the loader to read it.
+            if splicer.frames_left() <= 2 * t.segment_frames && input.starving() {
+                self.clips.hurry();
+            }
+            self.publish(&seg, splicer.next_pts(), timeline.at, fallback);
             timeline.advance(seg.duration, self.clock.now());
         }
         tracing::info!("channel stopped");
@@ -225,18 +230,27 @@ impl Engine {
 
     /// Starts the next clip: one loaded, or one that arrives before `deadline`
     /// (half a segment of grace: players hold several segments, so a slightly late
-    /// one goes unnoticed), else a fallback. Returns whether it is a fallback (an
-    /// underrun); `None` when cancelled.
+    /// one goes unnoticed), else a fallback: once a clip has aired, that clip again
+    /// (the slate only before the first, or after a skip). Returns the fallback
+    /// aired, if any; `None` when cancelled.
     async fn switch_clip(
         &mut self,
         splicer: &mut Splicer,
         input: &mut Input,
         deadline: Duration,
+        skip: bool,
         cancel: &CancellationToken,
-    ) -> Option<bool> {
+    ) -> Option<Option<Fallback>> {
         let clip = match input.ready_clip() {
             Some(c) => Some(c),
-            None => input.wait_clip(&*self.clock, deadline, cancel).await,
+            None => {
+                // Not asked in time (the loader was still at work when the last
+                // segment was cut): asked now, within the grace.
+                if input.starving() {
+                    self.clips.hurry();
+                }
+                input.wait_clip(&*self.clock, deadline, cancel).await
+            }
         };
         if cancel.is_cancelled() {
             return None;
@@ -245,7 +259,12 @@ impl Engine {
             tracing::info!(clip = %clip.info.id, title = %clip.info.title, frames = clip.frame_count(), "airing clip");
             input.last_clip = Some(clip.clone());
             splicer.start_clip(clip);
-            return Some(false);
+            return Some(None);
+        }
+        if let Some(last) = input.last_clip.clone().filter(|_| !skip) {
+            tracing::warn!(clip = %last.info.id, "no new clip ready: the clip before airs again");
+            splicer.start_clip(last);
+            return Some(Some(Fallback::Repeat));
         }
         let fallback = self
             .fallback(&mut input.clips, input.last_clip.clone(), cancel)
@@ -253,13 +272,24 @@ impl Engine {
         if splicer.airing().is_none_or(|c| c.id != fallback.info.id) {
             tracing::warn!(fallback = %fallback.info.id, "no clip ready: airing a fallback");
         }
+        let kind = if fallback.info.is_slate() {
+            Fallback::Slate
+        } else {
+            Fallback::Repeat
+        };
         splicer.start_clip(fallback);
-        Some(true)
+        Some(Some(kind))
     }
 
     /// Publishes a segment due at `at` to the live window (its disk mirror runs on
     /// the blocking pool). `end_pts` is the channel time after it.
-    fn publish(&self, seg: &SplicedSegment, end_pts: Ticks, at: Duration, underrun: bool) {
+    fn publish(
+        &self,
+        seg: &SplicedSegment,
+        end_pts: Ticks,
+        at: Duration,
+        fallback: Option<Fallback>,
+    ) {
         let name = self.live.segment_name(seg.seq);
         let published = live::PublishedSegment {
             seq: seg.seq,
@@ -290,7 +320,7 @@ impl Engine {
         };
         // Against its schedule: the sleep's wake-up, waiting for a late clip, cutting.
         let late = self.clock.now().saturating_sub(at);
-        let job = self.live.publish(published, now, underrun, late);
+        let job = self.live.publish(published, now, fallback, late);
         tokio::task::spawn_blocking(move || job.run());
     }
 }
@@ -520,6 +550,82 @@ mod tests {
         fn changed(&self) -> watch::Receiver<u64> {
             self.changed.subscribe()
         }
+    }
+
+    /// A source with one clip, then nothing unless hurried: `spare` (when given) is
+    /// what it has ready besides the clip being made.
+    struct Hurried {
+        first: Mutex<Option<ClipRef>>,
+        spare: Mutex<Option<ClipRef>>,
+        hurried: Mutex<usize>,
+        changed: watch::Sender<u64>,
+    }
+    impl Hurried {
+        fn new(first: ClipRef, spare: Option<ClipRef>) -> Arc<Hurried> {
+            Arc::new(Hurried {
+                first: Mutex::new(Some(first)),
+                spare: Mutex::new(spare),
+                hurried: Mutex::new(0),
+                changed: watch::channel(0).0,
+            })
+        }
+    }
+    impl ClipSource for Hurried {
+        fn next_clip(&self) -> Option<ClipRef> {
+            let first = self.first.lock().take();
+            first.or_else(|| (*self.hurried.lock() > 0).then(|| self.spare.lock().take())?)
+        }
+        fn hurry(&self) -> bool {
+            *self.hurried.lock() += 1;
+            let ready = self.spare.lock().is_some();
+            if ready {
+                self.changed.send_modify(|n| *n += 1);
+            }
+            ready
+        }
+        fn changed(&self) -> watch::Receiver<u64> {
+            self.changed.subscribe()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn about_to_run_out_the_engine_hurries_the_source_and_airs_what_it_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Hurried::new(
+            clip_file(dir.path(), "a", 3),
+            Some(clip_file(dir.path(), "spare", 2)),
+        );
+        let e = Running::start(source.clone());
+        e.wait_for(1).await;
+        e.clock.permits.add_permits(3);
+        e.wait_for(4).await;
+        assert_eq!(e.aired(), ["a", "a", "a", "spare"]);
+        assert!(*source.hurried.lock() >= 1);
+        let stats = e.engine.live.stats();
+        assert_eq!((stats.underruns, stats.repeats), (0, 0));
+        e.engine.stop().await;
+    }
+
+    /// After the first clip the slate never airs while a clip exists: with nothing
+    /// new, the clip before airs again (and is counted).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_nothing_new_the_clip_before_airs_again_not_the_slate() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Hurried::new(clip_file(dir.path(), "a", 2), None);
+        let e = Running::start(source.clone());
+        e.wait_for(1).await;
+        e.clock.permits.add_permits(3);
+        e.wait_for(4).await;
+        assert_eq!(e.aired(), ["a", "a", "a", "a"]);
+        let stats = e.engine.live.stats();
+        assert_eq!((stats.underruns, stats.repeats), (0, 1));
+        // A skip with nothing new airs the slate: not the clip just skipped.
+        assert!(e.engine.control.send(Command::SkipClip));
+        e.clock.permits.add_permits(1);
+        e.wait_for(5).await;
+        assert_eq!(e.aired()[4], SLATE_ID.to_string());
+        assert_eq!(e.engine.live.stats().underruns, 1);
+        e.engine.stop().await;
     }
 
     /// On the paused clock: the fast start's wait is a tokio timer, so its 10 s pass

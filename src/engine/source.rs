@@ -38,6 +38,14 @@ pub trait ClipSource: Send + Sync + 'static {
         None
     }
 
+    /// The engine is about to run out of clips (nothing loaded ahead, the clip on
+    /// air ends within two segments) and the source had nothing to give: it gives
+    /// something that is ready rather than wait for what is being made (and ticks
+    /// [`ClipSource::changed`]). False when it has nothing else either.
+    fn hurry(&self) -> bool {
+        false
+    }
+
     /// Ticks whenever a clip may have become ready (a clip added, a chunk completed,
     /// an operator's pick, a recue): the loader waits on it when there was none.
     /// The default never ticks, for sources whose clips are all there from the start.

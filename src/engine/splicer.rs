@@ -154,6 +154,13 @@ impl Splicer {
             .is_none_or(|a| a.pos >= a.clip.frames.len())
     }
 
+    /// Frames of the airing clip not cut yet (0 without one).
+    pub fn frames_left(&self) -> usize {
+        self.airing
+            .as_ref()
+            .map_or(0, |a| a.clip.frames.len().saturating_sub(a.pos))
+    }
+
     /// The clip now airing, if any.
     pub fn airing(&self) -> Option<&Arc<ClipInfo>> {
         self.airing.as_ref().map(|a| &a.clip.info)

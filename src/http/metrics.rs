@@ -112,9 +112,16 @@ fn stream(reg: &mut Registry, live: &[(String, LiveStats)]) {
     per_channel(
         reg,
         "underruns",
-        "Segments filled with a fallback because no clip was ready",
+        "Segments of the slate aired because no clip was ready",
         live,
         |l| c(l.underruns),
+    );
+    per_channel(
+        reg,
+        "repeats",
+        "Clip switches that aired the clip before again because nothing new was ready",
+        live,
+        |l| c(l.repeats),
     );
     per_channel(
         reg,

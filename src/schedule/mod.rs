@@ -10,6 +10,7 @@
 
 pub mod generator;
 pub mod music;
+mod order;
 pub mod pool;
 
 use std::collections::HashSet;
@@ -25,6 +26,8 @@ use crate::db::chunks::{ChunkStore, ClipRow};
 use crate::db::{Db, DbError};
 use crate::engine::{ClipInfo, ClipRef, ClipSource};
 use crate::transcode::OutputProfile;
+pub use order::LEAD_CLIPS;
+use order::{Crossing, Hurried, State};
 
 /// What must match for clips to splice on one timeline: size, frame rate and GOP.
 /// The encoder and bitrate may differ; a change of codec parameters is marked with
@@ -51,9 +54,9 @@ pub struct Chunk {
     pub dir: PathBuf,
     /// Clips in airing order, as far as they are encoded.
     pub clips: Vec<ClipRef>,
-    /// All clips are encoded. A chunk still growing airs (as far as it is encoded)
-    /// only when no other chunk is complete: at a fresh start, or after a restart
-    /// that stopped the first chunk half built.
+    /// All clips are encoded. A chunk still growing airs as it is made when enough
+    /// of it is ahead ([`LEAD_CLIPS`]) or no other chunk is complete (see
+    /// [`order`]).
     pub complete: bool,
     /// Times it has started airing.
     pub times_aired: u32,
@@ -76,6 +79,10 @@ pub struct Chunk {
     pub held: bool,
     /// Its strip of pictures (see [`STRIP_FILE`]), once made.
     pub strip: Option<PathBuf>,
+    /// Clips of it that aired in a first airing cut short while it was being made:
+    /// its next first airing starts after them. In memory only (a restart airs it
+    /// whole).
+    pub resume_at: usize,
 }
 
 impl Chunk {
@@ -113,34 +120,6 @@ pub struct Upcoming {
     /// or never aired (a new chunk queues behind it). A re-air is not sure: a new
     /// chunk made before it comes first.
     pub sure: bool,
-}
-
-#[derive(Default)]
-struct State {
-    chunks: Vec<Chunk>,
-    /// Chunk being fed to the engine and the index of its next clip.
-    cursor: Option<(String, usize)>,
-    /// The chunk before: its last clips may still be on air (the engine loads ahead).
-    previous: Option<String>,
-    /// A chunk an operator asked to air next.
-    queued: Option<String>,
-    /// Bumped when clips already pulled are taken back (see `recue`).
-    cue: u64,
-    /// How to undo the last move to a new chunk, while none of it has aired.
-    crossing: Option<Crossing>,
-    /// The airing clock: one tick per chunk airing (loaded at start; the writer
-    /// persists each tick).
-    clock: i64,
-}
-
-/// The state before the engine pulled the first clip of a new chunk.
-#[derive(Clone, Debug)]
-struct Crossing {
-    chunk: String,
-    last_aired: Option<i64>,
-    last_aired_at: Option<i64>,
-    cursor: Option<(String, usize)>,
-    previous: Option<String>,
 }
 
 /// The playout order. The engine pulls clips from it; the generator pushes them in.
@@ -216,6 +195,7 @@ impl Playout {
                 encoder: row.encoder,
                 held: row.held,
                 clips: Vec::new(),
+                resume_at: 0,
             };
             for clip in clips {
                 chunk.size_bytes += clip.info.size_bytes;
@@ -273,6 +253,7 @@ impl Playout {
             encoder: encoder.into(),
             strip: None,
             held: false,
+            resume_at: 0,
         });
         Ok(())
     }
@@ -344,6 +325,50 @@ impl Playout {
         self.state().chunks.iter().find(|c| c.id == id).map(f)
     }
 
+    /// Moves the cursor to chunk `i` and records the airing it starts.
+    fn enter(&self, s: &mut State, i: usize) {
+        let id = s.chunks[i].id.clone();
+        if s.queued.as_deref() == Some(id.as_str()) {
+            s.queued = None;
+        }
+        s.clock += 1;
+        let (clock, at) = (s.clock, self.wall.unix_now());
+        let c = &s.chunks[i];
+        s.crossing = Some(Crossing {
+            chunk: id.clone(),
+            last_aired: c.last_aired,
+            last_aired_at: c.last_aired_at,
+            resume_at: c.resume_at,
+            cursor: s.cursor.clone(),
+            previous: s.previous.clone(),
+            rerun: s.rerun,
+        });
+        self.airings.send(AiringWrite::Aired {
+            chunk: id.clone(),
+            clock,
+            at,
+        });
+        let c = &mut s.chunks[i];
+        let first = c.times_aired == 0;
+        if first {
+            self.stock.notify_one();
+        }
+        // A first airing cut short before goes on after the clips that aired.
+        let start = if first {
+            std::mem::take(&mut c.resume_at)
+        } else {
+            0
+        };
+        c.times_aired += 1;
+        c.last_aired = Some(clock);
+        c.last_aired_at = Some(at);
+        tracing::info!(chunk = %c.id, clips = c.clips.len(), from = start, times_aired = c.times_aired, "chunk up next");
+        let previous = s.cursor.take().map(|c| c.0);
+        s.previous = previous.filter(|p| *p != id);
+        s.cursor = Some((id, start));
+        s.rerun = !first;
+    }
+
     /// Tells the loader that a clip may have become ready.
     fn notify(&self) {
         self.changed.send_modify(|n| *n += 1);
@@ -390,7 +415,15 @@ impl Playout {
             .chunks
             .iter()
             .filter(|c| c.times_aired == 0 && !c.held)
-            .map(|c| c.duration)
+            .map(|c| {
+                let aired: f64 = c
+                    .clips
+                    .iter()
+                    .take(c.resume_at)
+                    .map(|k| k.info.duration)
+                    .sum();
+                c.duration - aired
+            })
             .sum()
     }
 
@@ -457,13 +490,8 @@ impl Playout {
         });
         // Simulate the airings on a copy of the order.
         let mut sim = State {
-            chunks: s.chunks.clone(),
-            cursor: s.cursor.clone(),
-            previous: s.previous.clone(),
-            queued: s.queued.clone(),
-            cue: s.cue,
             crossing: None,
-            clock: s.clock,
+            ..s.clone()
         };
         let mut clock = sim
             .chunks
@@ -597,92 +625,6 @@ impl Playout {
     }
 }
 
-impl State {
-    /// Takes out the chunks to evict while there are more than `max` or they take
-    /// more than `budget` bytes (see [`Playout::evict`]).
-    fn evictions(&mut self, max: usize, budget: Option<u64>) -> Vec<Chunk> {
-        let spared: HashSet<String> = self
-            .cursor
-            .iter()
-            .map(|c| c.0.clone())
-            .chain(self.previous.clone())
-            .chain(self.queued.clone())
-            .collect();
-        let mut out = Vec::new();
-        loop {
-            let total: u64 = self.chunks.iter().map(|c| c.size_bytes).sum();
-            let over = self.chunks.len() > max || budget.is_some_and(|b| total > b);
-            if !over {
-                break;
-            }
-            let victim = self
-                .chunks
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.complete && c.times_aired > 0 && !spared.contains(&c.id))
-                .min_by_key(|(_, c)| (c.last_aired, std::cmp::Reverse(c.times_aired)))
-                .map(|(i, _)| i);
-            let Some(i) = victim else { break };
-            out.push(self.chunks.remove(i));
-        }
-        out
-    }
-
-    /// The chunk to air after the current one.
-    fn pick_next(&self) -> Option<usize> {
-        let current = self.cursor.as_ref().map(|c| c.0.clone());
-        let made = |c: &Chunk| !c.clips.is_empty();
-        // What the rotation may pick; an operator's pick may be a held chunk too.
-        let ready = |c: &Chunk| made(c) && !c.held;
-        if let Some(q) = &self.queued
-            && let Some(i) = self
-                .chunks
-                .iter()
-                .position(|c| c.id == *q && c.complete && made(c))
-        {
-            return Some(i);
-        }
-        // 1. A complete chunk never aired, oldest first.
-        if let Some(i) = self
-            .chunks
-            .iter()
-            .position(|c| c.complete && c.times_aired == 0 && ready(c))
-        {
-            return Some(i);
-        }
-        let others_complete = self
-            .chunks
-            .iter()
-            .any(|c| c.complete && !c.held && Some(&c.id) != current.as_ref());
-        // 2. Nothing else is complete (a fresh start, or a restart that stopped the
-        //    first chunk half built): air a growing chunk as it is made, one never
-        //    aired first. After a restart that is the chunk that was airing, again
-        //    from its first clip: better than the slate until it is finished.
-        if !others_complete
-            && let Some(i) = self
-                .chunks
-                .iter()
-                .position(|c| !c.complete && c.times_aired == 0 && ready(c))
-                .or_else(|| {
-                    self.chunks
-                        .iter()
-                        .position(|c| !c.complete && ready(c) && Some(&c.id) != current.as_ref())
-                })
-        {
-            return Some(i);
-        }
-        // 3. The least recently aired complete chunk, not the same one twice in a row.
-        let rerun = self
-            .chunks
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.complete && ready(c) && Some(&c.id) != current.as_ref())
-            .min_by_key(|(_, c)| c.last_aired)
-            .map(|(i, _)| i);
-        rerun.or_else(|| self.chunks.iter().position(|c| c.complete && ready(c)))
-    }
-}
-
 impl ClipSource for Playout {
     fn next_clip(&self) -> Option<ClipRef> {
         self.next_cued().map(|(c, _)| c)
@@ -694,6 +636,7 @@ impl ClipSource for Playout {
         for _ in 0..2 {
             if let Some((id, next)) = s.cursor.clone()
                 && let Some(c) = s.chunks.iter().find(|c| c.id == id)
+                && !s.rerun_gives_way()
             {
                 if let Some(clip) = c.clips.get(next) {
                     let clip = clip.clone();
@@ -705,37 +648,38 @@ impl ClipSource for Playout {
                 }
             }
             let i = s.pick_next()?;
-            let id = s.chunks[i].id.clone();
-            if s.queued.as_deref() == Some(id.as_str()) {
-                s.queued = None;
-            }
-            s.clock += 1;
-            let (clock, at) = (s.clock, self.wall.unix_now());
-            s.crossing = Some(Crossing {
-                chunk: id.clone(),
-                last_aired: s.chunks[i].last_aired,
-                last_aired_at: s.chunks[i].last_aired_at,
-                cursor: s.cursor.clone(),
-                previous: s.previous.clone(),
-            });
-            self.airings.send(AiringWrite::Aired {
-                chunk: id.clone(),
-                clock,
-                at,
-            });
-            let c = &mut s.chunks[i];
-            if c.times_aired == 0 {
-                self.stock.notify_one();
-            }
-            c.times_aired += 1;
-            c.last_aired = Some(clock);
-            c.last_aired_at = Some(at);
-            tracing::info!(chunk = %c.id, clips = c.clips.len(), times_aired = c.times_aired, "chunk up next");
-            let previous = s.cursor.take().map(|c| c.0);
-            s.previous = previous.filter(|p| *p != id);
-            s.cursor = Some((id, 0));
+            self.enter(&mut s, i);
         }
         None
+    }
+
+    fn hurry(&self) -> bool {
+        let mut s = self.state();
+        match s.hurry() {
+            Hurried::Nothing => return false,
+            Hurried::Rewound => {
+                tracing::info!(
+                    "the next clip is not made yet: airing again what is made of the chunk"
+                )
+            }
+            Hurried::Left(undone) => {
+                let Some(i) = s.pick_next() else {
+                    return false;
+                };
+                if let Some(u) = undone {
+                    self.airings.send(AiringWrite::Undone {
+                        chunk: u.chunk.clone(),
+                        last_aired: u.last_aired,
+                        last_aired_at: u.last_aired_at,
+                    });
+                }
+                tracing::info!(chunk = ?s.cursor.as_ref().map(|c| &c.0), "the next clip is not made yet: a complete chunk airs meanwhile");
+                self.enter(&mut s, i);
+            }
+        }
+        drop(s);
+        self.notify();
+        true
     }
 
     /// Takes back a chunk the engine started loading but not airing, when an
@@ -762,6 +706,7 @@ impl ClipSource for Playout {
             c.times_aired = c.times_aired.saturating_sub(1);
             c.last_aired = undo.last_aired;
             c.last_aired_at = undo.last_aired_at;
+            c.resume_at = undo.resume_at;
         }
         // Go on right after the clip on air (nothing of the old chunk is left when it
         // was its last one, so the operator's pick comes next).
@@ -778,6 +723,7 @@ impl ClipSource for Playout {
             (_, cursor) => cursor,
         };
         s.previous = undo.previous;
+        s.rerun = undo.rerun;
         s.crossing = None;
         s.cue += 1;
         tracing::info!(chunk = %undo.chunk, "chunk taken back: an operator's pick airs first");

@@ -494,3 +494,81 @@ fn a_held_chunk_airs_only_when_an_operator_plays_it_and_stays_held_after_a_resta
     assert!(p.chunks().iter().any(|c| c.id == "t" && c.held));
     assert!(p.chunks().iter().any(|c| c.id == "a" && !c.held));
 }
+
+#[test]
+fn a_chunk_being_made_airs_once_two_clips_are_ahead_and_a_rerun_gives_way_to_it() {
+    let f = Fixture::new();
+    f.chunk("a", 3);
+    f.chunk("z", 1);
+    assert_eq!(ids(&f.playout, 4), ["a/0", "a/1", "a/2", "z/0"]);
+    f.begin("b");
+    f.add("b", 0, 10);
+    // One clip of b is not enough ahead: a re-airs.
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    f.add("b", 1, 10);
+    // Two are: the re-run gives way at its next clip, and b airs as it is made.
+    assert_eq!(ids(&f.playout, 3), ["b/0", "b/1", "-"]);
+    f.add("b", 2, 10);
+    f.playout.complete_chunk("b").unwrap();
+    assert_eq!(ids(&f.playout, 2), ["b/2", "z/0"]);
+    // A first airing is never cut short: only re-runs give way.
+    f.chunk("c", 1);
+    f.begin("d");
+    f.add("d", 0, 10);
+    f.add("d", 1, 10);
+    assert_eq!(ids(&f.playout, 3), ["c/0", "d/0", "d/1"]);
+}
+
+#[test]
+fn hurried_a_chunk_being_made_gives_way_to_a_rerun_and_its_rest_airs_fresh_later() {
+    let f = Fixture::new();
+    f.chunk("a", 2);
+    assert_eq!(ids(&f.playout, 2), ["a/0", "a/1"]);
+    f.begin("b");
+    f.add("b", 0, 10);
+    f.add("b", 1, 10);
+    assert_eq!(ids(&f.playout, 3), ["b/0", "b/1", "-"]);
+    // Nothing is missing yet when the next clip exists: nothing to do.
+    assert!(
+        f.playout.hurry(),
+        "b's next clip is not made: a airs meanwhile"
+    );
+    assert!(!f.playout.hurry(), "a's next clip is ready");
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    let b = f.playout.chunk("b").unwrap();
+    assert_eq!((b.times_aired, b.resume_at), (0, 2), "b's airing undone");
+    assert_eq!(f.playout.fresh_secs(), 0.0, "what is made of b has aired");
+    f.add("b", 2, 10);
+    f.add("b", 3, 10);
+    assert_eq!(f.playout.fresh_secs(), 12.0);
+    // b goes on after what aired, and once complete it re-airs whole.
+    assert_eq!(ids(&f.playout, 3), ["b/2", "b/3", "-"]);
+    f.playout.complete_chunk("b").unwrap();
+    assert_eq!(ids(&f.playout, 3), ["a/0", "a/1", "b/0"]);
+    // The record agrees: b's undone airing is gone; a aired whole, was cut short
+    // by b and aired again.
+    let p = f.reload(&profile());
+    let times: Vec<(String, u32)> = p
+        .chunks()
+        .into_iter()
+        .map(|c| (c.id, c.times_aired))
+        .collect();
+    assert_eq!(times, [("a".to_string(), 3), ("b".to_string(), 2)]);
+}
+
+#[test]
+fn hurried_with_nothing_complete_the_chunk_being_made_airs_again_from_its_first_clip() {
+    let f = Fixture::new();
+    f.begin("a");
+    assert!(
+        !f.playout.hurry(),
+        "nothing is made at all: the slate's case"
+    );
+    f.add("a", 0, 10);
+    f.add("a", 1, 10);
+    assert_eq!(ids(&f.playout, 3), ["a/0", "a/1", "-"]);
+    assert!(f.playout.hurry());
+    assert_eq!(ids(&f.playout, 1), ["a/0"]);
+    f.add("a", 2, 10);
+    assert_eq!(ids(&f.playout, 2), ["a/1", "a/2"]);
+}

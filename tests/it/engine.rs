@@ -238,20 +238,31 @@ async fn splices_clips_and_music_seamlessly_across_switches_and_the_pts_wrap() {
     assert_eq!(live.stats().underruns, 0);
 }
 
+/// Once a clip has aired the slate never airs while a clip exists: with nothing
+/// new the clip airs again; the slate only after a skip (or before the first
+/// clip). Every seam between them is continuous.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn airs_the_slate_when_no_clip_is_ready_and_goes_on() {
+async fn with_nothing_new_the_clip_airs_again_and_after_a_skip_the_slate_seamlessly() {
     let _limit = crate::limit::fast(600);
     let dir = tempfile::tempdir().unwrap();
     let mut prepared = prepare(dir.path(), &[30], 2).await;
     prepared.tracks.clear(); // no music: silence carries the audio track
     let start = Ticks(900_000);
-    // One 1 s clip, then nothing: the engine must keep publishing (slate) with
-    // seamless timestamps.
-    let clock = VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(Duration::from_millis(50));
+    // One 1 s clip, then nothing: the engine must keep publishing with seamless
+    // timestamps. Each switch waits the clock's patience for a new clip.
+    let clock = VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(Duration::from_millis(200));
     let engine = start_engine(&prepared, clock, start, 0);
+    engine.wait_for(1, shufflecast::testkit::PATIENCE).await;
+    // Read before a later segment's switch (each takes the patience).
+    assert!(engine.control.send(engine::Command::SkipClip));
     engine.wait_for(6, shufflecast::testkit::PATIENCE).await;
     let live = engine.stop().await;
-    assert_eq!(live.stats().underruns, 5, "segments 1..=5 are slate");
+    let stats = live.stats();
+    assert_eq!(stats.underruns, 1, "the slate once, after the skip");
+    assert_eq!(
+        stats.repeats, 4,
+        "segments 1..=5 less the slate's: {stats:?}"
+    );
     let (capture, _, playlist) = concat(&live, dir.path(), 6);
     assert!(
         !playlist.contains("#EXT-X-DISCONTINUITY\n"),

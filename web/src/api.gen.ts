@@ -2163,9 +2163,16 @@ export interface components {
             segments_published: number;
             /**
              * Format: int64
-             * @description Segments filled with a fallback because no clip was ready.
+             * @description Segments of the slate aired because no clip was ready: before the first
+             *     clip, or after a skip with nothing new ready.
              */
             underruns: number;
+            /**
+             * Format: int64
+             * @description Clip switches that aired the clip before again because nothing new was
+             *     ready.
+             */
+            repeats: number;
             /**
              * Format: int64
              * @description Segments preceded by a discontinuity.

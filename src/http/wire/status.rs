@@ -18,8 +18,12 @@ pub struct Status {
     pub uptime_secs: u64,
     /// Segments published since start.
     pub segments_published: u64,
-    /// Segments filled with a fallback because no clip was ready.
+    /// Segments of the slate aired because no clip was ready: before the first
+    /// clip, or after a skip with nothing new ready.
     pub underruns: u64,
+    /// Clip switches that aired the clip before again because nothing new was
+    /// ready.
+    pub repeats: u64,
     /// Segments preceded by a discontinuity.
     pub discontinuities: u64,
     /// Complete chunks.
