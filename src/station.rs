@@ -487,8 +487,9 @@ impl Station {
         let wall: crate::clock::SharedClock = sh.clock.clone();
         let playout =
             Playout::load_with_clock(sh.db.clone(), slug.as_str(), &chunks_dir, &profile, wall)?;
-        let (generator, handle) = self.generator_for(&cfg, &library, &playout, chunks_dir);
         let (live, timing) = self.live_for(&slug, &cfg, live, hls_dir);
+        let (generator, handle) = self.generator_for(&cfg, &library, &playout, chunks_dir);
+        let generator = generator.with_audience(live.audience().clone());
         let music = Music::with_clock(
             sh.music_ff.clone(),
             sh.db.clone(),

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
+pub use super::counters::{Fallback, LiveStats};
 pub use super::lateness::Lateness;
 use super::loaded::TrackInfo;
 pub(crate) use super::mirror::MirrorJob;
@@ -86,34 +87,6 @@ pub struct NowPlaying {
     /// Discontinuity sequence number of the segment (RFC 8216 6.2.2): players match
     /// segments across playlist reloads with it, so a restart continues it.
     pub discontinuity_number: u64,
-}
-
-/// What a clip switch aired when no new clip was ready.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fallback {
-    /// The slate.
-    Slate,
-    /// The clip before, again.
-    Repeat,
-}
-
-/// Counters for logs, tests and (later) metrics.
-#[derive(Clone, Debug, Default)]
-pub struct LiveStats {
-    /// Segments published since start.
-    pub segments_published: u64,
-    /// Segments filled with the slate because no clip was ready: before the
-    /// channel's first clip, or after a skip with nothing new ready.
-    pub underruns: u64,
-    /// Clip switches that aired the clip before again because no new one was ready
-    /// (the source had nothing complete either).
-    pub repeats: u64,
-    /// Segments preceded by EXT-X-DISCONTINUITY (codec parameters changed).
-    pub discontinuities: u64,
-    /// Total size of the published segments, bytes.
-    pub bytes_published: u64,
-    /// How late segments were published against their schedule.
-    pub lateness: Lateness,
 }
 
 struct Window {
@@ -208,7 +181,7 @@ pub struct Live {
     /// The mirror's last write failed (a full disk): logged once, until one works.
     mirror_failing: Arc<AtomicBool>,
     /// Who watches the channel.
-    audience: super::audience::Audience,
+    audience: Arc<super::audience::Audience>,
 }
 
 /// A clip that aired, and when it started (on the engine's clock, as
@@ -481,7 +454,7 @@ impl Live {
     }
 
     /// Who watches the channel: its HLS players and continuous-stream clients.
-    pub fn audience(&self) -> &super::audience::Audience {
+    pub fn audience(&self) -> &Arc<super::audience::Audience> {
         &self.audience
     }
 

@@ -7,6 +7,7 @@
 //! and the stream goes on.
 
 pub mod audience;
+mod counters;
 mod input;
 mod lateness;
 pub mod live;

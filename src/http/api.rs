@@ -20,9 +20,10 @@ use super::thumbs;
 use super::urls;
 use super::wire::{
     AudioPage, Chunk, ChunkClip, ChunkDetail, ChunkList, ChunkSort, ChunksQuery, ErrorBody,
-    GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest, PlayChunkRequest,
-    Queued, Requested, RungStatus, SearchQuery, ServerEvent, SettingsResponse, SkipTarget,
-    Skipping, Stats, Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video, Viewers,
+    FreshAir, GenerateRequest, Jobs, LibraryPage, Next, PageQuery, PlayAudioRequest,
+    PlayChunkRequest, Queued, Requested, RungStatus, SearchQuery, ServerEvent, SettingsResponse,
+    SkipTarget, Skipping, Stats, Status, Stopping, StreamStatus, SystemUsage, Track, Usage, Video,
+    Viewers,
 };
 use crate::engine::Command;
 use crate::schedule::generator::GeneratorCommand;
@@ -57,6 +58,7 @@ pub async fn status(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<St
         library: counts.into(),
         rungs: rungs(&st, &ch),
         viewers: Viewers::of(&ch.live),
+        air: FreshAir::of(&ch.playout),
     }))
 }
 

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::iptv;
 use super::state::AppState;
 use super::urls;
-use super::wire::{ChannelInfo, ChannelList, ErrorBody, ProgrammeTimes, Viewers};
+use super::wire::{ChannelInfo, ChannelList, ErrorBody, FreshAir, ProgrammeTimes, Viewers};
 use crate::guide::{self, ChannelText};
 use crate::lineup::def::{ChannelDef, Origin};
 use crate::station::OnAir;
@@ -43,6 +43,7 @@ fn info(st: &AppState, ch: &OnAir, default: &str) -> ChannelInfo {
         default: def.slug.as_str() == default,
         now: super::api::now_playing(ch),
         viewers: Viewers::of(&ch.live),
+        air: FreshAir::of(&ch.playout),
         next: progs.get(1).map(|p| p.title(&text)),
         programme: progs.first().map(|p| ProgrammeTimes {
             title: p.title(&text),

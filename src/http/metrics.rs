@@ -38,6 +38,7 @@ use prometheus_client::registry::{Metric, Registry};
 
 use super::error::ApiError;
 use super::state::AppState;
+use super::wire::FreshAir;
 use crate::engine::live::{Lateness, LiveStats};
 use crate::library::LibraryCounts;
 use crate::schedule::Chunk;
@@ -215,6 +216,29 @@ fn chunks(reg: &mut Registry, channels: &[(String, Vec<Chunk>)]) {
         }
     }
     reg.register("chunks", "Chunks by channel and state", Read(samples));
+}
+
+/// Each channel's fresh air: ready, and aired fresh or again.
+fn fresh_air(reg: &mut Registry, air: &[(String, FreshAir)]) {
+    per_channel(
+        reg,
+        "fresh_ready_seconds",
+        "Seconds of clips made and never aired",
+        air,
+        |a| ConstGauge::new(a.ready_secs),
+    );
+    let mut samples = Vec::new();
+    for (slug, a) in air {
+        for (kind, secs) in [("fresh", a.aired_fresh_secs), ("rerun", a.aired_rerun_secs)] {
+            let labels = [("channel", slug.clone()), ("air", kind.to_string())];
+            samples.push((labels, ConstCounter::new(secs)));
+        }
+    }
+    reg.register(
+        "aired_seconds",
+        "Seconds aired since start, for the first time (fresh) or again (rerun)",
+        Read(samples),
+    );
 }
 
 /// Each channel's generator: jobs and encodes.
@@ -448,6 +472,7 @@ fn registry(st: &AppState) -> Registry {
     stream(&mut reg, &live);
     lateness(&mut reg, &live);
     chunks(&mut reg, &each(&channels, |c| c.playout.chunks()));
+    fresh_air(&mut reg, &each(&channels, |c| FreshAir::of(&c.playout)));
     generator(&mut reg, &each(&channels, |c| c.generator.status()));
     station(&mut reg, channels.len(), st);
     tuners(&mut reg, &st.tuners);

@@ -19,7 +19,7 @@
 
 use std::collections::HashSet;
 
-use super::Chunk;
+use super::chunk::Chunk;
 
 /// Clips made and not yet aired that a chunk still being made needs before it
 /// airs instead of a re-run (rule 3): the engine loads two ahead, so with two
@@ -38,6 +38,10 @@ pub(super) struct State {
     pub(super) queued: Option<String>,
     /// The cursor's chunk aired before: it gives way to fresh clips at a clip.
     pub(super) rerun: bool,
+    /// The cursor's clips from this index on air for the first time.
+    pub(super) fresh_from: usize,
+    /// Air handed to the engine, fresh and again.
+    pub(super) tally: AirTally,
     /// Bumped when clips already pulled are taken back (see `recue`).
     pub(super) cue: u64,
     /// How to undo the last move to a new chunk, while none of it has aired.
@@ -45,6 +49,29 @@ pub(super) struct State {
     /// The airing clock: one tick per chunk airing (loaded at start; the writer
     /// persists each tick).
     pub(super) clock: i64,
+}
+
+/// Seconds of clips handed to the engine since start: those airing for the first
+/// time, and those airing again (re-runs, and what is made of a chunk aired again
+/// while its next clip is being made).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AirTally {
+    /// Aired for the first time.
+    pub fresh_secs: f64,
+    /// Aired again.
+    pub rerun_secs: f64,
+}
+
+impl AirTally {
+    /// The share of the air that was fresh (1 before anything aired).
+    pub fn fresh_share(&self) -> f64 {
+        let total = self.fresh_secs + self.rerun_secs;
+        if total > 0.0 {
+            self.fresh_secs / total
+        } else {
+            1.0
+        }
+    }
 }
 
 /// The state before the engine pulled the first clip of a new chunk.
@@ -57,6 +84,7 @@ pub(super) struct Crossing {
     pub(super) cursor: Option<(String, usize)>,
     pub(super) previous: Option<String>,
     pub(super) rerun: bool,
+    pub(super) fresh_from: usize,
 }
 
 /// An airing undone (see [`State::hurry`]): what the record goes back to.
@@ -201,6 +229,7 @@ impl State {
                 return Hurried::Nothing;
             }
             self.cursor = Some((id, 0));
+            self.fresh_from = self.fresh_from.max(next);
             return Hurried::Rewound;
         }
         // Its first airing is undone; a re-run (a restart's chunk airing again) stays.

@@ -2,9 +2,16 @@
 //!
 //! Each channel's generator asks for a slot before each clip it encodes and gives
 //! it back when the encode ends. A slot that comes free goes to the waiting
-//! channel with the least fresh air time ready at that moment, so with hundreds of
-//! channels the one closest to re-airing old chunks is fed first, clip by clip,
-//! and no channel starves while another builds a long chunk.
+//! channel whose [`Claim`] ranks first at that moment, clip by clip, so no channel
+//! starves while another builds a long chunk, and the encoders follow the viewers:
+//! 1. watched channels with less than [`URGENT_SECS`] of fresh air ahead, the most
+//!    viewers first (then the least fresh air): a watched channel re-airs nothing
+//!    while the encoders can keep up with it;
+//! 2. unwatched channels whose floor of fresh air is due (no clip for their
+//!    `UNWATCHED_FRESH_EVERY`), the least fresh air first;
+//! 3. the other watched channels, the least fresh air first;
+//! 4. the other unwatched channels, the least fresh air first: what encode time is
+//!    left.
 
 use std::sync::Arc;
 
@@ -13,9 +20,53 @@ use tokio::sync::oneshot;
 
 use crate::media::h264::ParameterSets;
 
-/// How much fresh (never aired) air time a channel has ready, in seconds: its
-/// place in the queue for the next slot.
-pub type Need = Arc<dyn Fn() -> f64 + Send + Sync>;
+/// A watched channel with less fresh air than this ready comes before every
+/// channel but a watched one with more viewers: it would re-air soon.
+pub const URGENT_SECS: f64 = 120.0;
+
+/// A channel's claim on the next slot, read when one comes free.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Claim {
+    /// People watching it now (HLS players and stream clients).
+    pub viewers: u32,
+    /// Seconds of fresh (never aired) air it has ready.
+    pub fresh_secs: f64,
+    /// Unwatched and due its floor of fresh air (no clip for its
+    /// `UNWATCHED_FRESH_EVERY`).
+    pub floor_due: bool,
+}
+
+impl Claim {
+    /// Its tier in the order of the module's header (the lowest is served first).
+    pub fn tier(&self) -> u8 {
+        match (
+            self.viewers > 0,
+            self.fresh_secs < URGENT_SECS,
+            self.floor_due,
+        ) {
+            (true, true, _) => 0,
+            (false, _, true) => 1,
+            (true, false, _) => 2,
+            (false, _, false) => 3,
+        }
+    }
+
+    /// Served before `other`: the lower tier; in the first, more viewers; then
+    /// the least fresh air.
+    fn before(&self, other: &Claim) -> bool {
+        let (a, b) = (self.tier(), other.tier());
+        if a != b {
+            return a < b;
+        }
+        if a == 0 && self.viewers != other.viewers {
+            return self.viewers > other.viewers;
+        }
+        self.fresh_secs < other.fresh_secs
+    }
+}
+
+/// A channel's claim, as it stands whenever a slot comes free.
+pub type Need = Arc<dyn Fn() -> Claim + Send + Sync>;
 
 /// The shared encode slots, and what every generator shares besides (the
 /// reference parameter sets of the profile).
@@ -69,7 +120,7 @@ impl EncodePool {
     }
 
     /// Waits for a slot; `need` ranks this channel among the waiters whenever one
-    /// comes free (the least ready air time first).
+    /// comes free.
     pub async fn acquire(&self, need: Need) -> Slot {
         let rx = {
             let mut s = self.inner.state.lock();
@@ -126,12 +177,12 @@ impl Drop for Slot {
     }
 }
 
-/// The waiter with the least ready air time (the first to ask among equals).
+/// The waiter whose claim ranks first (the first to ask among equals).
 fn neediest(waiters: &[Waiter]) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
+    let mut best: Option<(usize, Claim)> = None;
     for (i, w) in waiters.iter().enumerate() {
         let n = (w.need)();
-        if best.is_none_or(|(_, b)| n < b) {
+        if best.is_none_or(|(_, b)| n.before(&b)) {
             best = Some((i, n));
         }
     }
@@ -144,7 +195,15 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     fn need(v: f64) -> Need {
-        Arc::new(move || v)
+        watched(0, v)
+    }
+
+    fn watched(viewers: u32, fresh_secs: f64) -> Need {
+        Arc::new(move || Claim {
+            viewers,
+            fresh_secs,
+            floor_due: false,
+        })
     }
 
     #[tokio::test]
@@ -186,8 +245,11 @@ mod tests {
         let waiting = {
             let pool = pool.clone();
             tokio::spawn(async move {
-                pool.acquire(Arc::new(move || f.load(Ordering::SeqCst) as f64))
-                    .await
+                pool.acquire(Arc::new(move || Claim {
+                    fresh_secs: f.load(Ordering::SeqCst) as f64,
+                    ..Claim::default()
+                }))
+                .await
             })
         };
         let other = {
@@ -211,5 +273,76 @@ mod tests {
         assert_eq!(pool.load(), (2, 0));
         drop((first, second));
         assert_eq!(pool.load(), (0, 0));
+    }
+
+    /// The order of the module's header, by the claims alone.
+    #[test]
+    fn watched_first_most_viewers_first_then_the_floor_then_the_rest() {
+        let c = |viewers, fresh_secs, floor_due| Claim {
+            viewers,
+            fresh_secs,
+            floor_due,
+        };
+        let mut claims = vec![
+            ("idle rich", c(0, 900.0, false)),
+            ("idle poor", c(0, 0.0, false)),
+            ("floor due", c(0, 500.0, true)),
+            ("one viewer, urgent", c(1, 30.0, false)),
+            ("ten viewers, urgent", c(10, 90.0, false)),
+            ("ten viewers, more urgent", c(10, 10.0, false)),
+            ("watched, well ahead", c(50, 400.0, false)),
+            ("watched, ahead", c(1, 200.0, false)),
+        ];
+        let mut order = Vec::new();
+        while !claims.is_empty() {
+            let i = (0..claims.len())
+                .reduce(|b, i| {
+                    if claims[i].1.before(&claims[b].1) {
+                        i
+                    } else {
+                        b
+                    }
+                })
+                .unwrap();
+            order.push(claims.remove(i).0);
+        }
+        assert_eq!(
+            order,
+            [
+                "ten viewers, more urgent",
+                "ten viewers, urgent",
+                "one viewer, urgent",
+                "floor due",
+                "watched, ahead",
+                "watched, well ahead",
+                "idle poor",
+                "idle rich",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_free_slot_goes_to_the_watched_channel_before_a_poorer_unwatched_one() {
+        let pool = EncodePool::new(1);
+        let held = pool.acquire(need(0.0)).await;
+        let unwatched = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire(Arc::new(Claim::default)).await })
+        };
+        while pool.load().1 < 1 {
+            tokio::task::yield_now().await;
+        }
+        let watched = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.acquire(watched(3, 60.0)).await })
+        };
+        while pool.load().1 < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        let slot = watched.await.unwrap();
+        assert_eq!(pool.load(), (1, 1), "the unwatched channel still waits");
+        drop(slot);
+        drop(unwatched.await.unwrap());
     }
 }

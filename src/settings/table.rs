@@ -199,6 +199,11 @@ declare! {
             "Never-aired chunks kept ready at all times"
             { env: &["READY_CHUNKS"], flag: Some("ready-chunks"), value_name: "N", group: CLIPS, apply: Apply::Live,
               label: "Chunks kept ready", min: Some(1.0), step: Some(1.0), check: Some(|c| rules::ready_chunks(c.channel.ready_chunks, c.channel.max_chunks)) }
+        unwatched_fresh_every: u64 = 600,
+            "A channel nobody watches re-airs its own chunks and encodes with the time watched channels leave; once it has had no new clip for this long it gets the next free encoder before watched channels that have two minutes of fresh air ahead (its floor of fresh air: a 6 s clip every 600 s is 1% of its air); 0: no floor"
+            { env: &["UNWATCHED_FRESH_EVERY"], flag: Some("unwatched-fresh-every"), value_name: "SECS", group: CLIPS,
+              apply: Apply::Live, label: "Unwatched: a new clip at least every (s)", min: Some(0.0), max: Some(86400.0),
+              step: Some(1.0), unit: "seconds" }
         chunks_per_run: usize = 4,
             "Chunks made per generation run, scheduled or asked for"
             { env: &["CHUNKS_PER_RUN"], flag: Some("chunks-per-run"), value_name: "N", group: CLIPS,

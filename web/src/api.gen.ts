@@ -1126,6 +1126,8 @@ export interface components {
             now: components["schemas"]["StreamStatus"];
             /** @description Who watches it now. */
             viewers: components["schemas"]["Viewers"];
+            /** @description Its fresh air: ready, and aired since start. */
+            air: components["schemas"]["FreshAir"];
             /** @description The programme that airs next (its first clip's title), when known. */
             next: string | null;
             programme: components["schemas"]["ProgrammeTimes"] | null;
@@ -1310,6 +1312,33 @@ export interface components {
             error: string;
             /** @description The request field at fault. */
             field?: string;
+        };
+        /**
+         * @description A channel's fresh air: what the encoders give it (they follow the viewers,
+         *     see `UNWATCHED_FRESH_EVERY`).
+         */
+        FreshAir: {
+            /**
+             * Format: double
+             * @description Seconds of clips made and never aired: how long it can go before it
+             *     re-airs.
+             */
+            ready_secs: number;
+            /**
+             * Format: double
+             * @description Seconds aired since start for the first time.
+             */
+            aired_fresh_secs: number;
+            /**
+             * Format: double
+             * @description Seconds aired since start again (re-runs).
+             */
+            aired_rerun_secs: number;
+            /**
+             * Format: double
+             * @description The share of the air since start that was fresh, 0 to 1.
+             */
+            fresh_share: number;
         };
         /** @description Body of POST /api/generate_chunk; the body itself is optional. */
         GenerateRequest: {
@@ -1903,6 +1932,12 @@ export interface components {
              */
             total_disk_budget: number;
             /**
+             * Unwatched: a new clip at least every (s)
+             * @description A channel nobody watches re-airs its own chunks and encodes with the time watched channels leave; once it has had no new clip for this long it gets the next free encoder before watched channels that have two minutes of fresh air ahead (its floor of fresh air: a 6 s clip every 600 s is 1% of its air); 0: no floor
+             * @default 600
+             */
+            unwatched_fresh_every: number;
+            /**
              * Video bitrate (kb/s)
              * @description Video bitrate cap in kb/s
              * @default 3000
@@ -2065,6 +2100,12 @@ export interface components {
              */
             total_disk_budget: number;
             /**
+             * Unwatched: a new clip at least every (s)
+             * @description A channel nobody watches re-airs its own chunks and encodes with the time watched channels leave; once it has had no new clip for this long it gets the next free encoder before watched channels that have two minutes of fresh air ahead (its floor of fresh air: a 6 s clip every 600 s is 1% of its air); 0: no floor
+             * @default 600
+             */
+            unwatched_fresh_every: number;
+            /**
              * Video bitrate (kb/s)
              * @description Video bitrate cap in kb/s
              * @default 3000
@@ -2195,6 +2236,8 @@ export interface components {
             rungs: components["schemas"]["RungStatus"][];
             /** @description Who watches the channel now. */
             viewers: components["schemas"]["Viewers"];
+            /** @description Its fresh air: ready, and aired since start. */
+            air: components["schemas"]["FreshAir"];
         };
         /** @description Answer of POST /api/stop_generation. */
         Stopping: {

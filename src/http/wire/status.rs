@@ -41,6 +41,36 @@ pub struct Status {
     pub rungs: Vec<RungStatus>,
     /// Who watches the channel now.
     pub viewers: Viewers,
+    /// Its fresh air: ready, and aired since start.
+    pub air: FreshAir,
+}
+
+/// A channel's fresh air: what the encoders give it (they follow the viewers,
+/// see `UNWATCHED_FRESH_EVERY`).
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+pub struct FreshAir {
+    /// Seconds of clips made and never aired: how long it can go before it
+    /// re-airs.
+    pub ready_secs: f64,
+    /// Seconds aired since start for the first time.
+    pub aired_fresh_secs: f64,
+    /// Seconds aired since start again (re-runs).
+    pub aired_rerun_secs: f64,
+    /// The share of the air since start that was fresh, 0 to 1.
+    pub fresh_share: f64,
+}
+
+impl FreshAir {
+    /// The fresh air of `playout`'s channel.
+    pub fn of(playout: &crate::schedule::Playout) -> FreshAir {
+        let t = playout.air_tally();
+        FreshAir {
+            ready_secs: playout.fresh_secs(),
+            aired_fresh_secs: t.fresh_secs,
+            aired_rerun_secs: t.rerun_secs,
+            fresh_share: t.fresh_share(),
+        }
+    }
 }
 
 /// Who watches a channel now.
@@ -327,6 +357,8 @@ pub struct ChannelInfo {
     pub now: StreamStatus,
     /// Who watches it now.
     pub viewers: Viewers,
+    /// Its fresh air: ready, and aired since start.
+    pub air: FreshAir,
     /// The programme that airs next (its first clip's title), when known.
     #[schema(required = true)]
     pub next: Option<String>,

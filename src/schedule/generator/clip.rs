@@ -16,6 +16,7 @@ use super::shared::{Inner, Outcome, db_failed, disk_full_reason};
 use crate::engine::{ClipInfo, ClipRef};
 use crate::library::Video;
 use crate::media::h264::ParameterSets;
+use crate::schedule::pool::{Claim, Need};
 use crate::transcode::{ClipRequest, EncodeProgress, RungFiles, TranscodeError, WatermarkMode};
 
 /// Consecutive failed encodes after which a generation stops as stalled, so a
@@ -328,11 +329,8 @@ impl Inner {
         let reference = self.reference().await;
         // A slot of the shared pool, for this clip only: the next goes to whichever
         // channel needs it most by then.
-        let playout = self.playout.clone();
-        let _slot = self
-            .pool
-            .acquire(Arc::new(move || playout.fresh_secs()))
-            .await;
+        let _slot = self.pool.acquire(self.claim()).await;
+        *self.last_slot.lock() = Some(Instant::now());
         let encode = async {
             match &reference {
                 Some(r) => self.ff.encode_clip_checked(req, &tx, r).await,
@@ -365,6 +363,26 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// This channel's claim on the shared encoders, read whenever a slot comes free.
+    fn claim(&self) -> Need {
+        let playout = self.playout.clone();
+        let audience = self.audience.clone();
+        let settings = self.settings.clone();
+        let last_slot = self.last_slot.lock().to_owned();
+        Arc::new(move || {
+            let now = Instant::now();
+            let viewers = audience.viewers(now).total();
+            let every = Duration::from_secs(settings.borrow().channel.unwatched_fresh_every);
+            Claim {
+                viewers,
+                fresh_secs: playout.fresh_secs(),
+                floor_due: viewers == 0
+                    && !every.is_zero()
+                    && last_slot.is_none_or(|t| now.duration_since(t) >= every),
+            }
+        })
     }
 
     /// The reference parameter sets of every rung (the top first) for the current

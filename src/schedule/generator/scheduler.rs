@@ -20,6 +20,7 @@ use super::handle::{
 use super::shared::{DISK_FULL_RETRY, Inner, Outcome, disk_full_reason};
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::engine::audience::Audience;
 use crate::library::ChannelLibrary;
 use crate::schedule::Playout;
 use crate::schedule::pool::EncodePool;
@@ -61,6 +62,8 @@ impl Generator {
                     status,
                     in_flight: Mutex::new(Vec::new()),
                     clock: crate::clock::system_clock(),
+                    audience: Arc::new(Audience::default()),
+                    last_slot: Mutex::new(None),
                 }),
                 commands: rx,
             },
@@ -70,6 +73,15 @@ impl Generator {
                 settings: Arc::new(settings_tx),
             },
         )
+    }
+
+    /// This generator's channel watched by `audience` (before [`Generator::run`]):
+    /// its claim on the shared encoders follows it. Without one nobody watches.
+    pub fn with_audience(mut self, audience: Arc<Audience>) -> Generator {
+        Arc::get_mut(&mut self.inner)
+            .expect("the audience is set before the generator runs")
+            .audience = audience;
+        self
     }
 
     /// This generator with its schedule on `clock` (before [`Generator::run`]).

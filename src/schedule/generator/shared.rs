@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::handle::{GeneratorSettings, GeneratorStatus, JobStatus};
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::engine::audience::Audience;
 use crate::library::ChannelLibrary;
 use crate::schedule::Playout;
 use crate::schedule::pool::EncodePool;
@@ -41,6 +42,10 @@ pub(super) struct Inner {
     pub(super) in_flight: Mutex<Vec<i64>>,
     /// What the schedule reads the time from.
     pub(super) clock: SharedClock,
+    /// Who watches the channel: its claim on the shared encoders.
+    pub(super) audience: Arc<Audience>,
+    /// When it was last given an encode slot (for its floor of fresh air).
+    pub(super) last_slot: Mutex<Option<std::time::Instant>>,
 }
 
 /// How a job ended.
