@@ -5,7 +5,9 @@ use super::lateness::Lateness;
 /// What a clip switch aired when no new clip was ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fallback {
-    /// The slate.
+    /// The slate before the channel's first clip of this run.
+    Waiting,
+    /// The slate after a clip aired (an underrun).
     Slate,
     /// The clip before, again.
     Repeat,
@@ -16,9 +18,12 @@ pub enum Fallback {
 pub struct LiveStats {
     /// Segments published since start.
     pub segments_published: u64,
-    /// Segments filled with the slate because no clip was ready: before the
-    /// channel's first clip, or after a skip with nothing new ready.
+    /// Segments of the slate aired after a clip because no clip was ready: only
+    /// after a skip with nothing new ready, since the clip before airs again
+    /// otherwise.
     pub underruns: u64,
+    /// Segments of the slate aired before the channel's first clip of this run.
+    pub waiting: u64,
     /// Clip switches that aired the clip before again because no new one was ready
     /// (the source had nothing complete either).
     pub repeats: u64,

@@ -377,6 +377,7 @@ impl Live {
             w.last_published = Some(published_at);
             w.stats.bytes_published += seg.data.len() as u64;
             w.stats.underruns += (fallback == Some(Fallback::Slate)) as u64;
+            w.stats.waiting += (fallback == Some(Fallback::Waiting)) as u64;
             w.stats.repeats += (fallback == Some(Fallback::Repeat)) as u64;
             w.stats.lateness.record(late);
             w.stats.discontinuities += seg.entry.discontinuity as u64;

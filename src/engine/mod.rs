@@ -200,8 +200,8 @@ impl Engine {
             }
             let seg = splicer.next_segment();
             // About to run out: the source gives what is ready rather than what is
-            // being made, early enough for the loader to read it.
-            if splicer.frames_left() <= 2 * t.segment_frames && input.starving() {
+            // being made, a segment ahead so the loader has time to read it.
+            if splicer.frames_left() <= t.segment_frames && input.starving() {
                 self.clips.hurry();
             }
             self.publish(&seg, splicer.next_pts(), timeline.at, fallback);
@@ -273,10 +273,10 @@ impl Engine {
         if splicer.airing().is_none_or(|c| c.id != fallback.info.id) {
             tracing::warn!(fallback = %fallback.info.id, "no clip ready: airing a fallback");
         }
-        let kind = if fallback.info.is_slate() {
-            Fallback::Slate
-        } else {
-            Fallback::Repeat
+        let kind = match (fallback.info.is_slate(), &input.last_clip) {
+            (false, _) => Fallback::Repeat,
+            (true, None) => Fallback::Waiting,
+            (true, Some(_)) => Fallback::Slate,
         };
         splicer.start_clip(fallback);
         Some(Some(kind))

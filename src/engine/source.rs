@@ -39,7 +39,7 @@ pub trait ClipSource: Send + Sync + 'static {
     }
 
     /// The engine is about to run out of clips (nothing loaded ahead, the clip on
-    /// air ends within two segments) and the source had nothing to give: it gives
+    /// air ends within a segment) and the source had nothing to give: it gives
     /// something that is ready rather than wait for what is being made (and ticks
     /// [`ClipSource::changed`]). False when it has nothing else either.
     fn hurry(&self) -> bool {

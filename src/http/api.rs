@@ -46,6 +46,7 @@ pub async fn status(State(st): State<AppState>, Ch(ch): Ch) -> ApiResult<Json<St
         uptime_secs: st.started.elapsed().map_or(0, |d| d.as_secs()),
         segments_published: live.segments_published,
         underruns: live.underruns,
+        waiting: live.waiting,
         repeats: live.repeats,
         discontinuities: live.discontinuities,
         chunks: chunks.iter().filter(|c| c.complete).count(),

@@ -113,7 +113,7 @@ fn stream(reg: &mut Registry, live: &[(String, LiveStats)]) {
     per_channel(
         reg,
         "underruns",
-        "Segments of the slate aired because no clip was ready",
+        "Segments of the slate aired after a clip because no clip was ready",
         live,
         |l| c(l.underruns),
     );

@@ -208,7 +208,8 @@ impl State {
     /// The engine is about to run out and waits on the cursor's chunk, still being
     /// made: leave it for a complete chunk (its airing undone when it was its first,
     /// so the clips not yet aired stay fresh and its next airing starts after those
-    /// that did), or with nothing complete, air again what is made of it.
+    /// that did), or with nothing complete, air again what is made of it (from two
+    /// clips: one clip again is the engine's own fallback).
     pub(super) fn hurry(&mut self) -> Hurried {
         let Some((id, next)) = self.cursor.clone() else {
             return Hurried::Nothing;
@@ -225,7 +226,9 @@ impl State {
             .iter()
             .any(|c| c.complete && !c.held && made(c) && c.id != id);
         if !others_complete {
-            if next == 0 {
+            // One clip made: airing it again is the engine's last resort, taken at
+            // the switch, after the grace the next clip may still arrive in.
+            if next < 2 {
                 return Hurried::Nothing;
             }
             self.cursor = Some((id, 0));

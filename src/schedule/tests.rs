@@ -557,7 +557,7 @@ fn hurried_a_chunk_being_made_gives_way_to_a_rerun_and_its_rest_airs_fresh_later
 }
 
 #[test]
-fn hurried_with_nothing_complete_the_chunk_being_made_airs_again_from_its_first_clip() {
+fn hurried_with_nothing_complete_what_is_made_of_the_chunk_airs_again_from_two_clips() {
     let f = Fixture::new();
     f.begin("a");
     assert!(
@@ -565,8 +565,13 @@ fn hurried_with_nothing_complete_the_chunk_being_made_airs_again_from_its_first_
         "nothing is made at all: the slate's case"
     );
     f.add("a", 0, 10);
+    assert_eq!(ids(&f.playout, 2), ["a/0", "-"]);
+    assert!(
+        !f.playout.hurry(),
+        "one clip: the engine airs it again itself"
+    );
     f.add("a", 1, 10);
-    assert_eq!(ids(&f.playout, 3), ["a/0", "a/1", "-"]);
+    assert_eq!(ids(&f.playout, 2), ["a/1", "-"]);
     assert!(f.playout.hurry());
     assert_eq!(ids(&f.playout, 1), ["a/0"]);
     f.add("a", 2, 10);

@@ -10,6 +10,7 @@ mod cache;
 mod cli;
 mod crash;
 mod engine;
+mod fresh_air;
 mod harness;
 mod kodi;
 mod limit;

@@ -2204,10 +2204,15 @@ export interface components {
             segments_published: number;
             /**
              * Format: int64
-             * @description Segments of the slate aired because no clip was ready: before the first
-             *     clip, or after a skip with nothing new ready.
+             * @description Segments of the slate aired after a clip because no clip was ready (only
+             *     after a skip with nothing new: otherwise the clip before airs again).
              */
             underruns: number;
+            /**
+             * Format: int64
+             * @description Segments of the slate aired before the channel's first clip.
+             */
+            waiting: number;
             /**
              * Format: int64
              * @description Clip switches that aired the clip before again because nothing new was

@@ -18,9 +18,11 @@ pub struct Status {
     pub uptime_secs: u64,
     /// Segments published since start.
     pub segments_published: u64,
-    /// Segments of the slate aired because no clip was ready: before the first
-    /// clip, or after a skip with nothing new ready.
+    /// Segments of the slate aired after a clip because no clip was ready (only
+    /// after a skip with nothing new: otherwise the clip before airs again).
     pub underruns: u64,
+    /// Segments of the slate aired before the channel's first clip.
+    pub waiting: u64,
     /// Clip switches that aired the clip before again because nothing new was
     /// ready.
     pub repeats: u64,
