@@ -13,7 +13,7 @@ use crate::transcode::ProbeInfo;
 /// The source videos.
 #[derive(Clone)]
 pub struct LibraryStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl Db {
@@ -98,27 +98,6 @@ impl LibraryStore {
         Ok(())
     }
 
-    /// Gives `channel` a row for every video added after `after` (an id): its place
-    /// in the channel's LRU order, never used. Returns the newest id, the next
-    /// call's `after` (ids only grow: a file that comes back different gets a new
-    /// row).
-    pub fn see_new_videos(&self, channel: &str, after: i64) -> Result<i64, DbError> {
-        let c = self.db.conn();
-        // Read first: a pick with nothing new (nearly every pick) writes nothing.
-        let newest: Option<i64> = c
-            .prepare_cached("SELECT max(id) FROM videos")?
-            .query_row([], |r| r.get(0))?;
-        let newest = newest.unwrap_or(after);
-        if newest > after {
-            c.prepare_cached(
-                "INSERT OR IGNORE INTO channel_videos (channel, video_id)
-                 SELECT ?1, id FROM videos WHERE id > ?2 AND id <= ?3",
-            )?
-            .execute(params![channel, after, newest])?;
-        }
-        Ok(newest.max(after))
-    }
-
     /// Up to `limit` usable, present videos with an id above `after`, by id, with
     /// what their probe found.
     pub fn usable_after(
@@ -146,57 +125,6 @@ impl LibraryStore {
             }
         }
         Ok(out)
-    }
-
-    /// `channel`'s first usable video in its LRU order (never used by it first,
-    /// then oldest use, ties by id) that is not in `exclude` and `belongs` to it.
-    pub fn least_recently_used(
-        &self,
-        channel: &str,
-        exclude: &[i64],
-        belongs: &dyn Fn(&Path, Option<&str>) -> bool,
-    ) -> Result<Option<Video>, DbError> {
-        let c = self.db.conn();
-        // Rows come in the channel's LRU order (its index); which belong to it is
-        // the channel's patterns' call, so the first that does is read and the rest
-        // never are.
-        let mut st = c.prepare_cached(
-            "SELECT v.id, v.path, v.probe, v.title, v.creator, v.url, v.meta_origin
-             FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
-             WHERE cv.channel = ?1 AND v.present = 1 AND v.duration IS NOT NULL
-             ORDER BY coalesce(cv.last_used, -1), cv.video_id",
-        )?;
-        let mut rows = st.query([channel])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            if exclude.contains(&id) {
-                continue;
-            }
-            let path = PathBuf::from(r.get::<_, String>(1)?);
-            let creator: Option<String> = r.get(4)?;
-            if !belongs(&path, creator.as_deref()) {
-                continue;
-            }
-            let Some(info) = r
-                .get::<_, Option<String>>(2)?
-                .and_then(|p| serde_json::from_str::<ProbeInfo>(&p).ok())
-            else {
-                continue;
-            };
-            let meta = SourceMeta {
-                title: r.get(3)?,
-                creator,
-                url: r.get(5)?,
-                origin: MetaOrigin::parse(r.get::<_, Option<String>>(6)?.as_deref()),
-            };
-            return Ok(Some(Video {
-                id,
-                path,
-                info,
-                meta,
-            }));
-        }
-        Ok(None)
     }
 
     /// Records a clip `channel` cut from video `id`, in one transaction: its used
@@ -253,63 +181,6 @@ impl LibraryStore {
             }
         }
         Ok(n)
-    }
-
-    /// Present videos that `belong` to `channel`, usable ones in its LRU order
-    /// first, with the ranges it used; `offset`/`limit` page through them.
-    pub fn list(
-        &self,
-        channel: &str,
-        belongs: &dyn Fn(&Path, Option<&str>) -> bool,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<VideoStatus>, DbError> {
-        let c = self.db.conn();
-        let mut st = c.prepare_cached(
-            "SELECT v.id, v.path, v.title, v.creator, v.duration, v.error, cv.last_used,
-                    cv.clips_cut, cv.resets, cv.airtime
-             FROM channel_videos cv JOIN videos v ON v.id = cv.video_id
-             WHERE cv.channel = ?1 AND v.present = 1
-             ORDER BY v.duration IS NULL, coalesce(cv.last_used, -1), cv.video_id",
-        )?;
-        let mut rows = st.query([channel])?;
-        let mut out = Vec::new();
-        let mut skip = offset;
-        while let Some(r) = rows.next()? {
-            if out.len() as u64 >= limit {
-                break;
-            }
-            let path = PathBuf::from(r.get::<_, String>(1)?);
-            let creator: Option<String> = r.get(3)?;
-            if !belongs(&path, creator.as_deref()) {
-                continue;
-            }
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            out.push(VideoStatus {
-                id: r.get(0)?,
-                path,
-                title: r.get(2)?,
-                creator,
-                duration: r.get(4)?,
-                error: r.get(5)?,
-                last_used: r.get(6)?,
-                clips_cut: r.get(7)?,
-                resets: r.get(8)?,
-                airtime: r.get(9)?,
-                used: Vec::new(),
-            });
-        }
-        drop(rows);
-        drop(st);
-        out.into_iter()
-            .map(|mut v| {
-                v.used = ranges::read(&c, channel, v.id)?;
-                Ok(v)
-            })
-            .collect()
     }
 
     /// Writes usable videos directly, in one transaction (see [`NewVideo`]).

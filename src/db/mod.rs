@@ -31,6 +31,7 @@ pub mod channels;
 pub mod chunks;
 pub mod continuity;
 pub mod library;
+pub mod lru;
 pub mod meta;
 pub mod music;
 pub mod ranges;
@@ -85,6 +86,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/006_airtime_by_day.sql")),
         M::up(include_str!("migrations/007_programme_slots.sql")),
         M::up(include_str!("migrations/008_clip_rungs.sql")),
+        M::up(include_str!("migrations/009_used_videos_only.sql")),
     ])
 }
 
@@ -268,22 +270,13 @@ mod tests {
         // channel starts with the first.
         let all = |_: &Path, _: Option<&str>| true;
         let lib = db.library();
-        assert_eq!(lib.see_new_videos(main, 0).unwrap(), 2);
-        assert_eq!(lib.see_new_videos("other", 0).unwrap(), 2);
-        assert_eq!(
-            lib.least_recently_used(main, &[], &all)
-                .unwrap()
-                .unwrap()
-                .id,
-            2
-        );
-        assert_eq!(
-            lib.least_recently_used("other", &[], &all)
-                .unwrap()
-                .unwrap()
-                .id,
-            1
-        );
+        let pick = |channel: &str| {
+            let frontier = lru::Frontier::default();
+            let v = lib.least_recently_used(channel, &[], &all, &frontier);
+            v.unwrap().unwrap().id
+        };
+        assert_eq!(pick(main), 2);
+        assert_eq!(pick("other"), 1);
         assert_eq!(db.music(main).playable().unwrap()[0].plays, 4);
         assert_eq!(
             db.airings(main).clock().unwrap(),

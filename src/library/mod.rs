@@ -16,11 +16,12 @@ pub mod scan;
 mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::clock::SharedClock;
 use crate::db::library::LibraryStore;
 pub use crate::db::library::{LibraryCounts, Video, VideoStatus};
+use crate::db::lru::Frontier;
 use crate::db::ranges::RangeStore;
 use crate::db::{Db, DbError};
 use crate::transcode::{Ffmpeg, ProbeInfo};
@@ -75,6 +76,9 @@ pub struct Library {
     clock: SharedClock,
     /// The videos' posters, once told where they go ([`Library::keep_posters_in`]).
     posters: std::sync::OnceLock<posters::Posters>,
+    /// Every channel's frontier of never-used videos, lowered when a video may have
+    /// become usable or a channel's (see [`Frontier`]).
+    frontiers: parking_lot::Mutex<Vec<Weak<Frontier>>>,
 }
 
 /// Scheduling niceness of poster runs: below clips and music, which the stream needs.
@@ -108,6 +112,7 @@ impl Library {
             reach: scan::Reachability::default(),
             clock,
             posters: std::sync::OnceLock::new(),
+            frontiers: parking_lot::Mutex::new(Vec::new()),
         })
     }
 
@@ -144,12 +149,24 @@ impl Library {
     /// What `channel` sees of the library: the videos that `belong` to it, in its
     /// own LRU order, with its own used ranges.
     pub fn channel(self: &Arc<Self>, channel: &str, belongs: Belongs) -> Arc<ChannelLibrary> {
+        let frontier = Arc::new(Frontier::default());
+        let mut all = self.frontiers.lock();
+        all.retain(|f| f.strong_count() > 0);
+        all.push(Arc::downgrade(&frontier));
         Arc::new(ChannelLibrary {
             library: self.clone(),
             channel: channel.into(),
             belongs: parking_lot::RwLock::new(belongs),
-            seen: std::sync::atomic::AtomicI64::new(0),
+            frontier,
         })
+    }
+
+    /// Video `id` may have become usable (probed, back, renamed): every channel
+    /// looks at its never-used videos again from it.
+    fn lower_frontiers(&self, id: i64) {
+        for f in self.frontiers.lock().iter().filter_map(|f| f.upgrade()) {
+            f.lower(id);
+        }
     }
 
     /// Ticks whenever usable videos may have been added or removed; the generator
@@ -171,6 +188,9 @@ impl Library {
             scan::reconcile(tx, &walk.files, &walk.unreachable, self.clock.unix_now())
         })?;
         report.elapsed = t0.elapsed();
+        if let Some(id) = report.revisit_from {
+            self.lower_frontiers(id);
+        }
         self.reach.note("video", "videos", &folders, &report);
         if report.added + report.removed + report.changed + report.renamed + report.went_missing > 0
         {
@@ -318,7 +338,9 @@ impl Library {
     }
 
     fn record_probe(&self, id: i64, info: &ProbeInfo, meta: &SourceMeta) -> Result<(), DbError> {
-        self.store.record_probe(id, info, meta)
+        self.store.record_probe(id, info, meta)?;
+        self.lower_frontiers(id);
+        Ok(())
     }
 
     /// Records why a video cannot be used; it is left alone until the file changes.
@@ -340,9 +362,8 @@ pub struct ChannelLibrary {
     channel: Arc<str>,
     /// Replaced when the channel is edited.
     belongs: parking_lot::RwLock<Belongs>,
-    /// The newest video id the channel has a row for (see
-    /// [`LibraryStore::see_new_videos`]).
-    seen: std::sync::atomic::AtomicI64,
+    /// Where its never-used videos may start (see [`Frontier`]).
+    frontier: Arc<Frontier>,
 }
 
 impl ChannelLibrary {
@@ -359,21 +380,12 @@ impl ChannelLibrary {
     /// From now on, the videos that `belong` are the channel's.
     pub fn set_belongs(&self, belongs: Belongs) {
         *self.belongs.write() = belongs;
+        self.frontier.lower(0);
         self.library.notify();
     }
 
     fn belongs(&self) -> Belongs {
         self.belongs.read().clone()
-    }
-
-    /// Gives the channel a place in its LRU order for every video added since the
-    /// last call: one indexed insert of the new ids only.
-    fn see_new_videos(&self) -> Result<(), DbError> {
-        use std::sync::atomic::Ordering;
-        let after = self.seen.load(Ordering::Acquire);
-        let newest = self.library.store.see_new_videos(&self.channel, after)?;
-        self.seen.fetch_max(newest, Ordering::AcqRel);
-        Ok(())
     }
 
     /// Ticks whenever usable videos may have been added or removed.
@@ -389,10 +401,12 @@ impl ChannelLibrary {
     /// The least recently used usable video not in `exclude` (never-used videos first,
     /// then oldest use; ties in the order files were found).
     pub fn pick(&self, exclude: &[i64]) -> Result<Option<Video>, DbError> {
-        self.see_new_videos()?;
-        self.library
-            .store
-            .least_recently_used(&self.channel, exclude, &*self.belongs())
+        self.library.store.least_recently_used(
+            &self.channel,
+            exclude,
+            &*self.belongs(),
+            &self.frontier,
+        )
     }
 
     /// Chooses the next clip of `video` from a range never used (see
@@ -463,7 +477,6 @@ impl ChannelLibrary {
     /// Present videos in LRU order (next to be cut first), with their state: for the
     /// API and tests. `offset`/`limit` page through them.
     pub fn list(&self, offset: u64, limit: u64) -> Result<Vec<VideoStatus>, DbError> {
-        self.see_new_videos()?;
         self.library
             .store
             .list(&self.channel, &*self.belongs(), offset, limit)

@@ -32,6 +32,10 @@ pub struct ScanReport {
     pub changed: usize,
     /// Files as they were.
     pub unchanged: usize,
+    /// The lowest id of the files that came back or moved: channels look at their
+    /// never-used videos again from there (see `db::lru::Frontier`).
+    #[serde(skip)]
+    pub revisit_from: Option<i64>,
     /// How long the reconciliation took, its transaction included (set by the caller).
     #[serde(skip)]
     pub elapsed: Duration,
@@ -198,6 +202,7 @@ pub fn reconcile(
         if let Some(id) = twin {
             tx.renamed(id, &f.path)?;
             report.renamed += 1;
+            report.revisit(id);
         } else {
             // Replaces a removed row that still holds the path.
             tx.add(&f.path, f.size, f.mtime_ns, now)?;
@@ -243,6 +248,13 @@ fn set_aside_unreachable(
     missing
 }
 
+impl ScanReport {
+    /// Row `id` came back or moved: see [`ScanReport::revisit_from`].
+    fn revisit(&mut self, id: i64) {
+        self.revisit_from = Some(self.revisit_from.map_or(id, |r| r.min(id)));
+    }
+}
+
 /// Matches each file found with the row of its path (taken out of `rows`):
 /// unchanged, back, or changed. Returns the files no row has the path of.
 fn match_in_place<'f>(
@@ -261,6 +273,7 @@ fn match_in_place<'f>(
                 } else {
                     tx.back(row.id)?;
                     report.added += 1;
+                    report.revisit(row.id);
                 }
             }
             Some(row) => {
