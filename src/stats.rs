@@ -328,7 +328,7 @@ mod tests {
                 url: None,
                 origin: MetaOrigin::FileName,
             },
-            last_used: None,
+            used_by: Vec::new(),
         };
         db.library()
             .insert_usable(&[video("/v/a.mp4", "A"), video("/v/b.mp4", "B")])

@@ -35,9 +35,9 @@ pub struct NewVideo {
     pub info: ProbeInfo,
     /// Title and creator.
     pub meta: SourceMeta,
-    /// The channel that last cut a clip of it, and its LRU clock then; `None`:
+    /// The channels that cut a clip of it, each with its LRU clock then; empty:
     /// never used.
-    pub last_used: Option<(String, i64)>,
+    pub used_by: Vec<(String, i64)>,
 }
 
 impl LibraryStore {
@@ -203,8 +203,9 @@ impl LibraryStore {
                     v.meta.title,
                     v.meta.creator,
                 ])?;
-                if let Some((channel, last)) = &v.last_used {
-                    used.execute(params![channel, tx.last_insert_rowid(), last])?;
+                let id = tx.last_insert_rowid();
+                for (channel, last) in &v.used_by {
+                    used.execute(params![channel, id, last])?;
                 }
             }
             Ok(())

@@ -323,7 +323,7 @@ mod tests {
                     url: None,
                     origin: MetaOrigin::FileName,
                 },
-                last_used: None,
+                used_by: Vec::new(),
             })
             .collect();
         let lib = db.library();
