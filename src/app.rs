@@ -162,6 +162,7 @@ impl App {
                 clip_ff: clip_ffmpeg(&ff, config.server.generator_jobs),
                 library: library.clone(),
                 pool: EncodePool::new(config.server.generator_jobs),
+                recorder: crate::stats::Recorder::start(db.clone()),
                 slate,
                 silence,
                 clock: options.clock.clone(),

@@ -67,6 +67,8 @@ pub enum ChannelError {
 pub struct Shared {
     /// The database.
     pub db: Db,
+    /// Writes what every channel aired, in shared transactions.
+    pub recorder: stats::Recorder,
     /// ffmpeg, for music (niced).
     pub music_ff: Ffmpeg,
     /// ffmpeg, for clips (niced, threads shared among the jobs).
@@ -631,7 +633,7 @@ impl Station {
         // The recorder stops after the engine, so the last segment aired is recorded.
         let recorder_stop = CancellationToken::new();
         c.tasks.spawn(stats::record(
-            self.shared.db.clone(),
+            self.shared.recorder.clone(),
             c.slug.as_str().into(),
             c.live.clone(),
             recorder_stop.clone(),

@@ -2,7 +2,9 @@
 //! plays per source video and per track; and where the stream stopped, so the next
 //! run continues it (media sequence, timestamps, discontinuity numbers).
 //!
-//! The recorder follows the live window: one small transaction per segment.
+//! Each channel's recorder follows its live window and hands every segment to
+//! the [`Recorder`], whose thread writes those of every channel in shared
+//! transactions.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::db::continuity::Continuity;
-use crate::db::stats::{PlayedRow, SegmentAired, day_of};
+use crate::db::stats::{ChannelSegment, PlayedRow, SegmentAired, day_of};
 use crate::db::{Db, DbError};
 use crate::engine::{Live, NowPlaying};
 use crate::media::Ticks;
@@ -26,7 +28,12 @@ use crate::schedule::music;
 /// player may have seen (its first segment carries a discontinuity anyway). Once
 /// cancelled (the engine has stopped: nothing more is published) the point is
 /// exact, so a graceful restart goes on right where the stream stopped.
-pub async fn record(db: Db, channel: Arc<str>, live: Arc<Live>, cancel: CancellationToken) {
+pub async fn record(
+    recorder: Recorder,
+    channel: Arc<str>,
+    live: Arc<Live>,
+    cancel: CancellationToken,
+) {
     let mut rx = live.subscribe();
     let mut last: Option<NowPlaying> = None;
     let mut stopping = false;
@@ -68,32 +75,155 @@ pub async fn record(db: Db, channel: Arc<str>, live: Arc<Live>, cancel: Cancella
             end = start;
         }
         starts.reverse();
-        // SQLite off the runtime's threads: a write waiting on the connection (an
-        // airing, a scan, a checkpoint) must not hold up the engines that share
-        // them, hundreds of channels of them.
-        let (db, channel, prev) = (db.clone(), channel.clone(), last.take());
-        last = tokio::task::spawn_blocking(move || {
-            let mut last = prev;
-            for (now, start) in segments.into_iter().zip(starts) {
-                if let Err(e) = record_segment(&db, &channel, last.as_ref(), &now, start, pdt) {
-                    tracing::warn!(error = %e, "cannot record stats");
-                }
-                last = Some(now);
-            }
-            last
-        })
-        .await
-        .unwrap_or_default();
+        // Written by the recorder's thread with every other channel's: nothing
+        // here waits on SQLite.
+        let prev = last.take();
+        last = segments.last().cloned();
+        recorder.send(Job::Segments {
+            channel: channel.clone(),
+            prev,
+            segments: segments.into_iter().zip(starts).collect(),
+            pdt,
+        });
     }
-    // The exact point, also when nothing was published since the last pass.
+    // The exact point, also when nothing was published since the last pass; after
+    // everything handed over before it.
     if let Some(now) = last {
-        let pdt = live.next_program_date_time();
-        let saved = tokio::task::spawn_blocking(move || {
-            db.continuity(&channel).save(&next_point(&now, pdt, false))
-        })
-        .await;
-        if let Ok(Err(e)) = saved {
+        let point = next_point(&now, live.next_program_date_time(), false);
+        let (done, saved) = tokio::sync::oneshot::channel();
+        recorder.send(Job::Point {
+            channel,
+            point,
+            done,
+        });
+        if let Ok(Err(e)) = saved.await {
             tracing::warn!(error = %e, "cannot record where the stream stopped");
+        }
+    }
+}
+
+/// How long the recorder's thread waits after a first segment for the others of
+/// the same moment: with hundreds of channels, one transaction holds them all.
+const BATCH_WINDOW: Duration = Duration::from_millis(200);
+
+/// Writes what every channel aired, in shared transactions: each channel's
+/// [`record`] hands its segments over and goes on; one thread writes whatever has
+/// come from every channel in one transaction, about every [`BATCH_WINDOW`], in
+/// the order handed over. It stops when the last handle is dropped.
+#[derive(Clone)]
+pub struct Recorder {
+    jobs: std::sync::mpsc::Sender<Job>,
+    written: Arc<Written>,
+}
+
+/// What the recorder has written since start.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Transactions of segments.
+    pub transactions: std::sync::atomic::AtomicU64,
+    /// Segments, of every channel.
+    pub segments: std::sync::atomic::AtomicU64,
+}
+
+/// What a channel hands the recorder.
+enum Job {
+    /// Segments that aired, each with when it started, after `prev`; `pdt` is the
+    /// PROGRAM-DATE-TIME after the last.
+    Segments {
+        channel: Arc<str>,
+        prev: Option<NowPlaying>,
+        segments: Vec<(NowPlaying, SystemTime)>,
+        pdt: Option<SystemTime>,
+    },
+    /// The exact point where the channel stopped.
+    Point {
+        channel: Arc<str>,
+        point: Continuity,
+        done: tokio::sync::oneshot::Sender<Result<(), DbError>>,
+    },
+}
+
+impl Recorder {
+    /// Starts the thread that writes to `db`.
+    pub fn start(db: Db) -> Recorder {
+        let (jobs, rx) = std::sync::mpsc::channel();
+        let written = Arc::new(Written::default());
+        let w = written.clone();
+        std::thread::Builder::new()
+            .name("recorder".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    std::thread::sleep(BATCH_WINDOW);
+                    let jobs: Vec<Job> = std::iter::once(first).chain(rx.try_iter()).collect();
+                    write(&db, jobs, &w);
+                }
+            })
+            .expect("the recorder's thread starts");
+        Recorder { jobs, written }
+    }
+
+    /// What it has written since start.
+    pub fn written(&self) -> &Written {
+        &self.written
+    }
+
+    fn send(&self, job: Job) {
+        if self.jobs.send(job).is_err() {
+            tracing::warn!("the recorder has stopped: stats not recorded");
+        }
+    }
+}
+
+/// Writes a batch: every channel's segments in one transaction, then the points.
+fn write(db: &Db, jobs: Vec<Job>, written: &Written) {
+    let mut aired = Vec::new();
+    let mut points = Vec::new();
+    for job in &jobs {
+        match job {
+            Job::Segments {
+                channel,
+                prev,
+                segments,
+                pdt,
+            } => {
+                let mut prev = prev.as_ref();
+                for (now, start) in segments {
+                    aired.push((&**channel, segment_aired(prev, now, *start)));
+                    points.push(next_point(now, *pdt, true));
+                    prev = Some(now);
+                }
+            }
+            Job::Point { .. } => {}
+        }
+    }
+    let rows: Vec<ChannelSegment<'_>> = aired
+        .iter()
+        .zip(&points)
+        .map(|((channel, segment), next)| ChannelSegment {
+            channel,
+            segment: *segment,
+            next,
+        })
+        .collect();
+    if !rows.is_empty() {
+        use std::sync::atomic::Ordering::Relaxed;
+        match db.record_segments(&rows) {
+            Ok(()) => {
+                written.transactions.fetch_add(1, Relaxed);
+                written.segments.fetch_add(rows.len() as u64, Relaxed);
+            }
+            Err(e) => tracing::warn!(error = %e, segments = rows.len(), "cannot record stats"),
+        }
+    }
+    drop(rows);
+    for job in jobs {
+        if let Job::Point {
+            channel,
+            point,
+            done,
+        } = job
+        {
+            let _ = done.send(db.continuity(&channel).save(&point));
         }
     }
 }
@@ -119,14 +249,12 @@ fn next_point(now: &NowPlaying, next_pdt: Option<SystemTime>, ahead: bool) -> Co
     }
 }
 
-fn record_segment(
-    db: &Db,
-    channel: &str,
+/// What `now` aired, after `prev`, started at `started`.
+fn segment_aired<'a>(
     prev: Option<&NowPlaying>,
-    now: &NowPlaying,
+    now: &'a NowPlaying,
     started: SystemTime,
-    next_pdt: Option<SystemTime>,
-) -> Result<(), DbError> {
+) -> SegmentAired<'a> {
     // A segment starts a play when its clip (or track) is not the one before.
     let video = now.clip.as_ref().and_then(|clip| {
         let new_clip = prev
@@ -140,15 +268,12 @@ fn record_segment(
             .is_none_or(|p| !Arc::ptr_eq(p, track));
         track.source.as_deref().map(|src| (src, new_track))
     });
-    db.stats(channel).record_segment(
-        &SegmentAired {
-            secs: now.duration,
-            video,
-            track,
-            day: day_of(unix_secs(started)),
-        },
-        &next_point(now, next_pdt, true),
-    )
+    SegmentAired {
+        secs: now.duration,
+        video,
+        track,
+        day: day_of(unix_secs(started)),
+    }
 }
 
 /// One row of a top list.
@@ -305,6 +430,67 @@ mod tests {
         }
     }
 
+    /// Twenty channels hand their segments to one recorder: one thread writes them
+    /// in shared transactions, and each channel's exact point when it stops.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_channels_segments_go_in_shared_transactions() {
+        let db = Db::in_memory().unwrap();
+        let recorder = Recorder::start(db.clone());
+        let cancel = CancellationToken::new();
+        let clip = Arc::new(ClipInfo::default());
+        let track = Arc::new(TrackInfo {
+            title: "t".into(),
+            source: None,
+            duration: 60.0,
+        });
+        let mut tasks = Vec::new();
+        for c in 0..20 {
+            let live = Live::new("r".into(), 5, 2, None);
+            for seq in 0..3 {
+                publish(&live, seq, &clip, &track);
+            }
+            let channel: Arc<str> = format!("c{c}").into();
+            tasks.push(tokio::spawn(record(
+                recorder.clone(),
+                channel,
+                live,
+                cancel.clone(),
+            )));
+        }
+        let written = || {
+            recorder
+                .written()
+                .segments
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let t0 = std::time::Instant::now();
+        while written() < 60 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{} of 60 recorded",
+                written()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let transactions = recorder
+            .written()
+            .transactions
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            transactions <= 20,
+            "60 segments of 20 channels in {transactions} transactions"
+        );
+        cancel.cancel();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for c in 0..20 {
+            let point = db.continuity(&format!("c{c}")).load().unwrap().unwrap();
+            assert_eq!(point.next_seq, 3, "c{c}: the exact point once stopped");
+        }
+        assert_eq!(db.stats("c7").read(5).unwrap().seconds_streamed, 6.0);
+    }
+
     #[tokio::test]
     async fn records_airtime_plays_and_where_the_stream_is() {
         let db = Db::in_memory().unwrap();
@@ -344,7 +530,7 @@ mod tests {
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(record(
-            db.clone(),
+            Recorder::start(db.clone()),
             crate::lineup::def::CLASSIC.into(),
             live.clone(),
             cancel.clone(),
@@ -425,7 +611,7 @@ mod tests {
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(record(
-            db.clone(),
+            Recorder::start(db.clone()),
             crate::lineup::def::CLASSIC.into(),
             live.clone(),
             cancel.clone(),
@@ -475,7 +661,7 @@ mod tests {
         let live = Live::new("r".into(), 5, 2, None);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(record(
-            db.clone(),
+            Recorder::start(db.clone()),
             crate::lineup::def::CLASSIC.into(),
             live.clone(),
             cancel.clone(),

@@ -77,31 +77,48 @@ pub struct StatsRows {
     pub top_creators: Vec<PlayedRow>,
 }
 
-impl StatsStore {
-    /// Records `segment` and the continuity point `next`, in one transaction.
-    pub fn record_segment(
-        &self,
-        segment: &SegmentAired<'_>,
-        next: &Continuity,
-    ) -> Result<(), DbError> {
-        self.db.transaction(|tx| {
-            let ch = &*self.channel;
-            meta::add_real(tx, &meta::scoped(ch, "seconds_streamed"), segment.secs)?;
-            tx.prepare_cached(
-                "INSERT INTO airtime_by_day (channel, day, seconds) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (channel, day) DO UPDATE SET seconds = seconds + excluded.seconds",
-            )?
-            .execute(rusqlite::params![ch, segment.day, segment.secs])?;
-            if let Some((path, new_play)) = segment.video {
-                library::add_airtime(tx, ch, path, segment.secs, new_play)?;
+/// A segment a channel aired, and its continuity point after it.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelSegment<'a> {
+    /// The channel's slug.
+    pub channel: &'a str,
+    /// The segment.
+    pub segment: SegmentAired<'a>,
+    /// Where the channel's next run goes on.
+    pub next: &'a Continuity,
+}
+
+impl Db {
+    /// Records segments of any channels and their continuity points, in one
+    /// transaction: the recorder's batch of every channel's latest segments.
+    pub fn record_segments(&self, segments: &[ChannelSegment<'_>]) -> Result<(), DbError> {
+        self.transaction(|tx| {
+            for s in segments {
+                write_segment(tx, s)?;
             }
-            if let Some((path, new_play)) = segment.track {
-                music::add_airtime(tx, ch, path, segment.secs, new_play)?;
-            }
-            continuity::save_on(tx, ch, next)
+            Ok(())
         })
     }
+}
 
+fn write_segment(tx: &rusqlite::Connection, s: &ChannelSegment<'_>) -> Result<(), DbError> {
+    let (ch, segment) = (s.channel, &s.segment);
+    meta::add_real(tx, &meta::scoped(ch, "seconds_streamed"), segment.secs)?;
+    tx.prepare_cached(
+        "INSERT INTO airtime_by_day (channel, day, seconds) VALUES (?1, ?2, ?3)
+         ON CONFLICT (channel, day) DO UPDATE SET seconds = seconds + excluded.seconds",
+    )?
+    .execute(rusqlite::params![ch, segment.day, segment.secs])?;
+    if let Some((path, new_play)) = segment.video {
+        library::add_airtime(tx, ch, path, segment.secs, new_play)?;
+    }
+    if let Some((path, new_play)) = segment.track {
+        music::add_airtime(tx, ch, path, segment.secs, new_play)?;
+    }
+    continuity::save_on(tx, ch, s.next)
+}
+
+impl StatsStore {
     /// The counters, and the `top` first entries of each list.
     pub fn read(&self, top: usize) -> Result<StatsRows, DbError> {
         let c = self.db.conn();
@@ -182,17 +199,17 @@ mod tests {
     }
 
     fn aired(db: &Db, channel: &str, day: i64, secs: f64) {
-        db.stats(channel)
-            .record_segment(
-                &SegmentAired {
-                    secs,
-                    video: None,
-                    track: None,
-                    day,
-                },
-                &point(),
-            )
-            .unwrap();
+        db.record_segments(&[ChannelSegment {
+            channel,
+            segment: SegmentAired {
+                secs,
+                video: None,
+                track: None,
+                day,
+            },
+            next: &point(),
+        }])
+        .unwrap();
     }
 
     #[test]

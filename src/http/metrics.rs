@@ -450,6 +450,18 @@ fn station(reg: &mut Registry, channels: usize, st: &AppState) {
         "Channels waiting for an encode slot",
         ConstGauge::new(waiting),
     );
+    let written = st.station.shared().recorder.written();
+    let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+    reg.register(
+        "recorder_transactions",
+        "Transactions of aired segments written, every channel's together",
+        ConstCounter::new(load(&written.transactions)),
+    );
+    reg.register(
+        "recorder_segments",
+        "Aired segments recorded, of every channel",
+        ConstCounter::new(load(&written.segments)),
+    );
 }
 
 /// What `f` reads of each channel, by slug.
