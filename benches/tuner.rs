@@ -41,7 +41,11 @@
 //! Run: cargo bench --bench tuner
 //! CLIENTS changes the number of clients (500), BENCH_SECS the phases' length,
 //! PHASES their order ("ts,hls,ts"; "ts" or "hls" alone too), SETUP_SECS the most
-//! the setup may take (300).
+//! the setup may take (300), SIZE the channel's picture (640x360). Each HLS client
+//! has a User-Agent of its own (the server counts players by address and agent),
+//! and the time each segment takes to fetch is reported (median, p99, worst):
+//! `CLIENTS=1000 PHASES=hls SIZE=1280x720 BENCH_SECS=60 cargo bench --bench tuner`
+//! is a thousand players of one 720p channel for a minute.
 
 use std::io;
 use std::net::SocketAddr;
@@ -120,6 +124,10 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
+        // SIZE: the channel's picture (640x360).
+        let size = std::env::var("SIZE").unwrap_or_else(|_| "640x360".into());
+        let (width, height) = size.split_once('x').expect("SIZE is WIDTHxHEIGHT");
+        let (width, height) = (width.to_string(), height.to_string());
         // A free port: bound and released (nothing else here takes ports).
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -133,11 +141,8 @@ impl Server {
             .arg(&data)
             .args(["--web-dir"])
             .arg(dir.path().join("web"))
+            .args(["--width", &width, "--height", &height])
             .args([
-                "--width",
-                "640",
-                "--height",
-                "360",
                 "--chunk-duration",
                 "12",
                 "--clip-min",
@@ -230,6 +235,8 @@ struct Counts {
     errors: AtomicU64,
     /// The first few errors.
     first_errors: Mutex<Vec<String>>,
+    /// hls: how long each segment took to fetch, request to last byte, µs.
+    fetch_us: Mutex<Vec<u32>>,
 }
 
 impl Counts {
@@ -265,15 +272,18 @@ fn other(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
 /// A keep-alive HTTP/1.1 connection, for answers with a Content-Length.
 struct Http {
     s: TcpStream,
+    /// Its User-Agent: each player its own, as the server counts players by it.
+    agent: String,
     buf: Vec<u8>,
     /// What was read past a head.
     pending: Vec<u8>,
 }
 
 impl Http {
-    async fn connect(addr: SocketAddr) -> io::Result<Http> {
+    async fn connect(addr: SocketAddr, agent: String) -> io::Result<Http> {
         Ok(Http {
             s: TcpStream::connect(addr).await?,
+            agent,
             buf: vec![0; 64 * 1024],
             pending: Vec::new(),
         })
@@ -282,7 +292,10 @@ impl Http {
     /// Sends a GET of `path` and reads the answer's head: (status, its header
     /// lines). What came after the head is in `pending`.
     async fn head(&mut self, path: &str) -> io::Result<(u16, String)> {
-        let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: tuner-bench\r\n\r\n");
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: {}\r\n\r\n",
+            self.agent
+        );
         self.s.write_all(req.as_bytes()).await?;
         self.pending.clear();
         loop {
@@ -337,7 +350,7 @@ impl Http {
 /// A continuous-TS client: reads and discards the stream until stopped.
 async fn ts_client(addr: SocketAddr, counts: Arc<Counts>) {
     let run = async {
-        let mut c = Http::connect(addr).await?;
+        let mut c = Http::connect(addr, "tuner-bench".into()).await?;
         let (status, _) = c.head(&format!("/stream/{SLUG}.ts")).await?;
         if status != 200 {
             return Err(other(format!("/stream/{SLUG}.ts: status {status}")));
@@ -359,7 +372,7 @@ async fn ts_client(addr: SocketAddr, counts: Arc<Counts>) {
 }
 
 /// The media sequence of a playlist and its segments' URIs, oldest first.
-fn parse_playlist(text: &str) -> Option<(u64, Vec<String>)> {
+fn parse_playlist(text: &str, dir: &str) -> Option<(u64, Vec<String>)> {
     let seq = text
         .lines()
         .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))?
@@ -378,7 +391,7 @@ fn parse_playlist(text: &str) -> Option<(u64, Vec<String>)> {
                 rest.find('/')
                     .map_or("/".to_string(), |i| rest[i..].to_string())
             }
-            _ => format!("/hls/{l}"),
+            _ => format!("{dir}/{l}"),
         })
         .collect();
     Some((seq, uris))
@@ -396,8 +409,11 @@ async fn hls_client(addr: SocketAddr, counts: Arc<Counts>, id: u64) {
         Duration::from_millis(750 + rng % 501)
     };
     let mut last: Option<u64> = None;
+    // A multivariant playlist (a ladder) names the rungs' playlists: a player
+    // follows the first, the top rung.
+    let mut playlist = "/hls/stream.m3u8".to_string();
     loop {
-        let mut conn = match Http::connect(addr).await {
+        let mut conn = match Http::connect(addr, format!("bench-player-{id}")).await {
             Ok(c) => c,
             Err(e) => {
                 counts.error(e);
@@ -408,14 +424,27 @@ async fn hls_client(addr: SocketAddr, counts: Arc<Counts>, id: u64) {
         let _connected = Connected::new(&counts);
         let r: io::Result<()> = async {
             loop {
-                let (status, body, len) = conn.get("/hls/stream.m3u8", true).await?;
+                let (status, body, len) = conn.get(&playlist, true).await?;
                 counts.bytes.fetch_add(len, Relaxed);
                 counts.playlists.fetch_add(1, Relaxed);
+                let text = String::from_utf8_lossy(&body);
+                if let Some(top) = text
+                    .lines()
+                    .skip_while(|l| !l.starts_with("#EXT-X-STREAM-INF"))
+                    .nth(1)
+                {
+                    playlist = if top.starts_with('/') {
+                        top.to_string()
+                    } else {
+                        format!("/hls/{top}")
+                    };
+                    continue;
+                }
                 if status != 200 {
                     counts.error(format!("playlist: status {status}"));
                 } else {
-                    let text = String::from_utf8_lossy(&body);
-                    let (first, uris) = parse_playlist(&text)
+                    let dir = playlist.rsplit_once('/').map_or("", |d| d.0);
+                    let (first, uris) = parse_playlist(&text, dir)
                         .ok_or_else(|| other(format!("not a live playlist: {text:?}")))?;
                     let newest = first + uris.len() as u64 - 1;
                     let from = match last {
@@ -428,7 +457,9 @@ async fn hls_client(addr: SocketAddr, counts: Arc<Counts>, id: u64) {
                     };
                     for seq in from..=newest {
                         let uri = &uris[(seq - first) as usize];
+                        let t = Instant::now();
                         let (status, _, len) = conn.get(uri, false).await?;
+                        counts.fetch_us.lock().push(t.elapsed().as_micros() as u32);
                         counts.bytes.fetch_add(len, Relaxed);
                         if status == 200 {
                             counts.segments.fetch_add(1, Relaxed);
@@ -471,6 +502,8 @@ struct Phase {
     segments: u64,
     playlists: u64,
     behind: u64,
+    /// hls: segment fetch times over the phase, ms: median, p99, worst.
+    fetch_ms: (f64, f64, f64),
 }
 
 impl Phase {
@@ -518,8 +551,16 @@ async fn phase(c: &reqwest::Client, s: &Server, name: &str, n: usize, secs: u64)
         children_cpu(s.pid),
         machine_ticks(),
     );
+    counts.fetch_us.lock().clear();
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
+    let mut fetch = std::mem::take(&mut *counts.fetch_us.lock());
+    fetch.sort_unstable();
+    let at = |q: f64| {
+        let i = ((fetch.len() as f64 * q) as usize).min(fetch.len().saturating_sub(1));
+        fetch.get(i).map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    let fetch_ms = (at(0.5), at(0.99), at(1.0));
     let (cpu1, me1, kids1, mach1) = (
         s.cpu(),
         cpu_seconds("self").0,
@@ -563,6 +604,7 @@ async fn phase(c: &reqwest::Client, s: &Server, name: &str, n: usize, secs: u64)
         segments: counts.segments.load(Relaxed) - seg0,
         playlists: counts.playlists.load(Relaxed) - pl0,
         behind: counts.behind.load(Relaxed) - be0,
+        fetch_ms,
     };
     print_phase(&p);
     p
@@ -594,10 +636,14 @@ fn print_phase(p: &Phase) {
             p.dropped
         ),
         _ => println!(
-            "  {:.1} segments/s and {:.1} playlists/s fetched; {} times a client's last segment had left the playlist",
+            "  {:.1} segments/s and {:.1} playlists/s fetched; {} times a client's last segment had left the playlist; \
+             a segment's fetch: median {:.1} ms, p99 {:.1} ms, worst {:.1} ms",
             p.segments as f64 / p.wall,
             p.playlists as f64 / p.wall,
-            p.behind
+            p.behind,
+            p.fetch_ms.0,
+            p.fetch_ms.1,
+            p.fetch_ms.2
         ),
     }
     println!(

@@ -119,6 +119,13 @@ fn stream(reg: &mut Registry, live: &[(String, LiveStats)]) {
     );
     per_channel(
         reg,
+        "waiting_segments",
+        "Segments of the slate aired before the channel's first clip",
+        live,
+        |l| c(l.waiting),
+    );
+    per_channel(
+        reg,
         "repeats",
         "Clip switches that aired the clip before again because nothing new was ready",
         live,
