@@ -246,11 +246,15 @@ impl Engine {
             Some(c) => Some(c),
             None => {
                 // Not asked in time (the loader was still at work when the last
-                // segment was cut): asked now, within the grace.
-                if input.starving() {
-                    self.clips.hurry();
+                // segment was cut): asked now. When nothing is coming and a clip
+                // aired before, it airs again at once: waiting the grace would only
+                // make the segment late.
+                let coming = !input.starving() || self.clips.hurry();
+                if coming || input.last_clip.is_none() {
+                    input.wait_clip(&*self.clock, deadline, cancel).await
+                } else {
+                    None
                 }
-                input.wait_clip(&*self.clock, deadline, cancel).await
             }
         };
         if cancel.is_cancelled() {

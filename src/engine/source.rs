@@ -41,7 +41,9 @@ pub trait ClipSource: Send + Sync + 'static {
     /// The engine is about to run out of clips (nothing loaded ahead, the clip on
     /// air ends within a segment) and the source had nothing to give: it gives
     /// something that is ready rather than wait for what is being made (and ticks
-    /// [`ClipSource::changed`]). False when it has nothing else either.
+    /// [`ClipSource::changed`]). True when a clip is ready for the loader (it just
+    /// came, or this made one ready); false when nothing is: the engine then airs
+    /// its fallback at once rather than wait for a clip that is not coming.
     fn hurry(&self) -> bool {
         false
     }

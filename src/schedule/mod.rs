@@ -596,6 +596,7 @@ impl ClipSource for Playout {
     fn hurry(&self) -> bool {
         let mut s = self.state();
         match s.hurry() {
+            Hurried::Ready => return true,
             Hurried::Nothing => return false,
             Hurried::Rewound => {
                 tracing::info!(

@@ -96,7 +96,9 @@ pub(super) struct Undone {
 
 /// What [`State::hurry`] did.
 pub(super) enum Hurried {
-    /// Nothing was missing, or nothing else can air.
+    /// Nothing is missing: the cursor's next clip is there (or the next chunk).
+    Ready,
+    /// Nothing else can air.
     Nothing,
     /// The cursor went back to the first clip of its chunk (nothing else is made).
     Rewound,
@@ -219,7 +221,7 @@ impl State {
         };
         let c = &self.chunks[i];
         if c.complete || next < c.clips.len() {
-            return Hurried::Nothing;
+            return Hurried::Ready;
         }
         let others_complete = self
             .chunks

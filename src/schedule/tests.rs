@@ -528,12 +528,12 @@ fn hurried_a_chunk_being_made_gives_way_to_a_rerun_and_its_rest_airs_fresh_later
     f.add("b", 0, 10);
     f.add("b", 1, 10);
     assert_eq!(ids(&f.playout, 3), ["b/0", "b/1", "-"]);
-    // Nothing is missing yet when the next clip exists: nothing to do.
     assert!(
         f.playout.hurry(),
         "b's next clip is not made: a airs meanwhile"
     );
-    assert!(!f.playout.hurry(), "a's next clip is ready");
+    // Nothing is missing when the next clip exists: ready, and nothing moves.
+    assert!(f.playout.hurry(), "a's next clip is ready");
     assert_eq!(ids(&f.playout, 1), ["a/0"]);
     let b = f.playout.chunk("b").unwrap();
     assert_eq!((b.times_aired, b.resume_at), (0, 2), "b's airing undone");

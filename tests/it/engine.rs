@@ -81,6 +81,17 @@ async fn prepare(dir: &Path, clip_frames: &[u32], music_secs: u32) -> Prepared {
 /// The engine of a channel at [`profile`] starting at `start`, airing `clips` and
 /// `tracks` once each, on a virtual clock.
 fn start_engine(p: &Prepared, clock: VirtualClock, start: Ticks, first_seq: u64) -> TestEngine {
+    start_engine_from(p, Playlist::once(p.clips.clone()), clock, start, first_seq)
+}
+
+/// [`start_engine`] with the clips of `clips`.
+fn start_engine_from(
+    p: &Prepared,
+    clips: Arc<dyn engine::ClipSource>,
+    clock: VirtualClock,
+    start: Ticks,
+    first_seq: u64,
+) -> TestEngine {
     TestEngine::start(EngineParts {
         timing: ChannelTiming {
             frame_ticks: 3000,
@@ -95,9 +106,22 @@ fn start_engine(p: &Prepared, clock: VirtualClock, start: Ticks, first_seq: u64)
         live: Live::new("t".into(), 1000, 1, None),
         slate: p.slate.clone(),
         silence: p.silence.clone(),
-        clips: Playlist::once(p.clips.clone()),
+        clips,
         tracks: Playlist::once(p.tracks.clone()),
     })
+}
+
+/// A source whose clips run out but which always says one is coming (a
+/// generator whose encode runs late): the engine waits for it each switch.
+struct Late(Arc<Playlist<ClipRef>>);
+
+impl engine::ClipSource for Late {
+    fn next_clip(&self) -> Option<ClipRef> {
+        self.0.next_clip()
+    }
+    fn hurry(&self) -> bool {
+        true
+    }
 }
 
 /// Runs the engine on a virtual clock until `segments` segments are out; returns
@@ -249,9 +273,11 @@ async fn with_nothing_new_the_clip_airs_again_and_after_a_skip_the_slate_seamles
     prepared.tracks.clear(); // no music: silence carries the audio track
     let start = Ticks(900_000);
     // One 1 s clip, then nothing: the engine must keep publishing with seamless
-    // timestamps. Each switch waits the clock's patience for a new clip.
+    // timestamps. Each switch waits the clock's patience for the clip said to be
+    // coming.
     let clock = VirtualClock::new(SystemTime::UNIX_EPOCH).with_patience(Duration::from_millis(200));
-    let engine = start_engine(&prepared, clock, start, 0);
+    let source = Arc::new(Late(Playlist::once(prepared.clips.clone())));
+    let engine = start_engine_from(&prepared, source, clock, start, 0);
     engine.wait_for(1, shufflecast::testkit::PATIENCE).await;
     // Read before a later segment's switch (each takes the patience).
     assert!(engine.control.send(engine::Command::SkipClip));
