@@ -1,13 +1,14 @@
 //! How the machine is doing: CPU, memory, GPU and the data folder's disk, sampled in
 //! the background (CPU use needs two readings apart) and kept for the last minutes,
-//! so the dashboard can draw a chart without polling history of its own.
+//! so the dashboard can draw a chart without polling history of its own. Only while
+//! someone reads them: a server nobody looks at spends nothing on samples.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// Time between samples.
@@ -16,6 +17,9 @@ const EVERY: Duration = Duration::from_secs(2);
 const KEEP: usize = 300;
 /// The data folder's size is walked this often: it changes slowly and walking costs.
 const WALK_EVERY: u32 = 15;
+/// Sampling goes on this long after the last read (the dashboard reads every few
+/// seconds while open), then waits for the next.
+const READ_WINDOW: Duration = Duration::from_secs(600);
 
 /// A GPU's load, when one is visible.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -61,6 +65,10 @@ pub struct Usage {
 pub struct Monitor {
     data: PathBuf,
     samples: Mutex<VecDeque<Usage>>,
+    /// When the samples were last read; the sampler waits on `read` while that is
+    /// longer ago than [`READ_WINDOW`].
+    last_read: Mutex<Option<Instant>>,
+    read: Condvar,
 }
 
 impl Monitor {
@@ -69,17 +77,44 @@ impl Monitor {
         Arc::new(Monitor {
             data,
             samples: Mutex::new(VecDeque::new()),
+            last_read: Mutex::new(None),
+            read: Condvar::new(),
         })
     }
 
-    /// The newest sample, if any yet.
+    /// The newest sample, if any yet. Reading keeps the sampler going.
     pub fn latest(&self) -> Option<Usage> {
+        self.note_read();
         self.samples.lock().back().cloned()
     }
 
-    /// The samples of the last minutes, oldest first.
+    /// The samples of the last minutes, oldest first. Reading keeps the sampler
+    /// going.
     pub fn history(&self) -> Vec<Usage> {
+        self.note_read();
         self.samples.lock().iter().cloned().collect()
+    }
+
+    fn note_read(&self) {
+        let mut last = self.last_read.lock();
+        let idle = last.is_none_or(|t| t.elapsed() > READ_WINDOW);
+        *last = Some(Instant::now());
+        if idle {
+            self.read.notify_one();
+        }
+    }
+
+    /// Waits while nobody has read the samples for [`READ_WINDOW`] (looking at
+    /// `cancel` every [`EVERY`]). False once cancelled.
+    fn wait_for_a_reader(&self, cancel: &CancellationToken) -> bool {
+        let mut last = self.last_read.lock();
+        while last.is_none_or(|t| t.elapsed() > READ_WINDOW) {
+            if cancel.is_cancelled() {
+                return false;
+            }
+            self.read.wait_for(&mut last, EVERY);
+        }
+        !cancel.is_cancelled()
     }
 
     /// Samples until cancelled, on a blocking thread (reading /proc and walking the
@@ -102,12 +137,18 @@ impl Monitor {
         let nvml = nvml_wrapper::Nvml::init().ok();
         let mut data_bytes = 0;
         let mut n = 0u32;
-        sys.refresh_cpu_usage();
-        while !cancel.is_cancelled() {
+        let mut last_refresh: Option<Instant> = None;
+        while self.wait_for_a_reader(cancel) {
+            // CPU use is the change between two readings: a first one after a
+            // pause, then the interval.
+            if last_refresh.is_none_or(|t| t.elapsed() > 2 * EVERY) {
+                sys.refresh_cpu_usage();
+            }
             std::thread::sleep(EVERY);
             if cancel.is_cancelled() {
                 break;
             }
+            last_refresh = Some(Instant::now());
             sys.refresh_cpu_usage();
             sys.refresh_memory();
             if n.is_multiple_of(WALK_EVERY) {
@@ -233,5 +274,26 @@ mod tests {
         if !std::path::Path::new("/proc/driver/nvidia").exists() {
             assert_eq!(u.nvenc_percent, None);
         }
+    }
+
+    /// Nobody reads: nothing is sampled; a read starts the sampler.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn samples_only_while_someone_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let m = Monitor::new(d.path().to_path_buf());
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(m.clone().run(cancel.clone()));
+        tokio::time::sleep(EVERY * 2 + Duration::from_millis(500)).await;
+        assert!(m.samples.lock().is_empty(), "sampled with no reader");
+        let t0 = std::time::Instant::now();
+        while m.latest().is_none() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "no sample once read"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap();
     }
 }
