@@ -410,7 +410,7 @@ async fn hls_client(addr: SocketAddr, counts: Arc<Counts>, id: u64) {
     };
     let mut last: Option<u64> = None;
     // A multivariant playlist (a ladder) names the rungs' playlists: a player
-    // follows the first, the top rung.
+    // follows the first (the one players start on).
     let mut playlist = "/hls/stream.m3u8".to_string();
     loop {
         let mut conn = match Http::connect(addr, format!("bench-player-{id}")).await {
