@@ -255,7 +255,8 @@ impl Playout {
     /// Moves the cursor to chunk `i` and records the airing it starts.
     fn enter(&self, s: &mut State, i: usize) {
         let id = s.chunks[i].id.clone();
-        if s.queued.as_deref() == Some(id.as_str()) {
+        let picked = s.queued.as_deref() == Some(id.as_str());
+        if picked {
             s.queued = None;
         }
         s.clock += 1;
@@ -294,7 +295,8 @@ impl Playout {
         let previous = s.cursor.take().map(|c| c.0);
         s.previous = previous.filter(|p| *p != id);
         s.cursor = Some((id, start));
-        s.rerun = !first;
+        // An operator's pick airs whole, fresh clips or not.
+        s.rerun = !first && !picked;
         s.fresh_from = if first { start } else { usize::MAX };
     }
 

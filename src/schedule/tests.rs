@@ -577,3 +577,16 @@ fn hurried_with_nothing_complete_what_is_made_of_the_chunk_airs_again_from_two_c
     f.add("a", 2, 10);
     assert_eq!(ids(&f.playout, 2), ["a/1", "a/2"]);
 }
+
+#[test]
+fn an_operators_pick_airs_whole_even_with_fresh_clips_ready() {
+    let f = Fixture::new();
+    f.chunk("a", 2);
+    f.chunk("b", 1);
+    assert_eq!(ids(&f.playout, 3), ["a/0", "a/1", "b/0"]);
+    // a aired before; c is fresh and ready: a re-run would give way to it, the
+    // operator's pick does not.
+    f.chunk("c", 1);
+    assert!(f.playout.play_next("a"));
+    assert_eq!(ids(&f.playout, 3), ["a/0", "a/1", "c/0"]);
+}
