@@ -606,16 +606,18 @@ impl ClipSource for Playout {
                 )
             }
             Hurried::Left(undone) => {
-                let Some(i) = s.pick_next() else {
-                    return false;
-                };
+                // The memory is undone already: the record follows whatever comes.
                 if let Some(u) = undone {
                     self.airings.send(AiringWrite::Undone {
-                        chunk: u.chunk.clone(),
+                        chunk: u.chunk,
                         last_aired: u.last_aired,
                         last_aired_at: u.last_aired_at,
                     });
                 }
+                // `hurry` leaves only when a complete chunk can air.
+                let Some(i) = s.pick_next() else {
+                    return false;
+                };
                 tracing::info!(chunk = ?s.cursor.as_ref().map(|c| &c.0), "the next clip is not made yet: a complete chunk airs meanwhile");
                 self.enter(&mut s, i);
             }
