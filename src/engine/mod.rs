@@ -267,7 +267,9 @@ impl Engine {
             return Some(None);
         }
         if let Some(last) = input.last_clip.clone().filter(|_| !skip) {
-            tracing::warn!(clip = %last.info.id, "no new clip ready: the clip before airs again");
+            // Counted (`repeats`): with encoders busy elsewhere it is the policy at
+            // work, many times a minute across channels, not a fault to warn of.
+            tracing::debug!(clip = %last.info.id, "no new clip ready: the clip before airs again");
             splicer.start_clip(last);
             return Some(Some(Fallback::Repeat));
         }
